@@ -1,0 +1,1 @@
+"""Adapters: database tables, repositories, outbox, audit log, Kafka."""

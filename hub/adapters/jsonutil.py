@@ -1,0 +1,31 @@
+"""Canonical JSON used for hashing, outbox values and stored details."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+
+def _default(o):
+    if isinstance(o, datetime):
+        return o.isoformat().replace("+00:00", "Z")
+    if isinstance(o, date):
+        return o.isoformat()
+    if isinstance(o, Enum):
+        return o.value
+    if isinstance(o, Decimal):
+        return str(o)
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def dumps(obj) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 characters kept."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def loads(text: str | None):
+    return None if text is None else json.loads(text)

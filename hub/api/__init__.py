@@ -1,0 +1,1 @@
+"""HTTP entrypoints: FastAPI app and the strawberry GraphQL schema."""

@@ -1,0 +1,52 @@
+"""Relay-style connections with totalCount: opaque offset cursors, `first` capped and validated."""
+
+from __future__ import annotations
+
+import base64
+from typing import Generic, TypeVar
+
+import strawberry
+
+T = TypeVar("T")
+MAX_FIRST = 500
+DEFAULT_FIRST = 50
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return -1
+    try:
+        kind, n = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        assert kind == "o"
+        return int(n)
+    except Exception:
+        raise ValueError(f"invalid cursor {cursor!r}") from None
+
+
+def page_window(first: int | None, after: str | None) -> tuple[int, int]:
+    """(offset, limit) for a page; a clear error for a bad `first` or cursor."""
+    if first is None:
+        first = DEFAULT_FIRST
+    if first < 0:
+        raise ValueError("`first` must not be negative")
+    if first > MAX_FIRST:
+        raise ValueError(f"`first` must be at most {MAX_FIRST}")
+    return decode_cursor(after) + 1, first

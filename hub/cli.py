@@ -1,0 +1,257 @@
+"""The `hub` command (contract section 2). Thin: parse flags, call the service layer, print."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.config import Settings, load_settings
+
+app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained operation log.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+console = Console()
+err = Console(stderr=True)
+
+
+class State:
+    database_url: str | None = None
+
+    def settings(self, **overrides) -> Settings:
+        return load_settings(database_url=self.database_url, **overrides)
+
+
+state = State()
+
+
+@app.callback()
+def main(database_url: Optional[str] = typer.Option(None, "--database-url", help="Override HUB_DATABASE_URL.")):
+    state.database_url = database_url
+
+
+def _db(run_migrations: bool = True):
+    from hub.bootstrap import database
+
+    return database(state.settings(), run_migrations=run_migrations)
+
+
+def _fail(message: str, code: int = 1):
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate():
+    """Bring the database schema up to date (Alembic)."""
+    from hub.adapters.database import current_revision, migrate as do_migrate
+
+    settings = state.settings()
+    url = settings.effective_database_url()
+    do_migrate(url)
+    console.print(f"database at revision [bold]{current_revision(url)}[/]")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False, disable=not err.is_terminal)
+
+
+@app.command("import")
+def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, quotas.csv, leader_quotas.csv, persons.csv, postings.csv."),
+            as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")):
+    """Bulk-load a registry from CSV files; all-or-nothing, with a row-numbered error report."""
+    from hub.service_layer.importer import ImportRejected, import_registry
+
+    if not directory.is_dir():
+        _fail(f"{directory} is not a directory")
+    db = _db()
+    tasks: dict[str, int] = {}
+    try:
+        with _progress() as bar:
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total or None)
+                bar.update(tasks[stage], completed=done, total=total or None)
+
+            report = import_registry(db, directory, progress=progress)
+    except ImportRejected as e:
+        rep = e.report
+        if as_json:
+            print(json.dumps({"ok": False, "errors": [r.__dict__ for r in rep.errors]}, ensure_ascii=False, indent=1))
+        else:
+            t = Table(title=f"{len(rep.errors)} bad rows — nothing was imported", show_lines=False)
+            for c in ("file", "line", "reason"):
+                t.add_column(c)
+            for r in rep.errors[:1000]:
+                t.add_row(r.file, str(r.line), r.reason)
+            err.print(t)
+            if len(rep.errors) > 1000:
+                err.print(f"… and {len(rep.errors) - 1000} more")
+        raise typer.Exit(1)
+    finally:
+        db.dispose()
+    if as_json:
+        print(json.dumps({"ok": True, "counts": report.counts, "mismatches_opened": report.mismatches.opened}, ensure_ascii=False))
+        return
+    t = Table(title="imported")
+    t.add_column("what")
+    t.add_column("rows", justify="right")
+    for k, n in report.counts.items():
+        t.add_row(k, str(n))
+    for k, n in sorted(report.mismatches.opened.items()):
+        t.add_row(f"mismatch opened: {k}", str(n))
+    console.print(t)
+
+
+@token_app.command("create")
+def token_create(role: str = typer.Option(..., "--role", help="ADMIN, AUDITOR, POLICE, HR, FINANCE, INSURANCE, MONITOR, ORGANIZATION or UNIT."),
+                 name: str = typer.Option(..., "--name", help="Who the token is for."),
+                 unit: Optional[str] = typer.Option(None, "--unit", help="Unit code (UNIT tokens only).")):
+    """Print a new bearer token for a partner (shown once; only its hash is stored)."""
+    from hub.service_layer.tokens import create_token
+
+    db = _db()
+    try:
+        _id, token = create_token(db, role=role.upper(), name=name, unit_code=unit)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    print(token)
+
+
+@token_app.command("list")
+def token_list():
+    """List tokens (never the tokens themselves)."""
+    from hub.service_layer.tokens import list_tokens
+
+    db = _db()
+    t = Table()
+    for c in ("id", "name", "role", "unit", "created", "revoked"):
+        t.add_column(c)
+    for r in list_tokens(db):
+        t.add_row(str(r.id), r.name, r.role, r.unit_code or "", str(r.created_at)[:19], str(r.revoked_at)[:19] if r.revoked_at else "")
+    db.dispose()
+    console.print(t)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="Token id from `hub token list`.")):
+    """Revoke a token: its bearer is answered 401 from now on."""
+    from hub.service_layer.tokens import revoke_token
+
+    db = _db()
+    try:
+        revoke_token(db, token_id=token_id)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    console.print(f"token {token_id} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify():
+    """Check the operation log's hash chain; exit 1 if any entry was edited or deleted."""
+    from hub.adapters.operation_log import verify
+
+    db = _db()
+    with db.read_session() as s:
+        report = verify(s)
+    db.dispose()
+    if report.ok:
+        console.print(f"operation log intact: {report.checked} entries verified")
+        return
+    for p in report.problems:
+        err.print(f"[red]{p}[/]")
+    _fail(f"operation log tampered: {len(report.problems)} problem(s) in {report.checked} entries")
+
+
+@app.command()
+def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many persons the synthetic city has."),
+         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the CSVs (default: DATA_DIR/demo-city)."),
+         seed: int = typer.Option(42, "--seed"),
+         csv_only: bool = typer.Option(False, "--csv-only", help="Only write the CSVs; do not import them.")):
+    """Generate a realistic synthetic city (13 districts) as import CSVs and load it into the registry."""
+    from hub.demo_city import generate_city
+
+    settings = state.settings()
+    out = out or settings.data_dir / "demo-city"
+    out.mkdir(parents=True, exist_ok=True)
+    with _progress() as bar:
+        task = bar.add_task("generate persons", total=persons)
+        summary = generate_city(out, persons, seed=seed, progress=lambda n: bar.update(task, completed=n))
+    console.print(f"wrote {summary.units} units, {summary.persons} persons, {summary.postings} postings to {out}")
+    if not csv_only:
+        import_(out, as_json=False)
+
+
+@app.command()
+def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTTP_HOST."),
+       port: Optional[int] = typer.Option(None, "--port", help="Override HUB_HTTP_PORT."),
+       with_demo: bool = typer.Option(False, "--demo", help="Load a synthetic city first if the registry is empty.")):
+    """Run everything on one machine: migrations, HTTP/GraphQL, connectors, outbox relay; Ctrl-C stops."""
+    import uvicorn
+
+    from hub.api.app import create_app
+    from hub.bootstrap import build, start_daily_checks
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = state.settings(http_host=host, http_port=port)
+    hub = build(settings)
+    try:
+        if with_demo:
+            _demo_if_empty(hub)
+        start_daily_checks(hub)
+        application = create_app(hub.db, production=settings.env == "production",
+                                 readiness=lambda: {"broker": "ok" if (hub.broker is None or hub.broker.alive()) else "down"})
+        config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning")
+        server = uvicorn.Server(config)
+        db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
+        console.print(f"[bold green]hub up[/] database {db_where}")
+        console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
+        console.print(f"  GraphQL: [bold]http://{settings.http_host}:{settings.http_port}/graphql[/]   health: /healthz  readiness: /readyz")
+        console.print("  Ctrl-C stops.")
+        server.run()
+    finally:
+        hub.close()
+        console.print("hub stopped")
+
+
+def _redact(url: str) -> str:
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def _demo_if_empty(hub) -> None:
+    from sqlalchemy import func, select
+
+    from hub.adapters.orm import PersonRow
+    from hub.demo_city import generate_city
+    from hub.service_layer.importer import import_registry
+
+    with hub.db.read_session() as s:
+        if s.scalar(select(func.count()).select_from(PersonRow)):
+            return
+    out = hub.settings.data_dir / "demo-city"
+    generate_city(out, 2000)
+    import_registry(hub.db, out, actor="demo")
+    console.print(f"demo city loaded from {out}")
+
+
+if __name__ == "__main__":
+    app()

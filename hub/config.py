@@ -1,0 +1,46 @@
+"""The one place that reads configuration (environment variables prefixed ``HUB_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub; each field is read from ``HUB_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset: an embedded SQLite file in data_dir.",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers (host:port,...). Unset: `hub up` starts an embedded Tansu broker.",
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP/GraphQL server binds to.")
+    http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP/GraphQL port.")
+    topic_prefix: str = Field(default="", description="Prepended to every Kafka topic name.")
+    data_dir: Path = Field(default=Path(".hub-data"), description="Where the embedded SQLite file lives.")
+    broker_port: int = Field(default=0, ge=0, le=65535, description="Embedded broker port (0 = a free one).")
+    env: Literal["development", "production"] = Field(default="development", description="production turns off GraphiQL and introspection.")
+    sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")
+
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hub.sqlite3').resolve()}"
+
+    def topic(self, name: str) -> str:
+        """A contract topic name with the configured prefix."""
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment, with explicit overrides (e.g. CLI flags) taking precedence."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

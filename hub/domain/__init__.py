@@ -1,0 +1,1 @@
+"""Domain rules of the staffing registry. Plain Python: no framework imports here."""

@@ -1,0 +1,133 @@
+"""Citizen ID numbers (GB 11643-1999) and unified social credit codes (GB 32100-2015)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_REGION_SHAPE = re.compile(r"^\d{6}$")
+
+
+class InvalidIdentifier(ValueError):
+    """An ID number or unit code that fails its standard's shape or check character."""
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    """A validated 18-character citizen ID number; ``value`` is upper-case."""
+
+    value: str
+
+    @property
+    def birth_date(self) -> date:
+        return date(int(self.value[6:10]), int(self.value[10:12]), int(self.value[12:14]))
+
+    @property
+    def gender(self) -> str:
+        return "M" if int(self.value[16]) % 2 == 1 else "F"
+
+    @property
+    def region_code(self) -> str:
+        return self.value[:6]
+
+    def masked(self) -> str:
+        """First 6 and last 4 characters kept, the rest starred (for MONITOR readers)."""
+        return mask_id_number(self.value)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def parse_id_number(raw: str) -> IdNumber:
+    """Validate a citizen ID number; lower-case ``x`` is accepted and stored upper-case."""
+    if not isinstance(raw, str):
+        raise InvalidIdentifier("ID number must be a string")
+    value = raw.strip().upper()
+    if not _ID_SHAPE.match(value):
+        raise InvalidIdentifier(f"ID number {raw!r} must be 17 digits and a check character")
+    expected = id_check_char(value[:17])
+    if value[17] != expected:
+        raise InvalidIdentifier(f"ID number {raw!r} has check character {value[17]}, expected {expected}")
+    try:
+        IdNumber(value).birth_date
+    except ValueError:
+        raise InvalidIdentifier(f"ID number {raw!r} encodes no valid birth date") from None
+    return IdNumber(value)
+
+
+def is_valid_id_number(raw: str) -> bool:
+    try:
+        parse_id_number(raw)
+        return True
+    except InvalidIdentifier:
+        return False
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first 6 and last 4 characters, star the middle."""
+    if len(value) <= 10:
+        return value
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100 check character for the first 17 characters."""
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def parse_unit_code(raw: str) -> str:
+    """Validate an 18-character unified social credit code; returns it upper-case."""
+    if not isinstance(raw, str):
+        raise InvalidIdentifier("unit code must be a string")
+    value = raw.strip().upper()
+    if len(value) != 18 or any(c not in _USCC_VALUE for c in value):
+        raise InvalidIdentifier(f"unit code {raw!r} must be 18 characters of {USCC_ALPHABET}")
+    expected = uscc_check_char(value[:17])
+    if value[17] != expected:
+        raise InvalidIdentifier(f"unit code {raw!r} has check character {value[17]}, expected {expected}")
+    return value
+
+
+def is_valid_unit_code(raw: str) -> bool:
+    try:
+        parse_unit_code(raw)
+        return True
+    except InvalidIdentifier:
+        return False
+
+
+def parse_region_code(raw: str) -> str:
+    """A GB/T 2260 administrative division code: six digits."""
+    value = (raw or "").strip()
+    if not _REGION_SHAPE.match(value):
+        raise InvalidIdentifier(f"region code {raw!r} must be 6 digits (GB/T 2260)")
+    return value
+
+
+def make_id_number(region: str, birth: date, serial: int, male: bool) -> str:
+    """Build a valid ID number (for synthetic data): serial 0..99 plus a gender digit."""
+    gender_digit = (serial * 2 + (1 if male else 0)) % 10
+    if male and gender_digit % 2 == 0:
+        gender_digit += 1
+    body = f"{region}{birth:%Y%m%d}{serial % 100:02d}{gender_digit}"
+    return body + id_check_char(body)
+
+
+def make_unit_code(body17: str) -> str:
+    """Append the GB 32100 check character to 17 characters (for synthetic data)."""
+    return body17 + uscc_check_char(body17)

@@ -1,0 +1,184 @@
+"""Registry entities and the invariants every new hire or appointment must keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from hub.domain.identifiers import parse_id_number, parse_region_code, parse_unit_code
+from hub.domain.vocabulary import (
+    Education,
+    Funding,
+    Gender,
+    LeaderRank,
+    QuotaCategory,
+    UnitKind,
+    UnitLevel,
+    UnitStatus,
+)
+
+
+class DomainError(ValueError):
+    """A rule of the registry refused the operation; nothing was changed."""
+
+    code = "DOMAIN_ERROR"
+
+
+class QuotaExhausted(DomainError):
+    code = "QUOTA_EXHAUSTED"
+
+
+class LeaderQuotaExhausted(DomainError):
+    code = "LEADER_QUOTA_EXHAUSTED"
+
+
+class PersonAlreadyPosted(DomainError):
+    code = "PERSON_ALREADY_POSTED"
+
+
+class IdentityDisagrees(DomainError):
+    code = "IDENTITY_DISAGREES"
+
+
+class UnitNotFound(DomainError):
+    code = "UNIT_NOT_FOUND"
+
+
+class PersonNotFound(DomainError):
+    code = "PERSON_NOT_FOUND"
+
+
+class UnitAbolished(DomainError):
+    code = "UNIT_ABOLISHED"
+
+
+class PostingNotFound(DomainError):
+    code = "POSTING_NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit (机构) with its unified social credit code."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    level: UnitLevel
+    region_code: str
+    funding: Funding
+    parent_code: str | None = None
+    status: UnitStatus = UnitStatus.ACTIVE
+    established_on: date | None = None
+    abolished_on: date | None = None
+
+    @classmethod
+    def new(cls, *, code: str, name: str, kind: str, level: str, region_code: str, funding: str,
+            parent_code: str | None = None, established_on: date | None = None) -> "Unit":
+        """A validated unit; raises ValueError naming the bad field."""
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("unit name must not be empty")
+        return cls(
+            code=parse_unit_code(code),
+            name=name,
+            kind=UnitKind.parse(kind, "unit kind"),
+            level=UnitLevel.parse(level, "unit level"),
+            region_code=parse_region_code(region_code),
+            funding=Funding.parse(funding, "funding"),
+            parent_code=parse_unit_code(parent_code) if parent_code else None,
+            established_on=established_on,
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person, identified by citizen ID number; gender and birth date agree with it."""
+
+    id_number: str
+    name: str
+    gender: Gender
+    birth_date: date
+    education: Education | None = None
+
+    @classmethod
+    def new(cls, *, id_number: str, name: str, gender: str | None = None, birth_date: date | None = None,
+            education: str | None = None) -> "Person":
+        """A validated person; gender and birth date default to the ID number's and must agree with it."""
+        idn = parse_id_number(id_number)
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("person name must not be empty")
+        g = Gender.parse(gender, "gender") if gender else Gender(idn.gender)
+        if g.value != idn.gender:
+            raise IdentityDisagrees(f"gender {g.value} disagrees with ID number {idn.value} ({idn.gender})")
+        b = birth_date or idn.birth_date
+        if b != idn.birth_date:
+            raise IdentityDisagrees(f"birth date {b.isoformat()} disagrees with ID number {idn.value} ({idn.birth_date.isoformat()})")
+        edu = Education.parse(education, "education") if education else None
+        return cls(idn.value, name, g, b, edu)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A person holding a slot (在编) in a unit's quota category, optionally in a leader rank."""
+
+    id_number: str
+    unit_code: str
+    category: QuotaCategory
+    start_date: date
+    leader_rank: LeaderRank | None = None
+    end_date: date | None = None
+    end_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.end_date is None
+
+
+@dataclass
+class UnitEstablishment:
+    """A unit's approved quota and leader positions and how many are used: the hire invariants live here."""
+
+    unit_code: str
+    approved: dict[QuotaCategory, int] = field(default_factory=dict)
+    used: dict[QuotaCategory, int] = field(default_factory=dict)
+    leaders_approved: dict[LeaderRank, int] = field(default_factory=dict)
+    leaders_used: dict[LeaderRank, int] = field(default_factory=dict)
+
+    def available(self, category: QuotaCategory) -> int:
+        return self.approved.get(category, 0) - self.used.get(category, 0)
+
+    def leaders_available(self, rank: LeaderRank) -> int:
+        return self.leaders_approved.get(rank, 0) - self.leaders_used.get(rank, 0)
+
+    def admit(self, category: QuotaCategory, leader_rank: LeaderRank | None = None) -> None:
+        """Take one slot for a new hire or appointment, or refuse: used + 1 ≤ approved, leaders ≤ positions."""
+        if self.used.get(category, 0) + 1 > self.approved.get(category, 0):
+            raise QuotaExhausted(
+                f"unit {self.unit_code} has no free {category.value} slot "
+                f"(approved {self.approved.get(category, 0)}, used {self.used.get(category, 0)})"
+            )
+        if leader_rank is not None and self.leaders_used.get(leader_rank, 0) + 1 > self.leaders_approved.get(leader_rank, 0):
+            raise LeaderQuotaExhausted(
+                f"unit {self.unit_code} has no free {leader_rank.value} position "
+                f"(approved {self.leaders_approved.get(leader_rank, 0)}, used {self.leaders_used.get(leader_rank, 0)})"
+            )
+        self.used[category] = self.used.get(category, 0) + 1
+        if leader_rank is not None:
+            self.leaders_used[leader_rank] = self.leaders_used.get(leader_rank, 0) + 1
+
+    def over_quota(self) -> dict[str, dict[str, int]]:
+        """Categories where used exceeds approved (legacy data may): category → {approved, used}."""
+        return {
+            c.value: {"approved": self.approved.get(c, 0), "used": n}
+            for c, n in sorted(self.used.items(), key=lambda kv: kv[0].value)
+            if n > self.approved.get(c, 0)
+        }
+
+    def leadership_over_quota(self) -> dict[str, dict[str, int]]:
+        """Ranks where leaders exceed approved positions: rank → {approved, used}."""
+        return {
+            r.value: {"approved": self.leaders_approved.get(r, 0), "used": n}
+            for r, n in sorted(self.leaders_used.items(), key=lambda kv: kv[0].value)
+            if n > self.leaders_approved.get(r, 0)
+        }

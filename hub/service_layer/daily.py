@@ -1,0 +1,22 @@
+"""Checks that depend on the calendar, run at least daily while the hub runs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hub.adapters.database import Database
+from hub.service_layer import registry_checks
+from hub.service_layer.mismatches import MismatchBook, MismatchTally
+from hub.service_layer.unit_of_work import UnitOfWork
+
+
+def run_daily_checks(db: Database, *, today: date) -> MismatchTally:
+    """Open RETIREMENT_DUE for holders past statutory retirement age on ``today``; resolve stale ones."""
+    with UnitOfWork(db, actor="system:daily-checks") as uow:
+        book = MismatchBook(uow)
+        registry_checks.recheck_retirement(uow, book, today)
+        if book.tally.opened or book.tally.resolved:
+            uow.record("checks.daily", "registry", None, after={"opened": book.tally.opened, "resolved": book.tally.resolved,
+                                                                 "today": today.isoformat()})
+        uow.commit()
+        return book.tally

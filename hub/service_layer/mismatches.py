@@ -1,0 +1,128 @@
+"""The mismatch book: open, update and resolve mismatches, one open per (kind, subject, unit).
+
+Every open, change and resolution publishes a `registry.mismatches.v1` event through the outbox:
+`gov.registry.mismatch.opened` when opened (and again, with the same `mismatch_id`, when raising an open
+mismatch changes its details), `gov.registry.mismatch.resolved` when resolved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from hub.adapters.jsonutil import dumps, loads
+from hub.adapters.orm import MismatchRow
+from hub.adapters.outbox import MISMATCHES_TOPIC
+from hub.domain.vocabulary import MismatchKind, MismatchStatus
+from hub.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass
+class MismatchTally:
+    """How many mismatches an operation opened, updated and resolved, by kind."""
+
+    opened: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, int] = field(default_factory=dict)
+
+    def add(self, what: str, kind: str) -> None:
+        d = getattr(self, what)
+        d[kind] = d.get(kind, 0) + 1
+
+
+def mismatch_data(row: MismatchRow) -> dict:
+    """The `data` of a mismatch event (contract section 4)."""
+    return {
+        "mismatch_id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "subject": row.subject,
+        "unit_code": row.unit_code or None,
+        "source": row.source,
+        "detected_at": row.detected_at,
+        "resolved_at": row.resolved_at,
+        "details": loads(row.details),
+        "caused_by": loads(row.caused_by),
+    }
+
+
+class MismatchBook:
+    """Open and resolve mismatches inside a unit of work."""
+
+    def __init__(self, uow: UnitOfWork, tally: MismatchTally | None = None):
+        self.uow = uow
+        self.tally = tally or MismatchTally()
+
+    def open_rows(self, kind: MismatchKind, *, subjects=None, unit_code: str | None = None) -> list[MismatchRow]:
+        q = select(MismatchRow).where(MismatchRow.kind == kind.value, MismatchRow.status == "OPEN")
+        if subjects is not None:
+            q = q.where(MismatchRow.subject.in_(list(subjects)))
+        if unit_code is not None:
+            q = q.where(MismatchRow.unit_code == unit_code)
+        return list(self.uow.session.execute(q).scalars())
+
+    def _find_open(self, kind: MismatchKind, subject: str, unit_code: str) -> MismatchRow | None:
+        return self.uow.session.execute(
+            select(MismatchRow).where(
+                MismatchRow.kind == kind.value, MismatchRow.subject == subject,
+                MismatchRow.unit_code == unit_code, MismatchRow.status == "OPEN",
+            )
+        ).scalar_one_or_none()
+
+    def raise_(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
+               details: dict, caused_by: list[str] | None = None, existing: MismatchRow | None = None) -> MismatchRow:
+        """Open the mismatch, or update the open one for (kind, subject, unit)."""
+        unit = unit_code or ""
+        row = existing or self._find_open(kind, subject, unit)
+        details_json = dumps(details)
+        if row is not None:
+            if row.details == details_json and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
+                return row
+            row.details = details_json
+            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
+            row.updated_at = self.uow.now
+            self.tally.add("updated", kind.value)
+            self._announce(row, "gov.registry.mismatch.opened")
+            return row
+        row = MismatchRow(
+            id=str(uuid.uuid4()), kind=kind.value, subject=subject, unit_code=unit, source=source,
+            status=MismatchStatus.OPEN.value, details=details_json, caused_by=dumps(sorted(set(caused_by or []))),
+            detected_at=self.uow.now, updated_at=self.uow.now, resolved_at=None,
+        )
+        self.uow.session.add(row)
+        self.tally.add("opened", kind.value)
+        self._announce(row, "gov.registry.mismatch.opened")
+        return row
+
+    def resolve(self, row: MismatchRow, *, caused_by: list[str] | None = None, resolution: dict | None = None) -> None:
+        """Resolve an open mismatch (never deleted)."""
+        if row.status != "OPEN":
+            return
+        row.status = MismatchStatus.RESOLVED.value
+        row.resolved_at = self.uow.now
+        row.updated_at = self.uow.now
+        if caused_by:
+            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by)))
+        if resolution:
+            d = loads(row.details) or {}
+            d["resolution"] = resolution
+            row.details = dumps(d)
+        self.tally.add("resolved", row.kind)
+        self._announce(row, "gov.registry.mismatch.resolved")
+
+    def resolve_matching(self, kind: MismatchKind, *, subject: str, unit_code: str | None = None,
+                         caused_by: list[str] | None = None) -> int:
+        """Resolve the open mismatches of a kind for a subject (optionally one unit); returns how many."""
+        q = select(MismatchRow).where(MismatchRow.kind == kind.value, MismatchRow.subject == subject,
+                                      MismatchRow.status == "OPEN")
+        if unit_code is not None:
+            q = q.where(MismatchRow.unit_code == unit_code)
+        rows = list(self.uow.session.execute(q).scalars())
+        for r in rows:
+            self.resolve(r, caused_by=caused_by)
+        return len(rows)
+
+    def _announce(self, row: MismatchRow, type_: str) -> None:
+        self.uow.publish(MISMATCHES_TOPIC, key=row.id, type=type_, subject=row.subject, data=mismatch_data(row))

@@ -1,0 +1,266 @@
+"""Handlers that change the registry: units, quotas, leader quotas, persons and postings.
+
+Each handler runs inside a caller's UnitOfWork, keeps a version of what it changed, writes the operation log
+and publishes a `registry.updates.v1` event, then re-checks the rules the change may affect.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from hub.adapters import history
+from hub.adapters.orm import (
+    LeaderQuotaRow,
+    LeaderQuotaVersionRow,
+    PersonRow,
+    PersonVersionRow,
+    PostingRow,
+    QuotaRow,
+    QuotaVersionRow,
+    UnitRow,
+    UnitVersionRow,
+)
+from hub.adapters.outbox import UPDATES_TOPIC
+from hub.domain.identifiers import parse_id_number, parse_unit_code
+from hub.domain.registry import (
+    Person,
+    PersonAlreadyPosted,
+    PersonNotFound,
+    PostingNotFound,
+    Unit,
+    UnitAbolished,
+    UnitEstablishment,
+    UnitNotFound,
+)
+from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
+from hub.service_layer import registry_checks
+from hub.service_layer.mismatches import MismatchBook
+from hub.service_layer.unit_of_work import UnitOfWork
+
+
+def unit_data(r: UnitRow) -> dict:
+    return {"code": r.code, "name": r.name, "kind": r.kind, "level": r.level, "region_code": r.region_code,
+            "parent_code": r.parent_code, "funding": r.funding, "status": r.status,
+            "established_on": r.established_on, "abolished_on": r.abolished_on}
+
+
+def quota_data(r) -> dict:
+    d = {"unit_code": r.unit_code, "approved": r.approved, "document_number": r.document_number,
+         "effective_date": r.effective_date}
+    d["category" if isinstance(r, QuotaRow) else "rank"] = r.category if isinstance(r, QuotaRow) else r.rank
+    return d
+
+
+def person_data(r: PersonRow) -> dict:
+    return {"id_number": r.id_number, "name": r.name, "gender": r.gender, "birth_date": r.birth_date,
+            "education": r.education, "verified_name": r.verified_name, "identity_status": r.identity_status,
+            "photo_sha256": r.photo_sha256}
+
+
+def posting_data(r: PostingRow) -> dict:
+    return {"posting_id": r.id, "id_number": r.id_number, "unit_code": r.unit_code, "category": r.category,
+            "leader_rank": r.leader_rank, "start_date": r.start_date, "end_date": r.end_date,
+            "end_reason": r.end_reason, "active": r.active}
+
+
+def _get_unit(uow: UnitOfWork, code: str, *, lock: bool = False) -> UnitRow:
+    code = parse_unit_code(code)
+    q = select(UnitRow).where(UnitRow.code == code)
+    row = uow.session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+    if row is None:
+        raise UnitNotFound(f"unit {code} is not in the registry")
+    return row
+
+
+def _get_person(uow: UnitOfWork, id_number: str) -> PersonRow:
+    idn = parse_id_number(id_number).value
+    row = uow.session.get(PersonRow, idn)
+    if row is None:
+        raise PersonNotFound(f"person {idn} is not in the registry")
+    return row
+
+
+def create_unit(uow: UnitOfWork, *, unit: Unit, document_number: str | None = None, effective: date) -> UnitRow:
+    """Establish a unit (机构设立)."""
+    if uow.session.get(UnitRow, unit.code) is not None:
+        raise ValueError(f"unit {unit.code} already exists")
+    if unit.parent_code:
+        _get_unit(uow, unit.parent_code)
+    row = UnitRow(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
+                  region_code=unit.region_code, parent_code=unit.parent_code, funding=unit.funding.value,
+                  status=UnitStatus.ACTIVE.value, established_on=effective)
+    uow.session.add(row)
+    uow.session.flush()
+    _unit_version(uow, row, document_number, effective)
+    uow.record("unit.create", "unit", row.code, after=unit_data(row))
+    uow.publish(UPDATES_TOPIC, key=row.code, type="gov.registry.unit.created", subject=row.code, data=unit_data(row))
+    return row
+
+
+def _unit_version(uow: UnitOfWork, row: UnitRow, document_number: str | None, effective: date) -> None:
+    history.new_version(uow.session, UnitVersionRow, key={"unit_code": row.code}, valid_from=effective,
+                        values={k: getattr(row, k) for k in ("name", "kind", "level", "region_code", "parent_code", "funding", "status")}
+                        | {"document_number": document_number}, recorded_at=uow.now)
+
+
+def update_unit(uow: UnitOfWork, *, code: str, changes: dict, document_number: str | None = None, effective: date) -> UnitRow:
+    """Rename or reclassify a unit (name, kind, level, region_code, parent_code, funding)."""
+    row = _get_unit(uow, code, lock=True)
+    before = unit_data(row)
+    probe = Unit.new(**{k: (changes.get(k, v.value if hasattr(v, "value") else v)) for k, v in {
+        "code": row.code, "name": row.name, "kind": row.kind, "level": row.level, "region_code": row.region_code,
+        "funding": row.funding, "parent_code": row.parent_code}.items()})
+    if probe.parent_code:
+        if probe.parent_code == row.code:
+            raise ValueError("a unit cannot be its own parent")
+        _get_unit(uow, probe.parent_code)
+    for k in ("name", "kind", "level", "region_code", "parent_code", "funding"):
+        v = getattr(probe, k)
+        setattr(row, k, v.value if hasattr(v, "value") else v)
+    _unit_version(uow, row, document_number, effective)
+    uow.record("unit.update", "unit", row.code, before=before, after=unit_data(row))
+    uow.publish(UPDATES_TOPIC, key=row.code, type="gov.registry.unit.updated", subject=row.code, data=unit_data(row))
+    return row
+
+
+def abolish_unit(uow: UnitOfWork, *, code: str, document_number: str | None = None, effective: date) -> UnitRow:
+    """Abolish a unit (机构撤销); refused while it still has active postings."""
+    row = _get_unit(uow, code, lock=True)
+    active = uow.session.scalar(select(func.count()).select_from(PostingRow).where(PostingRow.unit_code == row.code, PostingRow.active))
+    if active:
+        raise ValueError(f"unit {row.code} still has {active} active postings; end or transfer them first")
+    before = unit_data(row)
+    row.status, row.abolished_on = UnitStatus.ABOLISHED.value, effective
+    _unit_version(uow, row, document_number, effective)
+    uow.record("unit.abolish", "unit", row.code, before=before, after=unit_data(row))
+    uow.publish(UPDATES_TOPIC, key=row.code, type="gov.registry.unit.abolished", subject=row.code, data=unit_data(row))
+    return row
+
+
+def set_quota(uow: UnitOfWork, *, unit_code: str, category: str, approved: int, document_number: str | None,
+              effective: date, book: MismatchBook | None = None) -> QuotaRow:
+    """Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA."""
+    unit = _get_unit(uow, unit_code)
+    cat = QuotaCategory.parse(category, "quota category")
+    if approved < 0:
+        raise ValueError("approved must be zero or more")
+    row = uow.session.execute(select(QuotaRow).where(QuotaRow.unit_code == unit.code, QuotaRow.category == cat.value).with_for_update()).scalar_one_or_none()
+    before = quota_data(row) if row else None
+    if row is None:
+        row = QuotaRow(unit_code=unit.code, category=cat.value, approved=approved)
+        uow.session.add(row)
+    row.approved, row.document_number, row.effective_date = approved, document_number, effective
+    uow.session.flush()
+    history.new_version(uow.session, QuotaVersionRow, key={"unit_code": unit.code, "category": cat.value}, valid_from=effective,
+                        values={"approved": approved, "document_number": document_number}, recorded_at=uow.now)
+    uow.record("quota.set", "quota", f"{unit.code}/{cat.value}", before=before, after=quota_data(row))
+    uow.publish(UPDATES_TOPIC, key=unit.code, type="gov.registry.quota.changed", subject=unit.code, data=quota_data(row))
+    registry_checks.recheck_unit_quotas(uow, book or MismatchBook(uow), {unit.code})
+    return row
+
+
+def set_leader_quota(uow: UnitOfWork, *, unit_code: str, rank: str, approved: int, document_number: str | None,
+                     effective: date, book: MismatchBook | None = None) -> LeaderQuotaRow:
+    """Approve a unit's leadership positions of a rank (核定领导职数)."""
+    unit = _get_unit(uow, unit_code)
+    r = LeaderRank.parse(rank, "leader rank")
+    if approved < 0:
+        raise ValueError("approved must be zero or more")
+    row = uow.session.execute(select(LeaderQuotaRow).where(LeaderQuotaRow.unit_code == unit.code, LeaderQuotaRow.rank == r.value).with_for_update()).scalar_one_or_none()
+    before = quota_data(row) if row else None
+    if row is None:
+        row = LeaderQuotaRow(unit_code=unit.code, rank=r.value, approved=approved)
+        uow.session.add(row)
+    row.approved, row.document_number, row.effective_date = approved, document_number, effective
+    uow.session.flush()
+    history.new_version(uow.session, LeaderQuotaVersionRow, key={"unit_code": unit.code, "rank": r.value}, valid_from=effective,
+                        values={"approved": approved, "document_number": document_number}, recorded_at=uow.now)
+    uow.record("leader_quota.set", "leader_quota", f"{unit.code}/{r.value}", before=before, after=quota_data(row))
+    uow.publish(UPDATES_TOPIC, key=unit.code, type="gov.registry.leader_quota.changed", subject=unit.code, data=quota_data(row))
+    registry_checks.recheck_unit_quotas(uow, book or MismatchBook(uow), {unit.code})
+    return row
+
+
+def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> PersonRow:
+    """Register a person (or correct an existing person's name and education)."""
+    row = uow.session.get(PersonRow, person.id_number)
+    before = person_data(row) if row else None
+    if row is None:
+        row = PersonRow(id_number=person.id_number, name=person.name, gender=person.gender.value,
+                        birth_date=person.birth_date, education=person.education.value if person.education else None)
+        uow.session.add(row)
+        type_ = "gov.registry.person.created"
+    else:
+        row.name = person.name
+        row.education = person.education.value if person.education else row.education
+        type_ = "gov.registry.person.updated"
+    uow.session.flush()
+    history.new_version(uow.session, PersonVersionRow, key={"id_number": row.id_number}, valid_from=effective,
+                        values={"name": row.name, "gender": row.gender, "birth_date": row.birth_date,
+                                "education": row.education}, recorded_at=uow.now)
+    uow.record("person.register" if before is None else "person.correct", "person", row.id_number,
+               before=before, after=person_data(row))
+    uow.publish(UPDATES_TOPIC, key=row.id_number, type=type_, subject=row.id_number, data=person_data(row))
+    return row
+
+
+def lock_establishment(uow: UnitOfWork, unit_code: str, category: QuotaCategory, rank: LeaderRank | None) -> UnitEstablishment:
+    """The unit's quota and leader positions for one hire, with their rows locked (PostgreSQL) until commit."""
+    s = uow.session
+    est = UnitEstablishment(unit_code)
+    q = s.execute(select(QuotaRow).where(QuotaRow.unit_code == unit_code, QuotaRow.category == category.value).with_for_update()).scalar_one_or_none()
+    est.approved[category] = q.approved if q else 0
+    est.used[category] = s.scalar(select(func.count()).select_from(PostingRow).where(
+        PostingRow.unit_code == unit_code, PostingRow.category == category.value, PostingRow.active)) or 0
+    if rank is not None:
+        lq = s.execute(select(LeaderQuotaRow).where(LeaderQuotaRow.unit_code == unit_code, LeaderQuotaRow.rank == rank.value).with_for_update()).scalar_one_or_none()
+        est.leaders_approved[rank] = lq.approved if lq else 0
+        est.leaders_used[rank] = s.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.unit_code == unit_code, PostingRow.leader_rank == rank.value, PostingRow.active)) or 0
+    return est
+
+
+def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: str, leader_rank: str | None = None,
+                  start_date: date, book: MismatchBook | None = None, reason: str = "hire") -> PostingRow:
+    """Post a person into a free slot (进编): refused when the quota or leader positions are used up."""
+    person = _get_person(uow, id_number)
+    unit = _get_unit(uow, unit_code)
+    if unit.status != UnitStatus.ACTIVE.value:
+        raise UnitAbolished(f"unit {unit.code} is abolished")
+    cat = QuotaCategory.parse(category, "quota category")
+    rank = LeaderRank.parse(leader_rank, "leader rank") if leader_rank else None
+    est = lock_establishment(uow, unit.code, cat, rank)
+    current = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active)).scalar_one_or_none()
+    if current is not None:
+        raise PersonAlreadyPosted(f"person {person.id_number} already holds an active posting in unit {current.unit_code}")
+    est.admit(cat, rank)
+    row = PostingRow(id_number=person.id_number, unit_code=unit.code, category=cat.value,
+                     leader_rank=rank.value if rank else None, start_date=start_date, active=True)
+    uow.session.add(row)
+    uow.session.flush()
+    uow.record(f"posting.start.{reason}", "posting", str(row.id), after=posting_data(row))
+    uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=posting_data(row))
+    registry_checks.recheck_retirement(uow, book or MismatchBook(uow), start_date if start_date > uow.now.date() else uow.now.date(),
+                                       {person.id_number})
+    return row
+
+
+def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str, book: MismatchBook | None = None) -> PostingRow:
+    """End a person's active posting (出编: retirement, transfer, resignation, death…)."""
+    person = _get_person(uow, id_number)
+    row = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active).with_for_update()).scalar_one_or_none()
+    if row is None:
+        raise PostingNotFound(f"person {person.id_number} holds no active posting")
+    if end_date < row.start_date:
+        raise ValueError(f"end date {end_date} is before the posting's start {row.start_date}")
+    before = posting_data(row)
+    row.end_date, row.end_reason, row.active = end_date, reason, False
+    uow.session.flush()
+    uow.record("posting.end", "posting", str(row.id), before=before, after=posting_data(row))
+    uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.ended", subject=person.id_number, data=posting_data(row))
+    b = book or MismatchBook(uow)
+    registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
+    registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
+    return row

@@ -1,0 +1,64 @@
+"""Unit of Work: one database transaction holding the change, its operation-log entries and its outbox rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from hub.adapters import operation_log, outbox
+from hub.adapters.database import Database
+from hub.adapters.operation_log import Operation
+
+
+class UnitOfWork:
+    """Rolls back unless ``commit()`` is called. Collects operations and events; writes them at commit."""
+
+    def __init__(self, db: Database, *, actor: str, now: datetime | None = None):
+        self.db = db
+        self.actor = actor
+        self.now = now or datetime.now(timezone.utc)
+        self.session: Session | None = None
+        self._operations: list[Operation] = []
+        self._events: list[tuple[str, str | None, dict]] = []
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self.db.session()
+        self.session.begin()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self.session.in_transaction():
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.is_postgres
+
+    def record(self, action: str, entity: str, entity_id: str | None, *, before=None, after=None) -> None:
+        """Note an operation for the hash-chained operation log."""
+        self._operations.append(Operation(self.actor, action, entity, entity_id, before, after))
+
+    def publish(self, topic: str, *, key: str | None, type: str, subject: str | None, data: dict) -> dict:
+        """Queue an outbound CloudEvent; it reaches the outbox in this transaction."""
+        event = outbox.cloud_event(type=type, subject=subject, data=data, now=self.now)
+        self._events.append((topic, key, event))
+        return event
+
+    def flush(self) -> None:
+        """Write queued outbox rows now (the operation log is written at commit, holding its lock briefly)."""
+        outbox.write(self.session, self._events, self.now)
+        self._events = []
+
+    def commit(self) -> None:
+        self.flush()
+        operation_log.append(self.session, self._operations, now=self.now)
+        self._operations = []
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self._operations, self._events = [], []
+        self.session.rollback()
