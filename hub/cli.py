@@ -225,7 +225,10 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
         console.print(f"  GraphQL: [bold]http://{settings.http_host}:{settings.http_port}/graphql[/]   health: /healthz  readiness: /readyz")
         console.print("  Ctrl-C stops.")
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn re-raises the signal after its graceful shutdown
+            pass
     finally:
         hub.close()
         console.print("hub stopped")

@@ -430,7 +430,12 @@ def _catalogue() -> list[_Unit]:
 
 
 def _select(catalogue: list[_Unit], persons: int, rng: random.Random) -> list[_Unit]:
-    """The core plus a size-weighted sample of the rest, about one unit per PERSONS_PER_UNIT persons."""
+    """The core plus a size-weighted sample of the rest, about one unit per PERSONS_PER_UNIT persons.
+
+    A small city is a miniature of the full one: units are sampled, and later sized, by
+    ``weight ** alpha`` with alpha from 0.5 (a few dozen units) to 1 (the whole catalogue), so big
+    units (police, hospitals) are likely present without swallowing the headcount.
+    """
     by_name = {u.name: u for u in catalogue}
     chosen: set[str] = set()
     count = 0
@@ -452,6 +457,9 @@ def _select(catalogue: list[_Unit], persons: int, rng: random.Random) -> list[_U
     target = max(count, persons // PERSONS_PER_UNIT)
     if target >= len(catalogue):
         return list(catalogue)
+    alpha = 0.5 + 0.5 * target / len(catalogue)
+    for u in catalogue:
+        u.weight **= alpha
     # Weighted sampling without replacement (Efraimidis–Spirakis): key = U^(1/w), largest first.
     keyed = sorted(((-(rng.random() ** (1.0 / u.weight)), i) for i, u in enumerate(catalogue) if not u.core))
     for _, i in keyed:

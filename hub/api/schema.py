@@ -80,19 +80,19 @@ class Unit:
     @strawberry.field(description="Quota per category: approved, used (active postings) and available.")
     def quotas(self, info: Ctx) -> list[Quota]:
         with info.context.db.read_session() as s:
-            approved = dict(s.execute(select(QuotaRow.category, QuotaRow.approved).where(QuotaRow.unit_code == self.code)).tuples())
+            approved = dict(s.execute(select(QuotaRow.category, QuotaRow.approved).where(QuotaRow.unit_code == self.code)).all())
             used = dict(s.execute(select(PostingRow.category, func.count()).where(PostingRow.unit_code == self.code, PostingRow.active)
-                                  .group_by(PostingRow.category)).tuples())
+                                  .group_by(PostingRow.category)).all())
         cats = sorted(set(approved) | set(used))
         return [Quota(category=v.QuotaCategory(c), approved=approved.get(c, 0), used=used.get(c, 0)) for c in cats]
 
     @strawberry.field(description="Leadership positions per rank: approved, used and available.")
     def leader_quotas(self, info: Ctx) -> list[LeaderQuota]:
         with info.context.db.read_session() as s:
-            approved = dict(s.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved).where(LeaderQuotaRow.unit_code == self.code)).tuples())
+            approved = dict(s.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved).where(LeaderQuotaRow.unit_code == self.code)).all())
             used = dict(s.execute(select(PostingRow.leader_rank, func.count()).where(
                 PostingRow.unit_code == self.code, PostingRow.active, PostingRow.leader_rank.is_not(None))
-                .group_by(PostingRow.leader_rank)).tuples())
+                .group_by(PostingRow.leader_rank)).all())
         ranks = sorted(set(approved) | set(used))
         return [LeaderQuota(rank=v.LeaderRank(r), approved=approved.get(r, 0), used=used.get(r, 0)) for r in ranks]
 

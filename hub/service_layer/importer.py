@@ -135,8 +135,8 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
         known_units = set(s.execute(select(UnitRow.code)).scalars())
         known_persons = set(s.execute(select(PersonRow.id_number)).scalars())
         posted = set(s.execute(select(PostingRow.id_number).where(PostingRow.active)).scalars())
-        known_quotas = set(s.execute(select(QuotaRow.unit_code, QuotaRow.category)).tuples())
-        known_leader_quotas = set(s.execute(select(LeaderQuotaRow.unit_code, LeaderQuotaRow.rank)).tuples())
+        known_quotas = {tuple(r) for r in s.execute(select(QuotaRow.unit_code, QuotaRow.category))}
+        known_leader_quotas = {tuple(r) for r in s.execute(select(LeaderQuotaRow.unit_code, LeaderQuotaRow.rank))}
 
     # units
     file_units: dict[str, int] = {}
@@ -253,9 +253,9 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
             if start < birth:
                 err(RowError("postings.csv", line, f"start date {start} is before the person's birth date {birth}"))
                 continue
+            posted_in_file[idn] = line
             if code is None:
                 continue
-            posted_in_file[idn] = line
             out.postings.append((idn, code, cat.value, rank.value if rank else None, start))
             if progress and line % 5000 == 0:
                 progress("validate postings", line, 0)
@@ -345,7 +345,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         step("postings", 0, total)
         bulk_insert(s, PostingRow.__table__, ["id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
                     ((i, u, c, r, d, True) for i, u, c, r, d in loaded.postings))
-        ids = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).tuples()) if loaded.postings else {}
+        ids = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all()) if loaded.postings else {}
         for n, (idn, unit, cat, rank, start) in enumerate(loaded.postings, 1):
             pid = ids[idn]
             ev(str(pid), "gov.registry.posting.started", idn,

@@ -1,0 +1,33 @@
+"""`hub up` on embedded defaults (SQLite file, embedded Tansu broker) answers and stops cleanly on Ctrl-C."""
+
+import re
+
+import httpx
+from kafka import KafkaAdminClient
+
+from tests.e2e.hub_process import HubProcess
+
+
+def test_hub_up_on_embedded_defaults_serves_graphql_and_stops_cleanly(tmp_path):
+    hub = HubProcess(tmp_path / "data").start()
+    try:
+        out = hub.output()
+        assert f"http://127.0.0.1:{hub.port}/graphql" in out
+        m = re.search(r"Kafka bootstrap servers: (127\.0\.0\.1:\d+) \(embedded", out)
+        assert m, out
+        admin = KafkaAdminClient(bootstrap_servers=m.group(1), request_timeout_ms=5000)
+        admin.list_topics()
+        admin.close()
+        assert (tmp_path / "data" / "hub.sqlite3").exists()
+
+        token = hub.run("token", "create", "--role", "ADMIN", "--name", "e2e").stdout.strip()
+        assert token.startswith("hub_")
+        r = httpx.post(hub.url + "/graphql", json={"query": "{ units(first: 1) { totalCount } }"},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["data"]["units"]["totalCount"] == 0
+        assert httpx.post(hub.url + "/graphql", json={"query": "{ __typename }"}).status_code == 401
+        assert httpx.get(hub.url + "/readyz").json()["checks"]["broker"] == "ok"
+    finally:
+        code = hub.stop()
+    assert code == 0, hub.output()
+    assert "hub stopped" in hub.output()

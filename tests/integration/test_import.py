@@ -1,0 +1,147 @@
+"""`hub import`: a demo city loads; every bad-row class is reported with file and line, and nothing is written."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.adapters.orm import MismatchRow, OperationLogRow, OutboxRow, PersonRow, PostingRow, UnitRow
+from hub.demo_city import generate_city
+from hub.domain.identifiers import id_check_char
+from hub.service_layer.importer import ImportRejected, import_registry
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    out = tmp_path_factory.mktemp("city")
+    summary = generate_city(out, 1500, seed=7)
+    return out, summary
+
+
+def _count(db, model, *where):
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_demo_city_imports_and_opens_planted_quota_and_retirement_mismatches(db, city):
+    src, summary = city
+    report = import_registry(db, src)
+    assert report.counts["persons"] == summary.persons == _count(db, PersonRow)
+    assert _count(db, PostingRow, PostingRow.active) == summary.postings
+    assert _count(db, UnitRow) == summary.units
+    with db.read_session() as s:
+        over = set(s.execute(select(MismatchRow.subject).where(MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN")).scalars())
+        lead = set(s.execute(select(MismatchRow.subject).where(MismatchRow.kind == "LEADERSHIP_OVER_QUOTA")).scalars())
+        retire = set(s.execute(select(MismatchRow.subject).where(MismatchRow.kind == "RETIREMENT_DUE")).scalars())
+        entry = s.execute(select(OperationLogRow).where(OperationLogRow.action == "registry.import")).scalar_one()
+    assert over == set(summary.planted["over_quota_units"])
+    assert lead == set(summary.planted["leadership_over_quota_units"])
+    assert retire == set(summary.planted["retirement_due"])
+    assert json.loads(entry.after)["counts"]["persons"] == summary.persons
+    # every entity reached the outbox
+    assert _count(db, OutboxRow, OutboxRow.topic == "registry.updates.v1") == report.counts["events"]
+    assert report.counts["events"] == summary.units + summary.quotas + summary.leader_quotas + summary.persons + summary.postings
+
+
+def test_importing_the_same_city_twice_is_refused_and_changes_nothing(db, city):
+    src, _ = city
+    import_registry(db, src)
+    before = _count(db, OperationLogRow), _count(db, OutboxRow)
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, src)
+    assert any("already in the registry" in r.reason for r in e.value.report.errors)
+    assert (_count(db, OperationLogRow), _count(db, OutboxRow)) == before
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def test_every_bad_row_class_is_reported_with_file_line_and_reason_and_nothing_is_written(db, city, tmp_path):
+    src, _ = city
+    bad = tmp_path / "bad"
+    shutil.copytree(src, bad)
+    persons = _rows(bad / "persons.csv")
+    postings = _rows(bad / "postings.csv")
+    units = _rows(bad / "units.csv")
+
+    # persons.csv line 2: corrupt the check digit
+    p0 = persons[0]["id_number"]
+    persons[0]["id_number"] = p0[:17] + ("0" if p0[17] != "0" else "1")
+    # line 3: gender disagreeing with the ID number
+    persons[1]["gender"] = "F" if persons[1]["gender"] == "M" else "M"
+    # line 4: birth date disagreeing with the ID number
+    persons[2]["birth_date"] = "1901-01-01"
+    # line 5: unknown education value
+    persons[3]["education"] = "PHD"
+    _write(bad / "persons.csv", persons)
+    # units.csv line 2: unknown enum value
+    units[0]["kind"] = "COMPANY"
+    _write(bad / "units.csv", units)
+    # postings: unknown unit (valid code, not in registry) and a person posted twice
+    from tests.factories import unit_code
+
+    postings[10]["unit_code"] = unit_code(999_999)
+    bad_people = {persons[i]["id_number"] for i in range(4)} | {p0}
+    dup = next(i for i, p in enumerate(postings) if i > 10 and p["id_number"] not in bad_people and p["unit_code"] != units[0]["code"])
+    postings.append(dict(postings[dup]))
+    _write(bad / "postings.csv", postings)
+
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, bad)
+    errors = [(r.file, r.line, r.reason) for r in e.value.report.errors]
+
+    def has(file, line, text):
+        return any(f == file and ln == line and text in reason for f, ln, reason in errors)
+
+    assert has("persons.csv", 2, "check character"), errors
+    assert has("persons.csv", 3, "gender"), errors
+    assert has("persons.csv", 4, "birth date"), errors
+    assert has("persons.csv", 5, "unknown education 'PHD'"), errors
+    assert has("units.csv", 2, "unknown unit kind 'COMPANY'"), errors
+    assert has("postings.csv", 12, "unknown unit"), errors
+    assert has("postings.csv", len(postings) + 1, f"posted twice (first on line {dup + 2})"), errors
+    for model in (UnitRow, PersonRow, PostingRow, OutboxRow, OperationLogRow, MismatchRow):
+        assert _count(db, model) == 0, model
+
+
+def test_missing_header_column_and_empty_folder_are_reported(db, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, tmp_path / "empty")
+    assert "no registry CSV files" in e.value.report.errors[0].reason
+    d = tmp_path / "hdr"
+    d.mkdir()
+    (d / "units.csv").write_text("code,name,kind\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, d)
+    assert e.value.report.errors[0].line == 1 and "level" in e.value.report.errors[0].reason
+
+
+def test_cli_import_prints_a_row_numbered_report_and_exits_1(db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    d = tmp_path / "one"
+    d.mkdir()
+    body = "33010619850615001"
+    (d / "persons.csv").write_text(
+        "id_number,name,gender,birth_date,education\n"
+        f"{body}{id_check_char(body)},张三,M,1985-06-15,BACHELOR\n"
+        f"{body}0,李四,M,1985-06-15,BACHELOR\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["--database-url", db_url, "import", str(d), "--json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.output)
+    assert out["ok"] is False and out["errors"][0]["line"] == 3 and out["errors"][0]["file"] == "persons.csv"
