@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:18:50.004963
 """
 from alembic import op
 import sqlalchemy as sa

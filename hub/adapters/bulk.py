@@ -33,3 +33,22 @@ def bulk_insert(session: Session, table: Table, columns: list[str], rows: Iterab
         conn.execute(stmt, batch)
         n += len(batch)
     return n
+
+
+def upsert(session: Session, table: Table, rows: list[dict], key: list[str], *, chunk: int = 2000) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite, in batches."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    cols = [c for c in rows[0].keys() if c not in key]
+    for i in range(0, len(rows), chunk):
+        stmt = insert(table).values(rows[i : i + chunk])
+        if cols:
+            stmt = stmt.on_conflict_do_update(index_elements=key, set_={c: getattr(stmt.excluded, c) for c in cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=key)
+        session.execute(stmt)

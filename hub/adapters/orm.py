@@ -316,3 +316,113 @@ class ApiTokenRow(Base):
         _enum_check("role", Role),
         CheckConstraint("role <> 'UNIT' OR unit_code IS NOT NULL", name="unit_role_has_unit"),
     )
+
+
+# --- Partner views and delivery bookkeeping (streaming connectors) -------------------------------------------
+
+
+class PartnerIdentityRow(Base):
+    """The police's latest view of a person (公安: identity, alive/deceased, photo)."""
+
+    __tablename__ = "partner_identity"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    gender: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerEmploymentRow(Base):
+    """HR's latest view of a person's employment (人社)."""
+
+    __tablename__ = "partner_employment"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    unit_code: Mapped[str] = mapped_column(String(18))
+    status: Mapped[str] = mapped_column(String(16))
+    effective_date: Mapped[date] = mapped_column(Date)
+    rank: Mapped[str | None] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerPayrollRow(Base):
+    """Finance's payroll line for a person, paying unit and period (财政); ``paid`` false once stopped."""
+
+    __tablename__ = "partner_payroll"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    gross_amount: Mapped[str | None] = mapped_column(String(32))
+    paid: Mapped[bool] = mapped_column(Boolean)
+    event_id: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_partner_payroll_unit_period", "unit_code", "period"),)
+
+
+class PartnerInsuranceRow(Base):
+    """Social insurance's latest contribution record for a person (社保)."""
+
+    __tablename__ = "partner_insurance"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    employer_code: Mapped[str] = mapped_column(String(18))
+    period: Mapped[str] = mapped_column(String(7))
+    base_amount: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AppliedEventRow(Base):
+    """Every inbound CloudEvent applied, by (source, id), with its payload hash: duplicates change nothing."""
+
+    __tablename__ = "applied_events"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubjectSequenceRow(Base):
+    """The highest `sequence` applied per (source, subject): older events are stale."""
+
+    __tablename__ = "subject_sequences"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(18), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsumerOffsetRow(Base):
+    """Next offset to consume per connector, topic and partition — committed with the effects it covers."""
+
+    __tablename__ = "consumer_offsets"
+    connector: Mapped[str] = mapped_column(String(40), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeadLetterRow(Base):
+    """An inbound message the hub rejected (also published on registry.deadletter.v1)."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    connector: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str] = mapped_column(String(200))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str | None] = mapped_column(Text)
+    raw_base64: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("topic", "partition", "offset", name="uq_dead_letters_position"),
+        Index("ix_dead_letters_created", "created_at"),
+    )

@@ -38,6 +38,7 @@ from hub.domain.registry import Person, Unit
 from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
+from hub.service_layer.reconcile import partner_known_ids, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 FILES = {
@@ -369,6 +370,8 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         touched_units = {u for _, u, *_ in loaded.postings} | {c for c, *_ in loaded.quotas} | {c for c, *_ in loaded.leader_quotas}
         registry_checks.recheck_unit_quotas(uow, book, touched_units or set())
         registry_checks.recheck_retirement(uow, book, day, {p[0] for p in loaded.postings} if len(loaded.postings) < 5000 else None)
+        # Reconciliation runs both ways: imported persons the partners already report on are re-checked now.
+        reconcile_persons(uow, book, partner_known_ids(uow, {p.id_number for p in loaded.persons} | {p[0] for p in loaded.postings}))
         step("checks", 1, 1)
         uow.commit()
     return report

@@ -72,10 +72,14 @@ class MismatchBook:
         ).scalar_one_or_none()
 
     def raise_(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
-               details: dict, caused_by: list[str] | None = None, existing: MismatchRow | None = None) -> MismatchRow:
-        """Open the mismatch, or update the open one for (kind, subject, unit)."""
+               details: dict, caused_by: list[str] | None = None, existing: MismatchRow | None = None,
+               lookup: bool = True) -> MismatchRow:
+        """Open the mismatch, or update the open one for (kind, subject, unit).
+
+        ``existing`` is the open row when the caller loaded it; ``lookup=False`` says the caller knows none is open.
+        """
         unit = unit_code or ""
-        row = existing or self._find_open(kind, subject, unit)
+        row = existing if existing is not None or not lookup else self._find_open(kind, subject, unit)
         details_json = dumps(details)
         if row is not None:
             if row.details == details_json and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):

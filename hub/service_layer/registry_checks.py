@@ -59,7 +59,7 @@ def recheck_unit_quotas(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str
             over = finder(e)
             if over:
                 book.raise_(kind, subject=code, unit_code=code, source=REGISTRY, details={"over": over},
-                            caused_by=caused_by, existing=open_rows.get(code))
+                            caused_by=caused_by, existing=open_rows.get(code), lookup=False)
             elif code in open_rows:
                 book.resolve(open_rows[code], caused_by=caused_by)
         if unit_codes is None:
@@ -89,7 +89,7 @@ def recheck_retirement(uow: UnitOfWork, book: MismatchBook, today: date, id_numb
             # Keep the open one as it is: only the check date would change.
             continue
         book.raise_(MismatchKind.RETIREMENT_DUE, subject=idn, unit_code=unit, source=REGISTRY, details=details,
-                    caused_by=caused_by)
+                    caused_by=caused_by, lookup=False)
     for key, row in open_rows.items():
         if key not in due:
             book.resolve(row, caused_by=caused_by)

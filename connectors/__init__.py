@@ -1,0 +1,1 @@
+"""Department connectors: one package per partner (translate + run) on a shared runner."""

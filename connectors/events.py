@@ -1,0 +1,163 @@
+"""Inbound CloudEvents (contract section 4): envelope and per-type `data` models, validated with pydantic.
+
+``translate(raw, expected_types)`` is pure: bytes in, a validated ``InboundEvent`` or a ``Rejected`` reason out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+
+from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
+
+Period = Annotated[StrictStr, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Amount = Annotated[StrictStr, Field(pattern=r"^-?\d{1,12}(\.\d{1,4})?$")]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("id_number", check_fields=False)
+    @classmethod
+    def _idn(cls, v: str) -> str:
+        return parse_id_number(v).value
+
+    @field_validator("unit_code", "employer_code", check_fields=False)
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        return parse_unit_code(v)
+
+
+class IdentityUpdated(_Data):
+    id_number: StrictStr
+    name: Name
+    gender: Literal["M", "F"]
+    birth_date: date
+    status: Literal["ALIVE", "DECEASED", "CANCELLED"]
+    photo_sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+
+    def model_post_init(self, _ctx) -> None:
+        idn = parse_id_number(self.id_number)
+        if idn.gender != self.gender:
+            raise ValueError(f"gender {self.gender} disagrees with ID number {idn.value}")
+        if idn.birth_date != self.birth_date:
+            raise ValueError(f"birth_date {self.birth_date} disagrees with ID number {idn.value}")
+
+
+class EmploymentUpdated(_Data):
+    id_number: StrictStr
+    name: Name
+    unit_code: StrictStr
+    status: Literal["EMPLOYED", "RETIRED", "LEFT"]
+    effective_date: date
+    rank: StrictStr | None = None
+
+
+class PayrollPaid(_Data):
+    id_number: StrictStr
+    name: Name
+    unit_code: StrictStr
+    period: Period
+    gross_amount: Amount
+
+
+class PayrollStopped(_Data):
+    id_number: StrictStr
+    unit_code: StrictStr
+    period: Period
+
+
+class ContributionRecorded(_Data):
+    id_number: StrictStr
+    name: Name
+    employer_code: StrictStr
+    period: Period
+    base_amount: Amount
+    status: Literal["ACTIVE", "SUSPENDED", "TERMINATED"]
+
+
+DATA_MODELS: dict[str, type[_Data]] = {
+    "gov.police.identity.updated": IdentityUpdated,
+    "gov.hr.employment.updated": EmploymentUpdated,
+    "gov.finance.payroll.paid": PayrollPaid,
+    "gov.finance.payroll.stopped": PayrollStopped,
+    "gov.insurance.contribution.recorded": ContributionRecorded,
+}
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    specversion: Literal["1.0"]
+    id: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    source: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    type: StrictStr
+    time: StrictStr | None = None
+    subject: StrictStr | None = None
+    sequence: StrictInt | None = None
+    datacontenttype: StrictStr | None = None
+    data: dict
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A validated inbound event, ready for the service layer."""
+
+    source: str  # CloudEvent source, e.g. /gov/police
+    event_id: str
+    type: str
+    subject: str  # the person's ID number
+    sequence: int | None
+    payload_sha256: str
+    data: _Data
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+
+
+def payload_hash(event: dict) -> str:
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _explain(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"]) or "event"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def translate(raw: bytes | None, expected_types: frozenset[str]) -> InboundEvent | Rejected:
+    """Decode and validate one message value; the reason says exactly what is wrong."""
+    if raw is None:
+        return Rejected("empty message (tombstone)")
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return Rejected(f"not valid JSON: {e}")
+    if not isinstance(obj, dict):
+        return Rejected("not a CloudEvent: the JSON value is not an object")
+    try:
+        env = Envelope.model_validate(obj)
+    except ValidationError as e:
+        return Rejected(f"not a CloudEvent: {_explain(e)}")
+    model = DATA_MODELS.get(env.type)
+    if model is None or env.type not in expected_types:
+        return Rejected(f"unknown type {env.type!r} for this topic (expected one of {', '.join(sorted(expected_types))})")
+    try:
+        data = model.model_validate(env.data)
+    except ValidationError as e:
+        return Rejected(f"invalid data: {_explain(e)}")
+    except (InvalidIdentifier, ValueError) as e:
+        return Rejected(f"invalid data: {e}")
+    return InboundEvent(source=env.source, event_id=env.id, type=env.type, subject=data.id_number,
+                        sequence=env.sequence, payload_sha256=payload_hash(obj), data=data)

@@ -1,0 +1,14 @@
+"""Pure translation of a insurance message into a validated inbound event (no broker, no database)."""
+
+from connectors.events import InboundEvent, Rejected, translate as _translate
+from connectors.spec import ConnectorSpec
+
+TOPIC = "insurance.contribution.v1"
+TYPES = frozenset({"gov.insurance.contribution.recorded"})
+
+
+def translate(raw: bytes | None) -> InboundEvent | Rejected:
+    return _translate(raw, TYPES)
+
+
+CONNECTOR = ConnectorSpec(name="insurance", topic=TOPIC, types=TYPES, translate=translate)

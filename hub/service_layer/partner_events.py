@@ -1,0 +1,154 @@
+"""Apply a batch of validated partner events in one unit of work.
+
+Per event: a CloudEvent `id` already applied for its `source` is a duplicate (same payload: nothing happens;
+different payload: a dead letter); an event whose `sequence` is older than the one applied for its
+(source, subject) is stale and changes nothing. Accepted events update the partner's latest view, police events
+also the registry's verified identity, and every touched person is reconciled once at the end of the batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, tuple_
+
+from hub.adapters.bulk import upsert
+from hub.adapters.orm import (
+    AppliedEventRow,
+    PartnerEmploymentRow,
+    PartnerIdentityRow,
+    PartnerInsuranceRow,
+    PartnerPayrollRow,
+    PersonRow,
+    SubjectSequenceRow,
+)
+from hub.adapters.outbox import UPDATES_TOPIC
+from hub.service_layer.mismatches import MismatchBook, MismatchTally
+from hub.service_layer.reconcile import reconcile_persons
+from hub.service_layer.registry import person_data
+from hub.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    conflicts: list[tuple[object, str]] = field(default_factory=list)  # (event, reason) → dead letters
+    mismatches: MismatchTally = field(default_factory=MismatchTally)
+
+
+def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None) -> BatchResult:
+    """Apply validated InboundEvents (connectors.events) in order; returns what happened to each."""
+    res = BatchResult()
+    book = book or MismatchBook(uow, res.mismatches)
+    res.mismatches = book.tally
+    if not events:
+        return res
+    s, now = uow.session, uow.now
+    keys = list({(e.source, e.event_id) for e in events})
+    applied: dict[tuple[str, str], str] = {}
+    for i in range(0, len(keys), 1000):
+        part = keys[i : i + 1000]
+        for src, eid, h in s.execute(select(AppliedEventRow.source, AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
+                                     .where(tuple_(AppliedEventRow.source, AppliedEventRow.event_id).in_(part))):
+            applied[(src, eid)] = h
+    subj = list({(e.source, e.subject) for e in events if e.sequence is not None})
+    seqs: dict[tuple[str, str], int] = {}
+    for i in range(0, len(subj), 1000):
+        part = subj[i : i + 1000]
+        for src, sub, n in s.execute(select(SubjectSequenceRow.source, SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
+                                     .where(tuple_(SubjectSequenceRow.source, SubjectSequenceRow.subject).in_(part))):
+            seqs[(src, sub)] = n
+
+    identity, employment, payroll, insurance = {}, {}, {}, {}
+    new_applied, new_seqs = [], {}
+    touched: dict[str, list[str]] = defaultdict(list)
+    for e in events:
+        k = (e.source, e.event_id)
+        if k in applied:
+            if applied[k] == e.payload_sha256:
+                res.duplicates += 1
+            else:
+                res.conflicts.append((e, f"event id {e.event_id!r} from {e.source} was already applied with a different payload"))
+            continue
+        sk = (e.source, e.subject)
+        if e.sequence is not None and sk in seqs and e.sequence < seqs[sk]:
+            res.stale += 1
+            applied[k] = e.payload_sha256
+            new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now))
+            continue
+        if e.sequence is not None:
+            seqs[sk] = e.sequence
+            new_seqs[sk] = e.sequence
+        applied[k] = e.payload_sha256
+        new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now))
+        d = e.data
+        if e.type == "gov.police.identity.updated":
+            identity[d.id_number] = dict(id_number=d.id_number, name=d.name, gender=d.gender, birth_date=d.birth_date,
+                                         status=d.status, photo_sha256=d.photo_sha256, event_id=e.event_id, updated_at=now)
+        elif e.type == "gov.hr.employment.updated":
+            employment[d.id_number] = dict(id_number=d.id_number, name=d.name, unit_code=d.unit_code, status=d.status,
+                                           effective_date=d.effective_date, rank=d.rank, event_id=e.event_id, updated_at=now)
+        elif e.type == "gov.finance.payroll.paid":
+            payroll[(d.id_number, d.unit_code, d.period)] = dict(
+                id_number=d.id_number, unit_code=d.unit_code, period=d.period, name=d.name,
+                gross_amount=d.gross_amount, paid=True, event_id=e.event_id, updated_at=now)
+        elif e.type == "gov.finance.payroll.stopped":
+            key = (d.id_number, d.unit_code, d.period)
+            prev = payroll.get(key)
+            payroll[key] = dict(id_number=d.id_number, unit_code=d.unit_code, period=d.period,
+                                name=prev["name"] if prev else None, gross_amount=prev["gross_amount"] if prev else None,
+                                paid=False, event_id=e.event_id, updated_at=now)
+        elif e.type == "gov.insurance.contribution.recorded":
+            insurance[d.id_number] = dict(id_number=d.id_number, name=d.name, employer_code=d.employer_code, period=d.period,
+                                          base_amount=d.base_amount, status=d.status, event_id=e.event_id, updated_at=now)
+        touched[e.subject].append(e.event_id)
+        res.applied += 1
+
+    upsert(s, PartnerIdentityRow.__table__, list(identity.values()), ["id_number"])
+    upsert(s, PartnerEmploymentRow.__table__, list(employment.values()), ["id_number"])
+    _upsert_payroll(uow, list(payroll.values()))
+    upsert(s, PartnerInsuranceRow.__table__, list(insurance.values()), ["id_number"])
+    if new_applied:
+        s.execute(AppliedEventRow.__table__.insert(), new_applied)
+    upsert(s, SubjectSequenceRow.__table__, [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()],
+           ["source", "subject"])
+    if identity:
+        _verify_identities(uow, identity)
+    reconcile_persons(uow, book, touched.keys(), caused_by=touched)
+    return res
+
+
+def _upsert_payroll(uow: UnitOfWork, rows: list[dict]) -> None:
+    """A stop keeps the name and amount of the paid line it stops."""
+    if not rows:
+        return
+    stops = [r for r in rows if not r["paid"] and r["name"] is None]
+    if stops:
+        keys = [(r["id_number"], r["unit_code"], r["period"]) for r in stops]
+        known = {}
+        for i in range(0, len(keys), 1000):
+            for idn, unit, period, name, amount in uow.session.execute(
+                    select(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period,
+                           PartnerPayrollRow.name, PartnerPayrollRow.gross_amount)
+                    .where(tuple_(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period).in_(keys[i:i + 1000]))):
+                known[(idn, unit, period)] = (name, amount)
+        for r in stops:
+            r["name"], r["gross_amount"] = known.get((r["id_number"], r["unit_code"], r["period"]), (None, None))
+    upsert(uow.session, PartnerPayrollRow.__table__, rows, ["id_number", "unit_code", "period"])
+
+
+def _verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
+    """Police may change the registry's verified name, identity status and photo hash — nothing else."""
+    ids = list(identity)
+    for i in range(0, len(ids), 1000):
+        for person in uow.session.execute(select(PersonRow).where(PersonRow.id_number.in_(ids[i:i + 1000]))).scalars():
+            v = identity[person.id_number]
+            new = (v["name"], v["status"], v["photo_sha256"])
+            if (person.verified_name, person.identity_status, person.photo_sha256) == new:
+                continue
+            person.verified_name, person.identity_status, person.photo_sha256 = new
+            uow.publish(UPDATES_TOPIC, key=person.id_number, type="gov.registry.person.updated",
+                        subject=person.id_number, data=person_data(person))
