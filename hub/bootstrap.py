@@ -22,6 +22,8 @@ class Hub:
     bootstrap_servers: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    runners: list = field(default_factory=list)  # (ConnectorRunner, Thread)
+    relay: object = None
 
     def close(self) -> None:
         self.stop_event.set()
@@ -67,3 +69,73 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600) -> None:
     t = threading.Thread(target=loop, name="daily-checks", daemon=True)
     t.start()
     hub.threads.append(t)
+
+
+def ensure_topics(hub: Hub) -> None:
+    from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics as create
+
+    s = hub.settings
+    create(hub.bootstrap_servers, [s.topic(t) for t in INBOUND_TOPICS + OUTBOUND_TOPICS], s.topic_partitions)
+
+
+def start_connectors(hub: Hub, names: list[str] | None = None, *, group: bool = False) -> list:
+    """Start connector threads (all four by default). ``group`` uses consumer groups (scale-out copies)."""
+    from connectors.runner import ConnectorRunner
+    from connectors.spec import all_connectors
+
+    s = hub.settings
+    embedded = hub.broker is not None
+    runners = []
+    for name, spec in all_connectors().items():
+        if names and name not in names:
+            continue
+        r = ConnectorRunner(spec, hub.db, hub.bootstrap_servers, topic_prefix=s.topic_prefix, group=group,
+                            batch_size=s.connector_batch_size, stop_event=hub.stop_event,
+                            session_timeout_ms=2000 if embedded else s.kafka_session_timeout_ms,
+                            heartbeat_interval_ms=300 if embedded else s.kafka_heartbeat_interval_ms)
+        t = threading.Thread(target=_guard(r.run, f"connector {name}"), name=f"connector-{name}", daemon=True)
+        t.start()
+        hub.threads.append(t)
+        runners.append((r, t))
+    hub.runners.extend(runners)
+    return runners
+
+
+def start_outbox_relay(hub: Hub):
+    from hub.adapters.outbox_relay import OutboxRelay
+
+    relay = OutboxRelay(hub.db, hub.bootstrap_servers, topic_prefix=hub.settings.topic_prefix,
+                        batch_size=hub.settings.outbox_batch_size, stop_event=hub.stop_event)
+    t = threading.Thread(target=_guard(relay.run, "outbox relay"), name="outbox-relay", daemon=True)
+    t.start()
+    hub.threads.append(t)
+    hub.relay = relay
+    return relay
+
+
+def _guard(fn, what: str):
+    def run():
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - logged; readiness turns red
+            log.exception("%s stopped", what)
+    return run
+
+
+def readiness(hub: Hub, stuck_after_s: float = 60.0) -> dict:
+    """Component checks for /readyz: broker, each connector (alive, not stuck) and the outbox relay."""
+    import time
+
+    checks = {}
+    if hub.broker is not None:
+        checks["broker"] = "ok" if hub.broker.alive() else "down"
+    for r, t in hub.runners:
+        if not t.is_alive():
+            checks[f"connector.{r.spec.name}"] = f"stopped: {r.failed!r}"
+        elif time.time() - r.last_progress > stuck_after_s:
+            checks[f"connector.{r.spec.name}"] = f"stuck for {time.time() - r.last_progress:.0f}s"
+        else:
+            checks[f"connector.{r.spec.name}"] = "ok"
+    if hub.relay is not None:
+        checks["outbox_relay"] = "ok" if hub.relay.healthy else "retrying (broker unavailable?)"
+    return checks

@@ -22,6 +22,10 @@ token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained operation log.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+connector_app = typer.Typer(help="Department connectors (police, hr, finance, insurance).", no_args_is_help=True)
+deadletter_app = typer.Typer(help="Inbound messages the hub rejected.", no_args_is_help=True)
+app.add_typer(connector_app, name="connector")
+app.add_typer(deadletter_app, name="deadletter")
 
 console = Console()
 err = Console(stderr=True)
@@ -202,12 +206,13 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
 @app.command()
 def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTTP_HOST."),
        port: Optional[int] = typer.Option(None, "--port", help="Override HUB_HTTP_PORT."),
-       with_demo: bool = typer.Option(False, "--demo", help="Load a synthetic city first if the registry is empty.")):
+       with_demo: bool = typer.Option(False, "--demo", help="Load a synthetic city first if the registry is empty."),
+       connectors: str = typer.Option("all", "--connectors", help="Connectors to run in-process: all, none, or a comma list (police,hr,finance,insurance).")):
     """Run everything on one machine: migrations, HTTP/GraphQL, connectors, outbox relay; Ctrl-C stops."""
     import uvicorn
 
     from hub.api.app import create_app
-    from hub.bootstrap import build, start_daily_checks
+    from hub.bootstrap import build, ensure_topics, readiness, start_connectors, start_daily_checks, start_outbox_relay
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = state.settings(http_host=host, http_port=port)
@@ -216,8 +221,12 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         if with_demo:
             _demo_if_empty(hub)
         start_daily_checks(hub)
-        application = create_app(hub.db, production=settings.env == "production",
-                                 readiness=lambda: {"broker": "ok" if (hub.broker is None or hub.broker.alive()) else "down"})
+        ensure_topics(hub)
+        names = _connector_names(connectors)
+        if names:
+            start_connectors(hub, names)
+        start_outbox_relay(hub)
+        application = create_app(hub.db, production=settings.env == "production", readiness=lambda: readiness(hub))
         config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning")
         server = uvicorn.Server(config)
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
@@ -232,6 +241,118 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     finally:
         hub.close()
         console.print("hub stopped")
+
+
+def _connector_names(value: str) -> list[str]:
+    from connectors.spec import all_connectors
+
+    known = list(all_connectors())
+    v = value.strip().lower()
+    if v == "all":
+        return known
+    if v in ("none", ""):
+        return []
+    names = [n.strip() for n in v.split(",") if n.strip()]
+    bad = [n for n in names if n not in known]
+    if bad:
+        _fail(f"unknown connector(s) {', '.join(bad)}; known: {', '.join(known)}")
+    return names
+
+
+@connector_app.command("run")
+def connector_run(name: str = typer.Argument(..., help="police, hr, finance or insurance.")):
+    """Run one connector as its own service; copies of it share the topic's partitions (consumer group)."""
+    from hub.bootstrap import build, ensure_topics, start_connectors
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    names = _connector_names(name)
+    settings = state.settings()
+    if not settings.kafka_bootstrap_servers:
+        _fail("a standalone connector needs HUB_KAFKA_BOOTSTRAP_SERVERS (`hub up` runs connectors on an embedded broker)")
+    hub = build(settings)
+    stop = hub.stop_event
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        ensure_topics(hub)
+        runners = start_connectors(hub, names, group=True)
+        console.print(f"connector {names[0]} consuming {settings.topic(runners[0][0].spec.topic)} from {hub.bootstrap_servers}; Ctrl-C stops")
+        while not stop.is_set() and all(t.is_alive() for _, t in runners):
+            stop.wait(0.5)
+        failed = [r for r, t in runners if not t.is_alive() and r.failed]
+    except KeyboardInterrupt:
+        failed = []
+    finally:
+        hub.close()
+    if failed:
+        _fail(f"connector stopped: {failed[0].failed!r}")
+
+
+def _parse_when(value: str | None):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"{value!r} is not an ISO date or date-time")
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
+def _dl_filter(ids, since, until, reason, include_replayed=False):
+    from hub.service_layer.deadletters import DeadLetterFilter
+
+    return DeadLetterFilter(ids=ids or None, since=_parse_when(since), until=_parse_when(until),
+                            reason_contains=reason, include_replayed=include_replayed)
+
+
+@deadletter_app.command("list")
+def deadletter_list(ids: list[int] = typer.Option(None, "--id", help="Only these ids (repeatable)."),
+                    since: Optional[str] = typer.Option(None, "--since", help="ISO date-time (UTC if no zone)."),
+                    until: Optional[str] = typer.Option(None, "--until"),
+                    reason: Optional[str] = typer.Option(None, "--reason", help="Reason contains this text."),
+                    include_replayed: bool = typer.Option(False, "--all", help="Include replayed ones."),
+                    as_json: bool = typer.Option(False, "--json")):
+    """List dead letters (newest last)."""
+    from hub.service_layer.deadletters import list_dead_letters
+
+    db = _db()
+    rows = list_dead_letters(db, _dl_filter(ids, since, until, reason, include_replayed))
+    db.dispose()
+    if as_json:
+        print(json.dumps([{"id": r.id, "connector": r.connector, "topic": r.topic, "partition": r.partition, "offset": r.offset,
+                           "key": r.key, "reason": r.reason, "created_at": str(r.created_at),
+                           "replayed_at": str(r.replayed_at) if r.replayed_at else None} for r in rows], ensure_ascii=False, indent=1))
+        return
+    t = Table(title=f"{len(rows)} dead letters")
+    for c in ("id", "connector", "topic/partition@offset", "key", "reason", "at"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(str(r.id), r.connector, f"{r.topic}/{r.partition}@{r.offset}", r.key or "", r.reason, str(r.created_at)[:19])
+    console.print(t)
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(ids: list[int] = typer.Option(None, "--id", help="Only these ids (repeatable)."),
+                      since: Optional[str] = typer.Option(None, "--since"),
+                      until: Optional[str] = typer.Option(None, "--until"),
+                      reason: Optional[str] = typer.Option(None, "--reason", help="Reason contains this text."),
+                      dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be replayed.")):
+    """Re-inject dead letters into their original topic (after the cause was fixed); audited."""
+    from hub.service_layer.deadletters import replay
+
+    if not (ids or since or until or reason):
+        _fail("select what to replay: --id, --since/--until or --reason")
+    settings = state.settings()
+    db = _db()
+    try:
+        rows = replay(db, settings.kafka_bootstrap_servers, _dl_filter(ids, since, until, reason), dry_run=dry_run)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    verb = "would replay" if dry_run else "replayed"
+    console.print(f"{verb} {len(rows)} dead letters: {', '.join(str(r.id) for r in rows)}")
 
 
 def _redact(url: str) -> str:

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".hub-data"), description="Where the embedded SQLite file lives.")
     broker_port: int = Field(default=0, ge=0, le=65535, description="Embedded broker port (0 = a free one).")
     env: Literal["development", "production"] = Field(default="development", description="production turns off GraphiQL and introspection.")
+    topic_partitions: int = Field(default=6, ge=1, description="Partitions of topics the hub creates.")
+    kafka_session_timeout_ms: int = Field(default=10000, ge=1000, description="Consumer-group session timeout (connectors in group mode).")
+    kafka_heartbeat_interval_ms: int = Field(default=1000, ge=100, description="Consumer-group heartbeat interval.")
+    connector_batch_size: int = Field(default=1000, ge=1, description="Most records a connector applies in one transaction.")
+    outbox_batch_size: int = Field(default=2000, ge=1, description="Most outbox rows the relay publishes per round.")
     sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")
 
     def effective_database_url(self) -> str:

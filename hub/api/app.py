@@ -45,6 +45,14 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
     def healthz():
         return {"status": "ok"}
 
+    @app.get("/metrics")
+    def metrics():
+        from fastapi.responses import PlainTextResponse
+
+        from hub.adapters.metrics import METRICS
+
+        return PlainTextResponse(METRICS.render(), media_type="text/plain; version=0.0.4")
+
     @app.get("/readyz")
     def readyz():
         checks = {}

@@ -37,6 +37,7 @@ from hub.domain.registry import (
 from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook
+from hub.service_layer.reconcile import reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -203,6 +204,7 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
     uow.record("person.register" if before is None else "person.correct", "person", row.id_number,
                before=before, after=person_data(row))
     uow.publish(UPDATES_TOPIC, key=row.id_number, type=type_, subject=row.id_number, data=person_data(row))
+    reconcile_persons(uow, MismatchBook(uow), {row.id_number})
     return row
 
 
@@ -242,8 +244,9 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     uow.session.flush()
     uow.record(f"posting.start.{reason}", "posting", str(row.id), after=posting_data(row))
     uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=posting_data(row))
-    registry_checks.recheck_retirement(uow, book or MismatchBook(uow), start_date if start_date > uow.now.date() else uow.now.date(),
-                                       {person.id_number})
+    b = book or MismatchBook(uow)
+    registry_checks.recheck_retirement(uow, b, max(start_date, uow.now.date()), {person.id_number})
+    reconcile_persons(uow, b, {person.id_number})
     return row
 
 
@@ -263,4 +266,5 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
     registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
+    reconcile_persons(uow, b, {person.id_number})
     return row

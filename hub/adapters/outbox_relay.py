@@ -1,0 +1,113 @@
+"""The outbox relay: publishes outbox rows in order with the idempotent producer and marks them sent only
+after the broker acknowledged them. With the broker down, rows wait; they drain when it returns.
+
+One relay publishes at a time: on PostgreSQL the relay holds a session advisory lock (others stand by).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+
+from kafka.errors import KafkaError
+from sqlalchemy import func, select, text, update
+
+from hub.adapters import kafka as kafka_adapter
+from hub.adapters.database import Database
+from hub.adapters.metrics import METRICS
+from hub.adapters.orm import OutboxRow
+
+log = logging.getLogger("hub.outbox")
+RELAY_LOCK_KEY = 0x68756272  # "hubr"
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, bootstrap: str, *, topic_prefix: str = "", batch_size: int = 2000,
+                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.05):
+        self.db = db
+        self.bootstrap = bootstrap
+        self.prefix = topic_prefix
+        self.batch_size = batch_size
+        self.stop_event = stop_event or threading.Event()
+        self.idle_wait_s = idle_wait_s
+        self._producer = None
+        self._lock_conn = None
+        self.healthy = True
+
+    def _ensure_producer(self):
+        if self._producer is None:
+            self._producer = kafka_adapter.producer(self.bootstrap)
+        return self._producer
+
+    def _reset_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # noqa: BLE001
+                pass
+        self._producer = None
+
+    def _leader(self) -> bool:
+        if not self.db.is_postgres:
+            return True
+        if self._lock_conn is None:
+            self._lock_conn = self.db.engine.connect()
+        got = self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY}).scalar()
+        self._lock_conn.commit()
+        if got:
+            return True
+        return False
+
+    def backlog(self) -> int:
+        with self.db.read_session() as s:
+            return s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))) or 0
+
+    def publish_once(self) -> int:
+        """Publish one batch of unsent rows; returns how many were acknowledged and marked sent."""
+        with self.db.read_session() as s:
+            rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
+                             .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
+        if not rows:
+            return 0
+        p = self._ensure_producer()
+        futures = [p.send(self.prefix + topic, key=key.encode() if key else None, value=value.encode("utf-8"))
+                   for _id, topic, key, value in rows]
+        p.flush(timeout=30)
+        for f in futures:
+            f.get(timeout=30)  # raises if any was not acknowledged: nothing is marked sent
+        ids = [r[0] for r in rows]
+        now = datetime.now(timezone.utc)
+        with self.db.session() as s, s.begin():
+            for i in range(0, len(ids), 1000):
+                s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids[i:i + 1000])).values(sent_at=now))
+        METRICS.inc("hub_outbox_published_total", len(ids))
+        return len(ids)
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self.stop_event.is_set():
+            try:
+                if not self._leader():
+                    self.stop_event.wait(2)
+                    continue
+                n = self.publish_once()
+                METRICS.set("hub_outbox_backlog", self.backlog() if n else 0)
+                self.healthy = True
+                backoff = 0.2
+                if n < self.batch_size:
+                    self.stop_event.wait(self.idle_wait_s)
+            except KafkaError as e:
+                self.healthy = False
+                log.warning("outbox relay: broker unavailable (%s); retrying in %.1fs", e.__class__.__name__, backoff)
+                self._reset_producer()
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 10)
+            except Exception:  # noqa: BLE001 - database hiccups: retry with capped backoff
+                self.healthy = False
+                log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 10)
+        self._reset_producer()
+        if self._lock_conn is not None:
+            self._lock_conn.close()
