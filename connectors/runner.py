@@ -206,6 +206,13 @@ class ConnectorRunner:
                 select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
                     ConsumerOffsetRow.connector == name, ConsumerOffsetRow.topic == self.topic,
                     ConsumerOffsetRow.partition.in_(partitions)).with_for_update()).all()}
+            for p in partitions:
+                hw = self.consumer.highwater(TopicPartition(self.topic, p)) if self.consumer is not None else None
+                if hw is not None and p in stored and hw < stored[p]:
+                    # The topic was re-created (e.g. an in-memory broker restarted): its log starts over.
+                    log.warning("%s: partition %s high watermark %s is below stored offset %s; topic was reset, "
+                                "consuming it again (event ids keep this idempotent)", name, p, hw, stored[p])
+                    stored[p] = 0
             fresh = [(r, t) for r, t in translated if r.offset >= stored.get(r.partition, 0)]
             if not fresh:
                 return

@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 
 class PartnerProducer:
@@ -38,7 +38,16 @@ class TopicReader:
         self.topic = topic
         self.c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex[:8]}",
                            "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self.c.subscribe([topic])
+        # assign() every partition from the beginning: no group coordination (slow on some brokers)
+        deadline = time.monotonic() + 30
+        while True:
+            meta = self.c.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is not None and meta.partitions and meta.error is None:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"topic {topic} has no partitions")
+            time.sleep(0.2)
+        self.c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(meta.partitions)])
         self.messages: list = []
 
     def poll_until(self, predicate, timeout: float = 30.0) -> list:

@@ -9,17 +9,76 @@ from sqlalchemy.orm import Session
 
 
 def bulk_insert(session: Session, table: Table, columns: list[str], rows: Iterable[tuple], *, chunk: int = 5000) -> int:
-    """Insert tuples (in ``columns`` order) into ``table`` inside the session's transaction; returns the count."""
+    """Insert tuples (in ``columns`` order) into ``table`` inside the session's transaction; returns the count.
+
+    ``rows`` may be any iterable (a generator streams: nothing is materialised). On PostgreSQL the rows go through
+    one ``COPY … FROM STDIN`` in text format, formatted here in blocks of ``chunk`` rows: str, None, bool, int,
+    date and datetime directly (the same text psycopg would send), any other type through psycopg's text dumper.
+    Elsewhere: executemany in batches of ``chunk``.
+    """
     conn = session.connection()
     n = 0
     if conn.dialect.name == "postgresql":
+        from datetime import date, datetime
+
+        from psycopg.adapt import PyFormat
+
         raw = conn.connection.dbapi_connection
         cols = ", ".join(f'"{c}"' for c in columns)
+        tabs = len(columns) - 1
+        escape = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+        encoding = raw.info.encoding
+        dumpers: dict = {}
+        date_text: dict = {}
+        datetime_text: dict = {}
+
+        def other(v) -> str:
+            """psycopg's own text for a value of any other type, escaped for COPY."""
+            cls = v.__class__
+            d = dumpers.get(cls)
+            if d is None:
+                d = dumpers[cls] = raw.adapters.get_dumper(cls, PyFormat.TEXT)(cls, raw)
+            b = d.upgrade(v, PyFormat.TEXT).dump(v)
+            return "\\N" if b is None else bytes(b).decode(encoding).translate(escape)
+
+        def date_(v: date) -> str:
+            t = date_text.get(v)
+            if t is None:
+                t = date_text[v] = v.isoformat()
+            return t
+
+        def datetime_(v: datetime) -> str:
+            t = datetime_text.get(v)
+            if t is None:
+                t = datetime_text[v] = v.isoformat()
+            return t
+
+        text_of = {type(None): lambda v: "\\N", bool: lambda v: "t" if v else "f", int: int.__str__, date: date_,
+                   datetime: datetime_}
+
+        def text(v) -> str:
+            """COPY text of a non-str value (never holds a raw tab or newline; a backslash only in ``\\N``)."""
+            return text_of.get(v.__class__, other)(v)
+
         with raw.cursor() as cur:
             with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+                lines: list[str] = []
                 for r in rows:
-                    copy.write_row(r)
-                    n += 1
+                    line = "\t".join([v if v.__class__ is str else text(v) for v in r])
+                    # Escape only when a str value needs it: any tab beyond the separators, a newline, or a
+                    # backslash beyond those of the NULL markers.
+                    if line.count("\t") != tabs or "\n" in line or "\r" in line or line.count("\\") != r.count(None):
+                        line = "\t".join([v.translate(escape) if v.__class__ is str else text(v) for v in r])
+                    lines.append(line)
+                    if len(lines) >= chunk:
+                        lines.append("")
+                        copy.write("\n".join(lines))
+                        n += len(lines) - 1
+                        lines = []
+                if lines:
+                    lines.append("")
+                    copy.write("\n".join(lines))
+                    n += len(lines) - 1
         return n
     stmt = table.insert()
     batch: list[dict] = []

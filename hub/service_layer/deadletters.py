@@ -48,6 +48,7 @@ def replay(db: Database, bootstrap: str | None, f: DeadLetterFilter, *, dry_run:
     with UnitOfWork(db, actor=actor) as uow:
         rows = list(uow.session.execute(_query(f)).scalars())
         if dry_run or not rows:
+            uow.session.expunge_all()  # keep the rows readable after the (read-only) transaction ends
             return rows
         if not bootstrap:
             raise ValueError("replay needs a broker: set HUB_KAFKA_BOOTSTRAP_SERVERS")
