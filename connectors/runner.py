@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import ConsumerRebalanceListener, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, OffsetOutOfRangeError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -98,6 +98,7 @@ class ConnectorRunner:
     def _open(self) -> None:
         group_id = f"{self.prefix}hub-{self.spec.name}" if self.group else None
         self.consumer = kafka_adapter.consumer(self.bootstrap, group_id=group_id, max_poll_records=self.batch_size,
+                                               auto_offset_reset="none",
                                                session_timeout_ms=self.session_timeout_ms,
                                                heartbeat_interval_ms=self.heartbeat_interval_ms)
         if self.group:
@@ -141,6 +142,8 @@ class ConnectorRunner:
                     backoff = 0.2
                 except DeadLetterUnavailable:
                     raise
+                except OffsetOutOfRangeError as e:
+                    self._restart_out_of_range(e.args[0] if e.args and isinstance(e.args[0], dict) else {})
                 except KafkaError as e:
                     log.warning("%s: broker error %s; retrying in %.1fs", self.spec.name, e, backoff)
                     self._close_consumer()
@@ -154,6 +157,24 @@ class ConnectorRunner:
             self._close_consumer()
             if self._dlq is not None:
                 self._dlq.close(timeout=2)
+
+    def _restart_out_of_range(self, positions: dict) -> None:
+        """The stored offset is not in the log: the topic was re-created (a broker that lost its data) or
+        retention removed it. Continue from the log's first offset; event ids keep replays idempotent."""
+        tps = list(positions) or list(self.consumer.assignment())
+        starts = self.consumer.beginning_offsets(tps)
+        with UnitOfWork(self.db, actor=f"connector:{self.spec.name}") as uow:
+            rows = [dict(connector=self.spec.name, topic=self.topic, partition=tp.partition, next_offset=starts[tp],
+                         updated_at=uow.now) for tp in tps]
+            upsert(uow.session, ConsumerOffsetRow.__table__, rows, ["connector", "topic", "partition"])
+            uow.record(f"connector.{self.spec.name}.offset_reset", "connector", self.spec.name,
+                       before={str(tp.partition): positions.get(tp) for tp in tps},
+                       after={str(tp.partition): starts[tp] for tp in tps})
+            uow.commit()
+        for tp in tps:
+            log.warning("%s: offset %s of partition %s is out of range; continuing from %s",
+                        self.spec.name, positions.get(tp), tp.partition, starts[tp])
+            self.consumer.seek(tp, starts[tp])
 
     def _close_consumer(self) -> None:
         if self.consumer is not None:

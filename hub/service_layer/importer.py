@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -267,7 +271,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
     educations = frozenset(e.value for e in Education)
     categories = frozenset(c.value for c in QuotaCategory)
     ranks = frozenset(r.value for r in LeaderRank)
-    file_persons: dict[str, int] = {}  # id_number → line
+    file_persons: dict[str, tuple[int, date]] = {}  # id_number → (line, birth date)
     if "persons.csv" in present:
         persons = out.persons
         for line, (raw_id, name, gender, raw_birth, education) in _read(directory / "persons.csv", report):
@@ -290,9 +294,9 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
             if idn in known_persons:
                 err(RowError("persons.csv", line, f"person {idn} is already in the registry"))
             elif idn in file_persons:
-                err(RowError("persons.csv", line, f"person {idn} appears twice (first on line {file_persons[idn]})"))
+                err(RowError("persons.csv", line, f"person {idn} appears twice (first on line {file_persons[idn][0]})"))
             else:
-                file_persons[idn] = line
+                file_persons[idn] = (line, p[3])
                 persons.append(p)
             if progress and line % 5000 == 0:
                 progress("validate persons", line, 0)
@@ -304,11 +308,8 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
         postings = out.postings
         for line, (raw_id, raw_unit, raw_category, raw_rank, raw_start) in _read(directory / "postings.csv", report):
             idn = raw_id.upper()
-            if idn in file_persons:  # validated on its persons.csv line
-                quick = None
-            else:
-                quick = ids.check(idn)
-                if quick is None:
+            if idn not in file_persons:  # else validated on its persons.csv line
+                if ids.check(idn) is None:
                     try:
                         idn = parse_id_number(raw_id).value
                     except InvalidIdentifier as e:
@@ -340,10 +341,11 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
             if idn in posted_in_file:
                 err(RowError("postings.csv", line, f"person {idn} is posted twice (first on line {posted_in_file[idn]})"))
                 continue
-            # Every person's birth date is the one its ID number encodes (Person.new insists).
-            if quick is None:
+            if idn in file_persons:
+                birth = file_persons[idn][1]
+            else:  # a person already in the registry
                 quick = ids.check(idn)
-            birth = quick[0] if quick is not None else parse_id_number(idn).birth_date
+                birth = quick[0] if quick is not None else parse_id_number(idn).birth_date
             if start < birth:
                 err(RowError("postings.csv", line, f"start date {start} is before the person's birth date {birth}"))
                 continue
@@ -382,17 +384,119 @@ def _parents_first(units: list[Unit], known: set[str], report: ImportReport, lin
     return ordered
 
 
+class _Aborted(Exception):
+    """The other side of a hand-over queue gave up."""
+
+
+class _Handover:
+    """Rows handed from the main thread to the writer thread in blocks, through a bounded queue."""
+
+    _END = object()
+
+    def __init__(self, blocks: int):
+        self._queue: queue.Queue = queue.Queue(blocks)
+        self._closed = threading.Event()
+
+    def put(self, item) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                pass
+        raise _Aborted()
+
+    def end(self) -> None:
+        self.put(self._END)
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def __iter__(self):
+        while True:
+            try:
+                block = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._closed.is_set():
+                    raise _Aborted() from None
+                continue
+            if block is self._END:
+                return
+            yield from block
+
+
+class _Writer:
+    """Runs the bulk inserts of one import in order.
+
+    On PostgreSQL they run on one worker thread, so the main thread prepares the next rows (the outbox events)
+    while COPY streams, and while the server runs each COPY's foreign-key checks, which happen when it ends and
+    leave the client waiting. Elsewhere they run inline. ``done`` callbacks report progress.
+    """
+
+    def __init__(self, session, threaded: bool):
+        self.session = session
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="hub-import-writer") if threaded else None
+        self._jobs: list = []
+        self._handovers: list[_Handover] = []
+
+    def insert(self, table, columns: list[str], rows, done: Callable[[], object] | None = None) -> None:
+        def job() -> None:
+            try:
+                bulk_insert(self.session, table, columns, rows)
+            finally:
+                if isinstance(rows, _Handover):
+                    rows.close()
+            if done:
+                done()
+
+        if self._pool is None:
+            job()
+        else:
+            self._jobs.append(self._pool.submit(job))
+
+    def stream(self, table, columns: list[str], rows, done: Callable[[], object] | None = None, *,
+               block: int = 2000, ahead: int = 64) -> None:
+        """Insert ``rows`` (a generator run by the calling thread), at most ``ahead`` blocks ahead of the writer."""
+        if self._pool is None:
+            self.insert(table, columns, rows, done)
+            return
+        handover = _Handover(ahead)
+        self._handovers.append(handover)
+        self.insert(table, columns, handover, done)
+        try:
+            for chunk in iter(lambda: list(itertools.islice(rows, block)), []):
+                handover.put(chunk)
+            handover.end()
+        except _Aborted:
+            self.wait()  # raises the writer's error
+            raise
+
+    def wait(self) -> None:
+        """Wait for every insert; raise the first one's error."""
+        for job in self._jobs:
+            job.result()
+
+    def close(self) -> None:
+        """Stop the writer thread (after its current insert, aborted when it waits for rows)."""
+        if self._pool is not None:
+            for handover in self._handovers:
+                handover.close()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _posting_ids(session, n: int) -> list[int] | None:
     """On PostgreSQL, ``n`` new ids drawn from the postings' id sequence, in order (what COPY would have drawn).
 
-    Knowing them before the rows are written lets the posting events be made without reading the rows back.
+    Knowing them before the rows are written lets the posting events be made while the rows are written.
     None elsewhere: the ids are read back after the insert.
     """
     conn = session.connection()
     if conn.dialect.name != "postgresql" or not n:
         return None
     with conn.connection.dbapi_connection.cursor() as cur:
-        cur.execute("SELECT nextval(pg_get_serial_sequence('postings', 'id')) FROM generate_series(1, %s)", (n,))
+        cur.execute("SELECT pg_get_serial_sequence('postings', 'id')")
+        seq = cur.fetchone()[0]
+        cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, n))
         return sorted(r[0] for r in cur.fetchall())
 
 
@@ -406,50 +510,52 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         raise ImportRejected(report)
     units, quotas, leader_quotas, persons, postings = (loaded.units, loaded.quotas, loaded.leader_quotas,
                                                        loaded.persons, loaded.postings)
+    events = len(units) + len(quotas) + len(leader_quotas) + len(persons) + len(postings)
 
     with UnitOfWork(db, actor=actor) as uow:
         now, s = uow.now, uow.session
         day = today or now.date()
         step = lambda stage, n, total: progress and progress(stage, n, total)  # noqa: E731
-
-        step("units", 0, len(units))
-        bulk_insert(s, UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on"],
-                    ((u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day) for u in units))
-        bulk_insert(s, UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at"],
-                    ((u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now) for u in units))
-        step("units", len(units), len(units))
-
-        for table, vtable, col, rows in ((QuotaRow, QuotaVersionRow, "category", quotas),
-                                         (LeaderQuotaRow, LeaderQuotaVersionRow, "rank", leader_quotas)):
-            bulk_insert(s, table.__table__, ["unit_code", col, "approved", "document_number", "effective_date"],
-                        ((c, v, n, "import", day) for c, v, n in rows))
-            bulk_insert(s, vtable.__table__, ["unit_code", col, "approved", "document_number", "valid_from", "recorded_at"],
-                        ((c, v, n, "import", day, now) for c, v, n in rows))
-
-        step("persons", 0, len(persons))
-        bulk_insert(s, PersonRow.__table__, ["id_number", "name", "gender", "birth_date", "education"], persons)
-        bulk_insert(s, PersonVersionRow.__table__, ["id_number", "valid_from", "name", "gender", "birth_date", "education", "recorded_at"],
-                    ((i, day, n, g, b, e, now) for i, n, g, b, e in persons))
-        step("persons", len(persons), len(persons))
-
-        step("postings", 0, len(postings))
         posting_ids = _posting_ids(s, len(postings))
-        if posting_ids is not None:
-            bulk_insert(s, PostingRow.__table__, ["id", "id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
-                        ((pid, i, u, c, r, d, True) for pid, (i, u, c, r, d) in zip(posting_ids, postings)))
-        else:
-            bulk_insert(s, PostingRow.__table__, ["id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
-                        ((i, u, c, r, d, True) for i, u, c, r, d in postings))
-            if postings:
-                by_person = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all())
-                posting_ids = [by_person[p[0]] for p in postings]
-        step("postings", len(postings), len(postings))
+        writer = _Writer(s, threaded=uow.is_postgres)
+        try:
+            step("units", 0, len(units))
+            writer.insert(UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on"],
+                          [(u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day) for u in units])
+            writer.insert(UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at"],
+                          [(u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now) for u in units])
+            for table, vtable, col, rows in ((QuotaRow, QuotaVersionRow, "category", quotas),
+                                             (LeaderQuotaRow, LeaderQuotaVersionRow, "rank", leader_quotas)):
+                writer.insert(table.__table__, ["unit_code", col, "approved", "document_number", "effective_date"],
+                              [(c, v, n, "import", day) for c, v, n in rows])
+                writer.insert(vtable.__table__, ["unit_code", col, "approved", "document_number", "valid_from", "recorded_at"],
+                              [(c, v, n, "import", day, now) for c, v, n in rows],
+                              done=lambda: step("units", len(units), len(units)))
 
-        events = len(units) + len(quotas) + len(leader_quotas) + len(persons) + len(postings)
-        step("outbox", 0, events)
-        bulk_insert(s, OutboxRow.__table__, ["topic", "key", "value", "created_at"],
-                    _event_rows(loaded, posting_ids or [], day, now, lambda n: step("outbox", n, events)))
-        step("outbox", events, events)
+            writer.insert(PersonRow.__table__, ["id_number", "name", "gender", "birth_date", "education"], persons,
+                          done=lambda: step("persons", 0, len(persons)))
+            writer.insert(PersonVersionRow.__table__, ["id_number", "valid_from", "name", "gender", "birth_date", "education", "recorded_at"],
+                          ((i, day, n, g, b, e, now) for i, n, g, b, e in persons),
+                          done=lambda: step("persons", len(persons), len(persons)))
+
+            if posting_ids is not None:
+                writer.insert(PostingRow.__table__, ["id", "id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
+                              ((pid, i, u, c, r, d, True) for pid, (i, u, c, r, d) in zip(posting_ids, postings)),
+                              done=lambda: step("postings", len(postings), len(postings)))
+            else:
+                writer.insert(PostingRow.__table__, ["id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
+                              ((i, u, c, r, d, True) for i, u, c, r, d in postings),
+                              done=lambda: step("postings", len(postings), len(postings)))
+                if postings:
+                    by_person = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all())
+                    posting_ids = [by_person[p[0]] for p in postings]
+
+            writer.stream(OutboxRow.__table__, ["topic", "key", "value", "created_at"],
+                          _event_rows(loaded, posting_ids or [], day, now, lambda n: step("events", n, events)),
+                          done=lambda: step("outbox", events, events))
+            writer.wait()
+        finally:
+            writer.close()
 
         report.counts = {"units": len(units), "quotas": len(quotas), "leader_quotas": len(leader_quotas),
                          "persons": len(persons), "postings": len(postings), "events": events}

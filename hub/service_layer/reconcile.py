@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from sqlalchemy import select
+import hashlib
+
+from sqlalchemy import select, text
 
 from hub.adapters.orm import (
     MismatchRow,
@@ -75,12 +77,33 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
     return reg, views
 
 
+def person_lock_key(id_number: str) -> int:
+    """A signed 64-bit key for PostgreSQL advisory locks, stable across processes."""
+    return int.from_bytes(hashlib.blake2b(id_number.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
+    """Serialize reconciliation per person across concurrent transactions (connectors, workflows, imports).
+
+    Without it two connectors could each miss the other's uncommitted view of the same person (write skew).
+    PostgreSQL: transaction-scoped advisory locks taken in key order (no deadlocks); SQLite has one writer.
+    """
+    if not uow.is_postgres or not ids:
+        return
+    keys = sorted({person_lock_key(i) for i in ids})
+    for i in range(0, len(keys), 5000):
+        uow.session.execute(text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS s"),
+            {"keys": keys[i:i + 5000]})
+
+
 def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[str],
                       caused_by: dict[str, list[str]] | None = None) -> None:
     """Open, update or resolve every person-level streaming mismatch for these persons."""
     ids = sorted(set(id_numbers))
     if not ids:
         return
+    lock_persons(uow, ids)
     reg, views = load_views(uow, ids)
     kinds = [k.value for k in PERSON_STREAMING_KINDS]
     open_rows: dict[str, dict[tuple[str, str], MismatchRow]] = defaultdict(dict)

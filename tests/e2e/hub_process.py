@@ -41,7 +41,7 @@ class HubProcess:
 
     def start(self, timeout: float = 60) -> "HubProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([hub_executable(), "up", *self.args], env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -64,6 +64,12 @@ class HubProcess:
         """Run another `hub` command against the same configuration."""
         return subprocess.run([hub_executable(), *args], env=self.env, capture_output=True, text=True, check=check, timeout=300)
 
+    def kill(self) -> None:
+        """kill -9: no shutdown of any kind."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.log.close()
+
     def stop(self, timeout: float = 30) -> int:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -72,5 +78,6 @@ class HubProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
         return self.proc.returncode
