@@ -78,6 +78,7 @@ class ConnectorRunner:
         self._dlq = None
         self.last_progress = time.time()
         self.failed: BaseException | None = None
+        self.records_done = 0  # records this copy applied or dead-lettered
 
     # --- offsets -------------------------------------------------------------------------------------------
     def stored_offsets(self) -> dict[int, int]:
@@ -276,6 +277,7 @@ class ConnectorRunner:
                 self.consumer.commit_async({TopicPartition(self.topic, p): OffsetAndMetadata(n, "", -1) for p, n in next_offsets.items()})
             except Exception:  # noqa: BLE001 - lag visibility only
                 pass
+        self.records_done += len(fresh)
         METRICS.inc("hub_connector_consumed_total", len(fresh), connector=name)
         METRICS.inc("hub_connector_applied_total", result.applied, connector=name)
         METRICS.inc("hub_connector_duplicates_total", result.duplicates, connector=name)
