@@ -29,8 +29,18 @@ def bulk_insert(session: Session, table: Table, columns: list[str], rows: Iterab
         escape = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
         encoding = raw.info.encoding
         dumpers: dict = {}
-        date_text: dict = {}
-        datetime_text: dict = {}
+
+        class Memo(dict):
+            """Text of repeated values (the import's day and timestamp, birth dates…), made once each."""
+
+            def __init__(self, text):
+                self.text = text
+
+            def __missing__(self, v):
+                if len(self) >= 100_000:
+                    self.clear()
+                t = self[v] = self.text(v)
+                return t
 
         def other(v) -> str:
             """psycopg's own text for a value of any other type, escaped for COPY."""
@@ -41,34 +51,21 @@ def bulk_insert(session: Session, table: Table, columns: list[str], rows: Iterab
             b = d.upgrade(v, PyFormat.TEXT).dump(v)
             return "\\N" if b is None else bytes(b).decode(encoding).translate(escape)
 
-        def date_(v: date) -> str:
-            t = date_text.get(v)
-            if t is None:
-                t = date_text[v] = v.isoformat()
-            return t
-
-        def datetime_(v: datetime) -> str:
-            t = datetime_text.get(v)
-            if t is None:
-                t = datetime_text[v] = v.isoformat()
-            return t
-
-        text_of = {type(None): lambda v: "\\N", bool: lambda v: "t" if v else "f", int: int.__str__, date: date_,
-                   datetime: datetime_}
-
-        def text(v) -> str:
-            """COPY text of a non-str value (never holds a raw tab or newline; a backslash only in ``\\N``)."""
-            return text_of.get(v.__class__, other)(v)
+        # COPY text of non-str values; none holds a tab, newline or backslash ("\\N" for None aside).
+        text_of = {bool: {True: "t", False: "f"}.__getitem__, int: int.__repr__,
+                   date: Memo(date.isoformat).__getitem__, datetime: Memo(datetime.isoformat).__getitem__}
+        get = text_of.get
 
         with raw.cursor() as cur:
             with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
                 lines: list[str] = []
                 for r in rows:
-                    line = "\t".join([v if v.__class__ is str else text(v) for v in r])
+                    line = "\t".join([v if v.__class__ is str else "\\N" if v is None else get(v.__class__, other)(v) for v in r])
                     # Escape only when a str value needs it: any tab beyond the separators, a newline, or a
                     # backslash beyond those of the NULL markers.
                     if line.count("\t") != tabs or "\n" in line or "\r" in line or line.count("\\") != r.count(None):
-                        line = "\t".join([v.translate(escape) if v.__class__ is str else text(v) for v in r])
+                        line = "\t".join([v.translate(escape) if v.__class__ is str else "\\N" if v is None else get(v.__class__, other)(v)
+                                          for v in r])
                     lines.append(line)
                     if len(lines) >= chunk:
                         lines.append("")

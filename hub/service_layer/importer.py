@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -391,23 +391,21 @@ class _Aborted(Exception):
 class _Handover:
     """Rows handed from the main thread to the writer thread in blocks, through a bounded queue."""
 
-    _END = object()
+    END = object()  # the last item
 
     def __init__(self, blocks: int):
         self._queue: queue.Queue = queue.Queue(blocks)
         self._closed = threading.Event()
 
-    def put(self, item) -> None:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                pass
-        raise _Aborted()
-
-    def end(self) -> None:
-        self.put(self._END)
+    def offer(self, item, timeout: float = 0.1) -> bool:
+        """Queue ``item`` unless the queue stays full for ``timeout`` seconds; raise _Aborted once closed."""
+        if self._closed.is_set():
+            raise _Aborted()
+        try:
+            self._queue.put(item, timeout=timeout)
+            return True
+        except queue.Full:
+            return False
 
     def close(self) -> None:
         self._closed.set()
@@ -420,7 +418,7 @@ class _Handover:
                 if self._closed.is_set():
                     raise _Aborted() from None
                 continue
-            if block is self._END:
+            if block is self.END:
                 return
             yield from block
 
@@ -430,33 +428,35 @@ class _Writer:
 
     On PostgreSQL they run on one worker thread, so the main thread prepares the next rows (the outbox events)
     while COPY streams, and while the server runs each COPY's foreign-key checks, which happen when it ends and
-    leave the client waiting. Elsewhere they run inline. ``done`` callbacks report progress.
+    would leave a lone client waiting. Elsewhere they run inline. ``done`` callbacks (progress) are always called
+    on the calling thread, in order, once their insert has finished.
     """
 
     def __init__(self, session, threaded: bool):
         self.session = session
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hub-import-writer") if threaded else None
-        self._jobs: list = []
+        self._pending: list[tuple[Future, Callable[[], object] | None]] = []
         self._handovers: list[_Handover] = []
 
     def insert(self, table, columns: list[str], rows, done: Callable[[], object] | None = None) -> None:
+        if self._pool is None:
+            bulk_insert(self.session, table, columns, rows)
+            if done:
+                done()
+            return
+
         def job() -> None:
             try:
                 bulk_insert(self.session, table, columns, rows)
             finally:
                 if isinstance(rows, _Handover):
                     rows.close()
-            if done:
-                done()
 
-        if self._pool is None:
-            job()
-        else:
-            self._jobs.append(self._pool.submit(job))
+        self._pending.append((self._pool.submit(job), done))
 
     def stream(self, table, columns: list[str], rows, done: Callable[[], object] | None = None, *,
                block: int = 2000, ahead: int = 64) -> None:
-        """Insert ``rows`` (a generator run by the calling thread), at most ``ahead`` blocks ahead of the writer."""
+        """Insert ``rows``, a generator run by the calling thread, at most ``ahead`` blocks ahead of the writer."""
         if self._pool is None:
             self.insert(table, columns, rows, done)
             return
@@ -464,17 +464,24 @@ class _Writer:
         self._handovers.append(handover)
         self.insert(table, columns, handover, done)
         try:
-            for chunk in iter(lambda: list(itertools.islice(rows, block)), []):
-                handover.put(chunk)
-            handover.end()
+            for chunk in itertools.chain(iter(lambda: list(itertools.islice(rows, block)), []), [_Handover.END]):
+                while not handover.offer(chunk):
+                    self._report(block=False)
+                self._report(block=False)
         except _Aborted:
             self.wait()  # raises the writer's error
             raise
 
+    def _report(self, *, block: bool) -> None:
+        while self._pending and (block or self._pending[0][0].done()):
+            job, done = self._pending.pop(0)
+            job.result()
+            if done:
+                done()
+
     def wait(self) -> None:
         """Wait for every insert; raise the first one's error."""
-        for job in self._jobs:
-            job.result()
+        self._report(block=True)
 
     def close(self) -> None:
         """Stop the writer thread (after its current insert, aborted when it waits for rows)."""
@@ -491,8 +498,10 @@ def _posting_ids(session, n: int) -> list[int] | None:
     None elsewhere: the ids are read back after the insert.
     """
     conn = session.connection()
-    if conn.dialect.name != "postgresql" or not n:
+    if conn.dialect.name != "postgresql":
         return None
+    if not n:
+        return []
     with conn.connection.dbapi_connection.cursor() as cur:
         cur.execute("SELECT pg_get_serial_sequence('postings', 'id')")
         seq = cur.fetchone()[0]
@@ -530,28 +539,28 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
                               [(c, v, n, "import", day) for c, v, n in rows])
                 writer.insert(vtable.__table__, ["unit_code", col, "approved", "document_number", "valid_from", "recorded_at"],
                               [(c, v, n, "import", day, now) for c, v, n in rows],
-                              done=lambda: step("units", len(units), len(units)))
+                              done=(lambda: step("units", len(units), len(units))) if col == "rank" else None)
 
-            writer.insert(PersonRow.__table__, ["id_number", "name", "gender", "birth_date", "education"], persons,
-                          done=lambda: step("persons", 0, len(persons)))
+            step("persons", 0, len(persons))
+            writer.insert(PersonRow.__table__, ["id_number", "name", "gender", "birth_date", "education"], persons)
             writer.insert(PersonVersionRow.__table__, ["id_number", "valid_from", "name", "gender", "birth_date", "education", "recorded_at"],
                           ((i, day, n, g, b, e, now) for i, n, g, b, e in persons),
                           done=lambda: step("persons", len(persons), len(persons)))
 
+            step("postings", 0, len(postings))
+            posted = lambda: step("postings", len(postings), len(postings))  # noqa: E731
             if posting_ids is not None:
                 writer.insert(PostingRow.__table__, ["id", "id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
-                              ((pid, i, u, c, r, d, True) for pid, (i, u, c, r, d) in zip(posting_ids, postings)),
-                              done=lambda: step("postings", len(postings), len(postings)))
-            else:
+                              ((pid, i, u, c, r, d, True) for pid, (i, u, c, r, d) in zip(posting_ids, postings)), done=posted)
+            else:  # not PostgreSQL: the writer runs inline, the rows are in when insert returns
                 writer.insert(PostingRow.__table__, ["id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
-                              ((i, u, c, r, d, True) for i, u, c, r, d in postings),
-                              done=lambda: step("postings", len(postings), len(postings)))
-                if postings:
-                    by_person = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all())
-                    posting_ids = [by_person[p[0]] for p in postings]
+                              ((i, u, c, r, d, True) for i, u, c, r, d in postings), done=posted)
+                by_person = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all()) if postings else {}
+                posting_ids = [by_person[p[0]] for p in postings]
 
+            step("outbox", 0, events)
             writer.stream(OutboxRow.__table__, ["topic", "key", "value", "created_at"],
-                          _event_rows(loaded, posting_ids or [], day, now, lambda n: step("events", n, events)),
+                          _event_rows(loaded, posting_ids, day, now, lambda n: step("events", n, events)),
                           done=lambda: step("outbox", events, events))
             writer.wait()
         finally:
@@ -609,3 +618,4 @@ def _event_rows(loaded: _Loaded, posting_ids: list[int], day: date, now: datetim
         yield topic, str(pid), tmpl % (data % (category, idn, vocab[rank], pid, start.isoformat(), unit), next(ids), f'"{idn}"'), now
         if n % 20000 == 0:
             progress(n)
+    progress(done + len(loaded.postings))

@@ -44,36 +44,59 @@ def _chunks(ids: list[str]):
         yield ids[i : i + CHUNK]
 
 
+FULL_SCAN_THRESHOLD = 20000
+
+
 def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView], dict[str, PartnerViews]]:
+    """Registry and partner views of these persons: IN-list queries in chunks, or full scans for many persons."""
     s = uow.session
     reg: dict[str, RegistryView] = {i: RegistryView(i) for i in ids}
     police: dict[str, PoliceView] = {}
     hr: dict[str, HrView] = {}
     pay: dict[str, list[PayLine]] = defaultdict(list)
     ins: dict[str, list[ContributionLine]] = defaultdict(list)
-    for part in _chunks(ids):
+    wanted = set(ids)
+    full = len(ids) > FULL_SCAN_THRESHOLD
+    parts = [None] if full else list(_chunks(ids))
+
+    def only(q, col, part):
+        return q if part is None else q.where(col.in_(part))
+
+    for part in parts:
         q = (select(PersonRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.funding)
              .outerjoin(PostingRow, (PostingRow.id_number == PersonRow.id_number) & PostingRow.active)
-             .outerjoin(UnitRow, UnitRow.code == PostingRow.unit_code)
-             .where(PersonRow.id_number.in_(part)))
-        for idn, name, unit, funding in s.execute(q):
-            reg[idn] = RegistryView(idn, name, unit, funding)
-        for r in s.execute(select(PartnerIdentityRow.id_number, PartnerIdentityRow.name, PartnerIdentityRow.status)
-                           .where(PartnerIdentityRow.id_number.in_(part))):
-            police[r[0]] = PoliceView(r[1], r[2])
-        for r in s.execute(select(PartnerEmploymentRow.id_number, PartnerEmploymentRow.name, PartnerEmploymentRow.unit_code,
-                                  PartnerEmploymentRow.status).where(PartnerEmploymentRow.id_number.in_(part))):
-            hr[r[0]] = HrView(r[1], r[2], r[3])
-        for r in s.execute(select(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period,
-                                  PartnerPayrollRow.name, PartnerPayrollRow.paid, PartnerPayrollRow.gross_amount)
-                           .where(PartnerPayrollRow.id_number.in_(part))):
-            pay[r[0]].append(PayLine(r[1], r[2], r[3], bool(r[4]), r[5]))
-        for r in s.execute(select(PartnerInsuranceRow.id_number, PartnerInsuranceRow.employer_code, PartnerInsuranceRow.period,
-                                  PartnerInsuranceRow.name, PartnerInsuranceRow.status)
-                           .where(PartnerInsuranceRow.id_number.in_(part))):
-            ins[r[0]].append(ContributionLine(r[1], r[2], r[3], r[4]))
-    views = {i: PartnerViews(police.get(i), hr.get(i), tuple(sorted(pay.get(i, ()), key=lambda l: (l.period, l.unit_code))),
-                             tuple(ins.get(i, ()))) for i in ids}
+             .outerjoin(UnitRow, UnitRow.code == PostingRow.unit_code))
+        for idn, name, unit, funding in s.execute(only(q, PersonRow.id_number, part)):
+            if idn in wanted:
+                reg[idn] = RegistryView(idn, name, unit, funding)
+        q = select(PartnerIdentityRow.id_number, PartnerIdentityRow.name, PartnerIdentityRow.status)
+        for r in s.execute(only(q, PartnerIdentityRow.id_number, part)):
+            if r[0] in wanted:
+                police[r[0]] = PoliceView(r[1], r[2])
+        q = select(PartnerEmploymentRow.id_number, PartnerEmploymentRow.name, PartnerEmploymentRow.unit_code,
+                   PartnerEmploymentRow.status)
+        for r in s.execute(only(q, PartnerEmploymentRow.id_number, part)):
+            if r[0] in wanted:
+                hr[r[0]] = HrView(r[1], r[2], r[3])
+        q = select(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period,
+                   PartnerPayrollRow.name, PartnerPayrollRow.paid, PartnerPayrollRow.gross_amount)
+        for r in s.execute(only(q, PartnerPayrollRow.id_number, part)):
+            if r[0] in wanted:
+                pay[r[0]].append(PayLine(r[1], r[2], r[3], bool(r[4]), r[5]))
+        q = select(PartnerInsuranceRow.id_number, PartnerInsuranceRow.employer_code, PartnerInsuranceRow.period,
+                   PartnerInsuranceRow.name, PartnerInsuranceRow.status)
+        for r in s.execute(only(q, PartnerInsuranceRow.id_number, part)):
+            if r[0] in wanted:
+                ins[r[0]].append(ContributionLine(r[1], r[2], r[3], r[4]))
+    empty = PartnerViews()
+    views = {}
+    for i in ids:
+        p, h, pl, il = police.get(i), hr.get(i), pay.get(i), ins.get(i)
+        if p is None and h is None and not pl and not il:
+            views[i] = empty
+        else:
+            views[i] = PartnerViews(p, h, tuple(sorted(pl, key=lambda l: (l.period, l.unit_code))) if pl else (),
+                                    tuple(il) if il else ())
     return reg, views
 
 
@@ -82,19 +105,28 @@ def person_lock_key(id_number: str) -> int:
     return int.from_bytes(hashlib.blake2b(id_number.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+GLOBAL_LOCK_KEY = 0x6875625F72656331  # "hub_rec1": shared by per-person work, exclusive for bulk work
+BULK_LOCK_THRESHOLD = 2000
+
+
 def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
     """Serialize reconciliation per person across concurrent transactions (connectors, workflows, imports).
 
     Without it two connectors could each miss the other's uncommitted view of the same person (write skew).
-    PostgreSQL: transaction-scoped advisory locks taken in key order (no deadlocks); SQLite has one writer.
+    PostgreSQL: a shared global advisory lock plus per-person transaction locks taken in key order (no
+    deadlocks); bulk work (more than BULK_LOCK_THRESHOLD persons: imports, monthly comparisons) takes the
+    global lock exclusively instead. SQLite has a single writer and needs nothing.
     """
     if not uow.is_postgres or not ids:
         return
+    if len(ids) > BULK_LOCK_THRESHOLD:
+        uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
+        return
+    uow.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": GLOBAL_LOCK_KEY})
     keys = sorted({person_lock_key(i) for i in ids})
-    for i in range(0, len(keys), 5000):
-        uow.session.execute(text(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS s"),
-            {"keys": keys[i:i + 5000]})
+    uow.session.execute(text(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS s"),
+        {"keys": keys})
 
 
 def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[str],
@@ -107,10 +139,14 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
     reg, views = load_views(uow, ids)
     kinds = [k.value for k in PERSON_STREAMING_KINDS]
     open_rows: dict[str, dict[tuple[str, str], MismatchRow]] = defaultdict(dict)
-    for part in _chunks(ids):
-        for row in uow.session.execute(select(MismatchRow).where(
-                MismatchRow.subject.in_(part), MismatchRow.kind.in_(kinds), MismatchRow.status == "OPEN")).scalars():
-            open_rows[row.subject][(row.kind, row.unit_code)] = row
+    wanted = set(ids)
+    for part in ([None] if len(ids) > FULL_SCAN_THRESHOLD else _chunks(ids)):
+        q = select(MismatchRow).where(MismatchRow.kind.in_(kinds), MismatchRow.status == "OPEN")
+        if part is not None:
+            q = q.where(MismatchRow.subject.in_(part))
+        for row in uow.session.execute(q).scalars():
+            if row.subject in wanted:
+                open_rows[row.subject][(row.kind, row.unit_code)] = row
     caused_by = caused_by or {}
     for idn in ids:
         found = person_findings(reg[idn], views[idn])
