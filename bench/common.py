@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -42,3 +43,23 @@ def run_measured(args: list[str], env: dict | None = None) -> tuple[float, int, 
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     return wall, max(peak_kib, before) // 1024, r
+
+
+def machine(url: str | None = None) -> dict:
+    """What the numbers were measured on: CPUs, memory, Python and (given a database URL) the PostgreSQL server."""
+    info: dict = {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu_model"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+        with open("/proc/meminfo") as f:
+            info["memory_mib"] = int(f.readline().split()[1]) // 1024
+    except OSError:
+        pass
+    if url:
+        eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            with eng.connect() as c:
+                info["postgres"] = c.execute(text("SHOW server_version")).scalar()
+        finally:
+            eng.dispose()
+    return info

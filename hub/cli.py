@@ -26,6 +26,8 @@ connector_app = typer.Typer(help="Department connectors (police, hr, finance, in
 deadletter_app = typer.Typer(help="Inbound messages the hub rejected.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
 app.add_typer(deadletter_app, name="deadletter")
+export_app = typer.Typer(help="Lists the registry gives to partners.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 console = Console()
 err = Console(stderr=True)
@@ -118,6 +120,83 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
     for k, n in sorted(report.mismatches.opened.items()):
         t.add_row(f"mismatch opened: {k}", str(n))
     console.print(t)
+
+
+@app.command()
+def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV (columns = its event's data fields)."),
+            source: str = typer.Option(..., "--source", help="police, hr, finance or insurance."),
+            period: str = typer.Option(..., "--period", help="YYYY-MM"),
+            skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", help="List bad rows and apply the rest."),
+            as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
+    """Full comparison of a department's monthly snapshot against the registry (全库比对)."""
+    from hub.service_layer.compare import CompareRejected, run_compare
+
+    db = _db()
+    tasks: dict[str, int] = {}
+    try:
+        with _progress() as bar:
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total or None)
+                bar.update(tasks[stage], completed=done, total=total or None)
+
+            report = run_compare(db, source=source.lower(), period=period, path=file, skip_bad_rows=skip_bad_rows,
+                                 progress=progress)
+    except CompareRejected as e:
+        rep = e.report
+        if as_json:
+            print(json.dumps({"ok": False, "errors": [{"line": r.line, "reason": r.reason} for r in rep.bad_rows]}, ensure_ascii=False, indent=1))
+        else:
+            t = Table(title=f"{len(rep.bad_rows)} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)")
+            t.add_column("line", justify="right")
+            t.add_column("reason")
+            for r in rep.bad_rows[:1000]:
+                t.add_row(str(r.line), r.reason)
+            err.print(t)
+        raise typer.Exit(1)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    summary = report.summary()
+    if as_json:
+        print(json.dumps({"ok": True, **summary, "skipped_rows": [{"line": r.line, "reason": r.reason} for r in report.bad_rows]},
+                         ensure_ascii=False, indent=1))
+        return
+    if report.bad_rows:
+        t = Table(title=f"{len(report.bad_rows)} bad rows skipped")
+        t.add_column("line", justify="right")
+        t.add_column("reason")
+        for r in report.bad_rows[:1000]:
+            t.add_row(str(r.line), r.reason)
+        err.print(t)
+    t = Table(title=f"{source} {period}: {report.rows} rows compared in {report.seconds:.1f}s")
+    for c in ("kind", "opened", "updated", "resolved", "still open"):
+        t.add_column(c, justify="right" if c != "kind" else "left")
+    for kind, v in summary["by_kind"].items():
+        t.add_row(kind, str(v["opened"]), str(v["updated"]), str(v["resolved"]), str(v["still_open"]))
+    console.print(t)
+
+
+@export_app.command("roster")
+def export_roster(period: str = typer.Option(..., "--period", help="YYYY-MM"),
+                  for_: str = typer.Option(..., "--for", help="finance or insurance."),
+                  out: Optional[Path] = typer.Option(None, "--out", help="CSV file to write (default: standard output).")):
+    """Write who should be paid (finance) or insured (insurance) by which unit, from the registry."""
+    from hub.service_layer.compare import export_roster as do_export
+
+    db = _db()
+    try:
+        if out:
+            with out.open("w", encoding="utf-8", newline="") as f:
+                n = do_export(db, period=period, for_=for_.lower(), out=f)
+            err.print(f"wrote {n} rows to {out}")
+        else:
+            do_export(db, period=period, for_=for_.lower(), out=sys.stdout)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
 
 
 @token_app.command("create")

@@ -426,3 +426,24 @@ class DeadLetterRow(Base):
         UniqueConstraint("topic", "partition", "offset", name="uq_dead_letters_position"),
         Index("ix_dead_letters_created", "created_at"),
     )
+
+
+class ComparisonRow(Base):
+    """One run of a monthly full comparison (全库比对) of a department's snapshot."""
+
+    __tablename__ = "comparisons"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(7))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))  # RUNNING, SUCCEEDED, REJECTED, FAILED
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("status IN ('RUNNING', 'SUCCEEDED', 'REJECTED', 'FAILED')", name="status_allowed"),
+        Index("ix_comparisons_source_period", "source", "period"),
+    )

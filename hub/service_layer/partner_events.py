@@ -116,7 +116,7 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     upsert(s, SubjectSequenceRow.__table__, [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()],
            ["source", "subject"])
     if identity:
-        _verify_identities(uow, identity)
+        verify_identities(uow, identity)
     reconcile_persons(uow, book, touched.keys(), caused_by=touched)
     return res
 
@@ -140,7 +140,7 @@ def _upsert_payroll(uow: UnitOfWork, rows: list[dict]) -> None:
     upsert(uow.session, PartnerPayrollRow.__table__, rows, ["id_number", "unit_code", "period"])
 
 
-def _verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
+def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     """Police may change the registry's verified name, identity status and photo hash — nothing else."""
     ids = list(identity)
     for i in range(0, len(ids), 1000):

@@ -1,0 +1,333 @@
+"""Monthly full comparison (全库比对): a department's snapshot for one period against the registry.
+
+The snapshot (contract section 6) is the source's complete truth for the period. In one transaction it replaces
+the source's partner view for that period, re-checks every affected person with the same rules as the streaming
+path (``reconcile_persons``), and raises or resolves the absence kinds only a complete snapshot can show:
+IDENTITY_UNKNOWN (police), UNPAID_POSTING and HEADCOUNT_INCONSISTENT (finance), INSURANCE_MISSING (insurance).
+
+Re-running the same file changes nothing and publishes nothing (the run's id is derived from the file, so the
+mismatches it touched already name it). A run killed mid-way committed nothing; re-running it gives the state of
+one clean run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select, text
+
+from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
+from hub.adapters.bulk import bulk_insert
+from hub.adapters.database import Database
+from hub.adapters.jsonutil import dumps
+from hub.adapters.orm import (
+    ComparisonRow,
+    MismatchRow,
+    PartnerEmploymentRow,
+    PartnerIdentityRow,
+    PartnerInsuranceRow,
+    PartnerPayrollRow,
+    PersonRow,
+    PostingRow,
+    QuotaRow,
+    UnitRow,
+)
+from hub.domain.reconciliation import FINANCE, HR, INSURANCE, POLICE
+from hub.domain.vocabulary import MismatchKind as K
+from hub.service_layer.mismatches import MismatchBook, MismatchTally
+from hub.service_layer.partner_events import verify_identities
+from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
+from hub.service_layer.unit_of_work import UnitOfWork
+
+SOURCES = (POLICE, HR, FINANCE, INSURANCE)
+COLUMNS = {
+    POLICE: (("id_number", "name", "gender", "birth_date", "status"), ("photo_sha256",)),
+    HR: (("id_number", "name", "unit_code", "status", "effective_date"), ("rank",)),
+    FINANCE: (("id_number", "name", "unit_code", "period", "gross_amount"), ()),
+    INSURANCE: (("id_number", "name", "employer_code", "period", "base_amount", "status"), ()),
+}
+MODELS = {POLICE: IdentityUpdated, HR: EmploymentUpdated, FINANCE: PayrollPaid, INSURANCE: ContributionRecorded}
+ABSENCE_KINDS = {POLICE: (K.IDENTITY_UNKNOWN,), FINANCE: (K.UNPAID_POSTING, K.HEADCOUNT_INCONSISTENT),
+                 INSURANCE: (K.INSURANCE_MISSING,), HR: ()}
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+FISCAL_FUNDING = ("FULL", "PARTIAL")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class CompareReport:
+    comparison_id: str
+    source: str
+    period: str
+    rows: int = 0
+    bad_rows: list[RowError] = field(default_factory=list)
+    tally: MismatchTally = field(default_factory=MismatchTally)
+    still_open: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        kinds = sorted(set(self.tally.opened) | set(self.tally.resolved) | set(self.still_open) | set(self.tally.updated))
+        return {"comparison_id": self.comparison_id, "source": self.source, "period": self.period, "rows": self.rows,
+                "bad_rows": len(self.bad_rows), "seconds": round(self.seconds, 3),
+                "by_kind": {k: {"opened": self.tally.opened.get(k, 0), "updated": self.tally.updated.get(k, 0),
+                                "resolved": self.tally.resolved.get(k, 0), "still_open": self.still_open.get(k, 0)}
+                            for k in kinds}}
+
+
+class CompareRejected(Exception):
+    """The snapshot had bad rows (and --skip-bad-rows was not given): nothing was changed."""
+
+    def __init__(self, report: CompareReport, message: str | None = None):
+        super().__init__(message or f"{len(report.bad_rows)} bad rows; nothing changed")
+        self.report = report
+
+
+def _explain(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'row'}: {err['msg'].removeprefix('Value error, ')}"
+                     for err in e.errors()[:3])
+
+
+def read_snapshot(source: str, period: str, path: Path, progress: Progress | None = None) -> tuple[list, list[RowError]]:
+    """Validate every row; returns (valid records, bad rows with line numbers)."""
+    model = MODELS[source]
+    required, optional = COLUMNS[source]
+    errors: list[RowError] = []
+    records: list = []
+    seen: dict[tuple, int] = {}
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in required if c not in header]
+        if missing:
+            return [], [RowError(1, f"header lacks column(s): {', '.join(missing)} (a {source} snapshot has {', '.join(required + optional)})")]
+        reader.fieldnames = header
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                errors.append(RowError(line, "more fields than the header has"))
+                continue
+            data = {k: v.strip() for k, v in row.items() if k in required or (k in optional and v and v.strip())}
+            try:
+                rec = model.model_validate(data)
+            except ValidationError as e:
+                errors.append(RowError(line, _explain(e)))
+                continue
+            except ValueError as e:
+                errors.append(RowError(line, str(e)))
+                continue
+            if source in (FINANCE, INSURANCE) and rec.period != period:
+                errors.append(RowError(line, f"period {rec.period} is not the compared period {period}"))
+                continue
+            key = (rec.id_number, rec.unit_code) if source == FINANCE else (rec.id_number,)
+            if key in seen:
+                what = f"person {rec.id_number}" + (f" with unit {rec.unit_code}" if source == FINANCE else "")
+                errors.append(RowError(line, f"duplicate {what} (first on line {seen[key]})"))
+                continue
+            seen[key] = line
+            records.append(rec)
+            if progress and line % 20000 == 0:
+                progress("validate", line, 0)
+    return records, errors
+
+
+def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_rows: bool = False,
+                actor: str = "cli", progress: Progress | None = None, comparison_id: str | None = None) -> CompareReport:
+    """Compare a snapshot file; raises CompareRejected (nothing changed) on bad rows unless ``skip_bad_rows``."""
+    import time
+
+    started = time.perf_counter()
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r} (allowed: {', '.join(SOURCES)})")
+    if not PERIOD.match(period or ""):
+        raise ValueError(f"period {period!r} must be YYYY-MM")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    cid = comparison_id or str(uuid.uuid4())
+    report = CompareReport(cid, source, period)
+    _record_start(db, cid, source, period, path, digest, actor, comparison_id is not None)
+    try:
+        records, errors = read_snapshot(source, period, path, progress)
+        report.rows, report.bad_rows = len(records), errors
+        if errors and not skip_bad_rows:
+            raise CompareRejected(report)
+        run_id = f"compare:{source}:{period}:{digest[:16]}"
+        with UnitOfWork(db, actor=actor) as uow:
+            if uow.is_postgres:
+                uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
+            book = MismatchBook(uow, report.tally)
+            step = progress or (lambda *a: None)
+            step("apply snapshot", 0, 3)
+            affected = _replace_partner_view(uow, source, period, records, run_id)
+            step("apply snapshot", 1, 3)
+            reconcile_persons(uow, book, affected, caused_by={i: [run_id] for i in affected})
+            step("apply snapshot", 2, 3)
+            _absences(uow, book, source, period, records, run_id)
+            step("apply snapshot", 3, 3)
+            report.still_open = _still_open(uow)
+            report.seconds = time.perf_counter() - started
+            uow.record("compare.run", "comparison", cid, after={
+                "source": source, "period": period, "file": path.name, "sha256": digest, "rows": len(records),
+                "bad_rows": len(errors), "opened": report.tally.opened, "resolved": report.tally.resolved})
+            uow.session.execute(ComparisonRow.__table__.update().where(ComparisonRow.id == cid).values(
+                status="SUCCEEDED", finished_at=uow.now, summary=dumps(report.summary())))
+            uow.commit()
+        return report
+    except CompareRejected as e:
+        _record_end(db, cid, "REJECTED", report, str(e))
+        raise
+    except Exception as e:
+        _record_end(db, cid, "FAILED", report, repr(e))
+        raise
+
+
+def _record_start(db, cid, source, period, path, digest, actor, exists: bool) -> None:
+    with UnitOfWork(db, actor=actor) as uow:
+        if exists and uow.session.get(ComparisonRow, cid) is not None:
+            uow.session.execute(ComparisonRow.__table__.update().where(ComparisonRow.id == cid).values(
+                status="RUNNING", file_sha256=digest))
+        else:
+            uow.session.add(ComparisonRow(id=cid, source=source, period=period, file_name=str(path), file_sha256=digest,
+                                          status="RUNNING", actor=actor, started_at=uow.now))
+        uow.commit()
+
+
+def _record_end(db, cid, status, report: CompareReport, error: str) -> None:
+    with UnitOfWork(db, actor="system") as uow:
+        uow.session.execute(ComparisonRow.__table__.update().where(ComparisonRow.id == cid).values(
+            status=status, finished_at=uow.now, error=error[:2000],
+            summary=dumps({**report.summary(), "errors": [str(e) for e in report.bad_rows[:200]]})))
+        uow.commit()
+
+
+def _replace_partner_view(uow: UnitOfWork, source: str, period: str, records: list, run_id: str) -> set[str]:
+    """Make the snapshot the source's view for the period; returns every person whose view changed or may have."""
+    s, now = uow.session, uow.now
+    new_ids = {r.id_number for r in records}
+    if source == POLICE:
+        old = set(s.execute(select(PartnerIdentityRow.id_number)).scalars())
+        s.execute(delete(PartnerIdentityRow))
+        bulk_insert(s, PartnerIdentityRow.__table__, ["id_number", "name", "gender", "birth_date", "status", "photo_sha256", "event_id", "updated_at"],
+                    ((r.id_number, r.name, r.gender, r.birth_date, r.status, r.photo_sha256, run_id, now) for r in records))
+        verify_identities(uow, {r.id_number: {"name": r.name, "status": r.status, "photo_sha256": r.photo_sha256} for r in records})
+        return old | new_ids
+    if source == HR:
+        old = set(s.execute(select(PartnerEmploymentRow.id_number)).scalars())
+        s.execute(delete(PartnerEmploymentRow))
+        bulk_insert(s, PartnerEmploymentRow.__table__, ["id_number", "name", "unit_code", "status", "effective_date", "rank", "event_id", "updated_at"],
+                    ((r.id_number, r.name, r.unit_code, r.status, r.effective_date, r.rank, run_id, now) for r in records))
+        return old | new_ids
+    if source == FINANCE:
+        old = set(s.execute(select(PartnerPayrollRow.id_number).where(PartnerPayrollRow.period == period)).scalars())
+        s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period))
+        bulk_insert(s, PartnerPayrollRow.__table__, ["id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at"],
+                    ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records))
+        return old | new_ids
+    # insurance keeps one (latest) record per person: a newer period's record stays
+    newer = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period > period)).scalars())
+    old = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period <= period)).scalars())
+    s.execute(delete(PartnerInsuranceRow).where(PartnerInsuranceRow.period <= period))
+    bulk_insert(s, PartnerInsuranceRow.__table__, ["id_number", "name", "employer_code", "period", "base_amount", "status", "event_id", "updated_at"],
+                ((r.id_number, r.name, r.employer_code, period, r.base_amount, r.status, run_id, now) for r in records if r.id_number not in newer))
+    return old | (new_ids - newer)
+
+
+def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, records: list, run_id: str) -> None:
+    """Raise and resolve the kinds that speak of an absence, which only a complete snapshot shows."""
+    s = uow.session
+    by_kind: dict[K, dict[tuple[str, str], dict]] = {}
+    if source == POLICE:
+        known = {r.id_number for r in records}
+        by_kind[K.IDENTITY_UNKNOWN] = {
+            (idn, unit or ""): {"expected": "known to police", "found": "absent from the police snapshot", "period": period}
+            for idn, unit in s.execute(select(PersonRow.id_number, PostingRow.unit_code).outerjoin(
+                PostingRow, (PostingRow.id_number == PersonRow.id_number) & PostingRow.active))
+            if idn not in known}
+    elif source == FINANCE:
+        paid_by_person = defaultdict(set)
+        paid_by_unit = defaultdict(set)
+        for r in records:
+            paid_by_person[r.id_number].add(r.unit_code)
+            paid_by_unit[r.unit_code].add(r.id_number)
+        unpaid = {}
+        actual: dict[str, int] = defaultdict(int)
+        funding: dict[str, str] = {}
+        for idn, unit, fund in s.execute(select(PostingRow.id_number, PostingRow.unit_code, UnitRow.funding)
+                                         .join(UnitRow, UnitRow.code == PostingRow.unit_code).where(PostingRow.active)):
+            actual[unit] += 1
+            if fund == "FULL" and idn not in paid_by_person:
+                unpaid[(idn, unit)] = {"expected": "a payroll line", "found": "no pay in the finance snapshot", "period": period}
+        by_kind[K.UNPAID_POSTING] = unpaid
+        approved = dict(s.execute(select(QuotaRow.unit_code, func.sum(QuotaRow.approved)).group_by(QuotaRow.unit_code)).all())
+        for code, fund in s.execute(select(UnitRow.code, UnitRow.funding)):
+            funding[code] = fund
+        inconsistent = {}
+        for code, fund in funding.items():
+            if fund not in FISCAL_FUNDING:
+                continue
+            a, n, p = int(approved.get(code) or 0), actual.get(code, 0), len(paid_by_unit.get(code, ()))
+            if p != n or n > a or p > a:
+                inconsistent[(code, code)] = {"period": period, "approved": a, "actual": n, "paid": p}
+        by_kind[K.HEADCOUNT_INCONSISTENT] = inconsistent
+    elif source == INSURANCE:
+        active = {r.id_number for r in records if r.status == "ACTIVE"}
+        by_kind[K.INSURANCE_MISSING] = {
+            (idn, unit): {"expected": "an ACTIVE contribution", "found": "none in the insurance snapshot", "period": period}
+            for idn, unit in s.execute(select(PostingRow.id_number, PostingRow.unit_code).where(PostingRow.active))
+            if idn not in active}
+    for kind, found in by_kind.items():
+        open_rows = {(r.subject, r.unit_code): r for r in book.open_rows(kind)}
+        for (subject, unit), details in found.items():
+            book.raise_(kind, subject=subject, unit_code=unit, source=source, details=details, caused_by=[run_id],
+                        existing=open_rows.get((subject, unit)), lookup=False)
+        for key, row in open_rows.items():
+            if key not in found:
+                book.resolve(row, caused_by=[run_id])
+
+
+def _still_open(uow: UnitOfWork) -> dict[str, int]:
+    return dict(uow.session.execute(select(MismatchRow.kind, func.count()).where(MismatchRow.status == "OPEN")
+                                    .group_by(MismatchRow.kind)).all())
+
+
+def export_roster(db: Database, *, period: str, for_: str, out) -> int:
+    """Write the registry's roster for a partner: who should be paid (finance) or insured (insurance) by which unit."""
+    if not PERIOD.match(period or ""):
+        raise ValueError(f"period {period!r} must be YYYY-MM")
+    if for_ not in (FINANCE, INSURANCE):
+        raise ValueError("--for must be finance or insurance")
+    w = csv.writer(out)
+    n = 0
+    with db.read_session() as s:
+        q = (select(PostingRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.name, UnitRow.funding, PostingRow.category)
+             .join(PersonRow, PersonRow.id_number == PostingRow.id_number).join(UnitRow, UnitRow.code == PostingRow.unit_code)
+             .where(PostingRow.active).order_by(PostingRow.unit_code, PostingRow.id_number))
+        if for_ == FINANCE:
+            q = q.where(UnitRow.funding.in_(FISCAL_FUNDING))
+            w.writerow(["id_number", "name", "unit_code", "unit_name", "funding", "category", "period"])
+        else:
+            w.writerow(["id_number", "name", "employer_code", "unit_name", "funding", "category", "period"])
+        for row in s.execute(q.execution_options(yield_per=5000)):
+            w.writerow([*row, period])
+            n += 1
+    return n

@@ -1,0 +1,84 @@
+"""`hub compare` killed mid-run (kill -9) changes nothing; re-running it ends in the state of one clean run (PostgreSQL)."""
+
+import csv
+import json
+import random
+import subprocess
+import time
+
+import pytest
+from sqlalchemy import text
+
+from hub.adapters.database import connect
+from hub.demo_city import generate_city
+from hub.service_layer.importer import import_registry
+from tests.conftest import new_pg_database
+from tests.e2e.hub_process import hub_executable
+from tests.e2e.state import snapshot
+
+
+def finance_snapshot(city, path, period="2026-10", seed=3):
+    rng = random.Random(seed)
+    with (city / "persons.csv").open(encoding="utf-8") as f:
+        names = {r["id_number"]: r["name"] for r in csv.DictReader(f)}
+    with (city / "units.csv").open(encoding="utf-8") as f:
+        funding = {r["code"]: r["funding"] for r in csv.DictReader(f)}
+    with (city / "postings.csv").open(encoding="utf-8") as f, path.open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["id_number", "name", "unit_code", "period", "gross_amount"])
+        for r in csv.DictReader(f):
+            if funding[r["unit_code"]] == "SELF" or rng.random() < 0.01:
+                continue
+            w.writerow([r["id_number"], names[r["id_number"]], r["unit_code"], period, f"{rng.randint(6000, 15000)}.00"])
+    return path
+
+
+def status(url):
+    db = connect(url)
+    try:
+        with db.read_engine.connect() as c:
+            return [tuple(r) for r in c.execute(text("SELECT status FROM comparisons"))]
+    finally:
+        db.dispose()
+
+
+def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_template):
+    if pg_template is None:
+        pytest.skip("PostgreSQL not reachable")
+    city = tmp_path / "city"
+    generate_city(city, 40_000, seed=21)
+    snap = finance_snapshot(city, tmp_path / "finance.csv")
+    (url_a, drop_a), (url_b, drop_b) = new_pg_database(pg_template), new_pg_database(pg_template)
+    try:
+        for url in (url_a, url_b):
+            db = connect(url)
+            import_registry(db, city)
+            db.dispose()
+        args = lambda url: [hub_executable(), "--database-url", url, "compare", "--source", "finance", "--period", "2026-10",  # noqa: E731
+                            str(snap), "--json"]
+        t0 = time.monotonic()
+        clean = subprocess.run(args(url_b), capture_output=True, text=True, timeout=300)
+        took = time.monotonic() - t0
+        assert clean.returncode == 0, clean.stderr
+        assert json.loads(clean.stdout)["by_kind"]["UNPAID_POSTING"]["opened"] > 0
+
+        proc = subprocess.Popen(args(url_a), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while status(url_a) != [("RUNNING",)] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(max(0.2, took * 0.4))
+        proc.kill()
+        proc.wait()
+        assert status(url_a) == [("RUNNING",)], "the compare finished before it could be killed"
+        before_rerun = snapshot(url_a)
+        assert before_rerun["payroll"] == []  # the killed run committed nothing
+        assert not {k for k, *_ in before_rerun["open_mismatches"]} & {"UNPAID_POSTING", "HEADCOUNT_INCONSISTENT", "GHOST_PAYROLL"}
+
+        rerun = subprocess.run(args(url_a), capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        a, b = snapshot(url_a), snapshot(url_b)
+        for part in a:
+            assert a[part] == b[part], part
+    finally:
+        drop_a()
+        drop_b()

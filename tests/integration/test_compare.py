@@ -1,0 +1,150 @@
+"""`hub compare`: absence kinds, 三数一致, idempotent reruns, bad rows, roster export (SQLite and PostgreSQL)."""
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.adapters.orm import MismatchRow, OutboxRow, PartnerPayrollRow
+from hub.service_layer.compare import CompareRejected, export_roster, run_compare
+from tests.factories import id_number
+from tests.integration.registry_helpers import hire, make_person, make_unit
+
+P = "2026-10"
+
+
+def write_csv(path, header, rows):
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def finance_csv(path, lines):
+    return write_csv(path, ["id_number", "name", "unit_code", "period", "gross_amount"],
+                     [[i, n, u, P, "8000.00"] for i, n, u in lines])
+
+
+def open_of(db, kind):
+    with db.read_session() as s:
+        return {(m.subject, m.unit_code): json.loads(m.details) for m in s.execute(
+            select(MismatchRow).where(MismatchRow.kind == kind, MismatchRow.status == "OPEN")).scalars()}
+
+
+def count(db, model):
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_identity_unknown_opens_for_a_person_police_lacks_and_resolves_when_police_knows_them(db, tmp_path):
+    a, b = make_person(db, name="甲"), make_person(db, name="乙")
+    from hub.domain.identifiers import parse_id_number
+
+    def police(path, people):
+        return write_csv(path, ["id_number", "name", "gender", "birth_date", "status"],
+                         [[i, n, parse_id_number(i).gender, parse_id_number(i).birth_date, "ALIVE"] for i, n in people])
+
+    run_compare(db, source="police", period=P, path=police(tmp_path / "p1.csv", [(a, "甲")]))
+    assert set(open_of(db, "IDENTITY_UNKNOWN")) == {(b, "")}
+    report = run_compare(db, source="police", period=P, path=police(tmp_path / "p2.csv", [(a, "甲"), (b, "乙")]))
+    assert open_of(db, "IDENTITY_UNKNOWN") == {} and report.tally.resolved == {"IDENTITY_UNKNOWN": 1}
+
+
+def test_unpaid_posting_and_insurance_missing_open_and_resolve_with_the_next_snapshot(db, tmp_path):
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 5}, funding="FULL")
+    a, b = make_person(db, name="甲"), make_person(db, name="乙")
+    hire(db, a, unit)
+    hire(db, b, unit)
+    run_compare(db, source="finance", period=P, path=finance_csv(tmp_path / "f1.csv", [(a, "甲", unit)]))
+    assert set(open_of(db, "UNPAID_POSTING")) == {(b, unit)}
+    run_compare(db, source="finance", period=P, path=finance_csv(tmp_path / "f2.csv", [(a, "甲", unit), (b, "乙", unit)]))
+    assert open_of(db, "UNPAID_POSTING") == {}
+
+    ins = lambda path, people: write_csv(path, ["id_number", "name", "employer_code", "period", "base_amount", "status"],  # noqa: E731
+                                         [[i, n, unit, P, "7000.00", st] for i, n, st in people])
+    run_compare(db, source="insurance", period=P, path=ins(tmp_path / "i1.csv", [(a, "甲", "ACTIVE"), (b, "乙", "SUSPENDED")]))
+    assert set(open_of(db, "INSURANCE_MISSING")) == {(b, unit)}
+    run_compare(db, source="insurance", period=P, path=ins(tmp_path / "i2.csv", [(a, "甲", "ACTIVE"), (b, "乙", "ACTIVE")]))
+    assert open_of(db, "INSURANCE_MISSING") == {}
+
+
+def test_three_numbers_for_a_ghost_a_missing_pay_line_and_an_over_quota_unit(db, tmp_path):
+    ghost_unit = make_unit(db, approved={"ADMINISTRATIVE": 3})
+    gap_unit = make_unit(db, approved={"ADMINISTRATIVE": 3})
+    over_unit = make_unit(db, approved={"ADMINISTRATIVE": 2})
+    fine_unit = make_unit(db, approved={"ADMINISTRATIVE": 2})
+    staff = {u: [make_person(db) for _ in range(2)] for u in (ghost_unit, gap_unit, over_unit, fine_unit)}
+    for u, people in staff.items():
+        for p in people:
+            hire(db, p, u)
+    from hub.service_layer import registry
+    from hub.service_layer.unit_of_work import UnitOfWork
+    from datetime import date
+
+    with UnitOfWork(db, actor="test") as uow:  # a legacy quota cut leaves over_unit over quota
+        registry.set_quota(uow, unit_code=over_unit, category="ADMINISTRATIVE", approved=1, document_number="x", effective=date(2024, 1, 1))
+        uow.commit()
+    ghost = id_number()
+    lines = [(p, "某", u) for u, people in staff.items() for p in people if not (u == gap_unit and p == people[1])]
+    lines.append((ghost, "鬼", ghost_unit))
+    run_compare(db, source="finance", period=P, path=finance_csv(tmp_path / "f.csv", lines))
+    found = open_of(db, "HEADCOUNT_INCONSISTENT")
+    assert found[(ghost_unit, ghost_unit)] == {"period": P, "approved": 3, "actual": 2, "paid": 3}
+    assert found[(gap_unit, gap_unit)] == {"period": P, "approved": 3, "actual": 2, "paid": 1}
+    assert found[(over_unit, over_unit)] == {"period": P, "approved": 1, "actual": 2, "paid": 2}
+    assert (fine_unit, fine_unit) not in found
+    assert set(open_of(db, "GHOST_PAYROLL")) == {(ghost, ghost_unit)}  # the streaming rules, via compare
+    assert set(open_of(db, "UNPAID_POSTING")) == {(staff[gap_unit][1], gap_unit)}
+
+
+def test_rerunning_the_same_compare_changes_nothing_and_publishes_nothing(db, tmp_path):
+    unit = make_unit(db)
+    a, b = make_person(db), make_person(db)
+    hire(db, a, unit)
+    hire(db, b, unit)
+    f = finance_csv(tmp_path / "f.csv", [(a, "张伟", unit), (id_number(), "鬼", unit)])
+    first = run_compare(db, source="finance", period=P, path=f)
+    assert first.tally.opened  # something to be idempotent about
+    before = (count(db, MismatchRow), count(db, OutboxRow), count(db, PartnerPayrollRow))
+    second = run_compare(db, source="finance", period=P, path=f)
+    assert (count(db, MismatchRow), count(db, OutboxRow), count(db, PartnerPayrollRow)) == before
+    assert second.tally.opened == {} and second.tally.updated == {} and second.tally.resolved == {}
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_change_nothing_unless_skipped(db, tmp_path):
+    unit = make_unit(db)
+    a = make_person(db)
+    good = id_number()
+    bad_check = good[:17] + ("0" if good[17] != "0" else "1")
+    f = write_csv(tmp_path / "ins.csv", ["id_number", "name", "employer_code", "period", "base_amount", "status"], [
+        [a, "甲", unit, P, "7000.00", "ACTIVE"],          # line 2 ok
+        [bad_check, "乙", unit, P, "7000.00", "ACTIVE"],  # line 3 invalid ID
+        [good, "丙", unit, P, "7000.00", "PAUSED"],       # line 4 unknown enum
+        [good, "丙", unit, "2026-09", "7000.00", "ACTIVE"],  # line 5 wrong period
+        [a, "甲", unit, P, "7000.00", "ACTIVE"],          # line 6 duplicate person
+    ])
+    with pytest.raises(CompareRejected) as e:
+        run_compare(db, source="insurance", period=P, path=f)
+    errs = {r.line: r.reason for r in e.value.report.bad_rows}
+    assert "check character" in errs[3] and "status" in errs[4] and "not the compared period" in errs[5]
+    assert "duplicate person" in errs[6] and "line 2" in errs[6] and 2 not in errs
+    assert count(db, MismatchRow) == 0
+    report = run_compare(db, source="insurance", period=P, path=f, skip_bad_rows=True)
+    assert report.rows == 1 and len(report.bad_rows) == 4
+
+
+def test_export_roster_lists_who_should_be_paid_by_which_unit(db):
+    full, self_funded = make_unit(db, funding="FULL"), make_unit(db, funding="SELF")
+    a, b = make_person(db, name="甲"), make_person(db, name="乙")
+    hire(db, a, full)
+    hire(db, b, self_funded)
+    out = io.StringIO()
+    assert export_roster(db, period=P, for_="finance", out=out) == 1
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert rows == [{"id_number": a, "name": "甲", "unit_code": full, "unit_name": "杭州市测试局", "funding": "FULL",
+                     "category": "ADMINISTRATIVE", "period": P}]
+    out = io.StringIO()
+    assert export_roster(db, period=P, for_="insurance", out=out) == 2
