@@ -68,19 +68,18 @@ def _proc_cpu(pid: int) -> float:
         return 0.0
 
 
-def _postgres_cpu() -> float:
-    total = 0.0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/comm") as f:
-                if not f.read().startswith("postgres"):
-                    continue
-        except OSError:
-            continue
-        total += _proc_cpu(int(d))
-    return total
+PG_URL: str | None = None  # the scratch database: only its backends are counted
+
+
+def _pg_backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the scratch database (others share the server)."""
+    if PG_URL is None:
+        return {}
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as c:
+        pids = [r[0] for r in c.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
+    return {p: _proc_cpu(p) for p in pids}
 
 
 def _machine() -> tuple[float, float]:
@@ -90,17 +89,26 @@ def _machine() -> tuple[float, float]:
     return sum(v) / _TICK, idle / _TICK
 
 
+def cpu_per_msg(cpu: dict, n: int) -> dict:
+    """CPU milliseconds per message (less sensitive than msgs/s to other jobs on the machine)."""
+    c = cpu["cpu_s"]
+    return {"bench_process": round(1000 * c["bench"] / n, 3), "postgres": round(1000 * c["postgres"] / n, 3),
+            "broker": round(1000 * c["broker"] / n, 3),
+            "total": round(1000 * (c["bench"] + c["postgres"] + c["broker"]) / n, 3)}
+
+
 class CpuMeter:
     def __init__(self, broker_pid: int | None):
         self.broker_pid = broker_pid
 
     def __enter__(self):
+        self.load0 = os.getloadavg()[0]
         self.t0 = time.perf_counter()
         self.m0 = _machine()
         t = os.times()
         self.self0 = t.user + t.system
         self.b0 = _proc_cpu(self.broker_pid) if self.broker_pid else 0.0
-        self.pg0 = _postgres_cpu()
+        self.pg0 = _pg_backend_cpu()
         return self
 
     def __exit__(self, *exc):
@@ -109,14 +117,19 @@ class CpuMeter:
         t = os.times()
         total, idle = m1[0] - self.m0[0], m1[1] - self.m0[1]
         ncpu = os.cpu_count() or 1
-        self.result = {
-            "wall_s": round(wall, 2),
-            "machine_busy_pct": round(100 * (total - idle) / total, 1) if total else None,
-            # in cores (1.0 = one core fully busy)
-            "bench_process_cores": round((t.user + t.system - self.self0) / wall, 2),
-            "broker_cores": round((_proc_cpu(self.broker_pid) - self.b0) / wall, 2) if self.broker_pid else None,
-            "postgres_cores": round((_postgres_cpu() - self.pg0) / wall, 2),
-            "cores": ncpu,
+        busy = ncpu * (total - idle) / total if total else 0.0
+        bench = (t.user + t.system - self.self0) / wall
+        broker = (_proc_cpu(self.broker_pid) - self.b0) / wall if self.broker_pid else 0.0
+        pg1 = _pg_backend_cpu()
+        pg = sum(v - self.pg0.get(p, 0.0) for p, v in pg1.items()) / wall
+        self.result = {  # in cores (1.0 = one core fully busy)
+            "wall_s": round(wall, 2), "cores": ncpu, "machine_busy_cores": round(busy, 2),
+            "bench_process_cores": round(bench, 2), "broker_cores": round(broker, 2),
+            "postgres_backend_cores": round(pg, 2),
+            # everything else on the machine (other sessions' jobs share this 2-core box; PG background workers)
+            "other_cores": round(max(0.0, busy - bench - broker - pg), 2),
+            "loadavg_1m_before_after": [round(self.load0, 2), round(os.getloadavg()[0], 2)],
+            "cpu_s": {"bench": round(bench * wall, 2), "broker": round(broker * wall, 2), "postgres": round(pg * wall, 2)},
         }
 
 
@@ -173,6 +186,7 @@ def run_floor(bootstrap: str, pg_url: str, total: int, broker_pid: int | None) -
     from kafka import KafkaConsumer, TopicPartition
 
     with psycopg.connect(pg_url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_source_state")
         conn.execute("CREATE TABLE bench_source_state (source text NOT NULL, id_number text NOT NULL, doc jsonb NOT NULL,"
                      " updated_at timestamptz NOT NULL, PRIMARY KEY (source, id_number))")
         conn.commit()
@@ -203,7 +217,7 @@ def run_floor(bootstrap: str, pg_url: str, total: int, broker_pid: int | None) -
         c.close()
         stored = conn.execute("SELECT count(*) FROM bench_source_state").fetchone()[0]
     return {"records": n, "seconds": round(elapsed, 2), "msgs_per_s": round(n / elapsed), "polls": polls,
-            "rows_in_table": stored, "cpu": cpu.result}
+            "rows_in_table": stored, "cpu": cpu.result, "cpu_ms_per_msg": cpu_per_msg(cpu.result, n)}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -270,6 +284,195 @@ def stop_all(stop_event: threading.Event, threads) -> None:
         t.join(30)
 
 
+class StageTimers:
+    """Wall time per connector thread spent in the stages of the apply path (inclusive; a few calls per batch,
+    so negligible overhead). Installed by replacing module attributes at run time; nothing is edited."""
+
+    STAGES = (  # (label, module, attribute path)
+        ("process (translate + apply)", "connectors.runner", "ConnectorRunner.process"),
+        ("_apply (one transaction)", "connectors.runner", "ConnectorRunner._apply"),
+        ("apply_events", "connectors.runner", "apply_events"),
+        ("partner-view + sequence upserts (bulk.upsert)", "hub.service_layer.partner_events", "upsert"),
+        ("_verify_identities (police)", "hub.service_layer.partner_events", "_verify_identities"),
+        ("reconcile_persons", "hub.service_layer.partner_events", "reconcile_persons"),
+        ("lock_persons (advisory locks)", "hub.service_layer.reconcile", "lock_persons"),
+        ("load_views", "hub.service_layer.reconcile", "load_views"),
+        ("consumer-offset / dead-letter upserts", "connectors.runner", "upsert"),
+        ("UnitOfWork.commit", "hub.service_layer.unit_of_work", "UnitOfWork.commit"),
+        ("outbox.write", "hub.adapters.outbox", "write"),
+        ("operation_log.append (chain head lock)", "hub.adapters.operation_log", "append"),
+        ("OutboxRelay.publish_once (relay thread)", "hub.adapters.outbox_relay", "OutboxRelay.publish_once"),
+    )
+
+    def __init__(self, engine=None, keep: tuple[str, ...] = ()):
+        self.times: dict[str, dict[str, float]] = {}
+        self.calls: dict[str, dict[str, int]] = {}
+        self.durations: dict[str, list[float]] = {}  # per call, for the labels in ``keep``
+        self.keep = keep
+        self.engine = engine
+        self.sql: dict[str, list] = {}  # statement shape → [seconds, calls, rows]
+        self._saved: list = []
+        self._listeners: list = []
+
+    def _wrap(self, label, fn):
+        times, calls = self.times, self.calls
+
+        def timed(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                th = threading.current_thread().name
+                d = times.setdefault(th, {})
+                d[label] = d.get(label, 0.0) + time.perf_counter() - t
+                c = calls.setdefault(th, {})
+                c[label] = c.get(label, 0) + 1
+                if label in keep:
+                    durations.setdefault(label, []).append(time.perf_counter() - t)
+        keep, durations = self.keep, self.durations
+        return timed
+
+    @staticmethod
+    def _shape(statement: str) -> str:
+        """A statement's shape: its verb and table, IN lists and VALUES lists folded."""
+        import re
+
+        st = " ".join(statement.split())
+        m = re.match(r"(INSERT INTO \S+|UPDATE \S+|DELETE FROM \S+)", st)
+        if m:
+            head = m.group(1)
+            if head.startswith("INSERT"):
+                head += " ON CONFLICT" if " ON CONFLICT " in st else ""
+                head += " (multi-row VALUES)" if st.count("), (") > 2 else ""
+            return head
+        if st.startswith("SELECT"):
+            frm = re.search(r" FROM (\S+)", st)
+            if "pg_advisory_xact_lock" in st:
+                return "SELECT pg_advisory_xact_lock(k) over unnest(keys)"
+            tup = " WHERE (…) IN (tuples)" if re.search(r"WHERE \([^()]+, [^()]+\) IN", st) else ""
+            lock = " FOR UPDATE" if "FOR UPDATE" in st else ""
+            return f"SELECT FROM {frm.group(1) if frm else '?'}{tup}{lock}"
+        return st[:40]
+
+    def install(self) -> "StageTimers":
+        import importlib
+
+        for label, mod, path in self.STAGES:
+            owner = importlib.import_module(mod)
+            *parents, attr = path.split(".")
+            for p in parents:
+                owner = getattr(owner, p)
+            if not hasattr(owner, attr):
+                continue  # renamed by a later version of the code
+            orig = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+            self._saved.append((owner, attr, orig))
+            setattr(owner, attr, self._wrap(label, getattr(owner, attr)))
+
+        if self.engine is not None:
+            from sqlalchemy import event
+
+            sql = self.sql
+
+            def before(conn, cursor, statement, parameters, context, executemany):
+                conn.info["_bench_t"] = time.perf_counter()
+
+            def after(conn, cursor, statement, parameters, context, executemany):
+                t0 = conn.info.pop("_bench_t", None)
+                if t0 is None or not threading.current_thread().name.startswith("connector-"):
+                    return
+                k = self._shape(statement)
+                e = sql.setdefault(k, [0.0, 0, 0])
+                e[0] += time.perf_counter() - t0
+                e[1] += 1
+                e[2] += len(parameters) if executemany and parameters is not None else 1
+
+            for name, fn in (("before_cursor_execute", before), ("after_cursor_execute", after)):
+                event.listen(self.engine, name, fn)
+                self._listeners.append((name, fn))
+        return self
+
+    def remove(self) -> None:
+        for owner, attr, orig in reversed(self._saved):
+            setattr(owner, attr, orig)
+        self._saved = []
+        if self.engine is not None:
+            from sqlalchemy import event
+
+            for name, fn in self._listeners:
+                event.remove(self.engine, name, fn)
+            self._listeners = []
+
+    def report(self) -> dict:
+        labels = [s[0] for s in self.STAGES]
+        total = {l: sum(d.get(l, 0.0) for d in self.times.values()) for l in labels}
+        calls = {l: sum(d.get(l, 0) for d in self.calls.values()) for l in labels}
+        proc = total[labels[0]] or 1.0
+        rows = [{"stage": l, "seconds": round(total[l], 2), "calls": calls[l],
+                 "share_of_process_pct": round(100 * total[l] / proc, 1)} for l in labels if calls[l]]
+        per_thread = {th.removeprefix("connector-"): round(d.get(labels[0], 0.0), 2) for th, d in sorted(self.times.items())}
+        out = {"stages": rows, "process_s_per_connector": per_thread}
+        if self.sql:
+            # time inside cursor.execute (psycopg query conversion + round trip + server), per statement shape
+            out["sql"] = [{"statement": k, "seconds": round(v[0], 2), "executions": v[1], "param_sets": v[2],
+                           "share_of_process_pct": round(100 * v[0] / proc, 1)}
+                          for k, v in sorted(self.sql.items(), key=lambda kv: kv[1][0], reverse=True)[:20]]
+        if self.durations:
+            out["per_call_ms"] = {k: {"n": len(v), "p50": round(pct(v, 50) * 1000, 1),
+                                      "p99": round(pct(v, 99) * 1000, 1), "max": round(max(v) * 1000, 1)}
+                                  for k, v in self.durations.items()}
+        return out
+
+
+def _upsert_executemany(session, table, rows: list[dict], key: list[str], *, chunk: int = 2000) -> None:
+    """What-if replacement of hub.adapters.bulk.upsert: the same INSERT … ON CONFLICT DO UPDATE, but one cached
+    statement executed with the rows as parameters (psycopg executemany/pipeline) instead of a freshly compiled
+    multi-row VALUES statement per call."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        from hub.adapters.bulk import upsert
+
+        return upsert(session, table, rows, key, chunk=chunk)
+    from sqlalchemy.dialects.postgresql import insert
+
+    cols = [c for c in rows[0].keys() if c not in key]
+    stmt = insert(table)
+    stmt = (stmt.on_conflict_do_update(index_elements=key, set_={c: getattr(stmt.excluded, c) for c in cols})
+            if cols else stmt.on_conflict_do_nothing(index_elements=key))
+    session.execute(stmt, rows)
+
+
+def _no_locks(uow, ids) -> None:
+    """What-if: no per-person advisory locks (UNSAFE: re-opens the cross-connector write skew they prevent)."""
+    return None
+
+
+WHATIFS = {
+    "executemany_upsert": [("hub.service_layer.partner_events", "upsert", _upsert_executemany),
+                           ("connectors.runner", "upsert", _upsert_executemany)],
+    "no_advisory_locks": [("hub.service_layer.reconcile", "lock_persons", _no_locks)],
+}
+
+
+class Patches:
+    def __init__(self, names: list[str]):
+        self.items = [x for n in names for x in WHATIFS[n]]
+        self.saved: list = []
+
+    def __enter__(self):
+        import importlib
+
+        for mod, attr, fn in self.items:
+            m = importlib.import_module(mod)
+            self.saved.append((m, attr, getattr(m, attr)))
+            setattr(m, attr, fn)
+        return self
+
+    def __exit__(self, *exc):
+        for m, attr, orig in reversed(self.saved):
+            setattr(m, attr, orig)
+
+
 def run_connectors(db, bootstrap: str, produced: dict[str, int], broker_pid: int | None, timeout: float) -> dict:
     from connectors.spec import all_connectors
 
@@ -278,16 +481,21 @@ def run_connectors(db, bootstrap: str, produced: dict[str, int], broker_pid: int
     targets = {name: produced.get(t, 0) for name, t in topics.items()}
     total = sum(targets.values())
     stop = threading.Event()
-    with CpuMeter(broker_pid) as cpu:
-        t0 = time.perf_counter()
-        runners = start_runners(db, bootstrap, stop)
-        done = wait_consumed(db, topics, targets, runners, t0, timeout)
-        elapsed = time.perf_counter() - t0
-    stop_all(stop, [t for _, t in runners])
+    timers = StageTimers(db.engine).install()
+    try:
+        with CpuMeter(broker_pid) as cpu:
+            t0 = time.perf_counter()
+            runners = start_runners(db, bootstrap, stop)
+            done = wait_consumed(db, topics, targets, runners, t0, timeout)
+            elapsed = time.perf_counter() - t0
+        stop_all(stop, [t for _, t in runners])
+    finally:
+        timers.remove()
     per = {name: {"records": targets[name], "done_after_s": round(done[name], 2),
                   "msgs_per_s": round(targets[name] / done[name])} for name in targets}
     return {"records": total, "seconds": round(elapsed, 2), "msgs_per_s": round(total / elapsed),
-            "per_connector": per, "cpu": cpu.result}
+            "per_connector": per, "cpu": cpu.result, "cpu_ms_per_msg": cpu_per_msg(cpu.result, total),
+            "timers": timers.report()}
 
 
 def outbox_backlog(db) -> int:
@@ -323,6 +531,12 @@ def drain_outbox(db, bootstrap: str, broker_pid: int | None, timeout: float) -> 
 # ----------------------------------------------------------------------------------------------------------------
 # (c) latency
 # ----------------------------------------------------------------------------------------------------------------
+def pct(xs, q):
+    """Nearest-rank percentile."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(q / 100 * len(xs) + 0.5)) - 1))] if xs else None
+
+
 def ghost_events(persons: set[str], unit: str, n: int, seed: int) -> list[dict]:
     """Payroll lines for ID numbers unknown to the registry, one subject each: every one opens GHOST_PAYROLL."""
     from hub.domain.identifiers import make_id_number
@@ -409,14 +623,11 @@ def latency_worker(spec_path: str) -> None:
                 break
     th.join()
     c.close()
+    wall_offset = time.time() - time.perf_counter()
     order = [e[0] for e in events]
     lat = [(got[e] - sent[e]) * 1000 for e in order[warmup:] if e in got]
     warm = [(got[e] - sent[e]) * 1000 for e in order[:warmup] if e in got]
     missing = sum(1 for e in order if e not in got)
-
-    def pct(xs, q):
-        xs = sorted(xs)
-        return xs[min(len(xs) - 1, max(0, int(round(q / 100 * len(xs) + 0.5)) - 1))] if xs else None
 
     send_span = max(sent.values()) - min(sent.values()) if sent else 0
     # latency over time, per second of the run, to show any build-up
@@ -436,8 +647,41 @@ def latency_worker(spec_path: str) -> None:
         "warmup_max_ms": round(max(warm), 1) if warm else None,
         "p99_per_second_ms": {s: round(pct(v, 99), 1) for s, v in sorted(per_sec.items())},
         "other_messages_seen": other_msgs, "skipped_before_start": skipped,
+        # wall-clock (time.time) produce and read times of the measured events, for the breakdown
+        "trace": [[e, round(sent[e] + wall_offset, 6), round(got[e] + wall_offset, 6)] for e in order[warmup:] if e in got],
     }
     print(json.dumps(out))
+
+
+def latency_breakdown(db, trace: list) -> dict:
+    """Split each measured latency with the database's own timestamps (all from this host's clock):
+    produced → connector transaction start (applied_events.applied_at = UnitOfWork.now): broker, fetch, poll loop,
+    translate;  → outbox.sent_at (relay marks the row after the broker acked it): apply + commit + relay pick-up +
+    publish + ack;  → read by the test consumer (can be slightly negative: the ack precedes sent_at)."""
+    from sqlalchemy import text
+
+    ids = [t[0] for t in trace]
+    with db.read_engine.connect() as c:
+        applied = dict(c.execute(text("SELECT event_id, applied_at FROM applied_events WHERE source = '/gov/finance' "
+                                      "AND event_id = ANY(:ids)"), {"ids": ids}).all())
+        rows = c.execute(text(
+            "SELECT m.caused_by, o.created_at, o.sent_at FROM mismatches m JOIN outbox o ON o.key = m.id "
+            "AND o.topic = 'registry.mismatches.v1' WHERE m.kind = 'GHOST_PAYROLL'")).all()
+    sent_at = {}
+    for caused_by, _created, sent in rows:
+        for eid in json.loads(caused_by):
+            if sent is not None:
+                sent_at[eid] = sent.timestamp()
+    seg: dict[str, list[float]] = {"produce_to_txn_start": [], "txn_start_to_relay_marked_sent": [],
+                                   "relay_marked_sent_to_read": []}
+    for eid, t_send, t_read in trace:
+        if eid in applied and eid in sent_at:
+            a = applied[eid].timestamp()
+            seg["produce_to_txn_start"].append((a - t_send) * 1000)
+            seg["txn_start_to_relay_marked_sent"].append((sent_at[eid] - a) * 1000)
+            seg["relay_marked_sent_to_read"].append((t_read - sent_at[eid]) * 1000)
+    return {k: {"p50_ms": round(pct(v, 50), 1), "p95_ms": round(pct(v, 95), 1), "p99_ms": round(pct(v, 99), 1),
+                "max_ms": round(max(v), 1), "n": len(v)} for k, v in seg.items() if v}
 
 
 def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, seconds: float, tmp: Path,
@@ -456,6 +700,8 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
     spec_path.write_text(json.dumps(spec, ensure_ascii=False))
 
     stop = threading.Event()
+    timers = StageTimers(db.engine, keep=("_apply (one transaction)", "lock_persons (advisory locks)",
+                                          "UnitOfWork.commit", "OutboxRelay.publish_once (relay thread)")).install()
     runners = start_runners(db, bootstrap, stop)
     relay = OutboxRelay(db, bootstrap, batch_size=2000, stop_event=stop)
     relay_thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)
@@ -470,9 +716,14 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
         r = subprocess.run([sys.executable, __file__, "--latency-worker", str(spec_path)], capture_output=True,
                            text=True, timeout=seconds + 120)
     stop_all(stop, [t for _, t in runners] + [relay_thread])
+    timers.remove()
     if r.returncode != 0:
         raise RuntimeError(f"latency worker failed:\n{r.stdout}\n{r.stderr}")
     res = json.loads(r.stdout.strip().splitlines()[-1])
+    res["breakdown"] = latency_breakdown(db, res.pop("trace"))
+    rep = timers.report()
+    res["per_call_ms"] = rep.get("per_call_ms")
+    res["sql"] = rep.get("sql", [])[:8]
     res["rate_target_per_s"] = rate
     res["seconds_target"] = seconds
     res["cpu"] = cpu.result
@@ -489,8 +740,10 @@ def _short(path: str) -> str:
     return path
 
 
-def run_profiled(db, bootstrap: str, city: Path, count: int, seed: int, prefix: str, kind: str, timeout: float) -> dict:
-    """Consume fresh events (another seed) with the four connectors, each thread under a profiler."""
+def run_experiment(db, bootstrap: str, city: Path, count: int, seed: int, prefix: str, kind: str, timeout: float,
+                   broker_pid: int | None = None, whatifs: list[str] | None = None) -> dict:
+    """Fresh events (another seed, other topics) through the four connectors once more: with stage timers only
+    (``kind="timers"``, optionally with what-if replacements), or each connector thread under a profiler."""
     from connectors.spec import all_connectors
     from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
     from hub.demo_events import key_of, plan_events, topic_of
@@ -503,20 +756,9 @@ def run_profiled(db, bootstrap: str, city: Path, count: int, seed: int, prefix: 
     topics = {name: prefix + spec.topic for name, spec in specs.items()}
     targets = {name: produced.get(t, 0) for name, t in topics.items()}
     profiles: dict[str, object] = {}
-    proc_time: dict[str, float] = {}
 
     def wrap(r):
         def run():
-            # time inside process() (the apply path), excluding idle polls
-            orig = r.process
-
-            def timed(records):
-                t = time.perf_counter()
-                try:
-                    return orig(records)
-                finally:
-                    proc_time[r.spec.name] = proc_time.get(r.spec.name, 0.0) + time.perf_counter() - t
-            r.process = timed
             if kind == "cprofile":
                 prof = cProfile.Profile()
                 profiles[r.spec.name] = prof
@@ -525,7 +767,7 @@ def run_profiled(db, bootstrap: str, city: Path, count: int, seed: int, prefix: 
                     r.run()
                 finally:
                     prof.disable()
-            else:
+            elif kind == "pyinstrument":
                 from pyinstrument import Profiler
 
                 prof = Profiler(interval=0.001, async_mode="disabled")
@@ -534,17 +776,26 @@ def run_profiled(db, bootstrap: str, city: Path, count: int, seed: int, prefix: 
                     r.run()
                 finally:
                     profiles[r.spec.name] = prof.stop()
+            else:
+                r.run()
         return run
 
     stop = threading.Event()
-    t0 = time.perf_counter()
-    runners = start_runners(db, bootstrap, stop, prefix=prefix, wrap=wrap)
-    wait_consumed(db, topics, targets, runners, t0, timeout)
-    elapsed = time.perf_counter() - t0
-    stop_all(stop, [t for _, t in runners])
+    with Patches(whatifs or []):
+        timers = StageTimers(db.engine if kind == "timers" else None).install()
+        try:
+            with CpuMeter(broker_pid) as cpu:
+                t0 = time.perf_counter()
+                runners = start_runners(db, bootstrap, stop, prefix=prefix, wrap=wrap)
+                wait_consumed(db, topics, targets, runners, t0, timeout)
+                elapsed = time.perf_counter() - t0
+            stop_all(stop, [t for _, t in runners])
+        finally:
+            timers.remove()
     total = sum(targets.values())
-    out = {"profiler": kind, "records": total, "seconds": round(elapsed, 2), "msgs_per_s": round(total / elapsed),
-           "process_s_per_connector": {k: round(v, 2) for k, v in sorted(proc_time.items())}}
+    out = {"kind": kind, "whatifs": whatifs or [], "records": total, "seconds": round(elapsed, 2),
+           "msgs_per_s": round(total / elapsed), "cpu": cpu.result, "cpu_ms_per_msg": cpu_per_msg(cpu.result, total),
+           "timers": timers.report()}
     if kind == "cprofile":
         st = None
         for p in profiles.values():
@@ -554,66 +805,72 @@ def run_profiled(db, bootstrap: str, city: Path, count: int, seed: int, prefix: 
             else:
                 st.add(s)
         out.update(_cprofile_tables(st))
-    else:
+        out["_pstats"] = st
+    elif kind == "pyinstrument":
         from pyinstrument.renderers import ConsoleRenderer
         from pyinstrument.session import Session
 
         session = None
         for s in profiles.values():
             session = s if session is None else Session.combine(session, s)
-        out["flat_self"] = _pyinstrument_flat(session)
+        out.update(_pyinstrument_flat(session))
         out["tree"] = ConsoleRenderer(unicode=False, color=False, time="percent_of_total", short_mode=False,
-                                      processor_options={"filter_threshold": 0.02}).render(session)
+                                      processor_options={"filter_threshold": 0.01}).render(session)
     return out
 
 
 def _cprofile_tables(st: pstats.Stats) -> dict:
+    """Shares are of the time the four threads spent inside ConnectorRunner.process (the apply path). Functions
+    outside it (the Kafka poll) are listed with their share of the same denominator for scale."""
     stats = st.stats  # (file, line, func) → (cc, nc, tt, ct, callers)
-    # The apply path: everything under ConnectorRunner.process, summed over the four threads.
     process_ct = sum(v[3] for k, v in stats.items() if k[2] == "process" and k[0].endswith("connectors/runner.py"))
-    total_tt = sum(v[2] for v in stats.values())
+    run_ct = sum(v[3] for k, v in stats.items() if k[2] == "run" and k[0].endswith("connectors/runner.py"))
 
     def name(k):
         f, line, fn = k
         return f"{fn} ({_short(f)}:{line})" if f != "~" else fn
 
+    def pct(x):
+        return round(100 * x / process_ct, 1) if process_ct else None
+
     by_ct = sorted(stats.items(), key=lambda kv: kv[1][3], reverse=True)
     by_tt = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)
-    cum = [{"function": name(k), "calls": v[1], "cum_s": round(v[3], 2),
-            "share_of_process_pct": round(100 * v[3] / process_ct, 1) if process_ct else None}
-           for k, v in by_ct if process_ct and v[3] <= process_ct * 1.0001][:45]
-    own = [{"function": name(k), "calls": v[1], "self_s": round(v[2], 2),
-            "share_of_process_pct": round(100 * v[2] / process_ct, 1) if process_ct else None}
-           for k, v in by_tt[:30]]
-    return {"process_cum_s": round(process_ct, 2), "total_self_s": round(total_tt, 2), "top_cumulative": cum,
+    cum = [{"function": name(k), "calls": v[1], "cum_s": round(v[3], 2), "pct_of_process": pct(v[3])}
+           for k, v in by_ct if v[3] <= process_ct * 1.0001][:45]
+    own = [{"function": name(k), "calls": v[1], "self_s": round(v[2], 2), "pct_of_process": pct(v[2])}
+           for k, v in by_tt[:35]]
+    return {"run_cum_s": round(run_ct, 2), "process_cum_s": round(process_ct, 2), "top_cumulative": cum,
             "top_self": own}
 
 
-def _pyinstrument_flat(session, top: int = 30) -> list[dict]:
-    """Self time per function over the combined session, in % of all samples in process()."""
-    root = session.root_frame()
+def _pyinstrument_flat(session, top: int = 35) -> dict:
+    """Self time per function (samples under ConnectorRunner.process, all four threads), % of process()."""
     selfs: dict[str, float] = {}
     under_process = [0.0]
 
     def walk(frame, inside: bool):
-        ident = f"{frame.function} ({_short(frame.file_path or '')}:{frame.line_no})"
-        is_proc = frame.function == "process" and (frame.file_path or "").endswith("connectors/runner.py")
-        inside = inside or is_proc
-        if is_proc:
+        if frame.is_synthetic:  # the combined [root], [self] leaves
+            for c in frame.children:
+                walk(c, inside)
+            return
+        is_proc = frame.function.endswith("process") and (frame.file_path or "").endswith("connectors/runner.py")
+        if is_proc and not inside:
             under_process[0] += frame.time
-        if inside:
-            child_time = sum(c.time for c in frame.children)
-            own = frame.time - child_time
-            if own > 0:
-                selfs[ident] = selfs.get(ident, 0.0) + own
+        inside = inside or is_proc
+        if inside and frame.total_self_time > 0:
+            ident = f"{frame.function} ({_short(frame.file_path or '')}:{frame.line_no})"
+            selfs[ident] = selfs.get(ident, 0.0) + frame.total_self_time
         for c in frame.children:
             walk(c, inside)
 
+    root = session.root_frame() if session is not None else None
     if root is not None:
         walk(root, False)
     tot = under_process[0] or 1.0
     rows = sorted(selfs.items(), key=lambda kv: kv[1], reverse=True)[:top]
-    return [{"function": k, "self_s": round(v, 2), "share_of_process_pct": round(100 * v / tot, 1)} for k, v in rows]
+    return {"process_s": round(under_process[0], 2),
+            "flat_self": [{"function": k, "self_s": round(v, 2), "pct_of_process": round(100 * v / tot, 1)}
+                          for k, v in rows]}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -626,7 +883,11 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--rate", type=float, default=200.0, help="latency phase: events per second")
     ap.add_argument("--latency-seconds", type=float, default=20.0)
-    ap.add_argument("--profile-events", type=int, default=20_000, help="events per profiled run (0: no profile)")
+    ap.add_argument("--profile-events", type=int, default=20_000,
+                    help="events per profiling / what-if run (0: skip them)")
+    ap.add_argument("--no-whatif", action="store_true", help="skip the what-if runs")
+    ap.add_argument("--floor-repeats", type=int, default=3, help="floor runs (the median is the reference)")
+    ap.add_argument("--code-label", default=None, help="describe the code measured (default: git HEAD of the tree)")
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per phase")
     ap.add_argument("--json-out", type=Path, help="also write the JSON result here")
     ap.add_argument("--latency-worker", help=argparse.SUPPRESS)
@@ -650,7 +911,18 @@ def main() -> None:
     from hub.demo_events import key_of, plan_events, topic_of
     from hub.service_layer.importer import import_registry
 
-    result: dict = {"persons": args.persons, "events_requested": args.events, "partitions": args.partitions,
+    label = args.code_label
+    if label is None:
+        try:
+            head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                  text=True).stdout.strip()
+            dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--name-only", "HEAD"], capture_output=True,
+                                   text=True).stdout.split()
+            label = f"{head}" + (f" + uncommitted changes to {', '.join(dirty)}" if dirty else "")
+        except OSError:
+            label = "unknown"
+    result: dict = {"code": label, "code_root": str(ROOT),
+                    "persons": args.persons, "events_requested": args.events, "partitions": args.partitions,
                     "machine": {"nproc": os.cpu_count(), "platform": platform.platform(),
                                 "python": platform.python_version(),
                                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}}
@@ -689,8 +961,15 @@ def main() -> None:
         log(f"{n} events produced twice")
 
         pg_url = url  # psycopg takes the plain postgresql:// URL
-        result["a_floor"] = run_floor(bootstrap, pg_url, len(events), bpid)
-        log(f"(a) floor: {result['a_floor']['msgs_per_s']} msgs/s")
+        global PG_URL
+        PG_URL = url
+        runs = []
+        for _ in range(max(1, args.floor_repeats)):
+            runs.append(run_floor(bootstrap, pg_url, len(events), bpid))
+            log(f"(a) floor: {runs[-1]['msgs_per_s']} msgs/s")
+        # other jobs share the machine: the median of a few floor runs is the reference
+        result["a_floor"] = dict(sorted(runs, key=lambda r: r["msgs_per_s"])[len(runs) // 2])
+        result["a_floor"]["all_runs_msgs_per_s"] = [r["msgs_per_s"] for r in runs]
 
         result["b_connectors"] = run_connectors(db, bootstrap, produced, bpid, args.timeout)
         result["b_over_a"] = round(result["b_connectors"]["msgs_per_s"] / result["a_floor"]["msgs_per_s"], 3)
@@ -706,6 +985,10 @@ def main() -> None:
 
         result["b_outbox_drain"] = drain_outbox(db, bootstrap, bpid, args.timeout)
         log(f"outbox drain: {result['b_outbox_drain']}")
+        # OutboxRelay.run() closes its leader-lock connection back into the pool without pg_advisory_unlock: the
+        # session lock stays on a pooled connection and a new relay on the same engine stands by forever.
+        # Closing the pool releases it (see docs/bench-streaming.md, findings).
+        db.dispose()
 
         import csv
 
@@ -714,21 +997,38 @@ def main() -> None:
         with (city / "units.csv").open(encoding="utf-8") as f:
             unit = next(csv.DictReader(f))["code"]
         result["c_latency"] = run_latency(db, bootstrap, persons, unit, args.rate, args.latency_seconds, tmp, bpid)
+        with db.read_engine.connect() as c:
+            result["c_latency"]["check"] = {
+                "ghost_payroll_open": c.execute(text(
+                    "SELECT count(*) FROM mismatches WHERE kind = 'GHOST_PAYROLL' AND status = 'OPEN'")).scalar(),
+                "outbox_unsent": c.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar(),
+                "dead_letters": c.execute(text("SELECT count(*) FROM dead_letters")).scalar()}
+        db.dispose()
         log(f"(c) latency: {result['c_latency']}")
 
         if args.profile_events:
-            for i, kind in enumerate(("pyinstrument", "cprofile")):
-                result[f"p_{kind}"] = run_profiled(db, bootstrap, city, args.profile_events, seed=100 + i,
-                                                   prefix=f"prof{i}.", kind=kind, timeout=args.timeout)
-                log(f"profile {kind}: {result[f'p_{kind}']['msgs_per_s']} msgs/s under the profiler")
+            runs = [("e_baseline", "timers", [])]
+            if not args.no_whatif:
+                runs += [("e_whatif_executemany_upsert", "timers", ["executemany_upsert"]),
+                         ("e_whatif_no_advisory_locks", "timers", ["no_advisory_locks"]),
+                         ("e_whatif_both", "timers", ["executemany_upsert", "no_advisory_locks"])]
+            runs += [("p_pyinstrument", "pyinstrument", []), ("p_cprofile", "cprofile", [])]
+            for i, (key, kind, whatifs) in enumerate(runs):
+                result[key] = run_experiment(db, bootstrap, city, args.profile_events, seed=100 + i, prefix=f"x{i}.",
+                                             kind=kind, timeout=args.timeout, broker_pid=bpid, whatifs=whatifs)
+                log(f"{key}: {result[key]['msgs_per_s']} msgs/s")
         db.dispose()
 
     result["targets"] = {"b_over_a_min": round(1 / 3, 3), "p99_max_ms": 250,
                          "b_over_a_met": result["b_over_a"] >= 1 / 3,
                          "p99_met": (result["c_latency"]["p99_ms"] or 1e9) <= 250}
     tree = result.get("p_pyinstrument", {}).pop("tree", None)
-    if tree and args.json_out:
-        args.json_out.with_suffix(".tree.txt").write_text(tree)
+    st = result.get("p_cprofile", {}).pop("_pstats", None)
+    if args.json_out:
+        if tree:
+            args.json_out.with_suffix(".tree.txt").write_text(tree)
+        if st is not None:
+            st.dump_stats(str(args.json_out.with_suffix(".pstats")))
     out = json.dumps(result, ensure_ascii=False, indent=1)
     if args.json_out:
         args.json_out.write_text(out)

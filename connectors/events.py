@@ -7,17 +7,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
 
-Period = Annotated[StrictStr, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-Amount = Annotated[StrictStr, Field(pattern=r"^-?\d{1,12}(\.\d{1,4})?$")]
+Period = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Amount = Annotated[StrictStr, Field(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$")]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+def _iso_date(value):
+    """Dates are `YYYY-MM-DD` strings (contract section 4): no numbers, no times."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be a date string YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Sequence = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 
 
 class _Data(BaseModel):
@@ -38,7 +50,7 @@ class IdentityUpdated(_Data):
     id_number: StrictStr
     name: Name
     gender: Literal["M", "F"]
-    birth_date: date
+    birth_date: IsoDate
     status: Literal["ALIVE", "DECEASED", "CANCELLED"]
     photo_sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
 
@@ -55,8 +67,8 @@ class EmploymentUpdated(_Data):
     name: Name
     unit_code: StrictStr
     status: Literal["EMPLOYED", "RETIRED", "LEFT"]
-    effective_date: date
-    rank: StrictStr | None = None
+    effective_date: IsoDate
+    rank: Annotated[StrictStr, Field(max_length=100)] | None = None
 
 
 class PayrollPaid(_Data):
@@ -99,7 +111,7 @@ class Envelope(BaseModel):
     type: StrictStr
     time: StrictStr | None = None
     subject: StrictStr | None = None
-    sequence: StrictInt | None = None
+    sequence: Sequence | None = None
     datacontenttype: StrictStr | None = None
     data: dict
 

@@ -447,3 +447,22 @@ class ComparisonRow(Base):
         CheckConstraint("status IN ('RUNNING', 'SUCCEEDED', 'REJECTED', 'FAILED')", name="status_allowed"),
         Index("ix_comparisons_source_period", "source", "period"),
     )
+
+
+class AccessLogRow(Base):
+    """Every read of a person's data through the API: who, role, when, which ID numbers, operation, purpose."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    token_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str] = mapped_column(String(18))
+    operation: Mapped[str | None] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str | None] = mapped_column(String(500))
+    __table_args__ = (
+        Index("ix_access_log_id_number_at", "id_number", "at"),
+        Index("ix_access_log_at", "at"),
+    )

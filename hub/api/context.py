@@ -1,13 +1,10 @@
-"""Per-request GraphQL context: the caller, the database and helpers for access rules."""
+"""Per-request GraphQL context: the caller, the database, DataLoaders and the stated purpose."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from strawberry.fastapi import BaseContext
 
 from hub.adapters.database import Database
-from hub.domain.vocabulary import Role
 from hub.service_layer.tokens import Principal
 
 
@@ -19,16 +16,18 @@ class Forbidden(Exception):
         self.extensions = {"code": "FORBIDDEN"}
 
 
-@dataclass
 class HubContext(BaseContext):
-    db: Database = None
-    principal: Principal = None
-    purpose: str | None = None
-    loaders: dict = field(default_factory=dict)
-
-    def __post_init__(self):
+    def __init__(self, db: Database, principal: Principal | None, purpose: str | None = None, settings=None):
         super().__init__()
+        from hub.api.loaders import Loaders
 
-    def require(self, *roles: Role) -> None:
-        if self.principal.role not in roles:
-            raise Forbidden(f"role {self.principal.role.value} may not read this field")
+        self.db = db
+        self.principal = principal
+        self.purpose = purpose
+        self.settings = settings
+        self.loaders = Loaders(db)
+
+    @staticmethod
+    def operation_name(info) -> str | None:
+        op = info.operation
+        return op.name.value if op is not None and op.name is not None else info.path.key

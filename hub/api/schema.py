@@ -1,289 +1,372 @@
-"""The GraphQL schema partners rely on (contract section 8). Types are separate from ORM rows."""
+"""The GraphQL schema partners rely on (contract section 8): queries, mutations, subscriptions."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+from collections import defaultdict
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, AsyncGenerator
 
 import strawberry
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
+from hub.adapters import history
 from hub.adapters.jsonutil import loads
-from hub.adapters.orm import LeaderQuotaRow, MismatchRow, PersonRow, PostingRow, QuotaRow, UnitRow
-from hub.api.context import Forbidden, HubContext
-from hub.api.pagination import Edge, PageInfo, encode_cursor, page_window
+from hub.adapters.orm import (
+    AccessLogRow,
+    ComparisonRow,
+    LeaderQuotaRow,
+    MismatchRow,
+    OutboxRow,
+    PartnerPayrollRow,
+    PersonRow,
+    PersonVersionRow,
+    PostingRow,
+    QuotaRow,
+    UnitRow,
+    UnitVersionRow,
+)
+from hub.adapters.outbox import MISMATCHES_TOPIC, UPDATES_TOPIC
+from hub.api import access
+from hub.api.context import Forbidden
+from hub.api.mutations import Mutation
+from hub.api.pagination import page_window
+from hub.api.types import (
+    AccessEntry,
+    AccessLogFilter,
+    Connection,
+    Ctx,
+    Mismatch,
+    MismatchFilter,
+    MismatchKind,
+    Person,
+    PersonFilter,
+    QuotaCategory,
+    LeaderRank,
+    Unit,
+    UnitFilter,
+    UnitLevel,
+    check,
+    connection,
+    load_person,
+    paged,
+)
 from hub.domain import vocabulary as v
-from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number, parse_unit_code
-
-UnitKind = strawberry.enum(v.UnitKind)
-UnitLevel = strawberry.enum(v.UnitLevel)
-Funding = strawberry.enum(v.Funding)
-QuotaCategory = strawberry.enum(v.QuotaCategory)
-LeaderRank = strawberry.enum(v.LeaderRank)
-MismatchKind = strawberry.enum(v.MismatchKind)
-MismatchStatus = strawberry.enum(v.MismatchStatus)
-UnitStatus = strawberry.enum(v.UnitStatus)
-
-PERSON_READERS = {v.Role.ADMIN, v.Role.AUDITOR, v.Role.POLICE, v.Role.HR, v.Role.FINANCE, v.Role.INSURANCE,
-                  v.Role.ORGANIZATION, v.Role.UNIT}
-MISMATCH_READERS = {v.Role.ADMIN, v.Role.AUDITOR, v.Role.MONITOR, v.Role.POLICE, v.Role.HR, v.Role.FINANCE,
-                    v.Role.INSURANCE, v.Role.ORGANIZATION, v.Role.UNIT}
-
-Ctx = Info[HubContext, None]
+from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
 
 
-@strawberry.type(description="Approved quota slots (编制) in one category and how many are used.")
-class Quota:
-    category: QuotaCategory
-    approved: int
-    used: int
-
-    @strawberry.field
-    def available(self) -> int:
-        return self.approved - self.used
+def _unit_code(code: str) -> str:
+    try:
+        return parse_unit_code(code)
+    except InvalidIdentifier as e:
+        raise ValueError(str(e)) from None
 
 
-@strawberry.type(description="Approved leadership positions (领导职数) of one rank and how many are filled.")
-class LeaderQuota:
-    rank: LeaderRank
-    approved: int
-    used: int
-
-    @strawberry.field
-    def available(self) -> int:
-        return self.approved - self.used
+def _id_number(idn: str) -> str:
+    try:
+        return parse_id_number(idn).value
+    except InvalidIdentifier as e:
+        raise ValueError(str(e)) from None
 
 
-@strawberry.type(description="A unit (机构), identified by its unified social credit code.")
-class Unit:
-    code: str
+@strawberry.type(description="Approved, used and available per category or rank (用编余量).")
+class EstablishmentLine:
     name: str
-    kind: UnitKind
-    level: UnitLevel
-    funding: Funding
-    region_code: str
-    status: UnitStatus
-    parent_code: strawberry.Private[str | None]
+    approved: int
+    used: int
+    available: int
+
+
+@strawberry.type(description="Establishment summary of a region and level: use per category and rank, over-quota units (超编预警).")
+class EstablishmentSummary:
+    units: int
+    categories: list[EstablishmentLine]
+    leader_ranks: list[EstablishmentLine]
+    over_quota_units: list[Unit]
+
+
+@strawberry.type
+class Count:
+    key: str
+    count: int
+
+
+@strawberry.type(description="Mismatch counts by kind, status, source and unit.")
+class MismatchStats:
+    total: int
+    by_kind: list[Count]
+    by_status: list[Count]
+    by_source: list[Count]
+    by_unit: list[Count]
+
+
+@strawberry.type(description="三数一致 for one unit and period: approved quota, actual and fiscally paid headcount.")
+class HeadcountLine:
+    unit: Unit
+    approved: int
+    actual: int
+    paid: int
+    consistent: bool
+
+
+@strawberry.type(description="A monthly full comparison run (全库比对) and its summary.")
+class Comparison:
+    id: strawberry.ID
+    source: str
+    period: str
+    status: str
+    file_name: str
+    started_at: datetime
+    finished_at: datetime | None
+    summary: JSON | None
+    error: str | None
 
     @classmethod
-    def from_row(cls, r: UnitRow) -> "Unit":
-        return cls(code=r.code, name=r.name, kind=v.UnitKind(r.kind), level=v.UnitLevel(r.level),
-                   funding=v.Funding(r.funding), region_code=r.region_code, status=v.UnitStatus(r.status),
-                   parent_code=r.parent_code)
-
-    @strawberry.field
-    def parent(self, info: Ctx) -> Unit | None:
-        return load_unit(info, self.parent_code) if self.parent_code else None
-
-    @strawberry.field(description="Quota per category: approved, used (active postings) and available.")
-    def quotas(self, info: Ctx) -> list[Quota]:
-        with info.context.db.read_session() as s:
-            approved = dict(s.execute(select(QuotaRow.category, QuotaRow.approved).where(QuotaRow.unit_code == self.code)).all())
-            used = dict(s.execute(select(PostingRow.category, func.count()).where(PostingRow.unit_code == self.code, PostingRow.active)
-                                  .group_by(PostingRow.category)).all())
-        cats = sorted(set(approved) | set(used))
-        return [Quota(category=v.QuotaCategory(c), approved=approved.get(c, 0), used=used.get(c, 0)) for c in cats]
-
-    @strawberry.field(description="Leadership positions per rank: approved, used and available.")
-    def leader_quotas(self, info: Ctx) -> list[LeaderQuota]:
-        with info.context.db.read_session() as s:
-            approved = dict(s.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved).where(LeaderQuotaRow.unit_code == self.code)).all())
-            used = dict(s.execute(select(PostingRow.leader_rank, func.count()).where(
-                PostingRow.unit_code == self.code, PostingRow.active, PostingRow.leader_rank.is_not(None))
-                .group_by(PostingRow.leader_rank)).all())
-        ranks = sorted(set(approved) | set(used))
-        return [LeaderQuota(rank=v.LeaderRank(r), approved=approved.get(r, 0), used=used.get(r, 0)) for r in ranks]
-
-    @strawberry.field(description="Actual headcount: active postings in the unit (实有人数).")
-    def headcount(self, info: Ctx) -> int:
-        with info.context.db.read_session() as s:
-            return s.scalar(select(func.count()).select_from(PostingRow).where(PostingRow.unit_code == self.code, PostingRow.active)) or 0
+    def from_row(cls, r: ComparisonRow) -> "Comparison":
+        return cls(id=strawberry.ID(r.id), source=r.source, period=r.period, status=r.status, file_name=r.file_name,
+                   started_at=r.started_at, finished_at=r.finished_at, summary=loads(r.summary), error=r.error)
 
 
-@strawberry.type(description="A person holding a slot (在编) in a unit.")
-class Posting:
-    category: QuotaCategory
-    leader_rank: LeaderRank | None
-    start_date: date
-    end_date: date | None
-    active: bool
-    unit_code: strawberry.Private[str]
-
-    @strawberry.field
-    def unit(self, info: Ctx) -> Unit:
-        return load_unit(info, self.unit_code)
-
-
-@strawberry.type(description="A person in the registry, by citizen ID number.")
-class Person:
-    id_number: str
-    name: str
-    gender: str
-    birth_date: date
-
-    @strawberry.field
-    def postings(self, info: Ctx) -> list[Posting]:
-        with info.context.db.read_session() as s:
-            rows = s.execute(select(PostingRow).where(PostingRow.id_number == self.id_number).order_by(PostingRow.start_date, PostingRow.id)).scalars().all()
-        return [Posting(category=v.QuotaCategory(r.category), leader_rank=v.LeaderRank(r.leader_rank) if r.leader_rank else None,
-                        start_date=r.start_date, end_date=r.end_date, active=r.active, unit_code=r.unit_code) for r in rows]
-
-
-@strawberry.type(description="A mismatch between the registry and a partner's view (contract section 7).")
-class Mismatch:
+@strawberry.type(description="A committed registry change (registry.updates.v1).")
+class RegistryUpdate:
     id: strawberry.ID
-    kind: MismatchKind
-    status: MismatchStatus
-    subject: str
-    source: str | None
-    detected_at: datetime
-    resolved_at: datetime | None
-    details: JSON | None
-    unit_code: strawberry.Private[str]
-
-    @strawberry.field
-    def unit(self, info: Ctx) -> Unit | None:
-        return load_unit(info, self.unit_code) if self.unit_code else None
+    type: str
+    subject: str | None
+    time: datetime
+    data: JSON
 
 
-@strawberry.type
-class UnitConnection:
-    edges: list[Edge[Unit]]
-    page_info: PageInfo
-    total_count: int
+def _unit_query(f: UnitFilter | None):
+    q = select(UnitRow)
+    if f:
+        for col, val in ((UnitRow.kind, f.kind), (UnitRow.level, f.level), (UnitRow.funding, f.funding)):
+            if val is not None:
+                q = q.where(col == val.value)
+        if f.region_code:
+            q = q.where(UnitRow.region_code == f.region_code)
+        if f.parent_code:
+            q = q.where(UnitRow.parent_code == _unit_code(f.parent_code))
+        if f.name_contains:
+            q = q.where(UnitRow.name.contains(f.name_contains))
+        if f.over_quota_only:
+            q = q.where(UnitRow.code.in_(select(MismatchRow.subject).where(
+                MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN")))
+    return q
 
 
-@strawberry.type
-class MismatchConnection:
-    edges: list[Edge[Mismatch]]
-    page_info: PageInfo
-    total_count: int
+def _mismatch_query(info: Ctx, f: MismatchFilter | None):
+    p = info.context.principal
+    q = select(MismatchRow)
+    if f:
+        if f.kinds:
+            q = q.where(MismatchRow.kind.in_([k.value for k in f.kinds]))
+        if f.status:
+            q = q.where(MismatchRow.status == f.status.value)
+        if f.unit_code:
+            q = q.where(MismatchRow.unit_code == f.unit_code.upper())
+        if f.subject:
+            q = q.where(MismatchRow.subject == f.subject.strip().upper())
+        if f.source:
+            q = q.where(MismatchRow.source == f.source)
+    if p.role is v.Role.UNIT:
+        q = q.where(MismatchRow.unit_code == p.unit_code)
+    elif p.role in access.PARTNERS:
+        q = q.where(MismatchRow.source.contains(p.role.value.lower()))
+    return q
 
 
-@strawberry.input
-class UnitFilter:
-    kind: UnitKind | None = None
-    level: UnitLevel | None = None
-    region_code: str | None = None
-    parent_code: str | None = None
-    funding: Funding | None = None
-    name_contains: str | None = None
-
-
-@strawberry.input
-class MismatchFilter:
-    kinds: list[MismatchKind] | None = None
-    status: MismatchStatus | None = None
-    unit_code: str | None = None
-    subject: str | None = None
-
-
-def load_unit(info: Ctx, code: str) -> Unit | None:
-    cache = info.context.loaders.setdefault("unit", {})
-    if code not in cache:
-        with info.context.db.read_session() as s:
-            row = s.get(UnitRow, code)
-        cache[code] = Unit.from_row(row) if row else None
-    return cache[code]
-
-
-def _mismatch(row: MismatchRow, masked: bool) -> Mismatch:
-    details = loads(row.details)
-    subject = row.subject
-    if masked and row.kind not in {k.value for k in v.UNIT_LEVEL_KINDS}:
-        subject = mask_id_number(subject)
-        details = _mask_details(details)
-    return Mismatch(id=strawberry.ID(row.id), kind=v.MismatchKind(row.kind), status=v.MismatchStatus(row.status),
-                    subject=subject, source=row.source, detected_at=row.detected_at, resolved_at=row.resolved_at,
-                    details=details, unit_code=row.unit_code)
-
-
-def _mask_details(obj):
-    if isinstance(obj, dict):
-        return {k: _mask_details(x) for k, x in obj.items()}
-    if isinstance(obj, list):
-        return [_mask_details(x) for x in obj]
-    if isinstance(obj, str) and len(obj) == 18:
-        try:
-            return mask_id_number(parse_id_number(obj).value)
-        except InvalidIdentifier:
-            return obj
-    return obj
+def _matches(f: MismatchFilter | None, d: dict, principal) -> bool:
+    if principal.role is v.Role.UNIT and d.get("unit_code") != principal.unit_code:
+        return False
+    if principal.role in access.PARTNERS and principal.role.value.lower() not in (d.get("source") or ""):
+        return False
+    if f is None:
+        return True
+    return ((not f.kinds or d["kind"] in {k.value for k in f.kinds}) and (not f.status or d["status"] == f.status.value)
+            and (not f.unit_code or d.get("unit_code") == f.unit_code.upper())
+            and (not f.subject or d["subject"] == f.subject.strip().upper()) and (not f.source or d.get("source") == f.source))
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A unit by its unified social credit code.")
-    def unit(self, info: Ctx, code: str) -> Unit | None:
-        try:
-            code = parse_unit_code(code)
-        except InvalidIdentifier as e:
-            raise ValueError(str(e)) from None
-        return load_unit(info, code)
+    @strawberry.field(description="A unit by its unified social credit code; `asOf` reads it as it was on that date.")
+    async def unit(self, info: Ctx, code: str, as_of: date | None = None) -> Unit | None:
+        code = _unit_code(code)
+        if as_of is None:
+            row = await info.context.loaders.unit.load(code)
+            return Unit.from_row(row) if row else None
+        with info.context.db.read_session() as s:
+            row = history.version_as_of(s, UnitVersionRow, key={"unit_code": code}, on=as_of)
+        return Unit.from_row(row, as_of=as_of) if row else None
 
-    @strawberry.field(description="Units, filtered, as a Relay connection.")
-    def units(self, info: Ctx, filter: UnitFilter | None = None, first: int | None = None, after: str | None = None) -> UnitConnection:
-        offset, limit = page_window(first, after)
-        q = select(UnitRow)
+    @strawberry.field(description="Units, filtered, as a Relay connection ordered by code.")
+    def units(self, info: Ctx, filter: UnitFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[Unit]:
+        return paged(info, _unit_query(filter), (UnitRow.code,), first, after, Unit.from_row)
+
+    @strawberry.field(description="A person by citizen ID number (partners: lookup only, with a purpose; every read is logged).")
+    async def person(self, info: Ctx, id_number: str, as_of: date | None = None,
+                     purpose: Annotated[str | None, strawberry.argument(description="Case or document reference (or the X-Purpose header).")] = None) -> Person | None:
+        idn = _id_number(id_number)
+        person = await load_person(info, idn, field="Query.person", purpose=purpose)
+        if person is None or as_of is None:
+            return person
+        with info.context.db.read_session() as s:
+            ver = history.version_as_of(s, PersonVersionRow, key={"id_number": idn}, on=as_of)
+        if ver is None:
+            return None
+        return Person.from_row(ver, as_of=as_of)
+
+    @strawberry.field(description="Persons (ADMIN and AUDITOR only); every person returned is logged as read.")
+    def persons(self, info: Ctx, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[Person]:
+        check(info, "Query.persons")
+        q = select(PersonRow)
         if filter:
-            for col, val in ((UnitRow.kind, filter.kind), (UnitRow.level, filter.level), (UnitRow.funding, filter.funding)):
-                if val is not None:
-                    q = q.where(col == val.value)
-            if filter.region_code:
-                q = q.where(UnitRow.region_code == filter.region_code)
-            if filter.parent_code:
-                q = q.where(UnitRow.parent_code == filter.parent_code)
             if filter.name_contains:
-                q = q.where(UnitRow.name.contains(filter.name_contains))
-        with info.context.db.read_session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            rows = s.execute(q.order_by(UnitRow.code).offset(offset).limit(limit)).scalars().all()
-        edges = [Edge(cursor=encode_cursor(offset + i), node=Unit.from_row(r)) for i, r in enumerate(rows)]
-        return UnitConnection(edges=edges, total_count=total, page_info=PageInfo(
-            has_next_page=offset + len(rows) < total, has_previous_page=offset > 0,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
-
-    @strawberry.field(description="A person by citizen ID number (partners: lookup only; every read is logged).")
-    def person(self, info: Ctx, id_number: str) -> Person | None:
-        if info.context.principal.role not in PERSON_READERS:
-            raise Forbidden(f"role {info.context.principal.role.value} may not read persons")
-        try:
-            idn = parse_id_number(id_number).value
-        except InvalidIdentifier as e:
-            raise ValueError(str(e)) from None
-        with info.context.db.read_session() as s:
-            r = s.get(PersonRow, idn)
-        return Person(id_number=r.id_number, name=r.name, gender=r.gender, birth_date=r.birth_date) if r else None
-
-    @strawberry.field(description="Mismatches, newest first; MONITOR sees ID numbers masked.")
-    def mismatches(self, info: Ctx, filter: MismatchFilter | None = None, first: int | None = None,
-                   after: str | None = None) -> MismatchConnection:
-        role = info.context.principal.role
-        if role not in MISMATCH_READERS:
-            raise Forbidden(f"role {role.value} may not read mismatches")
-        offset, limit = page_window(first, after)
-        q = select(MismatchRow)
-        if filter:
-            if filter.kinds:
-                q = q.where(MismatchRow.kind.in_([k.value for k in filter.kinds]))
-            if filter.status:
-                q = q.where(MismatchRow.status == filter.status.value)
+                q = q.where(PersonRow.name.contains(filter.name_contains))
+            active = select(PostingRow.id_number).where(PostingRow.active)
             if filter.unit_code:
-                q = q.where(MismatchRow.unit_code == filter.unit_code)
-            if filter.subject:
-                q = q.where(MismatchRow.subject == filter.subject.upper())
-        if role is v.Role.UNIT:
-            q = q.where(MismatchRow.unit_code == info.context.principal.unit_code)
+                q = q.where(PersonRow.id_number.in_(active.where(PostingRow.unit_code == _unit_code(filter.unit_code))))
+            if filter.posted is True:
+                q = q.where(PersonRow.id_number.in_(active))
+            elif filter.posted is False:
+                q = q.where(PersonRow.id_number.not_in(active))
+        result = paged(info, q, (PersonRow.id_number,), first, after, Person.from_row)
+        ctx = info.context
+        access.log_reads(ctx.db, principal=ctx.principal, id_numbers=[e.node.id_number for e in result.edges],
+                         operation=ctx.operation_name(info), field="Query.persons", purpose=ctx.purpose)
+        return result
+
+    @strawberry.field(description="Mismatches, newest first. MONITOR sees ID numbers masked; partners see their source's; UNIT its unit's.")
+    def mismatches(self, info: Ctx, filter: MismatchFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[Mismatch]:
+        masked = info.context.principal.role in access.MASKED
+        return paged(info, _mismatch_query(info, filter), (MismatchRow.detected_at.desc(), MismatchRow.id), first, after,
+                     lambda r: Mismatch.from_row(r, masked))
+
+    @strawberry.field(description="Mismatch counts by kind, status, source and unit (top 50 units).")
+    def mismatch_stats(self, info: Ctx, filter: MismatchFilter | None = None) -> MismatchStats:
+        check(info, "Query.mismatchStats")
+        base = _mismatch_query(info, filter).subquery()
         with info.context.db.read_session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            rows = s.execute(q.order_by(MismatchRow.detected_at.desc(), MismatchRow.id).offset(offset).limit(limit)).scalars().all()
-        masked = role is v.Role.MONITOR
-        edges = [Edge(cursor=encode_cursor(offset + i), node=_mismatch(r, masked)) for i, r in enumerate(rows)]
-        return MismatchConnection(edges=edges, total_count=total, page_info=PageInfo(
-            has_next_page=offset + len(rows) < total, has_previous_page=offset > 0,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+            def group(col, limit=None):
+                q = select(col, func.count()).select_from(base).group_by(col).order_by(func.count().desc(), col)
+                return [Count(key=str(k or ""), count=n) for k, n in s.execute(q.limit(limit) if limit else q).all()]
+            total = s.scalar(select(func.count()).select_from(base))
+            return MismatchStats(total=total, by_kind=group(base.c.kind), by_status=group(base.c.status),
+                                 by_source=group(base.c.source), by_unit=group(base.c.unit_code, 50))
+
+    @strawberry.field(description="Approved / used / available per category and leader rank, and the over-quota units.")
+    def establishment_summary(self, info: Ctx, region_code: str | None = None, level: UnitLevel | None = None) -> EstablishmentSummary:
+        check(info, "Query.establishmentSummary")
+        units = select(UnitRow.code).where(UnitRow.status == "ACTIVE")
+        if region_code:
+            units = units.where(UnitRow.region_code == region_code)
+        if level:
+            units = units.where(UnitRow.level == level.value)
+        with info.context.db.read_session() as s:
+            n_units = s.scalar(select(func.count()).select_from(units.subquery()))
+            appr = dict(s.execute(select(QuotaRow.category, func.sum(QuotaRow.approved)).where(QuotaRow.unit_code.in_(units)).group_by(QuotaRow.category)).all())
+            used = dict(s.execute(select(PostingRow.category, func.count()).where(PostingRow.active, PostingRow.unit_code.in_(units)).group_by(PostingRow.category)).all())
+            lappr = dict(s.execute(select(LeaderQuotaRow.rank, func.sum(LeaderQuotaRow.approved)).where(LeaderQuotaRow.unit_code.in_(units)).group_by(LeaderQuotaRow.rank)).all())
+            lused = dict(s.execute(select(PostingRow.leader_rank, func.count()).where(PostingRow.active, PostingRow.leader_rank.is_not(None), PostingRow.unit_code.in_(units)).group_by(PostingRow.leader_rank)).all())
+            over = s.execute(select(UnitRow).where(UnitRow.code.in_(units), UnitRow.code.in_(select(MismatchRow.subject).where(
+                MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN"))).order_by(UnitRow.code)).scalars().all()
+        line = lambda k, a, u: EstablishmentLine(name=k, approved=int(a or 0), used=int(u or 0), available=int(a or 0) - int(u or 0))  # noqa: E731
+        return EstablishmentSummary(
+            units=n_units,
+            categories=[line(c.value, appr.get(c.value), used.get(c.value)) for c in v.QuotaCategory],
+            leader_ranks=[line(r.value, lappr.get(r.value), lused.get(r.value)) for r in v.LeaderRank],
+            over_quota_units=[Unit.from_row(u) for u in over])
+
+    @strawberry.field(description="三数一致 per fiscally funded unit for a period: approved, actual, paid (finance's latest view).")
+    def headcount_consistency(self, info: Ctx, period: str, region_code: str | None = None, inconsistent_only: bool = False,
+                              first: int | None = None, after: str | None = None) -> Connection[HeadcountLine]:
+        check(info, "Query.headcountConsistency")
+        from hub.service_layer.compare import FISCAL_FUNDING, PERIOD
+
+        if not PERIOD.match(period):
+            raise ValueError(f"period {period!r} must be YYYY-MM")
+        offset, limit = page_window(first, after)
+        with info.context.db.read_session() as s:
+            q = select(UnitRow).where(UnitRow.funding.in_(FISCAL_FUNDING), UnitRow.status == "ACTIVE")
+            if region_code:
+                q = q.where(UnitRow.region_code == region_code)
+            units = s.execute(q.order_by(UnitRow.code)).scalars().all()
+            appr = dict(s.execute(select(QuotaRow.unit_code, func.sum(QuotaRow.approved)).group_by(QuotaRow.unit_code)).all())
+            actual = dict(s.execute(select(PostingRow.unit_code, func.count()).where(PostingRow.active).group_by(PostingRow.unit_code)).all())
+            paid = dict(s.execute(select(PartnerPayrollRow.unit_code, func.count(func.distinct(PartnerPayrollRow.id_number))).where(
+                PartnerPayrollRow.period == period, PartnerPayrollRow.paid).group_by(PartnerPayrollRow.unit_code)).all())
+        lines = []
+        for u in units:
+            a, n, p = int(appr.get(u.code) or 0), actual.get(u.code, 0), paid.get(u.code, 0)
+            ok = p == n and n <= a and p <= a
+            if inconsistent_only and ok:
+                continue
+            lines.append((u, a, n, p, ok))
+        page = lines[offset:offset + limit]
+        return connection(page, len(lines), offset, lambda t: HeadcountLine(unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4]))
+
+    @strawberry.field(description="The access log: every read of person data (AUDITOR and ADMIN).")
+    def access_log(self, info: Ctx, filter: AccessLogFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:
+        check(info, "Query.accessLog")
+        q = select(AccessLogRow)
+        if filter:
+            if filter.id_number:
+                q = q.where(AccessLogRow.id_number == filter.id_number.strip().upper())
+            if filter.actor:
+                q = q.where(AccessLogRow.actor == filter.actor)
+            if filter.role:
+                q = q.where(AccessLogRow.role == filter.role.value)
+            if filter.since:
+                q = q.where(AccessLogRow.at >= filter.since)
+            if filter.until:
+                q = q.where(AccessLogRow.at < filter.until)
+        return paged(info, q, (AccessLogRow.at.desc(), AccessLogRow.id.desc()), first, after, AccessEntry.from_row)
+
+    @strawberry.field(description="A comparison run started with startComparison (or `hub compare`).")
+    def comparison(self, info: Ctx, id: strawberry.ID) -> Comparison | None:
+        check(info, "Query.comparison")
+        with info.context.db.read_session() as s:
+            r = s.get(ComparisonRow, str(id))
+        return Comparison.from_row(r) if r else None
 
 
-schema = strawberry.Schema(query=Query)
+async def _outbox_stream(info: Ctx, topic: str, poll_s: float = 0.2):
+    """Events committed after the subscription started, read from the outbox (the publish source of truth)."""
+    db = info.context.db
+    with db.read_session() as s:
+        last = s.scalar(select(func.max(OutboxRow.id))) or 0
+    while True:
+        with db.read_session() as s:
+            rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.value).where(OutboxRow.id > last)
+                             .order_by(OutboxRow.id).limit(1000)).all()
+        for rid, t, value in rows:
+            last = rid
+            if t == topic:
+                yield json.loads(value)
+        if len(rows) < 1000:
+            await asyncio.sleep(poll_s)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Mismatches as they open and resolve (MONITOR: masked).")
+    async def mismatch_events(self, info: Ctx, filter: MismatchFilter | None = None) -> AsyncGenerator[Mismatch, None]:
+        principal = info.context.principal
+        masked = principal.role in access.MASKED
+        async for event in _outbox_stream(info, MISMATCHES_TOPIC):
+            d = event["data"]
+            if _matches(filter, d, principal):
+                yield Mismatch.from_data(d, masked)
+
+    @strawberry.subscription(description="Committed registry changes (registry.updates.v1), ADMIN/AUDITOR/ORGANIZATION.")
+    async def registry_updates(self, info: Ctx, types: list[str] | None = None) -> AsyncGenerator[RegistryUpdate, None]:
+        if info.context.principal.role not in {v.Role.ADMIN, v.Role.AUDITOR, v.Role.ORGANIZATION}:
+            raise Forbidden(f"role {info.context.principal.role.value} may not subscribe to registry updates")
+        async for event in _outbox_stream(info, UPDATES_TOPIC):
+            if types and event["type"] not in types:
+                continue
+            yield RegistryUpdate(id=strawberry.ID(event["id"]), type=event["type"], subject=event.get("subject"),
+                                 time=datetime.fromisoformat(event["time"].replace("Z", "+00:00")), data=event["data"])

@@ -116,12 +116,12 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
             names[POLICE] = views.police.name
         if views.hr and not _same_name(views.hr.name, reg.name):
             names[HR] = views.hr.name
-        for l in pay_now:
-            if l.name and not _same_name(l.name, reg.name):
-                names[FINANCE] = l.name
-        for c in latest(views.insurance):
-            if c.name and not _same_name(c.name, reg.name):
-                names[INSURANCE] = c.name
+        fin = sorted({l.name for l in pay_now if l.name and not _same_name(l.name, reg.name)})
+        if fin:
+            names[FINANCE] = fin[0] if len(fin) == 1 else fin
+        ins = sorted({c.name for c in latest(views.insurance) if c.name and not _same_name(c.name, reg.name)})
+        if ins:
+            names[INSURANCE] = ins[0] if len(ins) == 1 else ins
         if names:
             add(K.NAME_MISMATCH, None, ",".join(sorted(names)), {"expected": reg.name, "found": names})
 

@@ -82,9 +82,10 @@ class MismatchBook:
         row = existing if existing is not None or not lookup else self._find_open(kind, subject, unit)
         details_json = dumps(details)
         if row is not None:
-            if row.details == details_json and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
+            if row.details == details_json and row.source == source and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
                 return row
             row.details = details_json
+            row.source = source
             row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
             row.updated_at = self.uow.now
             self.tally.add("updated", kind.value)

@@ -1,6 +1,7 @@
 """The /graphql endpoint behind bearer tokens: unit with quotas and headcount, person, mismatches."""
 
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,9 +18,11 @@ def client(db):
     return TestClient(create_app(db))
 
 
-def gql(client, token, query, variables=None):
-    return client.post("/graphql", json={"query": query, "variables": variables or {}},
-                       headers={"Authorization": f"Bearer {token}"} if token else {})
+def gql(client, token, query, variables=None, purpose=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if purpose:
+        headers["X-Purpose"] = quote(purpose)
+    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
 
 def test_no_token_or_a_bad_or_revoked_token_is_answered_401(db, client):
@@ -51,7 +54,8 @@ def test_person_lookup_with_postings(db, client):
     idn = make_person(db, name="陈静")
     hire(db, idn, unit, start=date(2022, 9, 1))
     _, tok = create_token(db, role="FINANCE", name="fin")
-    r = gql(client, tok, "query($i: String!) { person(idNumber: $i) { idNumber name gender birthDate postings { unit { code } category startDate active } } }", {"i": idn.lower()})
+    r = gql(client, tok, "query($i: String!) { person(idNumber: $i) { idNumber name gender birthDate postings { unit { code } category startDate active } } }", {"i": idn.lower()},
+            purpose="财政工资核对 2026-10")
     p = r.json()["data"]["person"]
     assert p["name"] == "陈静" and p["postings"][0]["unit"]["code"] == unit and p["postings"][0]["startDate"] == "2022-09-01"
 
@@ -97,3 +101,17 @@ def test_health_and_readiness(db, client):
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json()["checks"]["database"] == "ok"
+
+
+def test_a_partner_without_a_purpose_is_refused_and_reads_are_logged(db, client):
+    idn = make_person(db, name="陈静")
+    _, fin = create_token(db, role="FINANCE", name="fin")
+    r = gql(client, fin, "query($i: String!) { person(idNumber: $i) { name } }", {"i": idn})
+    assert r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "purpose" in r.json()["errors"][0]["message"]
+    r = gql(client, fin, "query Lookup($i: String!) { person(idNumber: $i) { name } }", {"i": idn}, purpose="案件 2026-17")
+    assert r.json()["data"]["person"]["name"] == "陈静"
+    _, aud = create_token(db, role="AUDITOR", name="aud")
+    r = gql(client, aud, "query($i: String!) { accessLog(filter: {idNumber: $i}) { totalCount edges { node { actor role operation purpose field } } } }", {"i": idn})
+    log = r.json()["data"]["accessLog"]
+    assert log["totalCount"] == 1
+    assert log["edges"][0]["node"] == {"actor": "FINANCE:fin", "role": "FINANCE", "operation": "Lookup", "purpose": "案件 2026-17", "field": "Query.person"}

@@ -263,15 +263,9 @@ def test_findings_do_not_depend_on_the_order_of_lines(reg, views):
     rev = PartnerViews(views.police, views.hr, tuple(reversed(views.pay)), tuple(reversed(views.insurance)))
     a, b = person_findings(reg, views), person_findings(reg, rev)
     assert _keys(a) == _keys(b)
-    # NAME_MISMATCH details are order-dependent when finance gives two names in one period: see the xfail below.
-    assert ({k: f.details for k, f in a.items() if k[0] != K.NAME_MISMATCH}
-            == {k: f.details for k, f in b.items() if k[0] != K.NAME_MISMATCH})
+    assert {k: f.details for k, f in a.items()} == {k: f.details for k, f in b.items()}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (minor) hub/domain/reconciliation.py:119-121: when finance reports two different wrong names in the latest "
-    "period (two paying units), `names[FINANCE] = l.name` keeps only the last line's name, so NAME_MISMATCH "
-    "details.found.finance depends on the order of the pay lines and one of the names is never reported"))
 def test_name_mismatch_with_two_finance_names_does_not_depend_on_line_order():
     lines = (pay(A, name="张卫"), pay(B, name="张玮"))
     a = person_findings(POSTED_A, PartnerViews(pay=lines))[(K.NAME_MISMATCH, "")]

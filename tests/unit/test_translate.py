@@ -265,51 +265,27 @@ def test_undecodable_messages_are_rejected_alike_by_every_connector(value, needl
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Known gaps: ill-typed values that translate accepts (each test documents a bug; strict xfail).
+# Ill-typed values that once slipped through translate (each was a bug, now rejected).
 # --------------------------------------------------------------------------------------------------------------
 
 ACCEPTED_BUT_ILL_TYPED = [
     pytest.param("hr", changed("hr", data={"effective_date": 0}), "effective_date",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG connectors/events.py:58 (and :41 birth_date): dates are plain `date` in lax mode, so a JSON "
-                     "number is taken as a Unix timestamp: effective_date 0 is accepted as 1970-01-01; the contract "
-                     "says dates are YYYY-MM-DD strings")),
                  id="effective_date-number"),
     pytest.param("hr", changed("hr", data={"effective_date": "2026-10-01T00:00:00"}), "effective_date",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG connectors/events.py:58: a datetime string with zero time is accepted as a date; the "
-                     "contract says YYYY-MM-DD")),
                  id="effective_date-datetime-string"),
     pytest.param("finance", changed("paid", data={"period": "２０２６-10"}), "period",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG connectors/events.py:18: `\\d` in the pydantic (Rust regex) pattern matches any Unicode "
-                     "digit, so the full-width period '２０２６-10' is accepted and stored; it also sorts after every "
-                     "ASCII period, so it would always be taken as the latest payroll period")),
                  id="period-fullwidth-digits"),
     pytest.param("finance", changed("paid", data={"gross_amount": "８６５０.00"}), "gross_amount",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG connectors/events.py:19: `\\d` matches Unicode digits, so the full-width amount '８６５０.00' "
-                     "is accepted as a decimal string")),
                  id="gross_amount-fullwidth-digits"),
     pytest.param("hr", changed("hr", env={"sequence": 2 ** 63}), "sequence",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG connectors/events.py:102: sequence is an unbounded StrictInt, but subject_sequences.sequence "
-                     "is a BIGINT: 2**63 is accepted here, then apply_events raises OverflowError on SQLite (not caught "
-                     "by ConnectorRunner.process: the connector stops) and DataError on PostgreSQL (a DBAPIError: the "
-                     "runner retries the batch forever) instead of dead-lettering the message")),
                  id="sequence-beyond-bigint"),
     pytest.param("hr", changed("hr", data={"rank": "科" * 101}), "rank",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG connectors/events.py:59: rank has no max_length, but partner_employment.rank is "
-                     "VARCHAR(100): a 101-character rank is accepted, then PostgreSQL raises "
-                     "StringDataRightTruncation (DataError) on apply and the runner retries the batch forever "
-                     "instead of dead-lettering it")),
                  id="rank-longer-than-column"),
 ]
 
 
 @pytest.mark.parametrize("dept,value,field", ACCEPTED_BUT_ILL_TYPED)
-def test_ill_typed_values_that_slip_through(dept, value, field):
+def test_ill_typed_values_are_rejected(dept, value, field):
     assert_rejected(CONNECTORS[dept].translate(value), field)
 
 

@@ -1,0 +1,113 @@
+"""Benchmark: `hub compare` of a 200k-person finance snapshot with 1% planted differences, against a floor.
+
+Run: .venv/bin/python bench/compare_bench.py [--persons 200000]
+In one run, on one scratch PostgreSQL database:
+  floor  — COPY of the snapshot into a staging table plus one FULL OUTER JOIN against the active postings;
+  compare — `hub compare --source finance` end to end as a subprocess (peak RSS measured).
+Targets (issue 5): compare ≤ 3 × floor, ≤ 1 GB peak RSS; every planted difference found, no others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import HUB, run_measured, scratch_postgres  # noqa: E402
+
+PERIOD = "2026-10"
+
+
+def make_snapshot(city: Path, out: Path, seed: int = 7) -> dict[str, set]:
+    """All fiscally paid postings, with 1% differences: 0.5% missing, 0.25% ghosts, 0.25% paid by another unit."""
+    from hub.domain.identifiers import make_id_number
+
+    rng = random.Random(seed)
+    names = {r["id_number"]: r["name"] for r in csv.DictReader((city / "persons.csv").open(encoding="utf-8"))}
+    funding = {r["code"]: r["funding"] for r in csv.DictReader((city / "units.csv").open(encoding="utf-8"))}
+    postings = list(csv.DictReader((city / "postings.csv").open(encoding="utf-8")))
+    fiscal_units = [u for u, f in funding.items() if f != "SELF"]
+    planted = {"UNPAID_POSTING": set(), "GHOST_PAYROLL": set(), "PAYROLL_UNIT_MISMATCH": set()}
+    with out.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id_number", "name", "unit_code", "period", "gross_amount"])
+        for p in postings:
+            idn, unit = p["id_number"], p["unit_code"]
+            if funding[unit] == "SELF":
+                continue
+            r = rng.random()
+            if r < 0.005:
+                if funding[unit] == "FULL":
+                    planted["UNPAID_POSTING"].add(idn)
+                    continue
+            elif r < 0.0075:
+                other = rng.choice(fiscal_units)
+                if other != unit:
+                    planted["PAYROLL_UNIT_MISMATCH"].add(idn)
+                    unit = other
+            w.writerow([idn, names[idn], unit, PERIOD, f"{rng.randint(6000, 16000)}.00"])
+        for i in range(len(postings) // 400):
+            ghost = make_id_number("330108", __import__("datetime").date(1990, 1 + i % 12, 1 + i % 28), i % 100, i % 2 == 0)
+            if ghost in names or ghost in planted["GHOST_PAYROLL"]:
+                continue
+            planted["GHOST_PAYROLL"].add(ghost)
+            w.writerow([ghost, "钱某", rng.choice(fiscal_units), PERIOD, "7000.00"])
+    return planted
+
+
+def floor(url: str, snapshot: Path) -> float:
+    t0 = time.perf_counter()
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE staging (id_number text, name text, unit_code text, period text, gross_amount text)")
+        with snapshot.open("rb") as f, cur.copy("COPY staging FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            while chunk := f.read(1 << 20):
+                copy.write(chunk)
+        cur.execute("""SELECT count(*) FILTER (WHERE s.id_number IS NULL), count(*) FILTER (WHERE p.id_number IS NULL),
+                              count(*) FILTER (WHERE s.unit_code <> p.unit_code)
+                       FROM staging s FULL OUTER JOIN (SELECT id_number, unit_code FROM postings WHERE active) p
+                       ON s.id_number = p.id_number""")
+        cur.fetchall()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--persons", type=int, default=200_000)
+    args = ap.parse_args()
+    from hub.demo_city import generate_city
+
+    with tempfile.TemporaryDirectory() as tmp, scratch_postgres("hub_cmp") as url:
+        city = Path(tmp) / "city"
+        generate_city(city, args.persons)
+        snapshot = Path(tmp) / "finance.csv"
+        planted = make_snapshot(city, snapshot)
+        run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
+        floor_s = floor(url, snapshot)
+        wall, peak, r = run_measured([HUB, "--database-url", url, "compare", "--source", "finance", "--period", PERIOD,
+                                      str(snapshot), "--json"])
+        summary = json.loads(r.stdout)
+        with psycopg.connect(url) as conn, conn.cursor() as cur:
+            found = {}
+            for kind in planted:
+                cur.execute("SELECT subject FROM mismatches WHERE kind = %s AND status = 'OPEN'", (kind,))
+                found[kind] = {x[0] for x in cur.fetchall()}
+        accuracy = {k: {"planted": len(planted[k]), "found": len(found[k]), "missed": len(planted[k] - found[k]),
+                        "extra": len(found[k] - planted[k])} for k in planted}
+        floor2 = floor(url, snapshot)  # again after, to see the noise
+    result = {"persons": args.persons, "snapshot_rows": summary["rows"], "floor_s": round(min(floor_s, floor2), 2),
+              "compare_s": round(wall, 2), "compare_internal_s": summary["seconds"],
+              "ratio": round(wall / min(floor_s, floor2), 2), "compare_peak_rss_mib": peak, "accuracy": accuracy,
+              "by_kind": summary["by_kind"], "targets": {"ratio": 3, "peak_rss_mib": 1024}}
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

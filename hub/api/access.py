@@ -1,0 +1,51 @@
+"""Who may read what (the role × field matrix of docs/access.md), purpose-bound lookups and the read audit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from hub.adapters.orm import AccessLogRow
+from hub.domain.vocabulary import Role as R
+
+ALL = frozenset(R)
+PARTNERS = frozenset({R.POLICE, R.HR, R.FINANCE, R.INSURANCE})
+
+# field → roles allowed to read it. Keys are "Type.field".
+MATRIX: dict[str, frozenset[R]] = {
+    "Query.person": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT}) | PARTNERS,
+    "Query.persons": frozenset({R.ADMIN, R.AUDITOR}),
+    "Query.mismatches": ALL,
+    "Query.mismatchStats": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR}),
+    "Query.establishmentSummary": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR}),
+    "Query.headcountConsistency": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.FINANCE}),
+    "Query.accessLog": frozenset({R.ADMIN, R.AUDITOR}),
+    "Query.comparison": frozenset({R.ADMIN, R.AUDITOR}),
+    "Person.education": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.HR, R.UNIT}),
+    "Person.postings": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.HR, R.FINANCE, R.INSURANCE, R.UNIT}),
+    "Person.verifiedIdentity": frozenset({R.ADMIN, R.AUDITOR, R.POLICE}),
+    "Person.accessHistory": frozenset({R.ADMIN, R.AUDITOR}),
+    "Unit.postings": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT}),
+    "Unit.history": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR, R.UNIT}),
+    "Mutation": frozenset({R.ADMIN}),
+}
+# Roles that must state a purpose (X-Purpose header or `purpose` argument) to read a person.
+PURPOSE_REQUIRED = PARTNERS | {R.ORGANIZATION, R.UNIT}
+# Roles that see mismatch ID numbers masked.
+MASKED = frozenset({R.MONITOR})
+
+
+def allowed(field: str, role: R) -> bool:
+    return role in MATRIX.get(field, ALL)
+
+
+def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, purpose: str | None) -> None:
+    """Write one access-log row per person read (a short transaction of its own)."""
+    ids = sorted(set(id_numbers))
+    if not ids:
+        return
+    now = datetime.now(timezone.utc)
+    rows = [dict(at=now, token_id=principal.token_id, actor=principal.actor, role=principal.role.value, id_number=i,
+                 operation=(operation or "")[:200] or None, field=field, purpose=(purpose or None) and purpose[:500])
+            for i in ids]
+    with db.session() as s, s.begin():
+        s.execute(AccessLogRow.__table__.insert(), rows)

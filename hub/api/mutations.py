@@ -1,0 +1,246 @@
+"""Mutations of the establishment office (ADMIN). Expected failures are typed results, not top-level errors;
+every mutation goes through the service layer, the operation log and the outbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Union
+
+import strawberry
+
+from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
+from hub.domain import registry as rules
+from hub.domain.identifiers import InvalidIdentifier
+from hub.domain.registry import Person as DomainPerson
+from hub.domain.registry import Unit as DomainUnit
+from hub.domain.vocabulary import Role
+from hub.service_layer import registry
+from hub.service_layer.unit_of_work import UnitOfWork
+
+
+@strawberry.type(description="The caller's role may not do this.")
+class NotAllowed:
+    message: str
+
+
+@strawberry.type(description="An argument is not acceptable; `field` names it.")
+class InvalidInput:
+    message: str
+    field: str | None = None
+
+
+@strawberry.type(description="An ID number fails GB 11643 (or a unit code GB 32100).")
+class InvalidIdNumber:
+    message: str
+
+
+@strawberry.type
+class UnitNotFound:
+    message: str
+
+
+@strawberry.type
+class PersonNotFound:
+    message: str
+
+
+@strawberry.type
+class PostingNotFound:
+    message: str
+
+
+@strawberry.type(description="Gender or birth date disagree with the ID number.")
+class IdentityDisagrees:
+    message: str
+
+
+@strawberry.type(description="No free slot in the category: approved and used are given.")
+class QuotaExhausted:
+    message: str
+
+
+@strawberry.type
+class LeaderQuotaExhausted:
+    message: str
+
+
+@strawberry.type
+class PersonAlreadyPosted:
+    message: str
+
+
+@strawberry.type
+class UnitPayload:
+    unit: Unit
+
+
+@strawberry.type
+class QuotaPayload:
+    unit: Unit
+
+
+@strawberry.type
+class PersonPayload:
+    person: Person
+
+
+@strawberry.type
+class PostingPayload:
+    posting: Posting
+
+
+@strawberry.type
+class ComparisonStarted:
+    comparison_id: strawberry.ID
+
+
+UnitResult = Annotated[Union[UnitPayload, InvalidInput, InvalidIdNumber, UnitNotFound, NotAllowed], strawberry.union("UnitResult")]
+QuotaResult = Annotated[Union[QuotaPayload, InvalidInput, UnitNotFound, NotAllowed], strawberry.union("QuotaResult")]
+PersonResult = Annotated[Union[PersonPayload, InvalidInput, InvalidIdNumber, IdentityDisagrees, NotAllowed], strawberry.union("PersonResult")]
+PostingResult = Annotated[Union[PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound,
+                                QuotaExhausted, LeaderQuotaExhausted, PersonAlreadyPosted, NotAllowed], strawberry.union("PostingResult")]
+ComparisonResult = Annotated[Union[ComparisonStarted, InvalidInput, NotAllowed], strawberry.union("ComparisonResult")]
+
+_ERRORS = [
+    (InvalidIdentifier, InvalidIdNumber), (rules.IdentityDisagrees, IdentityDisagrees), (rules.UnitNotFound, UnitNotFound),
+    (rules.PersonNotFound, PersonNotFound), (rules.PostingNotFound, PostingNotFound), (rules.QuotaExhausted, QuotaExhausted),
+    (rules.LeaderQuotaExhausted, LeaderQuotaExhausted), (rules.PersonAlreadyPosted, PersonAlreadyPosted),
+]
+
+
+def _typed_error(e: Exception, allowed: tuple):
+    for exc, typ in _ERRORS:
+        if isinstance(e, exc) and typ in allowed:
+            return typ(message=str(e))
+    if isinstance(e, ValueError):
+        return InvalidInput(message=str(e))
+    raise e
+
+
+def _run(info: Ctx, allowed: tuple, work):
+    """Run ``work(uow)`` as the caller inside one unit of work; expected failures become typed results."""
+    p = info.context.principal
+    if p.role is not Role.ADMIN:
+        return NotAllowed(message=f"role {p.role.value} may not change the registry")
+    try:
+        with UnitOfWork(info.context.db, actor=p.actor) as uow:
+            result = work(uow)
+            uow.commit()
+            return result
+    except (ValueError, InvalidIdentifier) as e:
+        return _typed_error(e, allowed)
+
+
+@strawberry.input
+class UnitInput:
+    code: str
+    name: str
+    kind: UnitKind
+    level: UnitLevel
+    region_code: str
+    funding: Funding
+    parent_code: str | None = None
+
+
+@strawberry.input
+class UnitChanges:
+    name: str | None = None
+    kind: UnitKind | None = None
+    level: UnitLevel | None = None
+    region_code: str | None = None
+    funding: Funding | None = None
+    parent_code: str | None = None
+
+
+@strawberry.input
+class PersonInput:
+    id_number: str
+    name: str
+    education: str | None = None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Establish a unit (机构设立) under a document number.")
+    def create_unit(self, info: Ctx, unit: UnitInput, effective_date: date, document_number: str | None = None) -> UnitResult:
+        def work(uow):
+            d = DomainUnit.new(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
+                               region_code=unit.region_code, funding=unit.funding.value, parent_code=unit.parent_code)
+            return UnitPayload(unit=Unit.from_row(registry.create_unit(uow, unit=d, document_number=document_number, effective=effective_date)))
+        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
+
+    @strawberry.mutation(description="Rename or reclassify a unit; the old version stays in its history (沿革).")
+    def update_unit(self, info: Ctx, code: str, changes: UnitChanges, effective_date: date, document_number: str | None = None) -> UnitResult:
+        def work(uow):
+            ch = {k: (x.value if hasattr(x, "value") else x) for k, x in vars(changes).items() if x is not None}
+            return UnitPayload(unit=Unit.from_row(registry.update_unit(uow, code=code, changes=ch, document_number=document_number, effective=effective_date)))
+        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
+
+    @strawberry.mutation(description="Abolish a unit (机构撤销); refused while it has active postings.")
+    def abolish_unit(self, info: Ctx, code: str, effective_date: date, document_number: str | None = None) -> UnitResult:
+        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), lambda uow: UnitPayload(unit=Unit.from_row(
+            registry.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
+
+    @strawberry.mutation(description="Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA.")
+    def set_quota(self, info: Ctx, unit_code: str, category: QuotaCategory, approved: int, effective_date: date,
+                  document_number: str | None = None) -> QuotaResult:
+        def work(uow):
+            q = registry.set_quota(uow, unit_code=unit_code, category=category.value, approved=approved,
+                                   document_number=document_number, effective=effective_date)
+            return QuotaPayload(unit=Unit.from_row(uow.session.get(registry.UnitRow, q.unit_code)))
+        return _run(info, (InvalidInput, UnitNotFound), work)
+
+    @strawberry.mutation(description="Approve a unit's leadership positions of a rank (核定领导职数).")
+    def set_leader_quota(self, info: Ctx, unit_code: str, rank: LeaderRank, approved: int, effective_date: date,
+                         document_number: str | None = None) -> QuotaResult:
+        def work(uow):
+            q = registry.set_leader_quota(uow, unit_code=unit_code, rank=rank.value, approved=approved,
+                                          document_number=document_number, effective=effective_date)
+            return QuotaPayload(unit=Unit.from_row(uow.session.get(registry.UnitRow, q.unit_code)))
+        return _run(info, (InvalidInput, UnitNotFound), work)
+
+    @strawberry.mutation(description="Register a person, or correct a registered person's name or education.")
+    def register_person(self, info: Ctx, person: PersonInput, effective_date: date) -> PersonResult:
+        def work(uow):
+            d = DomainPerson.new(id_number=person.id_number, name=person.name, education=person.education)
+            return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
+        return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
+
+    @strawberry.mutation(description="End a person's active posting (出编) with a reason.")
+    def end_posting(self, info: Ctx, id_number: str, end_date: date, reason: str) -> PostingResult:
+        return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound), lambda uow: PostingPayload(
+            posting=Posting.from_row(registry.end_posting(uow, id_number=id_number, end_date=end_date, reason=reason))))
+
+    @strawberry.mutation(description="Start a monthly full comparison of a snapshot file on the server; poll `comparison(id)`.")
+    def start_comparison(self, info: Ctx, source: str, period: str, path: str, skip_bad_rows: bool = False) -> ComparisonResult:
+        import uuid
+
+        from hub.service_layer.compare import PERIOD, SOURCES, run_compare
+
+        p = info.context.principal
+        if p.role is not Role.ADMIN:
+            return NotAllowed(message=f"role {p.role.value} may not start comparisons")
+        if source not in SOURCES:
+            return InvalidInput(message=f"unknown source {source!r} (allowed: {', '.join(SOURCES)})", field="source")
+        if not PERIOD.match(period):
+            return InvalidInput(message=f"period {period!r} must be YYYY-MM", field="period")
+        if not Path(path).is_file():
+            return InvalidInput(message=f"{path} is not a readable file on the hub's machine", field="path")
+        cid = str(uuid.uuid4())
+        db = info.context.db
+
+        def run():
+            try:
+                run_compare(db, source=source, period=period, path=Path(path), skip_bad_rows=skip_bad_rows,
+                            actor=p.actor, comparison_id=cid)
+            except Exception:  # noqa: BLE001 - recorded as REJECTED/FAILED on the comparison row
+                pass
+
+        from hub.service_layer.compare import _record_start
+        import hashlib
+
+        _record_start(db, cid, source, period, Path(path), hashlib.sha256(Path(path).read_bytes()).hexdigest(), p.actor, False)
+        threading.Thread(target=run, name=f"compare-{cid[:8]}", daemon=True).start()
+        return ComparisonStarted(comparison_id=strawberry.ID(cid))

@@ -1,0 +1,405 @@
+"""GraphQL types, separate from ORM rows (built with ``from_row``); lists resolve through per-request DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import func, or_, select
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from hub.adapters import history
+from hub.adapters.jsonutil import loads
+from hub.adapters.orm import (
+    AccessLogRow,
+    LeaderQuotaVersionRow,
+    MismatchRow,
+    PersonRow,
+    PostingRow,
+    QuotaVersionRow,
+    UnitRow,
+    UnitVersionRow,
+)
+from hub.api import access
+from hub.api.context import Forbidden, HubContext
+from hub.api.pagination import Edge, PageInfo, encode_cursor, page_window
+from hub.domain import vocabulary as v
+from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
+
+UnitKind = strawberry.enum(v.UnitKind, description="机构类别")
+UnitLevel = strawberry.enum(v.UnitLevel, description="层级")
+Funding = strawberry.enum(v.Funding, description="经费形式")
+QuotaCategory = strawberry.enum(v.QuotaCategory, description="编制类型")
+LeaderRank = strawberry.enum(v.LeaderRank, description="领导职数")
+Education = strawberry.enum(v.Education, description="学历")
+MismatchKind = strawberry.enum(v.MismatchKind, description="Contract section 7")
+MismatchStatus = strawberry.enum(v.MismatchStatus)
+UnitStatus = strawberry.enum(v.UnitStatus)
+Role = strawberry.enum(v.Role)
+
+Ctx = Info[HubContext, None]
+T = TypeVar("T")
+
+
+def check(info: Ctx, field: str) -> None:
+    """Refuse the field for this caller's role (GraphQL error with extensions.code = FORBIDDEN)."""
+    role = info.context.principal.role
+    if not access.allowed(field, role):
+        raise Forbidden(f"role {role.value} may not read {field}")
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def connection(rows: list, total: int, offset: int, make) -> Connection:
+    edges = [Edge(cursor=encode_cursor(offset + i), node=make(r)) for i, r in enumerate(rows)]
+    return Connection(edges=edges, total_count=total, page_info=PageInfo(
+        has_next_page=offset + len(rows) < total, has_previous_page=offset > 0,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+
+
+def paged(info: Ctx, q, order, first, after, make) -> Connection:
+    offset, limit = page_window(first, after)
+    with info.context.db.read_session() as s:
+        total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+        rows = s.execute(q.order_by(*order).offset(offset).limit(limit)).scalars().all()
+    return connection(rows, total, offset, make)
+
+
+@strawberry.type(description="Approved quota slots (编制) in one category and how many are used.")
+class Quota:
+    category: QuotaCategory
+    approved: int
+    used: int
+    document_number: str | None = None
+
+    @strawberry.field
+    def available(self) -> int:
+        return self.approved - self.used
+
+
+@strawberry.type(description="Approved leadership positions (领导职数) of one rank and how many are filled.")
+class LeaderQuota:
+    rank: LeaderRank
+    approved: int
+    used: int
+    document_number: str | None = None
+
+    @strawberry.field
+    def available(self) -> int:
+        return self.approved - self.used
+
+
+@strawberry.type(description="One version of a unit in its history (沿革): valid from one date to the next.")
+class UnitVersion:
+    valid_from: date
+    valid_to: date | None
+    name: str
+    kind: UnitKind
+    level: UnitLevel
+    funding: Funding
+    status: UnitStatus
+    parent_code: str | None
+    document_number: str | None
+    recorded_at: datetime
+
+
+@strawberry.type(description="A unit (机构), identified by its unified social credit code.")
+class Unit:
+    code: str
+    name: str
+    kind: UnitKind
+    level: UnitLevel
+    funding: Funding
+    region_code: str
+    status: UnitStatus
+    established_on: date | None
+    abolished_on: date | None
+    parent_code: strawberry.Private[str | None]
+    as_of: strawberry.Private[date | None] = None
+
+    @classmethod
+    def from_row(cls, r, as_of: date | None = None) -> "Unit":
+        return cls(code=r.code if hasattr(r, "code") else r.unit_code, name=r.name, kind=v.UnitKind(r.kind),
+                   level=v.UnitLevel(r.level), funding=v.Funding(r.funding), region_code=r.region_code,
+                   status=v.UnitStatus(r.status), established_on=getattr(r, "established_on", None),
+                   abolished_on=getattr(r, "abolished_on", None), parent_code=r.parent_code, as_of=as_of)
+
+    @strawberry.field
+    async def parent(self, info: Ctx) -> Unit | None:
+        if not self.parent_code:
+            return None
+        row = await info.context.loaders.unit.load(self.parent_code)
+        return Unit.from_row(row) if row else None
+
+    @strawberry.field(description="Units whose parent this unit is.")
+    async def children(self, info: Ctx) -> list[Unit]:
+        return [Unit.from_row(r) for r in await info.context.loaders.children.load(self.code)]
+
+    @strawberry.field(description="Quota per category: approved, used (active postings) and available (用编余量).")
+    async def quotas(self, info: Ctx) -> list[Quota]:
+        if self.as_of:
+            return _quotas_as_of(info, self.code, self.as_of)
+        return [Quota(category=v.QuotaCategory(c), approved=a, used=u) for c, a, u in await info.context.loaders.quotas.load(self.code)]
+
+    @strawberry.field(description="Leadership positions per rank: approved, used and available.")
+    async def leader_quotas(self, info: Ctx) -> list[LeaderQuota]:
+        if self.as_of:
+            return _leader_quotas_as_of(info, self.code, self.as_of)
+        return [LeaderQuota(rank=v.LeaderRank(r), approved=a, used=u) for r, a, u in await info.context.loaders.leader_quotas.load(self.code)]
+
+    @strawberry.field(description="Actual headcount (实有人数): active postings, or postings held on asOf.")
+    async def headcount(self, info: Ctx) -> int:
+        if self.as_of:
+            with info.context.db.read_session() as s:
+                return len(history.postings_on(s, on=self.as_of, unit_code=self.code))
+        return await info.context.loaders.headcount.load(self.code)
+
+    @strawberry.field(description="Postings in this unit (active only by default; on asOf when read as of a date).")
+    def postings(self, info: Ctx, include_ended: bool = False, first: int | None = None, after: str | None = None) -> Connection[Posting]:
+        check(info, "Unit.postings")
+        p = info.context.principal
+        if p.role is v.Role.UNIT and p.unit_code != self.code:
+            raise Forbidden("a UNIT token reads only its own unit's postings")
+        q = select(PostingRow).where(PostingRow.unit_code == self.code)
+        if self.as_of:
+            q = q.where(PostingRow.start_date <= self.as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > self.as_of))
+        elif not include_ended:
+            q = q.where(PostingRow.active)
+        return paged(info, q, (PostingRow.start_date, PostingRow.id), first, after, Posting.from_row)
+
+    @strawberry.field(description="Every version of the unit, oldest first, with dates and document numbers (沿革表).")
+    def history(self, info: Ctx) -> list[UnitVersion]:
+        check(info, "Unit.history")
+        with info.context.db.read_session() as s:
+            rows = history.history(s, UnitVersionRow, key={"unit_code": self.code})
+        return [UnitVersion(valid_from=r.valid_from, valid_to=r.valid_to, name=r.name, kind=v.UnitKind(r.kind),
+                            level=v.UnitLevel(r.level), funding=v.Funding(r.funding), status=v.UnitStatus(r.status),
+                            parent_code=r.parent_code, document_number=r.document_number, recorded_at=r.recorded_at) for r in rows]
+
+
+def _quotas_as_of(info: Ctx, code: str, on: date) -> list[Quota]:
+    with info.context.db.read_session() as s:
+        rows = history.versions_as_of(s, QuotaVersionRow, filters=[QuotaVersionRow.unit_code == code], on=on)
+        held = history.postings_on(s, on=on, unit_code=code)
+    used: dict[str, int] = {}
+    for p in held:
+        used[p.category] = used.get(p.category, 0) + 1
+    return [Quota(category=v.QuotaCategory(r.category), approved=r.approved, used=used.get(r.category, 0),
+                  document_number=r.document_number) for r in sorted(rows, key=lambda r: r.category)]
+
+
+def _leader_quotas_as_of(info: Ctx, code: str, on: date) -> list[LeaderQuota]:
+    with info.context.db.read_session() as s:
+        rows = history.versions_as_of(s, LeaderQuotaVersionRow, filters=[LeaderQuotaVersionRow.unit_code == code], on=on)
+        held = history.postings_on(s, on=on, unit_code=code)
+    used: dict[str, int] = {}
+    for p in held:
+        if p.leader_rank:
+            used[p.leader_rank] = used.get(p.leader_rank, 0) + 1
+    return [LeaderQuota(rank=v.LeaderRank(r.rank), approved=r.approved, used=used.get(r.rank, 0),
+                        document_number=r.document_number) for r in sorted(rows, key=lambda r: r.rank)]
+
+
+@strawberry.type(description="A person holding a slot (在编) in a unit, from start to end date.")
+class Posting:
+    id: strawberry.ID
+    category: QuotaCategory
+    leader_rank: LeaderRank | None
+    start_date: date
+    end_date: date | None
+    end_reason: str | None
+    active: bool
+    unit_code: strawberry.Private[str]
+    id_number: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, r: PostingRow) -> "Posting":
+        return cls(id=strawberry.ID(str(r.id)), category=v.QuotaCategory(r.category),
+                   leader_rank=v.LeaderRank(r.leader_rank) if r.leader_rank else None, start_date=r.start_date,
+                   end_date=r.end_date, end_reason=r.end_reason, active=r.active, unit_code=r.unit_code, id_number=r.id_number)
+
+    @strawberry.field
+    async def unit(self, info: Ctx) -> Unit:
+        return Unit.from_row(await info.context.loaders.unit.load(self.unit_code))
+
+    @strawberry.field(description="The holder (a read of person data: logged).")
+    async def person(self, info: Ctx) -> Person | None:
+        return await load_person(info, self.id_number, field="Posting.person")
+
+
+@strawberry.type(description="The identity as the police (公安) last verified it.")
+class VerifiedIdentity:
+    name: str | None
+    status: str | None
+    photo_sha256: str | None
+
+
+@strawberry.type(description="One read of a person's data (who looked at whose record).")
+class AccessEntry:
+    at: datetime
+    actor: str
+    role: str
+    id_number: str
+    operation: str | None
+    field: str
+    purpose: str | None
+
+    @classmethod
+    def from_row(cls, r: AccessLogRow) -> "AccessEntry":
+        return cls(at=r.at, actor=r.actor, role=r.role, id_number=r.id_number, operation=r.operation, field=r.field, purpose=r.purpose)
+
+
+@strawberry.type(description="A person in the registry, by citizen ID number.")
+class Person:
+    id_number: str
+    name: str
+    gender: str
+    birth_date: date
+    education_value: strawberry.Private[str | None]
+    verified: strawberry.Private[tuple]
+    as_of: strawberry.Private[date | None] = None
+
+    @classmethod
+    def from_row(cls, r, as_of: date | None = None) -> "Person":
+        return cls(id_number=r.id_number, name=r.name, gender=r.gender, birth_date=r.birth_date, education_value=r.education,
+                   verified=(getattr(r, "verified_name", None), getattr(r, "identity_status", None), getattr(r, "photo_sha256", None)),
+                   as_of=as_of)
+
+    @strawberry.field
+    def education(self, info: Ctx) -> Education | None:
+        check(info, "Person.education")
+        return v.Education(self.education_value) if self.education_value else None
+
+    @strawberry.field(description="Postings, oldest first (those held on asOf when read as of a date).")
+    async def postings(self, info: Ctx) -> list[Posting]:
+        check(info, "Person.postings")
+        rows = await info.context.loaders.postings_of_person.load(self.id_number)
+        if self.as_of:
+            rows = [r for r in rows if r.start_date <= self.as_of and (r.end_date is None or r.end_date > self.as_of)]
+        return [Posting.from_row(r) for r in rows]
+
+    @strawberry.field
+    def verified_identity(self, info: Ctx) -> VerifiedIdentity:
+        check(info, "Person.verifiedIdentity")
+        return VerifiedIdentity(name=self.verified[0], status=self.verified[1], photo_sha256=self.verified[2])
+
+    @strawberry.field(description="Who read this person's record, newest first (answers 'who looked at my record').")
+    def access_history(self, info: Ctx, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:
+        check(info, "Person.accessHistory")
+        q = select(AccessLogRow).where(AccessLogRow.id_number == self.id_number)
+        return paged(info, q, (AccessLogRow.at.desc(), AccessLogRow.id.desc()), first, after, AccessEntry.from_row)
+
+
+async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | None = None) -> Person | None:
+    """Load a person for a caller allowed to read persons, enforcing purpose and writing the access log."""
+    ctx = info.context
+    role = ctx.principal.role
+    if not access.allowed("Query.person", role):
+        raise Forbidden(f"role {role.value} may not read persons")
+    purpose = purpose or ctx.purpose
+    if role in access.PURPOSE_REQUIRED and not (purpose and purpose.strip()):
+        raise Forbidden("a purpose is required to read a person: send the X-Purpose header (case or document reference)")
+    row = await ctx.loaders.person.load(id_number)
+    if row is None:
+        return None
+    if role is v.Role.UNIT:
+        posts = await ctx.loaders.postings_of_person.load(id_number)
+        if not any(p.active and p.unit_code == ctx.principal.unit_code for p in posts):
+            raise Forbidden("a UNIT token reads only persons posted in its unit")
+    access.log_reads(ctx.db, principal=ctx.principal, id_numbers=[id_number], operation=ctx.operation_name(info),
+                     field=field, purpose=purpose)
+    return Person.from_row(row)
+
+
+@strawberry.type(description="A mismatch between the registry and a partner's view (contract section 7).")
+class Mismatch:
+    id: strawberry.ID
+    kind: MismatchKind
+    status: MismatchStatus
+    subject: str
+    source: str | None
+    detected_at: datetime
+    resolved_at: datetime | None
+    details: JSON | None
+    caused_by: list[str]
+    unit_code: strawberry.Private[str]
+
+    @strawberry.field
+    async def unit(self, info: Ctx) -> Unit | None:
+        if not self.unit_code:
+            return None
+        row = await info.context.loaders.unit.load(self.unit_code)
+        return Unit.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: MismatchRow, masked: bool = False) -> "Mismatch":
+        return cls.from_data({"mismatch_id": row.id, "kind": row.kind, "status": row.status, "subject": row.subject,
+                              "source": row.source, "detected_at": row.detected_at, "resolved_at": row.resolved_at,
+                              "details": loads(row.details), "caused_by": loads(row.caused_by), "unit_code": row.unit_code}, masked)
+
+    @classmethod
+    def from_data(cls, d: dict, masked: bool = False) -> "Mismatch":
+        subject, details = d["subject"], d.get("details")
+        if masked and d["kind"] not in {k.value for k in v.UNIT_LEVEL_KINDS}:
+            subject, details = mask_id_number(subject), mask_ids(details)
+        parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00")) if isinstance(t, str) else t  # noqa: E731
+        return cls(id=strawberry.ID(d["mismatch_id"]), kind=v.MismatchKind(d["kind"]), status=v.MismatchStatus(d["status"]),
+                   subject=subject, source=d.get("source"), detected_at=parse(d["detected_at"]), resolved_at=parse(d.get("resolved_at")),
+                   details=details, caused_by=list(d.get("caused_by") or []), unit_code=d.get("unit_code") or "")
+
+
+def mask_ids(obj):
+    """Mask every valid ID number inside a JSON value."""
+    if isinstance(obj, dict):
+        return {k: mask_ids(x) for k, x in obj.items()}
+    if isinstance(obj, list):
+        return [mask_ids(x) for x in obj]
+    if isinstance(obj, str) and len(obj) == 18:
+        try:
+            return mask_id_number(parse_id_number(obj).value)
+        except InvalidIdentifier:
+            return obj
+    return obj
+
+
+@strawberry.input
+class UnitFilter:
+    kind: UnitKind | None = None
+    level: UnitLevel | None = None
+    region_code: str | None = None
+    parent_code: str | None = None
+    funding: Funding | None = None
+    name_contains: str | None = strawberry.field(default=None, description="Name search (substring).")
+    over_quota_only: bool = strawberry.field(default=False, description="Only units with an open OVER_QUOTA (超编预警).")
+
+
+@strawberry.input
+class MismatchFilter:
+    kinds: list[MismatchKind] | None = None
+    status: MismatchStatus | None = None
+    unit_code: str | None = None
+    subject: str | None = None
+    source: str | None = None
+
+
+@strawberry.input
+class PersonFilter:
+    name_contains: str | None = None
+    unit_code: str | None = strawberry.field(default=None, description="Persons with an active posting in this unit.")
+    posted: bool | None = strawberry.field(default=None, description="true: with an active posting; false: without.")
+
+
+@strawberry.input
+class AccessLogFilter:
+    id_number: str | None = None
+    actor: str | None = None
+    role: Role | None = None
+    since: datetime | None = None
+    until: datetime | None = None
