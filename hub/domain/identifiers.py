@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import mul
 from datetime import date
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_REGION_SHAPE = re.compile(r"^\d{6}$")
+_REGION_SHAPE = re.compile(r"^[0-9]{6}$")
 
 
 class InvalidIdentifier(ValueError):
     """An ID number or unit code that fails its standard's shape or check character."""
 
 
+_ID_OFFSET = 48 * sum(_ID_WEIGHTS)  # the weighted sum of the ASCII code of '0'
+
+
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    total = sum(map(mul, first17.encode("ascii"), _ID_WEIGHTS)) - _ID_OFFSET
     return _ID_CHECK[total % 11]
 
 
@@ -86,12 +91,13 @@ def mask_id_number(value: str) -> str:
 
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters."""
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
+    total = sum(map(mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+@lru_cache(maxsize=65536)
 def parse_unit_code(raw: str) -> str:
-    """Validate an 18-character unified social credit code; returns it upper-case."""
+    """Validate an 18-character unified social credit code; returns it upper-case (memoised: codes repeat)."""
     if not isinstance(raw, str):
         raise InvalidIdentifier("unit code must be a string")
     value = raw.strip().upper()
