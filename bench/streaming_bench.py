@@ -293,7 +293,8 @@ class StageTimers:
         ("_apply (one transaction)", "connectors.runner", "ConnectorRunner._apply"),
         ("apply_events", "connectors.runner", "apply_events"),
         ("partner-view + sequence upserts (bulk.upsert)", "hub.service_layer.partner_events", "upsert"),
-        ("_verify_identities (police)", "hub.service_layer.partner_events", "_verify_identities"),
+        ("verify_identities (police)", "hub.service_layer.partner_events", "verify_identities"),
+        ("verify_identities (police)", "hub.service_layer.partner_events", "_verify_identities"),  # older name
         ("reconcile_persons", "hub.service_layer.partner_events", "reconcile_persons"),
         ("lock_persons (advisory locks)", "hub.service_layer.reconcile", "lock_persons"),
         ("load_views", "hub.service_layer.reconcile", "load_views"),
@@ -348,7 +349,10 @@ class StageTimers:
         if st.startswith("SELECT"):
             frm = re.search(r" FROM (\S+)", st)
             if "pg_advisory_xact_lock" in st:
-                return "SELECT pg_advisory_xact_lock(k) over unnest(keys)"
+                if "unnest" in st:
+                    return "SELECT pg_advisory_xact_lock(k) per person (unnest)"
+                return "SELECT pg_advisory_xact_lock_shared(global)" if "_shared" in st else \
+                    "SELECT pg_advisory_xact_lock(global)"
             tup = " WHERE (…) IN (tuples)" if re.search(r"WHERE \([^()]+, [^()]+\) IN", st) else ""
             lock = " FOR UPDATE" if "FOR UPDATE" in st else ""
             return f"SELECT FROM {frm.group(1) if frm else '?'}{tup}{lock}"
@@ -403,7 +407,7 @@ class StageTimers:
             self._listeners = []
 
     def report(self) -> dict:
-        labels = [s[0] for s in self.STAGES]
+        labels = list(dict.fromkeys(s[0] for s in self.STAGES))
         total = {l: sum(d.get(l, 0.0) for d in self.times.values()) for l in labels}
         calls = {l: sum(d.get(l, 0) for d in self.calls.values()) for l in labels}
         proc = total[labels[0]] or 1.0
@@ -496,6 +500,45 @@ def run_connectors(db, bootstrap: str, produced: dict[str, int], broker_pid: int
     return {"records": total, "seconds": round(elapsed, 2), "msgs_per_s": round(total / elapsed),
             "per_connector": per, "cpu": cpu.result, "cpu_ms_per_msg": cpu_per_msg(cpu.result, total),
             "timers": timers.report()}
+
+
+def probe_lookups(db, n: int = 1000) -> dict:
+    """The duplicate check of apply_events as it is issued — ``(source, event_id) IN ((…), …)`` with 1000 pairs —
+    against the same lookup as a join with unnest(arrays): client time, and the server's planning/execution time."""
+    from sqlalchemy import select, text, tuple_
+
+    from hub.adapters.orm import AppliedEventRow
+
+    with db.session() as s:
+        rows = s.execute(text("SELECT count(*) FROM applied_events")).scalar()
+        hits = [tuple(r) for r in s.execute(text(
+            "SELECT source, event_id FROM applied_events ORDER BY random() LIMIT :n"), {"n": n // 2}).all()]
+        keys = hits + [("/gov/finance", str(uuid.uuid4())) for _ in range(n - len(hits))]
+        q = (select(AppliedEventRow.source, AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
+             .where(tuple_(AppliedEventRow.source, AppliedEventRow.event_id).in_(keys)))
+        unnest = text("SELECT a.source, a.event_id, a.payload_sha256 FROM applied_events a JOIN "
+                      "unnest(CAST(:s AS text[]), CAST(:e AS text[])) AS k(s, e) ON a.source = k.s AND a.event_id = k.e")
+        params = {"s": [k[0] for k in keys], "e": [k[1] for k in keys]}
+
+        def timed(fn, times=3):
+            out = []
+            for _ in range(times):
+                t = time.perf_counter()
+                fn()
+                out.append((time.perf_counter() - t) * 1000)
+            return round(statistics.median(out), 1)
+
+        t_in = timed(lambda: s.execute(q).all())
+        t_un = timed(lambda: s.execute(unnest, params).all())
+        literal = str(q.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan_in = s.execute(text("EXPLAIN (ANALYZE, SUMMARY, FORMAT JSON) " + literal)).scalar()[0]
+        plan_un = s.execute(text("EXPLAIN (ANALYZE, SUMMARY, FORMAT JSON) " + unnest.text), params).scalar()[0]
+        s.rollback()
+    return {"applied_events_rows": rows, "keys": len(keys),
+            "tuple_in": {"client_ms": t_in, "planning_ms": round(plan_in["Planning Time"], 1),
+                         "execution_ms": round(plan_in["Execution Time"], 1), "plan": plan_in["Plan"]["Node Type"]},
+            "unnest_join": {"client_ms": t_un, "planning_ms": round(plan_un["Planning Time"], 1),
+                            "execution_ms": round(plan_un["Execution Time"], 1), "plan": plan_un["Plan"]["Node Type"]}}
 
 
 def outbox_backlog(db) -> int:
@@ -983,6 +1026,8 @@ def main() -> None:
                 "operation_log_rows": c.execute(text("SELECT count(*) FROM operation_log")).scalar(),
             }
 
+        result["b_probe_duplicate_lookup"] = probe_lookups(db)
+        log(f"lookup probe: {result['b_probe_duplicate_lookup']}")
         result["b_outbox_drain"] = drain_outbox(db, bootstrap, bpid, args.timeout)
         log(f"outbox drain: {result['b_outbox_drain']}")
         # OutboxRelay.run() closes its leader-lock connection back into the pool without pg_advisory_unlock: the

@@ -49,3 +49,17 @@ def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, p
             for i in ids]
     with db.session() as s, s.begin():
         s.execute(AccessLogRow.__table__.insert(), rows)
+
+
+def write_reads(db, *, principal, reads) -> None:
+    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement."""
+    now = datetime.now(timezone.utc)
+    seen, rows = set(), []
+    for idn, op, field, purpose in reads:
+        if (idn, field) in seen:
+            continue
+        seen.add((idn, field))
+        rows.append(dict(at=now, token_id=principal.token_id, actor=principal.actor, role=principal.role.value, id_number=idn,
+                         operation=(op or "")[:200] or None, field=field, purpose=(purpose or None) and purpose[:500]))
+    with db.session() as s, s.begin():
+        s.execute(AccessLogRow.__table__.insert(), rows)

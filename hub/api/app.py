@@ -29,6 +29,187 @@ def _bearer(value: str | None) -> str | None:
 
 
 class HubGraphQLRouter(GraphQLRouter):
+    """Strawberry's FastAPI router made to follow the GraphQL-over-HTTP spec (docs/graphql-over-http.md).
+
+    - Response media type by the request's ``Accept``: ``application/graphql-response+json`` when the client
+      prefers it, else ``application/json`` (also for a missing Accept, ``*/*`` or ``application/*``).
+    - With ``application/graphql-response+json``, a request that fails before execution (document not
+      parseable, validation errors, variable coercion failure) is answered 400 without a ``data`` entry;
+      with ``application/json`` it stays 200 with ``"data": null``, as before. Results of execution are 200.
+    - Transport failures carry a GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code"}}]}``:
+      body not JSON / not an object, missing or non-string ``query``, bad ``variables``, ``operationName``
+      or ``extensions`` types → 400; POST media type other than ``application/json`` → 415; a mutation via
+      GET → 405 (``Allow: POST``); a method other than GET and POST → 405 (``Allow: GET, POST``).
+
+    Authentication is unchanged: the context getter runs first and a missing or bad token is 401.
+    """
+
+    GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+    JSON = "application/json"
+    # Answered 405 by a route of their own (any other method gets FastAPI's 405 from the GET route).
+    OTHER_METHODS = ("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE")
+    ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE",
+                   500: "INTERNAL_SERVER_ERROR"}
+
+    def __init__(self, schema, path: str = "", **kwargs):
+        super().__init__(schema, path, **kwargs)
+        self.add_api_route(path, self._method_not_allowed, methods=list(self.OTHER_METHODS), include_in_schema=False)
+
+    @classmethod
+    def response_media_type(cls, accept: str | None) -> str:
+        """The media type to answer with for an ``Accept`` header: highest q wins, the first listed on a tie."""
+        best, best_q = cls.JSON, 0.0
+        for item in (accept or "").split(","):
+            media_type, *params = (part.strip() for part in item.split(";"))
+            media_type = media_type.lower()
+            if media_type == cls.GRAPHQL_RESPONSE_JSON:
+                candidate = cls.GRAPHQL_RESPONSE_JSON
+            elif media_type in (cls.JSON, "application/*", "*/*"):
+                candidate = cls.JSON
+            else:
+                continue
+            q = 1.0
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip().lower() == "q":
+                    try:
+                        q = float(value)
+                    except ValueError:
+                        q = 0.0
+            if q > best_q:
+                best, best_q = candidate, q
+        return best  # nothing acceptable listed (or no Accept at all): application/json
+
+    def error_response(self, conn: HTTPConnection, status_code: int, message: str, headers: dict | None = None):
+        """A transport-level failure as a GraphQL response body, in the media type the client accepts."""
+        from starlette.responses import Response
+
+        error = {"message": message, "extensions": {"code": self.ERROR_CODES.get(status_code, "BAD_REQUEST")}}
+        return Response(self.encode_json({"errors": [error]}), status_code=status_code, headers=headers,
+                        media_type=self.response_media_type(conn.headers.get("accept")))
+
+    async def _method_not_allowed(self, conn: HTTPConnection):
+        return self.error_response(conn, 405, f"GraphQL is served over GET and POST, not {conn.scope['method']}.",
+                                   {"Allow": "GET, POST"})
+
+    async def run(self, request, *args, **kwargs):
+        from cross_web import HTTPException
+
+        if self.is_websocket_request(request):
+            return await super().run(request, *args, **kwargs)
+        media_type = self.response_media_type(request.headers.get("accept"))
+        request.state.graphql_media_type = media_type  # read by process_result
+        request.state.graphql_status = None  # set by process_result for a request error
+        try:
+            response = await super().run(request, *args, **kwargs)
+        except HTTPException as e:
+            headers = None
+            if e.status_code == 405:
+                headers = {"Allow": "POST" if request.method == "GET" else "GET, POST"}
+            return self.error_response(request, e.status_code, e.reason, headers)
+        if response.headers.get("content-type") == self.JSON:  # a GraphQL result (not the IDE, not a stream)
+            response.headers["content-type"] = media_type
+            if request.state.graphql_status is not None:
+                response.status_code = request.state.graphql_status
+        return response
+
+    def should_render_graphql_ide(self, request) -> bool:
+        # Without an IDE, a GET without a query is a GraphQL request missing its query (400), not a 404.
+        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
+
+    async def parse_http_body(self, request):
+        from cross_web import HTTPException
+        from strawberry.http import GraphQLRequestData
+        from strawberry.http.parse_content_type import parse_content_type
+
+        if request.method != "POST":
+            return await super().parse_http_body(request)  # GET: query string parameters
+        media_type, _ = parse_content_type(request.content_type or "")
+        if media_type != self.JSON:
+            if self.multipart_uploads_enabled and media_type == "multipart/form-data":
+                return await super().parse_http_body(request)
+            raise HTTPException(415, f"POST bodies must be {self.JSON}, not {request.content_type or 'untyped'}.")
+        data = self.parse_json(await request.get_body())  # not JSON: 400
+        transport = self._get_stream_transport_from_headers(request.headers)
+        protocol = transport.protocol if transport else "http"
+
+        def request_data(item) -> GraphQLRequestData:
+            if not isinstance(item, dict):
+                raise HTTPException(400, "The request body must be a JSON object.")
+            for name, kinds, what in (("query", (str, type(None)), "a string"),
+                                      ("operationName", (str, type(None)), "a string"),
+                                      ("variables", (dict, type(None)), "an object"),
+                                      ("extensions", (dict, type(None)), "an object")):
+                if not isinstance(item.get(name), kinds):
+                    raise HTTPException(400, f"The GraphQL operation's `{name}` must be {what} or null, if provided.")
+            return GraphQLRequestData(query=item.get("query"), variables=item.get("variables"),
+                                      operation_name=item.get("operationName"), extensions=item.get("extensions"),
+                                      protocol=protocol)
+
+        if isinstance(data, list):
+            self._validate_batch_request(data, protocol=protocol)  # 400 unless batching is enabled
+            return [request_data(item) for item in data]
+        return request_data(data)
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        """One operation, not streamed. Unlike strawberry's, subscriptions are refused here (they are served over
+        WebSocket, graphql-transport-ws) instead of being run as a query, and an operation that only POST allows
+        sent via GET (a mutation) is 405."""
+        from cross_web import HTTPException
+        from strawberry.exceptions import MissingQueryError
+        from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+        from strawberry.types.graphql import OperationType
+
+        method = request_adapter.method
+        allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
+        if method == "GET" and not self.allow_queries_via_get:
+            allowed -= {OperationType.QUERY}
+        try:
+            return await self.schema.execute(request_data.query, root_value=root_value,
+                                             variable_values=request_data.variables, context_value=context,
+                                             operation_name=request_data.operation_name,
+                                             allowed_operation_types=allowed,
+                                             operation_extensions=request_data.extensions)
+        except CannotGetOperationTypeError as e:  # no operation, several without operationName, unknown name
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            if e.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, "subscriptions are served over WebSocket (graphql-transport-ws), "
+                                         f"not {method}") from e
+            status = 405 if method == "GET" else 400  # 405: POST it instead (Allow: POST)
+            raise HTTPException(status, e.as_http_error_reason(method)) from e
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+
+    def parse_query_params(self, params):
+        from cross_web import HTTPException
+
+        try:
+            return super().parse_query_params(params)
+        except HTTPException as e:
+            raise HTTPException(400, "The `variables` and `extensions` query parameters must be JSON.") from e
+
+    @staticmethod
+    def request_error_status(result) -> int | None:
+        """400 for a result that failed before execution (parse, validation, variable coercion), 500 if that
+        failure was an unexpected exception; None for an execution result (data present, or field errors)."""
+        from graphql import GraphQLError
+
+        if result.data is not None or not result.errors or any(e.path for e in result.errors):
+            return None
+        unexpected = any(e.original_error is not None and not isinstance(e.original_error, (GraphQLError, ValueError, TypeError))
+                         for e in result.errors)
+        return 500 if unexpected else 400
+
+    async def process_result(self, request, result):
+        response_data = await super().process_result(request, result)
+        if getattr(request.state, "graphql_media_type", self.JSON) == self.GRAPHQL_RESPONSE_JSON:
+            status = self.request_error_status(result)
+            if status is not None:
+                response_data.pop("data", None)  # a request error has no data entry
+                request.state.graphql_status = status
+        return response_data
+
     async def on_ws_connect(self, context: HubContext):
         """graphql-transport-ws: the token comes in connection_init ({"Authorization": "Bearer …"})."""
         params = context.connection_params or {}

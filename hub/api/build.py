@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, SchemaExtension, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from hub.api.limits import cost_rule
 from hub.api.schema import Mutation, Query, Subscription
+
+
+class FlushAccessLog(SchemaExtension):
+    """Write the operation's person reads to the access log in one statement when it finishes."""
+
+    def on_execute(self):
+        yield
+        ctx = self.execution_context.context
+        if hasattr(ctx, "flush_reads"):
+            ctx.flush_reads()
 
 
 def _expected(error) -> bool:
@@ -22,6 +32,7 @@ def _expected(error) -> bool:
 def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000,
                  max_cost: int = 50_000) -> strawberry.Schema:
     extensions = [
+        FlushAccessLog,
         QueryDepthLimiter(max_depth=max_depth),
         MaxAliasesLimiter(max_alias_count=max_aliases),
         MaxTokensLimiter(max_token_count=max_tokens),

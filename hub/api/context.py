@@ -26,6 +26,18 @@ class HubContext(BaseContext):
         self.purpose = purpose
         self.settings = settings
         self.loaders = Loaders(db)
+        self.pending_reads: list[tuple[str, str | None, str, str | None]] = []
+
+    def record_read(self, id_number: str, *, operation: str | None, field: str, purpose: str | None) -> None:
+        """Note a read of a person's data; written to the access log once the operation finishes."""
+        self.pending_reads.append((id_number, operation, field, purpose))
+
+    def flush_reads(self) -> None:
+        from hub.api.access import write_reads
+
+        if self.pending_reads and self.principal is not None:
+            write_reads(self.db, principal=self.principal, reads=self.pending_reads)
+        self.pending_reads = []
 
     @staticmethod
     def operation_name(info) -> str | None:

@@ -21,6 +21,7 @@ class Loaders:
         self.postings_of_person = DataLoader(self._postings_of_person)
         self.person = DataLoader(self._persons)
         self.children = DataLoader(self._children)
+        self.unit_postings = UnitPostingsLoader(db).loader
 
     def _rows(self, q):
         with self.db.read_session() as s:
@@ -69,3 +70,38 @@ class Loaders:
         for (r,) in self._rows(select(UnitRow).where(UnitRow.parent_code.in_(codes)).order_by(UnitRow.code)):
             out[r.parent_code].append(r)
         return [out[c] for c in codes]
+
+
+class UnitPostingsLoader:
+    """Pages of postings for many units in one statement per page shape (window function), plus one count."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.loader = DataLoader(self._load, cache_key_fn=lambda k: k)
+
+    async def _load(self, keys: list[tuple]):
+        # key: (unit_code, as_of, include_ended, offset, limit)
+        from sqlalchemy import or_
+
+        groups: dict[tuple, list[str]] = defaultdict(list)
+        for code, as_of, inc, off, lim in keys:
+            groups[(as_of, inc, off, lim)].append(code)
+        results: dict[tuple, tuple[list, int]] = {}
+        with self.db.read_session() as s:
+            for (as_of, inc, off, lim), codes in groups.items():
+                cond = [PostingRow.unit_code.in_(codes)]
+                if as_of is not None:
+                    cond += [PostingRow.start_date <= as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > as_of)]
+                elif not inc:
+                    cond.append(PostingRow.active)
+                rn = func.row_number().over(partition_by=PostingRow.unit_code, order_by=(PostingRow.start_date, PostingRow.id)).label("rn")
+                sub = select(PostingRow.id, rn).where(*cond).subquery()
+                rows = s.execute(select(PostingRow).join(sub, sub.c.id == PostingRow.id)
+                                 .where(sub.c.rn > off, sub.c.rn <= off + lim).order_by(PostingRow.unit_code, sub.c.rn)).scalars().all()
+                totals = dict(s.execute(select(PostingRow.unit_code, func.count()).where(*cond).group_by(PostingRow.unit_code)).all())
+                by_unit = defaultdict(list)
+                for r in rows:
+                    by_unit[r.unit_code].append(r)
+                for code in codes:
+                    results[(code, as_of, inc, off, lim)] = (by_unit[code], totals.get(code, 0))
+        return [results[k] for k in keys]

@@ -235,8 +235,8 @@ class Query:
                 q = q.where(PersonRow.id_number.not_in(active))
         result = paged(info, q, (PersonRow.id_number,), first, after, Person.from_row)
         ctx = info.context
-        access.log_reads(ctx.db, principal=ctx.principal, id_numbers=[e.node.id_number for e in result.edges],
-                         operation=ctx.operation_name(info), field="Query.persons", purpose=ctx.purpose)
+        for e in result.edges:
+            ctx.record_read(e.node.id_number, operation=ctx.operation_name(info), field="Query.persons", purpose=ctx.purpose)
         return result
 
     @strawberry.field(description="Mismatches, newest first. MONITOR sees ID numbers masked; partners see their source's; UNIT its unit's.")

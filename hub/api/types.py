@@ -162,17 +162,14 @@ class Unit:
         return await info.context.loaders.headcount.load(self.code)
 
     @strawberry.field(description="Postings in this unit (active only by default; on asOf when read as of a date).")
-    def postings(self, info: Ctx, include_ended: bool = False, first: int | None = None, after: str | None = None) -> Connection[Posting]:
+    async def postings(self, info: Ctx, include_ended: bool = False, first: int | None = None, after: str | None = None) -> Connection[Posting]:
         check(info, "Unit.postings")
         p = info.context.principal
         if p.role is v.Role.UNIT and p.unit_code != self.code:
             raise Forbidden("a UNIT token reads only its own unit's postings")
-        q = select(PostingRow).where(PostingRow.unit_code == self.code)
-        if self.as_of:
-            q = q.where(PostingRow.start_date <= self.as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > self.as_of))
-        elif not include_ended:
-            q = q.where(PostingRow.active)
-        return paged(info, q, (PostingRow.start_date, PostingRow.id), first, after, Posting.from_row)
+        offset, limit = page_window(first, after)
+        rows, total = await info.context.loaders.unit_postings.load((self.code, self.as_of, include_ended, offset, limit))
+        return connection(rows, total, offset, Posting.from_row)
 
     @strawberry.field(description="Every version of the unit, oldest first, with dates and document numbers (沿革表).")
     def history(self, info: Ctx) -> list[UnitVersion]:
@@ -313,8 +310,7 @@ async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | N
         posts = await ctx.loaders.postings_of_person.load(id_number)
         if not any(p.active and p.unit_code == ctx.principal.unit_code for p in posts):
             raise Forbidden("a UNIT token reads only persons posted in its unit")
-    access.log_reads(ctx.db, principal=ctx.principal, id_numbers=[id_number], operation=ctx.operation_name(info),
-                     field=field, purpose=purpose)
+    ctx.record_read(id_number, operation=ctx.operation_name(info), field=field, purpose=purpose)
     return Person.from_row(row)
 
 

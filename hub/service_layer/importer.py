@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import itertools
-import queue
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -384,118 +380,11 @@ def _parents_first(units: list[Unit], known: set[str], report: ImportReport, lin
     return ordered
 
 
-class _Aborted(Exception):
-    """The other side of a hand-over queue gave up."""
-
-
-class _Handover:
-    """Rows handed from the main thread to the writer thread in blocks, through a bounded queue."""
-
-    END = object()  # the last item
-
-    def __init__(self, blocks: int):
-        self._queue: queue.Queue = queue.Queue(blocks)
-        self._closed = threading.Event()
-
-    def offer(self, item, timeout: float = 0.1) -> bool:
-        """Queue ``item`` unless the queue stays full for ``timeout`` seconds; raise _Aborted once closed."""
-        if self._closed.is_set():
-            raise _Aborted()
-        try:
-            self._queue.put(item, timeout=timeout)
-            return True
-        except queue.Full:
-            return False
-
-    def close(self) -> None:
-        self._closed.set()
-
-    def __iter__(self):
-        while True:
-            try:
-                block = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                if self._closed.is_set():
-                    raise _Aborted() from None
-                continue
-            if block is self.END:
-                return
-            yield from block
-
-
-class _Writer:
-    """Runs the bulk inserts of one import in order.
-
-    On PostgreSQL they run on one worker thread, so the main thread prepares the next rows (the outbox events)
-    while COPY streams, and while the server runs each COPY's foreign-key checks, which happen when it ends and
-    would leave a lone client waiting. Elsewhere they run inline. ``done`` callbacks (progress) are always called
-    on the calling thread, in order, once their insert has finished.
-    """
-
-    def __init__(self, session, threaded: bool):
-        self.session = session
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="hub-import-writer") if threaded else None
-        self._pending: list[tuple[Future, Callable[[], object] | None]] = []
-        self._handovers: list[_Handover] = []
-
-    def insert(self, table, columns: list[str], rows, done: Callable[[], object] | None = None) -> None:
-        if self._pool is None:
-            bulk_insert(self.session, table, columns, rows)
-            if done:
-                done()
-            return
-
-        def job() -> None:
-            try:
-                bulk_insert(self.session, table, columns, rows)
-            finally:
-                if isinstance(rows, _Handover):
-                    rows.close()
-
-        self._pending.append((self._pool.submit(job), done))
-
-    def stream(self, table, columns: list[str], rows, done: Callable[[], object] | None = None, *,
-               block: int = 2000, ahead: int = 64) -> None:
-        """Insert ``rows``, a generator run by the calling thread, at most ``ahead`` blocks ahead of the writer."""
-        if self._pool is None:
-            self.insert(table, columns, rows, done)
-            return
-        handover = _Handover(ahead)
-        self._handovers.append(handover)
-        self.insert(table, columns, handover, done)
-        try:
-            for chunk in itertools.chain(iter(lambda: list(itertools.islice(rows, block)), []), [_Handover.END]):
-                while not handover.offer(chunk):
-                    self._report(block=False)
-                self._report(block=False)
-        except _Aborted:
-            self.wait()  # raises the writer's error
-            raise
-
-    def _report(self, *, block: bool) -> None:
-        while self._pending and (block or self._pending[0][0].done()):
-            job, done = self._pending.pop(0)
-            job.result()
-            if done:
-                done()
-
-    def wait(self) -> None:
-        """Wait for every insert; raise the first one's error."""
-        self._report(block=True)
-
-    def close(self) -> None:
-        """Stop the writer thread (after its current insert, aborted when it waits for rows)."""
-        if self._pool is not None:
-            for handover in self._handovers:
-                handover.close()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _posting_ids(session, n: int) -> list[int] | None:
     """On PostgreSQL, ``n`` new ids drawn from the postings' id sequence, in order (what COPY would have drawn).
 
-    Knowing them before the rows are written lets the posting events be made while the rows are written.
-    None elsewhere: the ids are read back after the insert.
+    Knowing them up front saves reading every new posting back to learn its id. None elsewhere: there the ids
+    are read back after the insert.
     """
     conn = session.connection()
     if conn.dialect.name != "postgresql":
@@ -525,58 +414,60 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         now, s = uow.now, uow.session
         day = today or now.date()
         step = lambda stage, n, total: progress and progress(stage, n, total)  # noqa: E731
+        # Every large table is streamed from generators straight into bulk_insert (COPY on PostgreSQL).
+
+        step("units", 0, len(units))
+        bulk_insert(s, UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on"],
+                    ((u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day) for u in units))
+        bulk_insert(s, UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at"],
+                    ((u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now) for u in units))
+        for table, vtable, col, rows in ((QuotaRow, QuotaVersionRow, "category", quotas),
+                                         (LeaderQuotaRow, LeaderQuotaVersionRow, "rank", leader_quotas)):
+            bulk_insert(s, table.__table__, ["unit_code", col, "approved", "document_number", "effective_date"],
+                        ((c, v, n, "import", day) for c, v, n in rows))
+            bulk_insert(s, vtable.__table__, ["unit_code", col, "approved", "document_number", "valid_from", "recorded_at"],
+                        ((c, v, n, "import", day, now) for c, v, n in rows))
+        step("units", len(units), len(units))
+
+        step("persons", 0, len(persons))
+        bulk_insert(s, PersonRow.__table__, ["id_number", "name", "gender", "birth_date", "education"], persons)
+        bulk_insert(s, PersonVersionRow.__table__, ["id_number", "valid_from", "name", "gender", "birth_date", "education", "recorded_at"],
+                    ((i, day, n, g, b, e, now) for i, n, g, b, e in persons))
+        step("persons", len(persons), len(persons))
+
+        step("postings", 0, len(postings))
         posting_ids = _posting_ids(s, len(postings))
-        writer = _Writer(s, threaded=uow.is_postgres)
-        try:
-            step("units", 0, len(units))
-            writer.insert(UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on"],
-                          [(u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day) for u in units])
-            writer.insert(UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at"],
-                          [(u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now) for u in units])
-            for table, vtable, col, rows in ((QuotaRow, QuotaVersionRow, "category", quotas),
-                                             (LeaderQuotaRow, LeaderQuotaVersionRow, "rank", leader_quotas)):
-                writer.insert(table.__table__, ["unit_code", col, "approved", "document_number", "effective_date"],
-                              [(c, v, n, "import", day) for c, v, n in rows])
-                writer.insert(vtable.__table__, ["unit_code", col, "approved", "document_number", "valid_from", "recorded_at"],
-                              [(c, v, n, "import", day, now) for c, v, n in rows],
-                              done=(lambda: step("units", len(units), len(units))) if col == "rank" else None)
+        if posting_ids is not None:
+            bulk_insert(s, PostingRow.__table__, ["id", "id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
+                        ((pid, i, u, c, r, d, True) for pid, (i, u, c, r, d) in zip(posting_ids, postings)))
+        else:
+            bulk_insert(s, PostingRow.__table__, ["id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
+                        ((i, u, c, r, d, True) for i, u, c, r, d in postings))
+            by_person = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all()) if postings else {}
+            posting_ids = [by_person[p[0]] for p in postings]
+        step("postings", len(postings), len(postings))
 
-            step("persons", 0, len(persons))
-            writer.insert(PersonRow.__table__, ["id_number", "name", "gender", "birth_date", "education"], persons)
-            writer.insert(PersonVersionRow.__table__, ["id_number", "valid_from", "name", "gender", "birth_date", "education", "recorded_at"],
-                          ((i, day, n, g, b, e, now) for i, n, g, b, e in persons),
-                          done=lambda: step("persons", len(persons), len(persons)))
-
-            step("postings", 0, len(postings))
-            posted = lambda: step("postings", len(postings), len(postings))  # noqa: E731
-            if posting_ids is not None:
-                writer.insert(PostingRow.__table__, ["id", "id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
-                              ((pid, i, u, c, r, d, True) for pid, (i, u, c, r, d) in zip(posting_ids, postings)), done=posted)
-            else:  # not PostgreSQL: the writer runs inline, the rows are in when insert returns
-                writer.insert(PostingRow.__table__, ["id_number", "unit_code", "category", "leader_rank", "start_date", "active"],
-                              ((i, u, c, r, d, True) for i, u, c, r, d in postings), done=posted)
-                by_person = dict(s.execute(select(PostingRow.id_number, PostingRow.id).where(PostingRow.active)).all()) if postings else {}
-                posting_ids = [by_person[p[0]] for p in postings]
-
-            step("outbox", 0, events)
-            writer.stream(OutboxRow.__table__, ["topic", "key", "value", "created_at"],
-                          _event_rows(loaded, posting_ids, day, now, lambda n: step("events", n, events)),
-                          done=lambda: step("outbox", events, events))
-            writer.wait()
-        finally:
-            writer.close()
+        step("outbox", 0, events)
+        bulk_insert(s, OutboxRow.__table__, ["topic", "key", "value", "created_at"],
+                    _event_rows(loaded, posting_ids, day, now, lambda n: step("outbox", n, events)))
+        step("outbox", events, events)
 
         report.counts = {"units": len(units), "quotas": len(quotas), "leader_quotas": len(leader_quotas),
                          "persons": len(persons), "postings": len(postings), "events": events}
         uow.record("registry.import", "import", str(directory), after={"counts": report.counts, "files": loaded.digests})
 
         step("checks", 0, 1)
-        book = MismatchBook(uow, report.mismatches)
         touched_units = {p[1] for p in postings} | {c for c, *_ in quotas} | {c for c, *_ in leader_quotas}
+        retiring = {p[0] for p in postings} if len(postings) < 5000 else None
+        touched_persons = {p[0] for p in persons} | {p[0] for p in postings}
+        # The loaded rows are written: let them go before the checks load what they need.
+        del persons, postings
+        loaded.persons, loaded.postings = [], []
+        book = MismatchBook(uow, report.mismatches)
         registry_checks.recheck_unit_quotas(uow, book, touched_units)
-        registry_checks.recheck_retirement(uow, book, day, {p[0] for p in postings} if len(postings) < 5000 else None)
+        registry_checks.recheck_retirement(uow, book, day, retiring)
         # Reconciliation runs both ways: imported persons the partners already report on are re-checked now.
-        reconcile_persons(uow, book, partner_known_ids(uow, {p[0] for p in persons} | {p[0] for p in postings}))
+        reconcile_persons(uow, book, partner_known_ids(uow, touched_persons))
         step("checks", 1, 1)
         uow.commit()
     return report
@@ -618,4 +509,3 @@ def _event_rows(loaded: _Loaded, posting_ids: list[int], day: date, now: datetim
         yield topic, str(pid), tmpl % (data % (category, idn, vocab[rank], pid, start.isoformat(), unit), next(ids), f'"{idn}"'), now
         if n % 20000 == 0:
             progress(n)
-    progress(done + len(loaded.postings))

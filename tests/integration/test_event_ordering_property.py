@@ -4,8 +4,8 @@ Property: for a per-person event history whose events carry strictly increasing 
 applying (a) the history in order, one event per unit of work, (b) any permutation of it with duplicates (the
 same CloudEvent: same id, same payload) inserted anywhere, one event per unit of work like a connector with batch
 size 1, (c) that same permuted stream as one big batch, and (d) the history backwards as one batch, ends in the
-same state: the same OPEN mismatches (kind, subject, unit, details — not ``caused_by``, and not ``source``, see
-the test at the end), the same partner views and the same registry-verified identity. Each event goes through
+same state: the same OPEN mismatches (kind, subject, unit, source and details — not ``caused_by``, which names
+the events that happened to raise them), the same partner views and the same registry-verified identity. Each event goes through
 ``connectors.events.translate`` as a connector would.
 
 Why the finance history is constrained. Under the contract (section 4) ``sequence`` is ordered per
@@ -129,7 +129,7 @@ def _canon(rows: list[dict]) -> list[str]:
 def final_state(db) -> dict:
     with db.read_session() as s:
         mismatches = sorted(
-            (m.kind, m.subject, m.unit_code, dumps(loads(m.details)))
+            (m.kind, m.subject, m.unit_code, m.source, dumps(loads(m.details)))
             for m in s.execute(select(MismatchRow).where(MismatchRow.status == "OPEN")).scalars())
         payroll = _rows(s, PartnerPayrollRow)
         latest = {}
