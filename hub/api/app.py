@@ -197,8 +197,8 @@ class HubGraphQLRouter(GraphQLRouter):
 
         if result.data is not None or not result.errors or any(e.path for e in result.errors):
             return None
-        unexpected = any(e.original_error is not None and not isinstance(e.original_error, (GraphQLError, ValueError, TypeError))
-                         for e in result.errors)
+        expected = (GraphQLError, ValueError, TypeError)  # as hub.api.build._expected: refusals, bad values
+        unexpected = any(e.original_error is not None and not isinstance(e.original_error, expected) for e in result.errors)
         return 500 if unexpected else 400
 
     async def process_result(self, request, result):
