@@ -267,9 +267,13 @@ def audit_verify():
 def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many persons the synthetic city has."),
          out: Optional[Path] = typer.Option(None, "--out", help="Where to write the CSVs (default: DATA_DIR/demo-city)."),
          seed: int = typer.Option(42, "--seed"),
-         csv_only: bool = typer.Option(False, "--csv-only", help="Only write the CSVs; do not import them.")):
-    """Generate a realistic synthetic city (13 districts) as import CSVs and load it into the registry."""
+         csv_only: bool = typer.Option(False, "--csv-only", help="Only write the CSVs; do not import them."),
+         events: int = typer.Option(2000, "--events", min=0, help="Partner events to stream after the import (needs a broker)."),
+         rate: float = typer.Option(200.0, "--rate", help="Events per second."),
+         bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="Broker to stream to (default HUB_KAFKA_BOOTSTRAP_SERVERS; `hub up` prints its embedded one).")):
+    """Generate a realistic synthetic city (13 districts), import it, and stream partner events so mismatches appear."""
     from hub.demo_city import generate_city
+    from hub.demo_events import plan_events, stream_events
 
     settings = state.settings()
     out = out or settings.data_dir / "demo-city"
@@ -278,8 +282,21 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
         task = bar.add_task("generate persons", total=persons)
         summary = generate_city(out, persons, seed=seed, progress=lambda n: bar.update(task, completed=n))
     console.print(f"wrote {summary.units} units, {summary.persons} persons, {summary.postings} postings to {out}")
-    if not csv_only:
-        import_(out, as_json=False)
+    if csv_only:
+        return
+    import_(out, as_json=False)
+    target = bootstrap or settings.kafka_bootstrap_servers
+    if not events:
+        return
+    if not target:
+        console.print("no broker configured: start `hub up` and run `hub demo --bootstrap HOST:PORT` (printed by hub up) to stream partner events")
+        return
+    plan = plan_events(out, events, seed=seed)
+    with _progress() as bar:
+        task = bar.add_task("stream events", total=len(plan.events))
+        n = stream_events(target, plan.events, topic_prefix=settings.topic_prefix, rate=rate,
+                          progress=lambda k: bar.update(task, completed=k))
+    console.print(f"streamed {n} partner events; planted: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(plan.planted.items())))
 
 
 @app.command()
@@ -297,10 +314,10 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     settings = state.settings(http_host=host, http_port=port)
     hub = build(settings)
     try:
-        if with_demo:
-            _demo_if_empty(hub)
         start_daily_checks(hub)
         ensure_topics(hub)
+        if with_demo:
+            _demo_if_empty(hub)
         names = _connector_names(connectors)
         if names:
             start_connectors(hub, names)
@@ -441,10 +458,14 @@ def _redact(url: str) -> str:
 
 
 def _demo_if_empty(hub) -> None:
+    """`hub up --demo`: load a synthetic city into an empty registry and stream partner events in the background."""
+    import threading
+
     from sqlalchemy import func, select
 
     from hub.adapters.orm import PersonRow
     from hub.demo_city import generate_city
+    from hub.demo_events import plan_events, stream_events
     from hub.service_layer.importer import import_registry
 
     with hub.db.read_session() as s:
@@ -453,7 +474,10 @@ def _demo_if_empty(hub) -> None:
     out = hub.settings.data_dir / "demo-city"
     generate_city(out, 2000)
     import_registry(hub.db, out, actor="demo")
-    console.print(f"demo city loaded from {out}")
+    console.print(f"demo city loaded from {out}; streaming partner events in the background")
+    plan = plan_events(out, 2000)
+    threading.Thread(target=lambda: stream_events(hub.bootstrap_servers, plan.events, topic_prefix=hub.settings.topic_prefix,
+                                                  rate=100, stop_event=hub.stop_event), name="demo-events", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -31,3 +31,21 @@ def test_hub_up_on_embedded_defaults_serves_graphql_and_stops_cleanly(tmp_path):
         code = hub.stop()
     assert code == 0, hub.output()
     assert "hub stopped" in hub.output()
+
+
+def test_hub_up_demo_loads_a_city_and_streamed_partner_events_raise_mismatches(tmp_path):
+    import time
+
+    hub = HubProcess(tmp_path / "data", args=["--demo"]).start(timeout=120)
+    try:
+        token = hub.run("token", "create", "--role", "MONITOR", "--name", "newcomer").stdout.strip()
+        deadline = time.monotonic() + 90
+        kinds = set()
+        while time.monotonic() < deadline and not {"GHOST_PAYROLL", "NAME_MISMATCH", "HR_UNIT_MISMATCH"} <= kinds:
+            r = httpx.post(hub.url + "/graphql", json={"query": "{ mismatchStats { total byKind { key count } } }"},
+                           headers={"Authorization": f"Bearer {token}"}).json()
+            kinds = {c["key"] for c in r["data"]["mismatchStats"]["byKind"]}
+            time.sleep(1)
+        assert {"GHOST_PAYROLL", "NAME_MISMATCH", "HR_UNIT_MISMATCH", "OVER_QUOTA", "RETIREMENT_DUE"} <= kinds, kinds
+    finally:
+        assert hub.stop() == 0, hub.output()
