@@ -310,8 +310,10 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     from hub.api.app import create_app
     from hub.bootstrap import build, ensure_topics, readiness, start_connectors, start_daily_checks, start_outbox_relay
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = state.settings(http_host=host, http_port=port)
+    from hub.adapters.logs import configure
+
+    configure(settings.log_format, settings.log_level)
     hub = build(settings)
     try:
         start_daily_checks(hub)
@@ -360,9 +362,11 @@ def connector_run(name: str = typer.Argument(..., help="police, hr, finance or i
     """Run one connector as its own service; copies of it share the topic's partitions (consumer group)."""
     from hub.bootstrap import build, ensure_topics, start_connectors
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     names = _connector_names(name)
     settings = state.settings()
+    from hub.adapters.logs import configure
+
+    configure(settings.log_format, settings.log_level)
     if not settings.kafka_bootstrap_servers:
         _fail("a standalone connector needs HUB_KAFKA_BOOTSTRAP_SERVERS (`hub up` runs connectors on an embedded broker)")
     hub = build(settings)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(default=1000, ge=100, description="Consumer-group heartbeat interval.")
     connector_batch_size: int = Field(default=1000, ge=1, description="Most records a connector applies in one transaction.")
     outbox_batch_size: int = Field(default=2000, ge=1, description="Most outbox rows the relay publishes per round.")
+    log_format: Literal["json", "text"] = Field(default="json", description="Log lines as JSON objects or plain text.")
+    log_level: str = Field(default="INFO", description="Log level of the hub's loggers.")
     sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")
 
     def effective_database_url(self) -> str:
