@@ -22,8 +22,7 @@ def _normalize(url: str) -> str:
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, immediate: bool) -> Engine:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_dir(url)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -91,10 +90,18 @@ def alembic_config(url: str):
     return cfg
 
 
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the folder of an SQLite file (a fresh machine has no data directory yet)."""
+    url = _normalize(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` up to ``revision`` (Alembic)."""
     from alembic import command
 
+    ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)
 
 

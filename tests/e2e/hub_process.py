@@ -33,14 +33,14 @@ class HubProcess:
                 self.env.pop(k, None)
         self.args = args or []
         self.proc: subprocess.Popen | None = None
-        self.log_path = data_dir / "hub-up.log"
+        self.log_path = data_dir.parent / f"{data_dir.name}-hub-up.log"  # the data dir itself is created by the hub
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> "HubProcess":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([hub_executable(), "up", *self.args], env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

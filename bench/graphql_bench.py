@@ -1,0 +1,716 @@
+"""Benchmark: GraphQL reads of `hub up` on PostgreSQL, compared with PostGraphile v4 on the same tables.
+
+Run: .venv/bin/python bench/graphql_bench.py [--persons 200000]     (quick: --persons 20000)
+
+One run, on one scratch PostgreSQL database holding a demo city (`generate_city` → `hub import`):
+
+1. `hub up --connectors none` (HUB_DATABASE_URL = the scratch database, a free HUB_HTTP_PORT, HUB_LOG_FORMAT=text; it
+   starts its own embedded broker) and two tokens made with `hub token create`: ADMIN and FINANCE.
+2. Person lookup latency, open loop: requests are scheduled at fixed intervals (``--rate``, 50/s, for ``--lookup-s``,
+   20 s, after a discarded warm-up) and each one's latency is measured from its scheduled time, so a slow answer
+   also delays the ones queued behind it (no coordinated omission). FINANCE token with ``X-Purpose: bench``,
+   random existing ID numbers; ``person(idNumber) { … postings { unit { code name } … } }``. Target p99 ≤ 20 ms.
+3. Throughput, closed loop (``--clients`` 4 keep-alive clients for ``--throughput-s`` 15 s, after a warm-up) of
+   "the first 100 units with their postings and persons" as ADMIN. Each response's person reads are written to the
+   access log (a requirement of the hub), so the same page without ``person`` is measured too, to show that cost.
+4. The same page shape on PostGraphile v4 (bench/postgraphile, `npm ci` there first) run by node on the same
+   database; field names are taken from its introspection; both answers are checked to hold the same
+   (unit, ID number) pairs before timing.
+5. Where the hub's time goes for query 3: a child process builds the app with
+   ``hub.api.app.create_app(connect(url))`` and runs the query in-process through ``httpx.ASGITransport`` (the app
+   runs on the profiled thread; ``TestClient`` would run it on a portal thread that the profiler does not see),
+   with SQL statements counted and timed by SQLAlchemy events and a pyinstrument profile grouped by library.
+
+Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
+during the measurement) and the database is VACUUM ANALYZEd; then the bench waits until the hub's start-up work
+(daily checks) is done and its CPU is idle. CPU seconds of the server process, of PostgreSQL's backends for the
+scratch database and of this (client) process are reported for each phase: they share the machine's cores.
+
+Prints one JSON document (also written to ``--out``, default bench/results/graphql-<persons>.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from common import HUB, machine, run_measured, scratch_postgres  # noqa: E402
+
+PG_DIR = BENCH / "postgraphile"
+
+PERSON_QUERY = """query PersonLookup($id: String!) {
+  person(idNumber: $id) { idNumber name gender birthDate postings { unit { code name } category startDate active } }
+}"""
+UNITS_QUERY = """query UnitsPage {
+  units(first: 100) { edges { node { code name
+    postings(first: 50) { edges { node { category startDate person { idNumber name } } } } } } }
+}"""
+UNITS_QUERY_NO_PERSON = """query UnitsPageNoPerson {
+  units(first: 100) { edges { node { code name
+    postings(first: 50) { edges { node { category startDate } } } } } }
+}"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# processes
+# ---------------------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    from hub.adapters.embedded_broker import free_port as fp
+
+    return fp()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (seconds); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                out.append(int(entry))
+    return out
+
+
+def postgres_backends_cpu(dbname: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to ``dbname`` (read from /proc, when visible)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cmd.startswith("postgres: ") and f" {dbname} " in cmd:
+            total += cpu_seconds(int(entry))
+    return total
+
+
+class Server:
+    """A server subprocess (hub up or node) with its output in a log file; stopped by its pid."""
+
+    def __init__(self, name: str, args: list[str], env: dict, log_path: Path, cwd: Path | None = None):
+        self.name, self.args, self.env, self.log_path, self.cwd = name, args, env, log_path, cwd
+        self.proc: subprocess.Popen | None = None
+        self.grandchildren: list[int] = []
+
+    def start(self, health_url: str, timeout: float = 120) -> "Server":
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.cwd)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
+            try:
+                r = httpx.get(health_url, timeout=2)
+                if r.status_code < 500:
+                    self.grandchildren = children_of(self.proc.pid)  # e.g. hub up's embedded broker
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer {health_url} in {timeout}s:\n{self.output()[-4000:]}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_idle(self, quiet_cpu: float = 0.05, window_s: float = 2.0, timeout: float = 300) -> float:
+        """Wait until the process uses < quiet_cpu of a core over window_s; returns the seconds waited."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            a = cpu_seconds(self.pid)
+            time.sleep(window_s)
+            if (cpu_seconds(self.pid) - a) / window_s < quiet_cpu:
+                break
+        return round(time.monotonic() - t0, 1)
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in self.grandchildren:  # only if the server left them behind (it stops them itself)
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                continue
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        if getattr(self, "log", None) and not self.log.closed:
+            self.log.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load generators
+# ---------------------------------------------------------------------------------------------------------------
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def summary_ms(values_s: list[float]) -> dict:
+    ms = [v * 1000 for v in values_s]
+    if not ms:
+        return {"n": 0}
+    return {"n": len(ms), "p50": round(pct(ms, 50), 2), "p95": round(pct(ms, 95), 2), "p99": round(pct(ms, 99), 2),
+            "max": round(max(ms), 2), "mean": round(statistics.fmean(ms), 2)}
+
+
+def good(r: httpx.Response) -> bool:
+    return r.status_code == 200 and b'"errors"' not in r.content
+
+
+class CpuMeter:
+    """CPU seconds of the server, the PostgreSQL backends of the database and this process over a phase."""
+
+    def __init__(self, server_pid: int, dbname: str):
+        self.server_pid, self.dbname = server_pid, dbname
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        self.s0, self.p0, self.c0 = cpu_seconds(self.server_pid), postgres_backends_cpu(self.dbname), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.t0
+        self.result = {"wall_s": round(wall, 2),
+                       "server_cpu_s": round(cpu_seconds(self.server_pid) - self.s0, 2),
+                       "postgres_cpu_s": round(postgres_backends_cpu(self.dbname) - self.p0, 2),
+                       "client_cpu_s": round(time.process_time() - self.c0, 2)}
+        for k in ("server", "postgres", "client"):
+            self.result[f"{k}_cores"] = round(self.result[f"{k}_cpu_s"] / wall, 2)
+
+
+def open_loop(url: str, headers: dict, bodies: list[dict], rate: float, seconds: float, warmup_s: float,
+              threads: int = 16) -> dict:
+    """Requests scheduled every 1/rate s; latency from the scheduled time (and service time from the actual send)."""
+    n_warm, n = int(rate * warmup_s), int(rate * seconds)
+    total = n_warm + n
+    local = threading.local()
+    clients: list[httpx.Client] = []
+    lock = threading.Lock()
+    results: list[tuple | None] = [None] * total
+
+    def client() -> httpx.Client:
+        c = getattr(local, "c", None)
+        if c is None:
+            c = local.c = httpx.Client(headers=headers, timeout=30)
+            with lock:
+                clients.append(c)
+        return c
+
+    def one(i: int, scheduled: float) -> None:
+        start = time.perf_counter()
+        try:
+            r = client().post(url, json=bodies[i % len(bodies)])
+            ok, err = good(r), None if good(r) else r.text[:300]
+        except httpx.HTTPError as e:
+            ok, err = False, repr(e)
+        results[i] = (scheduled, start, time.perf_counter(), ok, err)
+
+    late = 0
+    with ThreadPoolExecutor(threads) as ex:
+        t0 = time.perf_counter() + 0.2
+        for i in range(total):
+            s = t0 + i / rate
+            d = s - time.perf_counter()
+            if d > 0:
+                time.sleep(d)
+            elif d < -0.002:
+                late += 1
+            ex.submit(one, i, s)
+    for c in clients:
+        c.close()
+    measured = [r for r in results[n_warm:] if r is not None]
+    errors = [r[4] for r in measured if not r[3]]
+    return {"rate_per_s": rate, "seconds": seconds, "warmup_s": warmup_s, "requests": len(measured),
+            "errors": len(errors), "first_error": errors[0] if errors else None,
+            "dispatch_late_over_2ms": late,
+            "latency_ms": summary_ms([r[2] - r[0] for r in measured if r[3]]),
+            "service_time_ms": summary_ms([r[2] - r[1] for r in measured if r[3]])}
+
+
+def closed_loop(url: str, headers: dict, body: dict, clients: int, seconds: float, warmup_s: float) -> dict:
+    """``clients`` threads, each with one keep-alive connection, sending the next request when the last returns."""
+    start_at = time.perf_counter() + 0.2
+    window = (start_at + warmup_s, start_at + warmup_s + seconds)
+    per: list[list[tuple]] = [[] for _ in range(clients)]
+
+    def worker(k: int) -> None:
+        with httpx.Client(headers=headers, timeout=60) as c:
+            while time.perf_counter() < start_at:
+                time.sleep(0.001)
+            while True:
+                t = time.perf_counter()
+                if t >= window[1]:
+                    break
+                try:
+                    r = c.post(url, json=body)
+                    ok, size = good(r), len(r.content)
+                except httpx.HTTPError:
+                    ok, size = False, 0
+                per[k].append((t, time.perf_counter(), ok, size))
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    done = [r for rs in per for r in rs if window[0] <= r[1] <= window[1]]
+    ok = [r for r in done if r[2]]
+    return {"clients": clients, "seconds": seconds, "warmup_s": warmup_s, "requests": len(done),
+            "errors": len(done) - len(ok), "req_per_s": round(len(ok) / seconds, 2),
+            "response_bytes": ok[0][3] if ok else None, "latency_ms": summary_ms([r[1] - r[0] for r in ok])}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GraphQL helpers
+# ---------------------------------------------------------------------------------------------------------------
+
+def gql(url: str, query: str, headers: dict, variables: dict | None = None) -> dict:
+    r = httpx.post(url, json={"query": query, "variables": variables or {}}, headers=headers, timeout=120)
+    r.raise_for_status()
+    doc = r.json()
+    if doc.get("errors"):
+        raise RuntimeError(f"GraphQL errors from {url}: {json.dumps(doc['errors'], ensure_ascii=False)[:1000]}")
+    return doc["data"]
+
+
+def hub_pairs(data: dict) -> list[tuple[str, str]]:
+    return [(u["node"]["code"], p["node"]["person"]["idNumber"])
+            for u in data["units"]["edges"] for p in u["node"]["postings"]["edges"]]
+
+
+def postgraphile_names(url: str) -> dict:
+    """The generated names PostGraphile gave the tables and relations (checked, not assumed)."""
+    q = """{ query: __type(name: "Query") { fields { name } }
+             unit: __type(name: "Unit") { fields { name args { name } } }
+             posting: __type(name: "Posting") { fields { name } }
+             order: __type(name: "PostingsOrderBy") { enumValues { name } }
+             cond: __type(name: "PostingCondition") { inputFields { name } } }"""
+    d = gql(url, q, {})
+    query_fields = {f["name"] for f in d["query"]["fields"]}
+    unit_fields = {f["name"]: {a["name"] for a in f["args"]} for f in d["unit"]["fields"]}
+    posting_fields = {f["name"] for f in d["posting"]["fields"]}
+    order = {e["name"] for e in d["order"]["enumValues"]}
+    cond = {f["name"] for f in d["cond"]["inputFields"]}
+    names = {"all_units": "allUnits", "unit_postings": "postingsByUnitCode", "posting_person": "personByIdNumber"}
+    missing = [n for n, where in ((names["all_units"], query_fields), (names["unit_postings"], unit_fields),
+                                  (names["posting_person"], posting_fields)) if n not in where]
+    missing += [o for o in ("START_DATE_ASC", "ID_ASC") if o not in order] + [c for c in ("active",) if c not in cond]
+    if missing:
+        raise RuntimeError(f"PostGraphile schema lacks {missing}; Query has {sorted(query_fields)[:40]}, "
+                           f"Unit has {sorted(unit_fields)}, Posting has {sorted(posting_fields)}")
+    names["unit_postings_args"] = sorted(unit_fields[names["unit_postings"]])
+    return names
+
+
+def postgraphile_query(names: dict, with_person: bool = True) -> str:
+    person = f" {names['posting_person']} {{ idNumber name }}" if with_person else ""
+    return (f"query UnitsPage {{ {names['all_units']}(first: 100, orderBy: CODE_ASC) {{ nodes {{ code name "
+            f"{names['unit_postings']}(first: 50, condition: {{active: true}}, orderBy: [START_DATE_ASC, ID_ASC]) "
+            f"{{ nodes {{ category startDate{person} }} }} }} }} }}")
+
+
+def postgraphile_pairs(data: dict, names: dict) -> list[tuple[str, str]]:
+    return [(u["code"], p[names["posting_person"]]["idNumber"])
+            for u in data[names["all_units"]]["nodes"] for p in u[names["unit_postings"]]["nodes"]]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# profile (child process)
+# ---------------------------------------------------------------------------------------------------------------
+
+CATEGORIES = (  # first match on the frame's file path wins
+    ("psycopg (driver; includes waiting for PostgreSQL)", ("/psycopg/", "/psycopg_binary/", "/psycopg_pool/")),
+    ("SQLAlchemy (compile, execute, ORM rows)", ("/sqlalchemy/",)),
+    ("graphql-core (parse, validate, execute)", ("/graphql/",)),
+    ("strawberry (schema, resolvers glue, extensions, HTTP view)", ("/strawberry/", "/cross_web/")),
+    ("hub code (resolvers, loaders, from_row, access log)", ("/hub/",)),
+    ("JSON encoding/decoding", ("/json/",)),
+    ("HTTP stack (fastapi, starlette, httpx, anyio)", ("/fastapi/", "/starlette/", "/httpx/", "/anyio/", "/h11/", "/httpcore/")),
+    ("asyncio event loop", ("/asyncio/",)),
+    ("dataclasses/typing/enum/other stdlib", ("/lib/python3",)),
+)
+INCLUSIVE = {  # "label": function names whose inclusive time is summed (outermost match only)
+    "parse + validate (graphql-core, incl. cost/depth/token limits)": ("parse_document", "validate_document", "_parse_and_validate_async"),
+    "access-log flush (write_reads: INSERT of every person read)": ("flush_reads",),
+    "Query.units: paged() (count + page of units)": ("paged",),
+    "UnitPostingsLoader._load (window-function page + counts)": ("_load",),
+    "Loaders._persons (persons IN (...))": ("_persons",),
+    "Loaders._units": ("_units",),
+    "Posting.from_row / Unit.from_row / Person.from_row": ("from_row",),
+    "result serialization (process_result, encode_json)": ("process_result", "encode_json", "render_json", "create_response"),
+    "authenticate (token lookup)": ("authenticate",),
+}
+
+
+def profile_child(url: str, token: str, runs: int) -> dict:
+    """In this process: the app on the database, the units page run in-process; timings, SQL counts, a profile."""
+    from pyinstrument import Profiler
+    from sqlalchemy import event
+
+    from hub.adapters.database import connect
+    from hub.api.app import create_app
+
+    db = connect(url)
+    app = create_app(db)
+    sql = {"n": 0, "s": 0.0, "rows": 0}
+    per_stmt: dict[str, list] = {}
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["t0"] = time.perf_counter()
+
+    @event.listens_for(db.engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        dt = time.perf_counter() - conn.info.pop("t0")
+        sql["n"] += 1
+        sql["s"] += dt
+        key = re.sub(r"\s+", " ", statement)[:90]
+        e = per_stmt.setdefault(key, [0, 0.0])
+        e[0] += 1
+        e[1] += dt
+
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict = {}
+
+    async def run(query: str, n: int) -> list[float]:
+        times = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=120) as c:
+            for _ in range(n):
+                t = time.perf_counter()
+                r = await c.post("/graphql", json={"query": query}, headers=headers)
+                times.append(time.perf_counter() - t)
+                if not good(r):
+                    raise RuntimeError(r.text[:1000])
+        return times
+
+    asyncio.run(run(UNITS_QUERY, 3))  # warm-up: imports, pools, caches
+    for name, query in (("with_person", UNITS_QUERY), ("without_person", UNITS_QUERY_NO_PERSON)):
+        sql.update(n=0, s=0.0)
+        per_stmt.clear()
+        times = asyncio.run(run(query, runs))
+        out[name] = {"runs": runs, "wall_ms": summary_ms(times),
+                     "sql_statements_per_request": round(sql["n"] / runs, 1),
+                     "sql_execute_ms_per_request": round(sql["s"] * 1000 / runs, 2),
+                     "statements": sorted(({"sql": k, "per_request": round(c / runs, 1), "ms_per_request": round(s * 1000 / runs, 2)}
+                                           for k, (c, s) in per_stmt.items()), key=lambda d: -d["ms_per_request"])[:8]}
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    t0 = time.perf_counter()
+    asyncio.run(run(UNITS_QUERY, runs))
+    wall = time.perf_counter() - t0
+    profiler.stop()
+    root = profiler.last_session.root_frame(trim_stem=False)
+
+    by_cat: dict[str, float] = {}
+    by_func: dict[tuple, float] = {}
+    inclusive: dict[str, float] = dict.fromkeys(INCLUSIVE, 0.0)
+    wanted = {fn: label for label, fns in INCLUSIVE.items() for fn in fns}
+
+    def walk(frame, open_labels: frozenset) -> None:
+        path = (frame.file_path or "").replace("\\", "/")
+        self_t = frame.total_self_time
+        if self_t > 0:
+            cat = next((c for c, keys in CATEGORIES if any(k in path for k in keys)), "other")
+            by_cat[cat] = by_cat.get(cat, 0.0) + self_t
+            key = (frame.function, frame.file_path_short or "?", frame.line_no)
+            by_func[key] = by_func.get(key, 0.0) + self_t
+        label = wanted.get(frame.function)
+        if label and label not in open_labels:
+            inclusive[label] += frame.time
+            open_labels = open_labels | {label}
+        for child in frame.children:
+            walk(child, open_labels)
+
+    walk(root, frozenset())
+    total = root.time or wall
+    out["profile"] = {
+        "runs": runs, "wall_s": round(wall, 2), "sampled_s": round(total, 2),
+        "self_time_by_library_pct": {k: round(100 * t / total, 1) for k, t in sorted(by_cat.items(), key=lambda kv: -kv[1])},
+        "inclusive_pct": {k: round(100 * t / total, 1) for k, t in inclusive.items()},
+        "top_functions_self_pct": [{"function": f, "where": f"{p}:{ln}", "pct": round(100 * t / total, 1)}
+                                   for (f, p, ln), t in sorted(by_func.items(), key=lambda kv: -kv[1])[:25]],
+    }
+    out["pyinstrument_text"] = profiler.output_text(unicode=False, color=False, show_all=False)
+    db.dispose()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------------------------------------------
+
+def hub_cli(url: str, *args: str) -> str:
+    _, _, r = run_measured([HUB, "--database-url", url, *args])
+    return r.stdout
+
+
+def prepare(url: str, persons: int, tmp: Path) -> dict:
+    from hub.demo_city import generate_city
+    from sqlalchemy import create_engine, text
+
+    city = tmp / "city"
+    t0 = time.perf_counter()
+    generate_city(city, persons)
+    gen_s = time.perf_counter() - t0
+    hub_cli(url, "migrate")
+    import_s, _, r = run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
+    shutil.rmtree(city, ignore_errors=True)
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        marked = c.execute(text("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")).rowcount
+        c.execute(text("VACUUM ANALYZE"))
+        counts = {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("units", "persons", "postings")}
+        counts["active_postings"] = c.execute(text("SELECT count(*) FROM postings WHERE active")).scalar()
+    eng.dispose()
+    return {"generate_s": round(gen_s, 1), "import_s": round(import_s, 1), "outbox_rows_marked_sent": marked,
+            "rows": counts, "import": json.loads(r.stdout.strip().splitlines()[-1])}
+
+
+def db_scalar(url: str, sql: str):
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with eng.connect() as c:
+            return c.execute(text(sql)).scalar()
+    finally:
+        eng.dispose()
+
+
+def sample_ids(url: str, n: int, seed: int) -> list[str]:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.connect() as c:
+        ids = [r[0] for r in c.execute(text("SELECT id_number FROM persons ORDER BY id_number"))]
+    eng.dispose()
+    return random.Random(seed).sample(ids, min(n, len(ids)))
+
+
+def run(args) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="graphql_bench_"))
+    result: dict = {"persons": args.persons}
+    servers: list[Server] = []
+    try:
+        with scratch_postgres("hub_gqlbench") as url:
+            dbname = url.rsplit("/", 1)[1]
+            print(f"[bench] preparing {args.persons} persons in {dbname}", file=sys.stderr, flush=True)
+            result["setup"] = prepare(url, args.persons, tmp)
+            admin = hub_cli(url, "token", "create", "--role", "ADMIN", "--name", "bench-admin").strip().splitlines()[-1]
+            finance = hub_cli(url, "token", "create", "--role", "FINANCE", "--name", "bench-finance").strip().splitlines()[-1]
+            ids = sample_ids(url, 5000, args.seed)
+            result["machine"] = machine(url)
+
+            # ---- hub up
+            port = free_port()
+            env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_HTTP_PORT": str(port), "HUB_HTTP_HOST": "127.0.0.1",
+                   "HUB_LOG_FORMAT": "text", "HUB_DATA_DIR": str(tmp / "hub-data")}
+            env.pop("HUB_KAFKA_BOOTSTRAP_SERVERS", None)  # hub up starts its own embedded broker
+            hub = Server("hub up", [HUB, "up", "--connectors", "none"], env, tmp / "hub-up.log")
+            servers.append(hub)
+            print("[bench] starting hub up", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            hub.start(f"http://127.0.0.1:{port}/healthz")
+            result["hub_start_s"] = round(time.perf_counter() - t0, 1)
+            result["hub_idle_wait_s"] = hub.wait_idle()
+            gql_url = f"http://127.0.0.1:{port}/graphql"
+            h_admin = {"Authorization": f"Bearer {admin}"}
+            h_fin = {"Authorization": f"Bearer {finance}", "X-Purpose": "bench"}
+
+            # sanity: both queries answer, and the lookup works for the FINANCE token
+            gql(gql_url, PERSON_QUERY, h_fin, {"id": ids[0]})
+            hub_page = gql(gql_url, UNITS_QUERY, h_admin)
+            pairs_hub = hub_pairs(hub_page)
+
+            log0 = db_scalar(url, "SELECT count(*) FROM access_log")
+            print("[bench] person lookup, open loop", file=sys.stderr, flush=True)
+            bodies = [{"query": PERSON_QUERY, "variables": {"id": i}, "operationName": "PersonLookup"} for i in ids]
+            with CpuMeter(hub.pid, dbname) as m:
+                lookup = open_loop(gql_url, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s)
+            lookup["cpu"] = m.result
+            log1 = db_scalar(url, "SELECT count(*) FROM access_log")
+            lookup["access_log_rows_written"] = log1 - log0
+            lookup["target_p99_ms"] = 20
+            lookup["meets_target"] = lookup["latency_ms"].get("p99", 1e9) <= 20
+            result["person_lookup"] = lookup
+
+            print("[bench] units page on the hub, closed loop", file=sys.stderr, flush=True)
+            body = {"query": UNITS_QUERY, "operationName": "UnitsPage"}
+            with CpuMeter(hub.pid, dbname) as m:
+                tp = closed_loop(gql_url, h_admin, body, args.clients, args.throughput_s, args.warmup_s)
+            tp["cpu"] = m.result
+            log2 = db_scalar(url, "SELECT count(*) FROM access_log")
+            tp["units"] = len(hub_page["units"]["edges"])
+            tp["postings_per_response"] = len(pairs_hub)
+            tp["access_log_rows_per_response"] = len(set(p for _, p in pairs_hub))
+            tp["access_log_rows_written"] = log2 - log1
+            tp["access_log_rows_total_after"] = log2
+            result["hub_units_page"] = tp
+
+            body = {"query": UNITS_QUERY_NO_PERSON, "operationName": "UnitsPageNoPerson"}
+            with CpuMeter(hub.pid, dbname) as m:
+                tp2 = closed_loop(gql_url, h_admin, body, args.clients, args.throughput_s, args.warmup_s)
+            tp2["cpu"] = m.result
+            result["hub_units_page_without_person"] = tp2
+
+            # single-client latency of the page (no queueing), a few requests
+            with httpx.Client(headers=h_admin, timeout=60) as c:
+                lat = []
+                for _ in range(20):
+                    t = time.perf_counter()
+                    c.post(gql_url, json={"query": UNITS_QUERY})
+                    lat.append(time.perf_counter() - t)
+            result["hub_units_page_single_client_ms"] = summary_ms(lat)
+            hub.stop()
+            servers.remove(hub)
+
+            # ---- PostGraphile v4
+            if not (PG_DIR / "node_modules" / "postgraphile").exists():
+                raise RuntimeError(f"PostGraphile is not installed: run `npm ci` in {PG_DIR}")
+            node = shutil.which("node")
+            pport = free_port()
+            pg = Server("postgraphile", [node, str(PG_DIR / "server.js"), url, str(pport)], {**os.environ},
+                        tmp / "postgraphile.log", cwd=PG_DIR)
+            servers.append(pg)
+            print("[bench] starting PostGraphile", file=sys.stderr, flush=True)
+            pg_url = f"http://127.0.0.1:{pport}/graphql"
+            pg.start(pg_url)  # answers 405 to a GET when ready
+            pg.wait_idle()
+            version = json.loads((PG_DIR / "node_modules" / "postgraphile" / "package.json").read_text())["version"]
+            names = postgraphile_names(pg_url)
+            pq = postgraphile_query(names)
+            pg_page = gql(pg_url, pq, {})
+            pairs_pg = postgraphile_pairs(pg_page, names)
+            same = pairs_pg == pairs_hub
+            if not same and sorted(pairs_pg) != sorted(pairs_hub):
+                raise RuntimeError(f"PostGraphile and hub pages differ: {len(pairs_pg)} vs {len(pairs_hub)} postings")
+            print("[bench] units page on PostGraphile, closed loop", file=sys.stderr, flush=True)
+            with CpuMeter(pg.pid, dbname) as m:
+                ptp = closed_loop(pg_url, {}, {"query": pq, "operationName": "UnitsPage"}, args.clients,
+                                  args.throughput_s, args.warmup_s)
+            ptp["cpu"] = m.result
+            ptp["version"] = version
+            ptp["query"] = pq
+            ptp["names_from_introspection"] = names
+            ptp["same_pairs_same_order_as_hub"] = same
+            result["postgraphile_units_page"] = ptp
+            pq2 = postgraphile_query(names, with_person=False)
+            with CpuMeter(pg.pid, dbname) as m:
+                ptp2 = closed_loop(pg_url, {}, {"query": pq2, "operationName": "UnitsPage"}, args.clients,
+                                   args.throughput_s, args.warmup_s)
+            ptp2["cpu"] = m.result
+            result["postgraphile_units_page_without_person"] = ptp2
+            with httpx.Client(timeout=60) as c:
+                lat = []
+                for _ in range(20):
+                    t = time.perf_counter()
+                    c.post(pg_url, json={"query": pq})
+                    lat.append(time.perf_counter() - t)
+            result["postgraphile_units_page_single_client_ms"] = summary_ms(lat)
+            pg.stop()
+            servers.remove(pg)
+
+            hub_rps, pg_rps = tp["req_per_s"], ptp["req_per_s"]
+            result["ratio_hub_over_postgraphile"] = round(hub_rps / pg_rps, 3) if pg_rps else None
+            result["ratio_hub_over_postgraphile_without_person"] = (
+                round(tp2["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
+
+            # ---- profile, in a child process (its own imports and pools)
+            print("[bench] profiling the units page in-process", file=sys.stderr, flush=True)
+            r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs)],
+                               env={**os.environ, "BENCH_TOKEN": admin}, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+            prof = json.loads(r.stdout)
+            text_path = Path(args.out).with_suffix(".pyinstrument.txt")
+            text_path.parent.mkdir(parents=True, exist_ok=True)
+            text_path.write_text(prof.pop("pyinstrument_text"))
+            prof["pyinstrument_text_file"] = str(text_path)
+            result["hub_units_page_profile"] = prof
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--persons", type=int, default=200_000)
+    ap.add_argument("--rate", type=float, default=50, help="person lookups per second (open loop)")
+    ap.add_argument("--lookup-s", type=float, default=20)
+    ap.add_argument("--throughput-s", type=float, default=15)
+    ap.add_argument("--warmup-s", type=float, default=3)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--profile-runs", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")
+    ap.add_argument("--profile-of", help=argparse.SUPPRESS)  # the profiling child: database URL (token in BENCH_TOKEN)
+    args = ap.parse_args()
+    if args.profile_of:
+        print(json.dumps(profile_child(args.profile_of, os.environ["BENCH_TOKEN"], args.profile_runs), ensure_ascii=False))
+        return
+    args.out = args.out or str(BENCH / "results" / f"graphql-{args.persons}.json")
+    t0 = time.perf_counter()
+    result = run(args)
+    result["bench_wall_s"] = round(time.perf_counter() - t0, 1)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
