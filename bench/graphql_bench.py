@@ -119,6 +119,31 @@ def postgres_backends_cpu(dbname: str) -> float:
     return total
 
 
+def system_busy_s() -> float:
+    """CPU seconds all processes on the machine have used so far (all cores; idle and iowait excluded)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user nice system idle iowait irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(args, result: dict, phase: str, window_s: float = 3.0) -> None:
+    """Wait (at most args.quiet_timeout) until the rest of the machine uses < args.quiet_cores; record what it was.
+
+    The machine is shared (other sessions may run tests or benchmarks); "other" is every process's CPU minus
+    this process's, measured while the servers under test are idle.
+    """
+    t0 = time.monotonic()
+    while True:
+        b, c = system_busy_s(), time.process_time()
+        time.sleep(window_s)
+        other = max(0.0, (system_busy_s() - b) - (time.process_time() - c)) / window_s
+        if other < args.quiet_cores or time.monotonic() - t0 > args.quiet_timeout:
+            break
+    result.setdefault("quiet_waits", {})[phase] = {"waited_s": round(time.monotonic() - t0, 1),
+                                                   "other_cores": round(other, 2)}
+
+
 class Server:
     """A server subprocess (hub up or node) with its output in a log file; stopped by its pid."""
 
@@ -218,16 +243,20 @@ class CpuMeter:
     def __enter__(self):
         self.t0 = time.perf_counter()
         self.s0, self.p0, self.c0 = cpu_seconds(self.server_pid), postgres_backends_cpu(self.dbname), time.process_time()
+        self.m0 = system_busy_s()
         return self
 
     def __exit__(self, *exc):
         wall = time.perf_counter() - self.t0
-        self.result = {"wall_s": round(wall, 2),
-                       "server_cpu_s": round(cpu_seconds(self.server_pid) - self.s0, 2),
-                       "postgres_cpu_s": round(postgres_backends_cpu(self.dbname) - self.p0, 2),
-                       "client_cpu_s": round(time.process_time() - self.c0, 2)}
-        for k in ("server", "postgres", "client"):
-            self.result[f"{k}_cores"] = round(self.result[f"{k}_cpu_s"] / wall, 2)
+        r = {"wall_s": round(wall, 2),
+             "server_cpu_s": cpu_seconds(self.server_pid) - self.s0,
+             "postgres_cpu_s": postgres_backends_cpu(self.dbname) - self.p0,
+             "client_cpu_s": time.process_time() - self.c0}
+        r["other_cpu_s"] = max(0.0, system_busy_s() - self.m0 - r["server_cpu_s"] - r["postgres_cpu_s"] - r["client_cpu_s"])
+        for k in ("server", "postgres", "client", "other"):
+            r[f"{k}_cores"] = round(r[f"{k}_cpu_s"] / wall, 2)
+            r[f"{k}_cpu_s"] = round(r[f"{k}_cpu_s"], 2)
+        self.result = r
 
 
 def open_loop(url: str, headers: dict, bodies: list[dict], rate: float, seconds: float, warmup_s: float,
@@ -394,8 +423,47 @@ INCLUSIVE = {  # "label": function names whose inclusive time is summed (outermo
 }
 
 
-def profile_child(url: str, token: str, runs: int) -> dict:
-    """In this process: the app on the database, the units page run in-process; timings, SQL counts, a profile."""
+def _profile_summary(profiler, wall: float) -> dict:
+    """A pyinstrument session as self time per library, inclusive time of named hub steps and top functions."""
+    root = profiler.last_session.root_frame(trim_stem=False)
+    by_cat: dict[str, float] = {}
+    by_func: dict[tuple, float] = {}
+    inclusive: dict[str, float] = dict.fromkeys(INCLUSIVE, 0.0)
+    wanted = {fn: label for label, fns in INCLUSIVE.items() for fn in fns}
+
+    def walk(frame, parent_cat: str, open_labels: frozenset) -> None:
+        if frame.is_synthetic:  # [self]/[await]: already in the parent's total_self_time
+            return
+        path = (frame.file_path or "").replace("\\", "/")
+        if not path or path.startswith("<"):  # a built-in (C) function: counts for the library that called it
+            cat = parent_cat
+        else:
+            cat = next((c for c, keys in CATEGORIES if any(k in path for k in keys)), "other")
+        self_t = frame.total_self_time
+        if self_t > 0:
+            by_cat[cat] = by_cat.get(cat, 0.0) + self_t
+            key = (frame.function, frame.file_path_short or "?", frame.line_no)
+            by_func[key] = by_func.get(key, 0.0) + self_t
+        label = wanted.get(frame.function)
+        if label and label not in open_labels:
+            inclusive[label] += frame.time
+            open_labels = open_labels | {label}
+        for child in frame.children:
+            walk(child, cat, open_labels)
+
+    walk(root, "other", frozenset())
+    total = root.time or wall
+    return {
+        "wall_s": round(wall, 2), "sampled_s": round(total, 2), "cpu_s": round(profiler.last_session.cpu_time, 2),
+        "self_time_by_library_pct": {k: round(100 * t / total, 1) for k, t in sorted(by_cat.items(), key=lambda kv: -kv[1])},
+        "inclusive_pct": {k: round(100 * t / total, 1) for k, t in inclusive.items() if t},
+        "top_functions_self_pct": [{"function": f, "where": f"{p}:{ln}", "pct": round(100 * t / total, 1)}
+                                   for (f, p, ln), t in sorted(by_func.items(), key=lambda kv: -kv[1])[:20]],
+    }
+
+
+def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int, lookups: int) -> dict:
+    """In this process: the app on the database, queries run in-process; timings, SQL counts, pyinstrument."""
     from pyinstrument import Profiler
     from sqlalchemy import event
 
@@ -404,7 +472,7 @@ def profile_child(url: str, token: str, runs: int) -> dict:
 
     db = connect(url)
     app = create_app(db)
-    sql = {"n": 0, "s": 0.0, "rows": 0}
+    sql = {"n": 0, "s": 0.0}
     per_stmt: dict[str, list] = {}
 
     @event.listens_for(db.engine, "before_cursor_execute")
@@ -416,74 +484,48 @@ def profile_child(url: str, token: str, runs: int) -> dict:
         dt = time.perf_counter() - conn.info.pop("t0")
         sql["n"] += 1
         sql["s"] += dt
-        key = re.sub(r"\s+", " ", statement)[:90]
-        e = per_stmt.setdefault(key, [0, 0.0])
+        e = per_stmt.setdefault(re.sub(r"\s+", " ", statement)[:100], [0, 0.0])
         e[0] += 1
         e[1] += dt
 
-    headers = {"Authorization": f"Bearer {token}"}
-    out: dict = {}
+    h_admin = {"Authorization": f"Bearer {admin}"}
+    h_fin = {"Authorization": f"Bearer {finance}", "X-Purpose": "bench"}
+    cases = {
+        "units_page": (UNITS_QUERY, lambda i: {}, h_admin, runs),
+        "units_page_without_person": (UNITS_QUERY_NO_PERSON, lambda i: {}, h_admin, runs),
+        "person_lookup": (PERSON_QUERY, lambda i: {"id": ids[i % len(ids)]}, h_fin, lookups),
+    }
 
-    async def run(query: str, n: int) -> list[float]:
+    async def run(query: str, variables, headers: dict, n: int) -> list[float]:
         times = []
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=120) as c:
-            for _ in range(n):
+            for i in range(n):
                 t = time.perf_counter()
-                r = await c.post("/graphql", json={"query": query}, headers=headers)
+                r = await c.post("/graphql", json={"query": query, "variables": variables(i)}, headers=headers)
                 times.append(time.perf_counter() - t)
                 if not good(r):
                     raise RuntimeError(r.text[:1000])
         return times
 
-    asyncio.run(run(UNITS_QUERY, 3))  # warm-up: imports, pools, caches
-    for name, query in (("with_person", UNITS_QUERY), ("without_person", UNITS_QUERY_NO_PERSON)):
+    out: dict = {}
+    for name, (query, variables, headers, n) in cases.items():
+        asyncio.run(run(query, variables, headers, 3))  # warm-up: imports, pools, caches
         sql.update(n=0, s=0.0)
         per_stmt.clear()
-        times = asyncio.run(run(query, runs))
-        out[name] = {"runs": runs, "wall_ms": summary_ms(times),
-                     "sql_statements_per_request": round(sql["n"] / runs, 1),
-                     "sql_execute_ms_per_request": round(sql["s"] * 1000 / runs, 2),
-                     "statements": sorted(({"sql": k, "per_request": round(c / runs, 1), "ms_per_request": round(s * 1000 / runs, 2)}
+        times = asyncio.run(run(query, variables, headers, n))
+        out[name] = {"runs": n, "wall_ms": summary_ms(times),
+                     "sql_statements_per_request": round(sql["n"] / n, 1),
+                     "sql_execute_ms_per_request": round(sql["s"] * 1000 / n, 2),
+                     "statements": sorted(({"sql": k, "per_request": round(c / n, 2), "ms_per_request": round(s * 1000 / n, 2)}
                                            for k, (c, s) in per_stmt.items()), key=lambda d: -d["ms_per_request"])[:8]}
-
-    profiler = Profiler(interval=0.0005, async_mode="disabled")
-    profiler.start()
-    t0 = time.perf_counter()
-    asyncio.run(run(UNITS_QUERY, runs))
-    wall = time.perf_counter() - t0
-    profiler.stop()
-    root = profiler.last_session.root_frame(trim_stem=False)
-
-    by_cat: dict[str, float] = {}
-    by_func: dict[tuple, float] = {}
-    inclusive: dict[str, float] = dict.fromkeys(INCLUSIVE, 0.0)
-    wanted = {fn: label for label, fns in INCLUSIVE.items() for fn in fns}
-
-    def walk(frame, open_labels: frozenset) -> None:
-        path = (frame.file_path or "").replace("\\", "/")
-        self_t = frame.total_self_time
-        if self_t > 0:
-            cat = next((c for c, keys in CATEGORIES if any(k in path for k in keys)), "other")
-            by_cat[cat] = by_cat.get(cat, 0.0) + self_t
-            key = (frame.function, frame.file_path_short or "?", frame.line_no)
-            by_func[key] = by_func.get(key, 0.0) + self_t
-        label = wanted.get(frame.function)
-        if label and label not in open_labels:
-            inclusive[label] += frame.time
-            open_labels = open_labels | {label}
-        for child in frame.children:
-            walk(child, open_labels)
-
-    walk(root, frozenset())
-    total = root.time or wall
-    out["profile"] = {
-        "runs": runs, "wall_s": round(wall, 2), "sampled_s": round(total, 2),
-        "self_time_by_library_pct": {k: round(100 * t / total, 1) for k, t in sorted(by_cat.items(), key=lambda kv: -kv[1])},
-        "inclusive_pct": {k: round(100 * t / total, 1) for k, t in inclusive.items()},
-        "top_functions_self_pct": [{"function": f, "where": f"{p}:{ln}", "pct": round(100 * t / total, 1)}
-                                   for (f, p, ln), t in sorted(by_func.items(), key=lambda kv: -kv[1])[:25]],
-    }
-    out["pyinstrument_text"] = profiler.output_text(unicode=False, color=False, show_all=False)
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+        t0 = time.perf_counter()
+        asyncio.run(run(query, variables, headers, n))
+        wall = time.perf_counter() - t0
+        profiler.stop()
+        out[name]["profile"] = _profile_summary(profiler, wall)
+        out[name]["pyinstrument_text"] = profiler.output_text(unicode=False, color=False, show_all=False)
     db.dispose()
     return out
 
@@ -577,6 +619,7 @@ def run(args) -> dict:
 
             log0 = db_scalar(url, "SELECT count(*) FROM access_log")
             print("[bench] person lookup, open loop", file=sys.stderr, flush=True)
+            wait_quiet(args, result, "person_lookup")
             bodies = [{"query": PERSON_QUERY, "variables": {"id": i}, "operationName": "PersonLookup"} for i in ids]
             with CpuMeter(hub.pid, dbname) as m:
                 lookup = open_loop(gql_url, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s)
@@ -588,6 +631,7 @@ def run(args) -> dict:
             result["person_lookup"] = lookup
 
             print("[bench] units page on the hub, closed loop", file=sys.stderr, flush=True)
+            wait_quiet(args, result, "hub_units_page")
             body = {"query": UNITS_QUERY, "operationName": "UnitsPage"}
             with CpuMeter(hub.pid, dbname) as m:
                 tp = closed_loop(gql_url, h_admin, body, args.clients, args.throughput_s, args.warmup_s)
@@ -601,6 +645,7 @@ def run(args) -> dict:
             result["hub_units_page"] = tp
 
             body = {"query": UNITS_QUERY_NO_PERSON, "operationName": "UnitsPageNoPerson"}
+            wait_quiet(args, result, "hub_units_page_without_person")
             with CpuMeter(hub.pid, dbname) as m:
                 tp2 = closed_loop(gql_url, h_admin, body, args.clients, args.throughput_s, args.warmup_s)
             tp2["cpu"] = m.result
@@ -638,6 +683,7 @@ def run(args) -> dict:
             if not same and sorted(pairs_pg) != sorted(pairs_hub):
                 raise RuntimeError(f"PostGraphile and hub pages differ: {len(pairs_pg)} vs {len(pairs_hub)} postings")
             print("[bench] units page on PostGraphile, closed loop", file=sys.stderr, flush=True)
+            wait_quiet(args, result, "postgraphile_units_page")
             with CpuMeter(pg.pid, dbname) as m:
                 ptp = closed_loop(pg_url, {}, {"query": pq, "operationName": "UnitsPage"}, args.clients,
                                   args.throughput_s, args.warmup_s)
@@ -648,6 +694,7 @@ def run(args) -> dict:
             ptp["same_pairs_same_order_as_hub"] = same
             result["postgraphile_units_page"] = ptp
             pq2 = postgraphile_query(names, with_person=False)
+            wait_quiet(args, result, "postgraphile_units_page_without_person")
             with CpuMeter(pg.pid, dbname) as m:
                 ptp2 = closed_loop(pg_url, {}, {"query": pq2, "operationName": "UnitsPage"}, args.clients,
                                    args.throughput_s, args.warmup_s)
@@ -669,17 +716,21 @@ def run(args) -> dict:
                 round(tp2["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
 
             # ---- profile, in a child process (its own imports and pools)
-            print("[bench] profiling the units page in-process", file=sys.stderr, flush=True)
-            r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs)],
-                               env={**os.environ, "BENCH_TOKEN": admin}, capture_output=True, text=True)
+            print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
+            wait_quiet(args, result, "profile")
+            spec = json.dumps({"admin": admin, "finance": finance, "ids": ids[:1000]})
+            r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs),
+                                "--profile-lookups", str(args.profile_lookups)],
+                               env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
             if r.returncode != 0:
                 raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
             prof = json.loads(r.stdout)
             text_path = Path(args.out).with_suffix(".pyinstrument.txt")
             text_path.parent.mkdir(parents=True, exist_ok=True)
-            text_path.write_text(prof.pop("pyinstrument_text"))
-            prof["pyinstrument_text_file"] = str(text_path)
-            result["hub_units_page_profile"] = prof
+            text_path.write_text("\n\n".join(f"===== {name} =====\n{case.pop('pyinstrument_text')}"
+                                              for name, case in prof.items()))
+            result["in_process_profile"] = prof
+            result["in_process_profile_text_file"] = str(text_path)
     finally:
         for s in servers:
             s.stop()
@@ -695,13 +746,19 @@ def main() -> None:
     ap.add_argument("--throughput-s", type=float, default=15)
     ap.add_argument("--warmup-s", type=float, default=3)
     ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--profile-runs", type=int, default=20)
+    ap.add_argument("--profile-runs", type=int, default=20, help="units pages per in-process profile")
+    ap.add_argument("--profile-lookups", type=int, default=300, help="person lookups per in-process profile")
+    ap.add_argument("--quiet-cores", type=float, default=0.3,
+                    help="before each phase wait until other processes use less than this many cores")
+    ap.add_argument("--quiet-timeout", type=float, default=180, help="…but at most this many seconds per phase")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")
-    ap.add_argument("--profile-of", help=argparse.SUPPRESS)  # the profiling child: database URL (token in BENCH_TOKEN)
+    ap.add_argument("--profile-of", help=argparse.SUPPRESS)  # the profiling child: database URL (tokens, ids in BENCH_PROFILE)
     args = ap.parse_args()
     if args.profile_of:
-        print(json.dumps(profile_child(args.profile_of, os.environ["BENCH_TOKEN"], args.profile_runs), ensure_ascii=False))
+        spec = json.loads(os.environ["BENCH_PROFILE"])
+        print(json.dumps(profile_child(args.profile_of, spec["admin"], spec["finance"], spec["ids"], args.profile_runs,
+                                       args.profile_lookups), ensure_ascii=False))
         return
     args.out = args.out or str(BENCH / "results" / f"graphql-{args.persons}.json")
     t0 = time.perf_counter()
