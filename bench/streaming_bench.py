@@ -1,23 +1,31 @@
 """Benchmark: streaming connectors on PostgreSQL against an embedded (Tansu) Kafka-compatible broker.
 
-Run: /work/venv/bin/python bench/streaming_bench.py [--persons 200000 --events 100000]
-Quick: /work/venv/bin/python bench/streaming_bench.py --persons 20000 --events 20000
+Run:   .venv/bin/python bench/streaming_bench.py [--persons 200000 --events 100000]   (here: /work/venv/bin/python)
+Quick: .venv/bin/python bench/streaming_bench.py --persons 20000 --events 20000
+Results: JSON on stdout (and --json-out FILE, plus FILE.tree.txt / FILE.pstats of the profiles); progress on
+stderr. Method, numbers and findings: docs/bench-streaming.md.
 
-One run, one scratch PostgreSQL database (registry = demo city imported with import_registry), one broker:
+One run, one scratch PostgreSQL database (bench/common.scratch_postgres; registry = demo city imported with
+import_registry; the import's own outbox rows are marked sent), one EmbeddedBroker started here:
 
 (a) floor      kafka-python (assign(), no group, no auto-commit, max_poll_records=1000) consumes the planned events
-               from one topic and per poll writes each event's source-state row with ONE batched
-               INSERT … ON CONFLICT DO UPDATE (psycopg, unnest arrays), committing per poll.
+               (plan_events, JSON values keyed by ID number) from one 6-partition topic and per poll writes each
+               event's source-state row with ONE batched INSERT … ON CONFLICT DO UPDATE (psycopg, unnest arrays)
+               into a scratch table, committing per poll. Run --floor-repeats times; the median is the reference.
 (b) connectors the four ConnectorRunners (assign mode, group=False, batch 1000, each in a thread, as `hub up`
                runs them) consume the same events from the contract topics; timed from start until
-               consumer_offsets covers every record. Then the OutboxRelay drains what they wrote (timed
-               separately).
-(c) latency    connectors and relay running; a separate process produces GHOST_PAYROLL-opening payroll events
-               at --rate events/s for --latency-seconds and reads `registry.mismatches.v1` (assign() from the
-               end); latency = produce() call → `gov.registry.mismatch.opened` whose caused_by holds the event
-               id is readable.
-(p) profile    fresh events (another seed) on other topics, the four connectors again, each thread under
-               pyinstrument (statistical, wall clock) and then under cProfile (deterministic); top functions.
+               consumer_offsets covers every record. Stage timers (module attributes wrapped at run time; a few
+               calls per batch) and per-statement SQL timings show where the time goes. Then the OutboxRelay
+               drains what the connectors wrote (timed separately), and a probe times the duplicate lookup.
+(c) latency    connectors and relay running; a separate process produces payroll lines for unknown ID numbers
+               (each opens GHOST_PAYROLL for a unique subject) at --rate events/s for --latency-seconds (plus
+               1 s of warm-up, reported separately) and reads `registry.mismatches.v1` with its own consumer
+               (assign(); what is already there is skipped before producing); latency = produce() call →
+               `gov.registry.mismatch.opened` whose caused_by holds the event id is readable. The database's own
+               timestamps split each latency into broker/poll, transaction + relay, and read.
+(e) what-ifs   fresh events (other seeds, other topics) through the four connectors again: baseline, and with
+               bulk.upsert replaced by an executemany variant and/or lock_persons disabled (experiments only).
+(p) profiles   the same with each connector thread under pyinstrument, then under cProfile; top functions.
 
 Targets (issue): (b) ≥ 1/3 of (a); p99 ≤ 250 ms.
 """
@@ -26,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
 import platform

@@ -70,6 +70,29 @@ def migrate():
     console.print(f"database at revision [bold]{current_revision(url)}[/]")
 
 
+def _staged_progress(bar: Progress):
+    """A progress callback (stage, done, total) that keeps one bar per stage."""
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total or None)
+        bar.update(tasks[stage], completed=done, total=total or None)
+
+    return progress
+
+
+def _print_bad_rows(title: str, rows, columns=("line", "reason"), limit: int = 1000) -> None:
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c, justify="right" if c == "line" else "left")
+    for r in rows[:limit]:
+        t.add_row(*(str(getattr(r, c)) for c in columns))
+    err.print(t)
+    if len(rows) > limit:
+        err.print(f"… and {len(rows) - limit} more")
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, transient=False, disable=not err.is_terminal)
@@ -84,28 +107,15 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
     if not directory.is_dir():
         _fail(f"{directory} is not a directory")
     db = _db()
-    tasks: dict[str, int] = {}
     try:
         with _progress() as bar:
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total or None)
-                bar.update(tasks[stage], completed=done, total=total or None)
-
-            report = import_registry(db, directory, progress=progress)
+            report = import_registry(db, directory, progress=_staged_progress(bar))
     except ImportRejected as e:
         rep = e.report
         if as_json:
             print(json.dumps({"ok": False, "errors": [r.__dict__ for r in rep.errors]}, ensure_ascii=False, indent=1))
         else:
-            t = Table(title=f"{len(rep.errors)} bad rows — nothing was imported", show_lines=False)
-            for c in ("file", "line", "reason"):
-                t.add_column(c)
-            for r in rep.errors[:1000]:
-                t.add_row(r.file, str(r.line), r.reason)
-            err.print(t)
-            if len(rep.errors) > 1000:
-                err.print(f"… and {len(rep.errors) - 1000} more")
+            _print_bad_rows(f"{len(rep.errors)} bad rows — nothing was imported", rep.errors, ("file", "line", "reason"))
         raise typer.Exit(1)
     finally:
         db.dispose()
@@ -132,27 +142,16 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
     from hub.service_layer.compare import CompareRejected, run_compare
 
     db = _db()
-    tasks: dict[str, int] = {}
     try:
         with _progress() as bar:
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total or None)
-                bar.update(tasks[stage], completed=done, total=total or None)
-
             report = run_compare(db, source=source.lower(), period=period, path=file, skip_bad_rows=skip_bad_rows,
-                                 progress=progress)
+                                 progress=_staged_progress(bar))
     except CompareRejected as e:
         rep = e.report
         if as_json:
             print(json.dumps({"ok": False, "errors": [{"line": r.line, "reason": r.reason} for r in rep.bad_rows]}, ensure_ascii=False, indent=1))
         else:
-            t = Table(title=f"{len(rep.bad_rows)} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)")
-            t.add_column("line", justify="right")
-            t.add_column("reason")
-            for r in rep.bad_rows[:1000]:
-                t.add_row(str(r.line), r.reason)
-            err.print(t)
+            _print_bad_rows(f"{len(rep.bad_rows)} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)", rep.bad_rows)
         raise typer.Exit(1)
     except ValueError as e:
         _fail(str(e))
@@ -164,12 +163,7 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
                          ensure_ascii=False, indent=1))
         return
     if report.bad_rows:
-        t = Table(title=f"{len(report.bad_rows)} bad rows skipped")
-        t.add_column("line", justify="right")
-        t.add_column("reason")
-        for r in report.bad_rows[:1000]:
-            t.add_row(str(r.line), r.reason)
-        err.print(t)
+        _print_bad_rows(f"{len(report.bad_rows)} bad rows skipped", report.bad_rows)
     t = Table(title=f"{source} {period}: {report.rows} rows compared in {report.seconds:.1f}s")
     for c in ("kind", "opened", "updated", "resolved", "still open"):
         t.add_column(c, justify="right" if c != "kind" else "left")

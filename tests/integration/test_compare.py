@@ -148,3 +148,59 @@ def test_export_roster_lists_who_should_be_paid_by_which_unit(db):
                      "category": "ADMINISTRATIVE", "period": P}]
     out = io.StringIO()
     assert export_roster(db, period=P, for_="insurance", out=out) == 2
+
+
+def test_cli_compare_prints_a_summary_by_kind_and_export_writes_the_roster(db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from hub.adapters.database import connect
+    from hub.cli import app
+
+    db = connect(db_url)
+    unit = make_unit(db)
+    a = make_person(db, name="甲")
+    hire(db, a, unit)
+    db.dispose()
+    f = finance_csv(tmp_path / "f.csv", [(id_number(), "鬼", unit)])
+    r = CliRunner().invoke(app, ["--database-url", db_url, "compare", "--source", "finance", "--period", P, str(f), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["by_kind"]["GHOST_PAYROLL"]["opened"] == 1 and out["by_kind"]["UNPAID_POSTING"]["still_open"] == 1
+    r = CliRunner().invoke(app, ["--database-url", db_url, "compare", "--source", "finance", "--period", "2026-13", str(f)])
+    assert r.exit_code == 1 and "YYYY-MM" in r.output
+    roster = tmp_path / "roster.csv"
+    r = CliRunner().invoke(app, ["--database-url", db_url, "export", "roster", "--period", P, "--for", "finance", "--out", str(roster)])
+    assert r.exit_code == 0 and a in roster.read_text(encoding="utf-8")
+
+
+def test_start_comparison_over_graphql_and_headcount_consistency_report(db, tmp_path):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.service_layer.tokens import create_token
+
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 3})
+    a, b = make_person(db), make_person(db)
+    hire(db, a, unit)
+    hire(db, b, unit)
+    f = finance_csv(tmp_path / "f.csv", [(a, "张伟", unit)])
+    client = TestClient(create_app(db))
+    _, admin = create_token(db, role="ADMIN", name="office")
+    _, hr = create_token(db, role="HR", name="hr")
+    post = lambda tok, query, v=None: client.post("/graphql", json={"query": query, "variables": v or {}},  # noqa: E731
+                                                 headers={"Authorization": f"Bearer {tok}"}).json()
+    start = 'mutation($p: String!) { startComparison(source: "finance", period: "2026-10", path: $p) { __typename ... on ComparisonStarted { comparisonId } ... on InvalidInput { message field } } }'
+    assert post(hr, start, {"p": str(f)})["data"]["startComparison"]["__typename"] == "NotAllowed"
+    assert post(admin, start, {"p": str(tmp_path / "missing.csv")})["data"]["startComparison"]["field"] == "path"
+    cid = post(admin, start, {"p": str(f)})["data"]["startComparison"]["comparisonId"]
+    deadline = time.monotonic() + 30
+    while True:
+        c = post(admin, "query($i: ID!) { comparison(id: $i) { status summary } }", {"i": cid})["data"]["comparison"]
+        if c["status"] != "RUNNING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert c["status"] == "SUCCEEDED" and c["summary"]["by_kind"]["UNPAID_POSTING"]["opened"] == 1
+    r = post(admin, '{ headcountConsistency(period: "2026-10", inconsistentOnly: true) { totalCount edges { node { unit { code } approved actual paid consistent } } } }')
+    assert r["data"]["headcountConsistency"]["edges"][0]["node"] == {"unit": {"code": unit}, "approved": 3, "actual": 2, "paid": 1, "consistent": False}
