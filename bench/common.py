@@ -63,3 +63,53 @@ def machine(url: str | None = None) -> dict:
         finally:
             eng.dispose()
     return info
+
+
+def children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children so far (take the difference around a run)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+@contextmanager
+def backend_cpu(url: str, interval: float = 0.1):
+    """CPU seconds of the PostgreSQL backends serving the database of ``url`` while the block runs.
+
+    Yields a dict that holds ``{"backend_cpu_s": seconds}`` afterwards (None when the server's processes cannot
+    be read: it is not on this machine, or /proc is not there). Samples every ``interval`` s, so a backend that
+    lives shorter than that may be missed; an import's backend lives for the whole import.
+    """
+    import threading
+
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    tick = os.sysconf("SC_CLK_TCK")
+    seen: dict[int, float] = {}
+    readable = [True]
+    stop = threading.Event()
+
+    def sample(c) -> None:
+        pids = c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": name}).scalars()
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                seen[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            except OSError:
+                readable[0] = False
+
+    def poll() -> None:
+        with admin.connect() as c:
+            while not stop.wait(interval):
+                sample(c)
+
+    out: dict = {}
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        t.join()
+        admin.dispose()
+        out["backend_cpu_s"] = round(sum(seen.values()), 2) if seen and readable[0] else None

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HUB, machine, run_measured, scratch_postgres  # noqa: E402
+from common import HUB, backend_cpu, children_cpu_s, machine, run_measured, scratch_postgres  # noqa: E402
 
 
 def stages(url: str, directory: Path) -> dict:
@@ -64,11 +64,14 @@ def main() -> None:
         gen_s = time.perf_counter() - t0
         with scratch_postgres() as url:
             run_measured([HUB, "--database-url", url, "migrate"])
-            load_before = os.getloadavg()[0]
-            wall, peak, r = run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
+            load_before, cpu_before = os.getloadavg()[0], children_cpu_s()
+            with backend_cpu(url) as server:
+                wall, peak, r = run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
             load_after = os.getloadavg()[0]
             result = {"persons": args.persons, "generate_s": round(gen_s, 2), "import_s": round(wall, 2),
                       "import_peak_rss_mib": peak, "target_s": 30,
+                      # CPU time depends far less on what else the machine runs than wall time does.
+                      "import_cpu_s": round(children_cpu_s() - cpu_before, 2), "postgres_backend_cpu_s": server["backend_cpu_s"],
                       "load_average_1min": {"before": load_before, "after": load_after},
                       "import": json.loads(r.stdout.strip().splitlines()[-1]), "machine": machine(url)}
         if not args.no_stages:
