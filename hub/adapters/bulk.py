@@ -91,20 +91,32 @@ def bulk_insert(session: Session, table: Table, columns: list[str], rows: Iterab
     return n
 
 
-def upsert(session: Session, table: Table, rows: list[dict], key: list[str], *, chunk: int = 2000) -> None:
-    """INSERT … ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite, in batches."""
+_UPSERTS: dict[tuple, object] = {}
+
+
+def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], cols: tuple[str, ...]):
+    """One cached INSERT … ON CONFLICT statement per (dialect, table, key, columns): compiled once, then
+    executed with many parameter sets (SQLAlchemy batches them; psycopg never re-parses a new query text)."""
+    k = (dialect, table.name, key, cols)
+    stmt = _UPSERTS.get(k)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table)
+        if cols:
+            stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: getattr(stmt.excluded, c) for c in cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        _UPSERTS[k] = stmt
+    return stmt
+
+
+def upsert(session: Session, table: Table, rows: list[dict], key: list[str]) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite; every row has the same keys."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    cols = [c for c in rows[0].keys() if c not in key]
-    for i in range(0, len(rows), chunk):
-        stmt = insert(table).values(rows[i : i + chunk])
-        if cols:
-            stmt = stmt.on_conflict_do_update(index_elements=key, set_={c: getattr(stmt.excluded, c) for c in cols})
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=key)
-        session.execute(stmt)
+    cols = tuple(c for c in rows[0].keys() if c not in key)
+    session.execute(_upsert_statement(dialect, table, tuple(key), cols), rows)

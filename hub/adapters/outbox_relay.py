@@ -24,7 +24,7 @@ RELAY_LOCK_KEY = 0x68756272  # "hubr"
 
 class OutboxRelay:
     def __init__(self, db: Database, bootstrap: str, *, topic_prefix: str = "", batch_size: int = 2000,
-                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.05):
+                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.02):
         self.db = db
         self.bootstrap = bootstrap
         self.prefix = topic_prefix
@@ -53,11 +53,12 @@ class OutboxRelay:
             return True
         if self._lock_conn is None:
             self._lock_conn = self.db.engine.connect()
+        if getattr(self, "_leading", False):
+            return True
         got = self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY}).scalar()
         self._lock_conn.commit()
-        if got:
-            return True
-        return False
+        self._leading = bool(got)
+        return self._leading
 
     def backlog(self) -> int:
         with self.db.read_session() as s:
@@ -105,9 +106,21 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10)
             except Exception:  # noqa: BLE001 - database hiccups: retry with capped backoff
                 self.healthy = False
+                self._release_leadership()
+                self._leading = False
                 log.exception("outbox relay failed; retrying in %.1fs", backoff)
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 10)
         self._reset_producer()
+        self._release_leadership()
+
+    def _release_leadership(self) -> None:
+        """Give the advisory lock back before the connection returns to the pool (else no relay could lead again)."""
         if self._lock_conn is not None:
+            try:
+                self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK_KEY})
+                self._lock_conn.commit()
+            except Exception:  # noqa: BLE001 - a dead connection holds no lock
+                pass
             self._lock_conn.close()
+            self._lock_conn = None

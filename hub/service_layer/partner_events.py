@@ -47,19 +47,22 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     if not events:
         return res
     s, now = uow.session, uow.now
-    keys = list({(e.source, e.event_id) for e in events})
+    # Lookups per source with a plain IN list (an index scan; a row-value IN would plan as a 1000-way OR).
+    by_source: dict[str, set[str]] = defaultdict(set)
+    subjects_by_source: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        by_source[e.source].add(e.event_id)
+        if e.sequence is not None:
+            subjects_by_source[e.source].add(e.subject)
     applied: dict[tuple[str, str], str] = {}
-    for i in range(0, len(keys), 1000):
-        part = keys[i : i + 1000]
-        for src, eid, h in s.execute(select(AppliedEventRow.source, AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
-                                     .where(tuple_(AppliedEventRow.source, AppliedEventRow.event_id).in_(part))):
+    for src, ids in by_source.items():
+        for eid, h in s.execute(select(AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
+                                .where(AppliedEventRow.source == src, AppliedEventRow.event_id.in_(sorted(ids)))):
             applied[(src, eid)] = h
-    subj = list({(e.source, e.subject) for e in events if e.sequence is not None})
     seqs: dict[tuple[str, str], int] = {}
-    for i in range(0, len(subj), 1000):
-        part = subj[i : i + 1000]
-        for src, sub, n in s.execute(select(SubjectSequenceRow.source, SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
-                                     .where(tuple_(SubjectSequenceRow.source, SubjectSequenceRow.subject).in_(part))):
+    for src, subjects in subjects_by_source.items():
+        for sub, n in s.execute(select(SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
+                                .where(SubjectSequenceRow.source == src, SubjectSequenceRow.subject.in_(sorted(subjects)))):
             seqs[(src, sub)] = n
 
     identity, employment, payroll, insurance = {}, {}, {}, {}
