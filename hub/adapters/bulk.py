@@ -113,10 +113,42 @@ def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], cols: tu
     return stmt
 
 
+def _pg_unnest_insert(session: Session, table: Table, rows: list[dict], key: tuple[str, ...] | None, update: bool) -> None:
+    """One statement for the whole batch: INSERT … SELECT * FROM unnest(arrays) [ON CONFLICT …] (PostgreSQL)."""
+    from sqlalchemy import text
+
+    dialect = session.get_bind().dialect
+    cols = list(rows[0].keys())
+    casts = ", ".join(f"CAST(:p{i} AS {table.c[c].type.compile(dialect=dialect)}[])" for i, c in enumerate(cols))
+    sql = f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) SELECT * FROM unnest({casts})'
+    if key:
+        rest = [c for c in cols if c not in key]
+        target = ", ".join(f'"{k}"' for k in key)
+        if update and rest:
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in rest)
+        else:
+            sql += f" ON CONFLICT ({target}) DO NOTHING"
+    session.execute(text(sql), {f"p{i}": [r[c] for r in rows] for i, c in enumerate(cols)})
+
+
 def upsert(session: Session, table: Table, rows: list[dict], key: list[str]) -> None:
-    """INSERT … ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite; every row has the same keys."""
+    """INSERT … ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite; every row has the same keys and no two
+    rows share a key. PostgreSQL: one statement over arrays; SQLite: one cached statement, executemany."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        _pg_unnest_insert(session, table, rows, tuple(key), True)
+        return
     cols = tuple(c for c in rows[0].keys() if c not in key)
     session.execute(_upsert_statement(dialect, table, tuple(key), cols), rows)
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
+    """Plain INSERT of many rows (same keys each): one statement on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _pg_unnest_insert(session, table, rows, None, False)
+    else:
+        session.execute(table.insert(), rows)

@@ -28,7 +28,7 @@ def consumer(bootstrap: str, *, group_id: str | None, session_timeout_ms: int = 
              heartbeat_interval_ms: int = 1_000, max_poll_records: int = 1000, **overrides) -> KafkaConsumer:
     cfg = dict(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False, auto_offset_reset="earliest",
                session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=heartbeat_interval_ms,
-               max_poll_records=max_poll_records, fetch_max_wait_ms=100, request_timeout_ms=max(30_000, session_timeout_ms + 5_000),
+               max_poll_records=max_poll_records, fetch_max_wait_ms=25, request_timeout_ms=max(30_000, session_timeout_ms + 5_000),
                reconnect_backoff_max_ms=2_000, client_id="staffing-hub")
     cfg.update(overrides)
     return KafkaConsumer(**cfg)

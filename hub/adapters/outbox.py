@@ -81,4 +81,6 @@ def event_rows(events: list[tuple[str, str | None, dict]], now: datetime) -> lis
 
 def write(session: Session, events: list[tuple[str, str | None, dict]], now: datetime) -> None:
     if events:
-        session.execute(OutboxRow.__table__.insert(), event_rows(events, now))
+        from hub.adapters.bulk import insert_rows
+
+        insert_rows(session, OutboxRow.__table__, event_rows(events, now))

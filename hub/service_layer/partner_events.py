@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, tuple_
 
-from hub.adapters.bulk import upsert
+from hub.adapters.bulk import insert_rows, upsert
 from hub.adapters.orm import (
     AppliedEventRow,
     PartnerEmploymentRow,
@@ -114,8 +114,7 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     upsert(s, PartnerEmploymentRow.__table__, list(employment.values()), ["id_number"])
     _upsert_payroll(uow, list(payroll.values()))
     upsert(s, PartnerInsuranceRow.__table__, list(insurance.values()), ["id_number"])
-    if new_applied:
-        s.execute(AppliedEventRow.__table__.insert(), new_applied)
+    insert_rows(s, AppliedEventRow.__table__, new_applied)
     upsert(s, SubjectSequenceRow.__table__, [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()],
            ["source", "subject"])
     if identity:
