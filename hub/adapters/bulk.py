@@ -152,3 +152,14 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
         _pg_unnest_insert(session, table, rows, None, False)
     else:
         session.execute(table.insert(), rows)
+
+
+def member_of(session: Session, column, values):
+    """`column IN values` as one array parameter on PostgreSQL (`= ANY(:array)`: a short query text psycopg can
+    cache, planned as an index scan), a plain IN list elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

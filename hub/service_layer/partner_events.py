@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_, update
 
-from hub.adapters.bulk import insert_rows, upsert
+from hub.adapters.bulk import insert_rows, member_of, upsert
 from hub.adapters.orm import (
     AppliedEventRow,
     PartnerEmploymentRow,
@@ -57,12 +57,12 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     applied: dict[tuple[str, str], str] = {}
     for src, ids in by_source.items():
         for eid, h in s.execute(select(AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
-                                .where(AppliedEventRow.source == src, AppliedEventRow.event_id.in_(sorted(ids)))):
+                                .where(AppliedEventRow.source == src, member_of(s, AppliedEventRow.event_id, sorted(ids)))):
             applied[(src, eid)] = h
     seqs: dict[tuple[str, str], int] = {}
     for src, subjects in subjects_by_source.items():
         for sub, n in s.execute(select(SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
-                                .where(SubjectSequenceRow.source == src, SubjectSequenceRow.subject.in_(sorted(subjects)))):
+                                .where(SubjectSequenceRow.source == src, member_of(s, SubjectSequenceRow.subject, sorted(subjects)))):
             seqs[(src, sub)] = n
 
     identity, employment, payroll, insurance = {}, {}, {}, {}
@@ -145,12 +145,23 @@ def _upsert_payroll(uow: UnitOfWork, rows: list[dict]) -> None:
 def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     """Police may change the registry's verified name, identity status and photo hash — nothing else."""
     ids = list(identity)
-    for i in range(0, len(ids), 1000):
-        for person in uow.session.execute(select(PersonRow).where(PersonRow.id_number.in_(ids[i:i + 1000]))).scalars():
+    s = uow.session
+    changed = []
+    for i in range(0, len(ids), 5000):
+        for person in s.execute(select(PersonRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date,
+                                       PersonRow.education, PersonRow.verified_name, PersonRow.identity_status,
+                                       PersonRow.photo_sha256).where(member_of(s, PersonRow.id_number, ids[i:i + 5000]))):
             v = identity[person.id_number]
             new = (v["name"], v["status"], v["photo_sha256"])
             if (person.verified_name, person.identity_status, person.photo_sha256) == new:
                 continue
-            person.verified_name, person.identity_status, person.photo_sha256 = new
-            uow.publish(UPDATES_TOPIC, key=person.id_number, type="gov.registry.person.updated",
-                        subject=person.id_number, data=person_data(person))
+            changed.append((person, new))
+    if not changed:
+        return
+    s.execute(update(PersonRow.__table__).where(PersonRow.__table__.c.id_number == bindparam("b_id")).values(
+        verified_name=bindparam("b_name"), identity_status=bindparam("b_status"), photo_sha256=bindparam("b_photo")),
+        [dict(b_id=p.id_number, b_name=n[0], b_status=n[1], b_photo=n[2]) for p, n in changed])
+    for p, (name, status, photo) in changed:
+        data = {"id_number": p.id_number, "name": p.name, "gender": p.gender, "birth_date": p.birth_date,
+                "education": p.education, "verified_name": name, "identity_status": status, "photo_sha256": photo}
+        uow.publish(UPDATES_TOPIC, key=p.id_number, type="gov.registry.person.updated", subject=p.id_number, data=data)

@@ -13,6 +13,8 @@ import hashlib
 
 from sqlalchemy import select, text
 
+from hub.adapters.bulk import member_of
+
 from hub.adapters.orm import (
     MismatchRow,
     PartnerEmploymentRow,
@@ -60,7 +62,7 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
     parts = [None] if full else list(_chunks(ids))
 
     def only(q, col, part):
-        return q if part is None else q.where(col.in_(part))
+        return q if part is None else q.where(member_of(s, col, part))
 
     for part in parts:
         q = (select(PersonRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.funding)
@@ -143,7 +145,7 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
     for part in ([None] if len(ids) > FULL_SCAN_THRESHOLD else _chunks(ids)):
         q = select(MismatchRow).where(MismatchRow.kind.in_(kinds), MismatchRow.status == "OPEN")
         if part is not None:
-            q = q.where(MismatchRow.subject.in_(part))
+            q = q.where(member_of(uow.session, MismatchRow.subject, part))
         for row in uow.session.execute(q).scalars():
             if row.subject in wanted:
                 open_rows[row.subject][(row.kind, row.unit_code)] = row
