@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from datetime import datetime, timezone
 from typing import Iterator
@@ -77,6 +78,20 @@ def cloud_event_template(*, type: str, now: datetime, source: str = REGISTRY_SOU
 def event_rows(events: list[tuple[str, str | None, dict]], now: datetime) -> list[dict]:
     """Rows for the outbox table from (topic, key, event) triples."""
     return [dict(topic=t, key=k, value=dumps(e), created_at=now, sent_at=None) for t, k, e in events]
+
+
+_NEW_ROWS = threading.Event()
+
+
+def notify_committed() -> None:
+    """Wake an in-process relay: outbox rows were just committed (other processes are found by polling)."""
+    _NEW_ROWS.set()
+
+
+def wait_for_rows(timeout: float) -> None:
+    """Sleep until rows are committed in this process, or ``timeout`` seconds."""
+    _NEW_ROWS.wait(timeout)
+    _NEW_ROWS.clear()
 
 
 def write(session: Session, events: list[tuple[str, str | None, dict]], now: datetime) -> None:

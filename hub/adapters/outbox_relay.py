@@ -14,6 +14,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import func, select, text, update
 
 from hub.adapters import kafka as kafka_adapter
+from hub.adapters import outbox
 from hub.adapters.database import Database
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import OutboxRow
@@ -24,7 +25,7 @@ RELAY_LOCK_KEY = 0x68756272  # "hubr"
 
 class OutboxRelay:
     def __init__(self, db: Database, bootstrap: str, *, topic_prefix: str = "", batch_size: int = 2000,
-                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.02):
+                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.1):
         self.db = db
         self.bootstrap = bootstrap
         self.prefix = topic_prefix
@@ -97,7 +98,7 @@ class OutboxRelay:
                 self.healthy = True
                 backoff = 0.2
                 if n < self.batch_size:
-                    self.stop_event.wait(self.idle_wait_s)
+                    outbox.wait_for_rows(self.idle_wait_s)  # woken at once by commits in this process
             except KafkaError as e:
                 self.healthy = False
                 log.warning("outbox relay: broker unavailable (%s); retrying in %.1fs", e.__class__.__name__, backoff)

@@ -21,6 +21,7 @@ class UnitOfWork:
         self.session: Session | None = None
         self._operations: list[Operation] = []
         self._events: list[tuple[str, str | None, dict]] = []
+        self._flushed = False
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self.db.session()
@@ -50,14 +51,19 @@ class UnitOfWork:
 
     def flush(self) -> None:
         """Write queued outbox rows now (the operation log is written at commit, holding its lock briefly)."""
+        if self._events:
+            self._flushed = True
         outbox.write(self.session, self._events, self.now)
         self._events = []
 
     def commit(self) -> None:
+        wrote = bool(self._events) or self._flushed
         self.flush()
         operation_log.append(self.session, self._operations, now=self.now)
         self._operations = []
         self.session.commit()
+        if wrote:
+            outbox.notify_committed()
 
     def rollback(self) -> None:
         self._operations, self._events = [], []

@@ -134,3 +134,20 @@ def test_dead_letter_replay_reinjects_after_a_fix_and_dry_run_changes_nothing(st
     assert list_dead_letters(streaming.db, DeadLetterFilter(ids=[row.id])) == []
     streaming.wait_consumed("police", 2)  # consumed again (and dead-lettered again: the type is still unknown)
     assert len(list_dead_letters(streaming.db, DeadLetterFilter(include_replayed=True))) == 2
+
+
+def test_police_events_update_the_verified_identity_and_publish_it(streaming):
+    idn = make_person(streaming.db, name="褚十")
+    updates = streaming.reader("registry.updates.v1")
+    streaming.start("police")
+    streaming.send(ev.police(idn, "褚十", status="ALIVE"))
+    streaming.wait_consumed("police", 1)
+    from hub.adapters.orm import PersonRow
+
+    with streaming.db.read_session() as s:
+        p = s.get(PersonRow, idn)
+    assert (p.verified_name, p.identity_status, p.name) == ("褚十", "ALIVE", "褚十")
+    updates.poll_until(lambda ms: any(json.loads(m.value())["type"] == "gov.registry.person.updated" for m in ms), 30)
+    upd = [json.loads(m.value()) for m in updates.messages if json.loads(m.value())["type"] == "gov.registry.person.updated"]
+    assert upd[-1]["data"]["identity_status"] == "ALIVE" and upd[-1]["subject"] == idn
+    updates.close()
