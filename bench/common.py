@@ -34,15 +34,25 @@ def scratch_postgres(prefix: str = "hub_bench"):
 
 
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Run a command; return (wall seconds, peak RSS of the child in MiB, result)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a command; return (wall seconds, peak RSS of that child alone in MiB, result)."""
+    import threading
+
     t0 = time.perf_counter()
-    r = subprocess.run(args, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks: dict[str, bytes] = {}
+    readers = [threading.Thread(target=lambda n=n, f=f: chunks.__setitem__(n, f.read())) for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in readers:
+        t.start()
+    _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (not the maximum over all children)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for t in readers:
+        t.join()
     wall = time.perf_counter() - t0
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return wall, max(peak_kib, before) // 1024, r
+    out, err = chunks["out"].decode("utf-8", "replace"), chunks["err"].decode("utf-8", "replace")
+    r = subprocess.CompletedProcess(args, proc.returncode, out, err)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{out}\n{err}")
+    return wall, usage.ru_maxrss // 1024, r
 
 
 def machine(url: str | None = None) -> dict:
