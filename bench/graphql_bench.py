@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -488,6 +490,16 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         e[0] += 1
         e[1] += dt
 
+    gc_time = {"n": 0, "s": 0.0, "t0": 0.0}
+
+    def _gc(phase: str, info: dict) -> None:  # time spent in the cyclic garbage collector
+        if phase == "start":
+            gc_time["t0"] = time.perf_counter()
+        else:
+            gc_time["n"] += 1
+            gc_time["s"] += time.perf_counter() - gc_time["t0"]
+
+    gc.callbacks.append(_gc)
     h_admin = {"Authorization": f"Bearer {admin}"}
     h_fin = {"Authorization": f"Bearer {finance}", "X-Purpose": "bench"}
     cases = {
@@ -496,9 +508,9 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         "person_lookup": (PERSON_QUERY, lambda i: {"id": ids[i % len(ids)]}, h_fin, lookups),
     }
 
-    async def run(query: str, variables, headers: dict, n: int) -> list[float]:
+    async def run(query: str, variables, headers: dict, n: int, on=None) -> list[float]:
         times = []
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=120) as c:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=on or app), base_url="http://hub", timeout=120) as c:
             for i in range(n):
                 t = time.perf_counter()
                 r = await c.post("/graphql", json={"query": query, "variables": variables(i)}, headers=headers)
@@ -511,9 +523,14 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
     for name, (query, variables, headers, n) in cases.items():
         asyncio.run(run(query, variables, headers, 3))  # warm-up: imports, pools, caches
         sql.update(n=0, s=0.0)
+        gc_time.update(n=0, s=0.0)
         per_stmt.clear()
+        c0 = time.process_time()
         times = asyncio.run(run(query, variables, headers, n))
         out[name] = {"runs": n, "wall_ms": summary_ms(times),
+                     "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
+                     "gc_collections_per_request": round(gc_time["n"] / n, 1),
+                     "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2),
                      "sql_statements_per_request": round(sql["n"] / n, 1),
                      "sql_execute_ms_per_request": round(sql["s"] * 1000 / n, 2),
                      "statements": sorted(({"sql": k, "per_request": round(c / n, 2), "ms_per_request": round(s * 1000 / n, 2)}
@@ -526,6 +543,42 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         profiler.stop()
         out[name]["profile"] = _profile_summary(profiler, wall)
         out[name]["pyinstrument_text"] = profiler.output_text(unicode=False, color=False, show_all=False)
+
+    # What-ifs (no hub code changed; measured the same way, without the profiler):
+    def timed(case: str, on=None) -> dict:
+        query, variables, headers, n = cases[case]
+        asyncio.run(run(query, variables, headers, 3, on))
+        gc_time.update(n=0, s=0.0)
+        c0 = time.process_time()
+        times = asyncio.run(run(query, variables, headers, n, on))
+        return {"wall_ms": summary_ms(times), "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
+                "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2)}
+
+    # 1. the garbage collector: long-lived objects frozen after start-up, a larger generation-0 threshold
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    out["what_if_gc_freeze_threshold_50000"] = {c: timed(c) for c in cases}
+    gc.set_threshold(*threshold)
+    gc.unfreeze()
+    # 2. strawberry's ParserCache + ValidationCache extensions (parse and validate once per distinct document)
+    import hub.api.app as app_module
+    from strawberry.extensions import ParserCache, ValidationCache
+
+    build = app_module.build_schema
+
+    def cached_schema(**kw):
+        schema = build(**kw)
+        schema.extensions = [*schema.extensions, ParserCache(maxsize=256), ValidationCache(maxsize=256)]
+        return schema
+
+    app_module.build_schema = cached_schema
+    try:
+        cached_app = app_module.create_app(db)
+    finally:
+        app_module.build_schema = build
+    out["what_if_parser_validation_cache"] = {c: timed(c, cached_app) for c in ("person_lookup",)}
     db.dispose()
     return out
 
@@ -582,9 +635,10 @@ def sample_ids(url: str, n: int, seed: int) -> list[str]:
     return random.Random(seed).sample(ids, min(n, len(ids)))
 
 
-def run(args) -> dict:
+def run(args, result: dict) -> dict:
+    """The whole benchmark; fills ``result`` as it goes (kept if a later phase fails)."""
     tmp = Path(tempfile.mkdtemp(prefix="graphql_bench_"))
-    result: dict = {"persons": args.persons}
+    result["persons"] = args.persons
     servers: list[Server] = []
     try:
         with scratch_postgres("hub_gqlbench") as url:
@@ -719,16 +773,25 @@ def run(args) -> dict:
             print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
             wait_quiet(args, result, "profile")
             spec = json.dumps({"admin": admin, "finance": finance, "ids": ids[:1000]})
+            ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+            b0, p0, t0 = system_busy_s(), postgres_backends_cpu(dbname), time.perf_counter()
             r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs),
                                 "--profile-lookups", str(args.profile_lookups)],
                                env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
             if r.returncode != 0:
                 raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+            ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            child = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+            pgc = postgres_backends_cpu(dbname) - p0
+            wall = time.perf_counter() - t0
             prof = json.loads(r.stdout)
+            prof["cpu"] = {"wall_s": round(wall, 1), "child_cores": round(child / wall, 2),
+                           "postgres_cores": round(pgc / wall, 2),
+                           "other_cores": round(max(0.0, system_busy_s() - b0 - child - pgc) / wall, 2)}
             text_path = Path(args.out).with_suffix(".pyinstrument.txt")
             text_path.parent.mkdir(parents=True, exist_ok=True)
             text_path.write_text("\n\n".join(f"===== {name} =====\n{case.pop('pyinstrument_text')}"
-                                              for name, case in prof.items()))
+                                              for name, case in prof.items() if "pyinstrument_text" in case))
             result["in_process_profile"] = prof
             result["in_process_profile_text_file"] = str(text_path)
     finally:
@@ -762,10 +825,16 @@ def main() -> None:
         return
     args.out = args.out or str(BENCH / "results" / f"graphql-{args.persons}.json")
     t0 = time.perf_counter()
-    result = run(args)
-    result["bench_wall_s"] = round(time.perf_counter() - t0, 1)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    result: dict = {}
+    try:
+        run(args, result)
+    except BaseException as e:
+        result["failed"] = f"{e.__class__.__name__}: {e}"[:4000]
+        raise
+    finally:
+        result["bench_wall_s"] = round(time.perf_counter() - t0, 1)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

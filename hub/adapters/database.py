@@ -60,11 +60,16 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def __post_init__(self) -> None:
+        # One factory each: building a sessionmaker per call sets up SQLAlchemy's event dispatch every time.
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
+
     def session(self) -> Session:
-        return sessionmaker(self.engine, expire_on_commit=False)()
+        return self._writer()
 
     def read_session(self) -> Session:
-        return sessionmaker(self.read_engine, expire_on_commit=False)()
+        return self._reader()
 
     def dispose(self) -> None:
         self.engine.dispose()

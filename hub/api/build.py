@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, SchemaExtension, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from hub.api.limits import cost_rule
@@ -17,8 +17,8 @@ class FlushAccessLog(SchemaExtension):
     def on_execute(self):
         yield
         ctx = self.execution_context.context
-        if hasattr(ctx, "flush_reads"):
-            ctx.flush_reads()
+        if hasattr(ctx, "close"):
+            ctx.close()
 
 
 def _expected(error) -> bool:
@@ -32,6 +32,8 @@ def _expected(error) -> bool:
 def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000,
                  max_cost: int = 50_000) -> strawberry.Schema:
     extensions = [
+        ParserCache(maxsize=512),  # partners send the same few documents again and again
+        ValidationCache(maxsize=512),  # the limits below do not depend on variables, so caching is safe
         FlushAccessLog,
         QueryDepthLimiter(max_depth=max_depth),
         MaxAliasesLimiter(max_alias_count=max_aliases),

@@ -32,6 +32,13 @@ class HubContext(BaseContext):
         """Note a read of a person's data; written to the access log once the operation finishes."""
         self.pending_reads.append((id_number, operation, field, purpose))
 
+    def close(self) -> None:
+        """End of the operation: write the access log, give the read connection back."""
+        try:
+            self.flush_reads()
+        finally:
+            self.loaders.close()
+
     def flush_reads(self) -> None:
         from hub.api.access import write_reads
 

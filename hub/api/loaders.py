@@ -14,6 +14,7 @@ from hub.adapters.orm import LeaderQuotaRow, PersonRow, PostingRow, QuotaRow, Un
 class Loaders:
     def __init__(self, db: Database):
         self.db = db
+        self._session = None
         self.unit = DataLoader(self._units)
         self.quotas = DataLoader(self._quotas)
         self.leader_quotas = DataLoader(self._leader_quotas)
@@ -24,8 +25,18 @@ class Loaders:
         self.unit_postings = UnitPostingsLoader(db).loader
 
     def _rows(self, q):
-        with self.db.read_session() as s:
-            return s.execute(q).all()
+        return self.session().execute(q).all()
+
+    def session(self):
+        """One read session for the whole request (closed by ``close``): fewer connection checkouts and pings."""
+        if self._session is None:
+            self._session = self.db.read_session()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     async def _units(self, codes: list[str]):
         rows = {r.code: r for (r,) in self._rows(select(UnitRow).where(UnitRow.code.in_(codes)))}
