@@ -413,12 +413,14 @@ CATEGORIES = (  # first match on the frame's file path wins
     ("dataclasses/typing/enum/other stdlib", ("/lib/python3",)),
 )
 INCLUSIVE = {  # "label": function names whose inclusive time is summed (outermost match only)
-    "parse + validate (graphql-core, incl. cost/depth/token limits)": ("parse_document", "validate_document", "_parse_and_validate_async"),
+    "parse + validate (graphql-core, incl. cost/depth/token limits)": ("_prepare_operation_async", "validate_document",
+                                                                        "_parse_operation_document"),
     "access-log flush (write_reads: INSERT of every person read)": ("flush_reads",),
     "Query.units: paged() (count + page of units)": ("paged",),
     "UnitPostingsLoader._load (window-function page + counts)": ("_load",),
     "Loaders._persons (persons IN (...))": ("_persons",),
     "Loaders._units": ("_units",),
+    "Loaders._postings_of_person": ("_postings_of_person",),
     "Posting.from_row / Unit.from_row / Person.from_row": ("from_row",),
     "result serialization (process_result, encode_json)": ("process_result", "encode_json", "render_json", "create_response"),
     "authenticate (token lookup)": ("authenticate",),
@@ -562,11 +564,16 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
     out["what_if_gc_freeze_threshold_50000"] = {c: timed(c) for c in cases}
     gc.set_threshold(*threshold)
     gc.unfreeze()
-    # 2. strawberry's ParserCache + ValidationCache extensions (parse and validate once per distinct document)
+    # 2. strawberry's ParserCache + ValidationCache extensions (parse and validate once per distinct document),
+    #    unless the hub's schema has them already
     import hub.api.app as app_module
     from strawberry.extensions import ParserCache, ValidationCache
 
     build = app_module.build_schema
+    if any(isinstance(e, (ParserCache, ValidationCache)) for e in build().extensions):
+        out["what_if_parser_validation_cache"] = "the hub's schema already has ParserCache/ValidationCache"
+        db.dispose()
+        return out
 
     def cached_schema(**kw):
         schema = build(**kw)
@@ -635,10 +642,22 @@ def sample_ids(url: str, n: int, seed: int) -> list[str]:
     return random.Random(seed).sample(ids, min(n, len(ids)))
 
 
+def code_version() -> dict:
+    """The commit of the work tree and whether hub/ differs from it (read-only git; the tree may change under us)."""
+    root = BENCH.parent
+
+    def git(*a: str) -> str:
+        r = subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else "?"
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "hub_modified": bool(git("status", "--porcelain", "--", "hub"))}
+
+
 def run(args, result: dict) -> dict:
     """The whole benchmark; fills ``result`` as it goes (kept if a later phase fails)."""
     tmp = Path(tempfile.mkdtemp(prefix="graphql_bench_"))
     result["persons"] = args.persons
+    result["code_at_start"] = code_version()
     servers: list[Server] = []
     try:
         with scratch_postgres("hub_gqlbench") as url:
@@ -798,6 +817,7 @@ def run(args, result: dict) -> dict:
         for s in servers:
             s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+        result["code_at_end"] = code_version()  # if it differs from code_at_start, phases ran different code
     return result
 
 

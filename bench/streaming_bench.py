@@ -509,6 +509,48 @@ def run_connectors(db, bootstrap: str, produced: dict[str, int], broker_pid: int
             "timers": timers.report()}
 
 
+def _connector_child(url: str, bootstrap: str, name: str) -> None:
+    """One connector in its own interpreter (as `hub connector run` deploys them), assign mode like `hub up`."""
+    from connectors.runner import ConnectorRunner
+    from connectors.spec import all_connectors
+    from hub.adapters.database import connect
+
+    db = connect(url)
+    ConnectorRunner(all_connectors()[name], db, bootstrap, group=False, batch_size=1000,
+                    session_timeout_ms=2000, heartbeat_interval_ms=300).run()
+
+
+def run_connector_processes(db, bootstrap: str, produced: dict[str, int], timeout: float) -> dict:
+    """(b') the same as run_connectors, but each connector in its own process (the docker-compose topology)."""
+    import multiprocessing
+
+    from connectors.spec import all_connectors
+
+    specs = all_connectors()
+    topics = {name: spec.topic for name, spec in specs.items()}
+    targets = {name: produced.get(t, 0) for name, t in topics.items()}
+    total = sum(targets.values())
+    ctx = multiprocessing.get_context("spawn")
+    t0 = time.perf_counter()
+    procs = [ctx.Process(target=_connector_child, args=(db.url.replace("+psycopg", ""), bootstrap, n), daemon=True) for n in topics]
+    for p in procs:
+        p.start()
+    deadline = t0 + timeout
+    while True:
+        got = consumed_by_connector(db, topics)
+        if all(got.get(n, 0) >= targets[n] for n in topics):
+            break
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"connector processes consumed {got} of {targets}")
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.terminate()
+        p.join(10)
+    return {"records": total, "seconds": round(elapsed, 2), "msgs_per_s": round(total / elapsed),
+            "note": "four processes, one per connector; includes interpreter start-up (~1 s)"}
+
+
 def probe_lookups(db, n: int = 1000) -> dict:
     """The duplicate check of apply_events as it is issued — ``(source, event_id) IN ((…), …)`` with 1000 pairs —
     against the same lookup as a join with unnest(arrays), and as ``source = :s AND event_id = ANY(:ids)`` per
@@ -954,6 +996,7 @@ def main() -> None:
     ap.add_argument("--profile-events", type=int, default=20_000,
                     help="events per profiling / what-if run (0: skip them)")
     ap.add_argument("--no-whatif", action="store_true", help="skip the what-if runs")
+    ap.add_argument("--processes", action="store_true", help="also run (b) with one process per connector")
     ap.add_argument("--floor-repeats", type=int, default=3, help="floor runs (the median is the reference)")
     ap.add_argument("--code-label", default=None, help="describe the code measured (default: git HEAD of the tree)")
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per phase")
@@ -1050,6 +1093,17 @@ def main() -> None:
                     "SELECT kind, count(*) FROM mismatches WHERE status = 'OPEN' GROUP BY kind ORDER BY kind")).all()),
                 "operation_log_rows": c.execute(text("SELECT count(*) FROM operation_log")).scalar(),
             }
+
+        if args.processes:
+            # the same events again into a reset partner side, each connector in its own process
+            with db.engine.begin() as c:
+                c.execute(text("TRUNCATE partner_identity, partner_employment, partner_payroll, partner_insurance, "
+                               "applied_events, subject_sequences, consumer_offsets, dead_letters"))
+                c.execute(text("DELETE FROM mismatches WHERE source IS DISTINCT FROM 'registry'"))
+                c.execute(text("UPDATE persons SET verified_name = NULL, identity_status = NULL, photo_sha256 = NULL"))
+            result["b_processes"] = run_connector_processes(db, bootstrap, produced, args.timeout)
+            result["b_processes_over_a"] = round(result["b_processes"]["msgs_per_s"] / result["a_floor"]["msgs_per_s"], 3)
+            log(f"(b') connector processes: {result['b_processes']['msgs_per_s']} msgs/s, ratio {result['b_processes_over_a']}")
 
         result["b_probe_duplicate_lookup"] = probe_lookups(db)
         log(f"lookup probe: {result['b_probe_duplicate_lookup']}")
