@@ -146,6 +146,45 @@ def wait_quiet(args, result: dict, phase: str, window_s: float = 3.0) -> None:
                                                    "other_cores": round(other, 2)}
 
 
+# `hub up` exactly as the console script runs it (hub.cli:app), plus a gc callback that logs every collection of the
+# cyclic garbage collector (wall time, generation, pause in ms) so that each phase can report the server's GC pauses.
+HUB_UP_WITH_GC_LOG = """
+import gc, os, sys, time
+_log = open(os.environ["BENCH_GC_LOG"], "a", buffering=1)
+_t = [0.0]
+def _gc(phase, info):
+    if phase == "start":
+        _t[0] = time.perf_counter()
+    else:
+        _log.write("%.4f %d %.3f\\n" % (time.time(), info["generation"], (time.perf_counter() - _t[0]) * 1000))
+gc.callbacks.append(_gc)
+sys.argv[0] = "hub"
+from hub.cli import app
+sys.exit(app())
+"""
+
+
+def gc_pauses(path: Path, t0: float, t1: float) -> dict:
+    """The server's garbage-collector pauses logged between wall times t0 and t1."""
+    by_gen: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        try:
+            t, g, ms = line.split()
+        except ValueError:
+            continue
+        if t0 <= float(t) <= t1:
+            by_gen[int(g)].append(float(ms))
+    allp = [x for v in by_gen.values() for x in v]
+    return {"collections_by_generation": {g: len(v) for g, v in by_gen.items()},
+            "total_ms": round(sum(allp), 1), "max_pause_ms": round(max(allp, default=0.0), 1),
+            "gen2_pauses_ms": sorted((round(x, 1) for x in by_gen[2]), reverse=True)[:10],
+            "pauses_over_10ms": sum(1 for x in allp if x > 10)}
+
+
 class Server:
     """A server subprocess (hub up or node) with its output in a log file; stopped by its pid."""
 
@@ -492,14 +531,16 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         e[0] += 1
         e[1] += dt
 
-    gc_time = {"n": 0, "s": 0.0, "t0": 0.0}
+    gc_time = {"n": 0, "s": 0.0, "t0": 0.0, "max": 0.0}
 
     def _gc(phase: str, info: dict) -> None:  # time spent in the cyclic garbage collector
         if phase == "start":
             gc_time["t0"] = time.perf_counter()
         else:
+            dt = time.perf_counter() - gc_time["t0"]
             gc_time["n"] += 1
-            gc_time["s"] += time.perf_counter() - gc_time["t0"]
+            gc_time["s"] += dt
+            gc_time["max"] = max(gc_time["max"], dt)
 
     gc.callbacks.append(_gc)
     h_admin = {"Authorization": f"Bearer {admin}"}
@@ -525,7 +566,7 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
     for name, (query, variables, headers, n) in cases.items():
         asyncio.run(run(query, variables, headers, 3))  # warm-up: imports, pools, caches
         sql.update(n=0, s=0.0)
-        gc_time.update(n=0, s=0.0)
+        gc_time.update(n=0, s=0.0, max=0.0)
         per_stmt.clear()
         c0 = time.process_time()
         times = asyncio.run(run(query, variables, headers, n))
@@ -533,6 +574,7 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
                      "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
                      "gc_collections_per_request": round(gc_time["n"] / n, 1),
                      "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2),
+                     "gc_max_pause_ms": round(gc_time["max"] * 1000, 1),
                      "sql_statements_per_request": round(sql["n"] / n, 1),
                      "sql_execute_ms_per_request": round(sql["s"] * 1000 / n, 2),
                      "statements": sorted(({"sql": k, "per_request": round(c / n, 2), "ms_per_request": round(s * 1000 / n, 2)}
@@ -550,11 +592,11 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
     def timed(case: str, on=None) -> dict:
         query, variables, headers, n = cases[case]
         asyncio.run(run(query, variables, headers, 3, on))
-        gc_time.update(n=0, s=0.0)
+        gc_time.update(n=0, s=0.0, max=0.0)
         c0 = time.process_time()
         times = asyncio.run(run(query, variables, headers, n, on))
         return {"wall_ms": summary_ms(times), "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
-                "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2)}
+                "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2), "gc_max_pause_ms": round(gc_time["max"] * 1000, 1)}
 
     # 1. the garbage collector: long-lived objects frozen after start-up, a larger generation-0 threshold
     threshold = gc.get_threshold()
@@ -650,7 +692,8 @@ def code_version() -> dict:
         r = subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else "?"
 
-    return {"commit": git("rev-parse", "--short", "HEAD"), "hub_modified": bool(git("status", "--porcelain", "--", "hub"))}
+    return {"commit": git("rev-parse", "--short", "HEAD"), "hub_tree": git("rev-parse", "--short", "HEAD:hub"),
+            "hub_modified": bool(git("status", "--porcelain", "--", "hub"))}
 
 
 def run(args, result: dict) -> dict:
@@ -674,7 +717,10 @@ def run(args, result: dict) -> dict:
             env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_HTTP_PORT": str(port), "HUB_HTTP_HOST": "127.0.0.1",
                    "HUB_LOG_FORMAT": "text", "HUB_DATA_DIR": str(tmp / "hub-data")}
             env.pop("HUB_KAFKA_BOOTSTRAP_SERVERS", None)  # hub up starts its own embedded broker
-            hub = Server("hub up", [HUB, "up", "--connectors", "none"], env, tmp / "hub-up.log")
+            gc_log = tmp / "hub-gc.log"
+            env["BENCH_GC_LOG"] = str(gc_log)
+            hub = Server("hub up", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"], env,
+                         tmp / "hub-up.log")
             servers.append(hub)
             print("[bench] starting hub up", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
@@ -694,9 +740,11 @@ def run(args, result: dict) -> dict:
             print("[bench] person lookup, open loop", file=sys.stderr, flush=True)
             wait_quiet(args, result, "person_lookup")
             bodies = [{"query": PERSON_QUERY, "variables": {"id": i}, "operationName": "PersonLookup"} for i in ids]
+            t_phase = time.time()
             with CpuMeter(hub.pid, dbname) as m:
                 lookup = open_loop(gql_url, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s)
             lookup["cpu"] = m.result
+            lookup["server_gc"] = gc_pauses(gc_log, t_phase, time.time())
             log1 = db_scalar(url, "SELECT count(*) FROM access_log")
             lookup["access_log_rows_written"] = log1 - log0
             lookup["target_p99_ms"] = 20
@@ -706,9 +754,11 @@ def run(args, result: dict) -> dict:
             print("[bench] units page on the hub, closed loop", file=sys.stderr, flush=True)
             wait_quiet(args, result, "hub_units_page")
             body = {"query": UNITS_QUERY, "operationName": "UnitsPage"}
+            t_phase = time.time()
             with CpuMeter(hub.pid, dbname) as m:
                 tp = closed_loop(gql_url, h_admin, body, args.clients, args.throughput_s, args.warmup_s)
             tp["cpu"] = m.result
+            tp["server_gc"] = gc_pauses(gc_log, t_phase, time.time())
             log2 = db_scalar(url, "SELECT count(*) FROM access_log")
             tp["units"] = len(hub_page["units"]["edges"])
             tp["postings_per_response"] = len(pairs_hub)
@@ -719,9 +769,11 @@ def run(args, result: dict) -> dict:
 
             body = {"query": UNITS_QUERY_NO_PERSON, "operationName": "UnitsPageNoPerson"}
             wait_quiet(args, result, "hub_units_page_without_person")
+            t_phase = time.time()
             with CpuMeter(hub.pid, dbname) as m:
                 tp2 = closed_loop(gql_url, h_admin, body, args.clients, args.throughput_s, args.warmup_s)
             tp2["cpu"] = m.result
+            tp2["server_gc"] = gc_pauses(gc_log, t_phase, time.time())
             result["hub_units_page_without_person"] = tp2
 
             # single-client latency of the page (no queueing), a few requests
