@@ -230,6 +230,11 @@ def run_floor(bootstrap: str, pg_url: str, total: int, broker_pid: int | None) -
 # ----------------------------------------------------------------------------------------------------------------
 # Connectors, relay
 # ----------------------------------------------------------------------------------------------------------------
+from hub.config import Settings as _Settings  # noqa: E402
+
+BATCH_SIZE = _Settings().connector_batch_size  # as `hub up` runs them
+
+
 def start_runners(db, bootstrap: str, stop_event: threading.Event, *, prefix: str = "", wrap=None) -> list:
     from connectors.runner import ConnectorRunner
     from connectors.spec import all_connectors
@@ -237,7 +242,7 @@ def start_runners(db, bootstrap: str, stop_event: threading.Event, *, prefix: st
     out = []
     for name, spec in all_connectors().items():
         # as hub.bootstrap.start_connectors runs them with the embedded broker and default settings
-        r = ConnectorRunner(spec, db, bootstrap, topic_prefix=prefix, group=False, batch_size=1000,
+        r = ConnectorRunner(spec, db, bootstrap, topic_prefix=prefix, group=False, batch_size=BATCH_SIZE,
                             stop_event=stop_event, session_timeout_ms=2000, heartbeat_interval_ms=300)
         target = wrap(r) if wrap else r.run
 
@@ -516,7 +521,7 @@ def _connector_child(url: str, bootstrap: str, name: str) -> None:
     from hub.adapters.database import connect
 
     db = connect(url)
-    ConnectorRunner(all_connectors()[name], db, bootstrap, group=False, batch_size=1000,
+    ConnectorRunner(all_connectors()[name], db, bootstrap, group=False, batch_size=BATCH_SIZE,
                     session_timeout_ms=2000, heartbeat_interval_ms=300).run()
 
 

@@ -108,7 +108,7 @@ def person_lock_key(id_number: str) -> int:
 
 
 GLOBAL_LOCK_KEY = 0x6875625F72656331  # "hub_rec1": shared by per-person work, exclusive for bulk work
-BULK_LOCK_THRESHOLD = 2000
+BULK_LOCK_THRESHOLD = 1000  # per-person locks per transaction at most (PostgreSQL lock table: 64 × max_connections by default)
 
 
 def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
