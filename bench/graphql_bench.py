@@ -5,7 +5,9 @@ Run: .venv/bin/python bench/graphql_bench.py [--persons 200000]     (quick: --pe
 One run, on one scratch PostgreSQL database holding a demo city (`generate_city` → `hub import`):
 
 1. `hub up --connectors none` (HUB_DATABASE_URL = the scratch database, a free HUB_HTTP_PORT, HUB_LOG_FORMAT=text; it
-   starts its own embedded broker) and two tokens made with `hub token create`: ADMIN and FINANCE.
+   starts its own embedded broker) and two tokens made with `hub token create`: ADMIN and FINANCE. `hub up` runs as
+   the console script does (``hub.cli:app``) from a ``python -c`` launcher that also logs every garbage collection
+   (time, generation, pause), so each phase reports the server's GC pauses.
 2. Person lookup latency, open loop: requests are scheduled at fixed intervals (``--rate``, 50/s, for ``--lookup-s``,
    20 s, after a discarded warm-up) and each one's latency is measured from its scheduled time, so a slow answer
    also delays the ones queued behind it (no coordinated omission). FINANCE token with ``X-Purpose: bench``,
@@ -13,18 +15,21 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
 3. Throughput, closed loop (``--clients`` 4 keep-alive clients for ``--throughput-s`` 15 s, after a warm-up) of
    "the first 100 units with their postings and persons" as ADMIN. Each response's person reads are written to the
    access log (a requirement of the hub), so the same page without ``person`` is measured too, to show that cost.
-4. The same page shape on PostGraphile v4 (bench/postgraphile, `npm ci` there first) run by node on the same
-   database; field names are taken from its introspection; both answers are checked to hold the same
-   (unit, ID number) pairs before timing.
-5. Where the hub's time goes for query 3: a child process builds the app with
-   ``hub.api.app.create_app(connect(url))`` and runs the query in-process through ``httpx.ASGITransport`` (the app
-   runs on the profiled thread; ``TestClient`` would run it on a portal thread that the profiler does not see),
-   with SQL statements counted and timed by SQLAlchemy events and a pyinstrument profile grouped by library.
+4. The same page shape on PostGraphile v4 (bench/postgraphile: ``npm ci --prefix bench/postgraphile`` first) run by
+   node on the same database; field names are taken from its introspection; both answers are checked to hold the
+   same (unit, ID number) pairs in the same order before timing.
+5. Where the hub's time goes: a child process builds the app with ``hub.api.app.create_app(connect(url))`` and runs
+   the queries in-process through ``httpx.ASGITransport`` (the app runs on the profiled thread; ``TestClient`` would
+   run it on a portal thread that the profiler does not see): SQL statements counted and timed by SQLAlchemy events,
+   garbage-collector time by ``gc.callbacks``, a pyinstrument profile grouped by library, and what-ifs that change
+   no hub code (``gc.freeze()`` + a larger generation-0 threshold).
 
 Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
-during the measurement) and the database is VACUUM ANALYZEd; then the bench waits until the hub's start-up work
-(daily checks) is done and its CPU is idle. CPU seconds of the server process, of PostgreSQL's backends for the
-scratch database and of this (client) process are reported for each phase: they share the machine's cores.
+during the measurement) and the database is VACUUM ANALYZEd and CHECKPOINTed; then the bench waits until the hub and
+its PostgreSQL backends are idle (hub up's start-up daily checks read every active posting). The machine may be
+shared: before each phase the bench waits (``--quiet-timeout``) until other processes use < ``--quiet-cores``.
+CPU seconds of the server, of PostgreSQL's backends for the scratch database, of this (client) process and of
+everything else are reported for each phase: they share the machine's cores.
 
 Prints one JSON document (also written to ``--out``, default bench/results/graphql-<persons>.json).
 """
@@ -737,6 +742,9 @@ def run(args, result: dict) -> dict:
             finance = hub_cli(url, "token", "create", "--role", "FINANCE", "--name", "bench-finance").strip().splitlines()[-1]
             ids = sample_ids(url, 5000, args.seed)
             result["machine"] = machine(url)
+            node = shutil.which("node")
+            if node:
+                result["machine"]["node"] = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
 
             # ---- hub up
             port = free_port()
@@ -815,9 +823,8 @@ def run(args, result: dict) -> dict:
             servers.remove(hub)
 
             # ---- PostGraphile v4
-            if not (PG_DIR / "node_modules" / "postgraphile").exists():
-                raise RuntimeError(f"PostGraphile is not installed: run `npm ci` in {PG_DIR}")
-            node = shutil.which("node")
+            if not node or not (PG_DIR / "node_modules" / "postgraphile").exists():
+                raise RuntimeError(f"PostGraphile needs node and `npm ci --prefix {PG_DIR}` first")
             pport = free_port()
             pg = Server("postgraphile", [node, str(PG_DIR / "server.js"), url, str(pport)], {**os.environ},
                         tmp / "postgraphile.log", cwd=PG_DIR)
