@@ -43,3 +43,14 @@ def test_audit_verify_command_passes_then_catches_tampering(db_url):
     db.dispose()
     bad = run(db_url, "audit", "verify")
     assert bad.exit_code == 1 and "entry 1" in bad.output and "tampered" in bad.output
+
+
+def test_migrate_and_demo_csv_only_commands(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh' / 'hub.sqlite3'}"
+    r = run(url, "migrate")
+    assert r.exit_code == 0 and "database at revision" in r.output
+    out = tmp_path / "city"
+    r = run(url, "demo", "--persons", "300", "--csv-only", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert {p.name for p in out.iterdir()} >= {"units.csv", "quotas.csv", "leader_quotas.csv", "persons.csv", "postings.csv"}
+    assert sum(1 for _ in (out / "persons.csv").open(encoding="utf-8")) == 301
