@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import BigInteger, DateTime, bindparam, text
+
 from hub.adapters.orm import AccessLogRow
 from hub.domain.vocabulary import Role as R
 
@@ -52,14 +54,46 @@ def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, p
 
 
 def write_reads(db, *, principal, reads) -> None:
-    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement."""
+    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement.
+
+    One row per distinct (ID number, field). On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
+    (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
+    The write is its own short transaction, committed synchronously: the audit log must be durable."""
     now = datetime.now(timezone.utc)
-    seen, rows = set(), []
+    seen = set()
+    ids, ops, fields, purposes = [], [], [], []
+    clip_op, clip_purpose = {}, {}
     for idn, op, field, purpose in reads:
         if (idn, field) in seen:
             continue
         seen.add((idn, field))
-        rows.append(dict(at=now, token_id=principal.token_id, actor=principal.actor, role=principal.role.value, id_number=idn,
-                         operation=(op or "")[:200] or None, field=field, purpose=(purpose or None) and purpose[:500]))
+        ids.append(idn)
+        fields.append(field)
+        o = clip_op.get(op, _MISSING)
+        if o is _MISSING:
+            o = clip_op[op] = (op or "")[:200] or None
+        ops.append(o)
+        pu = clip_purpose.get(purpose, _MISSING)
+        if pu is _MISSING:
+            pu = clip_purpose[purpose] = (purpose or None) and purpose[:500]
+        purposes.append(pu)
+    if not ids:
+        return
+    actor, role = principal.actor, principal.role.value
     with db.session() as s, s.begin():
-        s.execute(AccessLogRow.__table__.insert(), rows)
+        if db.is_postgres:
+            s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
+                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes})
+        else:
+            s.execute(AccessLogRow.__table__.insert(), [
+                dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f, purpose=pu)
+                for i, o, f, pu in zip(ids, ops, fields, purposes)])
+
+
+_MISSING = object()
+_UNNEST_INSERT = text(
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[])) "
+    "AS t(id_number, operation, field, purpose)"
+).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger))

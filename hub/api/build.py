@@ -7,6 +7,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from hub.api.execution import HubExecutionContext
 from hub.api.limits import cost_rule
 from hub.api.schema import Mutation, Query, Subscription
 
@@ -43,6 +44,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: 
     if production:
         extensions.append(MaskErrors(should_mask_error=lambda e: not _expected(e)))
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                             execution_context_class=HubExecutionContext,
                              config=StrawberryConfig(disable_field_suggestions=True))
 
 

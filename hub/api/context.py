@@ -27,6 +27,27 @@ class HubContext(BaseContext):
         self.settings = settings
         self.loaders = Loaders(db)
         self.pending_reads: list[tuple[str, str | None, str, str | None]] = []
+        self.selection_cache: dict = {}  # hub.api.types._selection
+        self._refusal_without_purpose_arg: str | None | bool = False  # False: not computed yet
+
+    def person_read_refusal(self, purpose: str | None) -> str | None:
+        """Why this caller may not read a person (role or missing purpose), or None. ``purpose`` is a `purpose`
+        argument; the X-Purpose header is the fallback. Without an argument the answer is the same for every read
+        of the request, so it is computed once."""
+        if purpose is None and self._refusal_without_purpose_arg is not False:
+            return self._refusal_without_purpose_arg
+        from hub.api import access
+
+        role = self.principal.role
+        stated = purpose or self.purpose
+        refusal = None
+        if not access.allowed("Query.person", role):
+            refusal = f"role {role.value} may not read persons"
+        elif role in access.PURPOSE_REQUIRED and not (stated and stated.strip()):
+            refusal = "a purpose is required to read a person: send the X-Purpose header (case or document reference)"
+        if purpose is None:
+            self._refusal_without_purpose_arg = refusal
+        return refusal
 
     def record_read(self, id_number: str, *, operation: str | None, field: str, purpose: str | None) -> None:
         """Note a read of a person's data; written to the access log once the operation finishes."""

@@ -4,11 +4,41 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from strawberry.dataloader import DataLoader
 
 from hub.adapters.database import Database
 from hub.adapters.orm import LeaderQuotaRow, PersonRow, PostingRow, QuotaRow, UnitRow
+
+# Plain rows (tuples with attribute access) rather than ORM entities on the read path: no identity map, no
+# instance state, far fewer objects for the garbage collector. The GraphQL types read them by attribute name.
+PERSON_COLUMNS = tuple(PersonRow.__table__.c)
+POSTING_COLUMNS = tuple(PostingRow.__table__.c)
+UNIT_COLUMNS = tuple(UnitRow.__table__.c)
+# A person joined to a posting: the person's columns under their own names (p_ prefix avoided: no clash but `name`).
+_P = PersonRow.__table__.alias("p")
+JOINED_PERSON_COLUMNS = tuple(c.label(f"person_{c.name}") for c in _P.c)
+
+
+def member(db: Database, column, values: list):
+    """``column IN values``: one array parameter on PostgreSQL (``= ANY(:values)``; the same SQL text whatever the
+    number of values, no expanding-parameter compile), an IN list elsewhere."""
+    if db.is_postgres:
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(values)
+
+
+class PersonOfPosting:
+    """The person columns of a posting-with-person row, under the person's own attribute names."""
+
+    __slots__ = ("id_number", "name", "gender", "birth_date", "education", "verified_name", "identity_status", "photo_sha256")
+
+    def __init__(self, r):
+        (self.id_number, self.name, self.gender, self.birth_date, self.education, self.verified_name,
+         self.identity_status, self.photo_sha256) = (r.person_id_number, r.person_name, r.person_gender,
+                                                     r.person_birth_date, r.person_education, r.person_verified_name,
+                                                     r.person_identity_status, r.person_photo_sha256)
 
 
 class Loaders:
@@ -22,7 +52,7 @@ class Loaders:
         self.postings_of_person = DataLoader(self._postings_of_person)
         self.person = DataLoader(self._persons)
         self.children = DataLoader(self._children)
-        self.unit_postings = UnitPostingsLoader(db).loader
+        self.unit_postings = UnitPostingsLoader(self).loader
 
     def _rows(self, q):
         return self.session().execute(q).all()
@@ -68,12 +98,13 @@ class Loaders:
 
     async def _postings_of_person(self, ids: list[str]):
         out = defaultdict(list)
-        for (r,) in self._rows(select(PostingRow).where(PostingRow.id_number.in_(ids)).order_by(PostingRow.start_date, PostingRow.id)):
+        for r in self._rows(select(*POSTING_COLUMNS).where(member(self.db, PostingRow.id_number, ids))
+                            .order_by(PostingRow.start_date, PostingRow.id)):
             out[r.id_number].append(r)
         return [out[i] for i in ids]
 
     async def _persons(self, ids: list[str]):
-        rows = {r.id_number: r for (r,) in self._rows(select(PersonRow).where(PersonRow.id_number.in_(ids)))}
+        rows = {r.id_number: r for r in self._rows(select(*PERSON_COLUMNS).where(member(self.db, PersonRow.id_number, ids)))}
         return [rows.get(i) for i in ids]
 
     async def _children(self, codes: list[str]):
@@ -84,35 +115,43 @@ class Loaders:
 
 
 class UnitPostingsLoader:
-    """Pages of postings for many units in one statement per page shape (window function), plus one count."""
+    """Pages of postings for many units in one statement per page shape (window function), plus one count when
+    ``totalCount`` or ``pageInfo`` is asked for. With ``with_person`` the holders' columns come joined to the
+    postings in the same statement (``Posting.person`` then needs no loader of its own)."""
 
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, loaders: Loaders):
+        self.loaders = loaders
         self.loader = DataLoader(self._load, cache_key_fn=lambda k: k)
 
     async def _load(self, keys: list[tuple]):
-        # key: (unit_code, as_of, include_ended, offset, limit)
+        # key: (unit_code, as_of, include_ended, offset, limit, with_person, with_total)
         from sqlalchemy import or_
 
+        db = self.loaders.db
         groups: dict[tuple, list[str]] = defaultdict(list)
-        for code, as_of, inc, off, lim in keys:
-            groups[(as_of, inc, off, lim)].append(code)
-        results: dict[tuple, tuple[list, int]] = {}
-        with self.db.read_session() as s:
-            for (as_of, inc, off, lim), codes in groups.items():
-                cond = [PostingRow.unit_code.in_(codes)]
-                if as_of is not None:
-                    cond += [PostingRow.start_date <= as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > as_of)]
-                elif not inc:
-                    cond.append(PostingRow.active)
-                rn = func.row_number().over(partition_by=PostingRow.unit_code, order_by=(PostingRow.start_date, PostingRow.id)).label("rn")
-                sub = select(PostingRow.id, rn).where(*cond).subquery()
-                rows = s.execute(select(PostingRow).join(sub, sub.c.id == PostingRow.id)
-                                 .where(sub.c.rn > off, sub.c.rn <= off + lim).order_by(PostingRow.unit_code, sub.c.rn)).scalars().all()
+        for code, *shape in keys:
+            groups[tuple(shape)].append(code)
+        results: dict[tuple, tuple[list, int | None]] = {}
+        s = self.loaders.session()
+        for shape, codes in groups.items():
+            as_of, inc, off, lim, with_person, with_total = shape
+            cond = [member(db, PostingRow.unit_code, codes)]
+            if as_of is not None:
+                cond += [PostingRow.start_date <= as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > as_of)]
+            elif not inc:
+                cond.append(PostingRow.active)
+            rn = func.row_number().over(partition_by=PostingRow.unit_code, order_by=(PostingRow.start_date, PostingRow.id)).label("rn")
+            sub = select(PostingRow.id, rn).where(*cond).subquery()
+            q = select(*POSTING_COLUMNS).join(sub, sub.c.id == PostingRow.id)
+            if with_person:
+                q = q.add_columns(*JOINED_PERSON_COLUMNS).outerjoin(_P, _P.c.id_number == PostingRow.id_number)
+            rows = s.execute(q.where(sub.c.rn > off, sub.c.rn <= off + lim).order_by(PostingRow.unit_code, sub.c.rn)).all()
+            totals = None
+            if with_total:
                 totals = dict(s.execute(select(PostingRow.unit_code, func.count()).where(*cond).group_by(PostingRow.unit_code)).all())
-                by_unit = defaultdict(list)
-                for r in rows:
-                    by_unit[r.unit_code].append(r)
-                for code in codes:
-                    results[(code, as_of, inc, off, lim)] = (by_unit[code], totals.get(code, 0))
+            by_unit = defaultdict(list)
+            for r in rows:
+                by_unit[r.unit_code].append(r)
+            for code in codes:
+                results[(code, *shape)] = (by_unit[code], totals.get(code, 0) if totals is not None else None)
         return [results[k] for k in keys]

@@ -20,10 +20,16 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _edge_cursor(root) -> str:
+    return encode_cursor(root.offset)
+
+
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
+    # Computed only when selected: pages of hundreds of edges usually do not ask for it.
+    cursor: str = strawberry.field(resolver=_edge_cursor)
     node: T
+    offset: strawberry.Private[int]
 
 
 def encode_cursor(offset: int) -> str:

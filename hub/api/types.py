@@ -57,17 +57,54 @@ class Connection(Generic[T]):
     total_count: int
 
 
-def connection(rows: list, total: int, offset: int, make) -> Connection:
-    edges = [Edge(cursor=encode_cursor(offset + i), node=make(r)) for i, r in enumerate(rows)]
+def connection(rows: list, total: int | None, offset: int, make) -> Connection:
+    """A page as a connection. ``total`` is None when neither ``totalCount`` nor ``pageInfo`` was selected (see
+    ``wants_total``): then neither is ever resolved, and the count query was skipped."""
+    edges = [Edge(node=make(r), offset=offset + i) for i, r in enumerate(rows)]
+    if total is None:
+        return Connection(edges=edges, total_count=None, page_info=None)
     return Connection(edges=edges, total_count=total, page_info=PageInfo(
         has_next_page=offset + len(rows) < total, has_previous_page=offset > 0,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        start_cursor=encode_cursor(offset) if edges else None, end_cursor=encode_cursor(offset + len(rows) - 1) if edges else None))
+
+
+def _selection(info: Ctx) -> dict:
+    """Names selected under this field, by depth below it: {"": {...}, "edges.node": {...}} (through fragments;
+    @skip/@include are not evaluated, so this over-approximates, never misses). Cached per request and field node."""
+    ctx = info.context
+    key = id(info._raw_info.field_nodes[0])
+    cache = ctx.selection_cache
+    found = cache.get(key)
+    if found is None:
+        found = {}
+
+        def walk(selections, path: str) -> None:
+            names = found.setdefault(path, set())
+            for sel in selections:
+                name = getattr(sel, "name", None)
+                if name is None or not hasattr(sel, "arguments"):  # fragment spread or inline fragment
+                    walk(sel.selections, path)
+                    continue
+                names.add(name)
+                if sel.selections:
+                    walk(sel.selections, f"{path}.{name}" if path else name)
+
+        for field in info.selected_fields:
+            walk(field.selections, "")
+        cache[key] = found
+    return found
+
+
+def wants_total(info: Ctx) -> bool:
+    """Whether a connection's ``totalCount`` or ``pageInfo`` is asked for (both need the count query)."""
+    top = _selection(info).get("", ())
+    return "totalCount" in top or "pageInfo" in top
 
 
 def paged(info: Ctx, q, order, first, after, make) -> Connection:
     offset, limit = page_window(first, after)
     with info.context.db.read_session() as s:
-        total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+        total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery())) if wants_total(info) else None
         rows = s.execute(q.order_by(*order).offset(offset).limit(limit)).scalars().all()
     return connection(rows, total, offset, make)
 
@@ -168,8 +205,12 @@ class Unit:
         if p.role is v.Role.UNIT and p.unit_code != self.code:
             raise Forbidden("a UNIT token reads only its own unit's postings")
         offset, limit = page_window(first, after)
-        rows, total = await info.context.loaders.unit_postings.load((self.code, self.as_of, include_ended, offset, limit))
-        return connection(rows, total, offset, Posting.from_row)
+        # The holders come joined to the postings when `person` is selected, except for UNIT tokens (load_person
+        # checks each holder's posting in the token's unit for them).
+        with_person = p.role is not v.Role.UNIT and "person" in _selection(info).get("edges.node", ())
+        rows, total = await info.context.loaders.unit_postings.load(
+            (self.code, self.as_of, include_ended, offset, limit, with_person, wants_total(info)))
+        return connection(rows, total, offset, Posting.from_joined if with_person else Posting.from_row)
 
     @strawberry.field(description="Every version of the unit, oldest first, with dates and document numbers (沿革表).")
     def history(self, info: Ctx) -> list[UnitVersion]:
@@ -204,6 +245,9 @@ def _leader_quotas_as_of(info: Ctx, code: str, on: date) -> list[LeaderQuota]:
                         document_number=r.document_number) for r in sorted(rows, key=lambda r: r.rank)]
 
 
+NOT_LOADED = object()  # Posting.holder: the holder was not read with the posting
+
+
 @strawberry.type(description="A person holding a slot (在编) in a unit, from start to end date.")
 class Posting:
     id: strawberry.ID
@@ -215,20 +259,45 @@ class Posting:
     active: bool
     unit_code: strawberry.Private[str]
     id_number: strawberry.Private[str]
+    # The holder's row when it was read with the posting (UnitPostingsLoader with_person); NOT_LOADED otherwise.
+    holder: strawberry.Private[object] = NOT_LOADED
 
     @classmethod
     def from_row(cls, r: PostingRow) -> "Posting":
         return cls(id=strawberry.ID(str(r.id)), category=v.QuotaCategory(r.category),
                    leader_rank=v.LeaderRank(r.leader_rank) if r.leader_rank else None, start_date=r.start_date,
-                   end_date=r.end_date, end_reason=r.end_reason, active=r.active, unit_code=r.unit_code, id_number=r.id_number)
+                   end_date=r.end_date, end_reason=r.end_reason, active=r.active, unit_code=r.unit_code, id_number=r.id_number,
+                   holder=NOT_LOADED)
+
+    @classmethod
+    def from_joined(cls, r) -> "Posting":
+        """A posting row with its holder's columns joined (``person_*``)."""
+        return cls(id=strawberry.ID(str(r.id)), category=v.QuotaCategory(r.category),
+                   leader_rank=v.LeaderRank(r.leader_rank) if r.leader_rank else None, start_date=r.start_date,
+                   end_date=r.end_date, end_reason=r.end_reason, active=r.active, unit_code=r.unit_code, id_number=r.id_number,
+                   holder=r if r.person_id_number is not None else None)
 
     @strawberry.field
     async def unit(self, info: Ctx) -> Unit:
         return Unit.from_row(await info.context.loaders.unit.load(self.unit_code))
 
     @strawberry.field(description="The holder (a read of person data: logged).")
-    async def person(self, info: Ctx) -> Person | None:
-        return await load_person(info, self.id_number, field="Posting.person")
+    def person(self, info: Ctx) -> Person | None:
+        # Synchronous when the holder came with the posting (no awaitable per posting); otherwise the loader path,
+        # returned as an awaitable that graphql-core awaits.
+        r = self.holder
+        if r is NOT_LOADED:
+            return load_person(info, self.id_number, field="Posting.person")
+        ctx = info.context
+        refusal = ctx.person_read_refusal(None)
+        if refusal is not None:
+            raise Forbidden(refusal)
+        if r is None:
+            return None
+        ctx.record_read(r.person_id_number, operation=ctx.operation_name(info), field="Posting.person", purpose=ctx.purpose)
+        return Person(id_number=r.person_id_number, name=r.person_name, gender=r.person_gender, birth_date=r.person_birth_date,
+                      education_value=r.person_education,
+                      verified=(r.person_verified_name, r.person_identity_status, r.person_photo_sha256))
 
 
 @strawberry.type(description="The identity as the police (公安) last verified it.")
@@ -298,11 +367,10 @@ async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | N
     """Load a person for a caller allowed to read persons, enforcing purpose and writing the access log."""
     ctx = info.context
     role = ctx.principal.role
-    if not access.allowed("Query.person", role):
-        raise Forbidden(f"role {role.value} may not read persons")
+    refusal = ctx.person_read_refusal(purpose)
+    if refusal is not None:
+        raise Forbidden(refusal)
     purpose = purpose or ctx.purpose
-    if role in access.PURPOSE_REQUIRED and not (purpose and purpose.strip()):
-        raise Forbidden("a purpose is required to read a person: send the X-Purpose header (case or document reference)")
     row = await ctx.loaders.person.load(id_number)
     if row is None:
         return None
