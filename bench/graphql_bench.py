@@ -15,14 +15,18 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
 3. Throughput, closed loop (``--clients`` 4 keep-alive clients for ``--throughput-s`` 15 s, after a warm-up) of
    "the first 100 units with their postings and persons" as ADMIN. Each response's person reads are written to the
    access log (a requirement of the hub), so the same page without ``person`` is measured too, to show that cost.
+   With ``--workers N`` (default 2) steps 2 and 3 are repeated on `hub up` with ``HUB_HTTP_WORKERS=N`` (N uvicorn
+   worker processes; the server's CPU is then that of its process tree). PostGraphile runs as one Node process, so
+   the single-process numbers are the like-for-like comparison.
 4. The same page shape on PostGraphile v4 (bench/postgraphile: ``npm ci --prefix bench/postgraphile`` first) run by
    node on the same database; field names are taken from its introspection; both answers are checked to hold the
    same (unit, ID number) pairs in the same order before timing.
-5. Where the hub's time goes: a child process builds the app with ``hub.api.app.create_app(connect(url))`` and runs
+5. Where the hub's time goes: a child process builds the app as `hub up` does (``create_app`` with the token cache,
+   then ``freeze_heap()``) and runs
    the queries in-process through ``httpx.ASGITransport`` (the app runs on the profiled thread; ``TestClient`` would
    run it on a portal thread that the profiler does not see): SQL statements counted and timed by SQLAlchemy events,
-   garbage-collector time by ``gc.callbacks``, a pyinstrument profile grouped by library, and what-ifs that change
-   no hub code (``gc.freeze()`` + a larger generation-0 threshold).
+   garbage-collector time by ``gc.callbacks``, a pyinstrument profile grouped by library, and a what-if without
+   ``freeze_heap()`` (the interpreter's default collector settings).
 
 Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
 during the measurement) and the database is VACUUM ANALYZEd and CHECKPOINTed; then the bench waits until the hub and
@@ -110,6 +114,11 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (hub up's HTTP workers, its daily-check child, the broker)."""
+    return cpu_seconds(pid) + sum(cpu_seconds(c) for c in children_of(pid))
+
+
 def postgres_backends_cpu(dbname: str) -> float:
     """CPU seconds so far of the PostgreSQL backends connected to ``dbname`` (read from /proc, when visible)."""
     total = 0.0
@@ -148,7 +157,8 @@ def wait_quiet(args, result: dict, phase: str, window_s: float = 3.0) -> None:
         if other < args.quiet_cores or time.monotonic() - t0 > args.quiet_timeout:
             break
     result.setdefault("quiet_waits", {})[phase] = {"waited_s": round(time.monotonic() - t0, 1),
-                                                   "other_cores": round(other, 2)}
+                                                   "other_cores": round(other, 2),
+                                                   "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()]}
 
 
 # `hub up` exactly as the console script runs it (hub.cli:app), plus a gc callback that logs every collection of the
@@ -230,9 +240,9 @@ class Server:
         returns the seconds waited."""
         t0, quiet = time.monotonic(), 0
         while time.monotonic() - t0 < timeout and quiet < 2:
-            a = cpu_seconds(self.pid) + postgres_backends_cpu(dbname)
+            a = tree_cpu_seconds(self.pid) + postgres_backends_cpu(dbname)
             time.sleep(window_s)
-            quiet = quiet + 1 if (cpu_seconds(self.pid) + postgres_backends_cpu(dbname) - a) / window_s < quiet_cpu else 0
+            quiet = quiet + 1 if (tree_cpu_seconds(self.pid) + postgres_backends_cpu(dbname) - a) / window_s < quiet_cpu else 0
         return round(time.monotonic() - t0, 1)
 
     def stop(self, timeout: float = 30) -> None:
@@ -284,19 +294,21 @@ def good(r: httpx.Response) -> bool:
 class CpuMeter:
     """CPU seconds of the server, the PostgreSQL backends of the database and this process over a phase."""
 
-    def __init__(self, server_pid: int, dbname: str):
+    def __init__(self, server_pid: int, dbname: str, tree: bool = False):
         self.server_pid, self.dbname = server_pid, dbname
+        # tree: the server's worker processes count too (their CPU is read at the end while they still run)
+        self.cpu = tree_cpu_seconds if tree else cpu_seconds
 
     def __enter__(self):
         self.t0 = time.perf_counter()
-        self.s0, self.p0, self.c0 = cpu_seconds(self.server_pid), postgres_backends_cpu(self.dbname), time.process_time()
+        self.s0, self.p0, self.c0 = self.cpu(self.server_pid), postgres_backends_cpu(self.dbname), time.process_time()
         self.m0 = system_busy_s()
         return self
 
     def __exit__(self, *exc):
         wall = time.perf_counter() - self.t0
         r = {"wall_s": round(wall, 2),
-             "server_cpu_s": cpu_seconds(self.server_pid) - self.s0,
+             "server_cpu_s": self.cpu(self.server_pid) - self.s0,
              "postgres_cpu_s": postgres_backends_cpu(self.dbname) - self.p0,
              "client_cpu_s": time.process_time() - self.c0}
         r["other_cpu_s"] = max(0.0, system_busy_s() - self.m0 - r["server_cpu_s"] - r["postgres_cpu_s"] - r["client_cpu_s"])
@@ -522,8 +534,11 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
     from hub.adapters.database import connect
     from hub.api.app import create_app
 
+    from hub.config import Settings
+
     db = connect(url)
-    app = create_app(db)
+    # as `hub up` builds it: the token cache, and the start-up heap frozen (hub.api.app.freeze_heap) below
+    app = create_app(db, token_cache_s=Settings().token_cache_s)
     sql = {"n": 0, "s": 0.0}
     per_stmt: dict[str, list] = {}
 
@@ -571,6 +586,9 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
                     raise RuntimeError(r.text[:1000])
         return times
 
+    from hub.api.app import freeze_heap
+
+    freeze_heap()
     out: dict = {}
     for name, (query, variables, headers, n) in cases.items():
         asyncio.run(run(query, variables, headers, 3))  # warm-up: imports, pools, caches
@@ -607,36 +625,14 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         return {"wall_ms": summary_ms(times), "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
                 "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2), "gc_max_pause_ms": round(gc_time["max"] * 1000, 1)}
 
-    # 1. the garbage collector: long-lived objects frozen after start-up, a larger generation-0 threshold
+    # What-if: the same without hub.api.app.freeze_heap (the interpreter's default collector settings)
     threshold = gc.get_threshold()
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
+    out["what_if_without_freeze_heap"] = {c: timed(c) for c in cases}
+    gc.set_threshold(*threshold)
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    out["what_if_gc_freeze_threshold_50000"] = {c: timed(c) for c in cases}
-    gc.set_threshold(*threshold)
-    gc.unfreeze()
-    # 2. strawberry's ParserCache + ValidationCache extensions (parse and validate once per distinct document),
-    #    unless the hub's schema has them already
-    import hub.api.app as app_module
-    from strawberry.extensions import ParserCache, ValidationCache
-
-    build = app_module.build_schema
-    if any(isinstance(e, (ParserCache, ValidationCache)) for e in build().extensions):
-        out["what_if_parser_validation_cache"] = "the hub's schema already has ParserCache/ValidationCache"
-        db.dispose()
-        return out
-
-    def cached_schema(**kw):
-        schema = build(**kw)
-        schema.extensions = [*schema.extensions, ParserCache(maxsize=256), ValidationCache(maxsize=256)]
-        return schema
-
-    app_module.build_schema = cached_schema
-    try:
-        cached_app = app_module.create_app(db)
-    finally:
-        app_module.build_schema = build
-    out["what_if_parser_validation_cache"] = {c: timed(c, cached_app) for c in ("person_lookup",)}
     db.dispose()
     return out
 
@@ -822,6 +818,40 @@ def run(args, result: dict) -> dict:
             hub.stop()
             servers.remove(hub)
 
+            # ---- hub up with HUB_HTTP_WORKERS > 1 (PostGraphile below stays one Node process: not like for like)
+            if args.workers > 1:
+                port2 = free_port()
+                env2 = {**env, "HUB_HTTP_PORT": str(port2), "HUB_HTTP_WORKERS": str(args.workers)}
+                hub2 = Server(f"hub up ({args.workers} HTTP workers)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up",
+                              "--connectors", "none"], env2, tmp / "hub-up-workers.log")
+                servers.append(hub2)
+                print(f"[bench] starting hub up with {args.workers} HTTP worker processes", file=sys.stderr, flush=True)
+                hub2.start(f"http://127.0.0.1:{port2}/healthz")
+                multi: dict = {"workers": args.workers, "idle_wait_s": hub2.wait_idle(dbname)}
+                url2 = f"http://127.0.0.1:{port2}/graphql"
+                gql(url2, PERSON_QUERY, h_fin, {"id": ids[0]})
+                if hub_pairs(gql(url2, UNITS_QUERY, h_admin)) != pairs_hub:
+                    raise RuntimeError("the multi-process hub answers the units page differently")
+                print("[bench] person lookup, open loop (workers)", file=sys.stderr, flush=True)
+                wait_quiet(args, result, "person_lookup_workers")
+                with CpuMeter(hub2.pid, dbname, tree=True) as m:
+                    lk = open_loop(url2, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s)
+                lk["cpu"] = m.result
+                lk["meets_target"] = lk["latency_ms"].get("p99", 1e9) <= 20
+                multi["person_lookup"] = lk
+                for key, query, op in (("units_page", UNITS_QUERY, "UnitsPage"),
+                                       ("units_page_without_person", UNITS_QUERY_NO_PERSON, "UnitsPageNoPerson")):
+                    print(f"[bench] {key} (workers), closed loop", file=sys.stderr, flush=True)
+                    wait_quiet(args, result, f"hub_{key}_workers")
+                    with CpuMeter(hub2.pid, dbname, tree=True) as m:
+                        t = closed_loop(url2, h_admin, {"query": query, "operationName": op}, args.clients,
+                                        args.throughput_s, args.warmup_s)
+                    t["cpu"] = m.result
+                    multi[key] = t
+                result["hub_multiprocess"] = multi
+                hub2.stop()
+                servers.remove(hub2)
+
             # ---- PostGraphile v4
             if not node or not (PG_DIR / "node_modules" / "postgraphile").exists():
                 raise RuntimeError(f"PostGraphile needs node and `npm ci --prefix {PG_DIR}` first")
@@ -873,6 +903,11 @@ def run(args, result: dict) -> dict:
             result["ratio_hub_over_postgraphile"] = round(hub_rps / pg_rps, 3) if pg_rps else None
             result["ratio_hub_over_postgraphile_without_person"] = (
                 round(tp2["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
+            if "hub_multiprocess" in result and pg_rps:
+                mp = result["hub_multiprocess"]
+                result["ratio_hub_workers_over_postgraphile"] = round(mp["units_page"]["req_per_s"] / pg_rps, 3)
+                result["ratio_hub_workers_over_postgraphile_without_person"] = (
+                    round(mp["units_page_without_person"]["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
 
             # ---- profile, in a child process (its own imports and pools)
             print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
@@ -921,6 +956,8 @@ def main() -> None:
                     help="before each phase wait until other processes use less than this many cores")
     ap.add_argument("--quiet-timeout", type=float, default=180, help="…but at most this many seconds per phase")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="also measure hub up with HUB_HTTP_WORKERS=N (lookups and both pages); 1 skips it")
     ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")
     ap.add_argument("--profile-of", help=argparse.SUPPRESS)  # the profiling child: database URL (tokens, ids in BENCH_PROFILE)
     args = ap.parse_args()

@@ -54,14 +54,35 @@ def build(settings: Settings, *, start_broker: bool = True) -> Hub:
     return hub
 
 
-def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600) -> None:
-    """Re-check RETIREMENT_DUE for every active posting at start and then daily while the hub runs."""
+def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600, *, in_subprocess: bool = False) -> None:
+    """Re-check RETIREMENT_DUE for every active posting at start and then daily while the hub runs.
+
+    ``in_subprocess`` (what `hub up` uses) runs each round in a child process: the check walks every active posting
+    in Python, and in the API's process it held the GIL for many seconds after start-up (request stalls)."""
     from hub.service_layer.daily import run_daily_checks
+
+    def round_in_child() -> None:
+        import multiprocessing
+
+        child = multiprocessing.get_context("spawn").Process(
+            target=_daily_checks_child, args=(hub.settings.effective_database_url(), hub.settings.sqlite_busy_timeout_ms),
+            name="hub-daily-checks", daemon=True)
+        child.start()
+        while child.is_alive() and not hub.stop_event.is_set():
+            child.join(0.5)
+        if child.is_alive():  # the hub is stopping
+            child.terminate()
+            child.join(5)
+        elif child.exitcode != 0:
+            log.error("daily checks failed in their process (exit code %s)", child.exitcode)
 
     def loop():
         while not hub.stop_event.is_set():
             try:
-                run_daily_checks(hub.db, today=datetime.now(timezone.utc).date())
+                if in_subprocess:
+                    round_in_child()
+                else:
+                    run_daily_checks(hub.db, today=datetime.now(timezone.utc).date())
             except Exception:  # noqa: BLE001 - keep the hub running; try again next round
                 log.exception("daily checks failed")
             hub.stop_event.wait(interval_s)
@@ -69,6 +90,17 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600) -> None:
     t = threading.Thread(target=loop, name="daily-checks", daemon=True)
     t.start()
     hub.threads.append(t)
+
+
+def _daily_checks_child(url: str, busy_timeout_ms: int) -> None:
+    """One round of the daily checks in a process of its own (start_daily_checks(in_subprocess=True))."""
+    from hub.service_layer.daily import run_daily_checks
+
+    db = connect(url, busy_timeout_ms=busy_timeout_ms, pool_size=1)
+    try:
+        run_daily_checks(db, today=datetime.now(timezone.utc).date())
+    finally:
+        db.dispose()
 
 
 def ensure_topics(hub: Hub) -> None:

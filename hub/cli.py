@@ -310,7 +310,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     configure(settings.log_format, settings.log_level)
     hub = build(settings)
     try:
-        start_daily_checks(hub)
+        start_daily_checks(hub, in_subprocess=True)  # off the API's process (GIL): no request stalls after start
         ensure_topics(hub)
         if with_demo:
             _demo_if_empty(hub)
@@ -318,16 +318,35 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         if names:
             start_connectors(hub, names)
         start_outbox_relay(hub)
-        application = create_app(hub.db, production=settings.env == "production", readiness=lambda: readiness(hub))
-        config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning")
+        workers = settings.http_workers
+        if workers > 1:  # worker processes build their own app (hub.api.app.worker_app) from the environment
+            import os
+
+            os.environ["HUB_DATABASE_URL"] = settings.effective_database_url()
+            config = uvicorn.Config("hub.api.app:worker_app", factory=True, host=settings.http_host, port=settings.http_port,
+                                    log_level="warning", workers=workers)
+        else:
+            from hub.api.app import freeze_heap
+
+            application = create_app(hub.db, production=settings.env == "production", readiness=lambda: readiness(hub),
+                                     token_cache_s=settings.token_cache_s)
+            config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning")
+            freeze_heap()  # start-up objects out of the collector's reach (docs/bench-graphql.md)
         server = uvicorn.Server(config)
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
         console.print(f"[bold green]hub up[/] database {db_where}")
         console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
         console.print(f"  GraphQL: [bold]http://{settings.http_host}:{settings.http_port}/graphql[/]   health: /healthz  readiness: /readyz")
+        if workers > 1:
+            console.print(f"  {workers} HTTP worker processes")
         console.print("  Ctrl-C stops.")
         try:
-            server.run()
+            if workers > 1:
+                from uvicorn.supervisors import Multiprocess
+
+                Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+            else:
+                server.run()
         except KeyboardInterrupt:  # uvicorn re-raises the signal after its graceful shutdown
             pass
     finally:

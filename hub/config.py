@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="json", description="Log lines as JSON objects or plain text.")
     log_level: str = Field(default="INFO", description="Log level of the hub's loggers.")
     sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")
+    token_cache_s: float = Field(default=5.0, ge=0, description="`hub up`: how long a checked bearer token is reused without a database lookup; a revoked token is refused at the latest this long after revocation (0 = look up every request).")
+    http_workers: int = Field(default=1, ge=1, description="`hub up`: HTTP/GraphQL server processes. Above 1, that many worker processes serve the API on the port, next to the process that runs connectors, relay and checks.")
 
     def effective_database_url(self) -> str:
         """The configured database URL, or the embedded SQLite file."""

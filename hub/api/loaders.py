@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy import String, any_, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from strawberry.dataloader import DataLoader
 
@@ -140,12 +140,24 @@ class UnitPostingsLoader:
                 cond += [PostingRow.start_date <= as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > as_of)]
             elif not inc:
                 cond.append(PostingRow.active)
-            rn = func.row_number().over(partition_by=PostingRow.unit_code, order_by=(PostingRow.start_date, PostingRow.id)).label("rn")
-            sub = select(PostingRow.id, rn).where(*cond).subquery()
-            q = select(*POSTING_COLUMNS).join(sub, sub.c.id == PostingRow.id)
-            if with_person:
-                q = q.add_columns(*JOINED_PERSON_COLUMNS).outerjoin(_P, _P.c.id_number == PostingRow.id_number)
-            rows = s.execute(q.where(sub.c.rn > off, sub.c.rn <= off + lim).order_by(PostingRow.unit_code, sub.c.rn)).all()
+            if db.is_postgres:
+                # Per unit, its page through the (unit_code, active) index and a small top-N sort, as PostGraphile
+                # does: one LATERAL subquery per unit code of an unnest(array) (no window over every posting of
+                # the units, no string sort by unit code).
+                codes_t = func.unnest(bindparam(None, list(codes), type_=ARRAY(String))).table_valued("code").render_derived(name="u")
+                inner = (select(*POSTING_COLUMNS).where(PostingRow.unit_code == codes_t.c.code, *cond[1:])
+                         .order_by(PostingRow.start_date, PostingRow.id).offset(off).limit(lim).lateral("pg"))
+                q = select(*inner.c).select_from(codes_t).join(inner, true())
+                if with_person:
+                    q = q.add_columns(*JOINED_PERSON_COLUMNS).outerjoin(_P, _P.c.id_number == inner.c.id_number)
+                rows = s.execute(q).all()  # in page order within each unit
+            else:
+                rn = func.row_number().over(partition_by=PostingRow.unit_code, order_by=(PostingRow.start_date, PostingRow.id)).label("rn")
+                sub = select(PostingRow.id, rn).where(*cond).subquery()
+                q = select(*POSTING_COLUMNS).join(sub, sub.c.id == PostingRow.id)
+                if with_person:
+                    q = q.add_columns(*JOINED_PERSON_COLUMNS).outerjoin(_P, _P.c.id_number == PostingRow.id_number)
+                rows = s.execute(q.where(sub.c.rn > off, sub.c.rn <= off + lim).order_by(PostingRow.unit_code, sub.c.rn)).all()
             totals = None
             if with_total:
                 totals = dict(s.execute(select(PostingRow.unit_code, func.count()).where(*cond).group_by(PostingRow.unit_code)).all())
