@@ -58,6 +58,7 @@ COLUMNS = {
 MODELS = {POLICE: IdentityUpdated, HR: EmploymentUpdated, FINANCE: PayrollPaid, INSURANCE: ContributionRecorded}
 ABSENCE_KINDS = {POLICE: (K.IDENTITY_UNKNOWN,), FINANCE: (K.UNPAID_POSTING, K.HEADCOUNT_INCONSISTENT),
                  INSURANCE: (K.INSURANCE_MISSING,), HR: ()}
+STAGED_SOURCES = (FINANCE,)  # sources whose snapshots PostgreSQL compares with set operations
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FISCAL_FUNDING = ("FULL", "PARTIAL")
 
@@ -83,11 +84,12 @@ class CompareReport:
     tally: MismatchTally = field(default_factory=MismatchTally)
     still_open: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    method: str = "general"  # "staged": PostgreSQL set operations (staged_compare); "general": row by row in Python
 
     def summary(self) -> dict:
         kinds = sorted(set(self.tally.opened) | set(self.tally.resolved) | set(self.still_open) | set(self.tally.updated))
         return {"comparison_id": self.comparison_id, "source": self.source, "period": self.period, "rows": self.rows,
-                "bad_rows": len(self.bad_rows), "seconds": round(self.seconds, 3),
+                "bad_rows": len(self.bad_rows), "seconds": round(self.seconds, 3), "method": self.method,
                 "by_kind": {k: {"opened": self.tally.opened.get(k, 0), "updated": self.tally.updated.get(k, 0),
                                 "resolved": self.tally.resolved.get(k, 0), "still_open": self.still_open.get(k, 0)}
                             for k in kinds}}
@@ -106,9 +108,20 @@ def _explain(e: ValidationError) -> str:
                      for err in e.errors()[:3])
 
 
+def check_row(source: str, row: dict[str, str], line: int):
+    """Validate one row with the source's event model: (record, None) or (None, RowError)."""
+    required, optional = COLUMNS[source]
+    data = {k: v.strip() for k, v in row.items() if k in required or (k in optional and v and v.strip())}
+    try:
+        return MODELS[source].model_validate(data), None
+    except ValidationError as e:
+        return None, RowError(line, _explain(e))
+    except ValueError as e:
+        return None, RowError(line, str(e))
+
+
 def read_snapshot(source: str, period: str, path: Path, progress: Progress | None = None) -> tuple[list, list[RowError]]:
     """Validate every row; returns (valid records, bad rows with line numbers)."""
-    model = MODELS[source]
     required, optional = COLUMNS[source]
     errors: list[RowError] = []
     records: list = []
@@ -125,14 +138,12 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
             if None in row:
                 errors.append(RowError(line, "more fields than the header has"))
                 continue
-            data = {k: v.strip() for k, v in row.items() if k in required or (k in optional and v and v.strip())}
-            try:
-                rec = model.model_validate(data)
-            except ValidationError as e:
-                errors.append(RowError(line, _explain(e)))
+            if None in row.values():
+                errors.append(RowError(line, "fewer fields than the header has"))
                 continue
-            except ValueError as e:
-                errors.append(RowError(line, str(e)))
+            rec, error = check_row(source, row, line)
+            if error:
+                errors.append(error)
                 continue
             if source in (FINANCE, INSURANCE) and rec.period != period:
                 errors.append(RowError(line, f"period {rec.period} is not the compared period {period}"))
@@ -150,8 +161,13 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
 
 
 def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_rows: bool = False,
-                actor: str = "cli", progress: Progress | None = None, comparison_id: str | None = None) -> CompareReport:
-    """Compare a snapshot file; raises CompareRejected (nothing changed) on bad rows unless ``skip_bad_rows``."""
+                actor: str = "cli", progress: Progress | None = None, comparison_id: str | None = None,
+                staged: bool = True) -> CompareReport:
+    """Compare a snapshot file; raises CompareRejected (nothing changed) on bad rows unless ``skip_bad_rows``.
+
+    On PostgreSQL a finance snapshot is staged with COPY and compared with set operations (``staged_compare``);
+    ``staged=False`` forces the general path (the two must agree; the tests compare them).
+    """
     import time
 
     started = time.perf_counter()
@@ -162,16 +178,35 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} is not a file")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     cid = comparison_id or str(uuid.uuid4())
     report = CompareReport(cid, source, period)
     _record_start(db, cid, source, period, path, digest, actor, comparison_id is not None)
+    run_id = f"compare:{source}:{period}:{digest[:16]}"
+
+    def finish(uow: UnitOfWork) -> None:
+        """Close the run inside its transaction: summary, operation log, comparison row, commit."""
+        report.still_open = _still_open(uow)
+        report.seconds = time.perf_counter() - started
+        uow.record("compare.run", "comparison", cid, after={
+            "source": source, "period": period, "file": path.name, "sha256": digest, "rows": report.rows,
+            "bad_rows": len(report.bad_rows), "opened": report.tally.opened, "resolved": report.tally.resolved})
+        uow.session.execute(ComparisonRow.__table__.update().where(ComparisonRow.id == cid).values(
+            status="SUCCEEDED", finished_at=uow.now, summary=dumps(report.summary())))
+        uow.commit()
+
     try:
+        if db.is_postgres and source in STAGED_SOURCES and staged:
+            from hub.service_layer.staged_compare import run_staged
+
+            if run_staged(db, report, raw=raw, run_id=run_id, skip_bad_rows=skip_bad_rows, actor=actor,
+                          progress=progress, finish=finish):
+                return report
         records, errors = read_snapshot(source, period, path, progress)
         report.rows, report.bad_rows = len(records), errors
         if errors and not skip_bad_rows:
             raise CompareRejected(report)
-        run_id = f"compare:{source}:{period}:{digest[:16]}"
         with UnitOfWork(db, actor=actor) as uow:
             if uow.is_postgres:
                 uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
@@ -184,14 +219,7 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
             step("apply snapshot", 2, 3)
             _absences(uow, book, source, period, records, run_id)
             step("apply snapshot", 3, 3)
-            report.still_open = _still_open(uow)
-            report.seconds = time.perf_counter() - started
-            uow.record("compare.run", "comparison", cid, after={
-                "source": source, "period": period, "file": path.name, "sha256": digest, "rows": len(records),
-                "bad_rows": len(errors), "opened": report.tally.opened, "resolved": report.tally.resolved})
-            uow.session.execute(ComparisonRow.__table__.update().where(ComparisonRow.id == cid).values(
-                status="SUCCEEDED", finished_at=uow.now, summary=dumps(report.summary())))
-            uow.commit()
+            finish(uow)
         return report
     except CompareRejected as e:
         _record_end(db, cid, "REJECTED", report, str(e))

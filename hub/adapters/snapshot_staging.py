@@ -1,0 +1,160 @@
+"""Stage a snapshot CSV in PostgreSQL: one ``COPY`` into a temporary table, then the row checks as set operations.
+
+The staged checks are a fast filter, not a second validator: a row the SQL below accepts is one the Python models
+(``connectors.events``) accept unchanged — canonical already, no surrounding white space, upper-case identifiers
+with right check characters. Every row the SQL flags goes back to the Python models, which decide and word the
+error (or give the normalised values when the row was fine after all). tests/integration/test_compare_staged.py
+checks the two agree on corrupted rows of every class.
+
+Line numbers: the table's ``line`` is the physical line of the row (header = 1). That holds when no field spans
+lines, which ``stage()`` checks (it gives up — returns None — and the caller reads the file in Python otherwise:
+quoted line breaks, ragged rows, blank lines, a ``\\.`` line, an unknown or repeated header).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from hub.domain.identifiers import USCC_ALPHABET, _ID_WEIGHTS, _USCC_WEIGHTS
+
+TABLE = "snapshot_stage"
+
+# Characters Python's str.strip() removes that a canonical value must not start or end with.
+_SPACE = r"[\s\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x1c-\x1f]"
+
+
+def _id_ok(col: str) -> str:
+    """GB 11643: 17 digits and the check character, and a real birth date (year ≥ 1). Nested CASEs fix the order."""
+    total = " + ".join(f"(ascii(substr({col}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(_ID_WEIGHTS))
+    y, m, d = (f"substr({col}, 7, 4)::int", f"substr({col}, 11, 2)::int", f"substr({col}, 13, 2)::int")
+    return (f"(CASE WHEN {col} ~ '^[0-9]{{17}}[0-9X]$' THEN"
+            f" (CASE WHEN {y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} >= 1 THEN"
+            f" {d} <= extract(day FROM make_date({y}, {m}, 1) + interval '1 month - 1 day')"
+            f" AND substr('10X98765432', (({total}) % 11) + 1, 1) = substr({col}, 18, 1) ELSE false END)"
+            f" ELSE false END)")
+
+
+def _uscc_ok(col: str) -> str:
+    """GB 32100: 18 characters of the code alphabet, the last the check character."""
+    value = lambda i: f"(strpos('{USCC_ALPHABET}', substr({col}, {i + 1}, 1)) - 1)"  # noqa: E731
+    total = " + ".join(f"{value(i)} * {w}" for i, w in enumerate(_USCC_WEIGHTS))
+    return (f"(CASE WHEN {col} ~ '^[{USCC_ALPHABET}]{{18}}$' THEN"
+            f" substr('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = substr({col}, 18, 1) ELSE false END)")
+
+
+CHECKS = {
+    "id": _id_ok,
+    "uscc": _uscc_ok,
+    "name": lambda c: f"(char_length({c}) BETWEEN 1 AND 100)",
+    "period": lambda c: f"({c} ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$')",
+    "amount": lambda c: f"({c} ~ '^-?[0-9]{{1,12}}(\\.[0-9]{{1,4}})?$')",
+}
+
+
+@dataclass(frozen=True)
+class StagedColumns:
+    """What each column of a source's snapshot is, for the staged checks (all required)."""
+
+    kinds: dict[str, str]  # column -> a key of CHECKS
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.kinds)
+
+
+def stage(session: Session, raw: bytes, columns: StagedColumns) -> int | None:
+    """COPY the CSV bytes into a temporary table ``snapshot_stage(line, <columns>)``; returns the data row count.
+
+    Returns None (nothing staged) when the file is not one the fast path can number lines for; the caller then
+    reads it in Python. Must run inside the caller's transaction (the table is dropped at commit or rollback).
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b'"' in raw:  # a quoted field may span lines: let the csv module number them
+        return None
+    first, _, body = raw.partition(b"\n")
+    try:
+        header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8"))))]
+        body.decode("utf-8")
+    except (UnicodeDecodeError, StopIteration):
+        return None
+    if len(set(header)) != len(header) or set(header) != set(columns.names):
+        return None
+    lines = body.count(b"\n") + (0 if not body or body.endswith(b"\n") else 1)
+    if (b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r")) or b"\n\\." in b"\n" + body
+            or b"\r" in body.replace(b"\r\n", b"")):  # blank lines, COPY's end marker, lone CRs: the csv module decides
+        return None
+    cols = ", ".join(f'"{c}"' for c in header)
+    session.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+    session.execute(text(
+        f"CREATE TEMP TABLE {TABLE} (line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2), "
+        + ", ".join(f'"{c}" text' for c in header) + ") ON COMMIT DROP"))
+    raw_conn = session.connection().connection.dbapi_connection
+    with raw_conn.cursor() as cur:
+        cur.execute("SAVEPOINT snapshot_copy")
+        try:
+            with cur.copy(f"COPY {TABLE} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                view = memoryview(body)
+                for i in range(0, len(view), 1 << 20):
+                    copy.write(view[i:i + (1 << 20)])
+        except Exception:  # ragged rows and the like: the Python reader words those errors
+            cur.execute("ROLLBACK TO SAVEPOINT snapshot_copy")
+            return None
+        cur.execute("RELEASE SAVEPOINT snapshot_copy")
+        cur.execute(f"SELECT count(*) FROM {TABLE}")
+        staged = cur.fetchone()[0]
+    if staged != lines:
+        session.execute(text(f"DROP TABLE {TABLE}"))
+        return None
+    return staged
+
+
+def _accepted(columns: StagedColumns) -> str:
+    """The SQL condition a canonical row meets. Values the registry already holds (a person's ID number and name,
+    a unit's code) and the compared period are canonical by construction; anything else is checked in full."""
+    out = []
+    for c, kind in columns.kinds.items():
+        col = f's."{c}"'
+        full = f"coalesce({CHECKS[kind](col)}, false)"
+        if kind == "id":
+            out.append(f"(p.id_number IS NOT NULL OR {full})")
+        elif kind == "uscc":
+            out.append(f"(u.code IS NOT NULL OR {full})")
+        elif kind == "name":
+            out.append(f"({col} = p.name OR ({full} AND {col} !~ '^{_SPACE}|{_SPACE}$'))")
+        elif kind == "period":
+            out.append(f"({col} = :period OR {full})")
+        else:
+            out.append(full)
+    return " AND ".join(f"coalesce({x}, false)" for x in out)  # a NULL (empty field) is never accepted
+
+
+def flagged(session: Session, columns: StagedColumns, period: str) -> list[tuple]:
+    """The rows the staged checks did not accept: (line, values by column), for the Python models to judge."""
+    cols = ", ".join(f'coalesce(s."{c}", \'\')' for c in columns.names)
+    idc = next(c for c, k in columns.kinds.items() if k == "id")
+    unit = next((c for c, k in columns.kinds.items() if k == "uscc"), None)
+    joins = f'LEFT JOIN persons p ON p.id_number = s."{idc}"'
+    joins += f' LEFT JOIN units u ON u.code = s."{unit}"' if unit else ""
+    return [tuple(r) for r in session.execute(text(
+        f"SELECT s.line, {cols} FROM {TABLE} s {joins} WHERE NOT ({_accepted(columns)}) ORDER BY s.line"),
+        {"period": period})]
+
+
+def settle(session: Session, columns: StagedColumns, fixed: list[tuple], bad_lines: list[int]) -> None:
+    """Record the Python verdicts: ``fixed`` rows (line, normalised values) are rewritten, ``bad_lines`` dropped."""
+    if bad_lines:
+        session.execute(text(f"DELETE FROM {TABLE} WHERE line = ANY(:lines)"), {"lines": bad_lines})
+    if fixed:
+        sets = ", ".join(f'"{c}" = v."{c}"' for c in columns.names)
+        arrays = ", ".join(f"CAST(:c{i} AS text[])" for i in range(len(columns.names)))
+        names = ", ".join(f'"{c}"' for c in columns.names)
+        session.execute(text(
+            f"UPDATE {TABLE} AS s SET {sets} FROM unnest(CAST(:lines AS bigint[]), {arrays}) AS v(line, {names})"
+            f" WHERE s.line = v.line"),
+            {"lines": [f[0] for f in fixed], **{f"c{i}": [f[1][i] for f in fixed] for i in range(len(columns.names))}})

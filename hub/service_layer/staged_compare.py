@@ -1,0 +1,140 @@
+"""The monthly comparison as set operations in PostgreSQL (finance snapshots).
+
+Same inputs, same effects as the general path in ``compare.py`` — which stays the path for SQLite, for the other
+sources and for files the stager cannot number lines for — but the work per row happens in the database:
+
+1. ``COPY`` the file into a temporary table and check every row there (``snapshot_staging``); rows the SQL does
+   not accept go to the Python event models, which word the error (the models stay the one validator);
+2. period and duplicate checks as window queries; bad rows reject the file unless ``--skip-bad-rows``;
+3. the finance view of the period is rewritten only where it changed (a FULL JOIN of old and new lines);
+4. of the persons whose view changed, those who can have a person-level finding are found by signature
+   (``finding_classes``) and re-checked by ``reconcile_persons`` — the streaming path's own rules;
+5. the absence kinds (``UNPAID_POSTING``, ``HEADCOUNT_INCONSISTENT``) are anti-joins and a GROUP BY; what they
+   find goes through the same ``MismatchBook`` as everywhere else.
+
+All of it is one transaction holding the global reconciliation lock, like the general path.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import text
+
+from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
+from hub.domain.vocabulary import MismatchKind as K
+from hub.service_layer.finding_classes import PERSONS, persons_to_judge
+from hub.service_layer.mismatches import MismatchBook
+from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
+from hub.service_layer.unit_of_work import UnitOfWork
+
+FINANCE_COLUMNS = StagedColumns({"id_number": "id", "name": "name", "unit_code": "uscc", "period": "period",
+                                 "gross_amount": "amount"})
+
+
+def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, actor: str,
+               progress: Callable | None, finish: Callable[[UnitOfWork], None]) -> bool:
+    """Compare a finance snapshot in PostgreSQL; False (nothing done) when the file needs the general path."""
+    from hub.service_layer.compare import CompareRejected, RowError, check_row
+
+    step = progress or (lambda *a: None)
+    cols = FINANCE_COLUMNS
+    period = report.period
+    with UnitOfWork(db, actor=actor) as uow:
+        s = uow.session
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
+        # Few big set operations: memory for hashes and sorts, and no JIT (compiling costs more than it saves here).
+        s.execute(text("SET LOCAL work_mem = '64MB'"))
+        s.execute(text("SET LOCAL jit = off"))
+        step("stage snapshot", 0, 5)
+        rows = stage(s, raw, cols)
+        if rows is None:
+            return False
+        report.method = "staged"
+        step("check rows", 1, 5)
+        errors: list[RowError] = []
+        fixed, bad = [], []
+        for line, *values in flagged(s, cols, period):
+            rec, error = check_row("finance", dict(zip(cols.names, values)), line)
+            if error:
+                errors.append(error)
+                bad.append(line)
+            else:
+                fixed.append((line, tuple(getattr(rec, c) for c in cols.names)))
+        settle(s, cols, fixed, bad)
+        for line, got in s.execute(text(f"DELETE FROM {STAGE} WHERE period <> :p RETURNING line, period"), {"p": period}):
+            errors.append(RowError(line, f"period {got} is not the compared period {period}"))
+        for line, idn, unit, first in s.execute(text(
+                f"""DELETE FROM {STAGE} s USING (
+                        SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {STAGE}
+                        WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
+                    WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
+            errors.append(RowError(line, f"duplicate person {idn} with unit {unit} (first on line {first})"))
+        errors.sort(key=lambda e: e.line)
+        report.rows, report.bad_rows = rows - len(errors), errors
+        if errors and not skip_bad_rows:
+            raise CompareRejected(report)
+
+        step("apply snapshot", 2, 5)
+        s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
+        s.execute(text(
+            f"""CREATE TEMP TABLE {PERSONS} ON COMMIT DROP AS
+                SELECT DISTINCT coalesce(n.id_number, o.id_number) AS id_number
+                FROM {STAGE} n FULL JOIN (SELECT id_number, unit_code, name, gross_amount, paid FROM partner_payroll
+                                          WHERE period = :p) o
+                  ON o.id_number = n.id_number AND o.unit_code = n.unit_code
+                WHERE n.id_number IS NULL OR o.id_number IS NULL OR o.name IS DISTINCT FROM n.name
+                   OR o.gross_amount IS DISTINCT FROM n.gross_amount OR NOT o.paid"""), {"p": period})
+        s.execute(text(f"ALTER TABLE {PERSONS} ADD PRIMARY KEY (id_number)"))
+        s.execute(text(f"DELETE FROM partner_payroll p USING {PERSONS} c WHERE p.period = :p AND p.id_number = c.id_number"),
+                  {"p": period})
+        s.execute(text(
+            f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
+                SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
+                FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number ORDER BY 1, 2"""),
+            {"p": period, "run": run_id, "now": uow.now})
+        s.execute(text(f"ANALYZE {PERSONS}"))
+
+        step("re-check persons", 3, 5)
+        book = MismatchBook(uow, report.tally)
+        judge = persons_to_judge(uow)
+        reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge})
+
+        step("absences", 4, 5)
+        _finance_absences(uow, book, period, run_id)
+        step("done", 5, 5)
+        finish(uow)
+    return True
+
+
+def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: str) -> None:
+    """UNPAID_POSTING and HEADCOUNT_INCONSISTENT from the staged snapshot (the general path's ``_absences``)."""
+    s = uow.session
+    found: dict[K, dict[tuple[str, str], dict]] = {}
+    found[K.UNPAID_POSTING] = {
+        (idn, unit): {"expected": "a payroll line", "found": "no pay in the finance snapshot", "period": period}
+        for idn, unit in s.execute(text(
+            f"""SELECT po.id_number, po.unit_code FROM postings po JOIN units u ON u.code = po.unit_code
+                WHERE po.active AND u.funding = 'FULL'
+                  AND NOT EXISTS (SELECT 1 FROM {STAGE} n WHERE n.id_number = po.id_number)"""))}
+    found[K.HEADCOUNT_INCONSISTENT] = {
+        (code, code): {"period": period, "approved": int(a), "actual": int(n), "paid": int(p)}
+        for code, a, n, p in s.execute(text(
+            f"""SELECT u.code, coalesce(q.approved, 0), coalesce(h.actual, 0), coalesce(pd.paid, 0)
+                FROM units u
+                LEFT JOIN (SELECT unit_code, sum(approved) AS approved FROM quotas GROUP BY unit_code) q ON q.unit_code = u.code
+                LEFT JOIN (SELECT unit_code, count(*) AS actual FROM postings WHERE active GROUP BY unit_code) h
+                       ON h.unit_code = u.code
+                LEFT JOIN (SELECT unit_code, count(DISTINCT id_number) AS paid FROM {STAGE} GROUP BY unit_code) pd
+                       ON pd.unit_code = u.code
+                WHERE u.funding IN ('FULL', 'PARTIAL')
+                  AND (coalesce(pd.paid, 0) <> coalesce(h.actual, 0) OR coalesce(h.actual, 0) > coalesce(q.approved, 0)
+                       OR coalesce(pd.paid, 0) > coalesce(q.approved, 0))"""))}
+    for kind, want in found.items():
+        open_rows = {(r.subject, r.unit_code): r for r in book.open_rows(kind)}
+        for (subject, unit), details in want.items():
+            book.raise_(kind, subject=subject, unit_code=unit, source="finance", details=details, caused_by=[run_id],
+                        existing=open_rows.get((subject, unit)), lookup=False)
+        for key, row in open_rows.items():
+            if key not in want:
+                book.resolve(row, caused_by=[run_id])

@@ -1,0 +1,238 @@
+"""The staged comparison (PostgreSQL set operations) against the general path (row by row in Python).
+
+Both paths run on clones of one database holding a demo city whose partners disagree in every way the rules know
+(deceased, retired, other employer, older pay periods, stopped pay, spacing in names); their effects must be the
+same: mismatches with details, the finance view, the events published, the bad-row report. Also: the signature
+classes of ``finding_classes`` are sound (every member of a class is judged like its representative).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hub.adapters.database import connect
+from hub.demo_city import generate_city
+from hub.domain.identifiers import make_id_number
+from hub.domain.reconciliation import person_findings
+from hub.service_layer.compare import CompareRejected, run_compare
+from hub.service_layer.finding_classes import _SIGNATURES, CLASSES, PERSONS
+from hub.service_layer.importer import import_registry
+from hub.service_layer.mismatches import MismatchBook
+from hub.service_layer.reconcile import load_views, reconcile_persons
+from hub.service_layer.unit_of_work import UnitOfWork
+from tests.conftest import _admin_engine, _pg_url
+
+P, BEFORE = "2026-10", "2026-09"
+NOW = datetime(2026, 10, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def city(tmp_path_factory):
+    out = tmp_path_factory.mktemp("staged_city")
+    generate_city(out, 1500, seed=11)
+    persons = {r["id_number"]: r["name"] for r in csv.DictReader((out / "persons.csv").open(encoding="utf-8"))}
+    funding = {r["code"]: r["funding"] for r in csv.DictReader((out / "units.csv").open(encoding="utf-8"))}
+    postings = [(r["id_number"], r["unit_code"]) for r in csv.DictReader((out / "postings.csv").open(encoding="utf-8"))]
+    return out, persons, funding, postings
+
+
+def _partners_disagree(db, persons, postings, rng):
+    """Partner views in every state the rules know, then one reconciliation of everyone (as streaming would)."""
+    ids = sorted(persons)
+    units = sorted({u for _, u in postings})
+    posting = dict(postings)
+    rows = defaultdict(list)
+    for i, idn in enumerate(ids):
+        r = rng.random()
+        birth = date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14]))
+        gender = "M" if int(idn[16]) % 2 else "F"
+        if r < 0.5:
+            status = "DECEASED" if rng.random() < 0.03 else "ALIVE"
+            name = persons[idn] if rng.random() > 0.03 else persons[idn] + "某"
+            rows["partner_identity"].append((idn, name, gender, birth, status, None, "seed", NOW))
+        if r > 0.4:
+            st = rng.choice(["EMPLOYED"] * 20 + ["RETIRED", "LEFT"])
+            unit = posting.get(idn) if rng.random() > 0.05 else rng.choice(units)
+            rows["partner_employment"].append((idn, persons[idn], unit or rng.choice(units), st, date(2020, 1, 1), None, "seed", NOW))
+        if r > 0.7 and idn in posting:
+            emp = posting[idn] if rng.random() > 0.05 else rng.choice(units)
+            rows["partner_insurance"].append((idn, persons[idn], emp, BEFORE, "6000.00",
+                                               rng.choice(["ACTIVE"] * 10 + ["SUSPENDED"]), "seed", NOW))
+        if idn in posting and rng.random() < 0.6:
+            rows["partner_payroll"].append((idn, posting[idn], BEFORE, persons[idn], "7000.00", True, "seed", NOW))
+        if idn in posting and rng.random() < 0.05:  # a line of the compared period already there, maybe stopped
+            rows["partner_payroll"].append((idn, posting[idn], P, persons[idn], "7000.00", rng.random() < 0.5, "seed", NOW))
+    cols = {"partner_identity": "id_number, name, gender, birth_date, status, photo_sha256, event_id, updated_at",
+            "partner_employment": "id_number, name, unit_code, status, effective_date, rank, event_id, updated_at",
+            "partner_insurance": "id_number, name, employer_code, period, base_amount, status, event_id, updated_at",
+            "partner_payroll": "id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at"}
+    with UnitOfWork(db, actor="test") as uow:
+        for table, values in rows.items():
+            n = len(cols[table].split(","))
+            uow.session.execute(text(f"INSERT INTO {table} ({cols[table]}) VALUES ({', '.join(f':c{i}' for i in range(n))})"),
+                                [{f"c{i}": v for i, v in enumerate(row)} for row in values])
+        reconcile_persons(uow, MismatchBook(uow), ids)
+        uow.commit()
+
+
+def _snapshot(path: Path, persons, funding, postings, rng, *, bad: bool, crlf: bool = False) -> Path:
+    """Every fiscally paid posting, with missing lines, ghosts, other units, respaced names, lower-case x."""
+    units = sorted(funding)
+    lines = []
+    for idn, unit in postings:
+        if funding[unit] == "SELF":
+            continue
+        r = rng.random()
+        name = persons[idn]
+        if r < 0.03:
+            continue
+        if r < 0.05:
+            unit = rng.choice(units)
+        elif r < 0.06 and len(name) > 1:
+            name = name[0] + " " + name[1:]  # the same name to person_findings, not to SQL
+        elif r < 0.07:
+            name = f" {name} "  # surrounding spaces: stripped by the model
+        lines.append([idn.lower() if rng.random() < 0.01 else idn, name, unit, P, f"{rng.randint(6000, 9000)}.00"])
+    for i in range(15):
+        ghost = make_id_number("330108", date(1991, 1 + i % 12, 1 + i), i, i % 2 == 0)
+        lines.append([ghost, "钱某", rng.choice(units), P, "7000.00"])
+    if bad:
+        good = lines[0]
+        lines += [
+            [good[0][:17] + ("0" if good[0][17] != "0" else "1"), "乙", good[2], P, "1.00"],  # check character
+            ["11010519491231002X"[:-1] + "9", "丙", good[2], P, "1.00"],  # wrong check character
+            [make_id_number("330108", date(1990, 1, 1), 1, True)[:10] + "0230" + "0011", "丁", good[2], P, "1.00"],
+            [lines[1][0], lines[1][1], "91330100MA27XXXX0X", P, "1.00"],  # unit code check
+            [lines[2][0], "", lines[2][2], P, "1.00"],  # empty name
+            [lines[3][0], "名" * 101, lines[3][2], P, "1.00"],  # name too long
+            [lines[4][0], lines[4][1], lines[4][2], "2026-13", "1.00"],  # not a period
+            [lines[5][0], lines[5][1], lines[5][2], BEFORE, "1.00"],  # another period
+            [lines[6][0], lines[6][1], lines[6][2], P, "1.000.0"],  # not an amount
+            [lines[7][0], lines[7][1], lines[7][2], P, "7000.00"],  # duplicate person and unit
+            [" " + lines[8][0], lines[8][1], lines[8][2], P, "7000.00"],  # duplicate once stripped
+        ]
+    rng.shuffle(lines)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n" if crlf else "\n")
+        w.writerow(["id_number", "name", "unit_code", "period", "gross_amount"])
+        w.writerows(lines)
+    return path
+
+
+def _state(url: str) -> dict:
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.connect() as c:
+        mismatches = sorted((k, s, u, st, src, json.loads(d) if d else None) for k, s, u, st, src, d in c.execute(text(
+            "SELECT kind, subject, unit_code, status, source, details FROM mismatches")))
+        payroll = sorted(c.execute(text("SELECT id_number, unit_code, period, name, gross_amount, paid FROM partner_payroll")).all())
+        events = Counter((json.loads(v)["type"], json.loads(v).get("subject")) for (v,) in c.execute(text("SELECT value FROM outbox")))
+    eng.dispose()
+    return {"mismatches": [tuple(json.dumps(x, sort_keys=True) for x in m) for m in mismatches], "payroll": payroll,
+            "events": sorted(events.items())}
+
+
+@pytest.fixture
+def twin_databases(pg_url):
+    """A second database cloned from ``pg_url`` on demand (after the shared setup)."""
+    made = []
+
+    def clone() -> str:
+        name = pg_url.rsplit("/", 1)[1] + "_twin"
+        eng = _admin_engine()
+        with eng.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_url.rsplit("/", 1)[1]}"'))
+        eng.dispose()
+        made.append(name)
+        return _pg_url(name)
+
+    yield clone
+    eng = _admin_engine()
+    with eng.connect() as c:
+        for name in made:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
+
+
+def test_staged_and_general_paths_leave_the_same_state(pg_url, twin_databases, city, tmp_path):
+    out, persons, funding, postings = city
+    rng = random.Random(5)
+    db = connect(pg_url)
+    import_registry(db, out)
+    _partners_disagree(db, persons, postings, rng)
+    db.dispose()
+    twin = twin_databases()
+    staged_db, general_db = connect(pg_url), connect(twin)
+    try:
+        first = _snapshot(tmp_path / "first.csv", persons, funding, postings, random.Random(1), bad=True, crlf=True)
+        # bad rows: both reject with the same report, and change nothing
+        reports = []
+        for d, staged in ((staged_db, True), (general_db, False)):
+            with pytest.raises(CompareRejected) as e:
+                run_compare(d, source="finance", period=P, path=first, staged=staged)
+            reports.append(e.value.report)
+        assert reports[0].method == "staged" and reports[1].method == "general"
+        assert [str(e) for e in reports[0].bad_rows] == [str(e) for e in reports[1].bad_rows]
+        assert len(reports[0].bad_rows) == 11
+        assert _state(pg_url) == _state(twin)
+
+        for snapshot in (first, _snapshot(tmp_path / "second.csv", persons, funding, postings, random.Random(2), bad=False)):
+            a = run_compare(staged_db, source="finance", period=P, path=snapshot, skip_bad_rows=True)
+            b = run_compare(general_db, source="finance", period=P, path=snapshot, skip_bad_rows=True, staged=False)
+            assert a.method == "staged" and b.method == "general"
+            assert (a.rows, [str(e) for e in a.bad_rows]) == (b.rows, [str(e) for e in b.bad_rows])
+            assert (a.tally.opened, a.tally.resolved, a.still_open) == (b.tally.opened, b.tally.resolved, b.still_open)
+            sa, sb = _state(pg_url), _state(twin)
+            assert sa == sb
+            kinds = {json.loads(m[0]) for m in sa["mismatches"]}
+            assert {"GHOST_PAYROLL", "PAYROLL_UNIT_MISMATCH", "UNPAID_POSTING", "HEADCOUNT_INCONSISTENT",
+                    "DECEASED_ACTIVE", "NAME_MISMATCH", "HR_STATUS_CONFLICT"} <= kinds
+        assert a.tally.resolved  # the second snapshot fixed some of the first's findings
+    finally:
+        staged_db.dispose()
+        general_db.dispose()
+
+
+def test_signature_classes_are_judged_like_their_representative(pg_url, city, tmp_path):
+    out, persons, funding, postings = city
+    rng = random.Random(9)
+    db = connect(pg_url)
+    try:
+        import_registry(db, out)
+        _partners_disagree(db, persons, postings, rng)
+        run_compare(db, source="finance", period=P, path=_snapshot(tmp_path / "f.csv", persons, funding, postings, rng, bad=False))
+        with UnitOfWork(db, actor="test") as uow:
+            uow.session.execute(text(f"CREATE TEMP TABLE {PERSONS} AS SELECT id_number FROM persons UNION "
+                                     "SELECT id_number FROM partner_payroll"))
+            uow.session.execute(text(_SIGNATURES))
+            sig = dict(uow.session.execute(text(f"SELECT id_number, signature FROM {CLASSES}")).all())
+            reg, views = load_views(uow, sorted(sig))
+        verdicts = defaultdict(set)
+        for idn, s in sig.items():
+            if "X" not in s:  # X: a name or unit differs from the registry's; always judged one by one
+                verdicts[s].add(bool(person_findings(reg[idn], views[idn])))
+        assert all(len(v) == 1 for v in verdicts.values()), {s: v for s, v in verdicts.items() if len(v) > 1}
+        assert {True, False} <= set().union(*verdicts.values())  # classes with and without findings exist
+        assert len(verdicts) < len(sig) / 20  # persons do fall into few classes
+    finally:
+        db.dispose()
+
+
+def test_files_the_stager_cannot_number_go_the_general_way(pg_url, tmp_path):
+    db = connect(pg_url)
+    try:
+        f = tmp_path / "quoted.csv"
+        f.write_text('id_number,name,unit_code,period,gross_amount\n"330108199101010011","钱\n某","X",2026-10,1\n',
+                     encoding="utf-8")
+        with pytest.raises(CompareRejected) as e:
+            run_compare(db, source="finance", period=P, path=f)
+        assert e.value.report.method == "general" and e.value.report.bad_rows[0].line == 3  # the row ends on line 3
+    finally:
+        db.dispose()
