@@ -361,7 +361,6 @@ class PartnerPayrollRow(Base):
     paid: Mapped[bool] = mapped_column(Boolean)
     event_id: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (Index("ix_partner_payroll_unit_period", "unit_code", "period"),)
 
 
 class PartnerInsuranceRow(Base):

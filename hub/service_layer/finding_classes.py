@@ -28,7 +28,7 @@ CLASSES = "snapshot_classes"
 
 _SIGNATURES = f"""
 CREATE TEMP TABLE {CLASSES} ON COMMIT DROP AS
-WITH reg AS (
+WITH reg AS NOT MATERIALIZED (
     SELECT c.id_number, pe.name AS rname, po.unit_code AS punit, u.funding
     FROM {PERSONS} c
     LEFT JOIN persons pe ON pe.id_number = c.id_number

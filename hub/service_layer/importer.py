@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import text, select
 
 from hub.adapters.bulk import bulk_insert
 from hub.adapters.database import Database
@@ -470,6 +470,10 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         reconcile_persons(uow, book, partner_known_ids(uow, touched_persons))
         step("checks", 1, 1)
         uow.commit()
+    if db.is_postgres:  # a bulk load: give the planner statistics now rather than when autovacuum comes by
+        with db.engine.connect() as c:
+            c.execute(text("ANALYZE units, quotas, persons, postings"))
+            c.commit()
     return report
 
 

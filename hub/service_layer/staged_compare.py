@@ -67,6 +67,8 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         for line, idn, unit, first in s.execute(text(
                 f"""DELETE FROM {STAGE} s USING (
                         SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {STAGE}
+                        WHERE (id_number, unit_code) IN (SELECT id_number, unit_code FROM {STAGE}
+                                                         GROUP BY id_number, unit_code HAVING count(*) > 1)
                         WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
                     WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
             errors.append(RowError(line, f"duplicate person {idn} with unit {unit} (first on line {first})"))
@@ -85,7 +87,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
                   ON o.id_number = n.id_number AND o.unit_code = n.unit_code
                 WHERE n.id_number IS NULL OR o.id_number IS NULL OR o.name IS DISTINCT FROM n.name
                    OR o.gross_amount IS DISTINCT FROM n.gross_amount OR NOT o.paid"""), {"p": period})
-        s.execute(text(f"ALTER TABLE {PERSONS} ADD PRIMARY KEY (id_number)"))
+        s.execute(text(f"ANALYZE {PERSONS}"))
         s.execute(text(f"DELETE FROM partner_payroll p USING {PERSONS} c WHERE p.period = :p AND p.id_number = c.id_number"),
                   {"p": period})
         s.execute(text(
@@ -93,7 +95,6 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
                 SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
                 FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number ORDER BY 1, 2"""),
             {"p": period, "run": run_id, "now": uow.now})
-        s.execute(text(f"ANALYZE {PERSONS}"))
 
         step("re-check persons", 3, 5)
         book = MismatchBook(uow, report.tally)
