@@ -27,3 +27,16 @@ def test_migrations_run_from_empty_and_are_repeatable(tmp_path, pg_url):
         db.dispose()
         assert {"units", "quotas", "leader_quotas", "persons", "postings", "mismatches", "outbox",
                 "operation_log", "unit_versions", "person_versions", "api_tokens"} <= tables
+
+
+def test_the_recorded_schema_revision_is_alembics_head_and_an_older_database_is_upgraded(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from hub.adapters.database import SCHEMA_REVISION, alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    assert ScriptDirectory.from_config(alembic_config(url)).get_current_head() == SCHEMA_REVISION
+    migrate(url, "0004")  # an older hub's database: the quick check must not take it for current
+    assert current_revision(url) == "0004"
+    migrate(url)
+    assert current_revision(url) == SCHEMA_REVISION
