@@ -46,12 +46,12 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         # Few big set operations: memory for hashes and sorts, and no JIT (compiling costs more than it saves here).
         s.execute(text("SET LOCAL work_mem = '64MB'"))
         s.execute(text("SET LOCAL jit = off"))
-        step("stage snapshot", 0, 5)
+        step("compare (staged)", 0, 5)
         rows = stage(s, raw, cols)
         if rows is None:
             return False
         report.method = "staged"
-        step("check rows", 1, 5)
+        step("compare (staged)", 1, 5)
         errors: list[RowError] = []
         fixed, bad = [], []
         for line, *values in flagged(s, cols, period):
@@ -77,7 +77,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         if errors and not skip_bad_rows:
             raise CompareRejected(report)
 
-        step("apply snapshot", 2, 5)
+        step("compare (staged)", 2, 5)
         s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
         s.execute(text(
             f"""CREATE TEMP TABLE {PERSONS} ON COMMIT DROP AS
@@ -96,14 +96,14 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
                 FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number ORDER BY 1, 2"""),
             {"p": period, "run": run_id, "now": uow.now})
 
-        step("re-check persons", 3, 5)
+        step("compare (staged)", 3, 5)
         book = MismatchBook(uow, report.tally)
         judge = persons_to_judge(uow)
         reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge})
 
-        step("absences", 4, 5)
+        step("compare (staged)", 4, 5)
         _finance_absences(uow, book, period, run_id)
-        step("done", 5, 5)
+        step("compare (staged)", 5, 5)
         finish(uow)
     return True
 
