@@ -344,7 +344,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             if workers > 1:
                 from uvicorn.supervisors import Multiprocess
 
-                Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+                Multiprocess(config, sockets=[config.bind_socket()]).run()
             else:
                 server.run()
         except KeyboardInterrupt:  # uvicorn re-raises the signal after its graceful shutdown

@@ -56,23 +56,19 @@ class TokenCache:
         return principal
 
 
-def freeze_heap(threshold0: int = 50_000) -> None:
+def freeze_heap(threshold0: int = 2_000) -> None:
     """Call once start-up is done: move every object alive now (modules, schema, ORM mappings…) out of the
-    garbage collector's reach (``gc.freeze``), and collect the youngest generation less often.
+    garbage collector's reach (``gc.freeze``), and collect the youngest generation a little less often.
 
-    Without it a full collection walked ~180,000 long-lived objects and paused the server for 150–600 ms while
-    requests were in flight, and a big page spent half its time in the collector (docs/bench-graphql.md).
-    Reference counting still frees everything that is not part of a cycle at once; cycles are still collected."""
+    Without it every full collection walked ~180,000 long-lived objects and paused the server for 150–600 ms while
+    requests were in flight, and a big page spent half its time in the collector (docs/bench-graphql.md). A much
+    larger generation-0 threshold (50,000) was tried too: fewer collections, but each one scanned that many young
+    objects, 30–80 ms pauses that showed in the lookups' p99; 2,000 keeps each pause to a few ms. Reference counting
+    still frees everything that is not part of a cycle at once; cycles are still collected."""
     gc.collect()
     gc.freeze()
     _, t1, t2 = gc.get_threshold()
-    gc.set_threshold(threshold0, max(t1, 20), max(t2, 100))
-
-
-def _bearer(value: str | None) -> str | None:
-    if value and value.lower().startswith("bearer "):
-        return value[7:].strip()
-    return None
+    gc.set_threshold(threshold0, max(t1, 10), max(t2, 100))
 
 
 class HubGraphQLRouter(GraphQLRouter):
