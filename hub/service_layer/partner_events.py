@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, text, tuple_, update
 
-from hub.adapters.bulk import bulk_insert, insert_rows, member_of, upsert
+from hub.adapters.bulk import any_of, array_param, bulk_insert, insert_rows, upsert
 from hub.adapters.orm import (
     AppliedEventRow,
     PartnerEmploymentRow,
@@ -57,12 +57,12 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     applied: dict[tuple[str, str], str] = {}
     for src, ids in by_source.items():
         for eid, h in s.execute(select(AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
-                                .where(AppliedEventRow.source == src, member_of(s, AppliedEventRow.event_id, sorted(ids)))):
+                                .where(AppliedEventRow.source == src, any_of(s, AppliedEventRow.event_id, sorted(ids)))):
             applied[(src, eid)] = h
     seqs: dict[tuple[str, str], int] = {}
     for src, subjects in subjects_by_source.items():
         for sub, n in s.execute(select(SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
-                                .where(SubjectSequenceRow.source == src, member_of(s, SubjectSequenceRow.subject, sorted(subjects)))):
+                                .where(SubjectSequenceRow.source == src, any_of(s, SubjectSequenceRow.subject, sorted(subjects)))):
             seqs[(src, sub)] = n
 
     identity, employment, payroll, insurance = {}, {}, {}, {}
@@ -160,7 +160,7 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     for i in range(0, len(ids), 5000):
         for person in s.execute(select(PersonRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date,
                                        PersonRow.education, PersonRow.verified_name, PersonRow.identity_status,
-                                       PersonRow.photo_sha256).where(member_of(s, PersonRow.id_number, ids[i:i + 5000]))):
+                                       PersonRow.photo_sha256).where(any_of(s, PersonRow.id_number, ids[i:i + 5000]))):
             v = identity[person.id_number]
             new = (v["name"], v["status"], v["photo_sha256"])
             if (person.verified_name, person.identity_status, person.photo_sha256) == new:
@@ -170,8 +170,10 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
         return
     if uow.is_postgres:
         # One statement over arrays (an executemany of 1000 single-row UPDATEs costs ~1000 statement executions).
-        s.execute(_PG_VERIFY, {"ids": [p.id_number for p, _ in changed], "names": [n[0] for _, n in changed],
-                               "statuses": [n[1] for _, n in changed], "photos": [n[2] for _, n in changed]})
+        s.execute(_PG_VERIFY, {"ids": array_param([p.id_number for p, _ in changed]),
+                               "names": array_param([n[0] for _, n in changed]),
+                               "statuses": array_param([n[1] for _, n in changed]),
+                               "photos": array_param([n[2] for _, n in changed])})
     else:
         s.execute(update(PersonRow.__table__).where(PersonRow.__table__.c.id_number == bindparam("b_id")).values(
             verified_name=bindparam("b_name"), identity_status=bindparam("b_status"), photo_sha256=bindparam("b_photo")),

@@ -13,7 +13,7 @@ import hashlib
 
 from sqlalchemy import select, text
 
-from hub.adapters.bulk import member_of
+from hub.adapters.bulk import any_of, array_param
 
 from hub.adapters.orm import (
     MismatchRow,
@@ -62,7 +62,7 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
     parts = [None] if full else list(_chunks(ids))
 
     def only(q, col, part):
-        return q if part is None else q.where(member_of(s, col, part))
+        return q if part is None else q.where(any_of(s, col, part))
 
     for part in parts:
         q = (select(PersonRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.funding)
@@ -128,7 +128,7 @@ def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
     keys = sorted({person_lock_key(i) for i in ids})
     uow.session.execute(text(
         "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS s"),
-        {"keys": keys})
+        {"keys": array_param(keys)})
 
 
 def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[str],
@@ -145,7 +145,7 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
     for part in ([None] if len(ids) > FULL_SCAN_THRESHOLD else _chunks(ids)):
         q = select(MismatchRow).where(MismatchRow.kind.in_(kinds), MismatchRow.status == "OPEN")
         if part is not None:
-            q = q.where(member_of(uow.session, MismatchRow.subject, part))
+            q = q.where(any_of(uow.session, MismatchRow.subject, part))
         for row in uow.session.execute(q).scalars():
             if row.subject in wanted:
                 open_rows[row.subject][(row.kind, row.unit_code)] = row
