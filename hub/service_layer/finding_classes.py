@@ -28,38 +28,36 @@ CLASSES = "snapshot_classes"
 
 _SIGNATURES = f"""
 CREATE TEMP TABLE {CLASSES} ON COMMIT DROP AS
-WITH reg AS NOT MATERIALIZED (
-    SELECT c.id_number, pe.name AS rname, po.unit_code AS punit, u.funding
+WITH g AS (
+    SELECT c.id_number, pe.name AS rname, po.unit_code AS punit, u.funding, count(p.id_number) AS lines,
+           coalesce(bool_or(p.unit_code IS DISTINCT FROM po.unit_code
+                            OR (p.name IS NOT NULL AND p.name IS DISTINCT FROM pe.name)), false) AS x,
+           sum(hashtext(p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END || p.paid::text)::bigint) AS h1,
+           sum(hashtext(p.paid::text || '#' || p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END)::bigint) AS h2,
+           min(p.period) AS first_period, max(p.period) AS last_period
     FROM {PERSONS} c
     LEFT JOIN persons pe ON pe.id_number = c.id_number
     LEFT JOIN postings po ON po.id_number = c.id_number AND po.active
     LEFT JOIN units u ON u.code = po.unit_code
-), pay AS (
-    SELECT p.id_number,
-           string_agg(CASE WHEN p.unit_code = r.punit THEN 'U' ELSE 'X' END || ',' || p.period || ','
-                      || CASE WHEN p.name = r.rname THEN 'N' WHEN p.name IS NULL THEN '-' ELSE 'X' END || ','
-                      || p.paid::text, ';' ORDER BY p.period, p.unit_code = r.punit, p.name = r.rname, p.paid) AS lines
-    FROM partner_payroll p JOIN reg r ON r.id_number = p.id_number
-    GROUP BY p.id_number
+    LEFT JOIN partner_payroll p ON p.id_number = c.id_number
+    GROUP BY c.id_number, pe.name, po.unit_code, u.funding
 )
-SELECT r.id_number, concat_ws('|',
-    CASE WHEN r.rname IS NULL THEN '-' ELSE 'N' END, CASE WHEN r.punit IS NULL THEN '-' ELSE 'U' END,
-    coalesce(r.funding, '-'),
-    CASE WHEN pol.id_number IS NULL THEN '-'
-         ELSE CASE WHEN pol.name = r.rname THEN 'N' ELSE 'X' END || ',' || pol.status END,
-    CASE WHEN hr.id_number IS NULL THEN '-'
-         ELSE CASE WHEN hr.name = r.rname THEN 'N' ELSE 'X' END || ',' || CASE WHEN hr.unit_code = r.punit THEN 'U' ELSE 'X' END
-              || ',' || hr.status END,
-    coalesce(pay.lines, '-'),
-    CASE WHEN ins.id_number IS NULL THEN '-'
-         ELSE CASE WHEN ins.name = r.rname THEN 'N' WHEN ins.name IS NULL THEN '-' ELSE 'X' END || ','
-              || CASE WHEN ins.employer_code = r.punit THEN 'U' ELSE 'X' END || ',' || ins.period || ',' || ins.status END
+SELECT g.id_number, concat_ws('|',
+    CASE WHEN g.x
+              OR (pol.id_number IS NOT NULL AND (g.rname IS NULL OR pol.name IS DISTINCT FROM g.rname))
+              OR (hr.id_number IS NOT NULL AND (g.rname IS NULL OR g.punit IS NULL OR hr.name IS DISTINCT FROM g.rname
+                                                OR hr.unit_code IS DISTINCT FROM g.punit))
+              OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM g.punit
+                                                 OR (ins.name IS NOT NULL AND ins.name IS DISTINCT FROM g.rname)))
+         THEN 'X' ELSE '' END,
+    g.rname IS NULL, g.punit IS NULL, coalesce(g.funding, '-'), coalesce(pol.status, '-'), coalesce(hr.status, '-'),
+    CASE WHEN ins.id_number IS NULL THEN '-' ELSE concat_ws(',', ins.period, ins.status, ins.name IS NULL) END,
+    g.lines, g.h1, g.h2, g.first_period, g.last_period
 ) AS signature
-FROM reg r
-LEFT JOIN partner_identity pol ON pol.id_number = r.id_number
-LEFT JOIN partner_employment hr ON hr.id_number = r.id_number
-LEFT JOIN pay ON pay.id_number = r.id_number
-LEFT JOIN partner_insurance ins ON ins.id_number = r.id_number
+FROM g
+LEFT JOIN partner_identity pol ON pol.id_number = g.id_number
+LEFT JOIN partner_employment hr ON hr.id_number = g.id_number
+LEFT JOIN partner_insurance ins ON ins.id_number = g.id_number
 """
 
 
