@@ -2,18 +2,19 @@
 
 A monthly snapshot changes the partner view of nearly every person, so ``reconcile_persons`` would load and judge
 200,000 persons one by one. Nearly all of them look alike: registered, one posting, every partner agreeing on
-name and unit. This module groups the persons by a *signature* computed in PostgreSQL — their registry and partner
-data with the registry's own name written ``N`` and the posting's unit written ``U`` (other values as they are) —
-and runs the one rule set, ``person_findings``, on one representative per signature. Persons whose
-representative has no finding (and who have no open finding to resolve) need nothing; the rest go through
-``reconcile_persons`` as usual.
+name and unit. This module gives each person a *signature* computed in PostgreSQL and runs the one rule set,
+``person_findings``, on one representative per signature. Persons whose representative has no finding (and who
+have no open finding to resolve) need nothing; the rest go through ``reconcile_persons`` as usual.
 
-Why a representative speaks for its class: two persons with the same signature differ only by an injective
-renaming of the registry name and the posting unit (the signature keeps the registry name itself whenever some
-partner name is not byte-equal to it, so name comparisons — whitespace-insensitive in ``person_findings`` — come
-out the same), and the rules only compare units for equality and names with each other; statuses, periods,
-funding and paid flags are kept as they are. tests/integration/test_compare_staged.py checks this on generated
-data by judging every member of every class.
+The signature keeps what the rules may look at, with the person's own registry name and posting unit abstracted:
+whether the person is registered and posted, the unit's funding, each partner's presence and statuses, the
+insurance period, and the pay lines as a multiset of (period, name given or not, paid) — summarised by their count,
+first and last period and two independent 32-bit hash sums (order-free; a collision needs two different line sets
+of one class to agree on all five, about 2^-64). Any partner name or unit that differs from the registry's makes
+the signature hold an ``X``: such persons are always judged one by one, so names are only ever compared with the
+registry's own (byte-equal, hence equal for ``person_findings``'s whitespace-insensitive comparison too) and units
+only for equality with the posting. Two persons with one signature therefore differ only by a renaming the rules
+cannot see. tests/integration/test_compare_staged.py judges every member of every class to check it.
 """
 
 from __future__ import annotations
