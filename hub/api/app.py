@@ -71,6 +71,12 @@ def freeze_heap(threshold0: int = 2_000) -> None:
     gc.set_threshold(threshold0, max(t1, 10), max(t2, 100))
 
 
+def _bearer(value: str | None) -> str | None:
+    if value and value.lower().startswith("bearer "):
+        return value[7:].strip()
+    return None
+
+
 class HubGraphQLRouter(GraphQLRouter):
     """Strawberry's FastAPI router made to follow the GraphQL-over-HTTP spec (docs/graphql-over-http.md).
 
