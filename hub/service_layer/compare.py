@@ -179,6 +179,11 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
     if not path.is_file():
         raise ValueError(f"{path} is not a file")
     raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ValueError(f"{path.name} is not UTF-8 text (line {line}, byte {e.start}); save the snapshot as UTF-8") from None
     digest = hashlib.sha256(raw).hexdigest()
     cid = comparison_id or str(uuid.uuid4())
     report = CompareReport(cid, source, period)

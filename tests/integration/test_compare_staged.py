@@ -237,3 +237,61 @@ def test_files_the_stager_cannot_number_go_the_general_way(pg_url, tmp_path):
         assert e.value.report.method == "general" and e.value.report.bad_rows[0].line == 3  # the row ends on line 3
     finally:
         db.dispose()
+
+
+VARIANTS = {
+    # name: (file text with {a} {b} {u} placeholders, expected method)
+    "bom and crlf": ("\ufeffid_number,name,unit_code,period,gross_amount\r\n{a},张伟,{u},2026-10,1.00\r\n", "staged"),
+    "no final newline": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00", "staged"),
+    "columns in another order": ("name,id_number,period,unit_code,gross_amount\n张伟,{a},2026-10,{u},1.00\n", "staged"),
+    "lower-case x and spaces": ("id_number,name,unit_code,period,gross_amount\n {x} ,张伟 ,{u},2026-10,1.00\n", "staged"),
+    "empty fields": ("id_number,name,unit_code,period,gross_amount\n{a},,{u},,\n", "staged"),
+    "blank line": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n\n{b},李娜,{u},2026-10,1.00\n", "general"),
+    "ragged row": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00,extra\n{b},李娜,{u},2026-10\n", "general"),
+    "extra column": ("id_number,name,unit_code,period,gross_amount,note\n{a},张伟,{u},2026-10,1.00,x\n", "general"),
+    "missing column": ("id_number,name,unit_code,period\n{a},张伟,{u},2026-10\n", "general"),
+    "copy end marker": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n\\.\n{b},李娜,{u},2026-10,1.00\n", "general"),
+}
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(pg_url, tmp_path):
+    db = connect(pg_url)
+    f = tmp_path / "gbk.csv"
+    f.write_bytes("id_number,name,unit_code,period,gross_amount\n".encode() + "x,张伟,y,2026-10,1\n".encode("gb18030"))
+    try:
+        with pytest.raises(ValueError, match="not UTF-8 text \\(line 2"):
+            run_compare(db, source="finance", period=P, path=f)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_odd_files_get_the_same_report_either_way(pg_url, twin_databases, tmp_path, variant):
+    from tests.factories import id_number
+    from tests.integration.registry_helpers import hire, make_person, make_unit
+
+    db = connect(pg_url)
+    unit = make_unit(db)
+    a = make_person(db, name="张伟", birth=date(1980, 1, 1))
+    b = make_person(db, name="李娜", birth=date(1981, 2, 2), male=False)
+    hire(db, a, unit)
+    hire(db, b, unit)
+    x = next(i for i in (id_number(serial=s) for s in range(100)) if i.endswith("X"))
+    db.dispose()
+    twin = twin_databases()
+    template, method = VARIANTS[variant]
+    f = tmp_path / "f.csv"
+    f.write_text(template.format(a=a, b=b, u=unit, x=x.lower()), encoding="utf-8", newline="")
+    outcomes = []
+    for url, staged in ((pg_url, True), (twin, False)):
+        d = connect(url)
+        try:
+            r = run_compare(d, source="finance", period=P, path=f, staged=staged)
+            outcomes.append(("ok", r.method, r.rows, sorted(r.tally.opened.items())))
+        except CompareRejected as e:
+            outcomes.append(("rejected", e.report.method, [str(x) for x in e.report.bad_rows]))
+        finally:
+            d.dispose()
+    assert outcomes[0][1] == method and outcomes[1][1] == "general"
+    assert outcomes[0][0] == outcomes[1][0] and outcomes[0][2:] == outcomes[1][2:], outcomes
+    assert _state(pg_url) == _state(twin)
