@@ -59,6 +59,7 @@ MODELS = {POLICE: IdentityUpdated, HR: EmploymentUpdated, FINANCE: PayrollPaid, 
 ABSENCE_KINDS = {POLICE: (K.IDENTITY_UNKNOWN,), FINANCE: (K.UNPAID_POSTING, K.HEADCOUNT_INCONSISTENT),
                  INSURANCE: (K.INSURANCE_MISSING,), HR: ()}
 STAGED_SOURCES = (FINANCE,)  # sources whose snapshots PostgreSQL compares with set operations
+CLASSES_FROM = 1000  # re-checking more persons than this: judge signature classes first (PostgreSQL)
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FISCAL_FUNDING = ("FULL", "PARTIAL")
 
@@ -84,7 +85,9 @@ class CompareReport:
     tally: MismatchTally = field(default_factory=MismatchTally)
     still_open: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    method: str = "general"  # "staged": PostgreSQL set operations (staged_compare); "general": row by row in Python
+    # "staged": PostgreSQL set operations (staged_compare); "classes": rows read in Python, persons re-checked by
+    # signature class (finding_classes); "general": row by row in Python
+    method: str = "general"
 
     def summary(self) -> dict:
         kinds = sorted(set(self.tally.opened) | set(self.tally.resolved) | set(self.still_open) | set(self.tally.updated))
@@ -165,8 +168,9 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
                 staged: bool = True) -> CompareReport:
     """Compare a snapshot file; raises CompareRejected (nothing changed) on bad rows unless ``skip_bad_rows``.
 
-    On PostgreSQL a finance snapshot is staged with COPY and compared with set operations (``staged_compare``);
-    ``staged=False`` forces the general path (the two must agree; the tests compare them).
+    On PostgreSQL a finance snapshot is staged with COPY and compared with set operations (``staged_compare``), and
+    the other sources re-check only the persons whose signature class can have findings (``finding_classes``);
+    ``staged=False`` forces the plain general path (the two must agree; the tests compare them).
     """
     import time
 
@@ -220,6 +224,11 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
             step("apply snapshot", 0, 3)
             affected = _replace_partner_view(uow, source, period, records, run_id)
             step("apply snapshot", 1, 3)
+            if uow.is_postgres and staged and len(affected) > CLASSES_FROM:
+                from hub.service_layer.finding_classes import judge_among
+
+                affected = judge_among(uow, affected)  # only persons whose signature class can have findings
+                report.method = "classes"
             reconcile_persons(uow, book, affected, caused_by={i: [run_id] for i in affected})
             step("apply snapshot", 2, 3)
             _absences(uow, book, source, period, records, run_id)

@@ -82,5 +82,11 @@ def persons_to_judge(uow: UnitOfWork) -> list[str]:
     return sorted(judge)
 
 
-def class_count(uow: UnitOfWork) -> int:
-    return uow.session.execute(text(f"SELECT count(DISTINCT signature) FROM {CLASSES}")).scalar_one()
+def judge_among(uow: UnitOfWork, ids: set[str] | list[str]) -> list[str]:
+    """``persons_to_judge`` for a set of persons held in Python (PostgreSQL): the general compare path's many."""
+    s = uow.session
+    s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
+    s.execute(text(f"CREATE TEMP TABLE {PERSONS} (id_number text PRIMARY KEY) ON COMMIT DROP"))
+    s.execute(text(f"INSERT INTO {PERSONS} SELECT DISTINCT unnest(CAST(:ids AS text[]))"), {"ids": list(ids)})
+    s.execute(text(f"ANALYZE {PERSONS}"))
+    return persons_to_judge(uow)
