@@ -95,7 +95,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         s.execute(text(
             f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
                 SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
-                FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number ORDER BY 1, 2"""),
+                FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number"""),
             {"p": period, "run": run_id, "now": uow.now})
         # Many new lines: refresh the view's statistics, or the planner takes it for small and the per-person reads
         # below (`id_number = ANY(:ids)`) become sequential scans comparing every row with every id.
