@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Annotated, Literal
 
@@ -21,9 +22,19 @@ Amount = Annotated[StrictStr, Field(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$")]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=100)]
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@lru_cache(maxsize=1 << 18)
+def _id_number(raw: str):
+    """parse_id_number, memoised: each person's ID number arrives once per department (valid ones only are
+    cached; an invalid one raises every time)."""
+    return parse_id_number(raw)
+
+
 def _iso_date(value):
     """Dates are `YYYY-MM-DD` strings (contract section 4): no numbers, no times."""
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError("must be a date string YYYY-MM-DD")
     return value
 
@@ -38,7 +49,7 @@ class _Data(BaseModel):
     @field_validator("id_number", check_fields=False)
     @classmethod
     def _idn(cls, v: str) -> str:
-        return parse_id_number(v).value
+        return _id_number(v).value
 
     @field_validator("unit_code", "employer_code", check_fields=False)
     @classmethod
@@ -55,7 +66,7 @@ class IdentityUpdated(_Data):
     photo_sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
 
     def model_post_init(self, _ctx) -> None:
-        idn = parse_id_number(self.id_number)
+        idn = _id_number(self.id_number)
         if idn.gender != self.gender:
             raise ValueError(f"gender {self.gender} disagrees with ID number {idn.value}")
         if idn.birth_date != self.birth_date:
@@ -134,8 +145,11 @@ class Rejected:
     reason: str
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # one encoder, reused
+
+
 def payload_hash(event: dict) -> str:
-    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = _CANONICAL.encode(event)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
