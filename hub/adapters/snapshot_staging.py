@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -46,6 +47,8 @@ def _uscc_ok(col: str) -> str:
     return (f"(CASE WHEN {col} ~ '^[{USCC_ALPHABET}]{{18}}$' THEN"
             f" substr('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = substr({col}, 18, 1) ELSE false END)")
 
+
+_AMOUNT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,4})?")  # connectors.events.Amount, matched whole
 
 CHECKS = {
     "id": _id_ok,
@@ -129,6 +132,8 @@ def _accepted(columns: StagedColumns) -> str:
             out.append(f"({col} = p.name OR ({full} AND {col} !~ '^{_SPACE}|{_SPACE}$'))")
         elif kind == "period":
             out.append(f"({col} = :period OR {full})")
+        elif kind == "amount":  # few distinct values: checked once each in Python (flagged), here a lookup
+            out.append(f"({col} IS NOT NULL AND NOT ({col} = ANY(CAST(:bad_{c} AS text[]))))")
         else:
             out.append(full)
     return " AND ".join(f"coalesce({x}, false)" for x in out)  # a NULL (empty field) is never accepted
@@ -141,9 +146,13 @@ def flagged(session: Session, columns: StagedColumns, period: str) -> list[tuple
     unit = next((c for c, k in columns.kinds.items() if k == "uscc"), None)
     joins = f'LEFT JOIN persons p ON p.id_number = s."{idc}"'
     joins += f' LEFT JOIN units u ON u.code = s."{unit}"' if unit else ""
+    params: dict = {"period": period}
+    for c, kind in columns.kinds.items():
+        if kind == "amount":
+            values = session.execute(text(f'SELECT DISTINCT "{c}" FROM {TABLE} WHERE "{c}" IS NOT NULL')).scalars()
+            params[f"bad_{c}"] = [v for v in values if not _AMOUNT.fullmatch(v)]
     return [tuple(r) for r in session.execute(text(
-        f"SELECT s.line, {cols} FROM {TABLE} s {joins} WHERE NOT ({_accepted(columns)}) ORDER BY s.line"),
-        {"period": period})]
+        f"SELECT s.line, {cols} FROM {TABLE} s {joins} WHERE NOT ({_accepted(columns)}) ORDER BY s.line"), params)]
 
 
 def settle(session: Session, columns: StagedColumns, fixed: list[tuple], bad_lines: list[int]) -> None:
