@@ -84,7 +84,7 @@ def stage(session: Session, raw: bytes, columns: StagedColumns) -> int | None:
     try:
         header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8"))))]
         body.decode("utf-8")
-    except (UnicodeDecodeError, StopIteration):
+    except (UnicodeDecodeError, StopIteration, csv.Error):  # csv.Error: e.g. bare CR line ends (one long "line")
         return None
     if len(set(header)) != len(header) or set(header) != set(columns.names):
         return None

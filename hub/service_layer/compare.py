@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text
 
 from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
-from hub.adapters.bulk import bulk_insert
+from hub.adapters.bulk import bulk_insert, member_of
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
 from hub.adapters.orm import (
@@ -60,7 +60,7 @@ ABSENCE_KINDS = {POLICE: (K.IDENTITY_UNKNOWN,), FINANCE: (K.UNPAID_POSTING, K.HE
                  INSURANCE: (K.INSURANCE_MISSING,), HR: ()}
 STAGED_SOURCES = (FINANCE,)  # sources whose snapshots PostgreSQL compares with set operations
 CLASSES_FROM = 1000  # re-checking more persons than this: judge signature classes first (PostgreSQL)
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")  # ASCII digits only; \Z: no trailing newline
 FISCAL_FUNDING = ("FULL", "PARTIAL")
 
 Progress = Callable[[str, int, int], None]
@@ -129,6 +129,7 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
     errors: list[RowError] = []
     records: list = []
     seen: dict[tuple, int] = {}
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))  # an over-long field is a bad row, not a crash
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         header = [h.strip() for h in (reader.fieldnames or [])]
@@ -136,30 +137,33 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
         if missing:
             return [], [RowError(1, f"header lacks column(s): {', '.join(missing)} (a {source} snapshot has {', '.join(required + optional)})")]
         reader.fieldnames = header
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                errors.append(RowError(line, "more fields than the header has"))
-                continue
-            if None in row.values():
-                errors.append(RowError(line, "fewer fields than the header has"))
-                continue
-            rec, error = check_row(source, row, line)
-            if error:
-                errors.append(error)
-                continue
-            if source in (FINANCE, INSURANCE) and rec.period != period:
-                errors.append(RowError(line, f"period {rec.period} is not the compared period {period}"))
-                continue
-            key = (rec.id_number, rec.unit_code) if source == FINANCE else (rec.id_number,)
-            if key in seen:
-                what = f"person {rec.id_number}" + (f" with unit {rec.unit_code}" if source == FINANCE else "")
-                errors.append(RowError(line, f"duplicate {what} (first on line {seen[key]})"))
-                continue
-            seen[key] = line
-            records.append(rec)
-            if progress and line % 20000 == 0:
-                progress("validate", line, 0)
+        try:
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    errors.append(RowError(line, "more fields than the header has"))
+                    continue
+                if None in row.values():
+                    errors.append(RowError(line, "fewer fields than the header has"))
+                    continue
+                rec, error = check_row(source, row, line)
+                if error:
+                    errors.append(error)
+                    continue
+                if source in (FINANCE, INSURANCE) and rec.period != period:
+                    errors.append(RowError(line, f"period {rec.period} is not the compared period {period}"))
+                    continue
+                key = (rec.id_number, rec.unit_code) if source == FINANCE else (rec.id_number,)
+                if key in seen:
+                    what = f"person {rec.id_number}" + (f" with unit {rec.unit_code}" if source == FINANCE else "")
+                    errors.append(RowError(line, f"duplicate {what} (first on line {seen[key]})"))
+                    continue
+                seen[key] = line
+                records.append(rec)
+                if progress and line % 20000 == 0:
+                    progress("validate", line, 0)
+        except csv.Error as e:  # e.g. a stray quote the csv module cannot recover from
+            raise ValueError(f"{path.name}, line {reader.line_num}: unreadable CSV ({e})") from None
     return records, errors
 
 
@@ -280,11 +284,22 @@ def _replace_partner_view(uow: UnitOfWork, source: str, period: str, records: li
                     ((r.id_number, r.name, r.unit_code, r.status, r.effective_date, r.rank, run_id, now) for r in records))
         return old | new_ids
     if source == FINANCE:
-        old = set(s.execute(select(PartnerPayrollRow.id_number).where(PartnerPayrollRow.period == period)).scalars())
-        s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period))
+        # Only persons whose lines for the period changed are rewritten and re-checked (as the staged path does):
+        # a corrected file leaves the others, their rows and their open findings as they were.
+        old: dict[str, set] = defaultdict(set)
+        for idn, unit, name, gross, paid in s.execute(select(
+                PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.name,
+                PartnerPayrollRow.gross_amount, PartnerPayrollRow.paid).where(PartnerPayrollRow.period == period)):
+            old[idn].add((unit, name, gross, bool(paid)))
+        new: dict[str, set] = defaultdict(set)
+        for r in records:
+            new[r.id_number].add((r.unit_code, r.name, r.gross_amount, True))
+        changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
+        for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
+            s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period, member_of(s, PartnerPayrollRow.id_number, part)))
         bulk_insert(s, PartnerPayrollRow.__table__, ["id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at"],
-                    ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records))
-        return old | new_ids
+                    ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records if r.id_number in changed))
+        return changed
     # insurance keeps one (latest) record per person: a newer period's record stays
     newer = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period > period)).scalars())
     old = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period <= period)).scalars())

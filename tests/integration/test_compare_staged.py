@@ -130,9 +130,10 @@ def _snapshot(path: Path, persons, funding, postings, rng, *, bad: bool, crlf: b
 def _state(url: str) -> dict:
     eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with eng.connect() as c:
-        mismatches = sorted((k, s, u, st, src, json.loads(d) if d else None) for k, s, u, st, src, d in c.execute(text(
-            "SELECT kind, subject, unit_code, status, source, details FROM mismatches")))
-        payroll = sorted(c.execute(text("SELECT id_number, unit_code, period, name, gross_amount, paid FROM partner_payroll")).all())
+        mismatches = sorted((k, s, u, st, src, json.loads(d) if d else None, json.loads(cb)) for k, s, u, st, src, d, cb in c.execute(text(
+            "SELECT kind, subject, unit_code, status, source, details, caused_by FROM mismatches")))
+        payroll = sorted(c.execute(text(
+            "SELECT id_number, unit_code, period, name, gross_amount, paid, event_id FROM partner_payroll")).all())
         events = Counter((json.loads(v)["type"], json.loads(v).get("subject")) for (v,) in c.execute(text("SELECT value FROM outbox")))
     eng.dispose()
     return {"mismatches": [tuple(json.dumps(x, sort_keys=True) for x in m) for m in mismatches], "payroll": payroll,
@@ -183,18 +184,24 @@ def test_staged_and_general_paths_leave_the_same_state(pg_url, twin_databases, c
         assert len(reports[0].bad_rows) == 11
         assert _state(pg_url) == _state(twin)
 
-        for snapshot in (first, _snapshot(tmp_path / "second.csv", persons, funding, postings, random.Random(2), bad=False)):
+        second = _snapshot(tmp_path / "second.csv", persons, funding, postings, random.Random(2), bad=False)
+        corrected = tmp_path / "corrected.csv"  # the second file with a few amounts corrected: the rest unchanged
+        lines = second.read_text(encoding="utf-8").splitlines()
+        corrected.write_text("\n".join(l.replace(".00", ".50") if i % 97 == 0 and i else l for i, l in enumerate(lines)) + "\n",
+                             encoding="utf-8")
+        for snapshot in (first, second, corrected):
             a = run_compare(staged_db, source="finance", period=P, path=snapshot, skip_bad_rows=True)
             b = run_compare(general_db, source="finance", period=P, path=snapshot, skip_bad_rows=True, staged=False)
             assert a.method == "staged" and b.method == "general"
             assert (a.rows, [str(e) for e in a.bad_rows]) == (b.rows, [str(e) for e in b.bad_rows])
-            assert (a.tally.opened, a.tally.resolved, a.still_open) == (b.tally.opened, b.tally.resolved, b.still_open)
+            assert (a.tally.opened, a.tally.updated, a.tally.resolved, a.still_open) == \
+                (b.tally.opened, b.tally.updated, b.tally.resolved, b.still_open)
             sa, sb = _state(pg_url), _state(twin)
             assert sa == sb
             kinds = {json.loads(m[0]) for m in sa["mismatches"]}
             assert {"GHOST_PAYROLL", "PAYROLL_UNIT_MISMATCH", "UNPAID_POSTING", "HEADCOUNT_INCONSISTENT",
                     "DECEASED_ACTIVE", "NAME_MISMATCH", "HR_STATUS_CONFLICT"} <= kinds
-        assert a.tally.resolved  # the second snapshot fixed some of the first's findings
+        assert a.tally.opened == {} and a.tally.resolved == {}  # the correction touched amounts only
     finally:
         staged_db.dispose()
         general_db.dispose()
@@ -250,6 +257,11 @@ VARIANTS = {
     "ragged row": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00,extra\n{b},李娜,{u},2026-10\n", "general"),
     "extra column": ("id_number,name,unit_code,period,gross_amount,note\n{a},张伟,{u},2026-10,1.00,x\n", "general"),
     "missing column": ("id_number,name,unit_code,period\n{a},张伟,{u},2026-10\n", "general"),
+    "bare cr line ends": ("id_number,name,unit_code,period,gross_amount\r{a},张伟,{u},2026-10,1.00\r{b},李娜,{u},2026-10,1.00\r",
+                          "general"),
+    "a field over the csv module's limit": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n"
+                                            "{b}," + "名" * 200000 + ",{u},2026-10,1.00\n", "staged"),
+    "a period with a trailing space": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10 ,1.00\n", "staged"),
     "copy end marker": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n\\.\n{b},李娜,{u},2026-10,1.00\n", "general"),
 }
 
@@ -349,3 +361,15 @@ def test_other_sources_by_signature_class_leave_the_same_state(pg_url, twin_data
     finally:
         fast.dispose()
         plain.dispose()
+
+
+@pytest.mark.parametrize("period", ["2026-10\n", "２０２６-10", "2026-1", "2026-13"])
+def test_a_period_must_be_ascii_yyyy_mm(pg_url, tmp_path, period):
+    db = connect(pg_url)
+    f = tmp_path / "f.csv"
+    f.write_text("id_number,name,unit_code,period,gross_amount\n", encoding="utf-8")
+    try:
+        with pytest.raises(ValueError, match="must be YYYY-MM"):
+            run_compare(db, source="finance", period=period, path=f)
+    finally:
+        db.dispose()
