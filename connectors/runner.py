@@ -257,7 +257,7 @@ class ConnectorRunner:
                 else:
                     accepted.append(t)
                     by_event[id(t)] = r
-            result = apply_events(uow, accepted)
+            result = apply_events(uow, accepted, plain=True)
             for event, reason in result.conflicts:
                 dead.append(DeadLetter(by_event[id(event)], reason))
             next_offsets: dict[int, int] = {}

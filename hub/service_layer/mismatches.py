@@ -48,6 +48,20 @@ def mismatch_data(row: MismatchRow) -> dict:
     }
 
 
+class PlainMismatch:
+    """A mismatches row outside the ORM (same attributes as MismatchRow)."""
+
+    __slots__ = ("id", "kind", "subject", "unit_code", "source", "status", "details", "caused_by", "detected_at",
+                 "updated_at", "resolved_at")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw[k])
+
+    def as_row(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
 class MismatchBook:
     """Open and resolve mismatches inside a unit of work."""
 
@@ -128,6 +142,74 @@ class MismatchBook:
         for r in rows:
             self.resolve(r, caused_by=caused_by)
         return len(rows)
+
+    # --- plain rows (no ORM): for callers that own the transaction's mismatches of these persons ---------------
+    def load_open_plain(self, kinds: list[str], subjects: list[str]) -> list["PlainMismatch"]:
+        """The open mismatches of these kinds for these subjects, as plain rows (no identity map, no flush)."""
+        from hub.adapters.bulk import any_of
+
+        t = MismatchRow.__table__
+        s = self.uow.session
+        q = select(t).where(t.c.kind.in_(kinds), t.c.status == "OPEN", any_of(s, t.c.subject, subjects))
+        return [PlainMismatch(**r._mapping) for r in s.execute(q)]
+
+    def raise_plain(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
+                    details: dict, caused_by: list[str] | None = None,
+                    existing: "PlainMismatch | None" = None) -> "PlainMismatch":
+        """``raise_`` on plain rows: ``existing`` is the open row (None: none is open). Changes are written by
+        ``write_plain`` — one statement for every new and changed row."""
+        details_json = dumps(details)
+        row = existing
+        if row is not None:
+            if row.details == details_json and row.source == source and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
+                return row
+            row.details = details_json
+            row.source = source
+            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
+            row.updated_at = self.uow.now
+            self._pending[row.id] = row
+            self.tally.add("updated", kind.value)
+            self._announce(row, "gov.registry.mismatch.opened")
+            return row
+        now = self.uow.now
+        row = PlainMismatch(id=str(uuid.uuid4()), kind=kind.value, subject=subject, unit_code=unit_code or "",
+                            source=source, status=MismatchStatus.OPEN.value, details=details_json,
+                            caused_by=dumps(sorted(set(caused_by or []))), detected_at=now, updated_at=now,
+                            resolved_at=None)
+        self._pending[row.id] = row
+        self.tally.add("opened", kind.value)
+        self._announce(row, "gov.registry.mismatch.opened")
+        return row
+
+    def resolve_plain(self, row: "PlainMismatch", *, caused_by: list[str] | None = None) -> None:
+        """``resolve`` on a plain row (written by ``write_plain``)."""
+        if row.status != "OPEN":
+            return
+        row.status = MismatchStatus.RESOLVED.value
+        row.resolved_at = self.uow.now
+        row.updated_at = self.uow.now
+        if caused_by:
+            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by)))
+        self._pending[row.id] = row
+        self.tally.add("resolved", row.kind)
+        self._announce(row, "gov.registry.mismatch.resolved")
+
+    def write_plain(self) -> None:
+        """Write the new and changed plain rows: one INSERT … ON CONFLICT (id) DO UPDATE."""
+        pending = getattr(self, "_pending_rows", None)
+        if not pending:
+            return
+        from hub.adapters.bulk import upsert
+
+        upsert(self.uow.session, MismatchRow.__table__, [r.as_row() for r in pending.values()], ["id"])
+        pending.clear()
+
+    @property
+    def _pending(self) -> dict:
+        d = getattr(self, "_pending_rows", None)
+        if d is None:
+            d = self._pending_rows = {}
+        return d
 
     def _announce(self, row: MismatchRow, type_: str) -> None:
         self.uow.publish(MISMATCHES_TOPIC, key=row.id, type=type_, subject=row.subject, data=mismatch_data(row))

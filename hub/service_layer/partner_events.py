@@ -39,8 +39,11 @@ class BatchResult:
     mismatches: MismatchTally = field(default_factory=MismatchTally)
 
 
-def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None) -> BatchResult:
-    """Apply validated InboundEvents (connectors.events) in order; returns what happened to each."""
+def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None, plain: bool = False) -> BatchResult:
+    """Apply validated InboundEvents (connectors.events) in order; returns what happened to each.
+
+    ``plain=True``: this transaction holds no mismatch as an ORM object (a connector's batch), so reconciliation
+    may read and write mismatches as plain rows (see ``reconcile_persons``)."""
     res = BatchResult()
     book = book or MismatchBook(uow, res.mismatches)
     res.mismatches = book.tally
@@ -123,7 +126,7 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
            ["source", "subject"])
     if identity:
         verify_identities(uow, identity)
-    reconcile_persons(uow, book, touched.keys(), caused_by=touched)
+    reconcile_persons(uow, book, touched.keys(), caused_by=touched, plain=plain)
     return res
 
 
