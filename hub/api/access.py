@@ -53,12 +53,14 @@ def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, p
         s.execute(AccessLogRow.__table__.insert(), rows)
 
 
-def write_reads(db, *, principal, reads) -> None:
+def write_reads(db, *, principal, reads, session=None) -> None:
     """Write access-log rows for (id_number, operation, field, purpose) reads in one statement.
 
     One row per distinct (ID number, field). On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
     (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
-    The write is its own short transaction, committed synchronously: the audit log must be durable."""
+    Committed synchronously before the response goes out: the audit log must be durable. ``session``: an open
+    session to write and commit on (the request's read session on PostgreSQL: no second connection checkout);
+    by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
     ids, ops, fields, purposes = [], [], [], []
@@ -80,7 +82,8 @@ def write_reads(db, *, principal, reads) -> None:
     if not ids:
         return
     actor, role = principal.actor, principal.role.value
-    with db.session() as s, s.begin():
+
+    def write(s) -> None:
         if db.is_postgres:
             s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
                                        "ids": ids, "ops": ops, "fields": fields, "purposes": purposes})
@@ -88,6 +91,13 @@ def write_reads(db, *, principal, reads) -> None:
             s.execute(AccessLogRow.__table__.insert(), [
                 dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f, purpose=pu)
                 for i, o, f, pu in zip(ids, ops, fields, purposes)])
+
+    if session is not None:
+        write(session)
+        session.commit()
+        return
+    with db.session() as s, s.begin():
+        write(s)
 
 
 _MISSING = object()

@@ -64,7 +64,9 @@ class HubContext(BaseContext):
         from hub.api.access import write_reads
 
         if self.pending_reads and self.principal is not None:
-            write_reads(self.db, principal=self.principal, reads=self.pending_reads)
+            # PostgreSQL: on the request's read session (the same engine), committed there; SQLite: the writer.
+            session = self.loaders.open_session() if self.db.is_postgres else None
+            write_reads(self.db, principal=self.principal, reads=self.pending_reads, session=session)
         self.pending_reads = []
 
     @staticmethod

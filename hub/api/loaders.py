@@ -63,6 +63,10 @@ class Loaders:
             self._session = self.db.read_session()
         return self._session
 
+    def open_session(self):
+        """The request's session if one was opened, else None."""
+        return self._session
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()

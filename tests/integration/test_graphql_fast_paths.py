@@ -1,0 +1,206 @@
+"""The GraphQL read path's shortcuts keep every behaviour: holders joined to unit postings (purpose, refusals, audit),
+counts only when selected, lazy cursors, the leaner executor, the token cache, the daily checks' own process."""
+
+import enum
+import time
+from datetime import date
+from urllib.parse import quote
+
+import pytest
+import strawberry
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from hub.adapters.orm import AccessLogRow, MismatchRow
+from hub.api.app import TokenCache, create_app
+from hub.api.execution import HubExecutionContext
+from hub.service_layer.tokens import create_token, revoke_token
+from tests.integration.registry_helpers import hire, make_person, make_unit
+
+PAGE = """query Page { units(first: 10) { edges { node { code postings(first: 10) { edges { node { category
+            person { idNumber name } } } } } } } }"""
+
+
+@pytest.fixture
+def town(db):
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 5})
+    other = make_unit(db, approved={"ADMINISTRATIVE": 5})
+    people = [make_person(db, name=f"人{i}") for i in range(3)]
+    for idn in people[:2]:
+        hire(db, idn, unit)
+    hire(db, people[2], other)
+    tokens = {role: create_token(db, role=role, name=role.lower(), unit_code=unit if role == "UNIT" else None)[1]
+              for role in ("ADMIN", "AUDITOR", "ORGANIZATION", "UNIT", "MONITOR")}
+    return {"db": db, "unit": unit, "other": other, "people": people, "tokens": tokens, "client": TestClient(create_app(db))}
+
+
+def post(town, role, query, purpose=None, variables=None):
+    headers = {"Authorization": f"Bearer {town['tokens'][role]}"}
+    if purpose:
+        headers["X-Purpose"] = quote(purpose)
+    return town["client"].post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers).json()
+
+
+def log_rows(db):
+    with db.read_session() as s:
+        return [(r.id_number, r.role, r.field, r.operation, r.purpose) for r in s.execute(select(AccessLogRow).order_by(AccessLogRow.id)).scalars()]
+
+
+def holders(result):
+    return sorted(e["node"]["person"]["idNumber"] for u in result["data"]["units"]["edges"]
+                  for e in u["node"]["postings"]["edges"] if e["node"]["person"])
+
+
+def test_unit_postings_with_persons_are_logged_with_purpose_and_operation(town):
+    r = post(town, "ORGANIZATION", PAGE, purpose="核查 2026-9")
+    assert "errors" not in r, r
+    assert holders(r) == sorted(town["people"])
+    rows = log_rows(town["db"])
+    assert sorted(rows) == sorted((i, "ORGANIZATION", "Posting.person", "Page", "核查 2026-9") for i in town["people"])
+
+
+def test_unit_postings_persons_need_a_purpose_for_the_office_roles_that_state_one(town):
+    r = post(town, "ORGANIZATION", PAGE)  # no X-Purpose
+    errors = r["errors"]
+    assert len(errors) == 3 and all(e["extensions"]["code"] == "FORBIDDEN" and "purpose" in e["message"] for e in errors)
+    assert all(e["node"]["person"] is None for u in r["data"]["units"]["edges"] for e in u["node"]["postings"]["edges"])
+    assert log_rows(town["db"]) == []
+    assert holders(post(town, "AUDITOR", PAGE)) == sorted(town["people"])  # the auditor needs none
+
+
+def test_a_unit_token_reads_its_own_units_postings_and_persons_only(town):
+    query = """query($u: String!) { unit(code: $u) { postings { edges { node { person { idNumber } } } } } }"""
+    r = post(town, "UNIT", query, purpose="x", variables={"u": town["unit"]})
+    assert sorted(e["node"]["person"]["idNumber"] for e in r["data"]["unit"]["postings"]["edges"]) == sorted(town["people"][:2])
+    r = post(town, "UNIT", query, purpose="x", variables={"u": town["other"]})
+    assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_persons_through_fragments_and_aliases_are_joined_and_logged_once(town):
+    query = """query Frag { units(first: 10) { edges { node { postings { edges { node { ...P } } } } } } }
+               fragment P on Posting { a: person { idNumber } b: person { name } }"""
+    r = post(town, "ADMIN", query)
+    assert "errors" not in r, r
+    nodes = [e["node"] for u in r["data"]["units"]["edges"] for e in u["node"]["postings"]["edges"]]
+    assert len(nodes) == 3 and all(n["a"]["idNumber"] and n["b"]["name"] for n in nodes)
+    assert sorted(i for i, *_ in log_rows(town["db"])) == sorted(town["people"])  # one row per person and field
+
+
+def count_statements(db, fn):
+    seen = []
+
+    def before(_conn, _cursor, statement, *_a):
+        seen.append(statement)
+
+    for e in {db.engine, db.read_engine}:
+        event.listen(e, "before_cursor_execute", before)
+    try:
+        out = fn()
+    finally:
+        for e in {db.engine, db.read_engine}:
+            event.remove(e, "before_cursor_execute", before)
+    return seen, out
+
+
+def test_counts_run_only_when_total_count_or_page_info_is_selected(town):
+    db = town["db"]
+    without, _ = count_statements(db, lambda: post(town, "ADMIN", "{ units(first: 1) { edges { node { code postings { edges { node { category } } } } } } }"))
+    assert not any("count(" in s.lower() for s in without), without
+    with_total, r = count_statements(db, lambda: post(town, "ADMIN", """{ units(first: 1) { totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { code postings { ... on PostingConnection { totalCount } edges { cursor } } } } } }"""))
+    assert sum("count(" in s.lower() for s in with_total) == 2, with_total
+    units = r["data"]["units"]
+    assert units["totalCount"] == 2 and units["pageInfo"]["hasNextPage"] is True
+    assert units["edges"][0]["cursor"] == units["pageInfo"]["endCursor"]
+    postings = units["edges"][0]["node"]["postings"]
+    assert postings["totalCount"] == len(postings["edges"])
+    after = post(town, "ADMIN", '{ units(first: 1, after: "%s") { edges { node { code } } } }' % units["pageInfo"]["endCursor"])
+    assert after["data"]["units"]["edges"][0]["node"]["code"] != units["edges"][0]["node"]["code"]
+
+
+# --- the executor: the same answers and errors as strawberry's own --------------------------------------------------
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@strawberry.type
+class Thing:
+    n: int
+    maybe: int | None
+    colour: Colour
+    text: str
+
+
+@strawberry.type
+class Q:
+    @strawberry.field
+    def things(self) -> list[Thing]:
+        return [Thing(n=1, maybe=None, colour=Colour.RED, text="a"),
+                Thing(n=None, maybe=2, colour="nonsense", text="b"),  # type: ignore[arg-type] - bad on purpose
+                Thing(n="x", maybe=3, colour=Colour.RED, text="c")]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("query", [
+    "{ things { n maybe colour text } }",
+    "{ things { maybe text alias: text } }",
+    "{ things { colour } }",
+    "{ things { n @skip(if: true) text } }",
+])
+def test_the_lean_executor_answers_like_strawberry(query):
+    stock = strawberry.Schema(query=Q).execute_sync(query)
+    lean = strawberry.Schema(query=Q, execution_context_class=HubExecutionContext).execute_sync(query)
+    assert lean.data == stock.data
+    assert [(e.message, e.path) for e in lean.errors or []] == [(e.message, e.path) for e in stock.errors or []]
+
+
+# --- the token cache -------------------------------------------------------------------------------------------------
+
+def test_token_cache_reuses_a_token_for_its_ttl_then_honours_revocation(db):
+    tid, tok = create_token(db, role="ADMIN", name="office")
+    cache = TokenCache(db, ttl_s=0.5)
+    assert cache.authenticate(tok).role.value == "ADMIN"
+    revoke_token(db, token_id=tid)
+    assert cache.authenticate(tok) is not None  # within the TTL: still the cached principal
+    time.sleep(0.6)
+    assert cache.authenticate(tok) is None  # refused at the latest ttl_s after revocation
+    assert cache.authenticate("hub_unknown") is None and "hub_unknown" not in cache._entries
+    assert TokenCache(db, ttl_s=0).authenticate(tok) is None  # off: every request looks it up
+
+
+def test_create_app_with_a_token_cache_serves_and_refuses_as_before(db):
+    _, tok = create_token(db, role="ADMIN", name="office")
+    client = TestClient(create_app(db, token_cache_s=30))
+    ok = client.post("/graphql", json={"query": "{ __typename }"}, headers={"Authorization": f"Bearer {tok}"})
+    bad = client.post("/graphql", json={"query": "{ __typename }"}, headers={"Authorization": "Bearer hub_nope"})
+    assert ok.status_code == 200 and bad.status_code == 401
+
+
+# --- the daily checks in their own process ---------------------------------------------------------------------------
+
+def test_daily_checks_run_in_a_child_process(db_url, db):
+    from hub.bootstrap import Hub, start_daily_checks
+    from hub.config import Settings
+
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 2})
+    old = make_person(db, name="老李", birth=date(1958, 1, 1))
+    hire(db, old, unit)
+    with db.session() as s:  # forget what the hire opened: the check must open it again
+        s.query(MismatchRow).delete()
+        s.commit()
+    hub = Hub(settings=Settings(database_url=db_url), db=db)
+    start_daily_checks(hub, in_subprocess=True)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            with db.read_session() as s:
+                kinds = s.execute(select(MismatchRow.kind).where(MismatchRow.subject == old)).scalars().all()
+            if "RETIREMENT_DUE" in kinds:
+                break
+            time.sleep(0.3)
+        assert "RETIREMENT_DUE" in kinds
+    finally:
+        hub.stop_event.set()
+        for t in hub.threads:
+            t.join(10)
