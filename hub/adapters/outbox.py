@@ -95,11 +95,12 @@ def wait_for_rows(timeout: float) -> None:
 
 
 def write(session: Session, events: list[tuple[str, str | None, dict]], now: datetime) -> None:
-    """Insert the events' outbox rows in the session's transaction (PostgreSQL: one COPY, whose text format needs
-    far less client-side escaping of the JSON values than array parameters; elsewhere an executemany)."""
+    """Insert the events' outbox rows in the session's transaction (PostgreSQL: one COPY for many rows, whose
+    text format needs far less client-side escaping of the JSON values than array parameters; one INSERT over
+    arrays for a few, as elsewhere an executemany)."""
     if not events:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if len(events) >= 64 and session.get_bind().dialect.name == "postgresql":  # fewer: one INSERT, one round trip
         from hub.adapters.bulk import bulk_insert
 
         bulk_insert(session, OutboxRow.__table__, ["topic", "key", "value", "created_at"],

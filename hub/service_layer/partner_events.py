@@ -58,11 +58,21 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
         if e.sequence is not None:
             subjects_by_source[e.source].add(e.subject)
     applied: dict[tuple[str, str], str] = {}
+    seqs: dict[tuple[str, str], int] = {}
+    if uow.is_postgres:
+        # Both lookups of a source in one round trip.
+        for src in sorted(set(by_source) | set(subjects_by_source)):
+            for tag, key, h, n in s.execute(_PG_LOOKUP, {"src": src, "ids": array_param(sorted(by_source.get(src, ()))),
+                                                         "subjects": array_param(sorted(subjects_by_source.get(src, ())))}):
+                if tag == "a":
+                    applied[(src, key)] = h
+                else:
+                    seqs[(src, key)] = n
+        by_source, subjects_by_source = {}, {}
     for src, ids in by_source.items():
         for eid, h in s.execute(select(AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
                                 .where(AppliedEventRow.source == src, any_of(s, AppliedEventRow.event_id, sorted(ids)))):
             applied[(src, eid)] = h
-    seqs: dict[tuple[str, str], int] = {}
     for src, subjects in subjects_by_source.items():
         for sub, n in s.execute(select(SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
                                 .where(SubjectSequenceRow.source == src, any_of(s, SubjectSequenceRow.subject, sorted(subjects)))):
@@ -117,7 +127,7 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     upsert(s, PartnerEmploymentRow.__table__, list(employment.values()), ["id_number"])
     _upsert_payroll(uow, list(payroll.values()))
     upsert(s, PartnerInsuranceRow.__table__, list(insurance.values()), ["id_number"])
-    if uow.is_postgres and new_applied:
+    if uow.is_postgres and len(new_applied) >= COPY_MIN_ROWS:
         bulk_insert(s, AppliedEventRow.__table__, ["source", "event_id", "payload_sha256", "applied_at"],
                     [(r["source"], r["event_id"], r["payload_sha256"], now) for r in new_applied])
     else:
@@ -148,6 +158,14 @@ def _upsert_payroll(uow: UnitOfWork, rows: list[dict]) -> None:
             r["name"], r["gross_amount"] = known.get((r["id_number"], r["unit_code"], r["period"]), (None, None))
     upsert(uow.session, PartnerPayrollRow.__table__, rows, ["id_number", "unit_code", "period"])
 
+
+COPY_MIN_ROWS = 64  # fewer rows: one INSERT over arrays (one round trip; COPY takes two)
+
+_PG_LOOKUP = text(
+    "SELECT 'a', event_id, payload_sha256, NULL::bigint FROM applied_events "
+    "WHERE source = :src AND event_id = ANY(CAST(:ids AS varchar(200)[])) "
+    "UNION ALL SELECT 's', subject, NULL, sequence FROM subject_sequences "
+    "WHERE source = :src AND subject = ANY(CAST(:subjects AS varchar(18)[]))")
 
 _PG_VERIFY = text(
     "UPDATE persons SET verified_name = v.name, identity_status = v.status, photo_sha256 = v.photo "

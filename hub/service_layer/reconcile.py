@@ -154,6 +154,11 @@ GLOBAL_LOCK_KEY = 0x6875625F72656331  # "hub_rec1": shared by per-person work, e
 BULK_LOCK_THRESHOLD = 1000  # per-person locks per transaction at most (PostgreSQL lock table: 64 × max_connections by default)
 
 
+_PG_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) "
+    "WHERE pg_advisory_xact_lock_shared(:g) IS NOT NULL ORDER BY k) AS s")
+
+
 def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
     """Serialize reconciliation per person across concurrent transactions (connectors, workflows, imports).
 
@@ -167,11 +172,10 @@ def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
     if len(ids) > BULK_LOCK_THRESHOLD:
         uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
         return
-    uow.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": GLOBAL_LOCK_KEY})
     keys = sorted({person_lock_key(i) for i in ids})
-    uow.session.execute(text(
-        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS s"),
-        {"keys": array_param(keys)})
+    # One round trip: the shared global lock is taken below the Sort, i.e. before any per-person lock (a Sort
+    # reads all its input before it returns a row); taking it again per key only counts up a held lock.
+    uow.session.execute(_PG_LOCKS, {"g": GLOBAL_LOCK_KEY, "keys": array_param(keys)})
 
 
 def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[str],
