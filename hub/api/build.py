@@ -15,11 +15,11 @@ from hub.api.schema import Mutation, Query, Subscription
 class FlushAccessLog(SchemaExtension):
     """Write the operation's person reads to the access log in one statement when it finishes."""
 
-    def on_execute(self):
+    async def on_execute(self):
         yield
         ctx = self.execution_context.context
-        if hasattr(ctx, "close"):
-            ctx.close()
+        if hasattr(ctx, "aclose"):
+            await ctx.aclose()
 
 
 def _expected(error) -> bool:

@@ -53,6 +53,19 @@ class HubContext(BaseContext):
         """Note a read of a person's data; written to the access log once the operation finishes."""
         self.pending_reads.append((id_number, operation, field, purpose))
 
+    # From this many person reads on, the access-log write runs in a thread (the event loop serves other requests
+    # while PostgreSQL inserts thousands of rows); a lookup's one row is written inline (a thread costs more).
+    THREADED_FLUSH_FROM = 200
+
+    async def aclose(self) -> None:
+        """``close`` for the end of an operation on the event loop (strawberry's on_execute hook)."""
+        if self.db.is_postgres and len(self.pending_reads) >= self.THREADED_FLUSH_FROM:
+            import asyncio
+
+            await asyncio.to_thread(self.close)  # execution is over: nothing else uses this request's session
+        else:
+            self.close()
+
     def close(self) -> None:
         """End of the operation: write the access log, give the read connection back."""
         try:

@@ -129,14 +129,30 @@ class UnitPostingsLoader:
 
     async def _load(self, keys: list[tuple]):
         # key: (unit_code, as_of, include_ended, offset, limit, with_person, with_total)
-        from sqlalchemy import or_
-
         db = self.loaders.db
         groups: dict[tuple, list[str]] = defaultdict(list)
         for code, *shape in keys:
             groups[tuple(shape)].append(code)
+        if db.is_postgres:
+            # The one big statement of a page: PostgreSQL works on it in a thread of its own, on a session of its
+            # own (the request's session may be in use by another loader meanwhile), so that the event loop serves
+            # other requests while it waits (psycopg releases the GIL).
+            import asyncio
+
+            def fetch():
+                with db.read_session() as s:
+                    return self._fetch(s, groups)
+
+            results = await asyncio.to_thread(fetch)
+        else:
+            results = self._fetch(self.loaders.session(), groups)
+        return [results[k] for k in keys]
+
+    def _fetch(self, s, groups: dict) -> dict:
+        from sqlalchemy import or_
+
+        db = self.loaders.db
         results: dict[tuple, tuple[list, int | None]] = {}
-        s = self.loaders.session()
         for shape, codes in groups.items():
             as_of, inc, off, lim, with_person, with_total = shape
             cond = [member(db, PostingRow.unit_code, codes)]
@@ -170,4 +186,4 @@ class UnitPostingsLoader:
                 by_unit[r.unit_code].append(r)
             for code in codes:
                 results[(code, *shape)] = (by_unit[code], totals.get(code, 0) if totals is not None else None)
-        return [results[k] for k in keys]
+        return results
