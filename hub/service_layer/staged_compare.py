@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.finding_classes import PERSONS, persons_to_judge
-from hub.service_layer.mismatches import MismatchBook
+from hub.adapters.orm import MismatchRow
+from hub.service_layer.mismatches import MismatchBook, PlainMismatch
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -137,11 +138,14 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
                 WHERE u.funding IN ('FULL', 'PARTIAL')
                   AND (coalesce(pd.paid, 0) <> coalesce(h.actual, 0) OR coalesce(h.actual, 0) > coalesce(q.approved, 0)
                        OR coalesce(pd.paid, 0) > coalesce(q.approved, 0))"""))}
-    for kind, want in found.items():
-        open_rows = {(r.subject, r.unit_code): r for r in book.open_rows(kind)}
+    t = MismatchRow.__table__
+    for kind, want in found.items():  # plain rows, one upsert: thousands of findings on a first comparison
+        open_rows = {(r.subject, r.unit_code): r for r in (PlainMismatch(**m._mapping) for m in s.execute(
+            select(t).where(t.c.kind == kind.value, t.c.status == "OPEN")))}
         for (subject, unit), details in want.items():
-            book.raise_(kind, subject=subject, unit_code=unit, source="finance", details=details, caused_by=[run_id],
-                        existing=open_rows.get((subject, unit)), lookup=False)
+            book.raise_plain(kind, subject=subject, unit_code=unit, source="finance", details=details,
+                             caused_by=[run_id], existing=open_rows.get((subject, unit)))
         for key, row in open_rows.items():
             if key not in want:
-                book.resolve(row, caused_by=[run_id])
+                book.resolve_plain(row, caused_by=[run_id])
+    book.write_plain()
