@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -67,6 +68,7 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600, *, in_subprocess
         child = multiprocessing.get_context("spawn").Process(
             target=_daily_checks_child, args=(hub.settings.effective_database_url(), hub.settings.sqlite_busy_timeout_ms),
             name="hub-daily-checks", daemon=True)
+        t0 = time.monotonic()
         child.start()
         while child.is_alive() and not hub.stop_event.is_set():
             child.join(0.5)
@@ -75,6 +77,8 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600, *, in_subprocess
             child.join(5)
         elif child.exitcode != 0:
             log.error("daily checks failed in their process (exit code %s)", child.exitcode)
+        else:
+            log.info("daily checks done in %.1f s (own process)", time.monotonic() - t0)
 
     def loop():
         while not hub.stop_event.is_set():
@@ -96,6 +100,9 @@ def _daily_checks_child(url: str, busy_timeout_ms: int) -> None:
     """One round of the daily checks in a process of its own (start_daily_checks(in_subprocess=True))."""
     from hub.service_layer.daily import run_daily_checks
 
+    import os
+
+    os.nice(10)  # background work: the API's processes come first on a small machine
     db = connect(url, busy_timeout_ms=busy_timeout_ms, pool_size=1)
     try:
         run_daily_checks(db, today=datetime.now(timezone.utc).date())
