@@ -359,6 +359,12 @@ class StageTimers:
                 head += " (multi-row VALUES)" if st.count("), (") > 2 else ""
             return head
         if st.startswith("SELECT"):
+            if "set_config(" in st:
+                return "SELECT set_config(planner settings of a batch)"
+            if "LEFT JOIN persons" in st and "unnest" in st:
+                return "SELECT load_views (registry + four partner views, one statement)"
+            if "UNION ALL" in st and "applied_events" in st and "subject_sequences" in st:
+                return "SELECT FROM applied_events + subject_sequences (duplicate and sequence lookups)"
             frm = re.search(r" FROM (\S+)", st)
             if "pg_advisory_xact_lock" in st:
                 if "unnest" in st:
