@@ -42,6 +42,18 @@ def status(url):
         db.dispose()
 
 
+def comparing(url) -> bool:
+    """Whether a comparison's transaction is open: it holds the global reconciliation lock exclusively."""
+    db = connect(url)
+    try:
+        with db.read_engine.connect() as c:
+            return bool(c.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).scalar())
+    finally:
+        db.dispose()
+
+
 def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_template):
     if pg_template is None:
         pytest.skip("PostgreSQL not reachable")
@@ -56,17 +68,15 @@ def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_templ
             db.dispose()
         args = lambda url: [hub_executable(), "--database-url", url, "compare", "--source", "finance", "--period", "2026-10",  # noqa: E731
                             str(snap), "--json"]
-        t0 = time.monotonic()
         clean = subprocess.run(args(url_b), capture_output=True, text=True, timeout=300)
-        took = time.monotonic() - t0
         assert clean.returncode == 0, clean.stderr
         assert json.loads(clean.stdout)["by_kind"]["UNPAID_POSTING"]["opened"] > 0
 
         proc = subprocess.Popen(args(url_a), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while status(url_a) != [("RUNNING",)] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(max(0.2, took * 0.4))
+        while not comparing(url_a) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # inside the comparison's transaction (it holds the global reconciliation lock until commit)
         proc.kill()
         proc.wait()
         assert status(url_a) == [("RUNNING",)], "the compare finished before it could be killed"
