@@ -44,7 +44,7 @@ def test_a_second_copy_joins_and_leaves_mid_stream_without_loss_or_doubles(pg_ur
         second_stop = threading.Event()
         second = s.start("finance", stop_event=second_stop)[0]
         _wait(lambda: second.consumer is not None and second.consumer.assignment(), 30, "second copy got partitions")
-        _wait(lambda: s.consumed("finance") >= 3500, 60, "both copies consuming")
+        _wait(lambda: second.records_done > 0 and s.consumed("finance") >= 3500, 60, "both copies consuming")
         second_stop.set()  # the second copy leaves the group
         t.join()
         _wait(lambda: s.consumed("finance") >= len(events), 90, "all consumed after the second copy left")
