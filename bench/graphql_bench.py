@@ -792,6 +792,8 @@ def run(args, result: dict) -> dict:
             lookup["target_p99_ms"] = 20
             lookup["meets_target"] = lookup["latency_ms"].get("p99", 1e9) <= 20
             result["person_lookup"] = lookup
+            if args.lookup_only:
+                return result
 
             print("[bench] units page on the hub, closed loop", file=sys.stderr, flush=True)
             wait_quiet(args, result, "hub_units_page")
@@ -968,6 +970,8 @@ def main() -> None:
                     help="before each phase wait until other processes use less than this many cores")
     ap.add_argument("--quiet-timeout", type=float, default=180, help="…but at most this many seconds per phase")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--lookup-only", action="store_true",
+                    help="stop after the single-process person lookup phase (repeat the latency measurement alone)")
     ap.add_argument("--workers", type=int, default=2,
                     help="also measure hub up with HUB_HTTP_WORKERS=N (lookups and both pages); 1 skips it")
     ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")

@@ -84,7 +84,11 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     actor, role = principal.actor, principal.role.value
 
     def write(s) -> None:
-        if db.is_postgres:
+        if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1:
+            # the usual case (one operation, one field, one purpose): one array parameter only
+            s.execute(_UNNEST_IDS_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
+                                           "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0]})
+        elif db.is_postgres:
             s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
                                        "ids": ids, "ops": ops, "fields": fields, "purposes": purposes})
         else:
@@ -101,6 +105,11 @@ def write_reads(db, *, principal, reads, session=None) -> None:
 
 
 _MISSING = object()
+_UNNEST_IDS_INSERT = text(
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text) "
+    "FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
+).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger))
 _UNNEST_INSERT = text(
     "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
     "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose "
