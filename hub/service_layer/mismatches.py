@@ -96,14 +96,7 @@ class MismatchBook:
         row = existing if existing is not None or not lookup else self._find_open(kind, subject, unit)
         details_json = dumps(details)
         if row is not None:
-            if row.details == details_json and row.source == source and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
-                return row
-            row.details = details_json
-            row.source = source
-            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
-            row.updated_at = self.uow.now
-            self.tally.add("updated", kind.value)
-            self._announce(row, "gov.registry.mismatch.opened")
+            self._refresh(row, kind, source, details_json, caused_by)
             return row
         row = MismatchRow(
             id=str(uuid.uuid4()), kind=kind.value, subject=subject, unit_code=unit, source=source,
@@ -119,11 +112,7 @@ class MismatchBook:
         """Resolve an open mismatch (never deleted)."""
         if row.status != "OPEN":
             return
-        row.status = MismatchStatus.RESOLVED.value
-        row.resolved_at = self.uow.now
-        row.updated_at = self.uow.now
-        if caused_by:
-            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by)))
+        self._close(row, caused_by)
         if resolution:
             d = loads(row.details) or {}
             d["resolution"] = resolution
@@ -161,15 +150,8 @@ class MismatchBook:
         details_json = dumps(details)
         row = existing
         if row is not None:
-            if row.details == details_json and row.source == source and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
-                return row
-            row.details = details_json
-            row.source = source
-            row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
-            row.updated_at = self.uow.now
-            self._pending[row.id] = row
-            self.tally.add("updated", kind.value)
-            self._announce(row, "gov.registry.mismatch.opened")
+            if self._refresh(row, kind, source, details_json, caused_by):
+                self._pending[row.id] = row
             return row
         now = self.uow.now
         row = PlainMismatch(id=str(uuid.uuid4()), kind=kind.value, subject=subject, unit_code=unit_code or "",
@@ -185,14 +167,30 @@ class MismatchBook:
         """``resolve`` on a plain row (written by ``write_plain``)."""
         if row.status != "OPEN":
             return
+        self._close(row, caused_by)
+        self._pending[row.id] = row
+        self.tally.add("resolved", row.kind)
+        self._announce(row, "gov.registry.mismatch.resolved")
+
+    def _refresh(self, row, kind: MismatchKind, source: str | None, details_json: str, caused_by: list[str] | None) -> bool:
+        """Bring an open row (ORM or plain) up to date and announce it; False when nothing changed."""
+        if row.details == details_json and row.source == source and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
+            return False
+        row.details = details_json
+        row.source = source
+        row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
+        row.updated_at = self.uow.now
+        self.tally.add("updated", kind.value)
+        self._announce(row, "gov.registry.mismatch.opened")
+        return True
+
+    def _close(self, row, caused_by: list[str] | None) -> None:
+        """Mark an open row (ORM or plain) resolved now, adding what caused it."""
         row.status = MismatchStatus.RESOLVED.value
         row.resolved_at = self.uow.now
         row.updated_at = self.uow.now
         if caused_by:
             row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by)))
-        self._pending[row.id] = row
-        self.tally.add("resolved", row.kind)
-        self._announce(row, "gov.registry.mismatch.resolved")
 
     def write_plain(self) -> None:
         """Write the new and changed plain rows: one INSERT … ON CONFLICT (id) DO UPDATE."""
