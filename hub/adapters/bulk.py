@@ -166,8 +166,9 @@ def array_param(values: list):
 
 
 def any_of(session: Session, column, values):
-    """Like ``member_of``: ``column = ANY(:array)`` on PostgreSQL with the array passed as its text literal (see
-    ``array_param``; for str, int, bool, date and datetime values), a plain IN list elsewhere."""
+    """``column IN values``: ``column = ANY(:array)`` on PostgreSQL — one parameter, a short query text, planned as
+    an index scan — with the array passed as its text literal (see ``array_param``; for str, int, bool, date and
+    datetime values); a plain IN list elsewhere."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy import any_, bindparam, cast
         from sqlalchemy.dialects.postgresql import ARRAY
@@ -222,14 +223,3 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
         _pg_unnest_insert(session, table, rows, None, False)
     else:
         session.execute(table.insert(), rows)
-
-
-def member_of(session: Session, column, values):
-    """`column IN values` as one array parameter on PostgreSQL (`= ANY(:array)`: a short query text psycopg can
-    cache, planned as an index scan), a plain IN list elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import any_, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))

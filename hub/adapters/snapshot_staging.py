@@ -55,7 +55,6 @@ CHECKS = {
     "uscc": _uscc_ok,
     "name": lambda c: f"(char_length({c}) BETWEEN 1 AND 100)",
     "period": lambda c: f"({c} ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$')",
-    "amount": lambda c: f"({c} ~ '^-?[0-9]{{1,12}}(\\.[0-9]{{1,4}})?$')",
 }
 
 
@@ -123,6 +122,9 @@ def _accepted(columns: StagedColumns) -> str:
     out = []
     for c, kind in columns.kinds.items():
         col = f's."{c}"'
+        if kind == "amount":  # few distinct values: checked once each in Python (flagged), here a lookup
+            out.append(f"({col} IS NOT NULL AND NOT ({col} = ANY(CAST(:bad_{c} AS text[]))))")
+            continue
         full = f"coalesce({CHECKS[kind](col)}, false)"
         if kind == "id":
             out.append(f"(p.id_number IS NOT NULL OR {full})")
@@ -132,8 +134,6 @@ def _accepted(columns: StagedColumns) -> str:
             out.append(f"({col} = p.name OR ({full} AND {col} !~ '^{_SPACE}|{_SPACE}$'))")
         elif kind == "period":
             out.append(f"({col} = :period OR {full})")
-        elif kind == "amount":  # few distinct values: checked once each in Python (flagged), here a lookup
-            out.append(f"({col} IS NOT NULL AND NOT ({col} = ANY(CAST(:bad_{c} AS text[]))))")
         else:
             out.append(full)
     return " AND ".join(f"coalesce({x}, false)" for x in out)  # a NULL (empty field) is never accepted

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text
 
 from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
-from hub.adapters.bulk import bulk_insert, member_of
+from hub.adapters.bulk import any_of, bulk_insert
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
 from hub.adapters.orm import (
@@ -296,7 +296,7 @@ def _replace_partner_view(uow: UnitOfWork, source: str, period: str, records: li
             new[r.id_number].add((r.unit_code, r.name, r.gross_amount, True))
         changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
         for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
-            s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period, member_of(s, PartnerPayrollRow.id_number, part)))
+            s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period, any_of(s, PartnerPayrollRow.id_number, part)))
         bulk_insert(s, PartnerPayrollRow.__table__, ["id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at"],
                     ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records if r.id_number in changed))
         return changed
