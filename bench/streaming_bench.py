@@ -454,7 +454,7 @@ def _upsert_executemany(session, table, rows: list[dict], key: list[str], *, chu
     if session.get_bind().dialect.name != "postgresql":
         from hub.adapters.bulk import upsert
 
-        return upsert(session, table, rows, key, chunk=chunk)
+        return upsert(session, table, rows, key)
     from sqlalchemy.dialects.postgresql import insert
 
     cols = [c for c in rows[0].keys() if c not in key]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 
 from kafka.errors import KafkaError
@@ -25,13 +26,15 @@ RELAY_LOCK_KEY = 0x68756272  # "hubr"
 
 class OutboxRelay:
     def __init__(self, db: Database, bootstrap: str, *, topic_prefix: str = "", batch_size: int = 2000,
-                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.1):
+                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.1, backlog_every_s: float = 1.0):
         self.db = db
         self.bootstrap = bootstrap
         self.prefix = topic_prefix
         self.batch_size = batch_size
         self.stop_event = stop_event or threading.Event()
         self.idle_wait_s = idle_wait_s
+        self.backlog_every_s = backlog_every_s
+        self._backlog_at = float("-inf")  # monotonic time of the last backlog count
         self._producer = None
         self._lock_conn = None
         self.healthy = True
@@ -65,6 +68,16 @@ class OutboxRelay:
         with self.db.read_session() as s:
             return s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))) or 0
 
+    def _measure_backlog(self) -> None:
+        """Set ``hub_outbox_backlog`` from a COUNT (the partial index on unsent rows makes it cheap), at most once
+        per ``backlog_every_s``: a COUNT after every publication would put one more round trip between a commit and
+        its publication. Rows committed while a partial batch was in flight are counted at the next measurement."""
+        now = time.monotonic()
+        if now - self._backlog_at < self.backlog_every_s:
+            return
+        self._backlog_at = now
+        METRICS.set("hub_outbox_backlog", self.backlog())
+
     def publish_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were acknowledged and marked sent."""
         with self.db.read_session() as s:
@@ -93,10 +106,8 @@ class OutboxRelay:
                 if not self._leader():
                     self.stop_event.wait(2)
                     continue
+                self._measure_backlog()  # before publishing: an unreachable broker blocks publish_once ~30 s
                 n = self.publish_once()
-                # A partial batch took every row committed before it: count only when more may be waiting (a
-                # COUNT per round would put one more round trip between a commit and its publication).
-                METRICS.set("hub_outbox_backlog", self.backlog() if n >= self.batch_size else 0)
                 self.healthy = True
                 backoff = 0.2
                 if n < self.batch_size:

@@ -1,0 +1,72 @@
+"""`hub_outbox_backlog` counts the rows waiting for the broker: while it is unreachable, and rows committed while a
+partial batch was being published (it used to read 0 after any partial batch)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+
+from hub.adapters.database import connect
+from hub.adapters.kafka import OUTBOUND_TOPICS, ensure_topics
+from hub.adapters.metrics import METRICS
+from hub.adapters.outbox_relay import OutboxRelay
+from hub.service_layer.unit_of_work import UnitOfWork
+
+
+def _write(db, n: int) -> None:
+    with UnitOfWork(db, actor="test") as uow:
+        for i in range(n):
+            uow.publish("registry.updates.v1", key=f"k{i}", type="gov.registry.test", subject=None, data={"i": i})
+        uow.commit()
+
+
+def _wait(cond, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; backlog metric {METRICS.get('hub_outbox_backlog')}")
+        time.sleep(0.05)
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_backlog_is_counted_while_the_broker_is_unreachable(db_url):
+    db = connect(db_url)
+    stop = threading.Event()
+    relay = OutboxRelay(db, f"127.0.0.1:{_dead_port()}", stop_event=stop, backlog_every_s=0.1)
+    _write(db, 7)
+    METRICS.set("hub_outbox_backlog", -1)
+    t = threading.Thread(target=relay.run, daemon=True)
+    t.start()
+    try:
+        _wait(lambda: METRICS.get("hub_outbox_backlog") == 7, 30, "backlog 7 with the broker down")
+        assert relay.backlog() == 7
+    finally:
+        stop.set()
+        t.join(2)  # daemon: an unreachable broker can hold it in the producer's start-up for up to 10 s
+        db.dispose()
+
+
+def test_rows_committed_after_a_partial_batch_are_counted_then_drained(db_url, kafka_bootstrap):
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    ensure_topics(kafka_bootstrap, [prefix + t for t in OUTBOUND_TOPICS], 1)
+    db = connect(db_url)
+    relay = OutboxRelay(db, kafka_bootstrap, topic_prefix=prefix, backlog_every_s=0.0)
+    try:
+        _write(db, 5)
+        assert relay.publish_once() == 5  # a partial batch (batch_size 2000)
+        _write(db, 4)  # committed after it: not yet published
+        relay._measure_backlog()
+        assert METRICS.get("hub_outbox_backlog") == 4
+        assert relay.publish_once() == 4
+        relay._measure_backlog()
+        assert METRICS.get("hub_outbox_backlog") == 0
+    finally:
+        relay._reset_producer()
+        db.dispose()
