@@ -24,6 +24,7 @@ from hub.adapters.orm import (
 )
 from hub.api import access
 from hub.api.context import Forbidden, HubContext
+from hub.api.execution import direct
 from hub.api.pagination import Edge, PageInfo, encode_cursor, page_window
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
@@ -282,6 +283,7 @@ class Posting:
         return Unit.from_row(await info.context.loaders.unit.load(self.unit_code))
 
     @strawberry.field(description="The holder (a read of person data: logged).")
+    @direct  # one call per posting on big pages: the executor skips strawberry's resolver glue
     def person(self, info: Ctx) -> Person | None:
         # Synchronous when the holder came with the posting (no awaitable per posting); otherwise the loader path,
         # returned as an awaitable that graphql-core awaits.

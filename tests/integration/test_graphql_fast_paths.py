@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 
 from hub.adapters.orm import AccessLogRow, MismatchRow
 from hub.api.app import TokenCache, create_app
-from hub.api.execution import HubExecutionContext
+from hub.api.execution import HubExecutionContext, direct
 from hub.service_layer.tokens import create_token, revoke_token
 from tests.integration.registry_helpers import hire, make_person, make_unit
 
@@ -153,6 +153,153 @@ def test_the_lean_executor_answers_like_strawberry(query):
     lean = strawberry.Schema(query=Q, execution_context_class=HubExecutionContext).execute_sync(query)
     assert lean.data == stock.data
     assert [(e.message, e.path) for e in lean.errors or []] == [(e.message, e.path) for e in stock.errors or []]
+
+
+@strawberry.type
+class Twin:
+    n: int
+    maybe: int | None
+
+
+@strawberry.type
+class Leaf:
+    n: int
+
+    @strawberry.field
+    @direct
+    def twin(self, info: strawberry.Info) -> Twin | None:
+        assert info.field_name == "twin" and info.path.key == "twin"
+        return None if self.n == 2 else Twin(n=self.n + 10, maybe=None)
+
+    @strawberry.field
+    @direct
+    def strict_twin(self, info: strawberry.Info) -> Twin:
+        if self.n == 2:
+            raise ValueError("refused")
+        return Twin(n=self.n, maybe=self.n)
+
+    @strawberry.field
+    @direct
+    def null_twin(self, info: strawberry.Info) -> Twin:
+        return None  # type: ignore[return-value] - bad on purpose
+
+    @strawberry.field
+    @direct
+    def later_twin(self, info: strawberry.Info) -> Twin | None:
+        async def load():
+            if self.n == 2:
+                raise ValueError("later refused")
+            return Twin(n=-self.n, maybe=None)
+        return load()  # type: ignore[return-value] - an awaitable, as a DataLoader load is
+
+    @strawberry.field
+    async def later(self) -> int:
+        return self.n
+
+    @strawberry.field
+    def boom(self) -> int | None:
+        raise ValueError("boom")
+
+    @strawberry.field
+    def must(self) -> int:
+        raise ValueError("must")
+
+    @strawberry.field
+    async def must_later(self) -> int:
+        raise ValueError("must later")
+
+
+@strawberry.type
+class Edge:
+    node: Leaf
+    maybe_node: Leaf | None
+
+
+@strawberry.type
+class Box:
+    edges: list[Edge]
+    nullable_items: list[Edge | None]
+    strict: list[Edge]
+    maybe_edges: list[Edge] | None
+    no_edges: list[Edge] | None
+    not_a_list: list[Edge]
+    one: Edge
+    none_one: Edge | None
+    broken_one: Edge
+
+
+def _edge(n: int, maybe: bool = True) -> Edge:
+    return Edge(node=Leaf(n=n), maybe_node=Leaf(n=-n) if maybe else None)
+
+
+@strawberry.type
+class Q2:
+    @strawberry.field
+    def box(self) -> Box | None:
+        return Box(edges=[_edge(1), _edge(2, False)], nullable_items=[_edge(3), None],
+                   strict=[_edge(4), None],  # type: ignore[list-item] - bad on purpose
+                   maybe_edges=[_edge(5)], no_edges=None, not_a_list=7,  # type: ignore[arg-type]
+                   one=_edge(6), none_one=None, broken_one=None)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def boxes(self) -> list[Box]:
+        return [self.box(), self.box()]
+
+
+@pytest.mark.parametrize("query", [
+    "{ box { edges { node { n } maybeNode { n } } } }",
+    "{ box { edges { node { n later } } one { node { later } } } }",
+    "{ box { edges { node { n must } } } }",
+    "{ box { edges { maybeNode { n must } } } }",
+    "{ box { maybeEdges { node { mustLater } } edges { maybeNode { mustLater } } } }",
+    "{ box { edges { node { later mustLater } } } }",
+    "{ box { nullableItems { node { n } } } }",
+    "{ box { strict { node { n } } } }",
+    "{ box { noEdges { node { n } } notANumber: edges { node { n } } } }",
+    "{ box { notAList { node { n } } } }",
+    "{ box { one { node { boom n } } noneOne { node { n } } } }",
+    "{ box { brokenOne { node { n } } } }",
+    "{ boxes { one { node { must } } } }",
+    "{ boxes { one { maybeNode { must } } edges { node { later } } } }",
+    "{ box { ...F } } fragment F on Box { e: edges { node { n } } e2: edges { maybeNode { n later } } }",
+    "{ box { edges @skip(if: false) { node { n } } one @include(if: true) { node { n } } } }",
+    "{ box { edges { node { n } } edges { maybeNode { n } } } }",
+    "{ box { edges { node { twin { n maybe } strictTwin { n } } } } }",
+    "{ box { edges { node { n nullTwin { n } } } } }",
+    "{ box { edges { node { laterTwin { n } } maybeNode { laterTwin { n } twin { n } } } } }",
+    "{ box { one { node { t: twin { n } t2: twin { maybe } } } } }",
+])
+def test_the_lean_executor_completes_objects_and_lists_like_strawberry(query):
+    import asyncio
+
+    stock = asyncio.run(strawberry.Schema(query=Q2).execute(query))
+    lean = asyncio.run(strawberry.Schema(query=Q2, execution_context_class=HubExecutionContext).execute(query))
+    assert lean.data == stock.data
+    assert sorted((e.message, tuple(e.path or ())) for e in lean.errors or []) == \
+        sorted((e.message, tuple(e.path or ())) for e in stock.errors or [])
+
+
+def test_the_lean_executor_takes_the_object_and_list_shortcuts(monkeypatch):
+    """The shortcut really runs for basic object and list fields (graphql-core's execute_field is not called)."""
+    import asyncio
+
+    seen: list[str] = []
+    orig = HubExecutionContext.execute_field
+
+    def spy(self, parent_type, source, field_details_list, path, position_context):
+        seen.append(f"{parent_type.name}.{field_details_list[0].node.name.value}")
+        return orig(self, parent_type, source, field_details_list, path, position_context)
+
+    monkeypatch.setattr(HubExecutionContext, "execute_field", spy)
+    r = asyncio.run(strawberry.Schema(query=Q2, execution_context_class=HubExecutionContext).execute(
+        "{ box { edges { node { n later } } one { maybeNode { n } } } }"))
+    assert r.errors is None and r.data["box"]["edges"][1]["node"] == {"n": 2, "later": 2}
+    assert sorted(set(seen)) == ["Leaf.later", "Q2.box"]  # edges, node, one, maybeNode and n took the shortcut
+    seen.clear()
+    r = asyncio.run(strawberry.Schema(query=Q2, execution_context_class=HubExecutionContext).execute(
+        "{ box { one { node { twin { n } } } } }"))
+    assert r.errors is None and r.data["box"]["one"]["node"]["twin"] == {"n": 16}
+    assert seen == ["Q2.box"]  # the @direct resolver did not go through execute_field
 
 
 # --- the token cache -------------------------------------------------------------------------------------------------
