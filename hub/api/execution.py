@@ -153,7 +153,7 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return self._gather_fields(results, awaitable_fields)
+        return self._gather(results, awaitable_fields)
 
     def _resolve_direct(self, plan, parent_type, source_value, path, response_name, field_details_list,
                         position_context):
@@ -253,27 +253,18 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_indices:
             return completed
-        return self._gather_items(completed, awaitable_indices)
+        return self._gather(completed, awaitable_indices)
 
-    async def _gather_items(self, completed: list, awaitable_indices: list[int]) -> list:
+    @staticmethod
+    async def _gather(container, keys: list):
+        """Await ``container[k]`` for each key (response names of a dict, indices of a list), in parallel."""
         from graphql.pyutils import gather_with_cancel
 
-        if len(awaitable_indices) == 1:
-            i = awaitable_indices[0]
-            completed[i] = await completed[i]
+        if len(keys) == 1:
+            k = keys[0]
+            container[k] = await container[k]
         else:
-            awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
-            for i, value in zip(awaitable_indices, awaited, strict=True):
-                completed[i] = value
-        return completed
-
-    async def _gather_fields(self, results: dict, awaitable_fields: list[str]) -> dict:
-        from graphql.pyutils import gather_with_cancel
-
-        if len(awaitable_fields) == 1:
-            field = awaitable_fields[0]
-            results[field] = await results[field]
-        else:
-            awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
-            results.update(zip(awaitable_fields, awaited, strict=True))
-        return results
+            awaited = await gather_with_cancel(*(container[k] for k in keys))
+            for k, value in zip(keys, awaited, strict=True):
+                container[k] = value
+        return container
