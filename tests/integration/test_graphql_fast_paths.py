@@ -3,11 +3,14 @@ counts only when selected, lazy cursors, the leaner executor, the token cache, t
 
 import enum
 import time
+from typing import Annotated
 from datetime import date
 from urllib.parse import quote
 
 import pytest
 import strawberry
+from graphql.pyutils import Undefined
+from strawberry.scalars import JSON
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
@@ -275,8 +278,192 @@ def test_the_lean_executor_completes_objects_and_lists_like_strawberry(query):
     stock = asyncio.run(strawberry.Schema(query=Q2).execute(query))
     lean = asyncio.run(strawberry.Schema(query=Q2, execution_context_class=HubExecutionContext).execute(query))
     assert lean.data == stock.data
-    assert sorted((e.message, tuple(e.path or ())) for e in lean.errors or []) == \
-        sorted((e.message, tuple(e.path or ())) for e in stock.errors or [])
+    assert [(e.message, e.path) for e in lean.errors or []] == [(e.message, e.path) for e in stock.errors or []]
+
+
+# Values the shortcut must leave to graphql-core (found in review): awaitables, exceptions and Undefined as values or
+# list items, a custom scalar that passes anything through, sub-field collection errors, property-backed sources.
+async def _item(n: int) -> "Item":
+    return Item(n=n)
+
+
+async def _boom() -> "Item":
+    raise ValueError("async boom")
+
+
+@strawberry.type
+class Item:
+    n: int
+
+
+@strawberry.type
+class Odd:
+    items: list[Item]
+    one: Item | None
+    strict_one: Item
+    blob: JSON | None
+    exc_one: Item | None
+    exc_items: list[Item | None]
+    undefined_one: Item | None
+    undefined_items: list[Item]
+    undefined_leaf: int | None
+
+
+_reads: list[str] = []
+
+
+class CountingSource:
+    """Property-backed values: every read is counted (stock reads each once)."""
+
+    @property
+    def n(self):
+        _reads.append("n")
+        raise ValueError("n fails")
+
+    @property
+    def m(self):
+        _reads.append("m")
+        return None
+
+    @property
+    def one(self):
+        _reads.append("one")
+        return None
+
+    @property
+    def items(self):
+        _reads.append("items")
+        return (Item(n=i) for i in range(2))
+
+    @property
+    def strict_items(self):
+        _reads.append("strict_items")
+        return [Item(n=1), None]
+
+
+@strawberry.type
+class Counted:
+    n: int | None
+    m: int
+    one: Item
+    items: list[Item]
+    strict_items: list[Item]
+
+
+@direct
+def _no_self(info: strawberry.Info) -> Item | None:
+    return Item(n=7)
+
+
+@strawberry.type
+class Odd2:
+    x: int
+    no_self: Item | None = strawberry.field(resolver=_no_self)
+
+    @strawberry.field
+    @direct
+    def root_named(root, info: strawberry.Info) -> Item | None:  # noqa: N805 - strawberry's "root" parameter
+        return Item(n=root.x)
+
+    @strawberry.field
+    @direct
+    def info_class(self, info: strawberry.Info) -> str:
+        return type(info).__name__
+
+
+class Missing(Exception):
+    pass
+
+
+@strawberry.type
+class MissingError:
+    message: str
+
+
+class MissingHandler(strawberry.ExceptionHandler[Missing, MissingError]):
+    def handle(self, exception, *, field, info):
+        return MissingError(message=str(exception))
+
+
+@strawberry.type
+class Odd3:
+    @strawberry.field
+    @direct
+    def item(self, info: strawberry.Info) -> Annotated[Item | MissingError, strawberry.union("ItemResult")]:
+        raise Missing("nope")
+
+
+@strawberry.type
+class Q3:
+    @strawberry.field
+    def odd(self) -> Odd:
+        return Odd(items=[_item(1), _item(2)], one=_item(3), strict_one=_boom(), blob=ValueError("blob err"),
+                   exc_one=ValueError("exc one"), exc_items=[Item(n=1), ValueError("exc item")],
+                   undefined_one=Undefined, undefined_items=[Item(n=1), Undefined], undefined_leaf=Undefined)
+
+    @strawberry.field
+    def counted(self) -> Counted | None:
+        return CountingSource()  # type: ignore[return-value]
+
+    @strawberry.field
+    def odd2(self) -> Odd2:
+        return Odd2(x=3)
+
+    @strawberry.field
+    def odd3(self) -> Odd3:
+        return Odd3()
+
+    @strawberry.field
+    def box(self) -> Box | None:
+        return Q2().box()
+
+
+class MyInfo(strawberry.Info):
+    pass
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("{ odd { items { n } } }", None),
+    ("{ odd { one { n } } }", None),
+    ("{ odd { strictOne { n } } }", None),
+    ("{ odd { blob } }", None),
+    ("{ odd { excOne { n } } }", None),
+    ("{ odd { excItems { n } } }", None),
+    ("{ odd { undefinedOne { n } } }", None),
+    ("{ odd { undefinedItems { n } } }", None),
+    ("{ odd { undefinedLeaf } }", None),
+    ("{ counted { n } }", None),
+    ("{ counted { m } }", None),
+    ("{ counted { one { n } } }", None),
+    ("{ counted { items { n } } }", None),
+    ("{ counted { strictItems { n } } }", None),
+    ("{ odd2 { noSelf { n } rootNamed { n } } }", None),
+    ("{ odd3 { item { __typename ... on MissingError { message } } } }", None),
+    ("query($v: Boolean = true) { box { one { node { n @skip(if: $v) } } } }", {"v": None}),
+    ("query($v: Boolean = true) { box { edges { node { n @skip(if: $v) } } } }", {"v": None}),
+    ("query($v: Boolean = true) { box { edges { node { n @skip(if: $v) } } } }", {"v": False}),
+])
+def test_the_lean_executor_leaves_odd_values_to_graphql_core(query, variables):
+    import asyncio
+    import warnings
+
+    results = []
+    for cls in (None, HubExecutionContext):
+        schema = strawberry.Schema(query=Q3, execution_context_class=cls, exception_handlers=[MissingHandler()])
+        _reads.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # coroutines graphql-core leaves unawaited on errors
+            r = asyncio.run(schema.execute(query, variable_values=variables))
+        results.append((r.data, [(e.message, e.path) for e in r.errors or []], list(_reads)))
+    assert results[1] == results[0]
+
+
+def test_a_direct_resolver_gets_the_configured_info_class():
+    from strawberry.schema.config import StrawberryConfig
+
+    r = strawberry.Schema(query=Q3, execution_context_class=HubExecutionContext,
+                          config=StrawberryConfig(info_class=MyInfo)).execute_sync("{ odd2 { infoClass } }")
+    assert r.errors is None and r.data == {"odd2": {"infoClass": "MyInfo"}}
 
 
 def test_the_lean_executor_takes_the_object_and_list_shortcuts(monkeypatch):
