@@ -224,26 +224,29 @@ class Unit:
 
 
 def _quotas_as_of(info: Ctx, code: str, on: date) -> list[Quota]:
-    with info.context.db.read_session() as s:
-        rows = history.versions_as_of(s, QuotaVersionRow, filters=[QuotaVersionRow.unit_code == code], on=on)
-        held = history.postings_on(s, on=on, unit_code=code)
-    used: dict[str, int] = {}
-    for p in held:
-        used[p.category] = used.get(p.category, 0) + 1
+    rows, used = _versions_and_use_as_of(info, QuotaVersionRow, code, on, lambda p: p.category)
     return [Quota(category=v.QuotaCategory(r.category), approved=r.approved, used=used.get(r.category, 0),
                   document_number=r.document_number) for r in sorted(rows, key=lambda r: r.category)]
 
 
 def _leader_quotas_as_of(info: Ctx, code: str, on: date) -> list[LeaderQuota]:
+    rows, used = _versions_and_use_as_of(info, LeaderQuotaVersionRow, code, on, lambda p: p.leader_rank)
+    return [LeaderQuota(rank=v.LeaderRank(r.rank), approved=r.approved, used=used.get(r.rank, 0),
+                        document_number=r.document_number) for r in sorted(rows, key=lambda r: r.rank)]
+
+
+def _versions_and_use_as_of(info: Ctx, version_row, code: str, on: date, slot_of) -> tuple[list, dict[str, int]]:
+    """A unit's quota versions in force on ``on`` and how many postings held then used each slot (``slot_of``:
+    the posting's category or leader rank; None counts for nothing)."""
     with info.context.db.read_session() as s:
-        rows = history.versions_as_of(s, LeaderQuotaVersionRow, filters=[LeaderQuotaVersionRow.unit_code == code], on=on)
+        rows = history.versions_as_of(s, version_row, filters=[version_row.unit_code == code], on=on)
         held = history.postings_on(s, on=on, unit_code=code)
     used: dict[str, int] = {}
     for p in held:
-        if p.leader_rank:
-            used[p.leader_rank] = used.get(p.leader_rank, 0) + 1
-    return [LeaderQuota(rank=v.LeaderRank(r.rank), approved=r.approved, used=used.get(r.rank, 0),
-                        document_number=r.document_number) for r in sorted(rows, key=lambda r: r.rank)]
+        slot = slot_of(p)
+        if slot:
+            used[slot] = used.get(slot, 0) + 1
+    return rows, used
 
 
 NOT_LOADED = object()  # Posting.holder: the holder was not read with the posting

@@ -143,43 +143,43 @@ def abolish_unit(uow: UnitOfWork, *, code: str, document_number: str | None = No
 def set_quota(uow: UnitOfWork, *, unit_code: str, category: str, approved: int, document_number: str | None,
               effective: date, book: MismatchBook | None = None) -> QuotaRow:
     """Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA."""
-    unit = _get_unit(uow, unit_code)
-    cat = QuotaCategory.parse(category, "quota category")
-    if approved < 0:
-        raise ValueError("approved must be zero or more")
-    row = uow.session.execute(select(QuotaRow).where(QuotaRow.unit_code == unit.code, QuotaRow.category == cat.value).with_for_update()).scalar_one_or_none()
-    before = quota_data(row) if row else None
-    if row is None:
-        row = QuotaRow(unit_code=unit.code, category=cat.value, approved=approved)
-        uow.session.add(row)
-    row.approved, row.document_number, row.effective_date = approved, document_number, effective
-    uow.session.flush()
-    history.new_version(uow.session, QuotaVersionRow, key={"unit_code": unit.code, "category": cat.value}, valid_from=effective,
-                        values={"approved": approved, "document_number": document_number}, recorded_at=uow.now)
-    uow.record("quota.set", "quota", f"{unit.code}/{cat.value}", before=before, after=quota_data(row))
-    uow.publish(UPDATES_TOPIC, key=unit.code, type="gov.registry.quota.changed", subject=unit.code, data=quota_data(row))
-    registry_checks.recheck_unit_quotas(uow, book or MismatchBook(uow), {unit.code})
-    return row
+    return _approve_slots(uow, QuotaRow, QuotaVersionRow, "category",
+                          lambda: QuotaCategory.parse(category, "quota category").value, unit_code=unit_code,
+                          approved=approved, document_number=document_number, effective=effective, book=book,
+                          entity="quota", event_type="gov.registry.quota.changed")
 
 
 def set_leader_quota(uow: UnitOfWork, *, unit_code: str, rank: str, approved: int, document_number: str | None,
                      effective: date, book: MismatchBook | None = None) -> LeaderQuotaRow:
     """Approve a unit's leadership positions of a rank (核定领导职数)."""
+    return _approve_slots(uow, LeaderQuotaRow, LeaderQuotaVersionRow, "rank",
+                          lambda: LeaderRank.parse(rank, "leader rank").value, unit_code=unit_code,
+                          approved=approved, document_number=document_number, effective=effective, book=book,
+                          entity="leader_quota", event_type="gov.registry.leader_quota.changed")
+
+
+def _approve_slots(uow: UnitOfWork, row_cls, version_cls, slot: str, parse_slot, *, unit_code: str, approved: int,
+                   document_number: str | None, effective: date, book: MismatchBook | None, entity: str,
+                   event_type: str):
+    """Set the approved number of one slot (a quota category or a leader rank) of a unit, with its version, log
+    entry and event, then re-check the unit's use against its quotas."""
     unit = _get_unit(uow, unit_code)
-    r = LeaderRank.parse(rank, "leader rank")
+    value = parse_slot()
     if approved < 0:
         raise ValueError("approved must be zero or more")
-    row = uow.session.execute(select(LeaderQuotaRow).where(LeaderQuotaRow.unit_code == unit.code, LeaderQuotaRow.rank == r.value).with_for_update()).scalar_one_or_none()
+    column = getattr(row_cls, slot)
+    row = uow.session.execute(select(row_cls).where(row_cls.unit_code == unit.code, column == value)
+                              .with_for_update()).scalar_one_or_none()
     before = quota_data(row) if row else None
     if row is None:
-        row = LeaderQuotaRow(unit_code=unit.code, rank=r.value, approved=approved)
+        row = row_cls(unit_code=unit.code, approved=approved, **{slot: value})
         uow.session.add(row)
     row.approved, row.document_number, row.effective_date = approved, document_number, effective
     uow.session.flush()
-    history.new_version(uow.session, LeaderQuotaVersionRow, key={"unit_code": unit.code, "rank": r.value}, valid_from=effective,
+    history.new_version(uow.session, version_cls, key={"unit_code": unit.code, slot: value}, valid_from=effective,
                         values={"approved": approved, "document_number": document_number}, recorded_at=uow.now)
-    uow.record("leader_quota.set", "leader_quota", f"{unit.code}/{r.value}", before=before, after=quota_data(row))
-    uow.publish(UPDATES_TOPIC, key=unit.code, type="gov.registry.leader_quota.changed", subject=unit.code, data=quota_data(row))
+    uow.record(f"{entity}.set", entity, f"{unit.code}/{value}", before=before, after=quota_data(row))
+    uow.publish(UPDATES_TOPIC, key=unit.code, type=event_type, subject=unit.code, data=quota_data(row))
     registry_checks.recheck_unit_quotas(uow, book or MismatchBook(uow), {unit.code})
     return row
 

@@ -151,6 +151,12 @@ def test_unit_and_person_read_as_of_a_past_date(world):
     assert old["name"] == "杭州市测试局" and new["name"] == "杭州市新名局"
     assert [(h["name"], h["documentNumber"]) for h in new["history"]] == [("杭州市测试局", None), ("杭州市新名局", "杭编〔2025〕7号")]
     assert old["headcount"] == 2  # both hired 2021-03-01
+    slots = 'query($c: String!, $d: Date!) { unit(code: $c, asOf: $d) { quotas { category approved used available } leaderQuotas { rank approved used available } } }'
+    held = q(world, "ADMIN", slots, {"c": unit, "d": "2024-01-01"})["data"]["unit"]
+    assert held["quotas"] == [{"category": "ADMINISTRATIVE", "approved": 5, "used": 2, "available": 3}]
+    assert held["leaderQuotas"] == [{"rank": "SECTION_CHIEF", "approved": 1, "used": 1, "available": 0}]
+    before = q(world, "ADMIN", slots, {"c": unit, "d": "2021-01-01"})["data"]["unit"]  # before the hires
+    assert [x["used"] for x in before["quotas"] + before["leaderQuotas"]] == [0, 0]
 
 
 def _count_sql(db, client, token, query):

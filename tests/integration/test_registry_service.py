@@ -188,3 +188,36 @@ def test_operation_log_records_who_what_before_and_after(db):
         e = s.execute(select(OperationLogRow).where(OperationLogRow.action == "unit.update")).scalar_one()
     assert e.actor == "ADMIN:王主任" and e.entity_id == unit
     assert json.loads(e.before)["name"] == "杭州市测试局" and json.loads(e.after)["name"] == "杭州市改名局"
+
+
+def test_leader_quota_cut_is_versioned_logged_published_and_opens_leadership_over_quota(db):
+    from hub.adapters.orm import LeaderQuotaVersionRow
+
+    unit = make_unit(db, leaders={"SECTION_CHIEF": 2})
+    hire(db, make_person(db), unit, rank="SECTION_CHIEF")
+    hire(db, make_person(db), unit, rank="SECTION_CHIEF")
+    with UnitOfWork(db, actor="ADMIN:王主任") as uow:
+        registry.set_leader_quota(uow, unit_code=unit, rank="SECTION_CHIEF", approved=1, document_number="杭编〔2023〕3号",
+                                  effective=date(2023, 1, 1))
+        uow.commit()
+    with db.read_session() as s:
+        m = s.execute(select(MismatchRow).where(MismatchRow.kind == "LEADERSHIP_OVER_QUOTA")).scalar_one()
+        assert m.status == "OPEN" and m.subject == unit
+        versions = s.execute(select(LeaderQuotaVersionRow.approved, LeaderQuotaVersionRow.document_number)
+                             .where(LeaderQuotaVersionRow.unit_code == unit).order_by(LeaderQuotaVersionRow.valid_from)).all()
+        assert [tuple(v) for v in versions] == [(2, "杭编〔2020〕2号"), (1, "杭编〔2023〕3号")]
+        e = s.execute(select(OperationLogRow).where(OperationLogRow.action == "leader_quota.set",
+                                                    OperationLogRow.actor == "ADMIN:王主任")).scalar_one()
+        assert e.entity == "leader_quota" and e.entity_id == f"{unit}/SECTION_CHIEF"
+        assert json.loads(e.before)["approved"] == 2 and json.loads(e.after)["approved"] == 1
+        events = [json.loads(v) for v in s.execute(select(OutboxRow.value).where(OutboxRow.key == unit)).scalars()]
+        assert [x["data"]["approved"] for x in events if x["type"] == "gov.registry.leader_quota.changed"][-1] == 1
+    for bad, error in ((dict(rank="NOT_A_RANK", approved=1), "leader rank"), (dict(rank="SECTION_CHIEF", approved=-1), "zero or more"),
+                       (dict(rank="SECTION_CHIEF", approved=1, unit_code="NOPE"), None)):
+        before = _count(db, OperationLogRow)
+        args = dict(unit_code=unit, document_number=None, effective=date(2024, 1, 1)) | bad
+        with pytest.raises(Exception) as raised, UnitOfWork(db, actor="test") as uow:
+            registry.set_leader_quota(uow, **args)
+            uow.commit()
+        assert error is None or error in str(raised.value)
+        assert _count(db, OperationLogRow) == before  # nothing changed
