@@ -49,6 +49,7 @@ from hub.api.types import (
     Unit,
     UnitFilter,
     UnitLevel,
+    _selection,
     check,
     connection,
     load_person,
@@ -210,7 +211,8 @@ class Query:
     async def person(self, info: Ctx, id_number: str, as_of: date | None = None,
                      purpose: Annotated[str | None, strawberry.argument(description="Case or document reference (or the X-Purpose header).")] = None) -> Person | None:
         idn = _id_number(id_number)
-        person = await load_person(info, idn, field="Query.person", purpose=purpose)
+        person = await load_person(info, idn, field="Query.person", purpose=purpose,
+                                   with_postings="postings" in _selection(info).get("", ()))
         if person is None or as_of is None:
             return person
         with info.context.db.read_session() as s:

@@ -368,14 +368,18 @@ class Person:
         return paged(info, q, (AccessLogRow.at.desc(), AccessLogRow.id.desc()), first, after, AccessEntry.from_row)
 
 
-async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | None = None) -> Person | None:
-    """Load a person for a caller allowed to read persons, enforcing purpose and writing the access log."""
+async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | None = None,
+                      with_postings: bool = False) -> Person | None:
+    """Load a person for a caller allowed to read persons, enforcing purpose and writing the access log.
+    ``with_postings``: the person's postings and their units will be read too — one statement reads all three."""
     ctx = info.context
     role = ctx.principal.role
     refusal = ctx.person_read_refusal(purpose)
     if refusal is not None:
         raise Forbidden(refusal)
     purpose = purpose or ctx.purpose
+    if with_postings:
+        ctx.loaders.prime_person(id_number)
     row = await ctx.loaders.person.load(id_number)
     if row is None:
         return None

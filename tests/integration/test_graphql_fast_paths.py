@@ -121,6 +121,48 @@ def test_counts_run_only_when_total_count_or_page_info_is_selected(town):
     assert after["data"]["units"]["edges"][0]["node"]["code"] != units["edges"][0]["node"]["code"]
 
 
+LOOKUP = """query Look($id: String!) { person(idNumber: $id) { idNumber name postings { category startDate endDate
+            active unit { code name } } } }"""
+
+
+def test_a_person_lookup_reads_person_postings_and_units_in_one_statement(town, monkeypatch):
+    from hub.api.loaders import Loaders
+    from hub.service_layer import registry
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    db, unit, other = town["db"], town["unit"], town["other"]
+    mover = town["people"][0]
+    with UnitOfWork(db, actor="test") as uow:  # an ended posting in `unit`, then an active one in `other`
+        registry.end_posting(uow, id_number=mover, end_date=date(2024, 6, 30), reason="TRANSFER")
+        uow.commit()
+    hire_start = date(2024, 7, 1)
+    from tests.integration.registry_helpers import hire as hire_again
+    hire_again(db, mover, other, start=hire_start)
+    unposted = make_person(db, name="无编人")
+    cases = [(role, idn) for role in ("ADMIN", "ORGANIZATION") for idn in (mover, unposted, "110101199003074514")]
+    cases += [("UNIT", town["people"][1]), ("UNIT", town["people"][2])]  # in the token's unit / in another unit
+
+    def run_all():
+        out = []
+        for role, idn in cases:
+            seen, r = count_statements(db, lambda: post(town, role, LOOKUP, purpose="核查", variables={"id": idn}))
+            reads = [st for st in seen if st.lstrip().upper().startswith("SELECT") and "api_tokens" not in st]
+            out.append((r, len(reads)))
+        return out, log_rows(db)
+
+    fused, fused_log = run_all()
+    monkeypatch.setattr(Loaders, "prime_person", lambda self, idn: None)  # the loaders' own three reads
+    plain, plain_log = run_all()
+    assert [r for r, _ in fused] == [r for r, _ in plain]
+    assert fused_log == plain_log[len(fused_log):] and len(fused_log) == len(plain_log) // 2
+    moved = fused[0][0]["data"]["person"]
+    assert [(p["unit"]["code"], p["active"], p["endDate"]) for p in moved["postings"]] == [(unit, False, "2024-06-30"), (other, True, None)]
+    assert fused[2][0]["data"]["person"] is None  # a valid ID number nobody holds
+    assert fused[-1][0]["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # UNIT token, person of another unit
+    assert [n for _, n in fused] == [1, 1, 1, 1, 1, 1, 1, 1]  # one read per lookup
+    assert [n for _, n in plain] == [3, 2, 1, 3, 2, 1, 3, 2]  # person, postings, units (as far as each got)
+
+
 # --- the executor: the same answers and errors as strawberry's own --------------------------------------------------
 
 @strawberry.enum
