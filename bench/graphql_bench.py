@@ -21,6 +21,9 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
 4. The same page shape on PostGraphile v4 (bench/postgraphile: ``npm ci --prefix bench/postgraphile`` first) run by
    node on the same database; field names are taken from its introspection; both answers are checked to hold the
    same (unit, ID number) pairs in the same order before timing.
+4b. Interleaved (``--interleave-rounds`` 3, ``--interleave-s`` 8): a single-process `hub up` and PostGraphile up side
+   by side, short closed-loop page phases alternated (the order flips every round), a ratio per round and their
+   median — the host's speed drifts over minutes, which the separate phases above do not cancel.
 5. Where the hub's time goes: a child process builds the app as `hub up` does (``create_app`` with the token cache,
    then ``freeze_heap()``) and runs
    the queries in-process through ``httpx.ASGITransport`` (the app runs on the profiled thread; ``TestClient`` would
@@ -910,6 +913,36 @@ def run(args, result: dict) -> dict:
                     c.post(pg_url, json={"query": pq})
                     lat.append(time.perf_counter() - t)
             result["postgraphile_units_page_single_client_ms"] = summary_ms(lat)
+
+            # ---- interleaved: the host's speed drifts over minutes, so the like-for-like ratio is also measured
+            # with the two servers up side by side and short phases alternated (hub first in even rounds,
+            # PostGraphile first in odd ones); the idle server uses next to no CPU meanwhile.
+            if args.interleave_rounds:
+                port3 = free_port()
+                hub3 = Server("hub up (interleaved)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors",
+                              "none"], {**env, "HUB_HTTP_PORT": str(port3)}, tmp / "hub-up-interleaved.log")
+                servers.append(hub3)
+                print("[bench] interleaved hub / PostGraphile phases", file=sys.stderr, flush=True)
+                hub3.start(f"http://127.0.0.1:{port3}/healthz")
+                hub3.wait_for_output("daily checks done")
+                hub3.wait_idle(dbname)
+                url3 = f"http://127.0.0.1:{port3}/graphql"
+                if hub_pairs(gql(url3, UNITS_QUERY, h_admin)) != pairs_hub:
+                    raise RuntimeError("the interleaved hub answers the units page differently")
+                sides = [("hub", url3, h_admin, {"query": UNITS_QUERY, "operationName": "UnitsPage"}),
+                         ("postgraphile", pg_url, {}, {"query": pq, "operationName": "UnitsPage"})]
+                rounds = []
+                for i in range(args.interleave_rounds):
+                    got = {}
+                    for name, u, headers, body in (sides if i % 2 == 0 else sides[::-1]):
+                        wait_quiet(args, result, f"interleaved_{i}_{name}")
+                        got[name] = closed_loop(u, headers, body, args.clients, args.interleave_s, 2)["req_per_s"]
+                    rounds.append({**got, "ratio": round(got["hub"] / got["postgraphile"], 3) if got["postgraphile"] else None})
+                ratios = [r["ratio"] for r in rounds if r["ratio"] is not None]
+                result["interleaved"] = {"seconds_per_phase": args.interleave_s, "rounds": rounds,
+                                         "median_ratio": statistics.median(ratios) if ratios else None}
+                hub3.stop()
+                servers.remove(hub3)
             pg.stop()
             servers.remove(pg)
 
@@ -972,6 +1005,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lookup-only", action="store_true",
                     help="stop after the single-process person lookup phase (repeat the latency measurement alone)")
+    ap.add_argument("--interleave-rounds", type=int, default=3,
+                    help="rounds of alternated hub / PostGraphile page phases, both servers up (0: skip)")
+    ap.add_argument("--interleave-s", type=float, default=8, help="seconds per interleaved phase")
     ap.add_argument("--workers", type=int, default=2,
                     help="also measure hub up with HUB_HTTP_WORKERS=N (lookups and both pages); 1 skips it")
     ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")
