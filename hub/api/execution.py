@@ -187,10 +187,12 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self._complete_resolved(plan[4], parent_type, field_details_list,
                                        Path(path, response_name, parent_type.name), value, position_context)
 
-    def _complete_resolved(self, field_def, parent_type, field_details_list, field_path, result, position_context):
+    def _complete_resolved(self, field_def, parent_type, field_details_list, field_path, result, position_context,
+                           info=None):
         """graphql-core's execute_field after its resolver returned ``result``."""
         return_type = field_def.type
-        info = self.build_resolve_info(field_def, [fd.node for fd in field_details_list], parent_type, field_path)
+        if info is None:
+            info = self.build_resolve_info(field_def, [fd.node for fd in field_details_list], parent_type, field_path)
         try:
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(return_type, field_details_list, info, field_path, result,
@@ -222,17 +224,11 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if self.is_awaitable(completed):
                         return self._await_field(completed, return_type, field_details_list, field_path)
                     return completed
-            if self.is_awaitable(result):
-                return self.complete_awaitable_value(return_type, field_details_list, info, field_path, result,
-                                                     position_context)
-            completed = self.complete_value(return_type, field_details_list, info, field_path, result,
-                                            position_context)
-            if self.is_awaitable(completed):
-                return self._await_field(completed, return_type, field_details_list, field_path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, field_path)
             return None
-        return completed
+        return self._complete_resolved(field_def, parent_type, field_details_list, field_path, result,
+                                       position_context, info)
 
     def _complete_basic(self, plan, parent_type, path, response_name, field_details_list, value):
         """An object or list-of-objects basic field from its value, or Undefined (nothing below it has run)."""

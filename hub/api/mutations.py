@@ -133,6 +133,14 @@ def _run(info: Ctx, allowed: tuple, work):
         return _typed_error(e, allowed)
 
 
+def _quota_result(info: Ctx, set_slots) -> "QuotaResult":
+    """Run a quota or leader-quota change; the payload is the unit with its quotas as they now stand."""
+    def work(uow):
+        row = set_slots(uow)
+        return QuotaPayload(unit=Unit.from_row(uow.session.get(registry.UnitRow, row.unit_code)))
+    return _run(info, (InvalidInput, UnitNotFound), work)
+
+
 @strawberry.input
 class UnitInput:
     code: str
@@ -186,20 +194,16 @@ class Mutation:
     @strawberry.mutation(description="Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA.")
     def set_quota(self, info: Ctx, unit_code: str, category: QuotaCategory, approved: int, effective_date: date,
                   document_number: str | None = None) -> QuotaResult:
-        def work(uow):
-            q = registry.set_quota(uow, unit_code=unit_code, category=category.value, approved=approved,
-                                   document_number=document_number, effective=effective_date)
-            return QuotaPayload(unit=Unit.from_row(uow.session.get(registry.UnitRow, q.unit_code)))
-        return _run(info, (InvalidInput, UnitNotFound), work)
+        return _quota_result(info, lambda uow: registry.set_quota(
+            uow, unit_code=unit_code, category=category.value, approved=approved, document_number=document_number,
+            effective=effective_date))
 
     @strawberry.mutation(description="Approve a unit's leadership positions of a rank (核定领导职数).")
     def set_leader_quota(self, info: Ctx, unit_code: str, rank: LeaderRank, approved: int, effective_date: date,
                          document_number: str | None = None) -> QuotaResult:
-        def work(uow):
-            q = registry.set_leader_quota(uow, unit_code=unit_code, rank=rank.value, approved=approved,
-                                          document_number=document_number, effective=effective_date)
-            return QuotaPayload(unit=Unit.from_row(uow.session.get(registry.UnitRow, q.unit_code)))
-        return _run(info, (InvalidInput, UnitNotFound), work)
+        return _quota_result(info, lambda uow: registry.set_leader_quota(
+            uow, unit_code=unit_code, rank=rank.value, approved=approved, document_number=document_number,
+            effective=effective_date))
 
     @strawberry.mutation(description="Register a person, or correct a registered person's name or education.")
     def register_person(self, info: Ctx, person: PersonInput, effective_date: date) -> PersonResult:

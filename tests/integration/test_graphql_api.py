@@ -135,6 +135,22 @@ def test_mutations_return_typed_results_and_refuse_non_admins(world):
     assert r["data"]["endPosting"]["__typename"] == "PostingNotFound"
 
 
+def test_set_leader_quota_returns_the_unit_or_a_typed_failure(world):
+    m = """mutation($c: String!, $n: Int!) { setLeaderQuota(unitCode: $c, rank: SECTION_CHIEF, approved: $n,
+             effectiveDate: "2026-01-01", documentNumber: "杭编〔2026〕4号") { __typename
+             ... on QuotaPayload { unit { leaderQuotas { rank approved used } } } ... on InvalidInput { message }
+             ... on UnitNotFound { message } ... on NotAllowed { message } } }"""
+    assert q(world, "FINANCE", m, {"c": world["unit"], "n": 3})["data"]["setLeaderQuota"]["__typename"] == "NotAllowed"
+    r = q(world, "ADMIN", m, {"c": world["unit"], "n": 3})["data"]["setLeaderQuota"]
+    assert r["unit"]["leaderQuotas"] == [{"rank": "SECTION_CHIEF", "approved": 3, "used": 1}]
+    r = q(world, "ADMIN", m, {"c": world["unit"], "n": -1})["data"]["setLeaderQuota"]
+    assert r["__typename"] == "InvalidInput" and "zero or more" in r["message"]
+    from tests.factories import unit_code
+
+    r = q(world, "ADMIN", m, {"c": unit_code(), "n": 1})["data"]["setLeaderQuota"]  # a valid code, no such unit
+    assert r["__typename"] == "UnitNotFound"
+
+
 def test_get_requests_cannot_run_mutations(world):
     client = world["client"]
     r = client.get("/graphql", params={"query": 'mutation { abolishUnit(code: "X", effectiveDate: "2026-01-01") { __typename } }'},
