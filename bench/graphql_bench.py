@@ -936,7 +936,10 @@ def run(args, result: dict) -> dict:
                     got = {}
                     for name, u, headers, body in (sides if i % 2 == 0 else sides[::-1]):
                         wait_quiet(args, result, f"interleaved_{i}_{name}")
-                        got[name] = closed_loop(u, headers, body, args.clients, args.interleave_s, 2)["req_per_s"]
+                        phase = closed_loop(u, headers, body, args.clients, args.interleave_s, args.warmup_s)
+                        if phase.get("errors"):
+                            raise RuntimeError(f"interleaved {name} phase had {phase['errors']} failed requests")
+                        got[name] = phase["req_per_s"]
                     rounds.append({**got, "ratio": round(got["hub"] / got["postgraphile"], 3) if got["postgraphile"] else None})
                 ratios = [r["ratio"] for r in rounds if r["ratio"] is not None]
                 result["interleaved"] = {"seconds_per_phase": args.interleave_s, "rounds": rounds,

@@ -77,7 +77,9 @@ class Loaders:
     def prime_person(self, id_number: str) -> None:
         """Read a person, their postings and those postings' units in one statement and prime the ``person``,
         ``postings_of_person`` and ``unit`` loaders with them: a lookup of a person with postings and units then
-        makes one read instead of three."""
+        makes one read instead of three. Person and posting records have the loaders' columns, types and order;
+        units come as records of the unit columns where the loader gives ORM rows (read only by ``Unit.from_row``).
+        The caller has checked that the role may read the person and their postings."""
         rows = [r._mapping for r in self._rows(_PERSON_WITH_POSTINGS, {"idn": id_number})]
         if not rows:
             self.person.prime(id_number, None)

@@ -211,8 +211,10 @@ class Query:
     async def person(self, info: Ctx, id_number: str, as_of: date | None = None,
                      purpose: Annotated[str | None, strawberry.argument(description="Case or document reference (or the X-Purpose header).")] = None) -> Person | None:
         idn = _id_number(id_number)
-        person = await load_person(info, idn, field="Query.person", purpose=purpose,
-                                   with_postings="postings" in _selection(info).get("", ()))
+        # Postings (and their units) come in the person's statement only when asked for and readable by this role.
+        with_postings = ("postings" in _selection(info).get("", ())
+                         and access.allowed("Person.postings", info.context.principal.role))
+        person = await load_person(info, idn, field="Query.person", purpose=purpose, with_postings=with_postings)
         if person is None or as_of is None:
             return person
         with info.context.db.read_session() as s:

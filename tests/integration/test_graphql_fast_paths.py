@@ -163,6 +163,20 @@ def test_a_person_lookup_reads_person_postings_and_units_in_one_statement(town, 
     assert [n for _, n in plain] == [3, 2, 1, 3, 2, 1, 3, 2]  # person, postings, units (as far as each got)
 
 
+def test_a_lookup_by_a_role_that_may_not_read_postings_reads_none(db):
+    """POLICE may read a person but not their postings: the lookup reads the person alone, postings are refused."""
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 5})
+    idn = make_person(db, name="王警")
+    hire(db, idn, unit)
+    town = {"db": db, "tokens": {"POLICE": create_token(db, role="POLICE", name="police")[1]},
+            "client": TestClient(create_app(db))}
+    seen, r = count_statements(db, lambda: post(town, "POLICE", LOOKUP, purpose="案件 1", variables={"id": idn}))
+    reads = [st for st in seen if st.lstrip().upper().startswith("SELECT") and "api_tokens" not in st]
+    assert r["data"]["person"] is None or r["data"]["person"]["postings"] is None
+    assert any(e["extensions"]["code"] == "FORBIDDEN" and "Person.postings" in e["message"] for e in r["errors"])
+    assert len(reads) == 1 and "postings" not in reads[0].lower()
+
+
 # --- the executor: the same answers and errors as strawberry's own --------------------------------------------------
 
 @strawberry.enum
