@@ -329,7 +329,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             from hub.api.app import freeze_heap
 
             application = create_app(hub.db, production=settings.env == "production", readiness=lambda: readiness(hub),
-                                     token_cache_s=settings.token_cache_s)
+                                     token_cache_s=settings.token_cache_s, settings=settings)
             config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning")
             freeze_heap()  # start-up objects out of the collector's reach (docs/bench-graphql.md)
         server = uvicorn.Server(config)

@@ -37,7 +37,16 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level of the hub's loggers.")
     sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")
     token_cache_s: float = Field(default=5.0, ge=0, description="`hub up`: how long a checked bearer token is reused without a database lookup; a revoked token is refused at the latest this long after revocation (0 = look up every request).")
+    graphql_max_depth: int = Field(default=12, ge=1, description="GraphQL: deepest field nesting a query may have.")
+    graphql_max_aliases: int = Field(default=30, ge=0, description="GraphQL: most aliases in one query.")
+    graphql_max_tokens: int = Field(default=5000, ge=1, description="GraphQL: most lexical tokens in one query document.")
+    graphql_max_cost: int = Field(default=50000, ge=1, description="GraphQL: most rows a query may ask for (the product of page sizes `first` along each path, summed).")
     http_workers: int = Field(default=1, ge=1, description="`hub up`: HTTP/GraphQL server processes. Above 1, that many worker processes serve the API on the port, next to the process that runs connectors, relay and checks.")
+
+    def graphql_limits(self) -> dict:
+        """The query limits as ``hub.api.build.build_schema`` takes them."""
+        return dict(max_depth=self.graphql_max_depth, max_aliases=self.graphql_max_aliases,
+                    max_tokens=self.graphql_max_tokens, max_cost=self.graphql_max_cost)
 
     def effective_database_url(self) -> str:
         """The configured database URL, or the embedded SQLite file."""

@@ -278,6 +278,7 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
     """Build the HTTP app on a database; ``readiness`` adds component checks (connectors, broker).
 
     ``token_cache_s``: see TokenCache (`hub up` passes ``HUB_TOKEN_CACHE_S``; the default here looks every token up).
+    ``settings``: the query limits (``HUB_GRAPHQL_MAX_*``) come from it; without it, build_schema's defaults.
     """
     app = FastAPI(title="Staffing registry hub", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCache(db, token_cache_s)
@@ -304,7 +305,8 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
             app.include_router(graphiql_router("/graphql"))
         except ImportError:  # pragma: no cover - assets not built
             pass
-    router = HubGraphQLRouter(build_schema(production=production), context_getter=context_getter, graphql_ide=None,
+    limits = settings.graphql_limits() if settings is not None else {}
+    router = HubGraphQLRouter(build_schema(production=production, **limits), context_getter=context_getter, graphql_ide=None,
                               allow_queries_via_get=True)
     router.token_cache = tokens
     app.include_router(router, prefix="/graphql")
@@ -349,6 +351,6 @@ def worker_app() -> FastAPI:
     settings = load_settings()
     configure(settings.log_format, settings.log_level)
     db = connect(settings.effective_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    app = create_app(db, production=settings.env == "production", token_cache_s=settings.token_cache_s)
+    app = create_app(db, production=settings.env == "production", token_cache_s=settings.token_cache_s, settings=settings)
     freeze_heap()
     return app
