@@ -178,3 +178,46 @@ def test_batched_requests_are_refused(city):
     r = city["client"].post("/graphql", json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}],
                             headers={"Authorization": f"Bearer {city['tokens']['ADMIN']}"})
     assert r.status_code == 400
+
+
+def test_every_mutation_is_logged_with_its_caller_and_published_through_the_outbox(city):
+    import json
+
+    from sqlalchemy import select
+
+    from hub.adapters.orm import OperationLogRow, OutboxRow
+
+    db = city["db"]
+    new_code, person = unit_code(), make_person(city["db"], name="钱五")
+    steps = [
+        ("createUnit", 'mutation($c: String!) { createUnit(unit: {code: $c, name: "杭州市新设局", kind: GOVERNMENT_ORGAN, '
+                       'level: CITY, regionCode: "330100", funding: FULL}, effectiveDate: "2026-01-01", '
+                       'documentNumber: "杭编〔2026〕1号") { __typename } }', {"c": new_code}, "unit.create", new_code),
+        ("updateUnit", 'mutation($c: String!) { updateUnit(code: $c, changes: {name: "杭州市新设二局"}, '
+                       'effectiveDate: "2026-02-01") { __typename } }', {"c": new_code}, "unit.update", new_code),
+        ("setQuota", 'mutation($c: String!) { setQuota(unitCode: $c, category: ADMINISTRATIVE, approved: 4, '
+                     'effectiveDate: "2026-02-01") { __typename } }', {"c": new_code}, "quota.set", f"{new_code}/ADMINISTRATIVE"),
+        ("setLeaderQuota", 'mutation($c: String!) { setLeaderQuota(unitCode: $c, rank: SECTION_CHIEF, approved: 1, '
+                           'effectiveDate: "2026-02-01") { __typename } }', {"c": new_code}, "leader_quota.set",
+         f"{new_code}/SECTION_CHIEF"),
+        ("registerPerson", 'mutation($i: String!) { registerPerson(person: {idNumber: $i, name: "钱伍"}, '
+                           'effectiveDate: "2026-02-01") { __typename } }', {"i": person}, "person.", person),
+        ("endPosting", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-03-01", reason: "调出") '
+                       '{ __typename } }', {"i": city["people"]["王三"]}, "posting.end", None),
+        ("abolishUnit", 'mutation($c: String!) { abolishUnit(code: $c, effectiveDate: "2026-04-01") { __typename } }',
+         {"c": new_code}, "unit.abolish", new_code),
+    ]
+    for field, query, variables, action, entity_id in steps:
+        with db.read_session() as s:
+            last_log = s.scalar(select(OperationLogRow.seq).order_by(OperationLogRow.seq.desc()).limit(1)) or 0
+            last_out = s.scalar(select(OutboxRow.id).order_by(OutboxRow.id.desc()).limit(1)) or 0
+        r = gql(city, query, variables)
+        assert r["data"][field]["__typename"].endswith("Payload"), r
+        with db.read_session() as s:
+            logged = s.execute(select(OperationLogRow).where(OperationLogRow.seq > last_log)).scalars().all()
+            sent = s.execute(select(OutboxRow).where(OutboxRow.id > last_out)).scalars().all()
+        assert any(e.action.startswith(action) and (entity_id is None or e.entity_id == entity_id) for e in logged), \
+            (field, [(e.action, e.entity_id) for e in logged])
+        assert all(e.actor.startswith("ADMIN") for e in logged), [e.actor for e in logged]
+        updates = [json.loads(o.value) for o in sent if o.topic == "registry.updates.v1"]
+        assert updates and all(u["type"].startswith("gov.registry.") for u in updates), (field, [o.topic for o in sent])
