@@ -23,12 +23,13 @@ from sqlalchemy import select, text
 
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.vocabulary import MismatchKind as K
-from hub.service_layer.finding_classes import PERSONS, persons_to_judge
+from hub.service_layer.finding_classes import PERSONS, staged_persons_to_judge
 from hub.adapters.orm import MismatchRow
 from hub.service_layer.mismatches import MismatchBook, PlainMismatch
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
+MULTI = "snapshot_multi"  # temp table: persons with several lines in the snapshot
 FINANCE_COLUMNS = StagedColumns({"id_number": "id", "name": "name", "unit_code": "uscc", "period": "period",
                                  "gross_amount": "amount"})
 
@@ -67,11 +68,15 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         settle(s, cols, fixed, bad)
         for line, got in s.execute(text(f"DELETE FROM {STAGE} WHERE period <> :p RETURNING line, period"), {"p": period}):
             errors.append(RowError(line, f"period {got} is not the compared period {period}"))
+        # Persons with several lines (few): the duplicate check looks among them only, and the signature classes
+        # judge them one by one.
+        s.execute(text(f"DROP TABLE IF EXISTS {MULTI}"))
+        s.execute(text(f"CREATE TEMP TABLE {MULTI} ON COMMIT DROP AS"
+                       f" SELECT id_number FROM {STAGE} GROUP BY id_number HAVING count(*) > 1"))
         for line, idn, unit, first in s.execute(text(
                 f"""DELETE FROM {STAGE} s USING (
                         SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {STAGE}
-                        WHERE (id_number, unit_code) IN (SELECT id_number, unit_code FROM {STAGE}
-                                                         GROUP BY id_number, unit_code HAVING count(*) > 1)
+                        WHERE id_number IN (SELECT id_number FROM {MULTI})
                         WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
                     WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
             errors.append(RowError(line, f"duplicate person {idn} with unit {unit} (first on line {first})"))
@@ -81,23 +86,31 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
             raise CompareRejected(report)
 
         step("compare (staged)", 2, 5)
-        s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
-        s.execute(text(
-            f"""CREATE TEMP TABLE {PERSONS} ON COMMIT DROP AS
-                SELECT DISTINCT coalesce(n.id_number, o.id_number) AS id_number
-                FROM {STAGE} n FULL JOIN (SELECT id_number, unit_code, name, gross_amount, paid FROM partner_payroll
-                                          WHERE period = :p) o
-                  ON o.id_number = n.id_number AND o.unit_code = n.unit_code
-                WHERE n.id_number IS NULL OR o.id_number IS NULL OR o.name IS DISTINCT FROM n.name
-                   OR o.gross_amount IS DISTINCT FROM n.gross_amount OR NOT o.paid"""), {"p": period})
-        s.execute(text(f"ANALYZE {PERSONS}"))
-        s.execute(text(f"DELETE FROM partner_payroll p USING {PERSONS} c WHERE p.period = :p AND p.id_number = c.id_number"),
-                  {"p": period})
-        s.execute(text(
-            f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
-                SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
-                FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number"""),
-            {"p": period, "run": run_id, "now": uow.now})
+        all_changed = not s.execute(text("SELECT EXISTS (SELECT 1 FROM partner_payroll WHERE period = :p)"),
+                                    {"p": period}).scalar()
+        if all_changed:  # the period's first snapshot: every line is new, every person in it changed
+            s.execute(text(
+                f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
+                    SELECT id_number, unit_code, :p, name, gross_amount, true, :run, :now FROM {STAGE}"""),
+                {"p": period, "run": run_id, "now": uow.now})
+        else:
+            s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
+            s.execute(text(
+                f"""CREATE TEMP TABLE {PERSONS} ON COMMIT DROP AS
+                    SELECT DISTINCT coalesce(n.id_number, o.id_number) AS id_number
+                    FROM {STAGE} n FULL JOIN (SELECT id_number, unit_code, name, gross_amount, paid FROM partner_payroll
+                                              WHERE period = :p) o
+                      ON o.id_number = n.id_number AND o.unit_code = n.unit_code
+                    WHERE n.id_number IS NULL OR o.id_number IS NULL OR o.name IS DISTINCT FROM n.name
+                       OR o.gross_amount IS DISTINCT FROM n.gross_amount OR NOT o.paid"""), {"p": period})
+            s.execute(text(f"ANALYZE {PERSONS}"))
+            s.execute(text(f"DELETE FROM partner_payroll p USING {PERSONS} c WHERE p.period = :p AND p.id_number = c.id_number"),
+                      {"p": period})
+            s.execute(text(
+                f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
+                    SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
+                    FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number"""),
+                {"p": period, "run": run_id, "now": uow.now})
         # Many new lines: refresh the view's statistics, or the planner takes it for small and the per-person reads
         # below (`id_number = ANY(:ids)`) become sequential scans comparing every row with every id.
         s.execute(text("RESET default_statistics_target"))  # the real table keeps statistics of the usual quality
@@ -105,7 +118,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
 
         step("compare (staged)", 3, 5)
         book = MismatchBook(uow, report.tally)
-        judge = persons_to_judge(uow)
+        judge = staged_persons_to_judge(uow, stage=STAGE, multi=MULTI, period=period, all_changed=all_changed)
         reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge})
 
         step("compare (staged)", 4, 5)

@@ -23,14 +23,16 @@ from hub.demo_city import generate_city
 from hub.domain.identifiers import make_id_number
 from hub.domain.reconciliation import person_findings
 from hub.service_layer.compare import CompareRejected, run_compare
-from hub.service_layer.finding_classes import _SIGNATURES, CLASSES, PERSONS
+from hub.adapters.snapshot_staging import TABLE as STAGE
+from hub.service_layer.finding_classes import _SIGNATURES, CLASSES, PERSONS, STAGED_SIGNATURES
+from hub.service_layer.staged_compare import MULTI
 from hub.service_layer.importer import import_registry
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.reconcile import load_views, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.conftest import _admin_engine, _pg_url
 
-P, BEFORE = "2026-10", "2026-09"
+P, BEFORE, AFTER = "2026-10", "2026-09", "2026-11"
 NOW = datetime(2026, 10, 1, tzinfo=timezone.utc)
 
 
@@ -44,8 +46,11 @@ def city(tmp_path_factory):
     return out, persons, funding, postings
 
 
-def _partners_disagree(db, persons, postings, rng):
-    """Partner views in every state the rules know, then one reconciliation of everyone (as streaming would)."""
+def _partners_disagree(db, persons, postings, rng, *, lines_of_p: bool = True):
+    """Partner views in every state the rules know, then one reconciliation of everyone (as streaming would).
+
+    ``lines_of_p``: some persons already have lines of the compared period (else the snapshot is the period's first
+    and some persons are paid in a later period instead, whose findings the snapshot cannot change)."""
     ids = sorted(persons)
     units = sorted({u for _, u in postings})
     posting = dict(postings)
@@ -69,7 +74,10 @@ def _partners_disagree(db, persons, postings, rng):
         if idn in posting and rng.random() < 0.6:
             rows["partner_payroll"].append((idn, posting[idn], BEFORE, persons[idn], "7000.00", True, "seed", NOW))
         if idn in posting and rng.random() < 0.05:  # a line of the compared period already there, maybe stopped
-            rows["partner_payroll"].append((idn, posting[idn], P, persons[idn], "7000.00", rng.random() < 0.5, "seed", NOW))
+            rows["partner_payroll"].append((idn, posting[idn], P if lines_of_p else AFTER, persons[idn], "7000.00",
+                                            rng.random() < 0.5, "seed", NOW))
+        elif not lines_of_p and rng.random() < 0.01:  # paid by another unit in a later period
+            rows["partner_payroll"].append((idn, rng.choice(units), AFTER, persons[idn], "7000.00", True, "seed", NOW))
     cols = {"partner_identity": "id_number, name, gender, birth_date, status, photo_sha256, event_id, updated_at",
             "partner_employment": "id_number, name, unit_code, status, effective_date, rank, event_id, updated_at",
             "partner_insurance": "id_number, name, employer_code, period, base_amount, status, event_id, updated_at",
@@ -140,6 +148,14 @@ def _state(url: str) -> dict:
             "events": sorted(events.items())}
 
 
+def _column(url: str, sql: str) -> list:
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.connect() as c:
+        out = list(c.execute(text(sql)).scalars())
+    eng.dispose()
+    return out
+
+
 @pytest.fixture
 def twin_databases(pg_url):
     """A second database cloned from ``pg_url`` on demand (after the shared setup)."""
@@ -162,12 +178,13 @@ def twin_databases(pg_url):
     eng.dispose()
 
 
-def test_staged_and_general_paths_leave_the_same_state(pg_url, twin_databases, city, tmp_path):
+@pytest.mark.parametrize("lines_of_p", [True, False], ids=["period-has-lines", "first-of-period"])
+def test_staged_and_general_paths_leave_the_same_state(pg_url, twin_databases, city, tmp_path, lines_of_p):
     out, persons, funding, postings = city
     rng = random.Random(5)
     db = connect(pg_url)
     import_registry(db, out)
-    _partners_disagree(db, persons, postings, rng)
+    _partners_disagree(db, persons, postings, rng, lines_of_p=lines_of_p)
     db.dispose()
     twin = twin_databases()
     staged_db, general_db = connect(pg_url), connect(twin)
@@ -202,6 +219,11 @@ def test_staged_and_general_paths_leave_the_same_state(pg_url, twin_databases, c
             assert {"GHOST_PAYROLL", "PAYROLL_UNIT_MISMATCH", "UNPAID_POSTING", "HEADCOUNT_INCONSISTENT",
                     "DECEASED_ACTIVE", "NAME_MISMATCH", "HR_STATUS_CONFLICT"} <= kinds
         assert a.tally.opened == {} and a.tally.resolved == {}  # the correction touched amounts only
+        if not lines_of_p:  # the later period's lines decide: persons paid then by another unit keep that finding
+            later_paid = set(_column(pg_url, f"SELECT id_number FROM partner_payroll WHERE period = '{AFTER}'"))
+            unit_mismatch = set(_column(pg_url, "SELECT subject FROM mismatches WHERE kind = 'PAYROLL_UNIT_MISMATCH'"
+                                                " AND status = 'OPEN'"))
+            assert later_paid & unit_mismatch
     finally:
         staged_db.dispose()
         general_db.dispose()
@@ -229,6 +251,50 @@ def test_signature_classes_are_judged_like_their_representative(pg_url, city, tm
         assert {True, False} <= set().union(*verdicts.values())  # classes with and without findings exist
         assert len(verdicts) < len(sig) / 20  # persons do fall into few classes
         assert sum("X" in s for s in sig.values()) < len(sig) / 4  # and most are not judged one by one
+    finally:
+        db.dispose()
+
+
+def test_staged_signature_classes_are_judged_like_their_representative(pg_url, city, tmp_path):
+    """The classes the staged finance comparison forms from the snapshot's rows: every member that is not judged
+    one by one has the verdict of its class, with every partner view in play and some persons paid later."""
+    out, persons, funding, postings = city
+    rng = random.Random(9)
+    db = connect(pg_url)
+    try:
+        import_registry(db, out)
+        _partners_disagree(db, persons, postings, rng, lines_of_p=False)
+        run_compare(db, source="finance", period=P, skip_bad_rows=True,
+                    path=_snapshot(tmp_path / "f.csv", persons, funding, postings, rng, bad=False))
+        with UnitOfWork(db, actor="test") as uow:
+            s = uow.session
+            # the compared period's lines as the comparison staged them, one person twice
+            s.execute(text(f"CREATE TEMP TABLE {STAGE} AS SELECT id_number, name, unit_code FROM partner_payroll"
+                           f" WHERE period = '{P}'"))
+            def classes() -> list:
+                s.execute(text(f"DROP TABLE IF EXISTS {MULTI}, {CLASSES}"))
+                s.execute(text(f"CREATE TEMP TABLE {MULTI} AS SELECT id_number FROM {STAGE} GROUP BY 1 HAVING count(*) > 1"))
+                s.execute(text(STAGED_SIGNATURES.format(
+                    classes=CLASSES, stage=STAGE, multi=MULTI, changed="",
+                    later="WHERE NOT EXISTS (SELECT 1 FROM partner_payroll l WHERE l.id_number = s.id_number"
+                          " AND l.period > :p)")), {"p": P})
+                return s.execute(text(f"SELECT id_number, x, signature FROM {CLASSES}")).all()
+
+            twice = min(idn for idn, x, _ in classes() if not x)  # then paid twice: judged one by one
+            s.execute(text(f"INSERT INTO {STAGE} SELECT id_number, name, (SELECT min(code) FROM units) FROM {STAGE}"
+                           " WHERE id_number = :i"), {"i": twice})
+            rows = classes()
+            reg, views = load_views(uow, sorted({r[0] for r in rows}))
+            later = set(s.execute(text(f"SELECT id_number FROM partner_payroll WHERE period > '{P}'")).scalars())
+        verdicts = defaultdict(set)
+        for idn, x, sig in rows:
+            if not x:
+                verdicts[sig].add(bool(person_findings(reg[idn], views[idn])))
+        assert all(len(v) == 1 for v in verdicts.values()), {s: v for s, v in verdicts.items() if len(v) > 1}
+        assert {True, False} <= set().union(*verdicts.values())  # classes with and without findings exist
+        assert len(verdicts) < len(rows) / 20 and sum(x for _, x, _ in rows) < len(rows) / 4
+        assert later and not later & {r[0] for r in rows}  # persons paid in a later period are left out
+        assert twice and all(x for idn, x, _ in rows if idn == twice)  # several lines: judged one by one
     finally:
         db.dispose()
 
