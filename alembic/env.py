@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from hub.adapters.orm import Base
+from hub.adapters.payroll_partitions import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,7 +30,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
     if connection.in_transaction():

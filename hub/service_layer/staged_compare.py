@@ -21,6 +21,7 @@ from typing import Callable
 
 from sqlalchemy import select, text
 
+from hub.adapters.payroll_partitions import attach, create_partition_table, has_partition, partitioned, written_to
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.finding_classes import PERSONS, staged_persons_to_judge
@@ -73,6 +74,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         s.execute(text(f"DROP TABLE IF EXISTS {MULTI}"))
         s.execute(text(f"CREATE TEMP TABLE {MULTI} ON COMMIT DROP AS"
                        f" SELECT id_number FROM {STAGE} GROUP BY id_number HAVING count(*) > 1"))
+        s.execute(text(f"ANALYZE {MULTI}"))
         for line, idn, unit, first in s.execute(text(
                 f"""DELETE FROM {STAGE} s USING (
                         SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {STAGE}
@@ -88,11 +90,16 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         step("compare (staged)", 2, 5)
         all_changed = not s.execute(text("SELECT EXISTS (SELECT 1 FROM partner_payroll WHERE period = :p)"),
                                     {"p": period}).scalar()
+        own = False
         if all_changed:  # the period's first snapshot: every line is new, every person in it changed
+            own = partitioned(s) and not has_partition(s, period)  # else lines go where PostgreSQL routes them
+            target = create_partition_table(s, period) if own else "partner_payroll"
             s.execute(text(
-                f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
+                f"""INSERT INTO {target} (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
                     SELECT id_number, unit_code, :p, name, gross_amount, true, :run, :now FROM {STAGE}"""),
                 {"p": period, "run": run_id, "now": uow.now})
+            if own:
+                attach(s, period)
         else:
             s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
             s.execute(text(
@@ -111,11 +118,13 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
                     SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
                     FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number"""),
                 {"p": period, "run": run_id, "now": uow.now})
-        # Many new lines: refresh the view's statistics, or the planner takes it for small and the per-person reads
-        # below (`id_number = ANY(:ids)`) become sequential scans comparing every row with every id.
-        s.execute(text("RESET default_statistics_target"))  # the real table keeps statistics of the usual quality
-        s.execute(text("ANALYZE partner_payroll"))
-
+        # Many new lines: refresh the statistics of the table that took them, or the planner takes it for small
+        # and the per-person reads below (`id_number = ANY(:ids)`) become sequential scans comparing every row with
+        # every id. A new partition gets the small sample (autovacuum analyzes it properly soon after); the others
+        # keep statistics of the usual quality.
+        if not (all_changed and own):
+            s.execute(text("RESET default_statistics_target"))
+        s.execute(text(f'ANALYZE "{written_to(s, period)}"'))
         step("compare (staged)", 3, 5)
         book = MismatchBook(uow, report.tally)
         judge = staged_persons_to_judge(uow, stage=STAGE, multi=MULTI, period=period, all_changed=all_changed)

@@ -6,12 +6,13 @@ from sqlalchemy import inspect
 
 from hub.adapters.database import connect, current_revision, migrate
 from hub.adapters.orm import Base
+from hub.adapters.payroll_partitions import include_name
 
 
 def test_migrated_schema_matches_the_models(db_url):
     db = connect(db_url)
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         diff = compare_metadata(ctx, Base.metadata)
     db.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
