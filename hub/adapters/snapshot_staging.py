@@ -69,11 +69,15 @@ class StagedColumns:
         return tuple(self.kinds)
 
 
-def stage(session: Session, raw: bytes, columns: StagedColumns) -> int | None:
-    """COPY the CSV bytes into a temporary table ``snapshot_stage(line, <columns>)``; returns the data row count.
+def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = TABLE,
+          types: dict[str, str] | None = None, extra: str = "") -> int | None:
+    """COPY the CSV bytes into a new table ``table(line, <columns>[, extra])``; returns the data row count.
 
+    By default the table is the temporary ``snapshot_stage`` with text columns, dropped at commit or rollback.
+    With ``types`` (SQL type per column) it is a regular table of the caller's — a partition-to-be; a value that
+    does not fit its type makes the COPY fail, and then nothing is left behind and None is returned.
     Returns None (nothing staged) when the file is not one the fast path can number lines for; the caller then
-    reads it in Python. Must run inside the caller's transaction (the table is dropped at commit or rollback).
+    reads it in Python. Must run inside the caller's transaction.
     """
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -92,27 +96,29 @@ def stage(session: Session, raw: bytes, columns: StagedColumns) -> int | None:
             or b"\r" in body.replace(b"\r\n", b"")):  # blank lines, COPY's end marker, lone CRs: the csv module decides
         return None
     cols = ", ".join(f'"{c}"' for c in header)
-    session.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
-    session.execute(text(
-        f"CREATE TEMP TABLE {TABLE} (line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2), "
-        + ", ".join(f'"{c}" text' for c in header) + ") ON COMMIT DROP"))
+    temp = types is None
+    if temp:
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     raw_conn = session.connection().connection.dbapi_connection
     with raw_conn.cursor() as cur:
         cur.execute("SAVEPOINT snapshot_copy")
         try:
-            with cur.copy(f"COPY {TABLE} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+            cur.execute(
+                f"CREATE {'TEMP ' if temp else ''}TABLE {table} (line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2), "
+                + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in header) + (f", {extra}" if extra else "")
+                + ")" + (" ON COMMIT DROP" if temp else ""))
+            with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
                 view = memoryview(body)
                 for i in range(0, len(view), 1 << 20):
                     copy.write(view[i:i + (1 << 20)])
-        except Exception:  # ragged rows and the like: the Python reader words those errors
+            cur.execute(f"SELECT count(*) FROM {table}")
+            staged = cur.fetchone()[0]
+            if staged != lines:
+                raise ValueError("rows and lines differ")
+        except Exception:  # ragged rows, values too long for ``types`` and the like: the Python reader words those
             cur.execute("ROLLBACK TO SAVEPOINT snapshot_copy")
             return None
         cur.execute("RELEASE SAVEPOINT snapshot_copy")
-        cur.execute(f"SELECT count(*) FROM {TABLE}")
-        staged = cur.fetchone()[0]
-    if staged != lines:
-        session.execute(text(f"DROP TABLE {TABLE}"))
-        return None
     return staged
 
 
@@ -139,7 +145,7 @@ def _accepted(columns: StagedColumns) -> str:
     return " AND ".join(f"coalesce({x}, false)" for x in out)  # a NULL (empty field) is never accepted
 
 
-def flagged(session: Session, columns: StagedColumns, period: str) -> list[tuple]:
+def flagged(session: Session, columns: StagedColumns, period: str, *, table: str = TABLE) -> list[tuple]:
     """The rows the staged checks did not accept: (line, values by column), for the Python models to judge."""
     cols = ", ".join(f'coalesce(s."{c}", \'\')' for c in columns.names)
     idc = next(c for c, k in columns.kinds.items() if k == "id")
@@ -149,21 +155,22 @@ def flagged(session: Session, columns: StagedColumns, period: str) -> list[tuple
     params: dict = {"period": period}
     for c, kind in columns.kinds.items():
         if kind == "amount":
-            values = session.execute(text(f'SELECT DISTINCT "{c}" FROM {TABLE} WHERE "{c}" IS NOT NULL')).scalars()
+            values = session.execute(text(f'SELECT DISTINCT "{c}" FROM {table} WHERE "{c}" IS NOT NULL')).scalars()
             params[f"bad_{c}"] = [v for v in values if not _AMOUNT.fullmatch(v)]
     return [tuple(r) for r in session.execute(text(
-        f"SELECT s.line, {cols} FROM {TABLE} s {joins} WHERE NOT ({_accepted(columns)}) ORDER BY s.line"), params)]
+        f"SELECT s.line, {cols} FROM {table} s {joins} WHERE NOT ({_accepted(columns)}) ORDER BY s.line"), params)]
 
 
-def settle(session: Session, columns: StagedColumns, fixed: list[tuple], bad_lines: list[int]) -> None:
+def settle(session: Session, columns: StagedColumns, fixed: list[tuple], bad_lines: list[int], *,
+           table: str = TABLE) -> None:
     """Record the Python verdicts: ``fixed`` rows (line, normalised values) are rewritten, ``bad_lines`` dropped."""
     if bad_lines:
-        session.execute(text(f"DELETE FROM {TABLE} WHERE line = ANY(:lines)"), {"lines": bad_lines})
+        session.execute(text(f"DELETE FROM {table} WHERE line = ANY(:lines)"), {"lines": bad_lines})
     if fixed:
         sets = ", ".join(f'"{c}" = v."{c}"' for c in columns.names)
         arrays = ", ".join(f"CAST(:c{i} AS text[])" for i in range(len(columns.names)))
         names = ", ".join(f'"{c}"' for c in columns.names)
         session.execute(text(
-            f"UPDATE {TABLE} AS s SET {sets} FROM unnest(CAST(:lines AS bigint[]), {arrays}) AS v(line, {names})"
+            f"UPDATE {table} AS s SET {sets} FROM unnest(CAST(:lines AS bigint[]), {arrays}) AS v(line, {names})"
             f" WHERE s.line = v.line"),
             {"lines": [f[0] for f in fixed], **{f"c{i}": [f[1][i] for f in fixed] for i in range(len(columns.names))}})

@@ -20,15 +20,29 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
-from hub.adapters.payroll_partitions import attach, create_partition_table, has_partition, partitioned, written_to
+from hub.adapters.payroll_partitions import attach, has_partition, partition_name, partitioned, written_to
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.finding_classes import PERSONS, staged_persons_to_judge
-from hub.adapters.orm import MismatchRow
+from hub.adapters.orm import MismatchRow, PartnerPayrollRow
 from hub.service_layer.mismatches import MismatchBook, PlainMismatch
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
+
+_VIEW = PartnerPayrollRow.__table__
+_VIEW_TYPES = {c: _VIEW.c[c].type.compile(dialect=postgresql.dialect()) for c in ("id_number", "name", "unit_code", "period", "gross_amount")}
+_VIEW_NOT_NULL = [c.name for c in _VIEW.primary_key.columns]
+_VIEW_DEFAULTED = ("paid", "event_id", "updated_at")  # the columns a snapshot does not have
+
+
+def _view_defaults(run_id: str, now) -> str:
+    """The columns the staged rows get as they land: paid, written by this run, now (literals: DDL takes no parameters)."""
+    lit = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
+    return (f"paid boolean NOT NULL DEFAULT true, event_id varchar(200) NOT NULL DEFAULT {lit(run_id)},"
+            f" updated_at timestamp with time zone NOT NULL DEFAULT {lit(now.isoformat())}")
+
 
 MULTI = "snapshot_multi"  # temp table: persons with several lines in the snapshot
 FINANCE_COLUMNS = StagedColumns({"id_number": "id", "name": "name", "unit_code": "uscc", "period": "period",
@@ -50,34 +64,46 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         s.execute(text("SET LOCAL work_mem = '64MB'"))
         s.execute(text("SET LOCAL jit = off"))
         step("compare (staged)", 0, 5)
-        rows = stage(s, raw, cols)
+        # The period's first snapshot (no lines of it anywhere yet) is staged straight into the table that becomes
+        # its partition of the finance view; otherwise, and when a value does not fit the view's columns, into a
+        # temporary table whose changed lines are then written into the view.
+        new_period = not s.execute(text("SELECT EXISTS (SELECT 1 FROM partner_payroll WHERE period = :p)"),
+                                   {"p": period}).scalar()
+        own = new_period and partitioned(s) and not has_partition(s, period)
+        rows = None
+        if own:
+            table = partition_name(period)
+            rows = stage(s, raw, cols, table=table, types=_VIEW_TYPES, extra=_view_defaults(run_id, uow.now))
+        if rows is None:
+            own, table = False, STAGE
+            rows = stage(s, raw, cols)
         if rows is None:
             return False
         report.method = "staged"
         s.execute(text("SET LOCAL default_statistics_target = 10"))  # the ANALYZEs below: a small sample is enough
-        s.execute(text(f"ANALYZE {STAGE}"))
+        s.execute(text(f"ANALYZE {table}"))
         step("compare (staged)", 1, 5)
         errors: list[RowError] = []
         fixed, bad = [], []
-        for line, *values in flagged(s, cols, period):
+        for line, *values in flagged(s, cols, period, table=table):
             rec, error = check_row("finance", dict(zip(cols.names, values)), line)
             if error:
                 errors.append(error)
                 bad.append(line)
             else:
                 fixed.append((line, tuple(getattr(rec, c) for c in cols.names)))
-        settle(s, cols, fixed, bad)
-        for line, got in s.execute(text(f"DELETE FROM {STAGE} WHERE period <> :p RETURNING line, period"), {"p": period}):
+        settle(s, cols, fixed, bad, table=table)
+        for line, got in s.execute(text(f"DELETE FROM {table} WHERE period <> :p RETURNING line, period"), {"p": period}):
             errors.append(RowError(line, f"period {got} is not the compared period {period}"))
         # Persons with several lines (few): the duplicate check looks among them only, and the signature classes
         # judge them one by one.
         s.execute(text(f"DROP TABLE IF EXISTS {MULTI}"))
         s.execute(text(f"CREATE TEMP TABLE {MULTI} ON COMMIT DROP AS"
-                       f" SELECT id_number FROM {STAGE} GROUP BY id_number HAVING count(*) > 1"))
+                       f" SELECT id_number FROM {table} GROUP BY id_number HAVING count(*) > 1"))
         s.execute(text(f"ANALYZE {MULTI}"))
         for line, idn, unit, first in s.execute(text(
-                f"""DELETE FROM {STAGE} s USING (
-                        SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {STAGE}
+                f"""DELETE FROM {table} s USING (
+                        SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {table}
                         WHERE id_number IN (SELECT id_number FROM {MULTI})
                         WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
                     WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
@@ -88,24 +114,22 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
             raise CompareRejected(report)
 
         step("compare (staged)", 2, 5)
-        all_changed = not s.execute(text("SELECT EXISTS (SELECT 1 FROM partner_payroll WHERE period = :p)"),
-                                    {"p": period}).scalar()
-        own = False
-        if all_changed:  # the period's first snapshot: every line is new, every person in it changed
-            own = partitioned(s) and not has_partition(s, period)  # else lines go where PostgreSQL routes them
-            target = create_partition_table(s, period) if own else "partner_payroll"
+        if own:  # the staged rows are the period's lines: the table becomes the partition
+            s.execute(text(f"ALTER TABLE {table} DROP COLUMN line, "
+                           + ", ".join(f"ALTER COLUMN {c} SET NOT NULL" for c in _VIEW_NOT_NULL) + ", "
+                           + ", ".join(f"ALTER COLUMN {c} DROP DEFAULT" for c in _VIEW_DEFAULTED)))
+            attach(s, period)
+        elif new_period:  # every line is new, every person in it changed
             s.execute(text(
-                f"""INSERT INTO {target} (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
-                    SELECT id_number, unit_code, :p, name, gross_amount, true, :run, :now FROM {STAGE}"""),
+                f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
+                    SELECT id_number, unit_code, :p, name, gross_amount, true, :run, :now FROM {table}"""),
                 {"p": period, "run": run_id, "now": uow.now})
-            if own:
-                attach(s, period)
         else:
             s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
             s.execute(text(
                 f"""CREATE TEMP TABLE {PERSONS} ON COMMIT DROP AS
                     SELECT DISTINCT coalesce(n.id_number, o.id_number) AS id_number
-                    FROM {STAGE} n FULL JOIN (SELECT id_number, unit_code, name, gross_amount, paid FROM partner_payroll
+                    FROM {table} n FULL JOIN (SELECT id_number, unit_code, name, gross_amount, paid FROM partner_payroll
                                               WHERE period = :p) o
                       ON o.id_number = n.id_number AND o.unit_code = n.unit_code
                     WHERE n.id_number IS NULL OR o.id_number IS NULL OR o.name IS DISTINCT FROM n.name
@@ -116,28 +140,29 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
             s.execute(text(
                 f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
                     SELECT n.id_number, n.unit_code, :p, n.name, n.gross_amount, true, :run, :now
-                    FROM {STAGE} n JOIN {PERSONS} c ON c.id_number = n.id_number"""),
+                    FROM {table} n JOIN {PERSONS} c ON c.id_number = n.id_number"""),
                 {"p": period, "run": run_id, "now": uow.now})
         # Many new lines: refresh the statistics of the table that took them, or the planner takes it for small
         # and the per-person reads below (`id_number = ANY(:ids)`) become sequential scans comparing every row with
-        # every id. A new partition gets the small sample (autovacuum analyzes it properly soon after); the others
-        # keep statistics of the usual quality.
-        if not (all_changed and own):
+        # every id. A new partition has them from its staging (autovacuum analyzes it properly soon after); the
+        # others keep statistics of the usual quality.
+        if not own:
             s.execute(text("RESET default_statistics_target"))
-        s.execute(text(f'ANALYZE "{written_to(s, period)}"'))
+            s.execute(text(f'ANALYZE "{written_to(s, period)}"'))
+
         step("compare (staged)", 3, 5)
         book = MismatchBook(uow, report.tally)
-        judge = staged_persons_to_judge(uow, stage=STAGE, multi=MULTI, period=period, all_changed=all_changed)
+        judge = staged_persons_to_judge(uow, stage=table, multi=MULTI, period=period, all_changed=new_period)
         reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge})
 
         step("compare (staged)", 4, 5)
-        _finance_absences(uow, book, period, run_id)
+        _finance_absences(uow, book, period, run_id, table)
         step("compare (staged)", 5, 5)
         finish(uow)
     return True
 
 
-def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: str) -> None:
+def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: str, stage: str) -> None:
     """UNPAID_POSTING and HEADCOUNT_INCONSISTENT from the staged snapshot (the general path's ``_absences``)."""
     s = uow.session
     found: dict[K, dict[tuple[str, str], dict]] = {}
@@ -146,7 +171,7 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
         for idn, unit in s.execute(text(
             f"""SELECT po.id_number, po.unit_code FROM postings po JOIN units u ON u.code = po.unit_code
                 WHERE po.active AND u.funding = 'FULL'
-                  AND NOT EXISTS (SELECT 1 FROM {STAGE} n WHERE n.id_number = po.id_number)"""))}
+                  AND NOT EXISTS (SELECT 1 FROM {stage} n WHERE n.id_number = po.id_number)"""))}
     found[K.HEADCOUNT_INCONSISTENT] = {
         (code, code): {"period": period, "approved": int(a), "actual": int(n), "paid": int(p)}
         for code, a, n, p in s.execute(text(
@@ -155,7 +180,7 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
                 LEFT JOIN (SELECT unit_code, sum(approved) AS approved FROM quotas GROUP BY unit_code) q ON q.unit_code = u.code
                 LEFT JOIN (SELECT unit_code, count(*) AS actual FROM postings WHERE active GROUP BY unit_code) h
                        ON h.unit_code = u.code
-                LEFT JOIN (SELECT unit_code, count(DISTINCT id_number) AS paid FROM {STAGE} GROUP BY unit_code) pd
+                LEFT JOIN (SELECT unit_code, count(DISTINCT id_number) AS paid FROM {stage} GROUP BY unit_code) pd
                        ON pd.unit_code = u.code
                 WHERE u.funding IN ('FULL', 'PARTIAL')
                   AND (coalesce(pd.paid, 0) <> coalesce(h.actual, 0) OR coalesce(h.actual, 0) > coalesce(q.approved, 0)
