@@ -96,15 +96,14 @@ def judge_among(uow: UnitOfWork, ids: set[str] | list[str]) -> list[str]:
 # rules read pay lines only through ``latest()`` — the lines of the person's latest period — so for a person paid
 # in the compared period and in no later one those rows *are* the pay view the rules see, and the signature can be
 # computed from the snapshot without aggregating the finance view. A person with a line of a later period keeps
-# the latest lines they had, so the comparison cannot change their findings. A person with several lines is
-# judged one by one (``X``), like one whose name or unit differs anywhere; every other person is registered,
-# posted, paid once by the posting unit under the registry name, and differs from others of their class by a
-# renaming only. tests/integration/test_compare_staged.py judges every member of every class.
+# the latest lines they had, so the comparison cannot change their findings. A row whose name or unit differs
+# from the registry's anywhere is ``X`` and its person judged one by one — so is every person with several lines
+# (different units: at most one is the posting unit); every other person is registered, posted, paid once by the
+# posting unit under the registry name, and differs from others of their class by a renaming only. tests/integration/test_compare_staged.py judges every member of every class.
 STAGED_SIGNATURES = """
 CREATE TEMP TABLE {classes} ON COMMIT DROP AS
 SELECT s.id_number,
-       m.id_number IS NOT NULL
-       OR s.unit_code IS DISTINCT FROM po.unit_code OR s.name IS DISTINCT FROM pe.name
+       s.unit_code IS DISTINCT FROM po.unit_code OR s.name IS DISTINCT FROM pe.name
        OR (pol.id_number IS NOT NULL AND pol.name IS DISTINCT FROM pe.name)
        OR (hr.id_number IS NOT NULL AND (hr.name IS DISTINCT FROM pe.name OR hr.unit_code IS DISTINCT FROM po.unit_code))
        OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM po.unit_code
@@ -113,7 +112,6 @@ SELECT s.id_number,
                  CASE WHEN ins.id_number IS NULL THEN '-' ELSE concat_ws(',', ins.period, ins.status, ins.name IS NULL) END
        ) AS signature
 FROM {stage} s {changed}
-LEFT JOIN {multi} m ON m.id_number = s.id_number
 LEFT JOIN persons pe ON pe.id_number = s.id_number
 LEFT JOIN postings po ON po.id_number = s.id_number AND po.active
 LEFT JOIN units u ON u.code = po.unit_code
@@ -124,12 +122,13 @@ LEFT JOIN partner_insurance ins ON ins.id_number = s.id_number
 """
 
 
-def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, multi: str, period: str, all_changed: bool) -> list[str]:
-    """``persons_to_judge`` for the staged finance comparison, from the snapshot's rows in ``stage``.
+def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_changed: bool) -> list[str]:
+    """``persons_to_judge`` for the staged finance comparison, from the snapshot's rows in ``stage`` (one per person
+    and unit: duplicates are removed first).
 
-    ``multi`` holds the persons with several rows in ``stage``; the changed persons are every person of ``stage``
-    when ``all_changed`` (the period had no lines before), else those in the temp table ``snapshot_changed`` —
-    of which the ones without a row in ``stage`` (their lines of the period are gone) are all judged.
+    The changed persons are every person of ``stage`` when ``all_changed`` (the period had no lines before), else
+    those in the temp table ``snapshot_changed`` — of which the ones without a row in ``stage`` (their lines of the
+    period are gone) are all judged.
     """
     from hub.service_layer.reconcile import load_views
 
@@ -137,11 +136,15 @@ def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, multi: str, period: 
     later = s.execute(text("SELECT EXISTS (SELECT 1 FROM partner_payroll WHERE period > :p)"), {"p": period}).scalar()
     s.execute(text(f"DROP TABLE IF EXISTS {CLASSES}"))
     s.execute(text(STAGED_SIGNATURES.format(
-        classes=CLASSES, stage=stage, multi=multi,
+        classes=CLASSES, stage=stage,
         changed="" if all_changed else f"JOIN {PERSONS} c ON c.id_number = s.id_number",
         later="WHERE NOT EXISTS (SELECT 1 FROM partner_payroll l WHERE l.id_number = s.id_number AND l.period > :p)"
         if later else "")), {"p": period})
-    reps = dict(s.execute(text(f"SELECT min(id_number), signature FROM {CLASSES} WHERE NOT x GROUP BY signature")).all())
+    # A person with several lines has a row per line, at most one of them paid by the posting unit: the others are
+    # X, and the person is judged one by one and represents no class.
+    reps = dict(s.execute(text(
+        f"SELECT min(id_number), signature FROM {CLASSES} c WHERE NOT x"
+        f" AND NOT EXISTS (SELECT 1 FROM {CLASSES} o WHERE o.x AND o.id_number = c.id_number) GROUP BY signature")).all())
     reg, views = load_views(uow, sorted(reps))
     flagged = [sig for rep, sig in reps.items() if person_findings(reg[rep], views[rep])]
     judge = set(s.execute(text(f"SELECT id_number FROM {CLASSES} WHERE x OR signature = ANY(:sigs)"),

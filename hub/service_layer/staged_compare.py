@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql
 
 from hub.adapters.payroll_partitions import attach, has_partition, partition_name, partitioned, written_to
@@ -33,7 +34,7 @@ from hub.service_layer.unit_of_work import UnitOfWork
 
 _VIEW = PartnerPayrollRow.__table__
 _VIEW_TYPES = {c: _VIEW.c[c].type.compile(dialect=postgresql.dialect()) for c in ("id_number", "name", "unit_code", "period", "gross_amount")}
-_VIEW_NOT_NULL = [c.name for c in _VIEW.primary_key.columns]
+_VIEW_KEY = ", ".join(c.name for c in _VIEW.primary_key.columns)
 _VIEW_DEFAULTED = ("paid", "event_id", "updated_at")  # the columns a snapshot does not have
 
 
@@ -44,7 +45,17 @@ def _view_defaults(run_id: str, now) -> str:
             f" updated_at timestamp with time zone NOT NULL DEFAULT {lit(now.isoformat())}")
 
 
-MULTI = "snapshot_multi"  # temp table: persons with several lines in the snapshot
+
+def _primary_key(s, table: str) -> bool:
+    """Give the partition-to-be its primary key (the view's); False, and nothing changed, when lines repeat."""
+    s.execute(text("SAVEPOINT primary_key"))
+    try:
+        s.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{table}_pkey" PRIMARY KEY ({_VIEW_KEY})'))
+    except IntegrityError:
+        s.execute(text("ROLLBACK TO SAVEPOINT primary_key"))
+        return False
+    s.execute(text("RELEASE SAVEPOINT primary_key"))
+    return True
 FINANCE_COLUMNS = StagedColumns({"id_number": "id", "name": "name", "unit_code": "uscc", "period": "period",
                                  "gross_amount": "amount"})
 
@@ -95,19 +106,19 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         settle(s, cols, fixed, bad, table=table)
         for line, got in s.execute(text(f"DELETE FROM {table} WHERE period <> :p RETURNING line, period"), {"p": period}):
             errors.append(RowError(line, f"period {got} is not the compared period {period}"))
-        # Persons with several lines (few): the duplicate check looks among them only, and the signature classes
-        # judge them one by one.
-        s.execute(text(f"DROP TABLE IF EXISTS {MULTI}"))
-        s.execute(text(f"CREATE TEMP TABLE {MULTI} ON COMMIT DROP AS"
-                       f" SELECT id_number FROM {table} GROUP BY id_number HAVING count(*) > 1"))
-        s.execute(text(f"ANALYZE {MULTI}"))
-        for line, idn, unit, first in s.execute(text(
-                f"""DELETE FROM {table} s USING (
-                        SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {table}
-                        WHERE id_number IN (SELECT id_number FROM {MULTI})
-                        WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
-                    WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
-            errors.append(RowError(line, f"duplicate person {idn} with unit {unit} (first on line {first})"))
+        # Duplicate lines (person and unit twice). The period's partition-to-be tries its primary key first: built
+        # by one sort, kept for the attachment, and it fails only when there are duplicates to find and report.
+        if not own or not _primary_key(s, table):
+            for line, idn, unit, first in s.execute(text(
+                    f"""DELETE FROM {table} s USING (
+                            SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {table}
+                            WHERE (id_number, unit_code) IN (SELECT id_number, unit_code FROM {table}
+                                                             GROUP BY id_number, unit_code HAVING count(*) > 1)
+                            WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
+                        WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
+                errors.append(RowError(line, f"duplicate person {idn} with unit {unit} (first on line {first})"))
+            if own and not _primary_key(s, table):
+                raise RuntimeError(f"{table}: no primary key after removing duplicates")
         errors.sort(key=lambda e: e.line)
         report.rows, report.bad_rows = rows - len(errors), errors
         if errors and not skip_bad_rows:
@@ -116,7 +127,6 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         step("compare (staged)", 2, 5)
         if own:  # the staged rows are the period's lines: the table becomes the partition
             s.execute(text(f"ALTER TABLE {table} DROP COLUMN line, "
-                           + ", ".join(f"ALTER COLUMN {c} SET NOT NULL" for c in _VIEW_NOT_NULL) + ", "
                            + ", ".join(f"ALTER COLUMN {c} DROP DEFAULT" for c in _VIEW_DEFAULTED)))
             attach(s, period)
         elif new_period:  # every line is new, every person in it changed
@@ -152,7 +162,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
 
         step("compare (staged)", 3, 5)
         book = MismatchBook(uow, report.tally)
-        judge = staged_persons_to_judge(uow, stage=table, multi=MULTI, period=period, all_changed=new_period)
+        judge = staged_persons_to_judge(uow, stage=table, period=period, all_changed=new_period)
         reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge})
 
         step("compare (staged)", 4, 5)
@@ -180,7 +190,7 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
                 LEFT JOIN (SELECT unit_code, sum(approved) AS approved FROM quotas GROUP BY unit_code) q ON q.unit_code = u.code
                 LEFT JOIN (SELECT unit_code, count(*) AS actual FROM postings WHERE active GROUP BY unit_code) h
                        ON h.unit_code = u.code
-                LEFT JOIN (SELECT unit_code, count(DISTINCT id_number) AS paid FROM {stage} GROUP BY unit_code) pd
+                LEFT JOIN (SELECT unit_code, count(*) AS paid FROM {stage} GROUP BY unit_code) pd
                        ON pd.unit_code = u.code
                 WHERE u.funding IN ('FULL', 'PARTIAL')
                   AND (coalesce(pd.paid, 0) <> coalesce(h.actual, 0) OR coalesce(h.actual, 0) > coalesce(q.approved, 0)
