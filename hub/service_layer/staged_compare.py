@@ -163,7 +163,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         step("compare (staged)", 3, 5)
         book = MismatchBook(uow, report.tally)
         judge = staged_persons_to_judge(uow, stage=table, period=period, all_changed=new_period)
-        reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge})
+        reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge}, plain=True)
 
         step("compare (staged)", 4, 5)
         _finance_absences(uow, book, period, run_id, table)
