@@ -38,13 +38,6 @@ def has_partition(session: Session, period: str) -> bool:
     return session.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": partition_name(period)}).scalar()
 
 
-def create_partition_table(session: Session, period: str) -> str:
-    """A new, not yet attached table shaped like the view, for the period's lines; returns its name."""
-    name = partition_name(period)
-    session.execute(text(f'CREATE TABLE "{name}" (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)'))
-    return name
-
-
 def attach(session: Session, period: str) -> None:
     """Attach the period's table: PostgreSQL checks its rows are of the period and that the DEFAULT partition holds
     none, and builds its share of the primary key. Readers of the view wait for the caller's commit from here."""

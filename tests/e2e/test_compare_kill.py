@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from hub.adapters.database import connect
+from hub.adapters.payroll_partitions import partition_name
 from hub.demo_city import generate_city
 from hub.service_layer.importer import import_registry
 from tests.conftest import new_pg_database
@@ -54,6 +55,15 @@ def comparing(url) -> bool:
         db.dispose()
 
 
+def partition_exists(url, period) -> bool:
+    db = connect(url)
+    try:
+        with db.read_engine.connect() as c:
+            return c.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": partition_name(period)}).scalar()
+    finally:
+        db.dispose()
+
+
 def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_template):
     if pg_template is None:
         pytest.skip("PostgreSQL not reachable")
@@ -82,6 +92,7 @@ def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_templ
         assert status(url_a) == [("RUNNING",)], "the compare finished before it could be killed"
         before_rerun = snapshot(url_a)
         assert before_rerun["payroll"] == []  # the killed run committed nothing
+        assert not partition_exists(url_a, "2026-10")  # not even the period's partition-to-be
         assert not {k for k, *_ in before_rerun["open_mismatches"]} & {"UNPAID_POSTING", "HEADCOUNT_INCONSISTENT", "GHOST_PAYROLL"}
 
         rerun = subprocess.run(args(url_a), capture_output=True, text=True, timeout=300)
@@ -89,6 +100,7 @@ def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_templ
         a, b = snapshot(url_a), snapshot(url_b)
         for part in a:
             assert a[part] == b[part], part
+        assert partition_exists(url_a, "2026-10") and partition_exists(url_b, "2026-10")
     finally:
         drop_a()
         drop_b()

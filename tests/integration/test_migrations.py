@@ -41,3 +41,41 @@ def test_the_recorded_schema_revision_is_alembics_head_and_an_older_database_is_
     assert current_revision(url) == "0004"
     migrate(url)
     assert current_revision(url) == SCHEMA_REVISION
+
+
+def test_payroll_partitions_upgrade_and_downgrade_keep_every_line(pg_url):
+    """0006 makes partner_payroll a table partitioned by period (PostgreSQL); downgrading folds the partitions back."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from hub.adapters.database import alembic_config
+    from hub.adapters.payroll_partitions import attach, partitioned
+
+    migrate(pg_url, "0005")
+    db = connect(pg_url)
+    line = "INSERT INTO partner_payroll VALUES (:i, '91330100MA27XXXX0X', :p, '张伟', '1.00', true, 'e', now())"
+    with db.engine.begin() as c:
+        c.execute(text(line), {"i": "330108199001010011", "p": "2026-09"})
+    db.dispose()
+    migrate(pg_url)
+    db = connect(pg_url)
+    with db.session() as s:
+        assert partitioned(s)
+        s.execute(text("CREATE TABLE partner_payroll_2026_10 (LIKE partner_payroll INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+        s.execute(text(line.replace("partner_payroll", "partner_payroll_2026_10")), {"i": "330108199001010011", "p": "2026-10"})
+        attach(s, "2026-10")
+        s.execute(text(line), {"i": "330108199001010022", "p": "2026-11"})  # no partition: the default one
+        s.commit()
+        where = dict(s.execute(text("SELECT period, tableoid::regclass::text FROM partner_payroll")).all())
+    assert where == {"2026-09": "partner_payroll_default", "2026-10": "partner_payroll_2026_10",
+                     "2026-11": "partner_payroll_default"}
+    db.dispose()
+    command.downgrade(alembic_config(pg_url), "0005")
+    db = connect(pg_url)
+    with db.session() as s:
+        assert not partitioned(s)
+        assert sorted(s.execute(text("SELECT period FROM partner_payroll")).scalars()) == ["2026-09", "2026-10", "2026-11"]
+        assert s.execute(text("SELECT to_regclass('partner_payroll_2026_10')")).scalar() is None
+    db.dispose()
+    migrate(pg_url)
+    assert current_revision(pg_url) == "0006"
