@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import signal
@@ -497,5 +498,17 @@ def _demo_if_empty(hub) -> None:
                                                   rate=100, stop_event=hub.stop_event), name="demo-events", daemon=True).start()
 
 
+def run() -> None:
+    """The `hub` executable: the Typer app, then a quick exit.
+
+    Freezing the garbage collector as the command ends spares the interpreter's last collection over every object
+    of the imported libraries (~0.2 s of every command's exit; the process is ending, nothing is left to collect).
+    """
+    try:
+        app()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    app()
+    run()

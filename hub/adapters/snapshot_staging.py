@@ -1,4 +1,7 @@
-"""Stage a snapshot CSV in PostgreSQL: one ``COPY`` into a temporary table, then the row checks as set operations.
+"""Stage a snapshot CSV in PostgreSQL: one ``COPY`` into a table, then the row checks as set operations.
+
+The table is a temporary one with text columns, or a regular table typed like the finance view that becomes the
+period's partition of it (``stage(..., types=...)``).
 
 The staged checks are a fast filter, not a second validator: a row the SQL below accepts is one the Python models
 (``connectors.events``) accept unchanged — canonical already, no surrounding white space, upper-case identifiers

@@ -3,12 +3,17 @@
 Same inputs, same effects as the general path in ``compare.py`` — which stays the path for SQLite, for the other
 sources and for files the stager cannot number lines for — but the work per row happens in the database:
 
-1. ``COPY`` the file into a temporary table and check every row there (``snapshot_staging``); rows the SQL does
-   not accept go to the Python event models, which word the error (the models stay the one validator);
-2. period and duplicate checks as window queries; bad rows reject the file unless ``--skip-bad-rows``;
-3. the finance view of the period is rewritten only where it changed (a FULL JOIN of old and new lines);
-4. of the persons whose view changed, those who can have a person-level finding are found by signature
-   (``finding_classes``) and re-checked by ``reconcile_persons`` — the streaming path's own rules;
+1. ``COPY`` the file into a table and check every row there (``snapshot_staging``); rows the SQL does not accept
+   go to the Python event models, which word the error (the models stay the one validator). The period's first
+   snapshot is copied straight into the table that becomes its partition of the finance view
+   (``payroll_partitions``); a later snapshot of the period goes to a temporary table;
+2. period and duplicate checks (the partition-to-be's primary key, a window query when it fails); bad rows reject
+   the file unless ``--skip-bad-rows``;
+3. the finance view of the period: the new partition is attached, or the lines are rewritten only where they
+   changed (a FULL JOIN of old and new lines);
+4. of the persons whose view changed, those who can have a person-level finding are found by signature classes
+   formed from the snapshot's rows (``finding_classes``) and re-checked by ``reconcile_persons`` — the streaming
+   path's own rules;
 5. the absence kinds (``UNPAID_POSTING``, ``HEADCOUNT_INCONSISTENT``) are anti-joins and a GROUP BY; what they
    find goes through the same ``MismatchBook`` as everywhere else.
 
