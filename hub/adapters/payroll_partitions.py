@@ -1,10 +1,17 @@
 """The finance view's partitions (PostgreSQL): ``partner_payroll`` is partitioned by period (migration 0006).
 
-A period's first complete snapshot becomes a partition of its own: the lines are appended to a new table, which
-is attached in one step (its primary-key index built by one sort) instead of 200k insertions into an index holding
-every earlier month. Everything else — the connectors' upserts, later corrections of a period, the readers —
-goes through ``partner_payroll`` and never needs to know: PostgreSQL routes rows to the period's partition, or to
-the DEFAULT partition for periods without one. SQLite has the plain table.
+A period's first complete snapshot becomes a partition of its own: the lines are copied into a new table, which is
+attached in one step (its primary key built by one sort) instead of 200k insertions into an index holding every
+earlier month. Lines of a period without a partition — streamed before the period's first snapshot — live in the
+DEFAULT partition until that snapshot splits them off into a partition of their own, so the DEFAULT partition
+stays small. Everything else — the connectors' upserts, later corrections of a period, the readers — goes through
+``partner_payroll`` and never needs to know. SQLite has the plain table.
+
+Locks: attaching or splitting off takes an ACCESS EXCLUSIVE lock on the DEFAULT partition (and on the new table)
+until the caller commits; readers of the view wait that long. Writers take the reconciliation locks before they
+touch a partner view (``reconcile.lock_persons``), so a comparison, which holds the global one, never waits for a
+writer that waits for it. A reader that holds the DEFAULT partition longer than ``LOCK_TIMEOUT_MS`` makes the
+comparison write its lines into the view row by row instead (``attach`` returns False).
 """
 
 from __future__ import annotations
@@ -12,15 +19,21 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 PARENT = "partner_payroll"
 DEFAULT = "partner_payroll_default"
+COLUMNS = ("id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at")
+LOCK_TIMEOUT_MS = 5000
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")
 _NAME = re.compile(r"partner_payroll_(default|[0-9]{4}_[0-9]{2})\Z")
 
 
 def partition_name(period: str) -> str:
-    """``partner_payroll_2026_10`` for ``2026-10`` (the period is checked as YYYY-MM before it gets here)."""
+    """``partner_payroll_2026_10`` for ``2026-10``."""
+    if not _PERIOD.match(period or ""):
+        raise ValueError(f"period {period!r} must be YYYY-MM")
     return f"{PARENT}_{period.replace('-', '_')}"
 
 
@@ -38,11 +51,44 @@ def has_partition(session: Session, period: str) -> bool:
     return session.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": partition_name(period)}).scalar()
 
 
-def attach(session: Session, period: str) -> None:
-    """Attach the period's table: PostgreSQL checks its rows are of the period and that the DEFAULT partition holds
-    none, and builds its share of the primary key. Readers of the view wait for the caller's commit from here."""
+def attach(session: Session, period: str) -> bool:
+    """Attach the period's table, which holds the period's lines and the view's primary key; False (nothing
+    changed) when the DEFAULT partition stays locked by others for ``LOCK_TIMEOUT_MS``.
+
+    A CHECK constraint spares PostgreSQL the scan of the new table; it still looks through the DEFAULT partition
+    for lines of the period (there are none: the caller moved or never had them)."""
     name = partition_name(period)
-    session.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION \"{name}\" FOR VALUES IN ('{period}')"))
+    session.execute(text("SAVEPOINT attach_partition"))
+    try:
+        session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+        session.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_period CHECK (period = '{period}')"))
+        session.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ('{period}')"))
+        session.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_period"))  # the partition bound says it
+    except OperationalError as e:
+        if getattr(e.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        session.execute(text("ROLLBACK TO SAVEPOINT attach_partition"))
+        return False
+    session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    session.execute(text("RELEASE SAVEPOINT attach_partition"))
+    return True
+
+
+def split_off(session: Session, period: str) -> bool:
+    """Move the period's lines out of the DEFAULT partition into a partition of their own (the period's first
+    snapshot does it before comparing); False (nothing changed) when the DEFAULT partition stays locked."""
+    name = partition_name(period)
+    cols = ", ".join(COLUMNS)
+    session.execute(text("SAVEPOINT split_off"))
+    session.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    session.execute(text(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {DEFAULT} WHERE period = :p"), {"p": period})
+    session.execute(text(f"ALTER TABLE {name} ADD PRIMARY KEY (id_number, unit_code, period)"))
+    session.execute(text(f"DELETE FROM {DEFAULT} WHERE period = :p"), {"p": period})
+    if not attach(session, period):
+        session.execute(text("ROLLBACK TO SAVEPOINT split_off"))
+        return False
+    session.execute(text("RELEASE SAVEPOINT split_off"))
+    return True
 
 
 def written_to(session: Session, period: str) -> str:

@@ -106,10 +106,11 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
     with raw_conn.cursor() as cur:
         cur.execute("SAVEPOINT snapshot_copy")
         try:
-            cur.execute(
-                f"CREATE {'TEMP ' if temp else ''}TABLE {table} (line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2), "
-                + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in header) + (f", {extra}" if extra else "")
-                + ")" + (" ON COMMIT DROP" if temp else ""))
+            order = [c for c in (types or {}) if c in header] + [c for c in header if c not in (types or {})]
+            cur.execute(  # the columns in the order of ``types`` (a partition-to-be's layout), the line number last
+                f"CREATE {'TEMP ' if temp else ''}TABLE {table} ("
+                + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in order) + (f", {extra}" if extra else "")
+                + ", line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2))" + (" ON COMMIT DROP" if temp else ""))
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
                 view = memoryview(body)
                 for i in range(0, len(view), 1 << 20):

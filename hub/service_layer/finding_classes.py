@@ -96,14 +96,15 @@ def judge_among(uow: UnitOfWork, ids: set[str] | list[str]) -> list[str]:
 # rules read pay lines only through ``latest()`` — the lines of the person's latest period — so for a person paid
 # in the compared period and in no later one those rows *are* the pay view the rules see, and the signature can be
 # computed from the snapshot without aggregating the finance view. A person with a line of a later period keeps
-# the latest lines they had, so the comparison cannot change their findings. A row whose name or unit differs
+# the latest lines they had — the snapshot cannot change their findings — and is judged one by one all the same
+# (``X``: a re-check that changes nothing costs little, and no open finding is trusted). A row whose name or unit differs
 # from the registry's anywhere is ``X`` and its person judged one by one — so is every person with several lines
 # (different units: at most one is the posting unit); every other person is registered, posted, paid once by the
 # posting unit under the registry name, and differs from others of their class by a renaming only. tests/integration/test_compare_staged.py judges every member of every class.
 STAGED_SIGNATURES = """
 CREATE TEMP TABLE {classes} ON COMMIT DROP AS
 SELECT s.id_number,
-       s.unit_code IS DISTINCT FROM po.unit_code OR s.name IS DISTINCT FROM pe.name
+       {later_x}s.unit_code IS DISTINCT FROM po.unit_code OR s.name IS DISTINCT FROM pe.name
        OR (pol.id_number IS NOT NULL AND pol.name IS DISTINCT FROM pe.name)
        OR (hr.id_number IS NOT NULL AND (hr.name IS DISTINCT FROM pe.name OR hr.unit_code IS DISTINCT FROM po.unit_code))
        OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM po.unit_code
@@ -120,6 +121,8 @@ LEFT JOIN partner_employment hr ON hr.id_number = s.id_number
 LEFT JOIN partner_insurance ins ON ins.id_number = s.id_number
 {later}
 """
+LATER_X = "lt.id_number IS NOT NULL OR "
+LATER = "LEFT JOIN (SELECT DISTINCT id_number FROM partner_payroll WHERE period > :p) lt ON lt.id_number = s.id_number"
 
 
 def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_changed: bool) -> list[str]:
@@ -138,8 +141,7 @@ def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_cha
     s.execute(text(STAGED_SIGNATURES.format(
         classes=CLASSES, stage=stage,
         changed="" if all_changed else f"JOIN {PERSONS} c ON c.id_number = s.id_number",
-        later="WHERE NOT EXISTS (SELECT 1 FROM partner_payroll l WHERE l.id_number = s.id_number AND l.period > :p)"
-        if later else "")), {"p": period})
+        later_x=LATER_X if later else "", later=LATER if later else "")), {"p": period})
     # A person with several lines has a row per line, at most one of them paid by the posting unit: the others are
     # X, and the person is judged one by one and represents no class.
     reps = dict(s.execute(text(

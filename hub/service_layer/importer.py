@@ -38,7 +38,7 @@ from hub.domain.registry import Person, Unit
 from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
-from hub.service_layer.reconcile import partner_known_ids, reconcile_persons
+from hub.service_layer.reconcile import lock_persons, partner_known_ids, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 FILES = {
@@ -467,6 +467,8 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         registry_checks.recheck_unit_quotas(uow, book, touched_units)
         registry_checks.recheck_retirement(uow, book, day, retiring)
         # Reconciliation runs both ways: imported persons the partners already report on are re-checked now.
+        # Reconciliation locks before the partner views are read (the order a monthly comparison takes them in).
+        lock_persons(uow, sorted(touched_persons))
         reconcile_persons(uow, book, partner_known_ids(uow, touched_persons))
         step("checks", 1, 1)
         uow.commit()

@@ -25,7 +25,7 @@ from hub.adapters.orm import (
 )
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
-from hub.service_layer.reconcile import reconcile_persons
+from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.registry import person_data
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -50,6 +50,9 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     if not events:
         return res
     s, now = uow.session, uow.now
+    # The reconciliation locks before any partner table: a monthly comparison holds the global lock exclusively
+    # and then locks the finance view's partitions (attaching one); taking them in the other order deadlocks.
+    lock_persons(uow, sorted({e.subject for e in events}))
     # Lookups per source with a plain IN list (an index scan; a row-value IN would plan as a 1000-way OR).
     by_source: dict[str, set[str]] = defaultdict(set)
     subjects_by_source: dict[str, set[str]] = defaultdict(set)

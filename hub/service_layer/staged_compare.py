@@ -9,13 +9,14 @@ sources and for files the stager cannot number lines for — but the work per ro
    (``payroll_partitions``); a later snapshot of the period goes to a temporary table;
 2. period and duplicate checks (the partition-to-be's primary key, a window query when it fails); bad rows reject
    the file unless ``--skip-bad-rows``;
-3. the finance view of the period: the new partition is attached, or the lines are rewritten only where they
-   changed (a FULL JOIN of old and new lines);
-4. of the persons whose view changed, those who can have a person-level finding are found by signature classes
+3. the absence kinds (``UNPAID_POSTING``, ``HEADCOUNT_INCONSISTENT``): an anti-join and a GROUP BY of the snapshot
+   against the registry; what they find goes through the same ``MismatchBook`` as everywhere else;
+4. the finance view of the period: the new partition is attached (lines streamed before the period's first
+   snapshot are split off the DEFAULT partition first), or the lines are rewritten only where they changed (a FULL
+   JOIN of old and new lines);
+5. of the persons whose view changed, those who can have a person-level finding are found by signature classes
    formed from the snapshot's rows (``finding_classes``) and re-checked by ``reconcile_persons`` — the streaming
-   path's own rules;
-5. the absence kinds (``UNPAID_POSTING``, ``HEADCOUNT_INCONSISTENT``) are anti-joins and a GROUP BY; what they
-   find goes through the same ``MismatchBook`` as everywhere else.
+   path's own rules.
 
 All of it is one transaction holding the global reconciliation lock, like the general path.
 """
@@ -28,7 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql
 
-from hub.adapters.payroll_partitions import attach, has_partition, partition_name, partitioned, written_to
+from hub.adapters.payroll_partitions import COLUMNS, attach, has_partition, partition_name, partitioned, split_off, written_to
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.finding_classes import PERSONS, staged_persons_to_judge
@@ -38,7 +39,10 @@ from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 _VIEW = PartnerPayrollRow.__table__
-_VIEW_TYPES = {c: _VIEW.c[c].type.compile(dialect=postgresql.dialect()) for c in ("id_number", "name", "unit_code", "period", "gross_amount")}
+_COLS = ", ".join(COLUMNS)
+# The snapshot's columns typed like the view's, in the view's order (the partition-to-be's layout follows it).
+_VIEW_TYPES = {c.name: c.type.compile(dialect=postgresql.dialect()) for c in _VIEW.c
+               if c.name in ("id_number", "name", "unit_code", "period", "gross_amount")}
 _VIEW_KEY = ", ".join(c.name for c in _VIEW.primary_key.columns)
 _VIEW_DEFAULTED = ("paid", "event_id", "updated_at")  # the columns a snapshot does not have
 
@@ -79,7 +83,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         # Few big set operations: memory for hashes and sorts, and no JIT (compiling costs more than it saves here).
         s.execute(text("SET LOCAL work_mem = '64MB'"))
         s.execute(text("SET LOCAL jit = off"))
-        step("compare (staged)", 0, 5)
+        step("compare (staged)", 0, 4)
         # The period's first snapshot (no lines of it anywhere yet) is staged straight into the table that becomes
         # its partition of the finance view; otherwise, and when a value does not fit the view's columns, into a
         # temporary table whose changed lines are then written into the view.
@@ -98,7 +102,7 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         report.method = "staged"
         s.execute(text("SET LOCAL default_statistics_target = 10"))  # the ANALYZEs below: a small sample is enough
         s.execute(text(f"ANALYZE {table}"))
-        step("compare (staged)", 1, 5)
+        step("compare (staged)", 1, 4)
         errors: list[RowError] = []
         fixed, bad = [], []
         for line, *values in flagged(s, cols, period, table=table):
@@ -129,17 +133,26 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         if errors and not skip_bad_rows:
             raise CompareRejected(report)
 
-        step("compare (staged)", 2, 5)
+        step("compare (staged)", 2, 4)
+        # The absences need only the snapshot and the registry: found first, before the view's partitions are
+        # locked (readers of the view wait from an attachment to the commit).
+        book = MismatchBook(uow, report.tally)
+        _finance_absences(uow, book, period, run_id, table)
+        leftover = None
         if own:  # the staged rows are the period's lines: the table becomes the partition
             s.execute(text(f"ALTER TABLE {table} DROP COLUMN line, "
                            + ", ".join(f"ALTER COLUMN {c} DROP DEFAULT" for c in _VIEW_DEFAULTED)))
-            attach(s, period)
+            if not attach(s, period):  # a reader holds the DEFAULT partition: the lines go in row by row
+                s.execute(text(f"INSERT INTO partner_payroll ({_COLS}) SELECT {_COLS} FROM {table}"))
+                own, leftover = False, table
         elif new_period:  # every line is new, every person in it changed
             s.execute(text(
                 f"""INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id, updated_at)
                     SELECT id_number, unit_code, :p, name, gross_amount, true, :run, :now FROM {table}"""),
                 {"p": period, "run": run_id, "now": uow.now})
         else:
+            if partitioned(s) and not has_partition(s, period):  # lines streamed before the period's first snapshot
+                split_off(s, period)
             s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
             s.execute(text(
                 f"""CREATE TEMP TABLE {PERSONS} ON COMMIT DROP AS
@@ -165,14 +178,12 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
             s.execute(text("RESET default_statistics_target"))
             s.execute(text(f'ANALYZE "{written_to(s, period)}"'))
 
-        step("compare (staged)", 3, 5)
-        book = MismatchBook(uow, report.tally)
+        step("compare (staged)", 3, 4)
         judge = staged_persons_to_judge(uow, stage=table, period=period, all_changed=new_period)
         reconcile_persons(uow, book, judge, caused_by={i: [run_id] for i in judge}, plain=True)
-
-        step("compare (staged)", 4, 5)
-        _finance_absences(uow, book, period, run_id, table)
-        step("compare (staged)", 5, 5)
+        if leftover:
+            s.execute(text(f"DROP TABLE {leftover}"))
+        step("compare (staged)", 4, 4)
         finish(uow)
     return True
 

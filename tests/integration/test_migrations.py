@@ -1,8 +1,11 @@
 """Migrations run from empty on SQLite and PostgreSQL, and the models match the migrated schema."""
 
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hub.adapters.database import connect, current_revision, migrate
 from hub.adapters.orm import Base
@@ -43,39 +46,59 @@ def test_the_recorded_schema_revision_is_alembics_head_and_an_older_database_is_
     assert current_revision(url) == SCHEMA_REVISION
 
 
-def test_payroll_partitions_upgrade_and_downgrade_keep_every_line(pg_url):
-    """0006 makes partner_payroll a table partitioned by period (PostgreSQL); downgrading folds the partitions back."""
+@pytest.fixture
+def empty_pg_url(pg_available):
+    if not pg_available:
+        pytest.skip("PostgreSQL not reachable")
+    from tests.conftest import _admin_engine, _pg_url
+
+    name = f"hub_mig_{uuid.uuid4().hex[:10]}"
+    eng = _admin_engine()
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
+
+
+def test_payroll_partitions_upgrade_and_downgrade_keep_every_line(empty_pg_url):
+    """0006 makes partner_payroll a table partitioned by period (PostgreSQL), the lines already there each in their
+    period's partition; downgrading folds the partitions back into one table."""
     from alembic import command
-    from sqlalchemy import text
 
     from hub.adapters.database import alembic_config
     from hub.adapters.payroll_partitions import attach, partitioned
 
-    migrate(pg_url, "0005")
-    db = connect(pg_url)
+    url = empty_pg_url
+    migrate(url, "0005")
+    db = connect(url)
     line = "INSERT INTO partner_payroll VALUES (:i, '91330100MA27XXXX0X', :p, '张伟', '1.00', true, 'e', now())"
     with db.engine.begin() as c:
-        c.execute(text(line), {"i": "330108199001010011", "p": "2026-09"})
+        for i, p in (("330108199001010011", "2026-08"), ("330108199001010011", "2026-09"), ("330108199001010022", "2026-09")):
+            c.execute(text(line), {"i": i, "p": p})
     db.dispose()
-    migrate(pg_url)
-    db = connect(pg_url)
+    migrate(url)
+    db = connect(url)
     with db.session() as s:
         assert partitioned(s)
         s.execute(text("CREATE TABLE partner_payroll_2026_10 (LIKE partner_payroll INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
         s.execute(text(line.replace("partner_payroll", "partner_payroll_2026_10")), {"i": "330108199001010011", "p": "2026-10"})
-        attach(s, "2026-10")
+        assert attach(s, "2026-10")
         s.execute(text(line), {"i": "330108199001010022", "p": "2026-11"})  # no partition: the default one
         s.commit()
-        where = dict(s.execute(text("SELECT period, tableoid::regclass::text FROM partner_payroll")).all())
-    assert where == {"2026-09": "partner_payroll_default", "2026-10": "partner_payroll_2026_10",
-                     "2026-11": "partner_payroll_default"}
+        where = sorted(s.execute(text("SELECT period, tableoid::regclass::text FROM partner_payroll")).all())
+    assert where == [("2026-08", "partner_payroll_2026_08"), ("2026-09", "partner_payroll_2026_09"),
+                     ("2026-09", "partner_payroll_2026_09"), ("2026-10", "partner_payroll_2026_10"),
+                     ("2026-11", "partner_payroll_default")]
     db.dispose()
-    command.downgrade(alembic_config(pg_url), "0005")
-    db = connect(pg_url)
+    command.downgrade(alembic_config(url), "0005")
+    db = connect(url)
     with db.session() as s:
         assert not partitioned(s)
-        assert sorted(s.execute(text("SELECT period FROM partner_payroll")).scalars()) == ["2026-09", "2026-10", "2026-11"]
-        assert s.execute(text("SELECT to_regclass('partner_payroll_2026_10')")).scalar() is None
+        assert sorted(s.execute(text("SELECT period FROM partner_payroll")).scalars()) == \
+            ["2026-08", "2026-09", "2026-09", "2026-10", "2026-11"]
+        assert s.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'partner_payroll_%' AND relkind = 'r'")).scalar() == 0
     db.dispose()
-    migrate(pg_url)
-    assert current_revision(pg_url) == "0006"
+    migrate(url)
+    assert current_revision(url) == "0006"
