@@ -139,7 +139,7 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
            ["source", "subject"])
     if identity:
         verify_identities(uow, identity)
-    reconcile_persons(uow, book, touched.keys(), caused_by=touched, plain=plain)
+    reconcile_persons(uow, book, touched.keys(), caused_by=touched, plain=plain, locked=True)  # locked at the start
     return res
 
 

@@ -179,16 +179,18 @@ def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
 
 
 def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[str],
-                      caused_by: dict[str, list[str]] | None = None, *, plain: bool = False) -> None:
+                      caused_by: dict[str, list[str]] | None = None, *, plain: bool = False, locked: bool = False) -> None:
     """Open, update or resolve every person-level streaming mismatch for these persons.
 
     ``plain=True`` (the connectors' batches, whose transaction loads no mismatch through the ORM): open rows are
     read as plain rows and every change is written with one statement, instead of ORM objects and a flush.
+    ``locked=True``: the caller already holds ``lock_persons`` for these persons (or more).
     """
     ids = sorted(set(id_numbers))
     if not ids:
         return
-    lock_persons(uow, ids)
+    if not locked:
+        lock_persons(uow, ids)
     reg, views = load_views(uow, ids)
     kinds = [k.value for k in PERSON_STREAMING_KINDS]
     if plain and len(ids) <= FULL_SCAN_THRESHOLD:
