@@ -146,8 +146,10 @@ def main() -> None:
         accuracy = {k: {"planted": len(planted[k]), "found": len(found[k]), "missed": len(planted[k] - found[k]),
                         "extra": len(found[k] - planted[k])} for k in planted}
         floor2 = floor(url, snapshot)  # again after, to see the noise
+        startup = min(run_measured([HUB, "--help"])[0] for _ in range(3))  # the command's own start-up, for scale
     result = {"persons": args.persons, "snapshot_rows": summary["rows"], "floor_s": round(min(floor_s, floor2), 2),
               "copy_and_persist_s": round(persist_s, 2), "copy_into_new_table_with_key_s": round(partition_s, 2),
+              "hub_help_s": round(startup, 2),
               "compare_s": round(wall, 2), "compare_internal_s": summary["seconds"],
               "ratio": round(wall / min(floor_s, floor2), 2),
               "ratio_inside_command": round(summary["seconds"] / min(floor_s, floor2), 2), "method": summary["method"],

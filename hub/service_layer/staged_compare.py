@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql
 from hub.adapters.payroll_partitions import COLUMNS, attach, has_partition, partition_name, partitioned, split_off, written_to
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.vocabulary import MismatchKind as K
-from hub.service_layer.finding_classes import PERSONS, staged_persons_to_judge
+from hub.service_layer.finding_classes import PERSONS, both_cores, staged_persons_to_judge
 from hub.adapters.orm import MismatchRow, PartnerPayrollRow
 from hub.service_layer.mismatches import MismatchBook, PlainMismatch
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
@@ -105,7 +105,9 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         step("compare (staged)", 1, 4)
         errors: list[RowError] = []
         fixed, bad = [], []
-        for line, *values in flagged(s, cols, period, table=table):
+        with both_cores(s):
+            suspects = flagged(s, cols, period, table=table)
+        for line, *values in suspects:
             rec, error = check_row("finance", dict(zip(cols.names, values)), line)
             if error:
                 errors.append(error)
@@ -137,7 +139,8 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         # The absences need only the snapshot and the registry: found first, before the view's partitions are
         # locked (readers of the view wait from an attachment to the commit).
         book = MismatchBook(uow, report.tally)
-        _finance_absences(uow, book, period, run_id, table)
+        with both_cores(s):
+            _finance_absences(uow, book, period, run_id, table)
         leftover = None
         if own:  # the staged rows are the period's lines: the table becomes the partition
             s.execute(text(f"ALTER TABLE {table} DROP COLUMN line, "

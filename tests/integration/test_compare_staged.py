@@ -25,7 +25,15 @@ from hub.domain.reconciliation import person_findings
 from hub.service_layer.compare import CompareRejected, run_compare
 from hub.adapters.payroll_partitions import partition_name
 from hub.adapters.snapshot_staging import TABLE as STAGE
-from hub.service_layer.finding_classes import _SIGNATURES, CLASSES, LATER, LATER_X, PERSONS, STAGED_SIGNATURES
+from hub.service_layer.finding_classes import (
+    _SIGNATURES,
+    CLASSES,
+    LATER,
+    LATER_X,
+    PERSONS,
+    STAGED_SIGNATURES,
+    staged_persons_to_judge,
+)
 from hub.service_layer.importer import import_registry
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.reconcile import load_views, reconcile_persons
@@ -295,9 +303,14 @@ def test_staged_signature_classes_are_judged_like_their_representative(pg_url, c
             twice = min(idn for idn, x, _ in classes() if not x)  # then paid twice: judged one by one
             s.execute(text(f"INSERT INTO {STAGE} SELECT id_number, name, (SELECT min(code) FROM units) FROM {STAGE}"
                            " WHERE id_number = :i"), {"i": twice})
+            s.execute(text("INSERT INTO partner_payroll (id_number, unit_code, period, name, gross_amount, paid, event_id,"
+                           " updated_at) SELECT id_number, unit_code, :p, name, '1.00', true, 'test', now()"
+                           f" FROM {STAGE} WHERE id_number = :i AND unit_code = (SELECT min(code) FROM units)"),
+                      {"i": twice, "p": P})
             rows = classes()
             reg, views = load_views(uow, sorted({r[0] for r in rows}))
             later = set(s.execute(text(f"SELECT id_number FROM partner_payroll WHERE period > '{P}'")).scalars())
+            judged = set(staged_persons_to_judge(uow, stage=STAGE, period=P, all_changed=True))
         one_by_one = {idn for idn, x, _ in rows if x}
         verdicts = defaultdict(set)
         for idn, x, sig in rows:
@@ -308,6 +321,12 @@ def test_staged_signature_classes_are_judged_like_their_representative(pg_url, c
         assert len(verdicts) < len(rows) / 20 and len(one_by_one) < len(rows) / 4
         assert later and later & {r[0] for r in rows} <= one_by_one  # persons paid in a later period: one by one
         assert twice in one_by_one  # several lines: judged one by one
+        # ... and no class's representative: the class it is also in (its line of the posting unit) keeps the verdict
+        # of its other members, so they are not all judged
+        twice_class = next(sig for idn, x, sig in rows if idn == twice and not x)
+        members = {idn for idn, x, sig in rows if sig == twice_class} - one_by_one
+        assert members and verdicts[twice_class] == {False} and not members <= judged
+        assert one_by_one <= judged
     finally:
         db.dispose()
 
