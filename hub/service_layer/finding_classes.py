@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from sqlalchemy import text
 
 from hub.domain.reconciliation import PERSON_STREAMING_KINDS, person_findings
+from hub.service_layer.reconcile import person_view_joins
 from hub.service_layer.unit_of_work import UnitOfWork
 
 PERSONS = "snapshot_changed"  # temp table (id_number) of the persons to re-check, filled by the caller
@@ -115,14 +116,9 @@ SELECT s.id_number,
                  CASE WHEN ins.id_number IS NULL THEN '-' ELSE concat_ws(',', ins.period, ins.status, ins.name IS NULL) END
        ) AS signature
 FROM {stage} s {changed}
-LEFT JOIN persons pe ON pe.id_number = s.id_number
-LEFT JOIN postings po ON po.id_number = s.id_number AND po.active
-LEFT JOIN units u ON u.code = po.unit_code
-LEFT JOIN partner_identity pol ON pol.id_number = s.id_number
-LEFT JOIN partner_employment hr ON hr.id_number = s.id_number
-LEFT JOIN partner_insurance ins ON ins.id_number = s.id_number
-{later}
+{joins}{later}
 """
+STAGED_JOINS = person_view_joins("s.id_number")
 LATER_X = "lt.id_number IS NOT NULL OR "
 LATER = "LEFT JOIN (SELECT DISTINCT id_number FROM partner_payroll WHERE period > :p) lt ON lt.id_number = s.id_number"
 
@@ -157,7 +153,7 @@ def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_cha
     s.execute(text(f"DROP TABLE IF EXISTS {CLASSES}"))
     with both_cores(s):
         s.execute(text(STAGED_SIGNATURES.format(
-            classes=CLASSES, stage=stage,
+            classes=CLASSES, stage=stage, joins=STAGED_JOINS,
             changed="" if all_changed else f"JOIN {PERSONS} c ON c.id_number = s.id_number",
             later_x=LATER_X if later else "", later=LATER if later else "")), {"p": period})
     # A person with several lines has a row per line, at most one of them paid by the posting unit: the others are

@@ -104,21 +104,28 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
     return reg, views
 
 
+def person_view_joins(key: str) -> str:
+    """The LEFT JOINs that set one person's registry entry and partner views beside ``key`` (an ID number column):
+    ``pe`` persons, ``po`` the active posting, ``u`` its unit, ``pol`` police, ``hr`` HR, ``ins`` insurance.
+    Shared by the per-person loads here and the signature classes of ``finding_classes``."""
+    return (f"LEFT JOIN persons pe ON pe.id_number = {key}\n"
+            f"LEFT JOIN postings po ON po.id_number = {key} AND po.active\n"
+            "LEFT JOIN units u ON u.code = po.unit_code\n"
+            f"LEFT JOIN partner_identity pol ON pol.id_number = {key}\n"
+            f"LEFT JOIN partner_employment hr ON hr.id_number = {key}\n"
+            f"LEFT JOIN partner_insurance ins ON ins.id_number = {key}\n")
+
+
 _PG_VIEWS = text("""
-SELECT k.id, p.id_number IS NOT NULL, p.name, po.unit_code, u.funding,
-       pi.id_number IS NOT NULL, pi.name, pi.status,
-       pe.id_number IS NOT NULL, pe.name, pe.unit_code, pe.status,
+SELECT k.id, pe.id_number IS NOT NULL, pe.name, po.unit_code, u.funding,
+       pol.id_number IS NOT NULL, pol.name, pol.status,
+       hr.id_number IS NOT NULL, hr.name, hr.unit_code, hr.status,
        ins.id_number IS NOT NULL, ins.employer_code, ins.period, ins.name, ins.status,
        (SELECT json_agg(json_build_array(pp.unit_code, pp.period, pp.name, pp.paid, pp.gross_amount))
           FROM partner_payroll pp WHERE pp.id_number = k.id)
 FROM unnest(CAST(:ids AS varchar(18)[])) AS k(id)
-LEFT JOIN persons p ON p.id_number = k.id
-LEFT JOIN postings po ON po.id_number = k.id AND po.active
-LEFT JOIN units u ON u.code = po.unit_code
-LEFT JOIN partner_identity pi ON pi.id_number = k.id
-LEFT JOIN partner_employment pe ON pe.id_number = k.id
-LEFT JOIN partner_insurance ins ON ins.id_number = k.id
-""")
+""" + person_view_joins("k.id"))
+
 
 
 def _pg_load_views(s, ids: list[str]) -> tuple[dict[str, RegistryView], dict[str, PartnerViews]]:

@@ -31,6 +31,7 @@ from hub.service_layer.finding_classes import (
     LATER,
     LATER_X,
     PERSONS,
+    STAGED_JOINS,
     STAGED_SIGNATURES,
     staged_persons_to_judge,
 )
@@ -296,8 +297,8 @@ def test_staged_signature_classes_are_judged_like_their_representative(pg_url, c
                            f" WHERE period = '{P}'"))
             def classes() -> list:
                 s.execute(text(f"DROP TABLE IF EXISTS {CLASSES}"))
-                s.execute(text(STAGED_SIGNATURES.format(classes=CLASSES, stage=STAGE, changed="", later_x=LATER_X,
-                                                         later=LATER)), {"p": P})
+                s.execute(text(STAGED_SIGNATURES.format(classes=CLASSES, stage=STAGE, joins=STAGED_JOINS, changed="",
+                                                         later_x=LATER_X, later=LATER)), {"p": P})
                 return s.execute(text(f"SELECT id_number, x, signature FROM {CLASSES}")).all()
 
             twice = min(idn for idn, x, _ in classes() if not x)  # then paid twice: judged one by one
