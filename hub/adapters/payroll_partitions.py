@@ -26,6 +26,7 @@ PARENT = "partner_payroll"
 DEFAULT = "partner_payroll_default"
 COLUMNS = ("id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at")
 LOCK_TIMEOUT_MS = 5000
+_GAVE_WAY = ("55P03", "40P01")  # lock_not_available, deadlock_detected: safe to undo to the savepoint and go on
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")
 _NAME = re.compile(r"partner_payroll_(default|[0-9]{4}_[0-9]{2})\Z")
 
@@ -48,7 +49,9 @@ def partitioned(session: Session) -> bool:
 
 
 def has_partition(session: Session, period: str) -> bool:
-    return session.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": partition_name(period)}).scalar()
+    """Whether the period's partition is attached (its table alone, not yet or no longer attached, is not one)."""
+    return session.execute(text("SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(:t) AND relispartition)"),
+                           {"t": partition_name(period)}).scalar()
 
 
 def attach(session: Session, period: str) -> bool:
@@ -58,6 +61,7 @@ def attach(session: Session, period: str) -> bool:
     A CHECK constraint spares PostgreSQL the scan of the new table; it still looks through the DEFAULT partition
     for lines of the period (there are none: the caller moved or never had them)."""
     name = partition_name(period)
+    saved = session.execute(text("SELECT current_setting('lock_timeout')")).scalar()
     session.execute(text("SAVEPOINT attach_partition"))
     try:
         session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
@@ -65,11 +69,12 @@ def attach(session: Session, period: str) -> bool:
         session.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ('{period}')"))
         session.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_period"))  # the partition bound says it
     except OperationalError as e:
-        if getattr(e.orig, "sqlstate", None) != "55P03":  # lock_not_available
+        if getattr(e.orig, "sqlstate", None) not in _GAVE_WAY:
             raise
-        session.execute(text("ROLLBACK TO SAVEPOINT attach_partition"))
+        session.execute(text("ROLLBACK TO SAVEPOINT attach_partition"))  # the lock timeout goes back with it
+        session.execute(text("RELEASE SAVEPOINT attach_partition"))
         return False
-    session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": saved})
     session.execute(text("RELEASE SAVEPOINT attach_partition"))
     return True
 
@@ -86,6 +91,7 @@ def split_off(session: Session, period: str) -> bool:
     session.execute(text(f"DELETE FROM {DEFAULT} WHERE period = :p"), {"p": period})
     if not attach(session, period):
         session.execute(text("ROLLBACK TO SAVEPOINT split_off"))
+        session.execute(text("RELEASE SAVEPOINT split_off"))
         return False
     session.execute(text("RELEASE SAVEPOINT split_off"))
     return True

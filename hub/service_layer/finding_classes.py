@@ -99,15 +99,16 @@ def judge_among(uow: UnitOfWork, ids: set[str] | list[str]) -> list[str]:
 # rules read pay lines only through ``latest()`` — the lines of the person's latest period — so for a person paid
 # in the compared period and in no later one those rows *are* the pay view the rules see, and the signature can be
 # computed from the snapshot without aggregating the finance view. A person with a line of a later period keeps
-# the latest lines they had — the snapshot cannot change their findings — and is judged one by one all the same
-# (``X``: a re-check that changes nothing costs little, and no open finding is trusted). A row whose name or unit differs
+# the latest lines they had, so the snapshot cannot change their findings: they are left out (judging all of them
+# would be everyone once next month's lines are streamed before this month's snapshot), except those with an open
+# finding, who are re-checked like every changed person with one. A row whose name or unit differs
 # from the registry's anywhere is ``X`` and its person judged one by one — so is every person with several lines
 # (different units: at most one is the posting unit); every other person is registered, posted, paid once by the
 # posting unit under the registry name, and differs from others of their class by a renaming only. tests/integration/test_compare_staged.py judges every member of every class.
 STAGED_SIGNATURES = """
 CREATE TEMP TABLE {classes} ON COMMIT DROP AS
 SELECT s.id_number,
-       {later_x}s.unit_code IS DISTINCT FROM po.unit_code OR s.name IS DISTINCT FROM pe.name
+       s.unit_code IS DISTINCT FROM po.unit_code OR s.name IS DISTINCT FROM pe.name
        OR (pol.id_number IS NOT NULL AND pol.name IS DISTINCT FROM pe.name)
        OR (hr.id_number IS NOT NULL AND (hr.name IS DISTINCT FROM pe.name OR hr.unit_code IS DISTINCT FROM po.unit_code))
        OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM po.unit_code
@@ -119,8 +120,8 @@ FROM {stage} s {changed}
 {joins}{later}
 """
 STAGED_JOINS = person_view_joins("s.id_number")
-LATER_X = "lt.id_number IS NOT NULL OR "
-LATER = "LEFT JOIN (SELECT DISTINCT id_number FROM partner_payroll WHERE period > :p) lt ON lt.id_number = s.id_number"
+LATER = ("LEFT JOIN (SELECT DISTINCT id_number FROM partner_payroll WHERE period > :p) lt ON lt.id_number = s.id_number"
+         " WHERE lt.id_number IS NULL")
 
 
 @contextmanager
@@ -131,11 +132,9 @@ def both_cores(session):
     parallel.)"""
     session.execute(text("SET LOCAL parallel_setup_cost = 0"))
     session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
-    try:
-        yield
-    finally:
-        session.execute(text("SET LOCAL parallel_setup_cost = DEFAULT"))
-        session.execute(text("SET LOCAL parallel_tuple_cost = DEFAULT"))
+    yield  # on an error the transaction is lost, and the settings with it: nothing to reset (it would mask the error)
+    session.execute(text("SET LOCAL parallel_setup_cost = DEFAULT"))
+    session.execute(text("SET LOCAL parallel_tuple_cost = DEFAULT"))
 
 
 def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_changed: bool) -> list[str]:
@@ -155,7 +154,7 @@ def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_cha
         s.execute(text(STAGED_SIGNATURES.format(
             classes=CLASSES, stage=stage, joins=STAGED_JOINS,
             changed="" if all_changed else f"JOIN {PERSONS} c ON c.id_number = s.id_number",
-            later_x=LATER_X if later else "", later=LATER if later else "")), {"p": period})
+            later=LATER if later else "")), {"p": period})
     # A person with several lines has a row per line, at most one of them paid by the posting unit: the others are
     # X, and the person is judged one by one and represents no class.
     reps = dict(s.execute(text(f"SELECT min(id_number), signature FROM {CLASSES} WHERE NOT x GROUP BY signature")).all())

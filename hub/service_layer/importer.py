@@ -413,6 +413,10 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
     with UnitOfWork(db, actor=actor) as uow:
         now, s = uow.now, uow.session
         day = today or now.date()
+        # The reconciliation locks first, before any row is written (the order every writer keeps: no deadlocks
+        # with connectors, which lock a person and then write the person's row or partner views).
+        touched_persons = {p[0] for p in persons} | {p[0] for p in postings}
+        lock_persons(uow, sorted(touched_persons))
         step = lambda stage, n, total: progress and progress(stage, n, total)  # noqa: E731
         # Every large table is streamed from generators straight into bulk_insert (COPY on PostgreSQL).
 
@@ -459,7 +463,6 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         step("checks", 0, 1)
         touched_units = {p[1] for p in postings} | {c for c, *_ in quotas} | {c for c, *_ in leader_quotas}
         retiring = {p[0] for p in postings} if len(postings) < 5000 else None
-        touched_persons = {p[0] for p in persons} | {p[0] for p in postings}
         # The loaded rows are written: let them go before the checks load what they need.
         del persons, postings
         loaded.persons, loaded.postings = [], []
@@ -467,9 +470,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         registry_checks.recheck_unit_quotas(uow, book, touched_units)
         registry_checks.recheck_retirement(uow, book, day, retiring)
         # Reconciliation runs both ways: imported persons the partners already report on are re-checked now.
-        # Reconciliation locks before the partner views are read (the order a monthly comparison takes them in).
-        lock_persons(uow, sorted(touched_persons))
-        reconcile_persons(uow, book, partner_known_ids(uow, touched_persons))
+        reconcile_persons(uow, book, partner_known_ids(uow, touched_persons), locked=True)
         step("checks", 1, 1)
         uow.commit()
     if db.is_postgres:  # a bulk load: give the planner statistics now rather than when autovacuum comes by

@@ -37,7 +37,7 @@ from hub.domain.registry import (
 from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook
-from hub.service_layer.reconcile import reconcile_persons
+from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -186,6 +186,7 @@ def _approve_slots(uow: UnitOfWork, row_cls, version_cls, slot: str, parse_slot,
 
 def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> PersonRow:
     """Register a person (or correct an existing person's name and education)."""
+    lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
     row = uow.session.get(PersonRow, person.id_number)
     before = person_data(row) if row else None
     if row is None:
@@ -204,7 +205,7 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
     uow.record("person.register" if before is None else "person.correct", "person", row.id_number,
                before=before, after=person_data(row))
     uow.publish(UPDATES_TOPIC, key=row.id_number, type=type_, subject=row.id_number, data=person_data(row))
-    reconcile_persons(uow, MismatchBook(uow), {row.id_number})
+    reconcile_persons(uow, MismatchBook(uow), {row.id_number}, locked=True)
     return row
 
 
@@ -228,6 +229,7 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
                   start_date: date, book: MismatchBook | None = None, reason: str = "hire") -> PostingRow:
     """Post a person into a free slot (进编): refused when the quota or leader positions are used up."""
     person = _get_person(uow, id_number)
+    lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
     unit = _get_unit(uow, unit_code)
     if unit.status != UnitStatus.ACTIVE.value:
         raise UnitAbolished(f"unit {unit.code} is abolished")
@@ -246,13 +248,14 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=posting_data(row))
     b = book or MismatchBook(uow)
     registry_checks.recheck_retirement(uow, b, max(start_date, uow.now.date()), {person.id_number})
-    reconcile_persons(uow, b, {person.id_number})
+    reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
 
 
 def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str, book: MismatchBook | None = None) -> PostingRow:
     """End a person's active posting (出编: retirement, transfer, resignation, death…)."""
     person = _get_person(uow, id_number)
+    lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
     row = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active).with_for_update()).scalar_one_or_none()
     if row is None:
         raise PostingNotFound(f"person {person.id_number} holds no active posting")
@@ -266,5 +269,5 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
     registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
-    reconcile_persons(uow, b, {person.id_number})
+    reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row

@@ -120,3 +120,75 @@ def test_a_reader_holding_the_default_partition_makes_the_comparison_write_row_b
 def test_a_partition_name_needs_a_period(period):
     with pytest.raises(ValueError, match="must be YYYY-MM"):
         partition_name(period)
+
+
+def test_a_name_correction_waits_for_a_connector_before_it_locks_the_persons_row(pg_url):
+    """Every writer takes the reconciliation locks before row locks: a connector batch holds a person's lock and
+    then updates the person's row (police verification); a correction of the person must wait for the batch
+    before it locks that row, or the two deadlock."""
+    from hub.domain.registry import Person
+    from hub.service_layer import registry
+    from hub.service_layer.reconcile import person_lock_key
+
+    db = connect(pg_url)
+    idn = make_person(db, name="张一")
+    connector = _engine(pg_url).connect()
+    done, failures = threading.Event(), []
+
+    def correct():
+        try:
+            with UnitOfWork(db, actor="office") as uow:
+                registry.register_person(uow, person=Person.new(id_number=idn, name="张壹", education="BACHELOR"),
+                                         effective=date(2026, 1, 1))
+                uow.commit()
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+        done.set()
+
+    try:
+        connector.execute(text("SELECT pg_advisory_xact_lock_shared(:g), pg_advisory_xact_lock(:k)"),
+                          {"g": GLOBAL_LOCK_KEY, "k": person_lock_key(idn)})  # as lock_persons does
+        t = threading.Thread(target=correct)
+        t.start()
+        time.sleep(0.5)
+        assert not done.is_set()  # the correction waits for the batch ...
+        connector.execute(text("SET LOCAL lock_timeout = 2000"))  # ... holding no lock on the person's row
+        connector.execute(text("UPDATE persons SET name = name WHERE id_number = :i"), {"i": idn})
+        connector.commit()
+        t.join(30)
+        assert done.is_set() and not failures, failures
+        with db.read_engine.connect() as c:
+            assert c.execute(text("SELECT name FROM persons WHERE id_number = :i"), {"i": idn}).scalar() == "张壹"
+    finally:
+        connector.close()
+        db.dispose()
+
+
+def test_a_table_named_like_a_partition_is_not_one_until_attached(pg_url):
+    from hub.adapters.payroll_partitions import attach, has_partition, written_to
+
+    db = connect(pg_url)
+    try:
+        with db.session() as s:
+            s.execute(text("CREATE TABLE partner_payroll_2026_12 (LIKE partner_payroll INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+            assert not has_partition(s, "2026-12") and written_to(s, "2026-12") == "partner_payroll_default"
+            assert attach(s, "2026-12")
+            assert has_partition(s, "2026-12") and written_to(s, "2026-12") == "partner_payroll_2026_12"
+            assert s.execute(text("SELECT current_setting('lock_timeout')")).scalar() == "0"  # restored
+            s.rollback()
+    finally:
+        db.dispose()
+
+
+def test_an_error_among_the_parallel_joins_is_reported_as_itself(pg_url):
+    from sqlalchemy.exc import DataError
+
+    from hub.service_layer.finding_classes import both_cores
+
+    db = connect(pg_url)
+    try:
+        with db.session() as s, pytest.raises(DataError, match="division by zero"):
+            with both_cores(s):
+                s.execute(text("SELECT 1 / 0"))
+    finally:
+        db.dispose()
