@@ -22,17 +22,13 @@ from tests.e2e.state import outbox_backlog, snapshot
 from tests.factories import id_number, unit_code
 from tests.kafka_tools import PartnerProducer, TopicReader
 from tests.registry_csv import write_registry
+from tests.waiting import wait_until
 
 OUTAGE_S = 30
 
 
-def _wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(cond, timeout, what):
+    wait_until(cond, timeout, what, every=0.25)
 
 
 def test_hub_recovers_from_a_30s_broker_outage(tmp_path, pg_template):

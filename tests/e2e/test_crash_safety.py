@@ -16,17 +16,13 @@ from tests.conftest import new_pg_database
 from tests.e2e.hub_process import HubProcess
 from tests.e2e.state import consumed, snapshot
 from tests.kafka_tools import PartnerProducer
+from tests.waiting import wait_until
 
 EVENTS = 10_000
 
 
-def _wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(cond, timeout, what):
+    wait_until(cond, timeout, what, every=0.2)
 
 
 def test_kill_9_three_times_mid_stream_ends_in_the_state_of_a_clean_run(tmp_path, pg_template, kafka_bootstrap):

@@ -23,14 +23,11 @@ from tests.conftest import PG_ADMIN_URL
 from tests.factories import id_number, unit_code
 from tests.integration.registry_helpers import hire, make_person, make_unit
 from tests.integration.streaming_harness import Streaming
+from tests.waiting import wait_until
 
 
-def _wait(cond, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+def _wait(cond, timeout, what):
+    wait_until(cond, timeout, what, every=0.1)
 
 
 def _count(db, model, *where) -> int:

@@ -13,6 +13,7 @@ from hub.adapters.kafka import OUTBOUND_TOPICS, ensure_topics
 from hub.adapters.metrics import METRICS
 from hub.adapters.outbox_relay import OutboxRelay
 from hub.service_layer.unit_of_work import UnitOfWork
+from tests.waiting import wait_until
 
 
 def _write(db, n: int) -> None:
@@ -22,12 +23,8 @@ def _write(db, n: int) -> None:
         uow.commit()
 
 
-def _wait(cond, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; backlog metric {METRICS.get('hub_outbox_backlog')}")
-        time.sleep(0.05)
+def _wait(cond, timeout, what):
+    wait_until(cond, timeout, what, every=0.05, detail=lambda: f"backlog metric {METRICS.get('hub_outbox_backlog')}")
 
 
 def _dead_port() -> int:

@@ -12,15 +12,11 @@ from hub.adapters.orm import AppliedEventRow, PartnerPayrollRow
 from tests import events as ev
 from tests.factories import unique_ids, unit_code
 from tests.integration.streaming_harness import Streaming
+from tests.waiting import wait_until
 
 
-def _wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out: {what}")
+def _wait(cond, timeout, what):
+    wait_until(cond, timeout, what, every=0.1)
 
 
 def test_a_second_copy_joins_and_leaves_mid_stream_without_loss_or_doubles(pg_url, kafka_bootstrap):
