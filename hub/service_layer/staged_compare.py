@@ -41,18 +41,19 @@ from hub.service_layer.unit_of_work import UnitOfWork
 _VIEW = PartnerPayrollRow.__table__
 _COLS = ", ".join(COLUMNS)
 # The snapshot's columns typed like the view's, in the view's order (the partition-to-be's layout follows it).
-_VIEW_TYPES = {c.name: c.type.compile(dialect=postgresql.dialect()) for c in _VIEW.c
+_PG = postgresql.dialect()
+_VIEW_TYPES = {c.name: c.type.compile(dialect=_PG) for c in _VIEW.c
                if c.name in ("id_number", "name", "unit_code", "period", "gross_amount")}
 _VIEW_KEY = ", ".join(c.name for c in _VIEW.primary_key.columns)
 _VIEW_DEFAULTED = ("paid", "event_id", "updated_at")  # the columns a snapshot does not have
 
 
 def _view_defaults(run_id: str, now) -> str:
-    """The columns the staged rows get as they land: paid, written by this run, now (literals: DDL takes no parameters)."""
+    """The columns the staged rows get as they land, typed like the view's: paid, written by this run, now
+    (literals: DDL takes no parameters)."""
     lit = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
-    return (f"paid boolean NOT NULL DEFAULT true, event_id varchar(200) NOT NULL DEFAULT {lit(run_id)},"
-            f" updated_at timestamp with time zone NOT NULL DEFAULT {lit(now.isoformat())}")
-
+    values = dict(zip(_VIEW_DEFAULTED, ("true", lit(run_id), lit(now.isoformat()))))
+    return ", ".join(f"{c} {_VIEW.c[c].type.compile(dialect=_PG)} NOT NULL DEFAULT {v}" for c, v in values.items())
 
 
 def _primary_key(s, table: str) -> bool:
