@@ -34,8 +34,9 @@ _SIGNATURES = f"""
 CREATE TEMP TABLE {CLASSES} ON COMMIT DROP AS
 WITH g AS (
     SELECT c.id_number, pe.name AS rname, po.unit_code AS punit, u.funding, count(p.id_number) AS lines,
-           coalesce(bool_or(p.unit_code IS DISTINCT FROM po.unit_code
-                            OR (p.name IS NOT NULL AND p.name IS DISTINCT FROM pe.name)), false) AS x,
+           coalesce(bool_or(p.id_number IS NOT NULL  -- (no lines: the outer join's one empty row is no line)
+                            AND (p.unit_code IS DISTINCT FROM po.unit_code
+                                 OR (p.name IS NOT NULL AND p.name IS DISTINCT FROM pe.name))), false) AS x,
            sum(hashtext(p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END || p.paid::text)::bigint) AS h1,
            sum(hashtext(p.paid::text || '#' || p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END)::bigint) AS h2,
            min(p.period) AS first_period, max(p.period) AS last_period

@@ -32,6 +32,7 @@ from hub.service_layer.finding_classes import (
     PERSONS,
     STAGED_JOINS,
     STAGED_SIGNATURES,
+    judge_among,
     staged_persons_to_judge,
 )
 from hub.service_layer.importer import import_registry
@@ -274,6 +275,28 @@ def test_signature_classes_are_judged_like_their_representative(pg_url, city, tm
         assert {True, False} <= set().union(*verdicts.values())  # classes with and without findings exist
         assert len(verdicts) < len(sig) / 20  # persons do fall into few classes
         assert sum("X" in s for s in sig.values()) < len(sig) / 4  # and most are not judged one by one
+    finally:
+        db.dispose()
+
+
+def test_persons_without_pay_lines_are_judged_by_class_not_one_by_one(pg_url, city, tmp_path):
+    """Unpaid persons form classes like the others (an outer join's empty row is no pay line): with partners that
+    agree and no pay lines at all, a police comparison has nobody to judge but its representatives."""
+    out, persons, funding, postings = city
+    db = connect(pg_url)
+    try:
+        import_registry(db, out)
+        ids = sorted(persons)
+        with UnitOfWork(db, actor="test") as uow:
+            uow.session.execute(text(
+                "INSERT INTO partner_identity (id_number, name, gender, birth_date, status, photo_sha256, event_id,"
+                " updated_at) SELECT id_number, name, gender, birth_date, 'ALIVE', NULL, 'seed', now() FROM persons"))
+            assert judge_among(uow, ids) == []  # every class is free of findings: nobody is judged
+            uow.session.execute(text(f"DROP TABLE {CLASSES}"))
+            uow.session.execute(text(_SIGNATURES))
+            x, n = uow.session.execute(text(f"SELECT count(*) FILTER (WHERE signature LIKE '%X%'), count(DISTINCT signature)"
+                                            f" FROM {CLASSES}")).one()
+        assert x == 0 and 0 < n < 10, (x, n)
     finally:
         db.dispose()
 
