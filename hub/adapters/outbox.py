@@ -75,6 +75,28 @@ def cloud_event_template(*, type: str, now: datetime, source: str = REGISTRY_SOU
             + ',"specversion":"1.0","subject":%s,"time":' + lit(event_time(now)) + ',"type":' + lit(type) + "}")
 
 
+def sql_json(expr: str) -> str:
+    """PostgreSQL: the JSON text of a text expression, exactly as jsonutil.dumps writes it (``null`` for NULL).
+
+    ``to_json`` escapes as Python's encoder does with ensure_ascii=False: quote, backslash, the short escapes
+    (b f n r t) and ``\\u00xx`` for the other control characters; tests/integration/test_sql_events.py checks it."""
+    return f"coalesce(to_json(({expr})::text)::text, 'null')"
+
+
+def sql_cloud_event(*, type: str, now: datetime, data_sql: str, subject_sql: str,
+                    source: str = REGISTRY_SOURCE) -> tuple[str, dict]:
+    """PostgreSQL: an expression (and its parameters) for the outbox value of an event made in the database — the
+    text of ``cloud_event_template`` with the event's data JSON (``data_sql``, a text expression), a random version 4
+    id (``gen_random_uuid()``) and the subject (a text expression, not NULL). For events by the hundred thousand."""
+    tmpl = cloud_event_template(type=type, now=now, source=source)
+    if "%%" in tmpl:
+        raise ValueError("a literal % in an event template")
+    parts = tmpl.split("%s")  # before the data, before the id, before the subject, after it
+    expr = (f"CAST(:event_0 AS text) || ({data_sql}) || CAST(:event_1 AS text) || gen_random_uuid()::text"
+            f" || CAST(:event_2 AS text) || {sql_json(subject_sql)} || CAST(:event_3 AS text)")
+    return expr, {f"event_{i}": part for i, part in enumerate(parts)}
+
+
 def event_rows(events: list[tuple[str, str | None, dict]], now: datetime) -> list[dict]:
     """Rows for the outbox table from (topic, key, event) triples."""
     return [dict(topic=t, key=k, value=dumps(e), created_at=now, sent_at=None) for t, k, e in events]

@@ -20,6 +20,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -53,23 +54,48 @@ def _uscc_ok(col: str) -> str:
 
 _AMOUNT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,4})?")  # connectors.events.Amount, matched whole
 
+def _date_ok(col: str) -> str:
+    """connectors.events.IsoDate: YYYY-MM-DD and a real date (year ≥ 1). Nested CASEs fix the order."""
+    y, m, d = (f"substr({col}, 1, 4)::int", f"substr({col}, 6, 2)::int", f"substr({col}, 9, 2)::int")
+    return (f"(CASE WHEN {col} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' THEN"
+            f" (CASE WHEN {y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} >= 1 THEN"
+            f" {d} <= extract(day FROM make_date({y}, {m}, 1) + interval '1 month - 1 day') ELSE false END)"
+            f" ELSE false END)")
+
+
 CHECKS = {
     "id": _id_ok,
     "uscc": _uscc_ok,
     "name": lambda c: f"(char_length({c}) BETWEEN 1 AND 100)",
     "period": lambda c: f"({c} ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$')",
+    "date": _date_ok,
+    "sha256": lambda c: f"({c} ~ '^[0-9a-fA-F]{{64}}$')",
+    "text100": lambda c: f"(char_length({c}) <= 100 AND {c} !~ '^{_SPACE}|{_SPACE}$')",
+}
+# Checks against the row's ID number (valid when the row is accepted: its ID number is checked too).
+_ID_CHECKS = {
+    "gender": lambda c, idc: f"({c} = CASE WHEN substr({idc}, 17, 1) IN ('1', '3', '5', '7', '9') THEN 'M' ELSE 'F' END)",
+    "birth_date": lambda c, idc: f"({c} = substr({idc}, 7, 4) || '-' || substr({idc}, 11, 2) || '-' || substr({idc}, 13, 2))",
 }
 
 
 @dataclass(frozen=True)
 class StagedColumns:
-    """What each column of a source's snapshot is, for the staged checks (all required)."""
+    """What each column of a source's snapshot is, for the staged checks.
 
-    kinds: dict[str, str]  # column -> a key of CHECKS
+    A kind is a key of ``CHECKS``, ``gender`` or ``birth_date`` (as the row's ID number says), ``amount``, or
+    ``one of:A|B|C`` (a vocabulary). ``optional`` columns may be missing from the file or empty."""
+
+    kinds: dict[str, str]  # column -> kind
+    optional: frozenset[str] = frozenset()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.kinds)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c for c in self.kinds if c not in self.optional)
 
 
 def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = TABLE,
@@ -92,7 +118,7 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
         body.decode("utf-8")
     except (UnicodeDecodeError, StopIteration, csv.Error):  # csv.Error: e.g. bare CR line ends (one long "line")
         return None
-    if len(set(header)) != len(header) or set(header) != set(columns.names):
+    if len(set(header)) != len(header) or not set(columns.required) <= set(header) <= set(columns.names):
         return None
     lines = body.count(b"\n") + (0 if not body or body.endswith(b"\n") else 1)
     if (b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r")) or b"\n\\." in b"\n" + body
@@ -106,7 +132,8 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
     with raw_conn.cursor() as cur:
         cur.execute("SAVEPOINT snapshot_copy")
         try:
-            order = [c for c in (types or {}) if c in header] + [c for c in header if c not in (types or {})]
+            # every column of the source (optional ones the file lacks stay empty)
+            order = [c for c in (types or {}) if c in columns.names] + [c for c in columns.names if c not in (types or {})]
             cur.execute(  # the columns in the order of ``types`` (a partition-to-be's layout), the line number last
                 f"CREATE {'TEMP ' if temp else ''}TABLE {table} ("
                 + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in order) + (f", {extra}" if extra else "")
@@ -126,17 +153,29 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
     return staged
 
 
+def _literal(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
 def _accepted(columns: StagedColumns) -> str:
     """The SQL condition a canonical row meets. Values the registry already holds (a person's ID number and name,
     a unit's code) and the compared period are canonical by construction; anything else is checked in full."""
     out = []
+    idc = next(f's."{c}"' for c, k in columns.kinds.items() if k == "id")
     for c, kind in columns.kinds.items():
         col = f's."{c}"'
         if kind == "amount":  # few distinct values: checked once each in Python (flagged), here a lookup
             out.append(f"({col} IS NOT NULL AND NOT ({col} = ANY(CAST(:bad_{c} AS text[]))))")
             continue
-        full = f"coalesce({CHECKS[kind](col)}, false)"
-        if kind == "id":
+        if kind.startswith("one of:"):
+            full = f"({col} IN ({', '.join(_literal(v) for v in kind.removeprefix('one of:').split('|'))}))"
+        elif kind in _ID_CHECKS:
+            full = _ID_CHECKS[kind](col, idc)
+        else:
+            full = f"coalesce({CHECKS[kind](col)}, false)"
+        if c in columns.optional:  # empty (NULL) or a canonical value; white space only is the models' to judge
+            out.append(f"({col} IS NULL OR coalesce({full}, false))")
+        elif kind == "id":
             out.append(f"(p.id_number IS NOT NULL OR {full})")
         elif kind == "uscc":
             out.append(f"(u.code IS NOT NULL OR {full})")
@@ -177,4 +216,10 @@ def settle(session: Session, columns: StagedColumns, fixed: list[tuple], bad_lin
         session.execute(text(
             f"UPDATE {table} AS s SET {sets} FROM unnest(CAST(:lines AS bigint[]), {arrays}) AS v(line, {names})"
             f" WHERE s.line = v.line"),
-            {"lines": [f[0] for f in fixed], **{f"c{i}": [f[1][i] for f in fixed] for i in range(len(columns.names))}})
+            {"lines": [f[0] for f in fixed],
+             **{f"c{i}": [_text(f[1][i]) for f in fixed] for i in range(len(columns.names))}})
+
+
+def _text(v):
+    """A model's normalised value as the staged text (dates as YYYY-MM-DD)."""
+    return v.isoformat() if isinstance(v, date) else v

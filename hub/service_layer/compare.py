@@ -58,7 +58,7 @@ COLUMNS = {
 MODELS = {POLICE: IdentityUpdated, HR: EmploymentUpdated, FINANCE: PayrollPaid, INSURANCE: ContributionRecorded}
 ABSENCE_KINDS = {POLICE: (K.IDENTITY_UNKNOWN,), FINANCE: (K.UNPAID_POSTING, K.HEADCOUNT_INCONSISTENT),
                  INSURANCE: (K.INSURANCE_MISSING,), HR: ()}
-STAGED_SOURCES = (FINANCE,)  # sources whose snapshots PostgreSQL compares with set operations
+STAGED_SOURCES = SOURCES  # sources whose snapshots PostgreSQL compares with set operations
 CLASSES_FROM = 1000  # re-checking more persons than this: judge signature classes first (PostgreSQL)
 PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")  # ASCII digits only; \Z: no trailing newline
 FISCAL_FUNDING = ("FULL", "PARTIAL")
@@ -211,8 +211,10 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
 
     try:
         if db.is_postgres and source in STAGED_SOURCES and staged:
-            from hub.service_layer.staged_compare import run_staged
-
+            if source == FINANCE:
+                from hub.service_layer.staged_compare import run_staged
+            else:
+                from hub.service_layer.staged_views import run_staged_view as run_staged
             if run_staged(db, report, raw=raw, run_id=run_id, skip_bad_rows=skip_bad_rows, actor=actor,
                           progress=progress, finish=finish):
                 return report
@@ -267,46 +269,60 @@ def _record_end(db, cid, status, report: CompareReport, error: str) -> None:
 
 
 def _replace_partner_view(uow: UnitOfWork, source: str, period: str, records: list, run_id: str) -> set[str]:
-    """Make the snapshot the source's view for the period; returns every person whose view changed or may have."""
-    s, now = uow.session, uow.now
-    new_ids = {r.id_number for r in records}
+    """Make the snapshot the source's view for the period; returns every person whose view changed.
+
+    Only the rows that changed, came or went are rewritten (and their persons re-checked), as the staged paths
+    do: a snapshot repeating the view leaves its rows, and the findings of their persons, as they were."""
     if source == POLICE:
-        old = set(s.execute(select(PartnerIdentityRow.id_number)).scalars())
-        s.execute(delete(PartnerIdentityRow))
-        bulk_insert(s, PartnerIdentityRow.__table__, ["id_number", "name", "gender", "birth_date", "status", "photo_sha256", "event_id", "updated_at"],
-                    ((r.id_number, r.name, r.gender, r.birth_date, r.status, r.photo_sha256, run_id, now) for r in records))
+        changed = _rewrite_changed(uow, PartnerIdentityRow, ("name", "gender", "birth_date", "status", "photo_sha256"),
+                                   records, run_id)
         verify_identities(uow, {r.id_number: {"name": r.name, "status": r.status, "photo_sha256": r.photo_sha256} for r in records})
-        return old | new_ids
-    if source == HR:
-        old = set(s.execute(select(PartnerEmploymentRow.id_number)).scalars())
-        s.execute(delete(PartnerEmploymentRow))
-        bulk_insert(s, PartnerEmploymentRow.__table__, ["id_number", "name", "unit_code", "status", "effective_date", "rank", "event_id", "updated_at"],
-                    ((r.id_number, r.name, r.unit_code, r.status, r.effective_date, r.rank, run_id, now) for r in records))
-        return old | new_ids
-    if source == FINANCE:
-        # Only persons whose lines for the period changed are rewritten and re-checked (as the staged path does):
-        # a corrected file leaves the others, their rows and their open findings as they were.
-        old: dict[str, set] = defaultdict(set)
-        for idn, unit, name, gross, paid in s.execute(select(
-                PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.name,
-                PartnerPayrollRow.gross_amount, PartnerPayrollRow.paid).where(PartnerPayrollRow.period == period)):
-            old[idn].add((unit, name, gross, bool(paid)))
-        new: dict[str, set] = defaultdict(set)
-        for r in records:
-            new[r.id_number].add((r.unit_code, r.name, r.gross_amount, True))
-        changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
-        for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
-            s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period, any_of(s, PartnerPayrollRow.id_number, part)))
-        bulk_insert(s, PartnerPayrollRow.__table__, ["id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at"],
-                    ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records if r.id_number in changed))
         return changed
-    # insurance keeps one (latest) record per person: a newer period's record stays
-    newer = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period > period)).scalars())
-    old = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period <= period)).scalars())
-    s.execute(delete(PartnerInsuranceRow).where(PartnerInsuranceRow.period <= period))
-    bulk_insert(s, PartnerInsuranceRow.__table__, ["id_number", "name", "employer_code", "period", "base_amount", "status", "event_id", "updated_at"],
-                ((r.id_number, r.name, r.employer_code, period, r.base_amount, r.status, run_id, now) for r in records if r.id_number not in newer))
-    return old | (new_ids - newer)
+    if source == HR:
+        return _rewrite_changed(uow, PartnerEmploymentRow, ("name", "unit_code", "status", "effective_date", "rank"),
+                                records, run_id)
+    if source == INSURANCE:
+        # one (latest) record per person: a newer period's record stays
+        s = uow.session
+        newer = set(s.execute(select(PartnerInsuranceRow.id_number).where(PartnerInsuranceRow.period > period)).scalars())
+        return _rewrite_changed(uow, PartnerInsuranceRow, ("name", "employer_code", "period", "base_amount", "status"),
+                                [r for r in records if r.id_number not in newer], run_id,
+                                scope=PartnerInsuranceRow.period <= period)
+    s, now = uow.session, uow.now
+    # Finance: only persons whose lines for the period changed are rewritten and re-checked.
+    old: dict[str, set] = defaultdict(set)
+    for idn, unit, name, gross, paid in s.execute(select(
+            PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.name,
+            PartnerPayrollRow.gross_amount, PartnerPayrollRow.paid).where(PartnerPayrollRow.period == period)):
+        old[idn].add((unit, name, gross, bool(paid)))
+    new: dict[str, set] = defaultdict(set)
+    for r in records:
+        new[r.id_number].add((r.unit_code, r.name, r.gross_amount, True))
+    changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
+    for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
+        s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period, any_of(s, PartnerPayrollRow.id_number, part)))
+    bulk_insert(s, PartnerPayrollRow.__table__, ["id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at"],
+                ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records if r.id_number in changed))
+    return changed
+
+
+def _rewrite_changed(uow: UnitOfWork, row_type, values: tuple[str, ...], records: list, run_id: str, *,
+                     scope=None) -> set[str]:
+    """Rewrite the rows (one per person) of a partner view — those within ``scope`` — that differ from the records
+    (``values``: the columns a record sets besides id_number); returns the persons whose row changed, came or went."""
+    s = uow.session
+    q = select(row_type.id_number, *(getattr(row_type, c) for c in values))
+    if scope is not None:
+        q = q.where(scope)
+    old = {idn: tuple(rest) for idn, *rest in s.execute(q)}
+    new = {r.id_number: tuple(getattr(r, c) for c in values) for r in records}
+    changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
+    for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
+        d = delete(row_type).where(any_of(s, row_type.id_number, part))
+        s.execute(d if scope is None else d.where(scope))
+    bulk_insert(s, row_type.__table__, ["id_number", *values, "event_id", "updated_at"],
+                ((i, *new[i], run_id, uow.now) for i in sorted(changed) if i in new))
+    return changed
 
 
 def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, records: list, run_id: str) -> None:

@@ -23,7 +23,7 @@ from hub.adapters.orm import (
     PersonRow,
     SubjectSequenceRow,
 )
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.adapters.outbox import UPDATES_TOPIC, sql_cloud_event, sql_json
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.registry import person_data
@@ -176,6 +176,44 @@ _PG_VERIFY = text(
     "AS v(id, name, status, photo) WHERE persons.id_number = v.id")
 
 
+def verified_data(id_number, name, gender, birth_date, education, verified_name, status, photo) -> dict:
+    """The `data` of the person.updated event of a person whose police-verified identity changed."""
+    return {"id_number": id_number, "name": name, "gender": gender, "birth_date": birth_date, "education": education,
+            "verified_name": verified_name, "identity_status": status, "photo_sha256": photo}
+
+
+# verified_data's JSON made in PostgreSQL from ``persons p`` and the verified values ``v`` (keys in sorted order,
+# as jsonutil.dumps writes them); tests/integration/test_sql_events.py checks it against dumps.
+_VERIFIED_DATA_SQL = " || ".join((
+    """'{"birth_date":"' || to_char(p.birth_date, 'YYYY-MM-DD') || '","education":'""", sql_json("p.education"),
+    """',"gender":'""", sql_json("p.gender"), """',"id_number":'""", sql_json("p.id_number"),
+    """',"identity_status":'""", sql_json("v.status"), """',"name":'""", sql_json("p.name"),
+    """',"photo_sha256":'""", sql_json("v.photo_sha256"), """',"verified_name":'""", sql_json("v.name"), "'}'"))
+
+
+def verify_staged_identities(uow: UnitOfWork, stage: str) -> int:
+    """``verify_identities`` for a staged police snapshot (PostgreSQL): the table ``stage`` (id_number, name,
+    status, photo_sha256, one row per person) updates the persons it names and differs from, with one
+    person.updated event each, made in the database. Returns how many persons changed."""
+    s = uow.session
+    s.execute(text("DROP TABLE IF EXISTS snapshot_verified"))
+    n = s.execute(text(
+        f"""CREATE TEMP TABLE snapshot_verified ON COMMIT DROP AS
+            SELECT s.id_number, s.name, s.status, s.photo_sha256 FROM {stage} s JOIN persons p ON p.id_number = s.id_number
+            WHERE (p.verified_name, p.identity_status, p.photo_sha256) IS DISTINCT FROM (s.name, s.status, s.photo_sha256)""")).rowcount
+    if not n:
+        return 0
+    value, params = sql_cloud_event(type="gov.registry.person.updated", now=uow.now, data_sql=_VERIFIED_DATA_SQL,
+                                    subject_sql="p.id_number")
+    s.execute(text(f"""INSERT INTO outbox (topic, key, value, created_at)
+                       SELECT :topic, p.id_number, {value}, :now
+                       FROM snapshot_verified v JOIN persons p ON p.id_number = v.id_number ORDER BY p.id_number"""),
+              {"topic": UPDATES_TOPIC, "now": uow.now, **params})
+    s.execute(text("UPDATE persons p SET verified_name = v.name, identity_status = v.status, photo_sha256 = v.photo_sha256"
+                   " FROM snapshot_verified v WHERE p.id_number = v.id_number"))
+    return n
+
+
 def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     """Police may change the registry's verified name, identity status and photo hash — nothing else."""
     ids = list(identity)
@@ -203,6 +241,5 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
             verified_name=bindparam("b_name"), identity_status=bindparam("b_status"), photo_sha256=bindparam("b_photo")),
             [dict(b_id=p.id_number, b_name=n[0], b_status=n[1], b_photo=n[2]) for p, n in changed])
     for p, (name, status, photo) in changed:
-        data = {"id_number": p.id_number, "name": p.name, "gender": p.gender, "birth_date": p.birth_date,
-                "education": p.education, "verified_name": name, "identity_status": status, "photo_sha256": photo}
+        data = verified_data(p.id_number, p.name, p.gender, p.birth_date, p.education, name, status, photo)
         uow.publish(UPDATES_TOPIC, key=p.id_number, type="gov.registry.person.updated", subject=p.id_number, data=data)

@@ -215,12 +215,19 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
                 WHERE u.funding IN ('FULL', 'PARTIAL')
                   AND (coalesce(pd.paid, 0) <> coalesce(h.actual, 0) OR coalesce(h.actual, 0) > coalesce(q.approved, 0)
                        OR coalesce(pd.paid, 0) > coalesce(q.approved, 0))"""))}
+    book_absences(uow, book, "finance", run_id, found)
+
+
+def book_absences(uow: UnitOfWork, book: MismatchBook, source: str, run_id: str,
+                  found: dict[K, dict[tuple[str, str], dict]]) -> None:
+    """Open what a snapshot shows absent — ``found``: kind → (subject, unit) → details, complete for each kind — and
+    resolve that kind's other open mismatches (plain rows, one upsert: thousands on a first comparison)."""
     t = MismatchRow.__table__
-    for kind, want in found.items():  # plain rows, one upsert: thousands of findings on a first comparison
-        open_rows = {(r.subject, r.unit_code): r for r in (PlainMismatch(**m._mapping) for m in s.execute(
+    for kind, want in found.items():
+        open_rows = {(r.subject, r.unit_code): r for r in (PlainMismatch(**m._mapping) for m in uow.session.execute(
             select(t).where(t.c.kind == kind.value, t.c.status == "OPEN")))}
         for (subject, unit), details in want.items():
-            book.raise_plain(kind, subject=subject, unit_code=unit, source="finance", details=details,
+            book.raise_plain(kind, subject=subject, unit_code=unit, source=source, details=details,
                              caused_by=[run_id], existing=open_rows.get((subject, unit)))
         for key, row in open_rows.items():
             if key not in want:

@@ -155,9 +155,25 @@ def _state(url: str) -> dict:
         payroll = sorted(c.execute(text(
             "SELECT id_number, unit_code, period, name, gross_amount, paid, event_id FROM partner_payroll")).all())
         events = Counter((json.loads(v)["type"], json.loads(v).get("subject")) for (v,) in c.execute(text("SELECT value FROM outbox")))
+        person_events = sorted(json.dumps(json.loads(v)["data"], sort_keys=True) for (v,) in c.execute(text(
+            "SELECT value FROM outbox WHERE value LIKE '%gov.registry.person.updated%'")))
+        views = {t: sorted(c.execute(text(f"SELECT {cols}, event_id FROM {t}")).all()) for t, cols in (
+            ("partner_identity", "id_number, name, gender, birth_date, status, photo_sha256"),
+            ("partner_employment", "id_number, name, unit_code, status, effective_date, rank"),
+            ("partner_insurance", "id_number, name, employer_code, period, base_amount, status"))}
+        verified = sorted(c.execute(text("SELECT id_number, verified_name, identity_status, photo_sha256 FROM persons")).all())
     eng.dispose()
     return {"mismatches": [tuple(json.dumps(x, sort_keys=True) for x in m) for m in mismatches], "payroll": payroll,
-            "events": sorted(events.items())}
+            "events": sorted(events.items()), "person_events": person_events, "views": views, "verified": verified}
+
+
+def _differences(states: list[dict]) -> dict:
+    """What the first state has that another lacks and the other way round, by part (for assertion messages)."""
+    def flat(v):
+        j = lambda x: json.dumps(x, default=str, ensure_ascii=False)  # noqa: E731
+        return {("", j(x)) for x in v} if isinstance(v, list) else {(k, j(x)) for k, xs in v.items() for x in xs}
+    return {f"{key} 0 vs {i}": (sorted(flat(states[0][key]) - flat(st[key]))[:5], sorted(flat(st[key]) - flat(states[0][key]))[:5])
+            for i, st in enumerate(states[1:], 1) for key in states[0] if states[0][key] != st[key]}
 
 
 def _column(url: str, sql: str) -> list:
@@ -174,7 +190,7 @@ def twin_databases(pg_url):
     made = []
 
     def clone() -> str:
-        name = pg_url.rsplit("/", 1)[1] + "_twin"
+        name = pg_url.rsplit("/", 1)[1] + f"_twin{len(made) or ''}"
         eng = _admin_engine()
         with eng.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_url.rsplit("/", 1)[1]}"'))
@@ -430,7 +446,9 @@ def test_odd_files_get_the_same_report_either_way(pg_url, twin_databases, tmp_pa
     assert _state(pg_url) == _state(twin)
 
 
-def _other_snapshot(path: Path, source: str, persons, postings, rng) -> Path:
+def _other_snapshot(path: Path, source: str, persons, postings, rng, *, bad: bool = False) -> Path:
+    """A police, HR or insurance snapshot: absences, other names and units, respaced names, statuses. ``bad``: also
+    rows of every kind the models reject or normalise, and the optional column (police photo, HR rank) filled."""
     posting = dict(postings)
     units = sorted(set(posting.values()))
     rows = []
@@ -446,14 +464,46 @@ def _other_snapshot(path: Path, source: str, persons, postings, rng) -> Path:
             unit = rng.choice(units)
         if source == "police":
             rows.append([idn, name, "M" if int(idn[16]) % 2 else "F", f"{idn[6:10]}-{idn[10:12]}-{idn[12:14]}",
-                         "DECEASED" if rng.random() < 0.02 else "ALIVE"])
+                         "DECEASED" if rng.random() < 0.02 else "ALIVE"]
+                        + ([rng.choice(["", "", "ab" * 32, "AB" * 32])] if bad else []))
         elif source == "hr":
-            rows.append([idn, name, unit, rng.choice(["EMPLOYED"] * 30 + ["RETIRED", "LEFT"]), "2026-01-01"])
+            rows.append([idn, name, unit, rng.choice(["EMPLOYED"] * 30 + ["RETIRED", "LEFT"]), "2026-01-01"]
+                        + ([rng.choice(["", "", "科长", "副处长"])] if bad else []))
         elif idn in posting:
             rows.append([idn, name, unit, P, "6000.00", "ACTIVE" if rng.random() > 0.03 else "SUSPENDED"])
     header = {"police": ["id_number", "name", "gender", "birth_date", "status"],
               "hr": ["id_number", "name", "unit_code", "status", "effective_date"],
               "insurance": ["id_number", "name", "employer_code", "period", "base_amount", "status"]}[source]
+    if bad:
+        header += {"police": ["photo_sha256"], "hr": ["rank"], "insurance": []}[source]
+        ok = rows[:40]
+        wrong_check = ok[0][0][:17] + ("0" if ok[0][0][17] != "0" else "1")
+        feb30 = make_id_number("330108", date(1990, 1, 1), 1, True)[:10] + "0230" + "0011"
+        x = next(make_id_number("330108", date(1990, 3, 3), i, True) for i in range(200)
+                 if make_id_number("330108", date(1990, 3, 3), i, True).endswith("X"))
+        def fix(i: int, **changes) -> list:  # the i-th good row with some fields changed
+            row = list(ok[i])
+            for col, value in changes.items():
+                row[header.index(col)] = value
+            return row
+        rows += [fix(1, id_number=wrong_check), fix(2, id_number=feb30), fix(3, name=""), fix(4, name="名" * 101),
+                 fix(5, name=f" {ok[5][1]} "), fix(6), fix(7, id_number=" " + ok[7][0])]  # 6, 7: duplicates
+        if source == "police":
+            male = int(ok[8][0][16]) % 2
+            rows += [fix(8, gender="F" if male else "M"), fix(9, birth_date="1900-01-01"), fix(10, birth_date="2026-02-30"),
+                     fix(11, status="DEAD"), fix(12, status="alive"), fix(13, photo_sha256="g" * 64),
+                     fix(14, photo_sha256="  "), fix(15, gender=" " + ok[15][2]),
+                     [x.lower(), "钱某", "M" if int(x[16]) % 2 else "F", "1990-03-03", "ALIVE", ""]]
+        elif source == "hr":
+            rows += [fix(8, unit_code=ok[8][2][:17] + ("0" if ok[8][2][17] != "0" else "1")), fix(9, status="FIRED"),
+                     fix(10, effective_date="2026-02-30"), fix(11, effective_date="2026-1-01"), fix(12, effective_date="20260101"),
+                     fix(13, rank="级" * 101), fix(14, rank="  "), fix(15, rank=" 科长 "), fix(16, effective_date="0000-01-01"),
+                     [x.lower(), "钱某", ok[0][2], "EMPLOYED", "2026-01-01", ""]]
+        else:
+            rows += [fix(8, period=BEFORE), fix(9, period="2026-13"), fix(10, base_amount="abc"), fix(11, status="active"),
+                     fix(12, employer_code="91330100MA27XXXX0X"), fix(13, base_amount=" 6000.00"),
+                     [x.lower(), "钱某", ok[0][2], P, "1.00", "ACTIVE"]]
+        rng.shuffle(rows)
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
@@ -462,26 +512,64 @@ def _other_snapshot(path: Path, source: str, persons, postings, rng) -> Path:
 
 
 @pytest.mark.parametrize("source", ["police", "hr", "insurance"])
-def test_other_sources_by_signature_class_leave_the_same_state(pg_url, twin_databases, city, tmp_path, source):
+def test_other_sources_bad_rows_get_the_same_report_and_skip_either_way(pg_url, twin_databases, city, tmp_path, source):
+    """Rows of every kind the models reject or normalise: the staged checks flag them and the models word the
+    errors — the same report as the general path; with --skip-bad-rows the same state."""
     out, persons, funding, postings = city
     db = connect(pg_url)
     import_registry(db, out)
     _partners_disagree(db, persons, postings, random.Random(5))
     db.dispose()
     twin = twin_databases()
-    fast, plain = connect(pg_url), connect(twin)
+    snap = _other_snapshot(tmp_path / f"{source}.csv", source, persons, postings, random.Random(3), bad=True)
+    reports = []
+    for url, staged in ((pg_url, True), (twin, False)):
+        d = connect(url)
+        try:
+            with pytest.raises(CompareRejected) as e:
+                run_compare(d, source=source, period=P, path=snap, staged=staged)
+            reports.append((e.value.report.method, [str(x) for x in e.value.report.bad_rows]))
+            r = run_compare(d, source=source, period=P, path=snap, staged=staged, skip_bad_rows=True)
+            reports.append((r.method, r.rows, [str(x) for x in r.bad_rows]))
+        finally:
+            d.dispose()
+    assert [r[0] for r in reports] == ["staged", "staged", "general", "general"]
+    assert reports[0][1:] == reports[2][1:] and reports[1][1:] == reports[3][1:], reports
+    assert len(reports[0][1]) >= 12 and reports[1][1] > 1000
+    assert _state(pg_url) == _state(twin)
+
+
+@pytest.mark.parametrize("source", ["police", "hr", "insurance"])
+def test_other_sources_staged_by_class_and_general_leave_the_same_state(pg_url, twin_databases, city, tmp_path, source,
+                                                                       monkeypatch):
+    """The staged path (SQL), the classes path (rows read in Python, persons judged by signature class) and the general path,
+    on clones of one database, over two snapshots: the same mismatches, views, verified identities and events.
+    (Signature classes from 100 changed persons, so that both faster paths use them.)"""
+    monkeypatch.setattr("hub.service_layer.compare.CLASSES_FROM", 100)
+    out, persons, funding, postings = city
+    db = connect(pg_url)
+    import_registry(db, out)
+    _partners_disagree(db, persons, postings, random.Random(5))
+    db.dispose()
+    by_class, general = twin_databases(), twin_databases()
+    dbs = [connect(u) for u in (pg_url, by_class, general)]
     try:
         for seed in (1, 2):
             snap = _other_snapshot(tmp_path / f"{source}{seed}.csv", source, persons, postings, random.Random(seed))
-            a = run_compare(fast, source=source, period=P, path=snap)
-            b = run_compare(plain, source=source, period=P, path=snap, staged=False)
-            assert (a.method, b.method) == ("classes", "general")
-            assert (a.tally.opened, a.tally.updated, a.tally.resolved) == (b.tally.opened, b.tally.updated, b.tally.resolved)
-            assert _state(pg_url) == _state(twin)
-        assert a.tally.opened or a.tally.resolved
+            runs = [run_compare(dbs[0], source=source, period=P, path=snap)]
+            with monkeypatch.context() as m:  # the classes path: the file read in Python, persons judged by class
+                m.setattr("hub.service_layer.compare.STAGED_SOURCES", ())
+                runs.append(run_compare(dbs[1], source=source, period=P, path=snap))
+            runs.append(run_compare(dbs[2], source=source, period=P, path=snap, staged=False))
+            assert [r.method for r in runs] == ["staged", "classes", "general"]
+            tallies = [(r.rows, *(sorted(getattr(r.tally, w).items()) for w in ("opened", "updated", "resolved"))) for r in runs]
+            assert tallies[0] == tallies[1] == tallies[2], tallies
+            states = [_state(u) for u in (pg_url, by_class, general)]
+            assert states[0] == states[1] == states[2], _differences(states)
+        assert runs[0].tally.opened and runs[0].tally.resolved
     finally:
-        fast.dispose()
-        plain.dispose()
+        for d in dbs:
+            d.dispose()
 
 
 @pytest.mark.parametrize("period", ["2026-10\n", "２０２６-10", "2026-1", "2026-13"])
