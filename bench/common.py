@@ -33,26 +33,50 @@ def scratch_postgres(prefix: str = "hub_bench"):
         admin.dispose()
 
 
+# Runs the command as its child and reports the child's peak RSS and wall time through the pipe whose file
+# descriptor is its first argument. The measuring process is a small interpreter (-S, ~9 MiB): a child forked
+# straight from the benchmark starts with the benchmark's own resident pages, and Linux keeps their count as the
+# child's peak RSS when it execs — the benchmark's size, not the command's (bench numbers before 2026-11-28
+# session 5 were such upper bounds).
+_MEASURE = """
+import os, sys, time
+t0 = time.perf_counter()
+fd = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+os.write(fd, b"%d %.6f" % (usage.ru_maxrss, time.perf_counter() - t0))
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+"""
+
+
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Run a command; return (wall seconds, peak RSS of that child alone in MiB, result)."""
+    """Run a command; return (wall seconds, peak RSS of the command alone in MiB, result)."""
     import threading
 
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rd, wr = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-S", "-c", _MEASURE, str(wr), *args], env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(wr,))
+    os.close(wr)
     chunks: dict[str, bytes] = {}
     readers = [threading.Thread(target=lambda n=n, f=f: chunks.__setitem__(n, f.read())) for n, f in (("out", proc.stdout), ("err", proc.stderr))]
     for t in readers:
         t.start()
-    _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (not the maximum over all children)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
     for t in readers:
         t.join()
-    wall = time.perf_counter() - t0
+    with os.fdopen(rd, "rb") as f:
+        report = f.read().split()
     out, err = chunks["out"].decode("utf-8", "replace"), chunks["err"].decode("utf-8", "replace")
     r = subprocess.CompletedProcess(args, proc.returncode, out, err)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or len(report) != 2:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{out}\n{err}")
-    return wall, usage.ru_maxrss // 1024, r
+    return float(report[1]), int(report[0]) // 1024, r
 
 
 def machine(url: str | None = None) -> dict:
