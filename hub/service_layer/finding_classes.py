@@ -30,39 +30,43 @@ from hub.service_layer.unit_of_work import UnitOfWork
 PERSONS = "snapshot_changed"  # temp table (id_number) of the persons to re-check, filled by the caller
 CLASSES = "snapshot_classes"
 
+# The pay lines are summarised per person on their own (only the persons' lines, one hash aggregate), then every
+# view is joined by hash: no sort or grouping of the wide joined rows. (One active posting per person is a unique
+# index, so each person has one row.)
 _SIGNATURES = f"""
 CREATE TEMP TABLE {CLASSES} ON COMMIT DROP AS
-WITH g AS (
-    SELECT c.id_number, pe.name AS rname, po.unit_code AS punit, u.funding, count(p.id_number) AS lines,
-           coalesce(bool_or(p.id_number IS NOT NULL  -- (no lines: the outer join's one empty row is no line)
-                            AND (p.unit_code IS DISTINCT FROM po.unit_code
-                                 OR (p.name IS NOT NULL AND p.name IS DISTINCT FROM pe.name))), false) AS x,
+WITH pay AS (
+    SELECT p.id_number, count(*) AS lines,
+           bool_or(p.unit_code IS DISTINCT FROM po.unit_code OR (p.name IS NOT NULL AND p.name IS DISTINCT FROM pe.name)) AS x,
            sum(hashtext(p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END || p.paid::text)::bigint) AS h1,
            sum(hashtext(p.paid::text || '#' || p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END)::bigint) AS h2,
            min(p.period) AS first_period, max(p.period) AS last_period
-    FROM {PERSONS} c
-    LEFT JOIN persons pe ON pe.id_number = c.id_number
-    LEFT JOIN postings po ON po.id_number = c.id_number AND po.active
-    LEFT JOIN units u ON u.code = po.unit_code
-    LEFT JOIN partner_payroll p ON p.id_number = c.id_number
-    GROUP BY c.id_number, pe.name, po.unit_code, u.funding
+    FROM partner_payroll p
+    LEFT JOIN persons pe ON pe.id_number = p.id_number
+    LEFT JOIN postings po ON po.id_number = p.id_number AND po.active
+    WHERE p.id_number IN (SELECT id_number FROM {PERSONS})
+    GROUP BY p.id_number
 )
-SELECT g.id_number, concat_ws('|',
-    CASE WHEN g.x
-              OR (pol.id_number IS NOT NULL AND (g.rname IS NULL OR pol.name IS DISTINCT FROM g.rname))
-              OR (hr.id_number IS NOT NULL AND (g.rname IS NULL OR g.punit IS NULL OR hr.name IS DISTINCT FROM g.rname
-                                                OR hr.unit_code IS DISTINCT FROM g.punit))
-              OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM g.punit
-                                                 OR (ins.name IS NOT NULL AND ins.name IS DISTINCT FROM g.rname)))
+SELECT c.id_number, concat_ws('|',
+    CASE WHEN pay.x
+              OR (pol.id_number IS NOT NULL AND (pe.name IS NULL OR pol.name IS DISTINCT FROM pe.name))
+              OR (hr.id_number IS NOT NULL AND (pe.name IS NULL OR po.unit_code IS NULL OR hr.name IS DISTINCT FROM pe.name
+                                                OR hr.unit_code IS DISTINCT FROM po.unit_code))
+              OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM po.unit_code
+                                                 OR (ins.name IS NOT NULL AND ins.name IS DISTINCT FROM pe.name)))
          THEN 'X' ELSE '' END,
-    g.rname IS NULL, g.punit IS NULL, coalesce(g.funding, '-'), coalesce(pol.status, '-'), coalesce(hr.status, '-'),
+    pe.name IS NULL, po.unit_code IS NULL, coalesce(u.funding, '-'), coalesce(pol.status, '-'), coalesce(hr.status, '-'),
     CASE WHEN ins.id_number IS NULL THEN '-' ELSE concat_ws(',', ins.period, ins.status, ins.name IS NULL) END,
-    g.lines, g.h1, g.h2, g.first_period, g.last_period
+    coalesce(pay.lines, 0), pay.h1, pay.h2, pay.first_period, pay.last_period
 ) AS signature
-FROM g
-LEFT JOIN partner_identity pol ON pol.id_number = g.id_number
-LEFT JOIN partner_employment hr ON hr.id_number = g.id_number
-LEFT JOIN partner_insurance ins ON ins.id_number = g.id_number
+FROM {PERSONS} c
+LEFT JOIN persons pe ON pe.id_number = c.id_number
+LEFT JOIN postings po ON po.id_number = c.id_number AND po.active
+LEFT JOIN units u ON u.code = po.unit_code
+LEFT JOIN pay ON pay.id_number = c.id_number
+LEFT JOIN partner_identity pol ON pol.id_number = c.id_number
+LEFT JOIN partner_employment hr ON hr.id_number = c.id_number
+LEFT JOIN partner_insurance ins ON ins.id_number = c.id_number
 """
 
 

@@ -34,6 +34,19 @@ def finance_snapshot(city, path, period="2026-10", seed=3):
     return path
 
 
+def police_snapshot(city, path, seed=4):
+    """Everyone but 1% (IDENTITY_UNKNOWN), 0.5% deceased (DECEASED_ACTIVE)."""
+    rng = random.Random(seed)
+    with (city / "persons.csv").open(encoding="utf-8") as f, path.open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["id_number", "name", "gender", "birth_date", "status"])
+        for r in csv.DictReader(f):
+            if rng.random() < 0.01:
+                continue
+            w.writerow([r["id_number"], r["name"], r["gender"], r["birth_date"], "DECEASED" if rng.random() < 0.005 else "ALIVE"])
+    return path
+
+
 def status(url):
     db = connect(url)
     try:
@@ -64,23 +77,27 @@ def partition_exists(url, period) -> bool:
         db.dispose()
 
 
-def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_template):
+@pytest.mark.parametrize("source", ["finance", "police"])
+def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_template, source):
     if pg_template is None:
         pytest.skip("PostgreSQL not reachable")
     city = tmp_path / "city"
     generate_city(city, 40_000, seed=21)
-    snap = finance_snapshot(city, tmp_path / "finance.csv")
+    snap = (finance_snapshot if source == "finance" else police_snapshot)(city, tmp_path / f"{source}.csv")
     (url_a, drop_a), (url_b, drop_b) = new_pg_database(pg_template), new_pg_database(pg_template)
     try:
         for url in (url_a, url_b):
             db = connect(url)
             import_registry(db, city)
             db.dispose()
-        args = lambda url: [hub_executable(), "--database-url", url, "compare", "--source", "finance", "--period", "2026-10",  # noqa: E731
+        args = lambda url: [hub_executable(), "--database-url", url, "compare", "--source", source, "--period", "2026-10",  # noqa: E731
                             str(snap), "--json"]
         clean = subprocess.run(args(url_b), capture_output=True, text=True, timeout=300)
         assert clean.returncode == 0, clean.stderr
-        assert json.loads(clean.stdout)["by_kind"]["UNPAID_POSTING"]["opened"] > 0
+        summary = json.loads(clean.stdout)
+        assert summary["method"] == "staged"
+        absence = "UNPAID_POSTING" if source == "finance" else "IDENTITY_UNKNOWN"
+        assert summary["by_kind"][absence]["opened"] > 0
 
         proc = subprocess.Popen(args(url_a), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -91,16 +108,22 @@ def test_compare_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path, pg_templ
         proc.wait()
         assert status(url_a) == [("RUNNING",)], "the compare finished before it could be killed"
         before_rerun = snapshot(url_a)
-        assert before_rerun["payroll"] == []  # the killed run committed nothing
-        assert not partition_exists(url_a, "2026-10")  # not even the period's partition-to-be
-        assert not {k for k, *_ in before_rerun["open_mismatches"]} & {"UNPAID_POSTING", "HEADCOUNT_INCONSISTENT", "GHOST_PAYROLL"}
+        # the killed run committed nothing: no view rows, no verified identity, no partition-to-be, no finding
+        assert before_rerun["payroll"] == [] and before_rerun["identity"] == []
+        assert not any(verified != "None" for _, _, verified, _ in before_rerun["persons"])
+        assert not partition_exists(url_a, "2026-10")
+        assert not {k for k, *_ in before_rerun["open_mismatches"]} & {
+            "UNPAID_POSTING", "HEADCOUNT_INCONSISTENT", "GHOST_PAYROLL", "IDENTITY_UNKNOWN", "DECEASED_ACTIVE"}
 
         rerun = subprocess.run(args(url_a), capture_output=True, text=True, timeout=300)
         assert rerun.returncode == 0, rerun.stderr
         a, b = snapshot(url_a), snapshot(url_b)
         for part in a:
             assert a[part] == b[part], part
-        assert partition_exists(url_a, "2026-10") and partition_exists(url_b, "2026-10")
+        if source == "finance":
+            assert partition_exists(url_a, "2026-10") and partition_exists(url_b, "2026-10")
+        else:
+            assert len(a["identity"]) > 39_000 and a["outbox_person_updated"] == b["outbox_person_updated"] > 39_000
     finally:
         drop_a()
         drop_b()
