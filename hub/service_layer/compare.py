@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import sys
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -85,8 +86,8 @@ class CompareReport:
     tally: MismatchTally = field(default_factory=MismatchTally)
     still_open: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    # "staged": PostgreSQL set operations (staged_compare); "classes": rows read in Python, persons re-checked by
-    # signature class (finding_classes); "general": row by row in Python
+    # "staged": PostgreSQL set operations (staged_compare, staged_views); "classes": rows read in Python, persons
+    # re-checked by signature class (finding_classes); "general": row by row in Python
     method: str = "general"
 
     def summary(self) -> dict:
@@ -129,7 +130,7 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
     errors: list[RowError] = []
     records: list = []
     seen: dict[tuple, int] = {}
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))  # an over-long field is a bad row, not a crash
+    csv.field_size_limit(sys.maxsize)  # an over-long field is a bad row (the file is in memory already), not a crash
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         header = [h.strip() for h in (reader.fieldnames or [])]
@@ -172,9 +173,10 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
                 staged: bool = True) -> CompareReport:
     """Compare a snapshot file; raises CompareRejected (nothing changed) on bad rows unless ``skip_bad_rows``.
 
-    On PostgreSQL a finance snapshot is staged with COPY and compared with set operations (``staged_compare``), and
-    the other sources re-check only the persons whose signature class can have findings (``finding_classes``);
-    ``staged=False`` forces the plain general path (the two must agree; the tests compare them).
+    On PostgreSQL a snapshot is staged with COPY and compared with set operations (``staged_compare`` for finance,
+    ``staged_views`` for the others); a file the stager declines is read in Python and, when many persons changed,
+    only those whose signature class can have findings are re-checked (``finding_classes``: "classes");
+    ``staged=False`` forces the plain general path (all must agree; the tests compare them).
     """
     import time
 

@@ -209,6 +209,7 @@ def verify_staged_identities(uow: UnitOfWork, stage: str) -> int:
                        SELECT :topic, p.id_number, {value}, :now
                        FROM snapshot_verified v JOIN persons p ON p.id_number = v.id_number ORDER BY p.id_number"""),
               {"topic": UPDATES_TOPIC, "now": uow.now, **params})
+    uow.wrote_outbox()
     s.execute(text("UPDATE persons p SET verified_name = v.name, identity_status = v.status, photo_sha256 = v.photo_sha256"
                    " FROM snapshot_verified v WHERE p.id_number = v.id_number"))
     return n

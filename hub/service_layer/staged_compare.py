@@ -1,7 +1,8 @@
 """The monthly comparison as set operations in PostgreSQL (finance snapshots).
 
-Same inputs, same effects as the general path in ``compare.py`` — which stays the path for SQLite, for the other
-sources and for files the stager cannot number lines for — but the work per row happens in the database:
+Same inputs, same effects as the general path in ``compare.py`` — which stays the path for SQLite and for files
+the stager cannot number lines for (police, HR and insurance snapshots: ``staged_views``) — but the work per row
+happens in the database:
 
 1. ``COPY`` the file into a table and check every row there (``snapshot_staging``); rows the SQL does not accept
    go to the Python event models, which word the error (the models stay the one validator). The period's first

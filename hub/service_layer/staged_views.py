@@ -14,7 +14,8 @@ stays the path for SQLite and for files the stager cannot number lines for — w
 5. the persons whose view changed are re-checked by ``reconcile_persons`` — the streaming path's own rules — by
    signature class when they are many (``finding_classes``).
 
-All of it is one transaction holding the global reconciliation lock, like the general path.
+All of it is one transaction, holding the global reconciliation lock from step 3 on (the general path takes it
+once the file is read and checked too).
 """
 
 from __future__ import annotations
@@ -72,7 +73,6 @@ def run_staged_view(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool,
     step = progress or (lambda *a: None)
     with UnitOfWork(db, actor=actor) as uow:
         s = uow.session
-        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
         s.execute(text("SET LOCAL work_mem = '64MB'"))
         s.execute(text("SET LOCAL jit = off"))
         step("compare (staged)", 0, 4)
@@ -108,6 +108,9 @@ def run_staged_view(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool,
             raise CompareRejected(report)
 
         step("compare (staged)", 2, 4)
+        # Staged and checked in a temporary table, nobody waited; from here on the views and findings change:
+        # connectors and registry changes wait for the commit (a file with bad rows never took the lock).
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_LOCK_KEY})
         book = MismatchBook(uow, report.tally)
         with both_cores(s):
             book_absences(uow, book, source, run_id, _absences(uow, source, period))

@@ -49,6 +49,11 @@ class UnitOfWork:
         self._events.append((topic, key, event))
         return event
 
+    def wrote_outbox(self) -> None:
+        """Outbox rows were written by SQL in this transaction (bulk work): wake the relay at commit as for published
+        events."""
+        self._flushed = True
+
     def flush(self) -> None:
         """Write queued outbox rows now (the operation log is written at commit, holding its lock briefly)."""
         if self._events:
