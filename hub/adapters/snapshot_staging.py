@@ -11,7 +11,8 @@ checks the two agree on corrupted rows of every class.
 
 Line numbers: the table's ``line`` is the physical line of the row (header = 1). That holds when no field spans
 lines, which ``stage()`` checks (it gives up — returns None — and the caller reads the file in Python otherwise:
-quoted line breaks, ragged rows, blank lines, a ``\\.`` line, an unknown or repeated header).
+quoted line breaks, quotes inside unquoted fields, ragged rows, blank lines, a ``\\.`` line, an unknown or repeated
+header). Wholly quoted fields (``"张伟"``, ``"a ""b"" c"``) are fine.
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ _ID_CHECKS = {
 }
 
 
+# A line whose quotes are all canonical: each field unquoted without a quote, or wholly quoted with inner quotes
+# doubled (no line break inside). PostgreSQL's COPY and Python's csv module read such a line alike; they differ on
+# a quote inside an unquoted field (`a"b,c"d` is one field to COPY, two to csv).
+_FIELD = rb'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
+_CSV_LINE = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*\r?")
+
+
 @dataclass(frozen=True)
 class StagedColumns:
     """What each column of a source's snapshot is, for the staged checks.
@@ -110,8 +118,8 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
     """
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b'"' in raw:  # a quoted field may span lines: let the csv module number them
-        return None
+    if b'"' in raw and not all(_CSV_LINE.fullmatch(line) for line in raw.split(b"\n") if b'"' in line):
+        return None  # a quoted field spans lines, or a quote sits inside an unquoted field: the csv module decides
     first, _, body = raw.partition(b"\n")
     try:
         header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8"))))]

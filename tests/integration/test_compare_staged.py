@@ -400,6 +400,12 @@ VARIANTS = {
     "a field over the csv module's limit": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n"
                                             "{b}," + "名" * 200000 + ",{u},2026-10,1.00\n", "staged"),
     "a period with a trailing space": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10 ,1.00\n", "staged"),
+    "all fields quoted": ('"id_number","name","unit_code","period","gross_amount"\n"{a}","张伟","{u}","2026-10","1.00"\n',
+                          "staged"),
+    "a quoted name with a comma and a doubled quote": ("id_number,name,unit_code,period,gross_amount\n"
+                                                       '{a},"张""伟,",{u},2026-10,1.00\n{b},"",{u},2026-10,1.00\n', "staged"),
+    "a quote inside an unquoted field": ('id_number,name,unit_code,period,gross_amount\n{a},张"伟,{u},2026-10,1.00\n'
+                                         '{b},"李,娜",{u},2026-10,1.00\n', "general"),
     "copy end marker": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n\\.\n{b},李娜,{u},2026-10,1.00\n", "general"),
 }
 
@@ -411,6 +417,9 @@ OTHER_VARIANTS = {
     "police optional column first, columns in another order": (
         "police", "photo_sha256,status,birth_date,gender,name,id_number\n,ALIVE,1980-01-01,M,张伟,{a}\n"
         + "AB" * 32 + ",DECEASED,1981-02-02,F,李娜 ,{b}\n", "staged"),
+    "police all quoted, the optional column empty": (
+        "police", '"id_number","name","gender","birth_date","status","photo_sha256"\n"{a}","张伟","M","1980-01-01","ALIVE",""\n'
+        '"{b}","李娜","F","1981-02-02","ALIVE",' + '"' + "ab" * 32 + '"\n', "staged"),
     "police extra column": ("police", "id_number,name,gender,birth_date,status,note\n{a},张伟,M,1980-01-01,ALIVE,x\n", "general"),
     "police copy end marker": ("police", "id_number,name,gender,birth_date,status\n{a},张伟,M,1980-01-01,ALIVE\n\\.\n", "general"),
     "police a field over 16 MiB": ("police", "id_number,name,gender,birth_date,status\n{a},张伟,M,1980-01-01,ALIVE\n"
