@@ -232,10 +232,15 @@ def main() -> None:
                         "extra": len(found[k] - planted[k])} for k in planted}
         floor2 = floor(url, snapshot)  # again after, to see the noise
         startup = min(run_measured([HUB, "--help"])[0] for _ in range(3))  # the command's own start-up, for scale
+        # what `hub compare` imports before it does anything (interpreter start-up included), for scale
+        imports = min(run_measured([sys.executable, "-c", "import hub.cli, hub.service_layer.compare,"
+                                    " hub.service_layer.staged_compare"])[0] for _ in range(3))
         others = None if args.finance_only else compare_other_sources(url, make_other_snapshots(city, Path(tmp)))
     result = {"persons": args.persons, "snapshot_rows": summary["rows"], "floor_s": round(min(floor_s, floor2), 2),
               "copy_and_persist_s": round(persist_s, 2), "copy_into_new_table_with_key_s": round(partition_s, 2),
-              "hub_help_s": round(startup, 2),
+              "hub_help_s": round(startup, 2), "compare_imports_s": round(imports, 2),
+              # start-up and the cheapest durable write alone, against the floor: what no comparison can go below
+              "lower_bound_ratio": round((imports + partition_s) / min(floor_s, floor2), 2),
               "compare_s": round(wall, 2), "compare_internal_s": summary["seconds"],
               "ratio": round(wall / min(floor_s, floor2), 2),
               "ratio_inside_command": round(summary["seconds"] / min(floor_s, floor2), 2), "method": summary["method"],

@@ -11,8 +11,9 @@ checks the two agree on corrupted rows of every class.
 
 Line numbers: the table's ``line`` is the physical line of the row (header = 1). That holds when no field spans
 lines, which ``stage()`` checks (it gives up — returns None — and the caller reads the file in Python otherwise:
-quoted line breaks, quotes inside unquoted fields, ragged rows, blank lines, a ``\\.`` line, an unknown or repeated
-header). Wholly quoted fields (``"张伟"``, ``"a ""b"" c"``) are fine.
+quoted line breaks, quotes inside unquoted fields, ragged rows, blank lines but at the end, a ``\\.`` line, a
+repeated column or one missing). Wholly quoted fields (``"张伟"``, ``"a ""b"" c"``) and columns the source does
+not have (ignored) are fine.
 """
 
 from __future__ import annotations
@@ -126,13 +127,20 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
         body.decode("utf-8")
     except (UnicodeDecodeError, StopIteration, csv.Error):  # csv.Error: e.g. bare CR line ends (one long "line")
         return None
-    if len(set(header)) != len(header) or not set(columns.required) <= set(header) <= set(columns.names):
+    # Columns the source does not have are staged as ``_extra_N`` and ignored, as the csv reader ignores them (in a
+    # temporary table only: a partition-to-be has exactly the view's columns).
+    unknown = [h for h in header if h not in columns.names]
+    if len(set(header)) != len(header) or not set(columns.required) <= set(header) or (unknown and types is not None):
         return None
+    nl = b"\r\n" if body.endswith(b"\r\n") else b"\n"
+    while body.endswith(nl + nl):  # blank lines at the end: nothing to the csv reader, an empty row to COPY
+        body = body[:-len(nl)]
     lines = body.count(b"\n") + (0 if not body or body.endswith(b"\n") else 1)
     if (b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r")) or b"\n\\." in b"\n" + body
             or b"\r" in body.replace(b"\r\n", b"")):  # blank lines, COPY's end marker, lone CRs: the csv module decides
         return None
-    cols = ", ".join(f'"{c}"' for c in header)
+    file_columns = [c if c in columns.names else f"_extra_{i}" for i, c in enumerate(header)]
+    cols = ", ".join(f'"{c}"' for c in file_columns)
     temp = types is None
     if temp:
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
@@ -144,7 +152,8 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
             order = [c for c in (types or {}) if c in columns.names] + [c for c in columns.names if c not in (types or {})]
             cur.execute(  # the columns in the order of ``types`` (a partition-to-be's layout), the line number last
                 f"CREATE {'TEMP ' if temp else ''}TABLE {table} ("
-                + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in order) + (f", {extra}" if extra else "")
+                + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in order + [c for c in file_columns if c not in order])
+                + (f", {extra}" if extra else "")
                 + ", line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2))" + (" ON COMMIT DROP" if temp else ""))
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
                 view = memoryview(body)

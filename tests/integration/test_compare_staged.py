@@ -393,7 +393,13 @@ VARIANTS = {
     "empty fields": ("id_number,name,unit_code,period,gross_amount\n{a},,{u},,\n", "staged"),
     "blank line": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n\n{b},李娜,{u},2026-10,1.00\n", "general"),
     "ragged row": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00,extra\n{b},李娜,{u},2026-10\n", "general"),
-    "extra column": ("id_number,name,unit_code,period,gross_amount,note\n{a},张伟,{u},2026-10,1.00,x\n", "general"),
+    "extra column": ("id_number,name,unit_code,period,gross_amount,note\n{a},张伟,{u},2026-10,1.00,x\n", "staged"),
+    "extra columns, one unnamed, a trailing comma": ("id_number,note,name,unit_code,period,gross_amount,\n"
+                                                     "{a},x,张伟,{u},2026-10,1.00,\n{b},,李娜,{u},2026-10,1.00,y\n", "staged"),
+    "blank lines at the end": ("id_number,name,unit_code,period,gross_amount\r\n{a},张伟,{u},2026-10,1.00\r\n\r\n\r\n",
+                               "staged"),
+    "a blank line, then white space at the end": ("id_number,name,unit_code,period,gross_amount\n{a},张伟,{u},2026-10,1.00\n\n \n",
+                                                  "general"),
     "missing column": ("id_number,name,unit_code,period\n{a},张伟,{u},2026-10\n", "general"),
     "bare cr line ends": ("id_number,name,unit_code,period,gross_amount\r{a},张伟,{u},2026-10,1.00\r{b},李娜,{u},2026-10,1.00\r",
                           "general"),
@@ -420,7 +426,9 @@ OTHER_VARIANTS = {
     "police all quoted, the optional column empty": (
         "police", '"id_number","name","gender","birth_date","status","photo_sha256"\n"{a}","张伟","M","1980-01-01","ALIVE",""\n'
         '"{b}","李娜","F","1981-02-02","ALIVE",' + '"' + "ab" * 32 + '"\n', "staged"),
-    "police extra column": ("police", "id_number,name,gender,birth_date,status,note\n{a},张伟,M,1980-01-01,ALIVE,x\n", "general"),
+    "police extra column": ("police", "id_number,name,gender,birth_date,status,note\n{a},张伟,M,1980-01-01,ALIVE,x\n", "staged"),
+    "police a repeated column": ("police", "id_number,name,gender,birth_date,status,name\n{a},张伟,M,1980-01-01,ALIVE,李娜\n",
+                                 "general"),
     "police copy end marker": ("police", "id_number,name,gender,birth_date,status\n{a},张伟,M,1980-01-01,ALIVE\n\\.\n", "general"),
     "police a field over 16 MiB": ("police", "id_number,name,gender,birth_date,status\n{a},张伟,M,1980-01-01,ALIVE\n"
                                    "{b}," + "a" * (17 << 20) + ",F,1981-02-02,ALIVE\n", "staged"),
