@@ -24,8 +24,8 @@ def snapshot(url: str, prefix: str | None = None) -> dict:
                 "open_mismatches": sorted((k, s, u, json.dumps(json.loads(d), sort_keys=True)) for k, s, u, d in c.execute(
                     text("SELECT kind, subject, unit_code, details FROM mismatches WHERE status = 'OPEN'"))),
                 "applied": q("SELECT source, event_id FROM applied_events"),
-                "outbox_person_updated": c.execute(text(
-                    "SELECT count(*) FROM outbox WHERE value LIKE '%\"gov.registry.person.updated\"%'")).scalar(),
+                "registry_events": q("SELECT value::json->>'type', count(*) FROM outbox"
+                                     " WHERE topic = 'registry.updates.v1' GROUP BY 1"),
             }
     finally:
         db.dispose()
