@@ -31,24 +31,26 @@ PERSONS = "snapshot_changed"  # temp table (id_number) of the persons to re-chec
 CLASSES = "snapshot_classes"
 
 # The pay lines are summarised per person on their own (only the persons' lines, one hash aggregate), then every
-# view is joined by hash: no sort or grouping of the wide joined rows. (One active posting per person is a unique
-# index, so each person has one row.)
+# view is joined by hash: no sort or grouping of the wide joined rows. A line differs from the registry when its unit
+# is not the posting's or its name (when it has one) is not the registry's: with the lowest and highest unit and name
+# of a person's lines, every line agrees exactly when both agree. (One active posting per person is a unique index,
+# so each person has one row.)
 _SIGNATURES = f"""
 CREATE TEMP TABLE {CLASSES} ON COMMIT DROP AS
 WITH pay AS (
-    SELECT p.id_number, count(*) AS lines,
-           bool_or(p.unit_code IS DISTINCT FROM po.unit_code OR (p.name IS NOT NULL AND p.name IS DISTINCT FROM pe.name)) AS x,
+    SELECT p.id_number, count(*) AS lines, min(p.unit_code) AS unit_lo, max(p.unit_code) AS unit_hi,
+           min(p.name) AS name_lo, max(p.name) AS name_hi,
            sum(hashtext(p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END || p.paid::text)::bigint) AS h1,
            sum(hashtext(p.paid::text || '#' || p.period || CASE WHEN p.name IS NULL THEN '-' ELSE 'N' END)::bigint) AS h2,
            min(p.period) AS first_period, max(p.period) AS last_period
     FROM partner_payroll p
-    LEFT JOIN persons pe ON pe.id_number = p.id_number
-    LEFT JOIN postings po ON po.id_number = p.id_number AND po.active
     WHERE p.id_number IN (SELECT id_number FROM {PERSONS})
     GROUP BY p.id_number
 )
 SELECT c.id_number, concat_ws('|',
-    CASE WHEN pay.x
+    CASE WHEN (pay.lines IS NOT NULL AND (pay.unit_lo IS DISTINCT FROM po.unit_code OR pay.unit_hi IS DISTINCT FROM po.unit_code
+                                          OR (pay.name_lo IS NOT NULL AND (pay.name_lo IS DISTINCT FROM pe.name
+                                                                           OR pay.name_hi IS DISTINCT FROM pe.name))))
               OR (pol.id_number IS NOT NULL AND (pe.name IS NULL OR pol.name IS DISTINCT FROM pe.name))
               OR (hr.id_number IS NOT NULL AND (pe.name IS NULL OR po.unit_code IS NULL OR hr.name IS DISTINCT FROM pe.name
                                                 OR hr.unit_code IS DISTINCT FROM po.unit_code))
