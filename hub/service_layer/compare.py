@@ -301,7 +301,8 @@ def _replace_partner_view(uow: UnitOfWork, source: str, period: str, records: li
     for r in records:
         new[r.id_number].add((r.unit_code, r.name, r.gross_amount, True))
     changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
-    for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
+    ordered = sorted(changed)
+    for part in (ordered[i:i + 900] for i in range(0, len(ordered), 900)):
         s.execute(delete(PartnerPayrollRow).where(PartnerPayrollRow.period == period, any_of(s, PartnerPayrollRow.id_number, part)))
     bulk_insert(s, PartnerPayrollRow.__table__, ["id_number", "unit_code", "period", "name", "gross_amount", "paid", "event_id", "updated_at"],
                 ((r.id_number, r.unit_code, period, r.name, r.gross_amount, True, run_id, now) for r in records if r.id_number in changed))
@@ -319,11 +320,12 @@ def _rewrite_changed(uow: UnitOfWork, row_type, values: tuple[str, ...], records
     old = {idn: tuple(rest) for idn, *rest in s.execute(q)}
     new = {r.id_number: tuple(getattr(r, c) for c in values) for r in records}
     changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
-    for part in (sorted(changed)[i:i + 900] for i in range(0, len(changed), 900)):
+    ordered = sorted(changed)
+    for part in (ordered[i:i + 900] for i in range(0, len(ordered), 900)):
         d = delete(row_type).where(any_of(s, row_type.id_number, part))
         s.execute(d if scope is None else d.where(scope))
     bulk_insert(s, row_type.__table__, ["id_number", *values, "event_id", "updated_at"],
-                ((i, *new[i], run_id, uow.now) for i in sorted(changed) if i in new))
+                ((i, *new[i], run_id, uow.now) for i in ordered if i in new))
     return changed
 
 
