@@ -122,6 +122,8 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
     if b'"' in raw and not all(_CSV_LINE.fullmatch(line) for line in raw.split(b"\n") if b'"' in line):
         return None  # a quoted field spans lines, or a quote sits inside an unquoted field: the csv module decides
     first, _, body = raw.partition(b"\n")
+    if b"\r" in first.removesuffix(b"\r"):  # the csv module sees a line break inside the header line
+        return None
     try:
         header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8"))))]
         body.decode("utf-8")
@@ -155,7 +157,8 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
                 + ", ".join(f'"{c}" {(types or {}).get(c, "text")}' for c in order + [c for c in file_columns if c not in order])
                 + (f", {extra}" if extra else "")
                 + ", line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2))" + (" ON COMMIT DROP" if temp else ""))
-            with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+            # FORCE_NULL: a quoted empty field is empty like an unquoted one (the models see no difference)
+            with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({cols}))") as copy:
                 view = memoryview(body)
                 for i in range(0, len(view), 1 << 20):
                     copy.write(view[i:i + (1 << 20)])

@@ -438,6 +438,10 @@ OTHER_VARIANTS = {
                                               "ALIVE\u00a0\n", "staged"),
     "hr rank empty and spaced": ("hr", "id_number,name,unit_code,status,effective_date,rank\n{a},张伟,{u},EMPLOYED,"
                                           "2020-01-01,\n{b},李娜,{u},RETIRED,2020-02-29,\u00a0科长\n", "staged"),
+    "hr rank quoted and empty": ("hr", 'id_number,name,unit_code,status,effective_date,rank\r\n{a},张伟,{u},EMPLOYED,2020-01-01,""\r\n'
+                                 '"{b}","李娜","{u}","EMPLOYED","2020-01-01",""\r\n', "staged"),
+    "police header line ending in two carriage returns": (
+        "police", "id_number,name,gender,birth_date,status\r\r\n{a},张伟,M,1980-01-01,ALIVE\n{a},张伟,M,1980-01-01,ALIVE\n", "general"),
     "hr a date that does not exist": ("hr", "id_number,name,unit_code,status,effective_date\n{a},张伟,{u},EMPLOYED,2021-02-29\n",
                                       "staged"),
     "insurance another period": ("insurance", "id_number,name,employer_code,period,base_amount,status\n"
