@@ -13,13 +13,20 @@ from functools import lru_cache
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
 
 Period = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 Amount = Annotated[StrictStr, Field(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$")]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: such a value is refused here, not by the database mid-write."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Name = Annotated[StrictStr, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -79,7 +86,7 @@ class EmploymentUpdated(_Data):
     unit_code: StrictStr
     status: Literal["EMPLOYED", "RETIRED", "LEFT"]
     effective_date: IsoDate
-    rank: Annotated[StrictStr, Field(max_length=100)] | None = None
+    rank: Annotated[StrictStr, Field(max_length=100), AfterValidator(_no_nul)] | None = None
 
 
 class PayrollPaid(_Data):

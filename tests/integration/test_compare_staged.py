@@ -442,6 +442,10 @@ OTHER_VARIANTS = {
                                  '"{b}","李娜","{u}","EMPLOYED","2020-01-01",""\r\n', "staged"),
     "police header line ending in two carriage returns": (
         "police", "id_number,name,gender,birth_date,status\r\r\n{a},张伟,M,1980-01-01,ALIVE\n{a},张伟,M,1980-01-01,ALIVE\n", "general"),
+    "police a NUL character in a name": ("police", "id_number,name,gender,birth_date,status\n{a},张\x00伟,M,1980-01-01,ALIVE\n",
+                                         "general"),
+    "hr a NUL character in a rank": ("hr", "id_number,name,unit_code,status,effective_date,rank\n{a},张伟,{u},EMPLOYED,2020-01-01,"
+                                     "科\x00长\n", "general"),
     "hr a date that does not exist": ("hr", "id_number,name,unit_code,status,effective_date\n{a},张伟,{u},EMPLOYED,2021-02-29\n",
                                       "staged"),
     "insurance another period": ("insurance", "id_number,name,employer_code,period,base_amount,status\n"
