@@ -17,7 +17,7 @@ import hashlib
 import re
 import sys
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,9 +57,13 @@ COLUMNS = {
     INSURANCE: (("id_number", "name", "employer_code", "period", "base_amount", "status"), ()),
 }
 MODELS = {POLICE: IdentityUpdated, HR: EmploymentUpdated, FINANCE: PayrollPaid, INSURANCE: ContributionRecorded}
+# A validated row as kept for the comparison: a plain tuple of the model's values (a model instance per row would
+# cost several times the memory across 200k rows).
+RECORDS = {src: namedtuple(f"{src.title()}Record", required + optional) for src, (required, optional) in COLUMNS.items()}
 ABSENCE_KINDS = {POLICE: (K.IDENTITY_UNKNOWN,), FINANCE: (K.UNPAID_POSTING, K.HEADCOUNT_INCONSISTENT),
                  INSURANCE: (K.INSURANCE_MISSING,), HR: ()}
 STAGED_SOURCES = SOURCES  # sources whose snapshots PostgreSQL compares with set operations
+RECHECK_BLOCK = 20000  # persons re-checked together (the general path: every changed person)
 CLASSES_FROM = 1000  # re-checking more persons than this: judge signature classes first (PostgreSQL)
 PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")  # ASCII digits only; \Z: no trailing newline
 FISCAL_FUNDING = ("FULL", "PARTIAL")
@@ -129,6 +133,7 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
     required, optional = COLUMNS[source]
     errors: list[RowError] = []
     records: list = []
+    record = RECORDS[source]
     seen: dict[tuple, int] = {}
     csv.field_size_limit(sys.maxsize)  # an over-long field is a bad row (the file is in memory already), not a crash
     with path.open(newline="", encoding="utf-8-sig") as f:
@@ -160,7 +165,7 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
                     errors.append(RowError(line, f"duplicate {what} (first on line {seen[key]})"))
                     continue
                 seen[key] = line
-                records.append(rec)
+                records.append(record(*(getattr(rec, c) for c in record._fields)))
                 if progress and line % 20000 == 0:
                     progress("validate", line, 0)
         except csv.Error as e:  # e.g. a stray quote the csv module cannot recover from
@@ -237,7 +242,13 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
 
                 affected = judge_among(uow, affected)  # only persons whose signature class can have findings
                 report.method = "classes"
-            reconcile_persons(uow, book, affected, caused_by={i: [run_id] for i in affected})
+            ordered = sorted(affected)
+            for i in range(0, len(ordered), RECHECK_BLOCK):  # a block at a time: memory of one block's views
+                block = ordered[i:i + RECHECK_BLOCK]
+                reconcile_persons(uow, book, block, caused_by={p: [run_id] for p in block})
+                if len(ordered) > RECHECK_BLOCK:
+                    uow.session.flush()
+                    uow.flush()
             step("apply snapshot", 2, 3)
             _absences(uow, book, source, period, records, run_id)
             step("apply snapshot", 3, 3)

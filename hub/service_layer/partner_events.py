@@ -216,11 +216,14 @@ def verify_staged_identities(uow: UnitOfWork, stage: str) -> int:
 
 
 def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
-    """Police may change the registry's verified name, identity status and photo hash — nothing else."""
+    """Police may change the registry's verified name, identity status and photo hash — nothing else.
+
+    Persons are handled 5,000 at a time; with more than that (a whole snapshot) each block's events are written to
+    the outbox before the next block is read, so memory stays that of one block."""
     ids = list(identity)
     s = uow.session
-    changed = []
     for i in range(0, len(ids), 5000):
+        changed = []
         for person in s.execute(select(PersonRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date,
                                        PersonRow.education, PersonRow.verified_name, PersonRow.identity_status,
                                        PersonRow.photo_sha256).where(any_of(s, PersonRow.id_number, ids[i:i + 5000]))):
@@ -229,18 +232,20 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
             if (person.verified_name, person.identity_status, person.photo_sha256) == new:
                 continue
             changed.append((person, new))
-    if not changed:
-        return
-    if uow.is_postgres:
-        # One statement over arrays (an executemany of 1000 single-row UPDATEs costs ~1000 statement executions).
-        s.execute(_PG_VERIFY, {"ids": array_param([p.id_number for p, _ in changed]),
-                               "names": array_param([n[0] for _, n in changed]),
-                               "statuses": array_param([n[1] for _, n in changed]),
-                               "photos": array_param([n[2] for _, n in changed])})
-    else:
-        s.execute(update(PersonRow.__table__).where(PersonRow.__table__.c.id_number == bindparam("b_id")).values(
-            verified_name=bindparam("b_name"), identity_status=bindparam("b_status"), photo_sha256=bindparam("b_photo")),
-            [dict(b_id=p.id_number, b_name=n[0], b_status=n[1], b_photo=n[2]) for p, n in changed])
-    for p, (name, status, photo) in changed:
-        data = verified_data(p.id_number, p.name, p.gender, p.birth_date, p.education, name, status, photo)
-        uow.publish(UPDATES_TOPIC, key=p.id_number, type="gov.registry.person.updated", subject=p.id_number, data=data)
+        if not changed:
+            continue
+        if uow.is_postgres:
+            # One statement over arrays (an executemany of 1000 single-row UPDATEs costs ~1000 statement executions).
+            s.execute(_PG_VERIFY, {"ids": array_param([p.id_number for p, _ in changed]),
+                                   "names": array_param([n[0] for _, n in changed]),
+                                   "statuses": array_param([n[1] for _, n in changed]),
+                                   "photos": array_param([n[2] for _, n in changed])})
+        else:
+            s.execute(update(PersonRow.__table__).where(PersonRow.__table__.c.id_number == bindparam("b_id")).values(
+                verified_name=bindparam("b_name"), identity_status=bindparam("b_status"), photo_sha256=bindparam("b_photo")),
+                [dict(b_id=p.id_number, b_name=n[0], b_status=n[1], b_photo=n[2]) for p, n in changed])
+        for p, (name, status, photo) in changed:
+            data = verified_data(p.id_number, p.name, p.gender, p.birth_date, p.education, name, status, photo)
+            uow.publish(UPDATES_TOPIC, key=p.id_number, type="gov.registry.person.updated", subject=p.id_number, data=data)
+        if len(ids) > 5000:
+            uow.flush()
