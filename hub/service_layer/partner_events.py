@@ -215,6 +215,9 @@ def verify_staged_identities(uow: UnitOfWork, stage: str) -> int:
     return n
 
 
+VERIFY_BLOCK = 5000  # persons verified together
+
+
 def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     """Police may change the registry's verified name, identity status and photo hash — nothing else.
 
@@ -222,11 +225,11 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     the outbox before the next block is read, so memory stays that of one block."""
     ids = list(identity)
     s = uow.session
-    for i in range(0, len(ids), 5000):
+    for i in range(0, len(ids), VERIFY_BLOCK):
         changed = []
         for person in s.execute(select(PersonRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date,
                                        PersonRow.education, PersonRow.verified_name, PersonRow.identity_status,
-                                       PersonRow.photo_sha256).where(any_of(s, PersonRow.id_number, ids[i:i + 5000]))):
+                                       PersonRow.photo_sha256).where(any_of(s, PersonRow.id_number, ids[i:i + VERIFY_BLOCK]))):
             v = identity[person.id_number]
             new = (v["name"], v["status"], v["photo_sha256"])
             if (person.verified_name, person.identity_status, person.photo_sha256) == new:
@@ -247,5 +250,5 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
         for p, (name, status, photo) in changed:
             data = verified_data(p.id_number, p.name, p.gender, p.birth_date, p.education, name, status, photo)
             uow.publish(UPDATES_TOPIC, key=p.id_number, type="gov.registry.person.updated", subject=p.id_number, data=data)
-        if len(ids) > 5000:
+        if len(ids) > VERIFY_BLOCK:
             uow.flush()

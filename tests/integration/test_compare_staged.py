@@ -600,6 +600,8 @@ def test_other_sources_staged_by_class_and_general_leave_the_same_state(pg_url, 
     on clones of one database, over two snapshots: the same mismatches, views, verified identities and events.
     (Signature classes from 100 changed persons, so that both faster paths use them.)"""
     monkeypatch.setattr("hub.service_layer.compare.CLASSES_FROM", 100)
+    monkeypatch.setattr("hub.service_layer.compare.RECHECK_BLOCK", 250)  # the general path works in blocks too
+    monkeypatch.setattr("hub.service_layer.partner_events.VERIFY_BLOCK", 200)
     out, persons, funding, postings = city
     db = connect(pg_url)
     import_registry(db, out)
