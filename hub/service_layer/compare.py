@@ -19,7 +19,6 @@ import sys
 import uuid
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 

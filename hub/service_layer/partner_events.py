@@ -26,7 +26,6 @@ from hub.adapters.orm import (
 from hub.adapters.outbox import UPDATES_TOPIC, sql_cloud_event, sql_json
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
-from hub.service_layer.registry import person_data
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -221,7 +220,7 @@ VERIFY_BLOCK = 5000  # persons verified together
 def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     """Police may change the registry's verified name, identity status and photo hash — nothing else.
 
-    Persons are handled 5,000 at a time; with more than that (a whole snapshot) each block's events are written to
+    Persons are handled VERIFY_BLOCK at a time; with more than that (a whole snapshot) each block's events are written to
     the outbox before the next block is read, so memory stays that of one block."""
     ids = list(identity)
     s = uow.session

@@ -74,7 +74,7 @@ FINANCE_COLUMNS = StagedColumns({"id_number": "id", "name": "name", "unit_code":
 def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, actor: str,
                progress: Callable | None, finish: Callable[[UnitOfWork], None]) -> bool:
     """Compare a finance snapshot in PostgreSQL; False (nothing done) when the file needs the general path."""
-    from hub.service_layer.compare import CompareRejected, RowError, check_row
+    from hub.service_layer.compare import CompareRejected
 
     step = progress or (lambda *a: None)
     cols = FINANCE_COLUMNS
@@ -105,31 +105,11 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         s.execute(text("SET LOCAL default_statistics_target = 10"))  # the ANALYZEs below: a small sample is enough
         s.execute(text(f"ANALYZE {table}"))
         step("compare (staged)", 1, 4)
-        errors: list[RowError] = []
-        fixed, bad = [], []
-        with both_cores(s):
-            suspects = flagged(s, cols, period, table=table)
-        for line, *values in suspects:
-            rec, error = check_row("finance", dict(zip(cols.names, values)), line)
-            if error:
-                errors.append(error)
-                bad.append(line)
-            else:
-                fixed.append((line, tuple(getattr(rec, c) for c in cols.names)))
-        settle(s, cols, fixed, bad, table=table)
-        for line, got in s.execute(text(f"DELETE FROM {table} WHERE period <> :p RETURNING line, period"), {"p": period}):
-            errors.append(RowError(line, f"period {got} is not the compared period {period}"))
+        errors = judge_staged_rows(s, "finance", cols, period, table, by_period=True)
         # Duplicate lines (person and unit twice). The period's partition-to-be tries its primary key first: built
         # by one sort, kept for the attachment, and it fails only when there are duplicates to find and report.
         if not own or not _primary_key(s, table):
-            for line, idn, unit, first in s.execute(text(
-                    f"""DELETE FROM {table} s USING (
-                            SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {table}
-                            WHERE (id_number, unit_code) IN (SELECT id_number, unit_code FROM {table}
-                                                             GROUP BY id_number, unit_code HAVING count(*) > 1)
-                            WINDOW w AS (PARTITION BY id_number, unit_code ORDER BY line)) d
-                        WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, s.unit_code, d.first""")):
-                errors.append(RowError(line, f"duplicate person {idn} with unit {unit} (first on line {first})"))
+            errors += remove_duplicates(s, table, ("id_number", "unit_code"))
             if own and not _primary_key(s, table):
                 raise RuntimeError(f"{table}: no primary key after removing duplicates")
         errors.sort(key=lambda e: e.line)
@@ -191,6 +171,47 @@ def run_staged(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool, acto
         step("compare (staged)", 4, 4)
         finish(uow)
     return True
+
+
+def judge_staged_rows(s, source: str, cols: StagedColumns, period: str, table: str, *, by_period: bool) -> list:
+    """The staged rows the SQL checks flagged go to the source's model: a bad row is removed and becomes a RowError,
+    a good one is rewritten with the model's normalised values. With ``by_period``, rows of another period are
+    removed too. Returns the errors."""
+    from hub.service_layer.compare import RowError, check_row
+
+    errors, fixed, bad = [], [], []
+    with both_cores(s):
+        suspects = flagged(s, cols, period, table=table)
+    for line, *values in suspects:
+        rec, error = check_row(source, dict(zip(cols.names, values)), line)
+        if error:
+            errors.append(error)
+            bad.append(line)
+        else:
+            fixed.append((line, tuple(getattr(rec, c, None) for c in cols.names)))
+    settle(s, cols, fixed, bad, table=table)
+    if by_period:
+        for line, got in s.execute(text(f"DELETE FROM {table} WHERE period <> :p RETURNING line, period"), {"p": period}):
+            errors.append(RowError(line, f"period {got} is not the compared period {period}"))
+    return errors
+
+
+def remove_duplicates(s, table: str, key: tuple[str, ...]) -> list:
+    """Remove the staged rows that repeat an earlier row's ``key`` (person, or person and unit); returns a RowError
+    for each, naming the first line."""
+    from hub.service_layer.compare import RowError
+
+    cols = ", ".join(key)
+    errors = []
+    for line, first, idn, *unit in s.execute(text(
+            f"""DELETE FROM {table} s USING (
+                    SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {table}
+                    WHERE ({cols}) IN (SELECT {cols} FROM {table} GROUP BY {cols} HAVING count(*) > 1)
+                    WINDOW w AS (PARTITION BY {cols} ORDER BY line)) d
+                WHERE d.line = s.line AND d.n > 1 RETURNING s.line, d.first, {', '.join(f's.{c}' for c in key)}""")):
+        what = f"person {idn}" + (f" with unit {unit[0]}" if unit else "")
+        errors.append(RowError(line, f"duplicate {what} (first on line {first})"))
+    return errors
 
 
 def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: str, stage: str) -> None:

@@ -25,14 +25,14 @@ from typing import Callable
 
 from sqlalchemy import text
 
-from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
+from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, stage
 from hub.domain.reconciliation import HR, INSURANCE, POLICE
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.finding_classes import PERSONS, both_cores, persons_to_judge
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.partner_events import verify_staged_identities
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
-from hub.service_layer.staged_compare import book_absences
+from hub.service_layer.staged_compare import book_absences, judge_staged_rows, remove_duplicates
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -65,7 +65,7 @@ def run_staged_view(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool,
                     progress: Callable | None, finish: Callable[[UnitOfWork], None]) -> bool:
     """Compare a police, HR or insurance snapshot in PostgreSQL; False (nothing done) when the file needs the
     general path."""
-    from hub.service_layer.compare import CLASSES_FROM, CompareRejected, RowError, check_row
+    from hub.service_layer.compare import CLASSES_FROM, CompareRejected
 
     source, period = report.source, report.period
     view = VIEWS[source]
@@ -82,26 +82,8 @@ def run_staged_view(db, report, *, raw: bytes, run_id: str, skip_bad_rows: bool,
         report.method = "staged"
         s.execute(text(f"ANALYZE {STAGE}"))
         step("compare (staged)", 1, 4)
-        errors: list[RowError] = []
-        fixed, bad = [], []
-        for line, *values in flagged(s, cols, period):
-            rec, error = check_row(source, dict(zip(cols.names, values)), line)
-            if error:
-                errors.append(error)
-                bad.append(line)
-            else:
-                fixed.append((line, tuple(getattr(rec, c, None) for c in cols.names)))
-        settle(s, cols, fixed, bad)
-        if view.by_period:
-            for line, got in s.execute(text(f"DELETE FROM {STAGE} WHERE period <> :p RETURNING line, period"), {"p": period}):
-                errors.append(RowError(line, f"period {got} is not the compared period {period}"))
-        for line, idn, first in s.execute(text(
-                f"""DELETE FROM {STAGE} s USING (
-                        SELECT line, min(line) OVER w AS first, row_number() OVER w AS n FROM {STAGE}
-                        WHERE id_number IN (SELECT id_number FROM {STAGE} GROUP BY id_number HAVING count(*) > 1)
-                        WINDOW w AS (PARTITION BY id_number ORDER BY line)) d
-                    WHERE d.line = s.line AND d.n > 1 RETURNING s.line, s.id_number, d.first""")):
-            errors.append(RowError(line, f"duplicate person {idn} (first on line {first})"))
+        errors = judge_staged_rows(s, source, cols, period, STAGE, by_period=view.by_period)
+        errors += remove_duplicates(s, STAGE, ("id_number",))
         errors.sort(key=lambda e: e.line)
         report.rows, report.bad_rows = rows - len(errors), errors
         if errors and not skip_bad_rows:
