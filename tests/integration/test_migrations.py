@@ -101,4 +101,4 @@ def test_payroll_partitions_upgrade_and_downgrade_keep_every_line(empty_pg_url):
         assert s.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'partner_payroll_%' AND relkind = 'r'")).scalar() == 0
     db.dispose()
     migrate(url)
-    assert current_revision(url) == "0006"
+    assert current_revision(url) == "0011"
