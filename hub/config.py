@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=0, description="GraphQL: most aliases in one query.")
     graphql_max_tokens: int = Field(default=5000, ge=1, description="GraphQL: most lexical tokens in one query document.")
     graphql_max_cost: int = Field(default=50000, ge=1, description="GraphQL: most rows a query may ask for (the product of page sizes `first` along each path, summed).")
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest HTTP request body (and WebSocket message) accepted; a larger one is answered 413 before it is parsed, also when it comes chunked without a Content-Length.")
     http_workers: int = Field(default=1, ge=1, description="`hub up`: HTTP/GraphQL server processes. Above 1, that many worker processes serve the API on the port, next to the process that runs connectors, relay and checks.")
 
     def graphql_limits(self) -> dict:

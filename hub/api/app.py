@@ -17,6 +17,7 @@ from strawberry.fastapi import GraphQLRouter
 from hub.adapters.database import Database
 from hub.api.build import build_schema
 from hub.api.context import HubContext
+from hub.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from hub.service_layer.tokens import authenticate
 
 
@@ -278,7 +279,8 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
     """Build the HTTP app on a database; ``readiness`` adds component checks (connectors, broker).
 
     ``token_cache_s``: see TokenCache (`hub up` passes ``HUB_TOKEN_CACHE_S``; the default here looks every token up).
-    ``settings``: the query limits (``HUB_GRAPHQL_MAX_*``) come from it; without it, build_schema's defaults.
+    ``settings``: the query limits (``HUB_GRAPHQL_MAX_*``, ``HUB_HTTP_MAX_BODY_BYTES``) come from it; without it,
+    the defaults.
     """
     app = FastAPI(title="Staffing registry hub", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCache(db, token_cache_s)
@@ -310,6 +312,7 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
                               allow_queries_via_get=True)
     router.token_cache = tokens
     app.include_router(router, prefix="/graphql")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes if settings is not None else DEFAULT_MAX_BODY_BYTES)
 
     @app.get("/healthz")
     def healthz():

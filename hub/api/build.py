@@ -8,7 +8,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtensi
 from strawberry.schema.config import StrawberryConfig
 
 from hub.api.execution import HubExecutionContext
-from hub.api.limits import cost_rule
+from hub.api.limits import cost_rule, variable_cost_limit
 from hub.api.schema import Mutation, Query, Subscription
 
 
@@ -34,12 +34,13 @@ def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: 
                  max_cost: int = 50_000) -> strawberry.Schema:
     extensions = [
         ParserCache(maxsize=512),  # partners send the same few documents again and again
-        ValidationCache(maxsize=512),  # the limits below do not depend on variables, so caching is safe
+        ValidationCache(maxsize=512),  # the validation rules below do not depend on variables, so caching is safe
         FlushAccessLog,
         QueryDepthLimiter(max_depth=max_depth),
         MaxAliasesLimiter(max_alias_count=max_aliases),
         MaxTokensLimiter(max_token_count=max_tokens),
         AddValidationRules([cost_rule(max_cost)] + ([NoSchemaIntrospectionCustomRule] if production else [])),
+        variable_cost_limit(max_cost),  # the cost again with the request's variable values
     ]
     if production:
         extensions.append(MaskErrors(should_mask_error=lambda e: not _expected(e)))

@@ -151,7 +151,7 @@ def _unit_query(f: UnitFilter | None):
         if f.parent_code:
             q = q.where(UnitRow.parent_code == _unit_code(f.parent_code))
         if f.name_contains:
-            q = q.where(UnitRow.name.contains(f.name_contains))
+            q = q.where(UnitRow.name.contains(f.name_contains, autoescape=True))
         if f.over_quota_only:
             q = q.where(UnitRow.code.in_(select(MismatchRow.subject).where(
                 MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN")))
@@ -229,7 +229,7 @@ class Query:
         q = select(PersonRow)
         if filter:
             if filter.name_contains:
-                q = q.where(PersonRow.name.contains(filter.name_contains))
+                q = q.where(PersonRow.name.contains(filter.name_contains, autoescape=True))
             active = select(PostingRow.id_number).where(PostingRow.active)
             if filter.unit_code:
                 q = q.where(PersonRow.id_number.in_(active.where(PostingRow.unit_code == _unit_code(filter.unit_code))))

@@ -32,7 +32,7 @@ def _query(f: DeadLetterFilter):
     if f.until:
         q = q.where(DeadLetterRow.created_at < f.until)
     if f.reason_contains:
-        q = q.where(DeadLetterRow.reason.contains(f.reason_contains))
+        q = q.where(DeadLetterRow.reason.contains(f.reason_contains, autoescape=True))
     if not f.include_replayed:
         q = q.where(DeadLetterRow.replayed_at.is_(None))
     return q.order_by(DeadLetterRow.id)

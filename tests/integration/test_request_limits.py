@@ -1,0 +1,132 @@
+"""Issue 12, item 9: the cost limit counts variable values, oversized request bodies are refused 413 before they are
+parsed (chunked ones too), and LIKE wildcards in name filters match themselves."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.api.app import create_app
+from hub.config import load_settings
+from hub.service_layer.deadletters import DeadLetterFilter, list_dead_letters
+from hub.service_layer.tokens import create_token
+from tests.integration.registry_helpers import make_person, make_unit
+
+COSTLY = "query($n: Int, $m: Int) { units(first: $n) { edges { node { postings(first: $m) { totalCount } } } } }"
+
+
+@pytest.fixture
+def api(db):
+    token = create_token(db, role="ADMIN", name="admin")[1]
+    client = TestClient(create_app(db))
+
+    def gql(query, variables=None, *, c=None):
+        r = (c or client).post("/graphql", json={"query": query, "variables": variables or {}},
+                               headers={"Authorization": f"Bearer {token}", "X-Purpose": quote("核查")})
+        return r
+
+    return {"db": db, "client": client, "gql": gql, "token": token}
+
+
+def _messages(body: dict) -> str:
+    return " ".join(e["message"] for e in body.get("errors") or ())
+
+
+def test_a_query_refused_with_literal_page_sizes_is_refused_with_the_same_sizes_as_variables(api):
+    literal = api["gql"]("{ units(first: 500) { edges { node { postings(first: 500) { totalCount } } } } }").json()
+    assert "cost limit" in _messages(literal)
+    r = api["gql"](COSTLY, {"n": 500, "m": 500})
+    body = r.json()
+    assert "cost limit" in _messages(body) and body.get("data") is None, body
+    assert body["errors"][0]["extensions"]["code"] == "COST_LIMIT"
+    # small pages through the same variables still run
+    ok = api["gql"](COSTLY, {"n": 2, "m": 3}).json()
+    assert "errors" not in ok and ok["data"]["units"]["edges"] == []
+
+
+def test_variable_costs_follow_fragments_and_the_named_operation(api):
+    doc = ("fragment P on Unit { postings(first: $m) { totalCount } } "
+           "query Big($n: Int, $m: Int) { units(first: $n) { edges { node { ...P } } } } "
+           "query Small { units(first: 1) { totalCount } }")
+    r = api["client"].post("/graphql", json={"query": doc, "variables": {"n": 400, "m": 400}, "operationName": "Big"},
+                           headers={"Authorization": f"Bearer {api['token']}"}).json()
+    assert "cost limit" in _messages(r), r
+
+
+def test_the_variable_cost_uses_the_configured_limit(api, monkeypatch):
+    monkeypatch.setenv("HUB_GRAPHQL_MAX_COST", "10")
+    tight = TestClient(create_app(api["db"], settings=load_settings()))
+    q = "query($n: Int) { units(first: $n) { totalCount } }"
+    assert "cost limit" in _messages(api["gql"](q, {"n": 11}, c=tight).json())
+    assert "errors" not in api["gql"](q, {"n": 10}, c=tight).json()
+
+
+def test_a_body_over_the_limit_is_refused_413_before_it_is_parsed(api, monkeypatch):
+    monkeypatch.setenv("HUB_HTTP_MAX_BODY_BYTES", "2000")
+    small = TestClient(create_app(api["db"], settings=load_settings()))
+    headers = {"Authorization": f"Bearer {api['token']}", "Content-Type": "application/json"}
+    padding = "#" + "x" * 3000 + "\n"
+    big = json.dumps({"query": padding + "{ units { totalCount } }"}).encode()
+    r = small.post("/graphql", content=big, headers=headers)
+    assert r.status_code == 413 and r.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    # not JSON at all, but too large: still 413 (nothing parsed it)
+    assert small.post("/graphql", content=b"{" * 5000, headers=headers).status_code == 413
+
+    def chunks():  # no Content-Length: sent chunked
+        for _ in range(10):
+            yield b" " * 500
+        yield b'{"query": "{ units { totalCount } }"}'
+
+    r = small.post("/graphql", content=chunks(), headers=headers)
+    assert r.status_code == 413, r.text
+    # under the limit, chunked or not, the request is answered as before
+    ok = small.post("/graphql", content=iter([b'{"query": ', b'"{ units { totalCount } }"}']), headers=headers)
+    assert ok.status_code == 200 and ok.json()["data"]["units"]["totalCount"] == 0
+    assert api["gql"]("{ units(first: 1) { totalCount } }", c=small).status_code == 200
+
+
+def test_the_default_body_limit_is_one_mebibyte(api):
+    assert load_settings().http_max_body_bytes == 1024 * 1024
+    headers = {"Authorization": f"Bearer {api['token']}", "Content-Type": "application/json"}
+    body = json.dumps({"query": "#" + "x" * (1024 * 1024) + "\n{ units { totalCount } }"}).encode()
+    assert api["client"].post("/graphql", content=body, headers=headers).status_code == 413
+
+
+def test_like_wildcards_in_name_filters_match_only_themselves(api):
+    db = api["db"]
+    make_unit(db, name="杭州市财政局")
+    make_unit(db, name="100%_达标办")
+    make_person(db, name="张伟")
+    make_person(db, name="李_明")
+
+    def units(text):
+        r = api["gql"]("query($t: String) { units(filter: {nameContains: $t}) { edges { node { name } } } }", {"t": text}).json()
+        return sorted(e["node"]["name"] for e in r["data"]["units"]["edges"])
+
+    def persons(text):
+        r = api["gql"]("query($t: String) { persons(filter: {nameContains: $t}) { edges { node { name } } } }", {"t": text}).json()
+        return sorted(e["node"]["name"] for e in r["data"]["persons"]["edges"])
+
+    assert units("%") == ["100%_达标办"]
+    assert units("_") == ["100%_达标办"]
+    assert units("市%局") == []
+    assert units("财政") == ["杭州市财政局"]
+    assert persons("_") == ["李_明"]
+    assert persons("%") == []
+    assert persons("/") == []
+
+
+def test_dead_letter_reason_filter_escapes_wildcards(db):
+    from datetime import datetime, timezone
+
+    from hub.adapters.orm import DeadLetterRow
+
+    with db.session() as s, s.begin():
+        for offset, reason in enumerate(("bad id_number", "100% broken", "no such unit")):
+            s.add(DeadLetterRow(connector="police", topic="t", partition=0, offset=offset, key=None, raw_base64="", reason=reason,
+                                created_at=datetime.now(timezone.utc)))
+    assert [r.reason for r in list_dead_letters(db, DeadLetterFilter(reason_contains="%"))] == ["100% broken"]
+    assert [r.reason for r in list_dead_letters(db, DeadLetterFilter(reason_contains="_"))] == ["bad id_number"]
