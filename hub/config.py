@@ -42,12 +42,17 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5000, ge=1, description="GraphQL: most lexical tokens in one query document.")
     graphql_max_cost: int = Field(default=50000, ge=1, description="GraphQL: most rows a query may ask for (the product of page sizes `first` along each path, summed).")
     http_max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest HTTP request body (and WebSocket message) accepted; a larger one is answered 413 before it is parsed, also when it comes chunked without a Content-Length.")
+    comparison_dir: Path | None = Field(default=None, description="The only directory `startComparison` (GraphQL) reads snapshot files from; its `path` is relative to it. Unset: DATA_DIR/comparisons.")
     http_workers: int = Field(default=1, ge=1, description="`hub up`: HTTP/GraphQL server processes. Above 1, that many worker processes serve the API on the port, next to the process that runs connectors, relay and checks.")
 
     def graphql_limits(self) -> dict:
         """The query limits as ``hub.api.build.build_schema`` takes them."""
         return dict(max_depth=self.graphql_max_depth, max_aliases=self.graphql_max_aliases,
                     max_tokens=self.graphql_max_tokens, max_cost=self.graphql_max_cost)
+
+    def effective_comparison_dir(self) -> Path:
+        """Where `startComparison` may read files: the configured directory, or DATA_DIR/comparisons."""
+        return self.comparison_dir if self.comparison_dir is not None else self.data_dir / "comparisons"
 
     def effective_database_url(self) -> str:
         """The configured database URL, or the embedded SQLite file."""

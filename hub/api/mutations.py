@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Union
 
 import strawberry
@@ -217,11 +216,13 @@ class Mutation:
         return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound), lambda uow: PostingPayload(
             posting=Posting.from_row(registry.end_posting(uow, id_number=id_number, end_date=end_date, reason=reason))))
 
-    @strawberry.mutation(description="Start a monthly full comparison of a snapshot file on the server; poll `comparison(id)`.")
+    @strawberry.mutation(description="Start a monthly full comparison of a snapshot file in the hub's comparison directory (HUB_COMPARISON_DIR; `path` relative to it); poll `comparison(id)`.")
     def start_comparison(self, info: Ctx, source: str, period: str, path: str, skip_bad_rows: bool = False) -> ComparisonResult:
+        import hashlib
         import uuid
 
-        from hub.service_layer.compare import PERIOD, SOURCES, run_compare
+        from hub.config import load_settings
+        from hub.service_layer.compare import PERIOD, SOURCES, _record_start, run_compare, snapshot_file
 
         p = info.context.principal
         if p.role is not Role.ADMIN:
@@ -230,21 +231,25 @@ class Mutation:
             return InvalidInput(message=f"unknown source {source!r} (allowed: {', '.join(SOURCES)})", field="source")
         if not PERIOD.match(period):
             return InvalidInput(message=f"period {period!r} must be YYYY-MM", field="period")
-        if not Path(path).is_file():
-            return InvalidInput(message=f"{path} is not a readable file on the hub's machine", field="path")
+        settings = info.context.settings or load_settings()
+        file = snapshot_file(settings.effective_comparison_dir(), path)
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest() if file is not None else None
+        except OSError:
+            digest = None
+        if digest is None:  # missing, unreadable and outside the directory are answered alike
+            return InvalidInput(message="path must name a readable file in the hub's comparison directory "
+                                        "(HUB_COMPARISON_DIR), relative to it", field="path")
         cid = str(uuid.uuid4())
         db = info.context.db
 
         def run():
             try:
-                run_compare(db, source=source, period=period, path=Path(path), skip_bad_rows=skip_bad_rows,
+                run_compare(db, source=source, period=period, path=file, skip_bad_rows=skip_bad_rows,
                             actor=p.actor, comparison_id=cid)
             except Exception:  # noqa: BLE001 - recorded as REJECTED/FAILED on the comparison row
                 pass
 
-        from hub.service_layer.compare import _record_start
-        import hashlib
-
-        _record_start(db, cid, source, period, Path(path), hashlib.sha256(Path(path).read_bytes()).hexdigest(), p.actor, False)
+        _record_start(db, cid, source, period, file, digest, p.actor, False)
         threading.Thread(target=run, name=f"compare-{cid[:8]}", daemon=True).start()
         return ComparisonStarted(comparison_id=strawberry.ID(cid))

@@ -179,6 +179,7 @@ def test_start_comparison_over_graphql_and_headcount_consistency_report(db, tmp_
     from fastapi.testclient import TestClient
 
     from hub.api.app import create_app
+    from hub.config import load_settings
     from hub.service_layer.tokens import create_token
 
     unit = make_unit(db, approved={"ADMINISTRATIVE": 3})
@@ -186,7 +187,7 @@ def test_start_comparison_over_graphql_and_headcount_consistency_report(db, tmp_
     hire(db, a, unit)
     hire(db, b, unit)
     f = finance_csv(tmp_path / "f.csv", [(a, "张伟", unit)])
-    client = TestClient(create_app(db))
+    client = TestClient(create_app(db, settings=load_settings(comparison_dir=tmp_path)))  # startComparison reads there
     _, admin = create_token(db, role="ADMIN", name="office")
     _, hr = create_token(db, role="HR", name="hr")
     post = lambda tok, query, v=None: client.post("/graphql", json={"query": query, "variables": v or {}},  # noqa: E731
