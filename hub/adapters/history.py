@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.adapters.orm import (
@@ -27,15 +27,28 @@ def _key_filter(model, key: dict):
     return and_(*(getattr(model, k) == key[k] for k in KEYS[model]))
 
 
-def new_version(session: Session, model, *, key: dict, valid_from: date, values: dict, recorded_at: datetime) -> None:
-    """Close the current version of the entity at ``valid_from`` and open a new one from then on."""
+def new_version(session: Session, model, *, key: dict, valid_from: date, values: dict, recorded_at: datetime) -> bool:
+    """Record that from ``valid_from`` on the entity has ``values``, until its next version if one starts later.
+
+    The version in force on ``valid_from`` is closed then; a change dated before versions already recorded
+    (backdated) is inserted between them: it holds until the next one starts and the later versions stay as they
+    are, so no version ends before it begins and reads as of any date see the change dated last on or before it.
+    Returns True when the new version is the current one (no version starts after ``valid_from``): only then do
+    the entity's current values change."""
+    later = next_version_start(session, model, key=key, after=valid_from)
     session.execute(
         update(model)
-        .where(_key_filter(model, key), model.valid_to.is_(None))
+        .where(_key_filter(model, key), _as_of(model, valid_from))
         .values(valid_to=valid_from)
     )
-    session.execute(model.__table__.insert(), [{**key, **values, "valid_from": valid_from, "valid_to": None,
+    session.execute(model.__table__.insert(), [{**key, **values, "valid_from": valid_from, "valid_to": later,
                                                  "recorded_at": recorded_at}])
+    return later is None
+
+
+def next_version_start(session: Session, model, *, key: dict, after: date) -> date | None:
+    """When the entity's first version starting after ``after`` starts (None: none does)."""
+    return session.scalar(select(func.min(model.valid_from)).where(_key_filter(model, key), model.valid_from > after))
 
 
 def _as_of(model, on: date):

@@ -7,6 +7,7 @@ and publishes a `registry.updates.v1` event, then re-checks the rules the change
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
@@ -100,27 +101,36 @@ def create_unit(uow: UnitOfWork, *, unit: Unit, document_number: str | None = No
     return row
 
 
-def _unit_version(uow: UnitOfWork, row: UnitRow, document_number: str | None, effective: date) -> None:
-    history.new_version(uow.session, UnitVersionRow, key={"unit_code": row.code}, valid_from=effective,
-                        values={k: getattr(row, k) for k in ("name", "kind", "level", "region_code", "parent_code", "funding", "status")}
-                        | {"document_number": document_number}, recorded_at=uow.now)
+UNIT_VERSIONED = ("name", "kind", "level", "region_code", "parent_code", "funding", "status")
+
+
+def _unit_version(uow: UnitOfWork, row, document_number: str | None, effective: date) -> bool:
+    """A unit version from ``row``'s values (the unit row, or the values in force on ``effective``); True when it is
+    the current version (see history.new_version)."""
+    return history.new_version(uow.session, UnitVersionRow, key={"unit_code": row.code}, valid_from=effective,
+                               values={k: getattr(row, k) for k in UNIT_VERSIONED} | {"document_number": document_number},
+                               recorded_at=uow.now)
 
 
 def update_unit(uow: UnitOfWork, *, code: str, changes: dict, document_number: str | None = None, effective: date) -> UnitRow:
     """Rename or reclassify a unit (name, kind, level, region_code, parent_code, funding)."""
     row = _get_unit(uow, code, lock=True)
     before = unit_data(row)
+    # The changes apply to the unit as it was on `effective` (a backdated change to the version then in force).
+    base = history.version_as_of(uow.session, UnitVersionRow, key={"unit_code": row.code}, on=effective) or row
     probe = Unit.new(**{k: (changes.get(k, v.value if hasattr(v, "value") else v)) for k, v in {
-        "code": row.code, "name": row.name, "kind": row.kind, "level": row.level, "region_code": row.region_code,
-        "funding": row.funding, "parent_code": row.parent_code}.items()})
+        "code": row.code, "name": base.name, "kind": base.kind, "level": base.level, "region_code": base.region_code,
+        "funding": base.funding, "parent_code": base.parent_code}.items()})
     if probe.parent_code:
         if probe.parent_code == row.code:
             raise ValueError("a unit cannot be its own parent")
         _get_unit(uow, probe.parent_code)
-    for k in ("name", "kind", "level", "region_code", "parent_code", "funding"):
-        v = getattr(probe, k)
-        setattr(row, k, v.value if hasattr(v, "value") else v)
-    _unit_version(uow, row, document_number, effective)
+    changed = {k: (lambda v: v.value if hasattr(v, "value") else v)(getattr(probe, k))
+               for k in ("name", "kind", "level", "region_code", "parent_code", "funding")}
+    version = SimpleNamespace(code=row.code, status=base.status, **changed)
+    if _unit_version(uow, version, document_number, effective):  # the current version: the unit row follows it
+        for k, v in changed.items():
+            setattr(row, k, v)
     uow.record("unit.update", "unit", row.code, before=before, after=unit_data(row))
     uow.publish(UPDATES_TOPIC, key=row.code, type="gov.registry.unit.updated", subject=row.code, data=unit_data(row))
     return row
@@ -132,6 +142,10 @@ def abolish_unit(uow: UnitOfWork, *, code: str, document_number: str | None = No
     active = uow.session.scalar(select(func.count()).select_from(PostingRow).where(PostingRow.unit_code == row.code, PostingRow.active))
     if active:
         raise ValueError(f"unit {row.code} still has {active} active postings; end or transfer them first")
+    later = history.next_version_start(uow.session, UnitVersionRow, key={"unit_code": row.code}, after=effective)
+    if later is not None:
+        raise ValueError(f"unit {row.code} has changes effective from {later.isoformat()}: it cannot be abolished "
+                         f"before them")
     before = unit_data(row)
     row.status, row.abolished_on = UnitStatus.ABOLISHED.value, effective
     _unit_version(uow, row, document_number, effective)
@@ -172,13 +186,17 @@ def _approve_slots(uow: UnitOfWork, row_cls, version_cls, slot: str, parse_slot,
                               .with_for_update()).scalar_one_or_none()
     before = quota_data(row) if row else None
     if row is None:
-        row = row_cls(unit_code=unit.code, approved=approved, **{slot: value})
+        row = row_cls(unit_code=unit.code, approved=approved, document_number=document_number,
+                      effective_date=effective, **{slot: value})
         uow.session.add(row)
-    row.approved, row.document_number, row.effective_date = approved, document_number, effective
-    uow.session.flush()
-    history.new_version(uow.session, version_cls, key={"unit_code": unit.code, slot: value}, valid_from=effective,
-                        values={"approved": approved, "document_number": document_number}, recorded_at=uow.now)
-    uow.record(f"{entity}.set", entity, f"{unit.code}/{value}", before=before, after=quota_data(row))
+        uow.session.flush()
+    current = history.new_version(uow.session, version_cls, key={"unit_code": unit.code, slot: value},
+                                  valid_from=effective, values={"approved": approved, "document_number": document_number},
+                                  recorded_at=uow.now)
+    after = {**quota_data(row), "approved": approved, "document_number": document_number, "effective_date": effective}
+    if current:  # a backdated change that a later one supersedes leaves the current numbers as they are
+        row.approved, row.document_number, row.effective_date = approved, document_number, effective
+    uow.record(f"{entity}.set", entity, f"{unit.code}/{value}", before=before, after=after)
     uow.publish(UPDATES_TOPIC, key=unit.code, type=event_type, subject=unit.code, data=quota_data(row))
     registry_checks.recheck_unit_quotas(uow, book or MismatchBook(uow), {unit.code})
     return row
@@ -193,15 +211,18 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
         row = PersonRow(id_number=person.id_number, name=person.name, gender=person.gender.value,
                         birth_date=person.birth_date, education=person.education.value if person.education else None)
         uow.session.add(row)
+        uow.session.flush()
         type_ = "gov.registry.person.created"
+        base = row
     else:
-        row.name = person.name
-        row.education = person.education.value if person.education else row.education
         type_ = "gov.registry.person.updated"
-    uow.session.flush()
-    history.new_version(uow.session, PersonVersionRow, key={"id_number": row.id_number}, valid_from=effective,
-                        values={"name": row.name, "gender": row.gender, "birth_date": row.birth_date,
-                                "education": row.education}, recorded_at=uow.now)
+        # a correction applies to the person as recorded on `effective` (backdated: the version then in force)
+        base = history.version_as_of(uow.session, PersonVersionRow, key={"id_number": row.id_number}, on=effective) or row
+    name, education = person.name, person.education.value if person.education else base.education
+    if history.new_version(uow.session, PersonVersionRow, key={"id_number": row.id_number}, valid_from=effective,
+                           values={"name": name, "gender": row.gender, "birth_date": row.birth_date,
+                                   "education": education}, recorded_at=uow.now):
+        row.name, row.education = name, education  # the current version: the person row follows it
     uow.record("person.register" if before is None else "person.correct", "person", row.id_number,
                before=before, after=person_data(row))
     uow.publish(UPDATES_TOPIC, key=row.id_number, type=type_, subject=row.id_number, data=person_data(row))
