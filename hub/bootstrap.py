@@ -39,7 +39,7 @@ def database(settings: Settings, *, run_migrations: bool = False) -> Database:
     url = settings.effective_database_url()
     if run_migrations:
         migrate(url)
-    return connect(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    return connect(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, audit_key=settings.audit_key_bytes())
 
 
 def build(settings: Settings, *, start_broker: bool = True) -> Hub:
@@ -66,7 +66,8 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600, *, in_subprocess
         import multiprocessing
 
         child = multiprocessing.get_context("spawn").Process(
-            target=_daily_checks_child, args=(hub.settings.effective_database_url(), hub.settings.sqlite_busy_timeout_ms),
+            target=_daily_checks_child, args=(hub.settings.effective_database_url(), hub.settings.sqlite_busy_timeout_ms,
+                                              hub.db.audit_key),
             name="hub-daily-checks", daemon=True)
         t0 = time.monotonic()
         child.start()
@@ -96,14 +97,14 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600, *, in_subprocess
     hub.threads.append(t)
 
 
-def _daily_checks_child(url: str, busy_timeout_ms: int) -> None:
+def _daily_checks_child(url: str, busy_timeout_ms: int, audit_key: bytes | None = None) -> None:
     """One round of the daily checks in a process of its own (start_daily_checks(in_subprocess=True))."""
     from hub.service_layer.daily import run_daily_checks
 
     import os
 
     os.nice(10)  # background work: the API's processes come first on a small machine
-    db = connect(url, busy_timeout_ms=busy_timeout_ms, pool_size=1)
+    db = connect(url, busy_timeout_ms=busy_timeout_ms, pool_size=1, audit_key=audit_key)
     try:
         run_daily_checks(db, today=datetime.now(timezone.utc).date())
     finally:

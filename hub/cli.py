@@ -20,7 +20,7 @@ from hub.config import Settings, load_settings
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained operation log.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained operation log and access log (HMAC-signed with the audit key).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 connector_app = typer.Typer(help="Department connectors (police, hr, finance, insurance).", no_args_is_help=True)
@@ -241,21 +241,66 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token id from `hub to
     console.print(f"token {token_id} revoked")
 
 
+def _audit_key(settings: Settings, what: str = "the audit key") -> bytes | None:
+    try:
+        return settings.audit_key_bytes()
+    except ValueError as e:
+        _fail(f"{what}: {e}")
+
+
 @audit_app.command("verify")
 def audit_verify():
-    """Check the operation log's hash chain; exit 1 if any entry was edited or deleted."""
-    from hub.adapters.operation_log import verify
+    """Check the operation log's and the access log's chains with the audit key (HUB_AUDIT_KEY_FILE, HUB_AUDIT_KEY or
+    DATA_DIR/audit.key); exit 1 if any entry was edited, inserted or deleted."""
+    from hub.adapters import access_chain, operation_log
 
+    key = _audit_key(state.settings())
     db = _db()
-    with db.read_session() as s:
-        report = verify(s)
-    db.dispose()
-    if report.ok:
-        console.print(f"operation log intact: {report.checked} entries verified")
-        return
-    for p in report.problems:
-        err.print(f"[red]{p}[/]")
-    _fail(f"operation log tampered: {len(report.problems)} problem(s) in {report.checked} entries")
+    try:
+        with db.read_session() as s:
+            reports = {"operation log": operation_log.verify(s, key=key), "access log": access_chain.verify(s, key=key)}
+    finally:
+        db.dispose()
+    problems = 0
+    for name, report in reports.items():
+        scheme = "HMAC-SHA256 with the audit key" if report.keyed else "UNKEYED SHA-256 (no audit key configured)"
+        for note in report.notes:
+            console.print(f"{name}: {note}")
+        if report.ok:
+            console.print(f"{name} intact: {report.checked} entries verified ({scheme})")
+            continue
+        problems += len(report.problems)
+        for p in report.problems:
+            err.print(f"[red]{name}: {p}[/]")
+    if problems:
+        _fail(f"audit logs tampered: {problems} problem(s)")
+
+
+@audit_app.command("rekey")
+def audit_rekey(old_key_file: Optional[Path] = typer.Option(None, "--old-key-file", help="The key the logs are signed with now (rotation)."),
+                from_unkeyed: bool = typer.Option(False, "--from-unkeyed", help="The logs were written without a key (introducing one).")):
+    """Sign both audit logs with the configured key after checking them under the old scheme (once when a key is
+    introduced, and to rotate it). Refused, changing nothing, if they do not verify."""
+    from hub.adapters import access_chain, operation_log
+
+    settings = state.settings()
+    new_key = _audit_key(settings)
+    if new_key is None:
+        _fail("no audit key configured: set HUB_AUDIT_KEY_FILE (or HUB_AUDIT_KEY) to the new key")
+    if (old_key_file is None) == (not from_unkeyed):
+        _fail("give exactly one of --old-key-file PATH and --from-unkeyed")
+    old_key = _audit_key(load_settings(audit_key_file=old_key_file), "the old key") if old_key_file else None
+    db = _db()
+    try:
+        with db.session() as s, s.begin():
+            entries = operation_log.rekey(s, new_key=new_key, old_key=old_key, from_unkeyed=from_unkeyed)
+            seals = access_chain.rekey(s, new_key=new_key, old_key=old_key, from_unkeyed=from_unkeyed)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    console.print(f"signed {entries} operation-log entries and {seals} access-log seals with key "
+                  f"{operation_log.key_id(new_key)}")
 
 
 @app.command()
@@ -309,8 +354,11 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     from hub.adapters.logs import configure
 
     configure(settings.log_format, settings.log_level)
+    created_key = _ensure_audit_key(settings)
     hub = build(settings)
     try:
+        if created_key:
+            _sign_with_new_key(hub.db)
         start_daily_checks(hub, in_subprocess=True)  # off the API's process (GIL): no request stalls after start
         ensure_topics(hub)
         if with_demo:
@@ -354,6 +402,35 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     finally:
         hub.close()
         console.print("hub stopped")
+
+
+def _ensure_audit_key(settings: Settings) -> bool:
+    """`hub up` on embedded defaults (no HUB_DATABASE_URL) without a configured audit key: create DATA_DIR/audit.key
+    (0600). True if it was created now. With a database of its own the operator provides the key (every process
+    writing the database needs the same one)."""
+    from hub.adapters.operation_log import create_key_file
+
+    if settings.database_url is not None or settings.audit_key_configured():
+        _audit_key(settings)  # a configured key must be readable: fail now, not at the first write
+        return False
+    path = settings.default_audit_key_file()
+    create_key_file(path)
+    console.print(f"  created the audit key {path} (0600): keep a copy outside this machine; without it the logs "
+                  f"cannot be verified")
+    return True
+
+
+def _sign_with_new_key(db) -> None:
+    """Sign what the logs hold already (an embedded hub from before keying) with the key just created."""
+    from hub.adapters import access_chain, operation_log
+
+    try:
+        with db.session() as s, s.begin():
+            operation_log.rekey(s, new_key=db.audit_key, from_unkeyed=True)
+            access_chain.rekey(s, new_key=db.audit_key, from_unkeyed=True)
+    except ValueError as e:
+        _fail(f"{e}\nthe audit key was created but the logs already there were not signed: inspect them, then "
+              f"run `hub audit rekey --from-unkeyed`")
 
 
 def _connector_names(value: str) -> list[str]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+MIN_AUDIT_KEY_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -43,12 +46,40 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(default=50000, ge=1, description="GraphQL: most rows a query may ask for (the product of page sizes `first` along each path, summed).")
     http_max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest HTTP request body (and WebSocket message) accepted; a larger one is answered 413 before it is parsed, also when it comes chunked without a Content-Length.")
     comparison_dir: Path | None = Field(default=None, description="The only directory `startComparison` (GraphQL) reads snapshot files from; its `path` is relative to it. Unset: DATA_DIR/comparisons.")
+    audit_key_file: Path | None = Field(default=None, description="File holding the key (≥ 32 characters) that signs the operation log and the access log (HMAC-SHA256); keep it outside the database and readable only by the hub. Unset: HUB_AUDIT_KEY, else DATA_DIR/audit.key if it exists (`hub up` on embedded defaults creates it).")
+    audit_key: SecretStr | None = Field(default=None, description="The audit key itself (instead of a file).")
     http_workers: int = Field(default=1, ge=1, description="`hub up`: HTTP/GraphQL server processes. Above 1, that many worker processes serve the API on the port, next to the process that runs connectors, relay and checks.")
 
     def graphql_limits(self) -> dict:
         """The query limits as ``hub.api.build.build_schema`` takes them."""
         return dict(max_depth=self.graphql_max_depth, max_aliases=self.graphql_max_aliases,
                     max_tokens=self.graphql_max_tokens, max_cost=self.graphql_max_cost)
+
+    def default_audit_key_file(self) -> Path:
+        return self.data_dir / "audit.key"
+
+    def audit_key_bytes(self) -> bytes | None:
+        """The key signing the audit chains: HUB_AUDIT_KEY, else HUB_AUDIT_KEY_FILE, else DATA_DIR/audit.key when
+        it exists; None: the chains are unkeyed (plain SHA-256). A configured key that is missing or too short is an
+        error, never a silent fall-back to no key."""
+        if self.audit_key is not None:
+            key = self.audit_key.get_secret_value().strip()
+            where = "HUB_AUDIT_KEY"
+        else:
+            path = self.audit_key_file or self.default_audit_key_file()
+            if self.audit_key_file is None and not path.is_file():
+                return None
+            try:
+                key = path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as e:
+                raise ValueError(f"cannot read the audit key file {path}: {e.__class__.__name__}") from e
+            where = str(path)
+        if len(key) < MIN_AUDIT_KEY_CHARS:
+            raise ValueError(f"the audit key in {where} is shorter than {MIN_AUDIT_KEY_CHARS} characters")
+        return key.encode("utf-8")
+
+    def audit_key_configured(self) -> bool:
+        return self.audit_key is not None or self.audit_key_file is not None or self.default_audit_key_file().is_file()
 
     def effective_comparison_dir(self) -> Path:
         """Where `startComparison` may read files: the configured directory, or DATA_DIR/comparisons."""

@@ -51,6 +51,7 @@ class Database:
     url: str
     engine: Engine
     read_engine: Engine
+    audit_key: bytes | None = None  # signs the operation log and the access log (HMAC); None: unkeyed chains
 
     @property
     def is_postgres(self) -> bool:
@@ -77,13 +78,15 @@ class Database:
             self.read_engine.dispose()
 
 
-def connect(url: str, *, busy_timeout_ms: int = 15000, pool_size: int = 10) -> Database:
-    """Open the database at ``url`` (SQLAlchemy URL)."""
+def connect(url: str, *, busy_timeout_ms: int = 15000, pool_size: int = 10, audit_key: bytes | None = None) -> Database:
+    """Open the database at ``url`` (SQLAlchemy URL); ``audit_key`` signs what this process appends to the audit
+    chains (Settings.audit_key_bytes)."""
     url = _normalize(url)
     if url.startswith("sqlite"):
-        return Database(url, _sqlite_engine(url, busy_timeout_ms, True), _sqlite_engine(url, busy_timeout_ms, False))
+        return Database(url, _sqlite_engine(url, busy_timeout_ms, True), _sqlite_engine(url, busy_timeout_ms, False),
+                        audit_key)
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    return Database(url, engine, engine)
+    return Database(url, engine, engine, audit_key)
 
 
 def alembic_config(url: str):

@@ -298,7 +298,30 @@ class AuditChainHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # which key signs the chain (None: unkeyed SHA-256)
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+class AccessChainHeadRow(Base):
+    """The access log's chain head: its last seal's sequence number and hash; locked to seal a batch of reads."""
+
+    __tablename__ = "access_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId)
+    hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+class AccessSealRow(Base):
+    """One link of the access log's chain: a MAC over the previous seal and every row written in one batch."""
+
+    __tablename__ = "access_log_seals"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))  # the batch's time as hashed (UTC)
+    rows: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class ApiTokenRow(Base):
@@ -461,7 +484,9 @@ class AccessLogRow(Base):
     operation: Mapped[str | None] = mapped_column(String(200))
     field: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str | None] = mapped_column(String(500))
+    seal_seq: Mapped[int | None] = mapped_column(BigInteger)  # the access_log_seals link covering it (None: before 0009)
     __table_args__ = (
         Index("ix_access_log_id_number_at", "id_number", "at"),
         Index("ix_access_log_at", "at"),
+        Index("ix_access_log_seal_seq", "seal_seq"),
     )

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, bindparam, text
 
+from hub.adapters import access_chain
 from hub.adapters.orm import AccessLogRow
 from hub.domain.vocabulary import Role as R
 
@@ -42,25 +43,19 @@ def allowed(field: str, role: R) -> bool:
 
 def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, purpose: str | None) -> None:
     """Write one access-log row per person read (a short transaction of its own)."""
-    ids = sorted(set(id_numbers))
-    if not ids:
-        return
-    now = datetime.now(timezone.utc)
-    rows = [dict(at=now, token_id=principal.token_id, actor=principal.actor, role=principal.role.value, id_number=i,
-                 operation=(operation or "")[:200] or None, field=field, purpose=(purpose or None) and purpose[:500])
-            for i in ids]
-    with db.session() as s, s.begin():
-        s.execute(AccessLogRow.__table__.insert(), rows)
+    write_reads(db, principal=principal, reads=[(i, operation, field, purpose) for i in sorted(set(id_numbers))])
 
 
 def write_reads(db, *, principal, reads, session=None) -> None:
-    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement.
+    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement, sealed as one link
+    of the access log's chain (hub/adapters/access_chain.py).
 
     One row per distinct (ID number, field). On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
     (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
-    Committed synchronously before the response goes out: the audit log must be durable. ``session``: an open
-    session to write and commit on (the request's read session on PostgreSQL: no second connection checkout);
-    by default a short transaction of its own."""
+    The seal is one more row, its MAC computed here over the batch; the chain head is locked from the seal to the
+    commit (a short moment per request). Committed synchronously before the response goes out: the audit log must
+    be durable. ``session``: an open session to write and commit on (the request's read session on PostgreSQL: no
+    second connection checkout); by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
     ids, ops, fields, purposes = [], [], [], []
@@ -84,16 +79,20 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     actor, role = principal.actor, principal.role.value
 
     def write(s) -> None:
+        seal = access_chain.seal(s, key=db.audit_key, at=now, rows=[
+            (principal.token_id, actor, role, i, o, f, pu) for i, o, f, pu in zip(ids, ops, fields, purposes)])
         if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1:
             # the usual case (one operation, one field, one purpose): one array parameter only
             s.execute(_UNNEST_IDS_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                           "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0]})
+                                           "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0],
+                                           "seal": seal})
         elif db.is_postgres:
             s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes})
+                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes, "seal": seal})
         else:
             s.execute(AccessLogRow.__table__.insert(), [
-                dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f, purpose=pu)
+                dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f,
+                     purpose=pu, seal_seq=seal)
                 for i, o, f, pu in zip(ids, ops, fields, purposes)])
 
     if session is not None:
@@ -106,13 +105,15 @@ def write_reads(db, *, principal, reads, session=None) -> None:
 
 _MISSING = object()
 _UNNEST_IDS_INSERT = text(
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text) "
-    "FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
-).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger))
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, seal_seq) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text), "
+    ":seal FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
+).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger),
+             bindparam("seal", type_=BigInteger))
 _UNNEST_INSERT = text(
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose "
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, seal_seq) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose, :seal "
     "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[])) "
     "AS t(id_number, operation, field, purpose)"
-).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger))
+).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger),
+             bindparam("seal", type_=BigInteger))

@@ -353,7 +353,8 @@ def worker_app() -> FastAPI:
 
     settings = load_settings()
     configure(settings.log_format, settings.log_level)
-    db = connect(settings.effective_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = connect(settings.effective_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                 audit_key=settings.audit_key_bytes())
     app = create_app(db, production=settings.env == "production", token_cache_s=settings.token_cache_s, settings=settings)
     freeze_heap()
     return app

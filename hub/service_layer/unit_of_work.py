@@ -64,7 +64,7 @@ class UnitOfWork:
     def commit(self) -> None:
         wrote = bool(self._events) or self._flushed
         self.flush()
-        operation_log.append(self.session, self._operations, now=self.now)
+        operation_log.append(self.session, self._operations, now=self.now, key=self.db.audit_key)
         self._operations = []
         self.session.commit()
         if wrote:

@@ -1,6 +1,7 @@
 """`hub up` on embedded defaults (SQLite file, embedded Tansu broker) answers and stops cleanly on Ctrl-C."""
 
 import re
+import stat
 
 import httpx
 from kafka import KafkaAdminClient
@@ -27,6 +28,10 @@ def test_hub_up_on_embedded_defaults_serves_graphql_and_stops_cleanly(tmp_path):
         assert r.status_code == 200 and r.json()["data"]["units"]["totalCount"] == 0
         assert httpx.post(hub.url + "/graphql", json={"query": "{ __typename }"}).status_code == 401
         assert httpx.get(hub.url + "/readyz").json()["checks"]["broker"] == "ok"
+        key = tmp_path / "data" / "audit.key"  # created on embedded defaults, owner-only; the logs are signed with it
+        assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600
+        verified = hub.run("audit", "verify")
+        assert "operation log intact: 1 entries verified (HMAC-SHA256" in verified.stdout, verified.stdout
     finally:
         code = hub.stop()
     assert code == 0, hub.output()

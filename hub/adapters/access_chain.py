@@ -1,0 +1,151 @@
+"""The access log's chain: one seal per batch of reads (a request's person reads are written in one statement).
+
+A seal's hash is a MAC (HMAC-SHA256 under the audit key; plain SHA-256 without one, see operation_log) over the
+previous seal's hash, its sequence number, time and every row of its batch. Rows name their seal (``seal_seq``):
+editing, deleting or adding a row changes what its seal covers; deleting, inserting or reordering seals breaks the
+sequence or the links. Sealing per batch rather than per row keeps the bulk insert of a big page's reads one
+statement; the chain head is locked only from the seal to the commit. Rows written before migration 0009 have no
+seal and stay outside the chain (reported, not verified)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from hub.adapters.jsonutil import dumps
+from hub.adapters.operation_log import GENESIS, VerifyReport, check_key, describe, key_id, mac
+from hub.adapters.orm import AccessChainHeadRow, AccessLogRow, AccessSealRow
+
+
+def _at(value: datetime) -> str:
+    """A time as hashed: UTC, microseconds (a naive value, as SQLite returns it, is UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def seal_hash(prev_hash: str, seq: int, at: str, rows: list[tuple], key: bytes | None) -> str:
+    """The MAC over a seal and its rows (token_id, actor, role, id_number, operation, field, purpose), in a fixed
+    order (the rows of one batch are distinct by ID number and field)."""
+    ordered = sorted(rows, key=lambda r: (r[3], r[5], r[4] or "", r[6] or ""))
+    return mac(key, dumps([prev_hash, seq, at, [list(r) for r in ordered]]))
+
+
+def seal(session: Session, *, key: bytes | None, at: datetime, rows: list[tuple]) -> int:
+    """Link a seal for ``rows`` (all written at ``at``) to the chain; return its sequence number, which the rows
+    carry in ``seal_seq``. The head stays locked until the caller's transaction ends."""
+    head = session.execute(select(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).with_for_update()).scalar_one()
+    check_key(head, key, "access log")
+    seq, when = head.seq + 1, _at(at)
+    h = seal_hash(head.hash, seq, when, rows, key)
+    session.execute(AccessSealRow.__table__.insert(), [dict(seq=seq, at=when, rows=len(rows), prev_hash=head.hash, hash=h)])
+    session.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1)
+                    .values(seq=seq, hash=h, key_id=head.key_id))
+    return seq
+
+
+def _row(r: AccessLogRow) -> tuple:
+    return (r.token_id, r.actor, r.role, r.id_number, r.operation, r.field, r.purpose)
+
+
+def _links(session: Session, batch: int):
+    """(seal, its rows, their times) in sequence order, then (None, rows naming a seal that does not exist, [])."""
+    last = 0
+    while True:
+        links = session.execute(select(AccessSealRow).where(AccessSealRow.seq > last)
+                                .order_by(AccessSealRow.seq).limit(batch)).scalars().all()
+        if not links:
+            break
+        lo, hi = links[0].seq, links[-1].seq
+        grouped = defaultdict(list)
+        for r in session.execute(select(AccessLogRow).where(AccessLogRow.seal_seq.between(lo, hi))
+                                 .order_by(AccessLogRow.seal_seq, AccessLogRow.id)).scalars():
+            grouped[r.seal_seq].append(r)
+        for link in links:
+            got = grouped.pop(link.seq, [])
+            yield link, [_row(r) for r in got], {_at(r.at) for r in got}
+        for seq, got in grouped.items():  # rows whose seal was deleted
+            yield None, [(seq, *_row(r)) for r in got], set()
+        last = hi
+        session.expunge_all()
+    orphans = session.execute(select(AccessLogRow.seal_seq, func.count()).where(AccessLogRow.seal_seq > last)
+                              .group_by(AccessLogRow.seal_seq)).all()
+    for seq, n in orphans:
+        yield None, [(seq,)] * n, set()
+
+
+def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> VerifyReport:
+    """Walk the access log's seals from the first: edited, added or deleted rows and deleted or reordered seals are
+    reported (``checked``: rows verified). Same key rules as operation_log.verify."""
+    head = session.execute(select(AccessChainHeadRow).where(AccessChainHeadRow.id == 1)).scalar_one()
+    head_seq, head_hash, head_key = head.seq, head.hash, head.key_id
+    if key is None and head_key is not None:
+        return VerifyReport(0, [f"the access log is signed with {describe(head_key)}: verify needs that key "
+                                "(HUB_AUDIT_KEY_FILE or HUB_AUDIT_KEY)"], keyed=True)
+    problems: list[str] = []
+    if key is not None and head_key != key_id(key) and not (head_key is None and head_seq == 0):
+        problems.append(f"the access log's head names {describe(head_key)}, the configured key is "
+                        f"{describe(key_id(key))} (wrong key, or the head was edited)")
+    prev, expected, checked, last = GENESIS, 1, 0, 0
+    for link, rows, times in _links(session, batch):
+        if link is None:
+            problems.append(f"{len(rows)} access-log row(s) name seal {rows[0][0]}, which does not exist (seal deleted)")
+            continue
+        if link.seq != expected:
+            problems.append(f"access seal {expected}..{link.seq - 1} missing (deleted)")
+        if link.prev_hash != prev:
+            problems.append(f"access seal {link.seq}: prev_hash does not match the seal before it")
+        if len(rows) != link.rows:
+            problems.append(f"access seal {link.seq}: covers {link.rows} row(s), {len(rows)} found (rows deleted or added)")
+        if times - {link.at}:
+            problems.append(f"access seal {link.seq}: a row's time differs from the seal's (edited)")
+        if seal_hash(link.prev_hash, link.seq, link.at, rows, key) != link.hash:
+            problems.append(f"access seal {link.seq}: its rows do not match its hash (edited"
+                            + (", or rehashed by someone without the audit key)" if key else ")"))
+        prev, expected, last = link.hash, link.seq + 1, link.seq
+        checked += len(rows)
+    if head_seq != last or head_hash != prev:
+        problems.append(f"access chain head says seal {head_seq}, the seals end at {last} (tail deleted or head edited)")
+    first_sealed = session.scalar(select(func.min(AccessLogRow.id)).where(AccessLogRow.seal_seq.is_not(None)))
+    unsealed = select(func.count()).select_from(AccessLogRow).where(AccessLogRow.seal_seq.is_(None))
+    legacy = session.scalar(unsealed if first_sealed is None else unsealed.where(AccessLogRow.id < first_sealed))
+    late = 0 if first_sealed is None else session.scalar(unsealed.where(AccessLogRow.id > first_sealed))
+    if late:
+        problems.append(f"{late} access-log row(s) without a seal written after sealing began (inserted)")
+    report = VerifyReport(checked, problems, keyed=key is not None)
+    if legacy:
+        report.notes.append(f"{legacy} access-log row(s) from before sealing (migration 0009) are outside the chain")
+    return report
+
+
+def rekey(session: Session, *, new_key: bytes, old_key: bytes | None = None, from_unkeyed: bool = False,
+          batch: int = 1000) -> int:
+    """Re-sign every seal with ``new_key`` after checking the chain under the old scheme (as operation_log.rekey);
+    returns the number of seals signed."""
+    head = session.execute(select(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).with_for_update()).scalar_one()
+    expected = None if from_unkeyed else key_id(old_key)
+    if old_key is None and not from_unkeyed:
+        raise ValueError("name the key the log is signed with now (--old-key-file), or --from-unkeyed")
+    if head.key_id != expected:
+        raise ValueError(f"the access log is signed with {describe(head.key_id)}, not {describe(expected)}")
+    report = verify(session, key=old_key, batch=batch)
+    if not report.ok:
+        raise ValueError("the access log does not verify under its current scheme; not re-signing it:\n"
+                         + "\n".join(report.problems))
+    prev, count, pending = GENESIS, 0, []
+    t = AccessSealRow.__table__
+    statement = t.update().where(t.c.seq == bindparam("s")).values(prev_hash=bindparam("p"), hash=bindparam("h"))
+    for link, rows, _ in _links(session, batch):
+        h = seal_hash(prev, link.seq, link.at, rows, new_key)
+        pending.append({"s": link.seq, "p": prev, "h": h})
+        prev, count = h, count + 1
+        if len(pending) >= batch:
+            session.execute(statement, pending)
+            pending = []
+    if pending:
+        session.execute(statement, pending)
+    session.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).values(hash=prev, key_id=key_id(new_key)))
+    return count
