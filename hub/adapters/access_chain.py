@@ -116,6 +116,7 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> 
     if late:
         problems.append(f"{late} access-log row(s) without a seal written after sealing began (inserted)")
     report = VerifyReport(checked, problems, keyed=key is not None)
+    report.notes.append(f"head: seal {head_seq}, hash {head_hash}")
     if legacy:
         report.notes.append(f"{legacy} access-log row(s) from before sealing (migration 0009) are outside the chain")
     return report

@@ -161,7 +161,9 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 5000) -> 
         checked += 1
     if head_seq != last_seq or head_hash != prev:
         problems.append(f"chain head says entry {head_seq}, log ends at entry {last_seq} (tail deleted or head edited)")
-    return VerifyReport(checked, problems, keyed=key is not None)
+    report = VerifyReport(checked, problems, keyed=key is not None)
+    report.notes.append(f"head: entry {head_seq}, hash {head_hash} (record it elsewhere to detect a later truncation)")
+    return report
 
 
 def rekey(session: Session, *, new_key: bytes, old_key: bytes | None = None, from_unkeyed: bool = False,
