@@ -254,3 +254,26 @@ def test_hub_up_on_embedded_defaults_creates_an_owner_only_key_and_signs_what_is
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'other.sqlite3'}")
     monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "data2"))
     assert _ensure_audit_key(load_settings()) is False and not (tmp_path / "data2" / "audit.key").exists()
+
+
+def test_concurrent_batches_of_reads_keep_one_unbroken_access_chain(keyed):
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from hub.api.access import write_reads
+    from hub.domain.vocabulary import Role
+    from tests.factories import id_number
+
+    people = [id_number() for _ in range(40)]
+    principal = SimpleNamespace(token_id=1, actor="police", role=Role.POLICE)
+
+    def batch(i):
+        write_reads(keyed, principal=principal,
+                    reads=[(p, f"Op{i}", "Query.person", "协查") for p in people[i % 8::8]])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(batch, range(32)))
+    report = _verify_access(keyed, KEY)
+    assert report.ok and report.checked == 32 * 5, report.problems
+    with keyed.read_session() as s:
+        assert s.scalar(select(AccessChainHeadRow.seq)) == 32
