@@ -411,7 +411,9 @@ def _ensure_audit_key(settings: Settings) -> bool:
     from hub.adapters.operation_log import create_key_file
 
     if settings.database_url is not None or settings.audit_key_configured():
-        _audit_key(settings)  # a configured key must be readable: fail now, not at the first write
+        if _audit_key(settings) is None:  # a configured key must be readable: fail now, not at the first write
+            console.print("  [yellow]audit logs unkeyed[/]: set HUB_AUDIT_KEY_FILE so that database writers cannot "
+                          "rewrite them unnoticed (docs/security.md)")
         return False
     path = settings.default_audit_key_file()
     create_key_file(path)
