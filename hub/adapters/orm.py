@@ -461,6 +461,8 @@ class AccessLogRow(Base):
     operation: Mapped[str | None] = mapped_column(String(200))
     field: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str | None] = mapped_column(String(500))
+    # None: a person was read; NOT_FOUND / OUT_OF_SCOPE: a lookup answered "no such person" (docs/access.md)
+    outcome: Mapped[str | None] = mapped_column(String(20))
     __table_args__ = (
         Index("ix_access_log_id_number_at", "id_number", "at"),
         Index("ix_access_log_at", "at"),

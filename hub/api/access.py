@@ -29,48 +29,43 @@ MATRIX: dict[str, frozenset[R]] = {
     "Unit.postings": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT}),
     "Unit.history": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR, R.UNIT}),
     "Mutation": frozenset({R.ADMIN}),
+    # Subscriptions: the same rules as the queries they mirror (hub/api/disclosure.py applies them per event).
+    "Subscription.mismatchEvents": ALL,
+    "Subscription.registryUpdates": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION}),
 }
 # Roles that must state a purpose (X-Purpose header or `purpose` argument) to read a person.
 PURPOSE_REQUIRED = PARTNERS | {R.ORGANIZATION, R.UNIT}
-# Roles that see mismatch ID numbers masked.
+# Roles that see mismatch ID numbers masked, and nothing that narrows the hidden digits (docs/access.md, "Masking").
 MASKED = frozenset({R.MONITOR})
+# Outcomes of a person lookup that found nobody the caller may read (access_log.outcome; None: a person was read).
+NOT_FOUND = "NOT_FOUND"
+OUT_OF_SCOPE = "OUT_OF_SCOPE"
 
 
 def allowed(field: str, role: R) -> bool:
     return role in MATRIX.get(field, ALL)
 
 
-def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, purpose: str | None) -> None:
-    """Write one access-log row per person read (a short transaction of its own)."""
-    ids = sorted(set(id_numbers))
-    if not ids:
-        return
-    now = datetime.now(timezone.utc)
-    rows = [dict(at=now, token_id=principal.token_id, actor=principal.actor, role=principal.role.value, id_number=i,
-                 operation=(operation or "")[:200] or None, field=field, purpose=(purpose or None) and purpose[:500])
-            for i in ids]
-    with db.session() as s, s.begin():
-        s.execute(AccessLogRow.__table__.insert(), rows)
-
-
 def write_reads(db, *, principal, reads, session=None) -> None:
-    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement.
+    """Write access-log rows for (id_number, operation, field, purpose, outcome) reads in one statement.
 
-    One row per distinct (ID number, field). On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
+    One row per distinct (ID number, field, outcome); ``outcome`` None is a read, NOT_FOUND / OUT_OF_SCOPE a lookup
+    that answered "no such person". On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
     (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
     Committed synchronously before the response goes out: the audit log must be durable. ``session``: an open
     session to write and commit on (the request's read session on PostgreSQL: no second connection checkout);
     by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
-    ids, ops, fields, purposes = [], [], [], []
+    ids, ops, fields, purposes, outcomes = [], [], [], [], []
     clip_op, clip_purpose = {}, {}
-    for idn, op, field, purpose in reads:
-        if (idn, field) in seen:
+    for idn, op, field, purpose, outcome in reads:
+        if (idn, field, outcome) in seen:
             continue
-        seen.add((idn, field))
+        seen.add((idn, field, outcome))
         ids.append(idn)
         fields.append(field)
+        outcomes.append(outcome)
         o = clip_op.get(op, _MISSING)
         if o is _MISSING:
             o = clip_op[op] = (op or "")[:200] or None
@@ -84,17 +79,21 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     actor, role = principal.actor, principal.role.value
 
     def write(s) -> None:
-        if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1:
-            # the usual case (one operation, one field, one purpose): one array parameter only
+        if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1 \
+                and len(set(outcomes)) == 1:
+            # the usual case (one operation, one field, one purpose, reads): one array parameter only
             s.execute(_UNNEST_IDS_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                           "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0]})
+                                           "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0],
+                                           "outcome": outcomes[0]})
         elif db.is_postgres:
             s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes})
+                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes,
+                                       "outcomes": outcomes})
         else:
             s.execute(AccessLogRow.__table__.insert(), [
-                dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f, purpose=pu)
-                for i, o, f, pu in zip(ids, ops, fields, purposes)])
+                dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f,
+                     purpose=pu, outcome=oc)
+                for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)])
 
     if session is not None:
         write(session)
@@ -106,13 +105,13 @@ def write_reads(db, *, principal, reads, session=None) -> None:
 
 _MISSING = object()
 _UNNEST_IDS_INSERT = text(
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text) "
-    "FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text), "
+    "CAST(:outcome AS text) FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
 ).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger))
 _UNNEST_INSERT = text(
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose "
-    "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[])) "
-    "AS t(id_number, operation, field, purpose)"
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose, t.outcome "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[]), "
+    "CAST(:outcomes AS text[])) AS t(id_number, operation, field, purpose, outcome)"
 ).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger))
