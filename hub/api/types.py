@@ -384,15 +384,15 @@ async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | N
         raise Forbidden(refusal)
     purpose = purpose or ctx.purpose
     operation = ctx.operation_name(info)
+    if with_postings:
+        ctx.loaders.prime_person(id_number)
     if role is v.Role.UNIT:
-        # the person and their postings, asked for together whether or not the person exists
+        # the person and their postings, read alike whether or not the person exists
         row, posts = await asyncio.gather(ctx.loaders.person.load(id_number), ctx.loaders.postings_of_person.load(id_number))
         if row is not None and not any(p.active and p.unit_code == ctx.principal.unit_code for p in posts):
             ctx.record_read(id_number, operation=operation, field=field, purpose=purpose, outcome=access.OUT_OF_SCOPE)
             return None
     else:
-        if with_postings:
-            ctx.loaders.prime_person(id_number)
         row = await ctx.loaders.person.load(id_number)
     if row is None:
         ctx.record_read(id_number, operation=operation, field=field, purpose=purpose, outcome=access.NOT_FOUND)
