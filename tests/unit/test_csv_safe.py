@@ -11,7 +11,7 @@ from hub.adapters import csv_safe
 
 def test_cells_starting_like_a_formula_get_an_apostrophe_numbers_do_not():
     out = io.StringIO()
-    w = csv_safe.writer(out, lineterminator="\n")
+    w = csv_safe.writer(out)
     w.writerow(["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "plain", "a=b", "", None, -5, Decimal("-1.5"), 2.5])
     assert next(csv.reader(io.StringIO(out.getvalue(), newline=""))) == [
         "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "plain", "a=b", "", "", "-5", "-1.5", "2.5"]
