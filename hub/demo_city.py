@@ -25,13 +25,13 @@ The city:
 from __future__ import annotations
 
 import bisect
-import csv
 import random
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
 
+from hub.adapters import csv_safe
 from hub.domain.identifiers import USCC_ALPHABET, make_id_number, make_unit_code
 from hub.domain.vocabulary import Education, Funding, LeaderRank, QuotaCategory, UnitKind, UnitLevel
 
@@ -698,7 +698,7 @@ def generate_city(
 
     def writer(name: str, header):
         f = open(out_dir / name, "w", encoding="utf-8", newline="")
-        w = csv.writer(f, lineterminator="\n")
+        w = csv_safe.writer(f, lineterminator="\n")
         w.writerow(header)
         return f, w
 

@@ -28,9 +28,9 @@ def _at(value: datetime) -> str:
 
 
 def seal_hash(prev_hash: str, seq: int, at: str, rows: list[tuple], key: bytes | None) -> str:
-    """The MAC over a seal and its rows (token_id, actor, role, id_number, operation, field, purpose), in a fixed
-    order (the rows of one batch are distinct by ID number and field)."""
-    ordered = sorted(rows, key=lambda r: (r[3], r[5], r[4] or "", r[6] or ""))
+    """The MAC over a seal and its rows (token_id, actor, role, id_number, operation, field, purpose, outcome), in a
+    fixed order (the rows of one batch are distinct by ID number, field and outcome)."""
+    ordered = sorted(rows, key=lambda r: (r[3], r[5], r[7] or "", r[4] or "", r[6] or ""))
     return mac(key, dumps([prev_hash, seq, at, [list(r) for r in ordered]]))
 
 
@@ -48,7 +48,7 @@ def seal(session: Session, *, key: bytes | None, at: datetime, rows: list[tuple]
 
 
 def _row(r: AccessLogRow) -> tuple:
-    return (r.token_id, r.actor, r.role, r.id_number, r.operation, r.field, r.purpose)
+    return (r.token_id, r.actor, r.role, r.id_number, r.operation, r.field, r.purpose, r.outcome)
 
 
 def _links(session: Session, batch: int):

@@ -485,6 +485,8 @@ class AccessLogRow(Base):
     field: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str | None] = mapped_column(String(500))
     seal_seq: Mapped[int | None] = mapped_column(BigInteger)  # the access_log_seals link covering it (None: before 0009)
+    # None: a person was read; NOT_FOUND / OUT_OF_SCOPE: a lookup answered "no such person" (docs/access.md)
+    outcome: Mapped[str | None] = mapped_column(String(20))
     __table_args__ = (
         Index("ix_access_log_id_number_at", "id_number", "at"),
         Index("ix_access_log_at", "at"),

@@ -30,27 +30,28 @@ MATRIX: dict[str, frozenset[R]] = {
     "Unit.postings": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT}),
     "Unit.history": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR, R.UNIT}),
     "Mutation": frozenset({R.ADMIN}),
+    # Subscriptions: the same rules as the queries they mirror (hub/api/disclosure.py applies them per event).
+    "Subscription.mismatchEvents": ALL,
+    "Subscription.registryUpdates": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION}),
 }
 # Roles that must state a purpose (X-Purpose header or `purpose` argument) to read a person.
 PURPOSE_REQUIRED = PARTNERS | {R.ORGANIZATION, R.UNIT}
-# Roles that see mismatch ID numbers masked.
+# Roles that see mismatch ID numbers masked, and nothing that narrows the hidden digits (docs/access.md, "Masking").
 MASKED = frozenset({R.MONITOR})
+# Outcomes of a person lookup that found nobody the caller may read (access_log.outcome; None: a person was read).
+NOT_FOUND = "NOT_FOUND"
+OUT_OF_SCOPE = "OUT_OF_SCOPE"
 
 
 def allowed(field: str, role: R) -> bool:
     return role in MATRIX.get(field, ALL)
 
 
-def log_reads(db, *, principal, id_numbers, operation: str | None, field: str, purpose: str | None) -> None:
-    """Write one access-log row per person read (a short transaction of its own)."""
-    write_reads(db, principal=principal, reads=[(i, operation, field, purpose) for i in sorted(set(id_numbers))])
-
-
 def write_reads(db, *, principal, reads, session=None) -> None:
-    """Write access-log rows for (id_number, operation, field, purpose) reads in one statement, sealed as one link
-    of the access log's chain (hub/adapters/access_chain.py).
+    """Write access-log rows for (id_number, operation, field, purpose, outcome) reads in one statement.
 
-    One row per distinct (ID number, field). On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
+    One row per distinct (ID number, field, outcome); ``outcome`` None is a read, NOT_FOUND / OUT_OF_SCOPE a lookup
+    that answered "no such person". On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
     (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
     The seal is one more row, its MAC computed here over the batch; the chain head is locked from the seal to the
     commit (a short moment per request). Committed synchronously before the response goes out: the audit log must
@@ -58,14 +59,15 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     second connection checkout); by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
-    ids, ops, fields, purposes = [], [], [], []
+    ids, ops, fields, purposes, outcomes = [], [], [], [], []
     clip_op, clip_purpose = {}, {}
-    for idn, op, field, purpose in reads:
-        if (idn, field) in seen:
+    for idn, op, field, purpose, outcome in reads:
+        if (idn, field, outcome) in seen:
             continue
-        seen.add((idn, field))
+        seen.add((idn, field, outcome))
         ids.append(idn)
         fields.append(field)
+        outcomes.append(outcome)
         o = clip_op.get(op, _MISSING)
         if o is _MISSING:
             o = clip_op[op] = (op or "")[:200] or None
@@ -80,20 +82,23 @@ def write_reads(db, *, principal, reads, session=None) -> None:
 
     def write(s) -> None:
         seal = access_chain.seal(s, key=db.audit_key, at=now, rows=[
-            (principal.token_id, actor, role, i, o, f, pu) for i, o, f, pu in zip(ids, ops, fields, purposes)])
-        if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1:
-            # the usual case (one operation, one field, one purpose): one array parameter only
+            (principal.token_id, actor, role, i, o, f, pu, oc)
+            for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)])
+        if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1 \
+                and len(set(outcomes)) == 1:
+            # the usual case (one operation, one field, one purpose, reads): one array parameter only
             s.execute(_UNNEST_IDS_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
                                            "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0],
-                                           "seal": seal})
+                                           "outcome": outcomes[0], "seal": seal})
         elif db.is_postgres:
             s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes, "seal": seal})
+                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes,
+                                       "outcomes": outcomes, "seal": seal})
         else:
             s.execute(AccessLogRow.__table__.insert(), [
                 dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f,
-                     purpose=pu, seal_seq=seal)
-                for i, o, f, pu in zip(ids, ops, fields, purposes)])
+                     purpose=pu, outcome=oc, seal_seq=seal)
+                for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)])
 
     if session is not None:
         write(session)
@@ -105,15 +110,15 @@ def write_reads(db, *, principal, reads, session=None) -> None:
 
 _MISSING = object()
 _UNNEST_IDS_INSERT = text(
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, seal_seq) "
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome, seal_seq) "
     "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text), "
-    ":seal FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
+    "CAST(:outcome AS text), :seal FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
 ).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger),
              bindparam("seal", type_=BigInteger))
 _UNNEST_INSERT = text(
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, seal_seq) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose, :seal "
-    "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[])) "
-    "AS t(id_number, operation, field, purpose)"
+    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome, seal_seq) "
+    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose, t.outcome, :seal "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[]), "
+    "CAST(:outcomes AS text[])) AS t(id_number, operation, field, purpose, outcome)"
 ).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger),
              bindparam("seal", type_=BigInteger))

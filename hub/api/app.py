@@ -18,11 +18,16 @@ from hub.adapters.database import Database
 from hub.api.build import build_schema
 from hub.api.context import HubContext
 from hub.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from hub.api.errors import unstorable
 from hub.service_layer.tokens import authenticate
 
 
 class Unauthorized(Exception):
     pass
+
+
+class BadPurpose(ValueError):
+    """An X-Purpose header the access log cannot store (answered 400, BAD_USER_INPUT)."""
 
 
 class TokenCache:
@@ -249,7 +254,7 @@ class HubGraphQLRouter(GraphQLRouter):
 
         if result.data is not None or not result.errors or any(e.path for e in result.errors):
             return None
-        expected = (GraphQLError, ValueError, TypeError)  # as hub.api.build._expected: refusals, bad values
+        expected = (GraphQLError, ValueError, TypeError)  # as hub.api.errors.classify: refusals, bad values
         unexpected = any(e.original_error is not None and not isinstance(e.original_error, expected) for e in result.errors)
         return 500 if unexpected else 400
 
@@ -266,11 +271,16 @@ class HubGraphQLRouter(GraphQLRouter):
         """graphql-transport-ws: the token comes in connection_init ({"Authorization": "Bearer …"})."""
         params = context.connection_params or {}
         token = _bearer(params.get("Authorization") or params.get("authorization")) or params.get("token")
-        principal = self.token_cache.authenticate(token) if self.token_cache else authenticate(context.db, token)
+        check = self.token_cache.authenticate if self.token_cache else (lambda t: authenticate(context.db, t))
+        principal = check(token)
         if principal is None:
             raise ConnectionRejectionError({"message": "missing or invalid bearer token"})
+        purpose = params.get("X-Purpose") or params.get("purpose")
+        if purpose is not None and (not isinstance(purpose, str) or unstorable(purpose)):
+            raise ConnectionRejectionError({"message": "X-Purpose must be text without NUL characters"})
         context.principal = principal
-        context.purpose = params.get("X-Purpose") or params.get("purpose")
+        context.purpose = purpose
+        context.token, context.reauthenticate = token, check  # an open subscription ends when the token is revoked
         return {"role": principal.role.value}
 
 
@@ -293,12 +303,19 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
             raise Unauthorized()
         purpose = conn.headers.get("x-purpose")
         # HTTP headers are ASCII: a purpose in Chinese is sent percent-encoded (UTF-8), e.g. %E6%A1%88%E4%BB%B6
-        return HubContext(db, principal, unquote(purpose) if purpose else None, settings=settings)
+        purpose = unquote(purpose) if purpose else None
+        if purpose and unstorable(purpose):
+            raise BadPurpose(f"X-Purpose {unstorable(purpose)}")
+        return HubContext(db, principal, purpose, settings=settings)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_request, _exc):
         return JSONResponse({"errors": [{"message": "missing or invalid bearer token", "extensions": {"code": "UNAUTHENTICATED"}}]},
                             status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(BadPurpose)
+    async def _bad_purpose(_request, exc):
+        return JSONResponse({"errors": [{"message": str(exc), "extensions": {"code": "BAD_USER_INPUT"}}]}, status_code=400)
 
     if not production:
         try:

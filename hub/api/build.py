@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from hub.api.errors import HubErrors, InputGuard, NoUnstorableLiterals, log_errors
 from hub.api.execution import HubExecutionContext
 from hub.api.limits import cost_rule, variable_cost_limit
 from hub.api.schema import Mutation, Query, Subscription
@@ -22,12 +23,10 @@ class FlushAccessLog(SchemaExtension):
             await ctx.aclose()
 
 
-def _expected(error) -> bool:
-    """Errors shown to clients even in production: refusals and validation messages."""
-    orig = getattr(error, "original_error", None)
-    if orig is None:
-        return True  # parse and validation errors
-    return isinstance(orig, ValueError) or getattr(orig, "extensions", None) is not None
+class HubSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Log each error once, by class (hub/api/errors.py): refusals without traceback, nothing with an ID number."""
+        log_errors(errors)
 
 
 def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000,
@@ -39,12 +38,13 @@ def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: 
         QueryDepthLimiter(max_depth=max_depth),
         MaxAliasesLimiter(max_alias_count=max_aliases),
         MaxTokensLimiter(max_token_count=max_tokens),
-        AddValidationRules([cost_rule(max_cost)] + ([NoSchemaIntrospectionCustomRule] if production else [])),
+        AddValidationRules([cost_rule(max_cost), NoUnstorableLiterals]
+                           + ([NoSchemaIntrospectionCustomRule] if production else [])),
         variable_cost_limit(max_cost),  # the cost again with the request's variable values
+        InputGuard,
+        lambda: HubErrors(production=production),  # what the client sees of each error, in every mode
     ]
-    if production:
-        extensions.append(MaskErrors(should_mask_error=lambda e: not _expected(e)))
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+    return HubSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                              execution_context_class=HubExecutionContext,
                              config=StrawberryConfig(disable_field_suggestions=True))
 

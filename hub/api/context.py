@@ -16,6 +16,14 @@ class Forbidden(Exception):
         self.extensions = {"code": "FORBIDDEN"}
 
 
+class TokenRevoked(Exception):
+    """The token of an open subscription was revoked: the subscription ends with extensions.code = UNAUTHENTICATED."""
+
+    def __init__(self, message: str = "the token was revoked: the subscription has ended"):
+        super().__init__(message)
+        self.extensions = {"code": "UNAUTHENTICATED"}
+
+
 class HubContext(BaseContext):
     def __init__(self, db: Database, principal: Principal | None, purpose: str | None = None, settings=None):
         super().__init__()
@@ -26,7 +34,11 @@ class HubContext(BaseContext):
         self.purpose = purpose
         self.settings = settings
         self.loaders = Loaders(db)
-        self.pending_reads: list[tuple[str, str | None, str, str | None]] = []
+        self.pending_reads: list[tuple[str, str | None, str, str | None, str | None]] = []
+        # graphql-transport-ws: the bearer token and how to check it again (an open subscription ends on revocation)
+        self.token: str | None = None
+        self.reauthenticate = None
+        self._checked_at = 0.0
         self.selection_cache: dict = {}  # hub.api.types._selection
         self._refusal_without_purpose_arg: str | None | bool = False  # False: not computed yet
 
@@ -49,9 +61,27 @@ class HubContext(BaseContext):
             self._refusal_without_purpose_arg = refusal
         return refusal
 
-    def record_read(self, id_number: str, *, operation: str | None, field: str, purpose: str | None) -> None:
-        """Note a read of a person's data; written to the access log once the operation finishes."""
-        self.pending_reads.append((id_number, operation, field, purpose))
+    def record_read(self, id_number: str, *, operation: str | None, field: str, purpose: str | None,
+                    outcome: str | None = None) -> None:
+        """Note a read of a person's data (``outcome`` None) or a lookup that found nobody the caller may read
+        (``outcome`` NOT_FOUND or OUT_OF_SCOPE); written to the access log once the operation finishes."""
+        self.pending_reads.append((id_number, operation, field, purpose, outcome))
+
+    # How often an open subscription looks its token up again at most (the token cache, HUB_TOKEN_CACHE_S, decides
+    # how fresh the answer is; with the cache off this keeps it to one database lookup a second per subscription).
+    RECHECK_EVERY_S = 1.0
+
+    def still_authorized(self) -> bool:
+        """For an open subscription: is its token still valid (not revoked)? True for HTTP requests."""
+        if self.reauthenticate is None:
+            return True
+        import time
+
+        now = time.monotonic()
+        if now - self._checked_at < self.RECHECK_EVERY_S:
+            return True
+        self._checked_at = now
+        return self.reauthenticate(self.token) is not None
 
     # From this many person reads on, the access-log write runs in a thread (the event loop serves other requests
     # while PostgreSQL inserts thousands of rows); a lookup's one row is written inline (a thread costs more).

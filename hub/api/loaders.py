@@ -83,6 +83,7 @@ class Loaders:
         rows = [r._mapping for r in self._rows(_PERSON_WITH_POSTINGS, {"idn": id_number})]
         if not rows:
             self.person.prime(id_number, None)
+            self.postings_of_person.prime(id_number, [])  # nobody: no further read either (one statement, as for a person)
             return
         self.person.prime(id_number, _record(PersonRecord, rows[0], "pe_"))
         postings = [_record(PostingRecord, r, "po_") for r in rows if r["po_id"] is not None]

@@ -36,15 +36,20 @@ def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
+MAX_OFFSET = 2**31 - 2  # a cursor's offset: what both databases take as OFFSET; beyond it is no real page
+
+
 def decode_cursor(cursor: str | None) -> int:
+    """The offset a cursor stands for; a ValueError (BAD_USER_INPUT) for anything this module did not make."""
     if cursor is None:
         return -1
     try:
-        kind, n = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        assert kind == "o"
+        kind, n = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii").split(":")
+        if kind != "o" or not n.isdigit() or not 0 <= int(n) <= MAX_OFFSET:
+            raise ValueError
         return int(n)
     except Exception:
-        raise ValueError(f"invalid cursor {cursor!r}") from None
+        raise ValueError("invalid cursor: use a cursor from this connection's pageInfo or edges") from None
 
 
 def page_window(first: int | None, after: str | None) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, AsyncGenerator
 
 import strawberry
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from strawberry.scalars import JSON
 
 from hub.adapters import history
@@ -30,8 +30,10 @@ from hub.adapters.orm import (
     UnitVersionRow,
 )
 from hub.adapters.outbox import MISMATCHES_TOPIC, UPDATES_TOPIC
-from hub.api import access
-from hub.api.context import Forbidden
+from hub.service_layer.mismatches import mismatch_data
+from hub.api import access, disclosure
+from hub.api.context import TokenRevoked
+from hub.api.errors import clean_text
 from hub.api.mutations import Mutation
 from hub.api.pagination import page_window
 from hub.api.types import (
@@ -158,39 +160,6 @@ def _unit_query(f: UnitFilter | None):
     return q
 
 
-def _mismatch_query(info: Ctx, f: MismatchFilter | None):
-    p = info.context.principal
-    q = select(MismatchRow)
-    if f:
-        if f.kinds:
-            q = q.where(MismatchRow.kind.in_([k.value for k in f.kinds]))
-        if f.status:
-            q = q.where(MismatchRow.status == f.status.value)
-        if f.unit_code:
-            q = q.where(MismatchRow.unit_code == f.unit_code.upper())
-        if f.subject:
-            q = q.where(MismatchRow.subject == f.subject.strip().upper())
-        if f.source:
-            q = q.where(MismatchRow.source == f.source)
-    if p.role is v.Role.UNIT:
-        q = q.where(MismatchRow.unit_code == p.unit_code)
-    elif p.role in access.PARTNERS:
-        q = q.where(MismatchRow.source.contains(p.role.value.lower()))
-    return q
-
-
-def _matches(f: MismatchFilter | None, d: dict, principal) -> bool:
-    if principal.role is v.Role.UNIT and d.get("unit_code") != principal.unit_code:
-        return False
-    if principal.role in access.PARTNERS and principal.role.value.lower() not in (d.get("source") or ""):
-        return False
-    if f is None:
-        return True
-    return ((not f.kinds or d["kind"] in {k.value for k in f.kinds}) and (not f.status or d["status"] == f.status.value)
-            and (not f.unit_code or d.get("unit_code") == f.unit_code.upper())
-            and (not f.subject or d["subject"] == f.subject.strip().upper()) and (not f.source or d.get("source") == f.source))
-
-
 @strawberry.type
 class Query:
     @strawberry.field(description="A unit by its unified social credit code; `asOf` reads it as it was on that date.")
@@ -245,14 +214,17 @@ class Query:
 
     @strawberry.field(description="Mismatches, newest first. MONITOR sees ID numbers masked; partners see their source's; UNIT its unit's.")
     def mismatches(self, info: Ctx, filter: MismatchFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[Mismatch]:
-        masked = info.context.principal.role in access.MASKED
-        return paged(info, _mismatch_query(info, filter), (MismatchRow.detected_at.desc(), MismatchRow.id), first, after,
-                     lambda r: Mismatch.from_row(r, masked))
+        check(info, "Query.mismatches")
+        ctx = info.context
+        operation = ctx.operation_name(info)
+        return paged(info, disclosure.mismatch_scope(select(MismatchRow), ctx.principal, filter),
+                     (MismatchRow.detected_at.desc(), MismatchRow.id), first, after,
+                     lambda r: Mismatch.from_data(disclosure.mismatch_for(ctx, mismatch_data(r), operation=operation)))
 
     @strawberry.field(description="Mismatch counts by kind, status, source and unit (top 50 units).")
     def mismatch_stats(self, info: Ctx, filter: MismatchFilter | None = None) -> MismatchStats:
         check(info, "Query.mismatchStats")
-        base = _mismatch_query(info, filter).subquery()
+        base = disclosure.mismatch_scope(select(MismatchRow), info.context.principal, filter).subquery()
         with info.context.db.read_session() as s:
             def group(col, limit=None):
                 q = select(col, func.count()).select_from(base).group_by(col).order_by(func.count().desc(), col)
@@ -337,40 +309,82 @@ class Query:
         return Comparison.from_row(r) if r else None
 
 
-async def _outbox_stream(info: Ctx, topic: str, poll_s: float = 0.2):
-    """Events committed after the subscription started, read from the outbox (the publish source of truth)."""
-    db = info.context.db
+OUTBOX_PAGE = 1000
+BATCH_MAX = 100_000  # events read before they are handed on, at most (a masked reader's batch is reordered whole)
+
+
+async def _outbox_batches(info: Ctx, topic: str, poll_s: float = 0.2):
+    """Events committed after the subscription started, read from the outbox (the publish source of truth), as
+    batches of what was committed since the last look. Ends with an UNAUTHENTICATED error once the subscription's
+    token is revoked (seen within HUB_TOKEN_CACHE_S)."""
+    ctx = info.context
+    db = ctx.db
     with db.read_session() as s:
         last = s.scalar(select(func.max(OutboxRow.id))) or 0
     while True:
-        with db.read_session() as s:
-            rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.value).where(OutboxRow.id > last)
-                             .order_by(OutboxRow.id).limit(1000)).all()
-        for rid, t, value in rows:
-            last = rid
-            if t == topic:
-                yield json.loads(value)
-        if len(rows) < 1000:
+        if not ctx.still_authorized():
+            raise TokenRevoked()
+        batch = []
+        while len(batch) < BATCH_MAX:
+            with db.read_session() as s:
+                rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.value).where(OutboxRow.id > last)
+                                 .order_by(OutboxRow.id).limit(OUTBOX_PAGE)).all()
+            for rid, t, value in rows:
+                last = rid
+                if t == topic:
+                    batch.append(json.loads(value))
+            if len(rows) < OUTBOX_PAGE:
+                break
+        if batch:
+            yield batch
+        else:
             await asyncio.sleep(poll_s)
+
+
+_PURPOSE = Annotated[str | None, strawberry.argument(description="Case or document reference for the person data "
+                                                                 "delivered (or X-Purpose in connection_init).")]
 
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Mismatches as they open and resolve (MONITOR: masked).")
-    async def mismatch_events(self, info: Ctx, filter: MismatchFilter | None = None) -> AsyncGenerator[Mismatch, None]:
-        principal = info.context.principal
-        masked = principal.role in access.MASKED
-        async for event in _outbox_stream(info, MISMATCHES_TOPIC):
-            d = event["data"]
-            if _matches(filter, d, principal):
-                yield Mismatch.from_data(d, masked)
+    @strawberry.subscription(description="Mismatches as they open and resolve: what `mismatches` would show this caller "
+                                         "(MONITOR: masked; person data in details: purpose-bound and logged).")
+    async def mismatch_events(self, info: Ctx, filter: MismatchFilter | None = None,
+                              purpose: _PURPOSE = None) -> AsyncGenerator[Mismatch, None]:
+        check(info, "Subscription.mismatchEvents")
+        ctx = info.context
+        if purpose:
+            ctx.purpose = clean_text(purpose, "purpose")
+        operation = ctx.operation_name(info)
+        masked = ctx.principal.role in access.MASKED
+        async for batch in _outbox_batches(info, MISMATCHES_TOPIC):
+            if masked:
+                # One change announces its mismatches in an order that may follow the ID numbers (a sorted loop):
+                # a masked reader gets each change's mismatches in mismatch-id (random) order instead.
+                batch.sort(key=lambda e: (e["time"], e["data"]["mismatch_id"]))
+            for event in batch:
+                d = event["data"]
+                if not disclosure.in_scope(ctx.principal, filter, d):
+                    continue
+                view = disclosure.mismatch_for(ctx, d, operation=operation)
+                if view is None:
+                    continue
+                ctx.flush_reads()  # the access log is written before the data goes out
+                yield Mismatch.from_data(view)
 
-    @strawberry.subscription(description="Committed registry changes (registry.updates.v1), ADMIN/AUDITOR/ORGANIZATION.")
-    async def registry_updates(self, info: Ctx, types: list[str] | None = None) -> AsyncGenerator[RegistryUpdate, None]:
-        if info.context.principal.role not in {v.Role.ADMIN, v.Role.AUDITOR, v.Role.ORGANIZATION}:
-            raise Forbidden(f"role {info.context.principal.role.value} may not subscribe to registry updates")
-        async for event in _outbox_stream(info, UPDATES_TOPIC):
-            if types and event["type"] not in types:
-                continue
-            yield RegistryUpdate(id=strawberry.ID(event["id"]), type=event["type"], subject=event.get("subject"),
-                                 time=datetime.fromisoformat(event["time"].replace("Z", "+00:00")), data=event["data"])
+    @strawberry.subscription(description="Committed registry changes (registry.updates.v1), ADMIN/AUDITOR/ORGANIZATION; "
+                                         "person fields as the role may read them (purpose-bound, logged).")
+    async def registry_updates(self, info: Ctx, types: list[str] | None = None,
+                               purpose: _PURPOSE = None) -> AsyncGenerator[RegistryUpdate, None]:
+        check(info, "Subscription.registryUpdates")
+        ctx = info.context
+        purpose = clean_text(purpose, "purpose") if purpose else None
+        operation = ctx.operation_name(info)
+        async for batch in _outbox_batches(info, UPDATES_TOPIC):
+            for event in batch:
+                if types and event["type"] not in types:
+                    continue
+                view = disclosure.registry_update_for(ctx, event, operation=operation, purpose=purpose)
+                ctx.flush_reads()  # the access log is written before the data goes out
+                yield RegistryUpdate(id=strawberry.ID(view["id"]), type=view["type"], subject=view.get("subject"),
+                                     time=datetime.fromisoformat(view["time"].replace("Z", "+00:00")), data=view["data"])

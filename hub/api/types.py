@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
@@ -11,11 +12,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from hub.adapters import history
-from hub.adapters.jsonutil import loads
 from hub.adapters.orm import (
     AccessLogRow,
     LeaderQuotaVersionRow,
-    MismatchRow,
     PersonRow,
     PostingRow,
     QuotaVersionRow,
@@ -27,7 +26,6 @@ from hub.api.context import Forbidden, HubContext
 from hub.api.execution import direct
 from hub.api.pagination import Edge, PageInfo, encode_cursor, page_window
 from hub.domain import vocabulary as v
-from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
 
 UnitKind = strawberry.enum(v.UnitKind, description="机构类别")
 UnitLevel = strawberry.enum(v.UnitLevel, description="层级")
@@ -321,10 +319,13 @@ class AccessEntry:
     operation: str | None
     field: str
     purpose: str | None
+    outcome: str | None = strawberry.field(description="null: the person was read; NOT_FOUND or OUT_OF_SCOPE: a lookup "
+                                                        "that answered \"no such person\".")
 
     @classmethod
     def from_row(cls, r: AccessLogRow) -> "AccessEntry":
-        return cls(at=r.at, actor=r.actor, role=r.role, id_number=r.id_number, operation=r.operation, field=r.field, purpose=r.purpose)
+        return cls(at=r.at, actor=r.actor, role=r.role, id_number=r.id_number, operation=r.operation, field=r.field,
+                   purpose=r.purpose, outcome=r.outcome)
 
 
 @strawberry.type(description="A person in the registry, by citizen ID number.")
@@ -371,23 +372,32 @@ class Person:
 async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | None = None,
                       with_postings: bool = False) -> Person | None:
     """Load a person for a caller allowed to read persons, enforcing purpose and writing the access log.
-    ``with_postings``: the person's postings and their units will be read too — one statement reads all three."""
+    ``with_postings``: the person's postings and their units will be read too — one statement reads all three.
+
+    No membership oracle: a person outside the caller's scope (for a UNIT token, anyone not actively posted in its
+    unit) is answered exactly as an unknown number — None, no error — and both are written to the access log
+    (outcome OUT_OF_SCOPE / NOT_FOUND) with the same statements, so neither the answer nor the work tells them apart."""
     ctx = info.context
     role = ctx.principal.role
     refusal = ctx.person_read_refusal(purpose)
     if refusal is not None:
         raise Forbidden(refusal)
     purpose = purpose or ctx.purpose
+    operation = ctx.operation_name(info)
     if with_postings:
         ctx.loaders.prime_person(id_number)
-    row = await ctx.loaders.person.load(id_number)
-    if row is None:
-        return None
     if role is v.Role.UNIT:
-        posts = await ctx.loaders.postings_of_person.load(id_number)
-        if not any(p.active and p.unit_code == ctx.principal.unit_code for p in posts):
-            raise Forbidden("a UNIT token reads only persons posted in its unit")
-    ctx.record_read(id_number, operation=ctx.operation_name(info), field=field, purpose=purpose)
+        # the person and their postings, read alike whether or not the person exists
+        row, posts = await asyncio.gather(ctx.loaders.person.load(id_number), ctx.loaders.postings_of_person.load(id_number))
+        if row is not None and not any(p.active and p.unit_code == ctx.principal.unit_code for p in posts):
+            ctx.record_read(id_number, operation=operation, field=field, purpose=purpose, outcome=access.OUT_OF_SCOPE)
+            return None
+    else:
+        row = await ctx.loaders.person.load(id_number)
+    if row is None:
+        ctx.record_read(id_number, operation=operation, field=field, purpose=purpose, outcome=access.NOT_FOUND)
+        return None
+    ctx.record_read(id_number, operation=operation, field=field, purpose=purpose)
     return Person.from_row(row)
 
 
@@ -412,34 +422,13 @@ class Mismatch:
         return Unit.from_row(row) if row else None
 
     @classmethod
-    def from_row(cls, row: MismatchRow, masked: bool = False) -> "Mismatch":
-        return cls.from_data({"mismatch_id": row.id, "kind": row.kind, "status": row.status, "subject": row.subject,
-                              "source": row.source, "detected_at": row.detected_at, "resolved_at": row.resolved_at,
-                              "details": loads(row.details), "caused_by": loads(row.caused_by), "unit_code": row.unit_code}, masked)
-
-    @classmethod
-    def from_data(cls, d: dict, masked: bool = False) -> "Mismatch":
-        subject, details = d["subject"], d.get("details")
-        if masked and d["kind"] not in {k.value for k in v.UNIT_LEVEL_KINDS}:
-            subject, details = mask_id_number(subject), mask_ids(details)
+    def from_data(cls, d: dict) -> "Mismatch":
+        """From a mismatch's data (the event's `data` shape) as the caller may receive it (hub/api/disclosure.py)."""
         parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00")) if isinstance(t, str) else t  # noqa: E731
         return cls(id=strawberry.ID(d["mismatch_id"]), kind=v.MismatchKind(d["kind"]), status=v.MismatchStatus(d["status"]),
-                   subject=subject, source=d.get("source"), detected_at=parse(d["detected_at"]), resolved_at=parse(d.get("resolved_at")),
-                   details=details, caused_by=list(d.get("caused_by") or []), unit_code=d.get("unit_code") or "")
-
-
-def mask_ids(obj):
-    """Mask every valid ID number inside a JSON value."""
-    if isinstance(obj, dict):
-        return {k: mask_ids(x) for k, x in obj.items()}
-    if isinstance(obj, list):
-        return [mask_ids(x) for x in obj]
-    if isinstance(obj, str) and len(obj) == 18:
-        try:
-            return mask_id_number(parse_id_number(obj).value)
-        except InvalidIdentifier:
-            return obj
-    return obj
+                   subject=d["subject"], source=d.get("source"), detected_at=parse(d["detected_at"]),
+                   resolved_at=parse(d.get("resolved_at")), details=d.get("details"),
+                   caused_by=list(d.get("caused_by") or []), unit_code=d.get("unit_code") or "")
 
 
 @strawberry.input

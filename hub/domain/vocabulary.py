@@ -90,6 +90,10 @@ UNIT_LEVEL_KINDS = frozenset(
     {MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.HEADCOUNT_INCONSISTENT}
 )
 
+# Kinds whose existence (and time of detection) is computed from a person's birth date, i.e. from digits 7–14 of the
+# ID number: a reader who sees ID numbers masked must not see them (docs/access.md, "Masking for MONITOR").
+BIRTH_DATE_KINDS = frozenset({MismatchKind.RETIREMENT_DUE})
+
 
 class MismatchStatus(_Vocab):
     OPEN = "OPEN"

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text
 
 from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
+from hub.adapters import csv_safe
 from hub.adapters.bulk import any_of, bulk_insert
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
@@ -420,7 +421,7 @@ def export_roster(db: Database, *, period: str, for_: str, out) -> int:
         raise ValueError(f"period {period!r} must be YYYY-MM")
     if for_ not in (FINANCE, INSURANCE):
         raise ValueError("--for must be finance or insurance")
-    w = csv.writer(out)
+    w = csv_safe.writer(out)
     n = 0
     with db.read_session() as s:
         q = (select(PostingRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.name, UnitRow.funding, PostingRow.category)

@@ -37,3 +37,17 @@ def hire(db, idn, unit, category="ADMINISTRATIVE", rank=None, start=date(2021, 3
         row = registry.start_posting(uow, id_number=idn, unit_code=unit, category=category, leader_rank=rank, start_date=start)
         uow.commit()
         return row
+
+
+def apply(db, *events: dict):
+    """Apply partner CloudEvents (tests/events.py) in-process, as a connector's batch would."""
+    from connectors.events import DATA_MODELS, InboundEvent, translate
+    from hub.service_layer.partner_events import apply_events
+    from tests.events import encode
+
+    translated = [translate(encode(e), frozenset(DATA_MODELS)) for e in events]
+    assert all(isinstance(t, InboundEvent) for t in translated), translated
+    with UnitOfWork(db, actor="test:connector") as uow:
+        res = apply_events(uow, translated)
+        uow.commit()
+    return res

@@ -49,7 +49,7 @@ def insider_rewrites_access_log(db, *, purpose: str, key: bytes | None = None) -
         s.execute(AccessLogRow.__table__.delete().where(AccessLogRow.id == victim))
         prev = operation_log.GENESIS
         for link in s.execute(select(AccessSealRow).order_by(AccessSealRow.seq)).scalars().all():
-            rows = [(r.token_id, r.actor, r.role, r.id_number, r.operation, r.field, r.purpose) for r in s.execute(
+            rows = [(r.token_id, r.actor, r.role, r.id_number, r.operation, r.field, r.purpose, r.outcome) for r in s.execute(
                 select(AccessLogRow).where(AccessLogRow.seal_seq == link.seq)).scalars()]
             link.rows, link.prev_hash = len(rows), prev
             link.hash = prev = access_chain.seal_hash(prev, link.seq, link.at, rows, key)
@@ -269,7 +269,7 @@ def test_concurrent_batches_of_reads_keep_one_unbroken_access_chain(keyed):
 
     def batch(i):
         write_reads(keyed, principal=principal,
-                    reads=[(p, f"Op{i}", "Query.person", "协查") for p in people[i % 8::8]])
+                    reads=[(p, f"Op{i}", "Query.person", "协查", None) for p in people[i % 8::8]])
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(batch, range(32)))
