@@ -50,7 +50,10 @@ from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that
     LeaderRank,
     MismatchKind,
     MismatchStatus,
+    ApplicationStatus,
+    FormKind,
     QuotaCategory,
+    RecruitmentRoute,
     Role,
     UnitKind,
     UnitLevel,
@@ -312,9 +315,12 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A district establishment office's ADMIN token acts and lists only in this region (GB/T 2260 code).
+    region_code: Mapped[str | None] = mapped_column(String(6))
     __table_args__ = (
         _enum_check("role", Role),
         CheckConstraint("role <> 'UNIT' OR unit_code IS NOT NULL", name="unit_role_has_unit"),
+        CheckConstraint("region_code IS NULL OR role = 'ADMIN'", name="region_only_for_admin"),
     )
 
 
@@ -465,3 +471,106 @@ class AccessLogRow(Base):
         Index("ix_access_log_id_number_at", "id_number", "at"),
         Index("ix_access_log_at", "at"),
     )
+
+
+# --- Workflows (contract section 9) ----------------------------------------------------------------------------
+
+
+class HiringPlanRow(Base):
+    """A unit's hiring plan (用编计划): N slots of a category for a year; approved slots are reserved until used or
+    until the year ends."""
+
+    __tablename__ = "hiring_plans"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    slots: Mapped[int] = mapped_column(Integer)
+    approved_slots: Mapped[int | None] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    form_number: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (
+        _enum_check("category", QuotaCategory),
+        _enum_check("status", ApplicationStatus),
+        CheckConstraint("slots > 0", name="slots_positive"),
+        CheckConstraint("approved_slots IS NULL OR (approved_slots >= 0 AND approved_slots <= slots)", name="approved_within_asked"),
+        CheckConstraint("filled >= 0 AND (approved_slots IS NULL OR filled <= approved_slots)", name="filled_within_approved"),
+        Index("ix_hiring_plans_unit_status", "unit_code", "status", "category"),
+    )
+
+
+class OnboardingRow(Base):
+    """An onboarding application (用编进编): a unit asks to post a named person into a slot."""
+
+    __tablename__ = "onboardings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    id_number: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[date] = mapped_column(Date)
+    education: Mapped[str | None] = mapped_column(String(16))
+    hiring_plan_id: Mapped[int | None] = mapped_column(ForeignKey("hiring_plans.id"))
+    required_reviews: Mapped[str] = mapped_column(String(100))  # comma-separated roles
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
+    form_number: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (
+        _enum_check("status", ApplicationStatus),
+        _enum_check("category", QuotaCategory),
+        _enum_check("route", RecruitmentRoute),
+        Index("ix_onboardings_unit_status", "unit_code", "status"),
+        Index("ix_onboardings_id_number", "id_number"),
+    )
+
+
+class ApplicationStepRow(Base):
+    """One step on an application's timeline: who did what, with which comment, when (and in which review round)."""
+
+    __tablename__ = "application_steps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("onboardings.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_application_steps_application", "application_id", "id"),)
+
+
+class ApprovalFormRow(Base):
+    """An approval form (进编审批表, 减员通知单, …): number, kind, the facts it states and their verification code."""
+
+    __tablename__ = "approval_forms"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    code: Mapped[str] = mapped_column(String(16))
+    facts: Mapped[str] = mapped_column(Text)  # canonical JSON, what the code is computed over
+    unit_code: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (_enum_check("kind", FormKind), Index("ix_approval_forms_id_number", "id_number"))
+
+
+class UnitFreezeRow(Base):
+    """A unit the office has frozen (冻结): no onboarding and no hiring plan while the row exists."""
+
+    __tablename__ = "unit_freezes"
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    frozen_by: Mapped[str] = mapped_column(String(200))
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

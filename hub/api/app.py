@@ -274,24 +274,32 @@ class HubGraphQLRouter(GraphQLRouter):
 
 
 def create_app(db: Database, *, production: bool = False, readiness: Callable[[], dict] | None = None, settings=None,
-               token_cache_s: float = 0.0) -> FastAPI:
+               token_cache_s: float = 0.0, form_key: bytes | None = None) -> FastAPI:
     """Build the HTTP app on a database; ``readiness`` adds component checks (connectors, broker).
 
     ``token_cache_s``: see TokenCache (`hub up` passes ``HUB_TOKEN_CACHE_S``; the default here looks every token up).
     ``settings``: the query limits (``HUB_GRAPHQL_MAX_*``) come from it; without it, build_schema's defaults.
+    ``form_key``: the approval forms' key; by default read from (or created in) ``settings.form_key_path()``, and
+    without settings a random key of this app alone (tests: its forms verify only while it runs).
     """
     app = FastAPI(title="Staffing registry hub", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCache(db, token_cache_s)
+    if form_key is None:
+        import secrets
+
+        from hub.adapters.form_key import load_or_create
+
+        form_key = load_or_create(settings.form_key_path()) if settings is not None else secrets.token_bytes(32)
 
     async def context_getter(conn: HTTPConnection) -> HubContext:
         if conn.scope["type"] == "websocket":
-            return HubContext(db, None, settings=settings)  # authenticated in on_ws_connect
+            return HubContext(db, None, settings=settings, form_key=form_key)  # authenticated in on_ws_connect
         principal = tokens.authenticate(_bearer(conn.headers.get("authorization")))
         if principal is None:
             raise Unauthorized()
         purpose = conn.headers.get("x-purpose")
         # HTTP headers are ASCII: a purpose in Chinese is sent percent-encoded (UTF-8), e.g. %E6%A1%88%E4%BB%B6
-        return HubContext(db, principal, unquote(purpose) if purpose else None, settings=settings)
+        return HubContext(db, principal, unquote(purpose) if purpose else None, settings=settings, form_key=form_key)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_request, _exc):
@@ -310,6 +318,10 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
                               allow_queries_via_get=True)
     router.token_cache = tokens
     app.include_router(router, prefix="/graphql")
+
+    from hub.api.forms_page import forms_router
+
+    app.include_router(forms_router(db, form_key))
 
     @app.get("/healthz")
     def healthz():

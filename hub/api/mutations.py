@@ -10,6 +10,7 @@ from typing import Annotated, Union
 
 import strawberry
 
+from hub.api.workflow_types import ApprovalForm
 from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
 from hub.domain import registry as rules
 from hub.domain.identifiers import InvalidIdentifier
@@ -86,9 +87,10 @@ class PersonPayload:
     person: Person
 
 
-@strawberry.type
+@strawberry.type(description="A posting started or ended, with the approval form it started or ended by.")
 class PostingPayload:
     posting: Posting
+    form: ApprovalForm | None = None
 
 
 @strawberry.type
@@ -99,8 +101,6 @@ class ComparisonStarted:
 UnitResult = Annotated[Union[UnitPayload, InvalidInput, InvalidIdNumber, UnitNotFound, NotAllowed], strawberry.union("UnitResult")]
 QuotaResult = Annotated[Union[QuotaPayload, InvalidInput, UnitNotFound, NotAllowed], strawberry.union("QuotaResult")]
 PersonResult = Annotated[Union[PersonPayload, InvalidInput, InvalidIdNumber, IdentityDisagrees, NotAllowed], strawberry.union("PersonResult")]
-PostingResult = Annotated[Union[PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound,
-                                QuotaExhausted, LeaderQuotaExhausted, PersonAlreadyPosted, NotAllowed], strawberry.union("PostingResult")]
 ComparisonResult = Annotated[Union[ComparisonStarted, InvalidInput, NotAllowed], strawberry.union("ComparisonResult")]
 
 _ERRORS = [
@@ -211,11 +211,6 @@ class Mutation:
             d = DomainPerson.new(id_number=person.id_number, name=person.name, education=person.education)
             return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
-
-    @strawberry.mutation(description="End a person's active posting (出编) with a reason.")
-    def end_posting(self, info: Ctx, id_number: str, end_date: date, reason: str) -> PostingResult:
-        return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound), lambda uow: PostingPayload(
-            posting=Posting.from_row(registry.end_posting(uow, id_number=id_number, end_date=end_date, reason=reason))))
 
     @strawberry.mutation(description="Start a monthly full comparison of a snapshot file on the server; poll `comparison(id)`.")
     def start_comparison(self, info: Ctx, source: str, period: str, path: str, skip_bad_rows: bool = False) -> ComparisonResult:

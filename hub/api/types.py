@@ -110,16 +110,18 @@ def paged(info: Ctx, q, order, first, after, make) -> Connection:
     return connection(rows, total, offset, make)
 
 
-@strawberry.type(description="Approved quota slots (编制) in one category and how many are used.")
+@strawberry.type(description="Approved quota slots (编制) in one category, how many are used, how many approved hiring "
+                             "plans reserve (用编计划) and how many are available (approved − used − reserved).")
 class Quota:
     category: QuotaCategory
     approved: int
     used: int
     document_number: str | None = None
+    reserved: int = 0
 
     @strawberry.field
     def available(self) -> int:
-        return self.approved - self.used
+        return self.approved - self.used - self.reserved
 
 
 @strawberry.type(description="Approved leadership positions (领导职数) of one rank and how many are filled.")
@@ -184,13 +186,19 @@ class Unit:
     async def quotas(self, info: Ctx) -> list[Quota]:
         if self.as_of:
             return _quotas_as_of(info, self.code, self.as_of)
-        return [Quota(category=v.QuotaCategory(c), approved=a, used=u) for c, a, u in await info.context.loaders.quotas.load(self.code)]
+        return [Quota(category=v.QuotaCategory(c), approved=a, used=u, reserved=r)
+                for c, a, u, r in await info.context.loaders.quotas.load(self.code)]
 
     @strawberry.field(description="Leadership positions per rank: approved, used and available.")
     async def leader_quotas(self, info: Ctx) -> list[LeaderQuota]:
         if self.as_of:
             return _leader_quotas_as_of(info, self.code, self.as_of)
         return [LeaderQuota(rank=v.LeaderRank(r), approved=a, used=u) for r, a, u in await info.context.loaders.leader_quotas.load(self.code)]
+
+    @strawberry.field(description="Why the office froze the unit (no hiring plans, no onboarding), or null.")
+    async def frozen_reason(self, info: Ctx) -> str | None:
+        row = await info.context.loaders.frozen.load(self.code)
+        return row.reason if row else None
 
     @strawberry.field(description="Actual headcount (实有人数): active postings, or postings held on asOf.")
     async def headcount(self, info: Ctx) -> int:
