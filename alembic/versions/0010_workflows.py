@@ -1,5 +1,5 @@
 """Workflows (issue 13): the contract's unit kinds, district ADMIN tokens, hiring plans, onboardings and their steps,
-approval forms, unit freezes
+approval forms, unit freezes, leader appointments
 
 Revision ID: 0010
 Revises: 0009
@@ -134,8 +134,38 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('unit_code', name=op.f('pk_unit_freezes'))
     )
 
+    op.create_table('leader_appointments',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('posting_id', BigId, nullable=False),
+    sa.Column('unit_code', sa.String(length=18), nullable=False),
+    sa.Column('rank', sa.String(length=32), nullable=True),
+    sa.Column('effective_date', sa.Date(), nullable=False),
+    sa.Column('document_number', sa.String(length=100), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('checked_by', sa.String(length=200), nullable=False),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sa.String(length=200), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_by', sa.String(length=200), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('form_number', sa.String(length=20), nullable=True),
+    sa.CheckConstraint("stage IN ('CHECKED', 'DECIDED', 'CONFIRMED')", name=op.f('ck_leader_appointments_stage_allowed')),
+    sa.CheckConstraint("rank IS NULL OR rank IN ('DIVISION_CHIEF', 'DEPUTY_DIVISION_CHIEF', 'SECTION_CHIEF', 'DEPUTY_SECTION_CHIEF')", name=op.f('ck_leader_appointments_rank_allowed')),
+    sa.ForeignKeyConstraint(['posting_id'], ['postings.id'], name=op.f('fk_leader_appointments_posting_id_postings')),
+    sa.ForeignKeyConstraint(['unit_code'], ['units.code'], name=op.f('fk_leader_appointments_unit_code_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_leader_appointments'))
+    )
+    with op.batch_alter_table('leader_appointments', schema=None) as batch_op:
+        batch_op.create_index('ix_leader_appointments_open', ['id_number', 'stage'], unique=False)
+        batch_op.create_index('ix_leader_appointments_unit', ['unit_code', 'stage', 'rank'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('leader_appointments', schema=None) as batch_op:
+        batch_op.drop_index('ix_leader_appointments_unit')
+        batch_op.drop_index('ix_leader_appointments_open')
+    op.drop_table('leader_appointments')
     op.drop_table('unit_freezes')
     with op.batch_alter_table('approval_forms', schema=None) as batch_op:
         batch_op.drop_index('ix_approval_forms_id_number')

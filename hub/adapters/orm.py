@@ -574,3 +574,32 @@ class UnitFreezeRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     frozen_by: Mapped[str] = mapped_column(String(200))
     frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LeaderAppointmentRow(Base):
+    """A leader appointment or removal (职数使用): the office checks the leader quota (核准), ORGANIZATION records the
+    decision (任免) under a document number, the office confirms (配备) and the posting's rank changes."""
+
+    __tablename__ = "leader_appointments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    rank: Mapped[str | None] = mapped_column(String(32))  # None: removal from the leader position
+    effective_date: Mapped[date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(16))  # CHECKED (核准), DECIDED (任免), CONFIRMED (配备)
+    checked_by: Mapped[str] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    form_number: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (
+        CheckConstraint("stage IN ('CHECKED', 'DECIDED', 'CONFIRMED')", name="stage_allowed"),
+        CheckConstraint(
+            "rank IS NULL OR rank IN (" + ", ".join(f"'{r.value}'" for r in LeaderRank) + ")", name="rank_allowed"),
+        Index("ix_leader_appointments_open", "id_number", "stage"),
+        Index("ix_leader_appointments_unit", "unit_code", "stage", "rank"),
+    )

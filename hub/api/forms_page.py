@@ -21,7 +21,8 @@ LABELS = {
     "start_date": "进编日期", "end_date": "出编日期", "reason": "出编原因代码", "reason_zh": "出编原因", "comment": "备注",
     "from_unit_code": "调出单位代码", "from_unit_name": "调出单位", "from_category": "原编制类型", "to_unit_code": "调入单位代码",
     "to_unit_name": "调入单位", "to_category": "调入编制类型", "effective_date": "生效日期", "year": "计划年度",
-    "slots": "申请编制数", "approved_slots": "核准编制数", "issued_at": "签发时间", "issued_by": "经办",
+    "slots": "申请编制数", "approved_slots": "核准编制数", "appointment_id": "职数使用编号", "from_rank": "原领导职级",
+    "to_rank": "任领导职级", "document_number": "任免文号", "issued_at": "签发时间", "issued_by": "经办",
 }
 CATEGORY_ZH = {"ADMINISTRATIVE": "行政编制", "POLITICAL_LEGAL": "政法专项编制", "PUBLIC_INSTITUTION": "事业编制", "WORKER": "工勤编制"}
 ROUTE_ZH = {"CIVIL_SERVICE_EXAM": "公务员考试录用", "SELECTED_GRADUATE": "选调生", "OPEN_SELECTION": "公开遴选、选调",

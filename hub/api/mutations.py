@@ -10,7 +10,7 @@ from typing import Annotated, Union
 
 import strawberry
 
-from hub.api.workflow_types import ApprovalForm
+from hub.api.workflow_types import ApprovalForm, LeaderAppointment
 from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
 from hub.domain import registry as rules
 from hub.domain.identifiers import InvalidIdentifier
@@ -91,6 +91,7 @@ class PersonPayload:
 class PostingPayload:
     posting: Posting
     form: ApprovalForm | None = None
+    appointment: LeaderAppointment | None = None
 
 
 @strawberry.type

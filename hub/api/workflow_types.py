@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import strawberry
 
-from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, HiringPlanRow, OnboardingRow
-from hub.api.types import Ctx, Posting, QuotaCategory, Role, Unit
+from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, HiringPlanRow, LeaderAppointmentRow, OnboardingRow
+from hub.api.types import Ctx, LeaderRank, Posting, QuotaCategory, Role, Unit
 from hub.domain import vocabulary as v
 from hub.domain.workflows import FORM_TITLE
 
@@ -138,3 +138,21 @@ class HiringPlan:
             return None
         row = await info.context.loaders.approval_form.load(self.form_number)
         return ApprovalForm.from_row(row) if row else None
+
+
+@strawberry.type(description="A leader appointment or removal (职数使用): CHECKED (核准) → DECIDED (任免) → CONFIRMED (配备).")
+class LeaderAppointment:
+    id: strawberry.ID
+    rank: LeaderRank | None
+    stage: str
+    effective_date: date
+    document_number: str
+    checked_by: str
+    decided_by: str | None
+    confirmed_by: str | None
+
+    @classmethod
+    def from_row(cls, r: LeaderAppointmentRow) -> "LeaderAppointment":
+        return cls(id=strawberry.ID(str(r.id)), rank=v.LeaderRank(r.rank) if r.rank else None, stage=r.stage,
+                   effective_date=r.effective_date, document_number=r.document_number, checked_by=r.checked_by,
+                   decided_by=r.decided_by, confirmed_by=r.confirmed_by)

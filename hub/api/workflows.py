@@ -27,11 +27,12 @@ from hub.api.mutations import (
     UnitResult,
 )
 from hub.api.pagination import page_window
-from hub.api.types import Connection, Ctx, Education, QuotaCategory, Unit, connection, wants_total
+from hub.api.types import Connection, Ctx, Education, LeaderRank, QuotaCategory, Unit, connection, wants_total
 from hub.api.workflow_types import (
     ApplicationStatus,
     ApprovalForm,
     DepartureReason,
+    LeaderAppointment,
     FormVerification,
     HiringPlan,
     Onboarding,
@@ -42,7 +43,7 @@ from hub.domain import workflows as wf
 from hub.domain.identifiers import InvalidIdentifier
 from hub.domain.vocabulary import Role
 from hub.service_layer.unit_of_work import UnitOfWork
-from hub.service_layer.workflows import onboarding, plans, postings
+from hub.service_layer.workflows import leaders, onboarding, plans, postings
 from hub.service_layer.workflows.forms import genuine_form
 
 
@@ -94,7 +95,7 @@ HiringPlanResult = Annotated[Union[
     ApplicationNotFound, WrongState], strawberry.union("HiringPlanResult")]
 PostingResult = Annotated[Union[
     PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound, QuotaExhausted,
-    LeaderQuotaExhausted, PersonAlreadyPosted, UnitFrozen, NotAllowed], strawberry.union("PostingResult")]
+    LeaderQuotaExhausted, PersonAlreadyPosted, UnitFrozen, NotAllowed, ReviewPending, WrongState], strawberry.union("PostingResult")]
 
 # Most specific first: several domain errors are ValueErrors.
 _ERRORS = [
@@ -133,7 +134,7 @@ _ONBOARDING = (QuotaExhausted, PersonAlreadyPosted, IdentityNotVerified, ReviewP
                UnitNotFound, UnitFrozen, ApplicationNotFound, WrongState)
 _PLAN = (QuotaExhausted, UnitOverQuota, UnitFrozen, NotAllowed, InvalidIdNumber, UnitNotFound, ApplicationNotFound, WrongState)
 _POSTING = (InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound, QuotaExhausted, LeaderQuotaExhausted,
-            PersonAlreadyPosted, UnitFrozen, NotAllowed)
+            PersonAlreadyPosted, UnitFrozen, NotAllowed, ReviewPending, WrongState)
 
 
 @strawberry.input
@@ -229,6 +230,20 @@ class WorkflowMutation:
                                                    to_unit_code=to_unit_code, category=category.value,
                                                    effective_date=effective_date, comment=comment)
             return _posting_change(row, number, uow)
+        return _act(info, _POSTING, work)
+
+    @strawberry.mutation(description="职数: ADMIN checks the leader quota (核准), ORGANIZATION records the decision (任免), "
+                                     "ADMIN confirms (配备) and the posting's rank changes; rank null removes the person "
+                                     "from the leader position. Each call is the caller's next step.")
+    def appoint_leader(self, info: Ctx, id_number: str, rank: LeaderRank | None, effective_date: date,
+                       document_number: str) -> PostingResult:
+        def work(uow, c):
+            posting, appointment, number = leaders.appoint_leader(
+                uow, c, info.context.form_key, id_number=id_number, rank=rank, effective_date=effective_date,
+                document_number=document_number)
+            payload = _posting_change(posting, number, uow) if number else PostingPayload(posting=Posting.from_row(posting))
+            payload.appointment = LeaderAppointment.from_row(appointment)
+            return payload
         return _act(info, _POSTING, work)
 
 

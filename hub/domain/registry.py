@@ -175,6 +175,15 @@ class UnitEstablishment:
                 f"reserved {self.reserved.get(category, 0)})"
             )
 
+    def check_leader_free(self, rank: LeaderRank, *, pending: int = 0) -> None:
+        """Refuse unless a position of the rank is free after ``pending`` appointments already checked (核准)."""
+        used = self.leaders_used.get(rank, 0) + pending
+        if used + 1 > self.leaders_approved.get(rank, 0):
+            raise LeaderQuotaExhausted(
+                f"unit {self.unit_code} has no free {rank.value} position "
+                f"(approved {self.leaders_approved.get(rank, 0)}, used {self.leaders_used.get(rank, 0)}, "
+                f"pending appointments {pending})")
+
     def admit(self, category: QuotaCategory, leader_rank: LeaderRank | None = None, *, from_reservation: bool = False) -> None:
         """Take one slot for a new hire or appointment, or refuse: used + reserved + 1 ≤ approved (a hire under an
         approved hiring plan takes one of the plan's reserved slots), leaders ≤ positions."""

@@ -170,6 +170,29 @@ def plan_reserves_for(plan_status: ApplicationStatus, plan_year: int, approved: 
     return plan_status is ApplicationStatus.APPROVED and plan_year >= today.year and (approved or 0) - filled > 0
 
 
+# --- Leader appointments (职数使用: 核准 → 任免 → 配备) -----------------------------------------------------------
+
+CHECKED, DECIDED, CONFIRMED = "CHECKED", "DECIDED", "CONFIRMED"
+
+
+def next_appointment_step(stage: str | None, role: Role) -> str:
+    """Which step ``appointLeader`` is for this caller, given the person's open appointment (None: no open one): the
+    office checks the leader quota (核准) → ORGANIZATION records the decision (任免) → the office confirms (配备)."""
+    if role is Role.ADMIN:
+        if stage is None:
+            return CHECKED
+        if stage == CHECKED:
+            raise ReviewPending("waiting for ORGANIZATION to record the appointment decision (任免)")
+        return CONFIRMED
+    if role is Role.ORGANIZATION:
+        if stage is None:
+            raise ReviewPending("the office checks the leader quota first (核准)")
+        if stage == DECIDED:
+            raise WrongState("the decision is recorded; the office confirms it (配备)")
+        return DECIDED
+    raise NotAllowed(f"role {role.value} may not appoint leaders")
+
+
 # --- Approval forms ----------------------------------------------------------------------------------------------
 
 FORM_PREFIX = {FormKind.ONBOARDING: "JB", FormKind.DEPARTURE: "JY", FormKind.TRANSFER: "DD",

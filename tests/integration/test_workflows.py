@@ -402,3 +402,56 @@ def test_transfer_is_one_step_with_both_quota_checks_and_one_form(office):
              for e in events(db, t) if e["subject"] == mover and e["data"].get("form_number")}
     assert forms == {r["form"]["number"]}
     assert count(db, ApprovalFormRow) == before[2] + 1
+
+
+APPOINT = ("mutation($i: String!, $r: LeaderRank, $d: String!) { appointLeader(idNumber: $i, rank: $r, "
+           "effectiveDate: \"2026-08-01\", documentNumber: $d) { __typename ... on PostingPayload { posting { leaderRank } "
+           "form { number code kind } appointment { stage rank documentNumber checkedBy decidedBy confirmedBy } } "
+           "... on LeaderQuotaExhausted { message } ... on ReviewPending { message } ... on NotAllowed { message } "
+           "... on WrongState { message } ... on InvalidInput { message } ... on PostingNotFound { message } } }")
+
+
+def test_leader_appointment_is_checked_decided_and_confirmed_and_removal_frees_the_position(office):
+    db = office["db"]
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 5}, leaders={"SECTION_CHIEF": 1})
+    p1, p2 = make_person(db, name="冯一"), make_person(db, name="陈二")
+    hire(db, p1, unit)
+    hire(db, p2, unit)
+
+    def step(who, idn, rank="SECTION_CHIEF", doc="杭组干〔2026〕12号"):
+        return gql(office, who, APPOINT, {"i": idn, "r": rank, "d": doc})["appointLeader"]
+
+    assert step("ORGANIZATION", p1)["__typename"] == "ReviewPending"   # the office checks the quota first
+    assert step("HR", p1)["__typename"] == "NotAllowed"
+    assert step("DISTRICT", p1)["__typename"] == "NotAllowed"          # unit in region 330100
+    r = step("ADMIN", p1, doc="杭编核〔2026〕3号")
+    assert r["appointment"]["stage"] == "CHECKED" and r["posting"]["leaderRank"] is None and r["form"] is None
+    assert step("ADMIN", p2)["__typename"] == "LeaderQuotaExhausted"    # the one position is being filled
+    assert step("ADMIN", p1)["__typename"] == "ReviewPending"           # waiting for 任免
+    assert step("ORGANIZATION", p1, rank="DIVISION_CHIEF")["__typename"] == "InvalidInput"
+    r = step("ORGANIZATION", p1)
+    assert r["appointment"]["stage"] == "DECIDED" and r["appointment"]["decidedBy"] == "ORGANIZATION:organization"
+    assert r["appointment"]["documentNumber"] == "杭组干〔2026〕12号"
+    assert step("ORGANIZATION", p1)["__typename"] == "WrongState"
+    r = step("ADMIN", p1)
+    assert r["appointment"]["stage"] == "CONFIRMED" and r["posting"]["leaderRank"] == "SECTION_CHIEF"
+    assert r["form"]["kind"] == "LEADER_APPOINTMENT"
+    page = office["client"].get(f"/forms/{r['form']['number']}", params={"code": r["form"]["code"]})
+    assert "领导职数使用审批表" in page.text and "正科" in page.text and "杭组干〔2026〕12号" in page.text
+    lq = "query($c: String!) { unit(code: $c) { leaderQuotas { rank approved used available } } }"
+    assert gql(office, "ADMIN", lq, {"c": unit})["unit"]["leaderQuotas"] == [
+        {"rank": "SECTION_CHIEF", "approved": 1, "used": 1, "available": 0}]
+    updated = [e for e in events(db, "gov.registry.posting.updated") if e["subject"] == p1]
+    assert updated[-1]["data"]["leader_rank"] == "SECTION_CHIEF" and updated[-1]["data"]["form_number"] == r["form"]["number"]
+    assert step("ADMIN", p2)["__typename"] == "LeaderQuotaExhausted"
+    # removal: the same three steps with no rank, then the position is free again
+    for who, stage in (("ADMIN", "CHECKED"), ("ORGANIZATION", "DECIDED"), ("ADMIN", "CONFIRMED")):
+        r = step(who, p1, rank=None, doc="杭组干〔2026〕30号")
+        assert r["appointment"]["stage"] == stage, r
+    assert r["posting"]["leaderRank"] is None
+    assert step("ADMIN", p2)["appointment"]["stage"] == "CHECKED"
+    with db.read_session() as s:
+        actions = [a for (a,) in s.execute(select(OperationLogRow.action).where(
+            OperationLogRow.entity == "leader_appointment").order_by(OperationLogRow.seq))]
+    assert actions == ["leader_appointment.checked", "leader_appointment.decided", "leader_appointment.confirmed"] * 2 + [
+        "leader_appointment.checked"]
