@@ -311,6 +311,14 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     from hub.adapters.logs import configure
 
     configure(settings.log_format, settings.log_level)
+    try:  # the files the API needs, checked before anything starts: a clear error, not a traceback
+        from hub.adapters.calendar_file import load_calendar
+        from hub.adapters.form_key import load_or_create
+
+        load_calendar(settings.calendar_file)
+        load_or_create(settings.form_key_path())
+    except (ValueError, OSError) as e:
+        _fail(str(e))
     hub = build(settings)
     try:
         start_daily_checks(hub, in_subprocess=True)  # off the API's process (GIL): no request stalls after start

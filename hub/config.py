@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     form_key_file: Path | None = Field(default=None, description="File holding the secret key of the approval forms' verification codes (kept outside the database; created with a random key when missing). Unset: `form-key` in data_dir.")
 
+    calendar_file: Path | None = Field(default=None, description="Working-day calendar (public holidays 休 and make-up working days 班, one `YYYY-MM-DD 休|班 note` per line) for applications' turnaround. Unset: the calendar shipped with the hub.")
+
     def form_key_path(self) -> Path:
         """Where the approval forms' key lives."""
         return self.form_key_file or (self.data_dir / "form-key")

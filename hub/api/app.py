@@ -290,16 +290,20 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
         from hub.adapters.form_key import load_or_create
 
         form_key = load_or_create(settings.form_key_path()) if settings is not None else secrets.token_bytes(32)
+    from hub.adapters.calendar_file import load_calendar
+
+    calendar = load_calendar(settings.calendar_file if settings is not None else None)
 
     async def context_getter(conn: HTTPConnection) -> HubContext:
         if conn.scope["type"] == "websocket":
-            return HubContext(db, None, settings=settings, form_key=form_key)  # authenticated in on_ws_connect
+            return HubContext(db, None, settings=settings, form_key=form_key, calendar=calendar)  # authenticated in on_ws_connect
         principal = tokens.authenticate(_bearer(conn.headers.get("authorization")))
         if principal is None:
             raise Unauthorized()
         purpose = conn.headers.get("x-purpose")
         # HTTP headers are ASCII: a purpose in Chinese is sent percent-encoded (UTF-8), e.g. %E6%A1%88%E4%BB%B6
-        return HubContext(db, principal, unquote(purpose) if purpose else None, settings=settings, form_key=form_key)
+        return HubContext(db, principal, unquote(purpose) if purpose else None, settings=settings, form_key=form_key,
+                          calendar=calendar)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_request, _exc):

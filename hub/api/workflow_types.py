@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 import strawberry
 
@@ -15,6 +15,12 @@ RecruitmentRoute = strawberry.enum(v.RecruitmentRoute, description="录用途径
 DepartureReason = strawberry.enum(v.DepartureReason, description="出编原因")
 ApplicationStatus = strawberry.enum(v.ApplicationStatus)
 FormKind = strawberry.enum(v.FormKind, description="审批表种类")
+OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
+
+
+def _office_date(t: datetime) -> date:
+    """The office's local date of a stored time (SQLite gives it back without a zone: it is UTC)."""
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
 
 
 @strawberry.type(description="An approval form (进编审批表, 减员通知单, …): its number and verification code.")
@@ -96,6 +102,13 @@ class Onboarding:
             return None
         row = await info.context.loaders.approval_form.load(self.form_number)
         return ApprovalForm.from_row(row) if row else None
+
+    @strawberry.field(description="Working days from submission to approval, both days counted (当日办结 = 1), on the "
+                                  "office's calendar of holidays and make-up working days; null until approved.")
+    def turnaround_working_days(self, info: Ctx) -> int | None:
+        if self.decided_at is None or self.status is not v.ApplicationStatus.APPROVED:
+            return None
+        return info.context.calendar.turnaround(_office_date(self.submitted_at), _office_date(self.decided_at))
 
     @strawberry.field(description="The posting the approval started.")
     async def posting(self, info: Ctx) -> Posting | None:

@@ -455,3 +455,33 @@ def test_leader_appointment_is_checked_decided_and_confirmed_and_removal_frees_t
             OperationLogRow.entity == "leader_appointment").order_by(OperationLogRow.seq))]
     assert actions == ["leader_appointment.checked", "leader_appointment.decided", "leader_appointment.confirmed"] * 2 + [
         "leader_appointment.checked"]
+
+
+def test_turnaround_is_reported_per_application_in_working_days(office):
+    from datetime import timedelta
+
+    from hub.domain.vocabulary import Role
+    from hub.domain.workflows import Caller, OnboardingApplication
+    from hub.service_layer.workflows import onboarding
+
+    db, a = office["db"], office["a"]
+    cst = timezone(timedelta(hours=8))
+    idn = id_number(date(1999, 9, 9))
+    app = OnboardingApplication.new(unit_code=a, id_number=idn, name="春节前", category="ADMINISTRATIVE",
+                                    route="SELECTED_GRADUATE", start_date=date(2026, 3, 1))
+    # Friday before 春节 at 17:30 local (09:30 UTC), decided the Tuesday after the holiday (the hub's clock is UTC)
+    with UnitOfWork(db, actor="UNIT:x", now=datetime(2026, 2, 13, 17, 30, tzinfo=cst).astimezone(timezone.utc)) as uow:
+        oid = onboarding.submit_onboarding(uow, Caller("x", Role.UNIT, unit_code=a), app).id
+        uow.commit()
+    with UnitOfWork(db, actor="ORGANIZATION:o", now=datetime(2026, 2, 14, 10, 0, tzinfo=cst).astimezone(timezone.utc)) as uow:
+        onboarding.review_onboarding(uow, Caller("o", Role.ORGANIZATION), oid, True, None)
+        uow.commit()
+    read = "query($id: ID!) { onboarding(id: $id) { status turnaroundWorkingDays } }"
+    assert gql(office, "ADMIN", read, {"id": str(oid)})["onboarding"] == {"status": "IN_REVIEW", "turnaroundWorkingDays": None}
+    # 00:30 local on 2-24 is still 2-23 in UTC: the office's local date counts
+    with UnitOfWork(db, actor="ADMIN:a", now=datetime(2026, 2, 24, 0, 30, tzinfo=cst).astimezone(timezone.utc)) as uow:
+        onboarding.approve_onboarding(uow, Caller("a", Role.ADMIN), KEY, oid, None)
+        uow.commit()
+    assert gql(office, "ADMIN", read, {"id": str(oid)})["onboarding"] == {"status": "APPROVED", "turnaroundWorkingDays": 3}
+    listed = gql(office, "AUDITOR", "{ onboardings { edges { node { id turnaroundWorkingDays } } } }")["onboardings"]["edges"]
+    assert {"id": str(oid), "turnaroundWorkingDays": 3} in [e["node"] for e in listed]
