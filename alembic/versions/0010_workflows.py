@@ -1,5 +1,5 @@
 """Workflows (issue 13): the contract's unit kinds, district ADMIN tokens, hiring plans, onboardings and their steps,
-approval forms, unit freezes, leader appointments
+approval forms, unit freezes, leader appointments, the document register
 
 Revision ID: 0010
 Revises: 0009
@@ -160,8 +160,23 @@ def upgrade() -> None:
         batch_op.create_index('ix_leader_appointments_open', ['id_number', 'stage'], unique=False)
         batch_op.create_index('ix_leader_appointments_unit', ['unit_code', 'stage', 'rank'], unique=False)
 
+    op.create_table('documents',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('number', sa.String(length=100), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('issuer', sa.String(length=200), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('recorded_by', sa.String(length=200), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('COMMITTEE_MINUTES', 'REPLY', 'NOTICE', 'DECISION', 'APPOINTMENT', 'OTHER')", name=op.f('ck_documents_kind_allowed')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
+    sa.UniqueConstraint('number', name=op.f('uq_documents_number'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('documents')
     with op.batch_alter_table('leader_appointments', schema=None) as batch_op:
         batch_op.drop_index('ix_leader_appointments_unit')
         batch_op.drop_index('ix_leader_appointments_open')

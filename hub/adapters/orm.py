@@ -51,6 +51,7 @@ from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that
     MismatchKind,
     MismatchStatus,
     ApplicationStatus,
+    DocumentKind,
     FormKind,
     QuotaCategory,
     RecruitmentRoute,
@@ -603,3 +604,18 @@ class LeaderAppointmentRow(Base):
         Index("ix_leader_appointments_open", "id_number", "stage"),
         Index("ix_leader_appointments_unit", "unit_code", "stage", "rank"),
     )
+
+
+class DocumentRow(Base):
+    """A document of the register (文号): a committee's minutes, a reply, a notice… that changes name."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    issuer: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(24))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (_enum_check("kind", DocumentKind),)

@@ -221,6 +221,18 @@ class Unit:
             (self.code, self.as_of, include_ended, offset, limit, with_person, wants_total(info)))
         return connection(rows, total, offset, Posting.from_joined if with_person else Posting.from_row)
 
+    @strawberry.field(description="The documents (文号) its history names — versions, quotas, leader positions, "
+                                  "appointments — oldest first, with the register's entry when recorded.")
+    def documents(self, info: Ctx) -> list[Annotated["DocumentUse", strawberry.lazy("hub.api.workflow_types")]]:
+        check(info, "Unit.history")
+        from hub.api.workflow_types import Document, DocumentUse
+        from hub.service_layer.workflows.documents import unit_documents
+
+        with info.context.db.read_session() as s:
+            found = unit_documents(s, self.code)
+        return [DocumentUse(number=u.number, first_used=u.first_used, uses=u.uses,
+                            document=Document.from_row(u.document) if u.document else None) for u in found]
+
     @strawberry.field(description="Every version of the unit, oldest first, with dates and document numbers (沿革表).")
     def history(self, info: Ctx) -> list[UnitVersion]:
         check(info, "Unit.history")

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import strawberry
 
-from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, HiringPlanRow, LeaderAppointmentRow, OnboardingRow
+from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, DocumentRow, HiringPlanRow, LeaderAppointmentRow, OnboardingRow
 from hub.api.types import Ctx, LeaderRank, Posting, QuotaCategory, Role, Unit
 from hub.domain import vocabulary as v
 from hub.domain.workflows import FORM_TITLE
@@ -15,6 +15,7 @@ RecruitmentRoute = strawberry.enum(v.RecruitmentRoute, description="录用途径
 DepartureReason = strawberry.enum(v.DepartureReason, description="出编原因")
 ApplicationStatus = strawberry.enum(v.ApplicationStatus)
 FormKind = strawberry.enum(v.FormKind, description="审批表种类")
+DocumentKind = strawberry.enum(v.DocumentKind, description="文件种类: 编委会议纪要, 批复, 通知, 决定, 任免文件, 其他")
 OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
 
 
@@ -169,3 +170,26 @@ class LeaderAppointment:
         return cls(id=strawberry.ID(str(r.id)), rank=v.LeaderRank(r.rank) if r.rank else None, stage=r.stage,
                    effective_date=r.effective_date, document_number=r.document_number, checked_by=r.checked_by,
                    decided_by=r.decided_by, confirmed_by=r.confirmed_by)
+
+
+@strawberry.type(description="A document of the register (文号).")
+class Document:
+    number: str
+    title: str
+    issuer: str
+    issued_on: date
+    kind: DocumentKind
+    recorded_at: datetime
+
+    @classmethod
+    def from_row(cls, r: DocumentRow) -> "Document":
+        return cls(number=r.number, title=r.title, issuer=r.issuer, issued_on=r.issued_on, kind=v.DocumentKind(r.kind),
+                   recorded_at=r.recorded_at)
+
+
+@strawberry.type(description="A document number a unit's history (沿革) names: since when, for what, and the register's entry.")
+class DocumentUse:
+    number: str
+    first_used: date
+    uses: list[str]
+    document: Document | None

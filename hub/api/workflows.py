@@ -9,7 +9,7 @@ from typing import Annotated, Union
 import strawberry
 from sqlalchemy import select
 
-from hub.adapters.orm import HiringPlanRow, OnboardingRow, UnitRow
+from hub.adapters.orm import DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
 from hub.api.context import Forbidden
 from hub.api.mutations import (
     InvalidIdNumber,
@@ -32,6 +32,8 @@ from hub.api.workflow_types import (
     ApplicationStatus,
     ApprovalForm,
     DepartureReason,
+    Document,
+    DocumentKind,
     LeaderAppointment,
     FormVerification,
     HiringPlan,
@@ -43,7 +45,7 @@ from hub.domain import workflows as wf
 from hub.domain.identifiers import InvalidIdentifier
 from hub.domain.vocabulary import Role
 from hub.service_layer.unit_of_work import UnitOfWork
-from hub.service_layer.workflows import leaders, onboarding, plans, postings
+from hub.service_layer.workflows import documents, leaders, onboarding, plans, postings
 from hub.service_layer.workflows.forms import genuine_form
 
 
@@ -83,6 +85,11 @@ class OnboardingPayload:
 
 
 @strawberry.type
+class DocumentPayload:
+    document: Document
+
+
+@strawberry.type
 class HiringPlanPayload:
     hiring_plan: HiringPlan
 
@@ -93,6 +100,7 @@ OnboardingResult = Annotated[Union[
 HiringPlanResult = Annotated[Union[
     HiringPlanPayload, QuotaExhausted, UnitOverQuota, UnitFrozen, NotAllowed, InvalidInput, InvalidIdNumber, UnitNotFound,
     ApplicationNotFound, WrongState], strawberry.union("HiringPlanResult")]
+DocumentResult = Annotated[Union[DocumentPayload, NotAllowed, InvalidInput], strawberry.union("DocumentResult")]
 PostingResult = Annotated[Union[
     PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound, QuotaExhausted,
     LeaderQuotaExhausted, PersonAlreadyPosted, UnitFrozen, NotAllowed, ReviewPending, WrongState], strawberry.union("PostingResult")]
@@ -147,6 +155,15 @@ class HiringPlanInput:
 
 
 @strawberry.input
+class DocumentInput:
+    number: str
+    title: str
+    issuer: str
+    issued_on: date
+    kind: DocumentKind
+
+
+@strawberry.input
 class OnboardingInput:
     unit_code: str
     id_number: str
@@ -177,6 +194,12 @@ def _posting_change(row, number: str, uow) -> PostingPayload:
 
 @strawberry.type
 class WorkflowMutation:
+    @strawberry.mutation(description="The office records a document in the register (文号).")
+    def record_document(self, info: Ctx, document: DocumentInput) -> DocumentResult:
+        return _act(info, (NotAllowed,), lambda uow, c: DocumentPayload(document=Document.from_row(documents.record_document(
+            uow, c, number=document.number, title=document.title, issuer=document.issuer, issued_on=document.issued_on,
+            kind=document.kind.value))))
+
     @strawberry.mutation(description="A unit (its own; or the office) asks for hiring-plan slots (用编计划).")
     def submit_hiring_plan(self, info: Ctx, plan: HiringPlanInput) -> HiringPlanResult:
         return _act(info, _PLAN, lambda uow, c: HiringPlanPayload(hiring_plan=HiringPlan.from_row(plans.submit_hiring_plan(
@@ -322,6 +345,22 @@ class WorkflowQuery:
             q = q.where(HiringPlanRow.status == status.value)
         q = _scoped(info, q, HiringPlanRow, reviewers=False)
         return _page(info, q, (HiringPlanRow.id.desc(),), first, after, HiringPlan.from_row)
+
+    @strawberry.field(description="A document of the register by its number (文号).")
+    def document(self, info: Ctx, number: str) -> Document | None:
+        with info.context.db.read_session() as s:
+            row = s.execute(select(DocumentRow).where(DocumentRow.number == number.strip())).scalar_one_or_none()
+        return Document.from_row(row) if row else None
+
+    @strawberry.field(description="The document register, newest first; filter by kind or part of the number or title.")
+    def documents(self, info: Ctx, kind: DocumentKind | None = None, contains: str | None = None,
+                  first: int | None = None, after: str | None = None) -> Connection[Document]:
+        q = select(DocumentRow)
+        if kind:
+            q = q.where(DocumentRow.kind == kind.value)
+        if contains:
+            q = q.where(DocumentRow.number.contains(contains) | DocumentRow.title.contains(contains))
+        return _page(info, q, (DocumentRow.issued_on.desc(), DocumentRow.id.desc()), first, after, Document.from_row)
 
     @strawberry.field(description="Check an approval form: valid only when number and code belong together and its facts are unchanged.")
     def verify_approval_form(self, info: Ctx, number: str, code: str) -> FormVerification:

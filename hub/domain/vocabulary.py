@@ -155,3 +155,12 @@ class FormKind(_Vocab):
     TRANSFER = "TRANSFER"  # 调动审批表
     LEADER_APPOINTMENT = "LEADER_APPOINTMENT"  # 领导职数使用审批表
     HIRING_PLAN = "HIRING_PLAN"  # 用编计划核准表
+
+
+class DocumentKind(_Vocab):
+    COMMITTEE_MINUTES = "COMMITTEE_MINUTES"  # 编委会议纪要
+    REPLY = "REPLY"  # 批复
+    NOTICE = "NOTICE"  # 通知
+    DECISION = "DECISION"  # 决定
+    APPOINTMENT = "APPOINTMENT"  # 任免文件
+    OTHER = "OTHER"  # 其他

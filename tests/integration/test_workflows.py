@@ -485,3 +485,31 @@ def test_turnaround_is_reported_per_application_in_working_days(office):
     assert gql(office, "ADMIN", read, {"id": str(oid)})["onboarding"] == {"status": "APPROVED", "turnaroundWorkingDays": 3}
     listed = gql(office, "AUDITOR", "{ onboardings { edges { node { id turnaroundWorkingDays } } } }")["onboardings"]["edges"]
     assert {"id": str(oid), "turnaroundWorkingDays": 3} in [e["node"] for e in listed]
+
+
+def test_documents_are_records_of_their_own_and_a_units_history_lists_them(office):
+    db, a = office["db"], office["a"]
+    record = ("mutation($d: DocumentInput!) { recordDocument(document: $d) { __typename ... on DocumentPayload { document { number kind } } "
+              "... on InvalidInput { message } ... on NotAllowed { message } } }")
+    doc = {"number": "杭编委〔2026〕2号", "title": "关于调整市甲局编制的批复", "issuer": "杭州市机构编制委员会",
+           "issuedOn": "2026-03-10", "kind": "REPLY"}
+    assert gql(office, "UNIT_A", record, {"d": doc})["recordDocument"]["__typename"] == "NotAllowed"
+    assert gql(office, "ADMIN", record, {"d": doc | {"title": " "}})["recordDocument"]["__typename"] == "InvalidInput"
+    assert gql(office, "ADMIN", record, {"d": doc})["recordDocument"]["document"] == {"number": doc["number"], "kind": "REPLY"}
+    again = gql(office, "ADMIN", record, {"d": doc})["recordDocument"]
+    assert again["__typename"] == "InvalidInput" and "already" in again["message"]
+    gql(office, "DISTRICT", record, {"d": doc | {"number": "西编〔2026〕1号", "kind": "COMMITTEE_MINUTES", "title": "编委会议纪要"}})
+    r = gql(office, "ADMIN", """mutation($c: String!) { setQuota(unitCode: $c, category: ADMINISTRATIVE, approved: 3,
+            effectiveDate: "2026-03-15", documentNumber: "杭编委〔2026〕2号") { __typename } }""", {"c": a})
+    assert r["setQuota"]["__typename"] == "QuotaPayload"
+    hist = gql(office, "AUDITOR", "query($c: String!) { unit(code: $c) { documents { number firstUsed uses document { title issuer kind } } } }",
+               {"c": a})["unit"]["documents"]
+    assert hist == [
+        {"number": "杭编〔2020〕1号", "firstUsed": "2020-01-01", "uses": ["quota ADMINISTRATIVE", "quota PUBLIC_INSTITUTION"], "document": None},
+        {"number": "杭编委〔2026〕2号", "firstUsed": "2026-03-15", "uses": ["quota ADMINISTRATIVE"],
+         "document": {"title": "关于调整市甲局编制的批复", "issuer": "杭州市机构编制委员会", "kind": "REPLY"}}]
+    one = gql(office, "POLICE", 'query { document(number: "杭编委〔2026〕2号") { issuedOn kind } }')["document"]
+    assert one == {"issuedOn": "2026-03-10", "kind": "REPLY"}
+    listed = gql(office, "ADMIN", "{ documents(kind: COMMITTEE_MINUTES) { totalCount edges { node { number } } } }")["documents"]
+    assert listed["totalCount"] == 1 and listed["edges"][0]["node"]["number"] == "西编〔2026〕1号"
+    assert [e["type"] for e in events(db, "gov.registry.document.recorded")] == ["gov.registry.document.recorded"] * 2
