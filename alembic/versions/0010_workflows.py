@@ -1,5 +1,5 @@
 """Workflows (issue 13): the contract's unit kinds, district ADMIN tokens, hiring plans, onboardings and their steps,
-approval forms, unit freezes, leader appointments, the document register
+approval forms, unit freezes, leader appointments, the document register, policy over-quota decisions
 
 Revision ID: 0010
 Revises: 0009
@@ -174,8 +174,29 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_documents_number'))
     )
 
+    op.create_table('policy_overquota',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('unit_code', sa.String(length=18), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('slots', sa.Integer(), nullable=False),
+    sa.Column('document_number', sa.String(length=100), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=200), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(f"category IN ({CATEGORIES})", name=op.f('ck_policy_overquota_category_allowed')),
+    sa.CheckConstraint('slots > 0', name=op.f('ck_policy_overquota_slots_positive')),
+    sa.ForeignKeyConstraint(['unit_code'], ['units.code'], name=op.f('fk_policy_overquota_unit_code_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_overquota'))
+    )
+    with op.batch_alter_table('policy_overquota', schema=None) as batch_op:
+        batch_op.create_index('ix_policy_overquota_unit', ['unit_code', 'category', 'deadline'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('policy_overquota', schema=None) as batch_op:
+        batch_op.drop_index('ix_policy_overquota_unit')
+    op.drop_table('policy_overquota')
     op.drop_table('documents')
     with op.batch_alter_table('leader_appointments', schema=None) as batch_op:
         batch_op.drop_index('ix_leader_appointments_unit')

@@ -619,3 +619,24 @@ class DocumentRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (_enum_check("kind", DocumentKind),)
+
+
+class PolicyOverQuotaRow(Base):
+    """An office decision (政策性超编) allowing policy placements above a unit's quota in a category, naming its document
+    and the date by which the excess is to be absorbed (消化); after it, the excess is OVER_QUOTA again."""
+
+    __tablename__ = "policy_overquota"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    category: Mapped[str] = mapped_column(String(32))
+    slots: Mapped[int] = mapped_column(Integer)
+    document_number: Mapped[str] = mapped_column(String(100))
+    deadline: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        _enum_check("category", QuotaCategory),
+        CheckConstraint("slots > 0", name="slots_positive"),
+        Index("ix_policy_overquota_unit", "unit_code", "category", "deadline"),
+    )

@@ -221,6 +221,19 @@ class Unit:
             (self.code, self.as_of, include_ended, offset, limit, with_person, wants_total(info)))
         return connection(rows, total, offset, Posting.from_joined if with_person else Posting.from_row)
 
+    @strawberry.field(description="Policy over-quota decisions (政策性超编): allowed slots, document, deadline to absorb "
+                                  "(消化), the excess today and whether it is overdue.")
+    def policy_over_quota(self, info: Ctx) -> list[Annotated["PolicyOverQuota", strawberry.lazy("hub.api.workflow_types")]]:
+        from hub.api.workflow_types import OFFICE_TIME, PolicyOverQuota
+        from hub.service_layer.workflows.policy import decisions_of
+
+        today = datetime.now(OFFICE_TIME).date()
+        with info.context.db.read_session() as s:
+            found = decisions_of(s, self.code, today)
+        return [PolicyOverQuota(id=strawberry.ID(str(d.row.id)), category=v.QuotaCategory(d.row.category),
+                                slots=d.row.slots, document_number=d.row.document_number, deadline=d.row.deadline,
+                                reason=d.row.reason, over_by=d.over_by, overdue=d.overdue) for d in found]
+
     @strawberry.field(description="The documents (文号) its history names — versions, quotas, leader positions, "
                                   "appointments — oldest first, with the register's entry when recorded.")
     def documents(self, info: Ctx) -> list[Annotated["DocumentUse", strawberry.lazy("hub.api.workflow_types")]]:

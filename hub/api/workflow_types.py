@@ -193,3 +193,15 @@ class DocumentUse:
     first_used: date
     uses: list[str]
     document: Document | None
+
+
+@strawberry.type(description="An office decision allowing policy placements above quota (政策性超编) until a deadline (消化).")
+class PolicyOverQuota:
+    id: strawberry.ID
+    category: QuotaCategory
+    slots: int
+    document_number: str
+    deadline: date
+    reason: str
+    over_by: int = strawberry.field(description="Active postings above the approved quota in the category today.")
+    overdue: bool = strawberry.field(description="The deadline passed and the excess is not absorbed: a violation (OVER_QUOTA).")

@@ -35,6 +35,7 @@ from hub.api.workflow_types import (
     Document,
     DocumentKind,
     LeaderAppointment,
+    PolicyOverQuota,
     FormVerification,
     HiringPlan,
     Onboarding,
@@ -45,7 +46,7 @@ from hub.domain import workflows as wf
 from hub.domain.identifiers import InvalidIdentifier
 from hub.domain.vocabulary import Role
 from hub.service_layer.unit_of_work import UnitOfWork
-from hub.service_layer.workflows import documents, leaders, onboarding, plans, postings
+from hub.service_layer.workflows import documents, leaders, onboarding, plans, policy, postings
 from hub.service_layer.workflows.forms import genuine_form
 
 
@@ -85,6 +86,12 @@ class OnboardingPayload:
 
 
 @strawberry.type
+class PolicyOverQuotaPayload:
+    decision: PolicyOverQuota
+    unit: Unit
+
+
+@strawberry.type
 class DocumentPayload:
     document: Document
 
@@ -100,6 +107,8 @@ OnboardingResult = Annotated[Union[
 HiringPlanResult = Annotated[Union[
     HiringPlanPayload, QuotaExhausted, UnitOverQuota, UnitFrozen, NotAllowed, InvalidInput, InvalidIdNumber, UnitNotFound,
     ApplicationNotFound, WrongState], strawberry.union("HiringPlanResult")]
+PolicyOverQuotaResult = Annotated[Union[PolicyOverQuotaPayload, NotAllowed, InvalidInput, InvalidIdNumber, UnitNotFound],
+                                  strawberry.union("PolicyOverQuotaResult")]
 DocumentResult = Annotated[Union[DocumentPayload, NotAllowed, InvalidInput], strawberry.union("DocumentResult")]
 PostingResult = Annotated[Union[
     PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound, QuotaExhausted,
@@ -194,6 +203,21 @@ def _posting_change(row, number: str, uow) -> PostingPayload:
 
 @strawberry.type
 class WorkflowMutation:
+    @strawberry.mutation(description="政策性超编: the office allows military transfers and policy placements above the unit's "
+                                     "quota (slots) under a document, until a deadline to absorb the excess (消化).")
+    def allow_policy_over_quota(self, info: Ctx, unit_code: str, category: QuotaCategory, slots: int, document_number: str,
+                                deadline: date, reason: str) -> PolicyOverQuotaResult:
+        def work(uow, c):
+            r = policy.allow_policy_over_quota(uow, c, unit_code=unit_code, category=category.value, slots=slots,
+                                               document_number=document_number, deadline=deadline, reason=reason)
+            d = next(x for x in policy.decisions_of(uow.session, r.unit_code, uow.now.date()) if x.row.id == r.id)
+            return PolicyOverQuotaPayload(
+                decision=PolicyOverQuota(id=strawberry.ID(str(r.id)), category=category, slots=r.slots,
+                                         document_number=r.document_number, deadline=r.deadline, reason=r.reason,
+                                         over_by=d.over_by, overdue=d.overdue),
+                unit=Unit.from_row(uow.session.get(UnitRow, r.unit_code)))
+        return _act(info, (NotAllowed, InvalidIdNumber, UnitNotFound), work)
+
     @strawberry.mutation(description="The office records a document in the register (文号).")
     def record_document(self, info: Ctx, document: DocumentInput) -> DocumentResult:
         return _act(info, (NotAllowed,), lambda uow, c: DocumentPayload(document=Document.from_row(documents.record_document(

@@ -146,6 +146,8 @@ class UnitEstablishment:
     leaders_approved: dict[LeaderRank, int] = field(default_factory=dict)
     leaders_used: dict[LeaderRank, int] = field(default_factory=dict)
     reserved: dict[QuotaCategory, int] = field(default_factory=dict)
+    # 政策性超编: slots the office allowed above quota for policy placements, while their deadline has not passed
+    policy_allowance: dict[QuotaCategory, int] = field(default_factory=dict)
 
     def available(self, category: QuotaCategory) -> int:
         return self.approved.get(category, 0) - self.used.get(category, 0) - self.reserved.get(category, 0)
@@ -163,10 +165,12 @@ class UnitEstablishment:
         """Any category where used exceeds approved (只出不进: such a unit gets no hiring plan)."""
         return any(n > self.approved.get(c, 0) for c, n in self.used.items())
 
-    def check_free(self, category: QuotaCategory, *, from_reservation: bool = False) -> None:
+    def check_free(self, category: QuotaCategory, *, from_reservation: bool = False, policy: bool = False) -> None:
         """Refuse unless a slot of the category is free and unreserved (or, ``from_reservation``, reserved for this
-        hire by its hiring plan)."""
+        hire by its hiring plan; or, ``policy``, a policy placement within the office's over-quota allowance)."""
         if from_reservation and self.reserved.get(category, 0) > 0:
+            return
+        if policy and self.available(category) + self.policy_allowance.get(category, 0) >= 1:
             return
         if self.available(category) < 1:
             raise QuotaExhausted(
@@ -184,10 +188,12 @@ class UnitEstablishment:
                 f"(approved {self.leaders_approved.get(rank, 0)}, used {self.leaders_used.get(rank, 0)}, "
                 f"pending appointments {pending})")
 
-    def admit(self, category: QuotaCategory, leader_rank: LeaderRank | None = None, *, from_reservation: bool = False) -> None:
+    def admit(self, category: QuotaCategory, leader_rank: LeaderRank | None = None, *, from_reservation: bool = False,
+              policy: bool = False) -> None:
         """Take one slot for a new hire or appointment, or refuse: used + reserved + 1 ≤ approved (a hire under an
-        approved hiring plan takes one of the plan's reserved slots), leaders ≤ positions."""
-        self.check_free(category, from_reservation=from_reservation)
+        approved hiring plan takes one of the plan's reserved slots; a policy placement may use the office's
+        over-quota allowance), leaders ≤ positions."""
+        self.check_free(category, from_reservation=from_reservation, policy=policy)
         if leader_rank is not None and self.leaders_used.get(leader_rank, 0) + 1 > self.leaders_approved.get(leader_rank, 0):
             raise LeaderQuotaExhausted(
                 f"unit {self.unit_code} has no free {leader_rank.value} position "
@@ -200,11 +206,20 @@ class UnitEstablishment:
             self.leaders_used[leader_rank] = self.leaders_used.get(leader_rank, 0) + 1
 
     def over_quota(self) -> dict[str, dict[str, int]]:
-        """Categories where used exceeds approved (legacy data may): category → {approved, used}."""
+        """Categories where used exceeds approved plus any policy allowance in force (legacy data may; an overdue
+        policy placement does again): category → {approved, used}."""
         return {
             c.value: {"approved": self.approved.get(c, 0), "used": n}
             for c, n in sorted(self.used.items(), key=lambda kv: kv[0].value)
-            if n > self.approved.get(c, 0)
+            if n > self.approved.get(c, 0) + self.policy_allowance.get(c, 0)
+        }
+
+    def policy_over_quota(self) -> dict[str, dict[str, int]]:
+        """Categories over quota within the office's policy allowance (政策性超编): category → {approved, used, allowed}."""
+        return {
+            c.value: {"approved": self.approved.get(c, 0), "used": n, "allowed": self.policy_allowance.get(c, 0)}
+            for c, n in sorted(self.used.items(), key=lambda kv: kv[0].value)
+            if self.approved.get(c, 0) < n <= self.approved.get(c, 0) + self.policy_allowance.get(c, 0)
         }
 
     def leadership_over_quota(self) -> dict[str, dict[str, int]]:

@@ -165,6 +165,15 @@ class OnboardingApplication:
         return required_reviews(self.route, self.category)
 
 
+POLICY_ROUTES = frozenset({RecruitmentRoute.MILITARY_TRANSFER, RecruitmentRoute.POLICY_PLACEMENT})
+
+
+def policy_placement(route: RecruitmentRoute) -> bool:
+    """Military transfers and policy placements (staff following a function moved by reform) may use the office's
+    policy over-quota allowance (政策性超编); every other route needs a free slot."""
+    return route in POLICY_ROUTES
+
+
 def plan_reserves_for(plan_status: ApplicationStatus, plan_year: int, approved: int | None, filled: int, today: date) -> bool:
     """Whether an approved hiring plan still holds a reserved slot today (it expires at the end of its year)."""
     return plan_status is ApplicationStatus.APPROVED and plan_year >= today.year and (approved or 0) - filled > 0

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.adapters.orm import HiringPlanRow, LeaderQuotaRow, PostingRow, QuotaRow
+from hub.adapters.orm import HiringPlanRow, LeaderQuotaRow, PolicyOverQuotaRow, PostingRow, QuotaRow
 from hub.domain.registry import UnitEstablishment
 from hub.domain.vocabulary import ApplicationStatus, LeaderRank, QuotaCategory
 
@@ -29,8 +29,9 @@ def reserved_slots(year: int):
 
 def establishments(session: Session, unit_codes: Iterable[str] | None = None, *, today: date,
                    leaders: bool = True) -> dict[str, UnitEstablishment]:
-    """Approved, used (active postings) and reserved quota, and leader positions, per unit (every unit with any of
-    them when ``unit_codes`` is None; each given code is present, empty when it has none)."""
+    """Approved, used (active postings) and reserved quota, policy over-quota allowances in force on ``today``, and
+    leader positions, per unit (every unit with any of them when ``unit_codes`` is None; each given code is present,
+    empty when it has none)."""
     codes = None if unit_codes is None else sorted(set(unit_codes))
     est: dict[str, UnitEstablishment] = {c: UnitEstablishment(c) for c in codes or ()}
 
@@ -52,6 +53,11 @@ def establishments(session: Session, unit_codes: Iterable[str] | None = None, *,
     for code, cat, n in session.execute(only(reserved_slots(today.year), HiringPlanRow.unit_code)):
         if n:
             get(code).reserved[QuotaCategory(cat)] = int(n)
+    allowed = (select(PolicyOverQuotaRow.unit_code, PolicyOverQuotaRow.category, func.sum(PolicyOverQuotaRow.slots))
+               .where(PolicyOverQuotaRow.deadline >= today)
+               .group_by(PolicyOverQuotaRow.unit_code, PolicyOverQuotaRow.category))
+    for code, cat, n in session.execute(only(allowed, PolicyOverQuotaRow.unit_code)):
+        get(code).policy_allowance[QuotaCategory(cat)] = int(n)
     if leaders:
         for code, rank, n in session.execute(only(select(LeaderQuotaRow.unit_code, LeaderQuotaRow.rank, LeaderQuotaRow.approved),
                                                   LeaderQuotaRow.unit_code)):

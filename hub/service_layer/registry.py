@@ -217,10 +217,11 @@ def lock_establishment(uow: UnitOfWork, unit_code: str, category: QuotaCategory,
 
 def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: str, leader_rank: str | None = None,
                   start_date: date, book: MismatchBook | None = None, reason: str = "hire",
-                  from_reservation: bool = False, form_number: str | None = None) -> PostingRow:
+                  from_reservation: bool = False, form_number: str | None = None, policy: bool = False) -> PostingRow:
     """Post a person into a free, unreserved slot (进编): refused when the quota or leader positions are used up.
     ``from_reservation``: the hire takes a slot its hiring plan reserved. ``form_number``: the approval form the
-    posting starts from, carried by the ``posting.started`` event."""
+    posting starts from, carried by the ``posting.started`` event. ``policy``: a policy placement, which may use the
+    office's policy over-quota allowance (政策性超编)."""
     person = _get_person(uow, id_number)
     lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
     unit = _get_unit(uow, unit_code)
@@ -232,7 +233,7 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     current = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active)).scalar_one_or_none()
     if current is not None:
         raise PersonAlreadyPosted(f"person {person.id_number} already holds an active posting in unit {current.unit_code}")
-    est.admit(cat, rank, from_reservation=from_reservation)
+    est.admit(cat, rank, from_reservation=from_reservation, policy=policy)
     row = PostingRow(id_number=person.id_number, unit_code=unit.code, category=cat.value,
                      leader_rank=rank.value if rank else None, start_date=start_date, active=True)
     uow.session.add(row)

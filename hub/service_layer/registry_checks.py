@@ -18,15 +18,16 @@ from hub.service_layer.unit_of_work import UnitOfWork
 REGISTRY = "registry"
 
 
-def load_establishments(uow: UnitOfWork, unit_codes: set[str] | None = None) -> dict[str, UnitEstablishment]:
+def load_establishments(uow: UnitOfWork, unit_codes: set[str] | None = None, today: date | None = None) -> dict[str, UnitEstablishment]:
     """Approved, used and reserved quota and leader positions per unit (all units when ``unit_codes`` is None)."""
-    return establishments(uow.session, unit_codes, today=uow.now.date())
+    return establishments(uow.session, unit_codes, today=today or uow.now.date())
 
 
 def recheck_unit_quotas(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str] | None = None,
-                        caused_by: list[str] | None = None) -> None:
-    """Open or resolve OVER_QUOTA and LEADERSHIP_OVER_QUOTA for the given units (all when None)."""
-    est = load_establishments(uow, unit_codes)
+                        caused_by: list[str] | None = None, today: date | None = None) -> None:
+    """Open or resolve OVER_QUOTA and LEADERSHIP_OVER_QUOTA for the given units (all when None). A unit over quota
+    within a policy over-quota allowance in force on ``today`` (default: the transaction's date) is not OVER_QUOTA."""
+    est = load_establishments(uow, unit_codes, today)
     for kind, finder in ((MismatchKind.OVER_QUOTA, UnitEstablishment.over_quota),
                          (MismatchKind.LEADERSHIP_OVER_QUOTA, UnitEstablishment.leadership_over_quota)):
         open_rows = {r.subject: r for r in book.open_rows(kind, subjects=None if unit_codes is None else unit_codes)}

@@ -513,3 +513,50 @@ def test_documents_are_records_of_their_own_and_a_units_history_lists_them(offic
     listed = gql(office, "ADMIN", "{ documents(kind: COMMITTEE_MINUTES) { totalCount edges { node { number } } } }")["documents"]
     assert listed["totalCount"] == 1 and listed["edges"][0]["node"]["number"] == "西编〔2026〕1号"
     assert [e["type"] for e in events(db, "gov.registry.document.recorded")] == ["gov.registry.document.recorded"] * 2
+
+
+def test_policy_over_quota_needs_an_office_decision_and_is_a_violation_again_after_its_deadline(office):
+    from datetime import timedelta
+
+    from hub.service_layer.daily import run_daily_checks
+
+    db, a = office["db"], office["a"]
+    hire(db, make_person(db), a)
+    hire(db, make_person(db), a)  # A's two ADMINISTRATIVE slots are used
+    military = application(a, id_number(date(1988, 8, 1)), name="转业干部", route="MILITARY_TRANSFER")
+    assert submit(office, "UNIT_A", military)["__typename"] == "QuotaExhausted"
+    allow = ("mutation($c: String!, $d: Date!, $doc: String!) { allowPolicyOverQuota(unitCode: $c, category: ADMINISTRATIVE, "
+             "slots: 1, documentNumber: $doc, deadline: $d, reason: \"军转干部安置\") { __typename "
+             "... on PolicyOverQuotaPayload { decision { slots deadline overBy overdue } } ... on InvalidInput { message } "
+             "... on NotAllowed { message } } }")
+    today = datetime.now(timezone.utc).date()
+    deadline = today + timedelta(days=60)
+    assert gql(office, "UNIT_A", allow, {"c": a, "d": deadline.isoformat(), "doc": "杭编〔2026〕50号"})["allowPolicyOverQuota"]["__typename"] == "NotAllowed"
+    assert gql(office, "DISTRICT", allow, {"c": a, "d": deadline.isoformat(), "doc": "杭编〔2026〕50号"})["allowPolicyOverQuota"]["__typename"] == "NotAllowed"
+    assert gql(office, "ADMIN", allow, {"c": a, "d": today.isoformat(), "doc": "杭编〔2026〕50号"})["allowPolicyOverQuota"]["__typename"] == "InvalidInput"
+    assert gql(office, "ADMIN", allow, {"c": a, "d": deadline.isoformat(), "doc": " "})["allowPolicyOverQuota"]["__typename"] == "InvalidInput"
+    r = gql(office, "ADMIN", allow, {"c": a, "d": deadline.isoformat(), "doc": "杭编〔2026〕50号"})["allowPolicyOverQuota"]
+    assert r["decision"] == {"slots": 1, "deadline": deadline.isoformat(), "overBy": 0, "overdue": False}
+    # only policy routes may use it
+    assert submit(office, "UNIT_A", application(a, id_number(date(1988, 8, 2))))["__typename"] == "QuotaExhausted"
+    oid = submit(office, "UNIT_A", military)["onboarding"]["id"]
+    for who in ("HR", "ORGANIZATION"):
+        gql(office, who, REVIEW, {"id": oid, "ok": True})
+    assert gql(office, "ADMIN", APPROVE, {"id": oid})["approveOnboarding"]["onboarding"]["status"] == "APPROVED"
+    second = application(a, id_number(date(1988, 8, 3)), name="又一转业干部", route="POLICY_PLACEMENT")
+    assert submit(office, "UNIT_A", second)["__typename"] == "QuotaExhausted"  # the allowance is used up
+    state = "query($c: String!) { unit(code: $c) { policyOverQuota { overBy overdue documentNumber } documents { number uses } } }"
+    u = gql(office, "AUDITOR", state, {"c": a})["unit"]
+    assert u["policyOverQuota"] == [{"overBy": 1, "overdue": False, "documentNumber": "杭编〔2026〕50号"}]
+    assert {"number": "杭编〔2026〕50号", "uses": ["policy_overquota ADMINISTRATIVE"]} in u["documents"]
+    over = (MismatchRow.kind == "OVER_QUOTA", MismatchRow.subject == a, MismatchRow.status == "OPEN")
+    assert count(db, MismatchRow, *over) == 0  # over quota by policy, within its allowance: not a violation
+    run_daily_checks(db, today=deadline)
+    assert count(db, MismatchRow, *over) == 0
+    run_daily_checks(db, today=deadline + timedelta(days=1))  # not absorbed by the deadline: a violation again
+    assert count(db, MismatchRow, *over) == 1
+    from hub.service_layer.workflows.policy import decisions_of
+
+    with db.read_session() as s:
+        assert [d.overdue for d in decisions_of(s, a, deadline)] == [False]
+        assert [d.overdue for d in decisions_of(s, a, deadline + timedelta(days=1))] == [True]

@@ -129,3 +129,20 @@ def test_an_application_is_validated_field_by_field():
     with pytest.raises(ValueError, match="route"):
         OnboardingApplication.new(unit_code="91330100MA27XL0Q2T", id_number="11010519491231002X", name="张伟",
                                   category="ADMINISTRATIVE", route="BY_FRIENDSHIP", start_date=date(2026, 1, 1))
+
+
+def test_a_policy_allowance_admits_policy_placements_only_and_keeps_them_out_of_over_quota():
+    from hub.domain.workflows import policy_placement
+
+    e = UnitEstablishment("U", approved={C.ADMINISTRATIVE: 2}, used={C.ADMINISTRATIVE: 2},
+                          policy_allowance={C.ADMINISTRATIVE: 1})
+    with pytest.raises(QuotaExhausted):
+        e.admit(C.ADMINISTRATIVE)
+    e.admit(C.ADMINISTRATIVE, policy=True)
+    assert e.over_quota() == {} and e.policy_over_quota() == {"ADMINISTRATIVE": {"approved": 2, "used": 3, "allowed": 1}}
+    with pytest.raises(QuotaExhausted):
+        e.admit(C.ADMINISTRATIVE, policy=True)
+    e.policy_allowance.clear()  # the deadline passed
+    assert e.over_quota() == {"ADMINISTRATIVE": {"approved": 2, "used": 3}}
+    assert policy_placement(R.MILITARY_TRANSFER) and policy_placement(R.POLICY_PLACEMENT)
+    assert not policy_placement(R.TRANSFER_IN)

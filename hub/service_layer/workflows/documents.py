@@ -14,6 +14,7 @@ from hub.adapters.orm import (
     DocumentRow,
     LeaderAppointmentRow,
     LeaderQuotaVersionRow,
+    PolicyOverQuotaRow,
     QuotaVersionRow,
     UnitVersionRow,
 )
@@ -85,6 +86,9 @@ def unit_documents(session: Session, unit_code: str) -> list[DocumentUse]:
                                              LeaderAppointmentRow.id_number).where(
             LeaderAppointmentRow.unit_code == unit_code, LeaderAppointmentRow.stage == "CONFIRMED")):
         note(n, on, f"leader_appointment {idn}")
+    for n, at, cat in session.execute(select(PolicyOverQuotaRow.document_number, PolicyOverQuotaRow.recorded_at,
+                                             PolicyOverQuotaRow.category).where(PolicyOverQuotaRow.unit_code == unit_code)):
+        note(n, at.date(), f"policy_overquota {cat}")
     if found:
         for d in session.execute(select(DocumentRow).where(DocumentRow.number.in_(list(found)))).scalars():
             found[d.number].document = d

@@ -18,6 +18,7 @@ from hub.domain.workflows import (
     ensure_resubmittable,
     identity_disagreement,
     plan_reserves_for,
+    policy_placement,
     review,
 )
 from hub.service_layer import registry
@@ -103,7 +104,7 @@ def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
     """A slot of the category is free and unreserved — or reserved for this hire by its plan."""
     plan = _usable_plan(uow, app)
     est = establishments(uow.session, [app.unit_code], today=uow.now.date(), leaders=False)[app.unit_code]
-    est.check_free(app.category, from_reservation=plan is not None)
+    est.check_free(app.category, from_reservation=plan is not None, policy=policy_placement(app.route))
 
 
 def submit_onboarding(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, comment: str | None = None) -> OnboardingRow:
@@ -159,7 +160,8 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
                                     education=row.education, hiring_plan_id=row.hiring_plan_id)
     _check_person(uow, app, exclude=row.id)
     plan = _usable_plan(uow, app, lock=True)
-    est.check_free(category, from_reservation=plan is not None)
+    policy = policy_placement(app.route)
+    est.check_free(category, from_reservation=plan is not None, policy=policy)
     registry.register_person(uow, person=Person.new(id_number=row.id_number, name=row.name, education=row.education),
                              effective=row.start_date)
     form = issue_form(uow, key, kind=FormKind.ONBOARDING, unit_code=unit.code, id_number=row.id_number, facts={
@@ -168,7 +170,7 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
         "start_date": row.start_date, "hiring_plan_id": row.hiring_plan_id})
     posting = registry.start_posting(uow, id_number=row.id_number, unit_code=unit.code, category=row.category,
                                      start_date=row.start_date, reason="onboarding", from_reservation=plan is not None,
-                                     form_number=form.number)
+                                     form_number=form.number, policy=policy)
     if plan is not None:
         plan.filled += 1
     before = onboarding_data(row)

@@ -31,7 +31,7 @@ def _publish(uow: UnitOfWork, row: HiringPlanRow, action: str, before: dict | No
 
 
 def _refuse_over_quota(est, unit_code: str) -> None:
-    over = est.over_quota()
+    over = est.over_quota() | est.policy_over_quota()  # a policy excess is still an excess: 只出不进 until absorbed
     if over:
         listed = ", ".join(f"{c} {v['used']}/{v['approved']}" for c, v in over.items())
         raise UnitOverQuota(f"unit {unit_code} is over quota ({listed}): no hiring plan until it fits (只出不进)")
