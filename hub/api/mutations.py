@@ -130,8 +130,26 @@ def _run(info: Ctx, allowed: tuple, work):
             result = work(uow)
             uow.commit()
             return result
+    except RegionRefused as e:
+        return NotAllowed(message=str(e))
     except (ValueError, InvalidIdentifier) as e:
         return _typed_error(e, allowed)
+
+
+class RegionRefused(ValueError):
+    """A district office's token acting on a unit outside its region."""
+
+
+def _in_region(info: Ctx, uow, *, unit_code: str | None = None, region_code: str | None = None) -> None:
+    """A district office (ADMIN with a region) edits only units of its region (and creates units only there)."""
+    mine = info.context.principal.region_code
+    if not mine:
+        return
+    if unit_code is not None:
+        row = uow.session.get(registry.UnitRow, unit_code.strip().upper())
+        region_code = row.region_code if row is not None else region_code
+    if region_code is not None and region_code.strip() != mine:
+        raise RegionRefused(f"this ADMIN token acts only in region {mine}, not {region_code}")
 
 
 def _quota_result(info: Ctx, set_slots) -> "QuotaResult":
@@ -175,6 +193,7 @@ class Mutation:
     @strawberry.mutation(description="Establish a unit (机构设立) under a document number.")
     def create_unit(self, info: Ctx, unit: UnitInput, effective_date: date, document_number: str | None = None) -> UnitResult:
         def work(uow):
+            _in_region(info, uow, region_code=unit.region_code)
             d = DomainUnit.new(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
                                region_code=unit.region_code, funding=unit.funding.value, parent_code=unit.parent_code)
             return UnitPayload(unit=Unit.from_row(registry.create_unit(uow, unit=d, document_number=document_number, effective=effective_date)))
@@ -183,26 +202,28 @@ class Mutation:
     @strawberry.mutation(description="Rename or reclassify a unit; the old version stays in its history (沿革).")
     def update_unit(self, info: Ctx, code: str, changes: UnitChanges, effective_date: date, document_number: str | None = None) -> UnitResult:
         def work(uow):
+            _in_region(info, uow, unit_code=code)
+            _in_region(info, uow, region_code=changes.region_code)
             ch = {k: (x.value if hasattr(x, "value") else x) for k, x in vars(changes).items() if x is not None}
             return UnitPayload(unit=Unit.from_row(registry.update_unit(uow, code=code, changes=ch, document_number=document_number, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
 
     @strawberry.mutation(description="Abolish a unit (机构撤销); refused while it has active postings.")
     def abolish_unit(self, info: Ctx, code: str, effective_date: date, document_number: str | None = None) -> UnitResult:
-        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), lambda uow: UnitPayload(unit=Unit.from_row(
-            registry.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
+        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), lambda uow: _in_region(info, uow, unit_code=code) or UnitPayload(
+            unit=Unit.from_row(registry.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
 
     @strawberry.mutation(description="Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA.")
     def set_quota(self, info: Ctx, unit_code: str, category: QuotaCategory, approved: int, effective_date: date,
                   document_number: str | None = None) -> QuotaResult:
-        return _quota_result(info, lambda uow: registry.set_quota(
+        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry.set_quota(
             uow, unit_code=unit_code, category=category.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
     @strawberry.mutation(description="Approve a unit's leadership positions of a rank (核定领导职数).")
     def set_leader_quota(self, info: Ctx, unit_code: str, rank: LeaderRank, approved: int, effective_date: date,
                          document_number: str | None = None) -> QuotaResult:
-        return _quota_result(info, lambda uow: registry.set_leader_quota(
+        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry.set_leader_quota(
             uow, unit_code=unit_code, rank=rank.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
@@ -220,8 +241,8 @@ class Mutation:
         from hub.service_layer.compare import PERIOD, SOURCES, run_compare
 
         p = info.context.principal
-        if p.role is not Role.ADMIN:
-            return NotAllowed(message=f"role {p.role.value} may not start comparisons")
+        if p.role is not Role.ADMIN or p.region_code:
+            return NotAllowed(message=f"role {p.role.value}{' (district office)' if p.region_code else ''} may not start comparisons")
         if source not in SOURCES:
             return InvalidInput(message=f"unknown source {source!r} (allowed: {', '.join(SOURCES)})", field="source")
         if not PERIOD.match(period):

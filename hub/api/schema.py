@@ -387,8 +387,21 @@ class Subscription:
     async def mismatch_events(self, info: Ctx, filter: MismatchFilter | None = None) -> AsyncGenerator[Mismatch, None]:
         principal = info.context.principal
         masked = principal.role in access.MASKED
+        region_units, elsewhere = _units_in_caller_region(info), set()
+        if region_units is not None:  # a district office sees its region's units (read again for a unit not seen yet)
+            with info.context.db.read_session() as s:
+                region_units = set(s.execute(region_units).scalars())
         async for event in _outbox_stream(info, MISMATCHES_TOPIC):
             d = event["data"]
+            code = d.get("unit_code")
+            if region_units is not None and code not in region_units:
+                if code and code not in elsewhere:
+                    with info.context.db.read_session() as s:
+                        region_units = set(s.execute(_units_in_caller_region(info)).scalars())
+                    if code not in region_units:
+                        elsewhere.add(code)
+                if code not in region_units:
+                    continue
             if _matches(filter, d, principal):
                 yield Mismatch.from_data(d, masked)
 

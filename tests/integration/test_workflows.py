@@ -560,3 +560,19 @@ def test_policy_over_quota_needs_an_office_decision_and_is_a_violation_again_aft
     with db.read_session() as s:
         assert [d.overdue for d in decisions_of(s, a, deadline)] == [False]
         assert [d.overdue for d in decisions_of(s, a, deadline + timedelta(days=1))] == [True]
+
+
+def test_a_district_office_edits_only_units_of_its_region(office):
+    a, b = office["a"], office["b"]
+    quota = ("mutation($c: String!) { setQuota(unitCode: $c, category: WORKER, approved: 3, effectiveDate: \"2026-04-01\") "
+             "{ __typename } }")
+    assert gql(office, "DISTRICT", quota, {"c": a})["setQuota"]["__typename"] == "NotAllowed"
+    assert gql(office, "DISTRICT", quota, {"c": b})["setQuota"]["__typename"] == "QuotaPayload"
+    create = ("mutation($c: String!, $r: String!) { createUnit(unit: {code: $c, name: \"新设局\", kind: PROCURATORATE, "
+              "level: DISTRICT, regionCode: $r, funding: FULL}, effectiveDate: \"2026-04-01\") { __typename } }")
+    assert gql(office, "DISTRICT", create, {"c": unit_code(), "r": "330108"})["createUnit"]["__typename"] == "NotAllowed"
+    assert gql(office, "DISTRICT", create, {"c": unit_code(), "r": "330106"})["createUnit"]["__typename"] == "UnitPayload"
+    move = "mutation($c: String!) { updateUnit(code: $c, changes: {regionCode: \"330108\"}, effectiveDate: \"2026-04-02\") { __typename } }"
+    assert gql(office, "DISTRICT", move, {"c": b})["updateUnit"]["__typename"] == "NotAllowed"
+    assert gql(office, "DISTRICT", 'mutation { startComparison(source: "police", period: "2026-10", path: "/nonexistent") { __typename } }')[
+        "startComparison"]["__typename"] == "NotAllowed"
