@@ -576,3 +576,21 @@ def test_a_district_office_edits_only_units_of_its_region(office):
     assert gql(office, "DISTRICT", move, {"c": b})["updateUnit"]["__typename"] == "NotAllowed"
     assert gql(office, "DISTRICT", 'mutation { startComparison(source: "police", period: "2026-10", path: "/nonexistent") { __typename } }')[
         "startComparison"]["__typename"] == "NotAllowed"
+
+
+def test_a_district_office_subscribes_to_its_regions_mismatches_only(office):
+    import time
+
+    db, a, b = office["db"], office["a"], office["b"]
+    with office["client"].websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {office['tokens']['DISTRICT']}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": "subscription { mismatchEvents { kind unit { code } } }"}})
+        time.sleep(1.0)  # the stream starts from the outbox as it is when the subscription begins
+        hire(db, make_person(db, birth=date(1950, 1, 1)), a)  # RETIREMENT_DUE in the city's unit
+        hire(db, make_person(db, birth=date(1950, 2, 2)), b, category="WORKER")  # and in the district's
+        msg = ws.receive_json()
+        assert msg["type"] == "next", msg
+        assert msg["payload"]["data"]["mismatchEvents"] == {"kind": "RETIREMENT_DUE", "unit": {"code": b}}
+        ws.send_json({"id": "1", "type": "complete"})
