@@ -7,9 +7,9 @@ from datetime import date
 from typing import Annotated, Union
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from hub.adapters.orm import DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
+from hub.adapters.orm import ApprovalFormRow, DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
 from hub.api.context import Forbidden
 from hub.api.mutations import (
     InvalidIdNumber,
@@ -195,8 +195,6 @@ def _onboarding(row) -> OnboardingPayload:
 
 
 def _posting_change(row, number: str, uow) -> PostingPayload:
-    from hub.adapters.orm import ApprovalFormRow
-
     form = uow.session.execute(select(ApprovalFormRow).where(ApprovalFormRow.number == number)).scalar_one()
     return PostingPayload(posting=Posting.from_row(row), form=ApprovalForm.from_row(form))
 
@@ -320,8 +318,6 @@ def _scoped(info: Ctx, q, row_cls, *, reviewers: bool):
 
 def _page(info: Ctx, q, order, first, after, make) -> Connection:
     offset, limit = page_window(first, after)
-    from sqlalchemy import func
-
     with info.context.db.read_session() as s:
         total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery())) if wants_total(info) else None
         rows = s.execute(q.order_by(*order).offset(offset).limit(limit)).scalars().all()

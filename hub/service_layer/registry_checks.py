@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from hub.adapters.orm import PersonRow, PostingRow
 from hub.domain.registry import UnitEstablishment
 from hub.domain.retirement import statutory_retirement_date
-from hub.domain.vocabulary import LeaderRank, MismatchKind, QuotaCategory
+from hub.domain.vocabulary import MismatchKind, QuotaCategory
 from hub.service_layer.establishment import establishments
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.unit_of_work import UnitOfWork
