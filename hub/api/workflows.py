@@ -258,6 +258,14 @@ class WorkflowMutation:
     def resubmit_onboarding(self, info: Ctx, id: strawberry.ID, application: OnboardingInput, comment: str | None = None) -> OnboardingResult:
         return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.resubmit_onboarding(uow, c, id, application.domain(), comment)))
 
+    @strawberry.mutation(description="The office (ADMIN) rejects an application in review or returned, with its reason.")
+    def reject_onboarding(self, info: Ctx, id: strawberry.ID, comment: str) -> OnboardingResult:
+        return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.close_onboarding(uow, c, id, withdraw=False, comment=comment)))
+
+    @strawberry.mutation(description="The unit (or the office) withdraws an application in review or returned.")
+    def withdraw_onboarding(self, info: Ctx, id: strawberry.ID, comment: str | None = None) -> OnboardingResult:
+        return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.close_onboarding(uow, c, id, withdraw=True, comment=comment)))
+
     @strawberry.mutation(description="出编: the office ends a person's active posting with a reason; yields the 减员通知单.")
     def end_posting(self, info: Ctx, id_number: str, end_date: date, reason: DepartureReason,
                     comment: str | None = None) -> PostingResult:
@@ -339,6 +347,8 @@ class WorkflowQuery:
             return None
         if not onboarding.visible_to(caller(info), row.unit_code, region, onboarding.required_of(row)):
             raise Forbidden("this application is not yours to read")
+        ctx = info.context
+        ctx.record_read(row.id_number, operation=ctx.operation_name(info), field="Query.onboarding", purpose=ctx.purpose)
         return Onboarding.from_row(row)
 
     @strawberry.field(description="Onboarding applications, newest first, as the caller may see them.")
@@ -353,7 +363,11 @@ class WorkflowQuery:
             if filter.id_number:
                 q = q.where(OnboardingRow.id_number == filter.id_number.strip().upper())
         q = _scoped(info, q, OnboardingRow, reviewers=True)
-        return _page(info, q, (OnboardingRow.id.desc(),), first, after, Onboarding.from_row)
+        result = _page(info, q, (OnboardingRow.id.desc(),), first, after, Onboarding.from_row)
+        ctx = info.context
+        for e in result.edges:  # an application names a person: every one listed is a read of person data
+            ctx.record_read(e.node.id_number, operation=ctx.operation_name(info), field="Query.onboardings", purpose=ctx.purpose)
+        return result
 
     @strawberry.field(description="Hiring plans (用编计划), newest first, as the caller may see them.")
     def hiring_plans(self, info: Ctx, unit_code: str | None = None, status: ApplicationStatus | None = None,

@@ -117,6 +117,12 @@ def ensure_resubmittable(status: ApplicationStatus) -> None:
         raise WrongState(f"the application is {status.value}; only a returned application can be resubmitted")
 
 
+def ensure_open(status: ApplicationStatus) -> None:
+    """Rejection (by the office) and withdrawal (by the unit) end an application still in review or returned."""
+    if status not in (ApplicationStatus.IN_REVIEW, ApplicationStatus.RETURNED):
+        raise WrongState(f"the application is {status.value}; it is closed")
+
+
 def identity_disagreement(application_name: str, police_name: str | None, police_status: str | None) -> str | None:
     """Why police's latest record disagrees with an application (deceased/cancelled, or another name), or None.
     No police record yet is no disagreement (the monthly comparison raises IDENTITY_UNKNOWN for it)."""

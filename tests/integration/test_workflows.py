@@ -594,3 +594,37 @@ def test_a_district_office_subscribes_to_its_regions_mismatches_only(office):
         assert msg["type"] == "next", msg
         assert msg["payload"]["data"]["mismatchEvents"] == {"kind": "RETIREMENT_DUE", "unit": {"code": b}}
         ws.send_json({"id": "1", "type": "complete"})
+
+
+def test_reading_applications_is_in_the_access_log(office):
+    from hub.adapters.orm import AccessLogRow
+
+    db, a = office["db"], office["a"]
+    idn = id_number(date(1992, 2, 2))
+    oid = submit(office, "UNIT_A", application(a, idn))["onboarding"]["id"]
+    gql(office, "ORGANIZATION", "query($id: ID!) { onboarding(id: $id) { name } }", {"id": oid})
+    gql(office, "AUDITOR", "{ onboardings { edges { node { name } } } }")
+    with db.read_session() as s:
+        rows = s.execute(select(AccessLogRow.role, AccessLogRow.field).where(AccessLogRow.id_number == idn)
+                         .order_by(AccessLogRow.id)).all()
+    assert [tuple(r) for r in rows] == [("ORGANIZATION", "Query.onboarding"), ("AUDITOR", "Query.onboardings")]
+
+
+def test_the_office_rejects_and_the_unit_withdraws_an_open_application(office):
+    a = office["a"]
+    reject = "mutation($id: ID!, $c: String!) { rejectOnboarding(id: $id, comment: $c) { %s } }" % ONBOARD_FIELDS
+    withdraw = "mutation($id: ID!) { withdrawOnboarding(id: $id, comment: \"人选放弃\") { %s } }" % ONBOARD_FIELDS
+    x = submit(office, "UNIT_A", application(a, id_number(date(1991, 1, 1))))["onboarding"]["id"]
+    person_y = id_number(date(1991, 2, 2))
+    y = submit(office, "UNIT_A", application(a, person_y))["onboarding"]["id"]
+    assert submit(office, "UNIT_A", application(a, person_y))["__typename"] == "InvalidInput"  # one open application
+    assert gql(office, "UNIT_A", reject, {"id": x, "c": "不符合条件"})["rejectOnboarding"]["__typename"] == "NotAllowed"
+    assert gql(office, "ADMIN", reject, {"id": x, "c": " "})["rejectOnboarding"]["__typename"] == "InvalidInput"
+    r = gql(office, "ADMIN", reject, {"id": x, "c": "不符合录用条件"})["rejectOnboarding"]["onboarding"]
+    assert r["status"] == "REJECTED" and r["steps"][-1]["action"] == "REJECTED"
+    assert gql(office, "ADMIN", APPROVE, {"id": x})["approveOnboarding"]["__typename"] == "WrongState"
+    assert gql(office, "UNIT_B", withdraw, {"id": y})["withdrawOnboarding"]["__typename"] == "NotAllowed"
+    assert gql(office, "UNIT_A", withdraw, {"id": y})["withdrawOnboarding"]["onboarding"]["status"] == "WITHDRAWN"
+    assert gql(office, "UNIT_A", withdraw, {"id": y})["withdrawOnboarding"]["__typename"] == "WrongState"
+    # the person may apply again once the earlier application is closed
+    assert submit(office, "UNIT_A", application(a, person_y))["__typename"] == "OnboardingPayload"

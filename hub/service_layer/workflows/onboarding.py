@@ -15,6 +15,7 @@ from hub.domain.workflows import (
     IdentityNotVerified,
     OnboardingApplication,
     ensure_approvable,
+    ensure_open,
     ensure_resubmittable,
     identity_disagreement,
     plan_reserves_for,
@@ -200,6 +201,21 @@ def resubmit_onboarding(uow: UnitOfWork, caller: Caller, onboarding_id, app: Onb
     row.status = ApplicationStatus.IN_REVIEW.value
     _step(uow, row, caller, "RESUBMITTED", comment)
     _log(uow, row, "resubmitted", comment, before)
+    return row
+
+
+def close_onboarding(uow: UnitOfWork, caller: Caller, onboarding_id, *, withdraw: bool, comment: str | None) -> OnboardingRow:
+    """The office rejects an application (REJECTED, with a reason), or the unit withdraws it (WITHDRAWN)."""
+    row = _get(uow, onboarding_id, lock=True)
+    unit_for(uow, caller, row.unit_code, unit_may=withdraw, active=False)
+    ensure_open(ApplicationStatus(row.status))
+    if not withdraw and not (comment or "").strip():
+        raise ValueError("a rejection states its reason")
+    before = onboarding_data(row)
+    row.status = (ApplicationStatus.WITHDRAWN if withdraw else ApplicationStatus.REJECTED).value
+    row.decided_at = uow.now
+    _step(uow, row, caller, "WITHDRAWN" if withdraw else "REJECTED", comment)
+    _log(uow, row, "withdrawn" if withdraw else "rejected", comment, before)
     return row
 
 
