@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.adapters.orm import HiringPlanRow, LeaderQuotaRow, PolicyOverQuotaRow, PostingRow, QuotaRow
+from hub.adapters.orm import HiringPlanRow, LeaderQuotaRow, PolicyOverQuotaRow, PostingRow, QuotaRow, UnitRow
 from hub.domain.registry import UnitEstablishment
 from hub.domain.vocabulary import ApplicationStatus, LeaderRank, QuotaCategory
 
@@ -74,8 +74,10 @@ def lock_quota(session: Session, unit_code: str, category: QuotaCategory, rank: 
     """Lock the unit's quota row of the category (and leader-quota row of the rank) until commit (PostgreSQL
     ``FOR UPDATE``; SQLite writers are serialized by ``BEGIN IMMEDIATE``): every writer that takes or reserves a slot
     locks first and counts after, so concurrent hires and plan approvals never overfill a unit."""
-    session.execute(select(QuotaRow.approved).where(QuotaRow.unit_code == unit_code, QuotaRow.category == category.value)
-                    .with_for_update()).all()
+    found = session.execute(select(QuotaRow.approved).where(QuotaRow.unit_code == unit_code,
+                                                            QuotaRow.category == category.value).with_for_update()).all()
+    if not found:  # no quota row of the category (a policy allowance may still admit): lock the unit's row instead
+        session.execute(select(UnitRow.code).where(UnitRow.code == unit_code).with_for_update()).all()
     if rank is not None:
         session.execute(select(LeaderQuotaRow.approved).where(LeaderQuotaRow.unit_code == unit_code,
                                                               LeaderQuotaRow.rank == rank.value).with_for_update()).all()

@@ -17,26 +17,39 @@ from hub.domain.vocabulary import Role
 from hub.domain.workflows import Caller, OnboardingApplication
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows import onboarding
+from hub.service_layer.workflows.policy import allow_policy_over_quota
 from tests.factories import unique_ids
 from tests.integration.registry_helpers import hire, make_person, make_unit
 
 KEY = b"race-key-0123456789abcdef-0123456"
-UNIT, ORG, ADMIN = "unit", Caller("org", Role.ORGANIZATION), Caller("office", Role.ADMIN)
+UNIT, ADMIN = "unit", Caller("office", Role.ADMIN)
 
 
-def _race(url):
+def _race(url, *, policy: bool = False):
+    """20 approvals race: for 5 free slots, or (``policy``) for a category without any quota row where the office
+    allowed 5 policy placements (政策性超编) — there is no quota row to lock."""
     db = connect(url, pool_size=25)
     try:
-        unit = make_unit(db, approved={"ADMINISTRATIVE": 7})
-        for _ in range(2):
-            hire(db, make_person(db), unit)  # 5 slots left
+        if policy:
+            unit = make_unit(db, approved={"ADMINISTRATIVE": 1})
+            with UnitOfWork(db, actor="ADMIN:office") as uow:
+                allow_policy_over_quota(uow, ADMIN, unit_code=unit, category="WORKER", slots=5, document_number="杭编〔2026〕9号",
+                                        deadline=date(2099, 12, 31), reason="职能划转")
+                uow.commit()
+        else:
+            unit = make_unit(db, approved={"ADMINISTRATIVE": 7})
+            for _ in range(2):
+                hire(db, make_person(db), unit)  # 5 slots left
         ids = []
         for idn in unique_ids(20, birth=date(1997, 7, 7)):
-            app = OnboardingApplication.new(unit_code=unit, id_number=idn, name="候选人", category="ADMINISTRATIVE",
-                                            route="CIVIL_SERVICE_EXAM", start_date=date(2026, 9, 1))
+            app = OnboardingApplication.new(unit_code=unit, id_number=idn, name="候选人",
+                                            category="WORKER" if policy else "ADMINISTRATIVE",
+                                            route="POLICY_PLACEMENT" if policy else "TRANSFER_IN",
+                                            start_date=date(2026, 9, 1))
             with UnitOfWork(db, actor="UNIT:unit") as uow:
                 row = onboarding.submit_onboarding(uow, Caller(UNIT, Role.UNIT, unit_code=unit), app)
-                onboarding.review_onboarding(uow, ORG, row.id, True, "考察合格")
+                for reviewer in onboarding.required_of(row):
+                    onboarding.review_onboarding(uow, Caller(reviewer.value.lower(), reviewer), row.id, True, "同意")
                 uow.commit()
                 ids.append(row.id)
         barrier = threading.Barrier(20)
@@ -71,10 +84,10 @@ def _race(url):
         db.dispose()
 
 
-def _check(results, active, approved, forms):
+def _check(results, active, approved, forms, held=7):
     assert results.count("ok") == 5, results
     assert results.count("full") == 15, results
-    assert active == 7 and approved == 5 and forms == 5
+    assert active == held and approved == 5 and forms == 5
 
 
 def test_twenty_concurrent_approvals_for_five_free_slots_on_postgres(pg_url):
@@ -85,3 +98,13 @@ def test_twenty_concurrent_approvals_for_five_free_slots_on_sqlite(tmp_path, sql
     path = tmp_path / "race.sqlite3"
     shutil.copy(sqlite_template, path)
     _check(*_race(f"sqlite:///{path}"))
+
+
+def test_twenty_concurrent_policy_placements_for_five_allowed_on_postgres(pg_url):
+    _check(*_race(pg_url, policy=True), held=5)
+
+
+def test_twenty_concurrent_policy_placements_for_five_allowed_on_sqlite(tmp_path, sqlite_template):
+    path = tmp_path / "race.sqlite3"
+    shutil.copy(sqlite_template, path)
+    _check(*_race(f"sqlite:///{path}", policy=True), held=5)
