@@ -628,3 +628,26 @@ def test_the_office_rejects_and_the_unit_withdraws_an_open_application(office):
     assert gql(office, "UNIT_A", withdraw, {"id": y})["withdrawOnboarding"]["__typename"] == "WrongState"
     # the person may apply again once the earlier application is closed
     assert submit(office, "UNIT_A", application(a, person_y))["__typename"] == "OnboardingPayload"
+
+
+def test_listing_applications_reads_a_fixed_number_of_statements(office):
+    from tests.integration.test_graphql_api import _count_sql
+
+    db, a = office["db"], office["a"]
+    query = ("{ onboardings(first: 50) { totalCount edges { node { id unit { code } steps { action } form { number } "
+             "posting { active } turnaroundWorkingDays } } } }")
+
+    def add(n):
+        for _ in range(n):
+            oid = submit(office, "ADMIN", application(a, id_number(date(1990, 1, 1)), category="PUBLIC_INSTITUTION",
+                                                      route="OPEN_RECRUITMENT"))["onboarding"]["id"]
+            gql(office, "HR", REVIEW, {"id": oid, "ok": True})
+            gql(office, "ADMIN", APPROVE, {"id": oid})
+
+    add(1)
+    few, r1 = _count_sql(db, office["client"], office["tokens"]["AUDITOR"], query)
+    add(2)
+    many, r3 = _count_sql(db, office["client"], office["tokens"]["AUDITOR"], query)
+    assert r1["data"]["onboardings"]["totalCount"] == 1 and r3["data"]["onboardings"]["totalCount"] == 3
+    assert all(e["node"]["form"] and e["node"]["posting"]["active"] for e in r3["data"]["onboardings"]["edges"])
+    assert many == few, (few, many)
