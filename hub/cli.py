@@ -197,13 +197,14 @@ def export_roster(period: str = typer.Option(..., "--period", help="YYYY-MM"),
 @token_app.command("create")
 def token_create(role: str = typer.Option(..., "--role", help="ADMIN, AUDITOR, POLICE, HR, FINANCE, INSURANCE, MONITOR, ORGANIZATION or UNIT."),
                  name: str = typer.Option(..., "--name", help="Who the token is for."),
-                 unit: Optional[str] = typer.Option(None, "--unit", help="Unit code (UNIT tokens only).")):
+                 unit: Optional[str] = typer.Option(None, "--unit", help="Unit code (UNIT tokens only)."),
+                 region: Optional[str] = typer.Option(None, "--region", help="Six-digit division code (ADMIN tokens only): a district office that acts and lists only there.")):
     """Print a new bearer token for a partner (shown once; only its hash is stored)."""
     from hub.service_layer.tokens import create_token
 
     db = _db()
     try:
-        _id, token = create_token(db, role=role.upper(), name=name, unit_code=unit)
+        _id, token = create_token(db, role=role.upper(), name=name, unit_code=unit, region_code=region)
     except ValueError as e:
         _fail(str(e))
     finally:
@@ -218,10 +219,11 @@ def token_list():
 
     db = _db()
     t = Table()
-    for c in ("id", "name", "role", "unit", "created", "revoked"):
+    for c in ("id", "name", "role", "unit", "region", "created", "revoked"):
         t.add_column(c)
     for r in list_tokens(db):
-        t.add_row(str(r.id), r.name, r.role, r.unit_code or "", str(r.created_at)[:19], str(r.revoked_at)[:19] if r.revoked_at else "")
+        t.add_row(str(r.id), r.name, r.role, r.unit_code or "", r.region_code or "", str(r.created_at)[:19],
+                  str(r.revoked_at)[:19] if r.revoked_at else "")
     db.dispose()
     console.print(t)
 
@@ -355,6 +357,14 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
 
     configure(settings.log_format, settings.log_level)
     created_key = _ensure_audit_key(settings)
+    try:  # the files the API needs, checked before anything starts: a clear error, not a traceback
+        from hub.adapters.calendar_file import load_calendar
+        from hub.adapters.form_key import load_or_create
+
+        load_calendar(settings.calendar_file)
+        load_or_create(settings.form_key_path())
+    except (ValueError, OSError) as e:
+        _fail(str(e))
     hub = build(settings)
     try:
         if created_key:

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = Field(default=None, description="The audit key itself (instead of a file).")
     http_workers: int = Field(default=1, ge=1, description="`hub up`: HTTP/GraphQL server processes. Above 1, that many worker processes serve the API on the port, next to the process that runs connectors, relay and checks.")
 
+    form_key_file: Path | None = Field(default=None, description="File holding the secret key of the approval forms' verification codes (kept outside the database; created with a random key when missing). Unset: `form-key` in data_dir.")
+
+    calendar_file: Path | None = Field(default=None, description="Working-day calendar (public holidays 休 and make-up working days 班, one `YYYY-MM-DD 休|班 note` per line) for applications' turnaround. Unset: the calendar shipped with the hub.")
+
+    def form_key_path(self) -> Path:
+        """Where the approval forms' key lives."""
+        return self.form_key_file or (self.data_dir / "form-key")
+
     def graphql_limits(self) -> dict:
         """The query limits as ``hub.api.build.build_schema`` takes them."""
         return dict(max_depth=self.graphql_max_depth, max_aliases=self.graphql_max_aliases,

@@ -50,7 +50,11 @@ from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that
     LeaderRank,
     MismatchKind,
     MismatchStatus,
+    ApplicationStatus,
+    DocumentKind,
+    FormKind,
     QuotaCategory,
+    RecruitmentRoute,
     Role,
     UnitKind,
     UnitLevel,
@@ -335,9 +339,12 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A district establishment office's ADMIN token acts and lists only in this region (GB/T 2260 code).
+    region_code: Mapped[str | None] = mapped_column(String(6))
     __table_args__ = (
         _enum_check("role", Role),
         CheckConstraint("role <> 'UNIT' OR unit_code IS NOT NULL", name="unit_role_has_unit"),
+        CheckConstraint("region_code IS NULL OR role = 'ADMIN'", name="region_only_for_admin"),
     )
 
 
@@ -491,4 +498,172 @@ class AccessLogRow(Base):
         Index("ix_access_log_id_number_at", "id_number", "at"),
         Index("ix_access_log_at", "at"),
         Index("ix_access_log_seal_seq", "seal_seq"),
+    )
+
+
+# --- Workflows (contract section 9) ----------------------------------------------------------------------------
+
+
+class HiringPlanRow(Base):
+    """A unit's hiring plan (用编计划): N slots of a category for a year; approved slots are reserved until used or
+    until the year ends."""
+
+    __tablename__ = "hiring_plans"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    slots: Mapped[int] = mapped_column(Integer)
+    approved_slots: Mapped[int | None] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    form_number: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (
+        _enum_check("category", QuotaCategory),
+        _enum_check("status", ApplicationStatus),
+        CheckConstraint("slots > 0", name="slots_positive"),
+        CheckConstraint("approved_slots IS NULL OR (approved_slots >= 0 AND approved_slots <= slots)", name="approved_within_asked"),
+        CheckConstraint("filled >= 0 AND (approved_slots IS NULL OR filled <= approved_slots)", name="filled_within_approved"),
+        Index("ix_hiring_plans_unit_status", "unit_code", "status", "category"),
+    )
+
+
+class OnboardingRow(Base):
+    """An onboarding application (用编进编): a unit asks to post a named person into a slot."""
+
+    __tablename__ = "onboardings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    id_number: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[date] = mapped_column(Date)
+    education: Mapped[str | None] = mapped_column(String(16))
+    hiring_plan_id: Mapped[int | None] = mapped_column(ForeignKey("hiring_plans.id"))
+    required_reviews: Mapped[str] = mapped_column(String(100))  # comma-separated roles
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
+    form_number: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (
+        _enum_check("status", ApplicationStatus),
+        _enum_check("category", QuotaCategory),
+        _enum_check("route", RecruitmentRoute),
+        Index("ix_onboardings_unit_status", "unit_code", "status"),
+        Index("ix_onboardings_id_number", "id_number"),
+    )
+
+
+class ApplicationStepRow(Base):
+    """One step on an application's timeline: who did what, with which comment, when (and in which review round)."""
+
+    __tablename__ = "application_steps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("onboardings.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_application_steps_application", "application_id", "id"),)
+
+
+class ApprovalFormRow(Base):
+    """An approval form (进编审批表, 减员通知单, …): number, kind, the facts it states and their verification code."""
+
+    __tablename__ = "approval_forms"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    code: Mapped[str] = mapped_column(String(16))
+    facts: Mapped[str] = mapped_column(Text)  # canonical JSON, what the code is computed over
+    unit_code: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (_enum_check("kind", FormKind), Index("ix_approval_forms_id_number", "id_number"))
+
+
+class UnitFreezeRow(Base):
+    """A unit the office has frozen (冻结): no onboarding and no hiring plan while the row exists."""
+
+    __tablename__ = "unit_freezes"
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    frozen_by: Mapped[str] = mapped_column(String(200))
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LeaderAppointmentRow(Base):
+    """A leader appointment or removal (职数使用): the office checks the leader quota (核准), ORGANIZATION records the
+    decision (任免) under a document number, the office confirms (配备) and the posting's rank changes."""
+
+    __tablename__ = "leader_appointments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    rank: Mapped[str | None] = mapped_column(String(32))  # None: removal from the leader position
+    effective_date: Mapped[date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(16))  # CHECKED (核准), DECIDED (任免), CONFIRMED (配备)
+    checked_by: Mapped[str] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    form_number: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (
+        CheckConstraint("stage IN ('CHECKED', 'DECIDED', 'CONFIRMED')", name="stage_allowed"),
+        CheckConstraint(
+            "rank IS NULL OR rank IN (" + ", ".join(f"'{r.value}'" for r in LeaderRank) + ")", name="rank_allowed"),
+        Index("ix_leader_appointments_open", "id_number", "stage"),
+        Index("ix_leader_appointments_unit", "unit_code", "stage", "rank"),
+    )
+
+
+class DocumentRow(Base):
+    """A document of the register (文号): a committee's minutes, a reply, a notice… that changes name."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    issuer: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(24))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (_enum_check("kind", DocumentKind),)
+
+
+class PolicyOverQuotaRow(Base):
+    """An office decision (政策性超编) allowing policy placements above a unit's quota in a category, naming its document
+    and the date by which the excess is to be absorbed (消化); after it, the excess is OVER_QUOTA again."""
+
+    __tablename__ = "policy_overquota"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    category: Mapped[str] = mapped_column(String(32))
+    slots: Mapped[int] = mapped_column(Integer)
+    document_number: Mapped[str] = mapped_column(String(100))
+    deadline: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        _enum_check("category", QuotaCategory),
+        CheckConstraint("slots > 0", name="slots_positive"),
+        Index("ix_policy_overquota_unit", "unit_code", "category", "deadline"),
     )

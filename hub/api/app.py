@@ -285,19 +285,30 @@ class HubGraphQLRouter(GraphQLRouter):
 
 
 def create_app(db: Database, *, production: bool = False, readiness: Callable[[], dict] | None = None, settings=None,
-               token_cache_s: float = 0.0) -> FastAPI:
+               token_cache_s: float = 0.0, form_key: bytes | None = None) -> FastAPI:
     """Build the HTTP app on a database; ``readiness`` adds component checks (connectors, broker).
 
     ``token_cache_s``: see TokenCache (`hub up` passes ``HUB_TOKEN_CACHE_S``; the default here looks every token up).
     ``settings``: the query limits (``HUB_GRAPHQL_MAX_*``, ``HUB_HTTP_MAX_BODY_BYTES``) come from it; without it,
     the defaults.
+    ``form_key``: the approval forms' key; by default read from (or created in) ``settings.form_key_path()``, and
+    without settings a random key of this app alone (tests: its forms verify only while it runs).
     """
     app = FastAPI(title="Staffing registry hub", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCache(db, token_cache_s)
+    if form_key is None:
+        import secrets
+
+        from hub.adapters.form_key import load_or_create
+
+        form_key = load_or_create(settings.form_key_path()) if settings is not None else secrets.token_bytes(32)
+    from hub.adapters.calendar_file import load_calendar
+
+    calendar = load_calendar(settings.calendar_file if settings is not None else None)
 
     async def context_getter(conn: HTTPConnection) -> HubContext:
         if conn.scope["type"] == "websocket":
-            return HubContext(db, None, settings=settings)  # authenticated in on_ws_connect
+            return HubContext(db, None, settings=settings, form_key=form_key, calendar=calendar)  # authenticated in on_ws_connect
         principal = tokens.authenticate(_bearer(conn.headers.get("authorization")))
         if principal is None:
             raise Unauthorized()
@@ -306,7 +317,7 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
         purpose = unquote(purpose) if purpose else None
         if purpose and unstorable(purpose):
             raise BadPurpose(f"X-Purpose {unstorable(purpose)}")
-        return HubContext(db, principal, purpose, settings=settings)
+        return HubContext(db, principal, purpose, settings=settings, form_key=form_key, calendar=calendar)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_request, _exc):
@@ -330,6 +341,10 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
     router.token_cache = tokens
     app.include_router(router, prefix="/graphql")
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes if settings is not None else DEFAULT_MAX_BODY_BYTES)
+
+    from hub.api.forms_page import forms_router
+
+    app.include_router(forms_router(db, form_key))
 
     @app.get("/healthz")
     def healthz():

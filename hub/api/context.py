@@ -25,8 +25,11 @@ class TokenRevoked(Exception):
 
 
 class HubContext(BaseContext):
-    def __init__(self, db: Database, principal: Principal | None, purpose: str | None = None, settings=None):
+    def __init__(self, db: Database, principal: Principal | None, purpose: str | None = None, settings=None,
+                 form_key: bytes | None = None, calendar=None):
         super().__init__()
+        self.form_key = form_key  # the approval forms' key (hub.adapters.form_key)
+        self.calendar = calendar  # the working-day calendar (hub.domain.calendar.WorkingCalendar)
         from hub.api.loaders import Loaders
 
         self.db = db

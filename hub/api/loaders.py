@@ -9,7 +9,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from strawberry.dataloader import DataLoader
 
 from hub.adapters.database import Database
-from hub.adapters.orm import LeaderQuotaRow, PersonRow, PostingRow, QuotaRow, UnitRow
+from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, PersonRow, PostingRow, UnitFreezeRow, UnitRow
+from hub.service_layer.establishment import establishments
 
 # Plain rows (tuples with attribute access) rather than ORM entities on the read path: no identity map, no
 # instance state, far fewer objects for the garbage collector. The GraphQL types read them by attribute name.
@@ -63,6 +64,7 @@ class Loaders:
         self.db = db
         self._session = None
         self.unit = DataLoader(self._units)
+        self.establishment = DataLoader(self._establishments)
         self.quotas = DataLoader(self._quotas)
         self.leader_quotas = DataLoader(self._leader_quotas)
         self.headcount = DataLoader(self._headcount)
@@ -70,6 +72,10 @@ class Loaders:
         self.person = DataLoader(self._persons)
         self.children = DataLoader(self._children)
         self.unit_postings = UnitPostingsLoader(self).loader
+        self.application_steps = DataLoader(self._application_steps)
+        self.approval_form = DataLoader(self._approval_forms)
+        self.posting_by_id = DataLoader(self._postings_by_id)
+        self.frozen = DataLoader(self._frozen)
 
     def _rows(self, q, params=None):
         return self.session().execute(q, params).all()
@@ -109,24 +115,38 @@ class Loaders:
         rows = {r.code: r for (r,) in self._rows(select(UnitRow).where(UnitRow.code.in_(codes)))}
         return [rows.get(c) for c in codes]
 
+    async def _establishments(self, codes: list[str]):
+        """Quota use of the units (hub.service_layer.establishment: the one place it is counted)."""
+        from datetime import date
+
+        est = establishments(self.session(), codes, today=date.today())
+        return [est[c] for c in codes]
+
     async def _quotas(self, codes: list[str]):
-        approved, used = defaultdict(dict), defaultdict(dict)
-        for u, c, n in self._rows(select(QuotaRow.unit_code, QuotaRow.category, QuotaRow.approved).where(QuotaRow.unit_code.in_(codes))):
-            approved[u][c] = n
-        for u, c, n in self._rows(select(PostingRow.unit_code, PostingRow.category, func.count()).where(
-                PostingRow.unit_code.in_(codes), PostingRow.active).group_by(PostingRow.unit_code, PostingRow.category)):
-            used[u][c] = n
-        return [[(c, approved[u].get(c, 0), used[u].get(c, 0)) for c in sorted(set(approved[u]) | set(used[u]))] for u in codes]
+        ests = await self.establishment.load_many(codes)
+        return [[(c.value, e.approved.get(c, 0), e.used.get(c, 0), e.reserved.get(c, 0)) for c in e.categories()] for e in ests]
 
     async def _leader_quotas(self, codes: list[str]):
-        approved, used = defaultdict(dict), defaultdict(dict)
-        for u, r, n in self._rows(select(LeaderQuotaRow.unit_code, LeaderQuotaRow.rank, LeaderQuotaRow.approved).where(LeaderQuotaRow.unit_code.in_(codes))):
-            approved[u][r] = n
-        for u, r, n in self._rows(select(PostingRow.unit_code, PostingRow.leader_rank, func.count()).where(
-                PostingRow.unit_code.in_(codes), PostingRow.active, PostingRow.leader_rank.is_not(None))
-                .group_by(PostingRow.unit_code, PostingRow.leader_rank)):
-            used[u][r] = n
-        return [[(r, approved[u].get(r, 0), used[u].get(r, 0)) for r in sorted(set(approved[u]) | set(used[u]))] for u in codes]
+        ests = await self.establishment.load_many(codes)
+        return [[(r.value, e.leaders_approved.get(r, 0), e.leaders_used.get(r, 0)) for r in e.ranks()] for e in ests]
+
+    async def _application_steps(self, ids: list[int]):
+        out = defaultdict(list)
+        for (r,) in self._rows(select(ApplicationStepRow).where(ApplicationStepRow.application_id.in_(ids)).order_by(ApplicationStepRow.id)):
+            out[r.application_id].append(r)
+        return [out[i] for i in ids]
+
+    async def _approval_forms(self, numbers: list[str]):
+        rows = {r.number: r for (r,) in self._rows(select(ApprovalFormRow).where(ApprovalFormRow.number.in_(numbers)))}
+        return [rows.get(n) for n in numbers]
+
+    async def _postings_by_id(self, ids: list[int]):
+        rows = {r.id: r for r in self._rows(select(*POSTING_COLUMNS).where(PostingRow.id.in_(ids)))}
+        return [rows.get(i) for i in ids]
+
+    async def _frozen(self, codes: list[str]):
+        rows = {r.unit_code: r for (r,) in self._rows(select(UnitFreezeRow).where(UnitFreezeRow.unit_code.in_(codes)))}
+        return [rows.get(c) for c in codes]
 
     async def _headcount(self, codes: list[str]):
         counts = dict(self._rows(select(PostingRow.unit_code, func.count()).where(

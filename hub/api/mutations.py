@@ -9,6 +9,7 @@ from typing import Annotated, Union
 
 import strawberry
 
+from hub.api.workflow_types import ApprovalForm, LeaderAppointment
 from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
 from hub.domain import registry as rules
 from hub.domain.identifiers import InvalidIdentifier
@@ -85,9 +86,11 @@ class PersonPayload:
     person: Person
 
 
-@strawberry.type
+@strawberry.type(description="A posting started or ended, with the approval form it started or ended by.")
 class PostingPayload:
     posting: Posting
+    form: ApprovalForm | None = None
+    appointment: LeaderAppointment | None = None
 
 
 @strawberry.type
@@ -98,8 +101,6 @@ class ComparisonStarted:
 UnitResult = Annotated[Union[UnitPayload, InvalidInput, InvalidIdNumber, UnitNotFound, NotAllowed], strawberry.union("UnitResult")]
 QuotaResult = Annotated[Union[QuotaPayload, InvalidInput, UnitNotFound, NotAllowed], strawberry.union("QuotaResult")]
 PersonResult = Annotated[Union[PersonPayload, InvalidInput, InvalidIdNumber, IdentityDisagrees, NotAllowed], strawberry.union("PersonResult")]
-PostingResult = Annotated[Union[PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound,
-                                QuotaExhausted, LeaderQuotaExhausted, PersonAlreadyPosted, NotAllowed], strawberry.union("PostingResult")]
 ComparisonResult = Annotated[Union[ComparisonStarted, InvalidInput, NotAllowed], strawberry.union("ComparisonResult")]
 
 _ERRORS = [
@@ -128,8 +129,26 @@ def _run(info: Ctx, allowed: tuple, work):
             result = work(uow)
             uow.commit()
             return result
+    except RegionRefused as e:
+        return NotAllowed(message=str(e))
     except (ValueError, InvalidIdentifier) as e:
         return _typed_error(e, allowed)
+
+
+class RegionRefused(ValueError):
+    """A district office's token acting on a unit outside its region."""
+
+
+def _in_region(info: Ctx, uow, *, unit_code: str | None = None, region_code: str | None = None) -> None:
+    """A district office (ADMIN with a region) edits only units of its region (and creates units only there)."""
+    mine = info.context.principal.region_code
+    if not mine:
+        return
+    if unit_code is not None:
+        row = uow.session.get(registry.UnitRow, unit_code.strip().upper())
+        region_code = row.region_code if row is not None else region_code
+    if region_code is not None and region_code.strip() != mine:
+        raise RegionRefused(f"this ADMIN token acts only in region {mine}, not {region_code}")
 
 
 def _quota_result(info: Ctx, set_slots) -> "QuotaResult":
@@ -173,6 +192,7 @@ class Mutation:
     @strawberry.mutation(description="Establish a unit (机构设立) under a document number.")
     def create_unit(self, info: Ctx, unit: UnitInput, effective_date: date, document_number: str | None = None) -> UnitResult:
         def work(uow):
+            _in_region(info, uow, region_code=unit.region_code)
             d = DomainUnit.new(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
                                region_code=unit.region_code, funding=unit.funding.value, parent_code=unit.parent_code)
             return UnitPayload(unit=Unit.from_row(registry.create_unit(uow, unit=d, document_number=document_number, effective=effective_date)))
@@ -181,26 +201,28 @@ class Mutation:
     @strawberry.mutation(description="Rename or reclassify a unit; the old version stays in its history (沿革).")
     def update_unit(self, info: Ctx, code: str, changes: UnitChanges, effective_date: date, document_number: str | None = None) -> UnitResult:
         def work(uow):
+            _in_region(info, uow, unit_code=code)
+            _in_region(info, uow, region_code=changes.region_code)
             ch = {k: (x.value if hasattr(x, "value") else x) for k, x in vars(changes).items() if x is not None}
             return UnitPayload(unit=Unit.from_row(registry.update_unit(uow, code=code, changes=ch, document_number=document_number, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
 
     @strawberry.mutation(description="Abolish a unit (机构撤销); refused while it has active postings.")
     def abolish_unit(self, info: Ctx, code: str, effective_date: date, document_number: str | None = None) -> UnitResult:
-        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), lambda uow: UnitPayload(unit=Unit.from_row(
-            registry.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
+        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), lambda uow: _in_region(info, uow, unit_code=code) or UnitPayload(
+            unit=Unit.from_row(registry.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
 
     @strawberry.mutation(description="Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA.")
     def set_quota(self, info: Ctx, unit_code: str, category: QuotaCategory, approved: int, effective_date: date,
                   document_number: str | None = None) -> QuotaResult:
-        return _quota_result(info, lambda uow: registry.set_quota(
+        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry.set_quota(
             uow, unit_code=unit_code, category=category.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
     @strawberry.mutation(description="Approve a unit's leadership positions of a rank (核定领导职数).")
     def set_leader_quota(self, info: Ctx, unit_code: str, rank: LeaderRank, approved: int, effective_date: date,
                          document_number: str | None = None) -> QuotaResult:
-        return _quota_result(info, lambda uow: registry.set_leader_quota(
+        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry.set_leader_quota(
             uow, unit_code=unit_code, rank=rank.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
@@ -211,11 +233,6 @@ class Mutation:
             return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
 
-    @strawberry.mutation(description="End a person's active posting (出编) with a reason.")
-    def end_posting(self, info: Ctx, id_number: str, end_date: date, reason: str) -> PostingResult:
-        return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound), lambda uow: PostingPayload(
-            posting=Posting.from_row(registry.end_posting(uow, id_number=id_number, end_date=end_date, reason=reason))))
-
     @strawberry.mutation(description="Start a monthly full comparison of a snapshot file in the hub's comparison directory (HUB_COMPARISON_DIR; `path` relative to it); poll `comparison(id)`.")
     def start_comparison(self, info: Ctx, source: str, period: str, path: str, skip_bad_rows: bool = False) -> ComparisonResult:
         import hashlib
@@ -225,8 +242,8 @@ class Mutation:
         from hub.service_layer.compare import PERIOD, SOURCES, _record_start, run_compare, snapshot_file
 
         p = info.context.principal
-        if p.role is not Role.ADMIN:
-            return NotAllowed(message=f"role {p.role.value} may not start comparisons")
+        if p.role is not Role.ADMIN or p.region_code:
+            return NotAllowed(message=f"role {p.role.value}{' (district office)' if p.region_code else ''} may not start comparisons")
         if source not in SOURCES:
             return InvalidInput(message=f"unknown source {source!r} (allowed: {', '.join(SOURCES)})", field="source")
         if not PERIOD.match(period):

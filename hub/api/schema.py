@@ -18,23 +18,21 @@ from hub.adapters.jsonutil import loads
 from hub.adapters.orm import (
     AccessLogRow,
     ComparisonRow,
-    LeaderQuotaRow,
     MismatchRow,
     OutboxRow,
     PartnerPayrollRow,
     PersonRow,
     PersonVersionRow,
     PostingRow,
-    QuotaRow,
     UnitRow,
     UnitVersionRow,
 )
 from hub.adapters.outbox import MISMATCHES_TOPIC, UPDATES_TOPIC
 from hub.service_layer.mismatches import mismatch_data
 from hub.api import access, disclosure
-from hub.api.context import TokenRevoked
+from hub.api.context import Forbidden, TokenRevoked
 from hub.api.errors import clean_text
-from hub.api.mutations import Mutation
+from hub.api.mutations import Mutation as RegistryMutation
 from hub.api.pagination import page_window
 from hub.api.types import (
     AccessEntry,
@@ -59,6 +57,7 @@ from hub.api.types import (
 )
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
+from hub.service_layer.establishment import establishments
 
 
 def _unit_code(code: str) -> str:
@@ -81,6 +80,7 @@ class EstablishmentLine:
     approved: int
     used: int
     available: int
+    reserved: int = 0
 
 
 @strawberry.type(description="Establishment summary of a region and level: use per category and rank, over-quota units (超编预警).")
@@ -142,6 +142,24 @@ class RegistryUpdate:
     data: JSON
 
 
+def _caller_region(info: Ctx) -> str | None:
+    """The region a district ADMIN token is bound to (it lists only there), else None."""
+    p = info.context.principal
+    return p.region_code if p.role is v.Role.ADMIN else None
+
+
+def _in_caller_region(info: Ctx, q):
+    """A query over units, narrowed to the caller's region (district ADMIN)."""
+    region = _caller_region(info)
+    return q if region is None else q.where(UnitRow.region_code == region)
+
+
+def _units_in_caller_region(info: Ctx):
+    """The codes of the units in the caller's region, as a subquery; None when the caller is not bound to one."""
+    region = _caller_region(info)
+    return None if region is None else select(UnitRow.code).where(UnitRow.region_code == region)
+
+
 def _unit_query(f: UnitFilter | None):
     q = select(UnitRow)
     if f:
@@ -160,6 +178,40 @@ def _unit_query(f: UnitFilter | None):
     return q
 
 
+def _mismatch_query(info: Ctx, f: MismatchFilter | None):
+    """The mismatches this caller may see (scope, masking rules: hub/api/disclosure.py), narrowed to the filter and to
+    a district office's region."""
+    q = disclosure.mismatch_scope(select(MismatchRow), info.context.principal, f)
+    region_units = _units_in_caller_region(info)
+    if region_units is not None:
+        q = q.where(MismatchRow.unit_code.in_(region_units))
+    return q
+
+
+class _RegionUnits:
+    """A district office's units for a subscription: read once, read again for a unit code not seen yet (a unit may
+    have been created in the region since)."""
+
+    def __init__(self, info: Ctx):
+        self.info, self.query, self.codes, self.elsewhere = info, _units_in_caller_region(info), None, set()
+        if self.query is not None:
+            self._read()
+
+    def _read(self) -> None:
+        with self.info.context.db.read_session() as s:
+            self.codes = set(s.execute(self.query).scalars())
+
+    def admits(self, code: str | None) -> bool:
+        if self.query is None or code in self.codes:
+            return True
+        if code and code not in self.elsewhere:
+            self._read()
+            if code in self.codes:
+                return True
+            self.elsewhere.add(code)
+        return False
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="A unit by its unified social credit code; `asOf` reads it as it was on that date.")
@@ -174,7 +226,7 @@ class Query:
 
     @strawberry.field(description="Units, filtered, as a Relay connection ordered by code.")
     def units(self, info: Ctx, filter: UnitFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[Unit]:
-        return paged(info, _unit_query(filter), (UnitRow.code,), first, after, Unit.from_row)
+        return paged(info, _in_caller_region(info, _unit_query(filter)), (UnitRow.code,), first, after, Unit.from_row)
 
     @strawberry.field(description="A person by citizen ID number (partners: lookup only, with a purpose; every read is logged).")
     async def person(self, info: Ctx, id_number: str, as_of: date | None = None,
@@ -206,6 +258,10 @@ class Query:
                 q = q.where(PersonRow.id_number.in_(active))
             elif filter.posted is False:
                 q = q.where(PersonRow.id_number.not_in(active))
+        region_units = _units_in_caller_region(info)
+        if region_units is not None:  # a district office lists the persons posted in its region
+            q = q.where(PersonRow.id_number.in_(select(PostingRow.id_number).where(
+                PostingRow.active, PostingRow.unit_code.in_(region_units))))
         result = paged(info, q, (PersonRow.id_number,), first, after, Person.from_row)
         ctx = info.context
         for e in result.edges:
@@ -217,14 +273,14 @@ class Query:
         check(info, "Query.mismatches")
         ctx = info.context
         operation = ctx.operation_name(info)
-        return paged(info, disclosure.mismatch_scope(select(MismatchRow), ctx.principal, filter),
+        return paged(info, _mismatch_query(info, filter),
                      (MismatchRow.detected_at.desc(), MismatchRow.id), first, after,
                      lambda r: Mismatch.from_data(disclosure.mismatch_for(ctx, mismatch_data(r), operation=operation)))
 
     @strawberry.field(description="Mismatch counts by kind, status, source and unit (top 50 units).")
     def mismatch_stats(self, info: Ctx, filter: MismatchFilter | None = None) -> MismatchStats:
         check(info, "Query.mismatchStats")
-        base = disclosure.mismatch_scope(select(MismatchRow), info.context.principal, filter).subquery()
+        base = _mismatch_query(info, filter).subquery()
         with info.context.db.read_session() as s:
             def group(col, limit=None):
                 q = select(col, func.count()).select_from(base).group_by(col).order_by(func.count().desc(), col)
@@ -241,19 +297,22 @@ class Query:
             units = units.where(UnitRow.region_code == region_code)
         if level:
             units = units.where(UnitRow.level == level.value)
+        units = _in_caller_region(info, units)
         with info.context.db.read_session() as s:
-            n_units = s.scalar(select(func.count()).select_from(units.subquery()))
-            appr = dict(s.execute(select(QuotaRow.category, func.sum(QuotaRow.approved)).where(QuotaRow.unit_code.in_(units)).group_by(QuotaRow.category)).all())
-            used = dict(s.execute(select(PostingRow.category, func.count()).where(PostingRow.active, PostingRow.unit_code.in_(units)).group_by(PostingRow.category)).all())
-            lappr = dict(s.execute(select(LeaderQuotaRow.rank, func.sum(LeaderQuotaRow.approved)).where(LeaderQuotaRow.unit_code.in_(units)).group_by(LeaderQuotaRow.rank)).all())
-            lused = dict(s.execute(select(PostingRow.leader_rank, func.count()).where(PostingRow.active, PostingRow.leader_rank.is_not(None), PostingRow.unit_code.in_(units)).group_by(PostingRow.leader_rank)).all())
+            codes = list(s.execute(units).scalars())
+            est = establishments(s, codes, today=date.today()).values()
             over = s.execute(select(UnitRow).where(UnitRow.code.in_(units), UnitRow.code.in_(select(MismatchRow.subject).where(
                 MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN"))).order_by(UnitRow.code)).scalars().all()
-        line = lambda k, a, u: EstablishmentLine(name=k, approved=int(a or 0), used=int(u or 0), available=int(a or 0) - int(u or 0))  # noqa: E731
+
+        def line(name: str, approved: int, used: int, reserved: int = 0) -> EstablishmentLine:
+            return EstablishmentLine(name=name, approved=approved, used=used, reserved=reserved,
+                                     available=approved - used - reserved)
         return EstablishmentSummary(
-            units=n_units,
-            categories=[line(c.value, appr.get(c.value), used.get(c.value)) for c in v.QuotaCategory],
-            leader_ranks=[line(r.value, lappr.get(r.value), lused.get(r.value)) for r in v.LeaderRank],
+            units=len(codes),
+            categories=[line(c.value, sum(e.approved.get(c, 0) for e in est), sum(e.used.get(c, 0) for e in est),
+                             sum(e.reserved.get(c, 0) for e in est)) for c in v.QuotaCategory],
+            leader_ranks=[line(r.value, sum(e.leaders_approved.get(r, 0) for e in est),
+                               sum(e.leaders_used.get(r, 0) for e in est)) for r in v.LeaderRank],
             over_quota_units=[Unit.from_row(u) for u in over])
 
     @strawberry.field(description="三数一致 per fiscally funded unit for a period: approved, actual, paid (finance's latest view).")
@@ -269,14 +328,13 @@ class Query:
             q = select(UnitRow).where(UnitRow.funding.in_(FISCAL_FUNDING), UnitRow.status == "ACTIVE")
             if region_code:
                 q = q.where(UnitRow.region_code == region_code)
-            units = s.execute(q.order_by(UnitRow.code)).scalars().all()
-            appr = dict(s.execute(select(QuotaRow.unit_code, func.sum(QuotaRow.approved)).group_by(QuotaRow.unit_code)).all())
-            actual = dict(s.execute(select(PostingRow.unit_code, func.count()).where(PostingRow.active).group_by(PostingRow.unit_code)).all())
+            units = s.execute(_in_caller_region(info, q).order_by(UnitRow.code)).scalars().all()
+            est = establishments(s, [u.code for u in units], today=date.today(), leaders=False)
             paid = dict(s.execute(select(PartnerPayrollRow.unit_code, func.count(func.distinct(PartnerPayrollRow.id_number))).where(
                 PartnerPayrollRow.period == period, PartnerPayrollRow.paid).group_by(PartnerPayrollRow.unit_code)).all())
         lines = []
         for u in units:
-            a, n, p = int(appr.get(u.code) or 0), actual.get(u.code, 0), paid.get(u.code, 0)
+            a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
             ok = p == n and n <= a and p <= a
             if inconsistent_only and ok:
                 continue
@@ -357,6 +415,7 @@ class Subscription:
             ctx.purpose = clean_text(purpose, "purpose")
         operation = ctx.operation_name(info)
         masked = ctx.principal.role in access.MASKED
+        region = _RegionUnits(info)
         async for batch in _outbox_batches(info, MISMATCHES_TOPIC):
             if masked:
                 # One change announces its mismatches in an order that may follow the ID numbers (a sorted loop):
@@ -364,7 +423,7 @@ class Subscription:
                 batch.sort(key=lambda e: (e["time"], e["data"]["mismatch_id"]))
             for event in batch:
                 d = event["data"]
-                if not disclosure.in_scope(ctx.principal, filter, d):
+                if not disclosure.in_scope(ctx.principal, filter, d) or not region.admits(d.get("unit_code")):
                     continue
                 view = disclosure.mismatch_for(ctx, d, operation=operation)
                 if view is None:
@@ -388,3 +447,12 @@ class Subscription:
                 ctx.flush_reads()  # the access log is written before the data goes out
                 yield RegistryUpdate(id=strawberry.ID(view["id"]), type=view["type"], subject=view.get("subject"),
                                      time=datetime.fromisoformat(view["time"].replace("Z", "+00:00")), data=view["data"])
+
+
+# The registry's own edits and the workflows (contract section 9), one Query and one Mutation type.
+from strawberry.tools import merge_types  # noqa: E402
+
+from hub.api.workflows import WorkflowMutation, WorkflowQuery  # noqa: E402
+
+Query = merge_types("Query", (Query, WorkflowQuery))
+Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation))

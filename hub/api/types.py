@@ -108,16 +108,18 @@ def paged(info: Ctx, q, order, first, after, make) -> Connection:
     return connection(rows, total, offset, make)
 
 
-@strawberry.type(description="Approved quota slots (编制) in one category and how many are used.")
+@strawberry.type(description="Approved quota slots (编制) in one category, how many are used, how many approved hiring "
+                             "plans reserve (用编计划) and how many are available (approved − used − reserved).")
 class Quota:
     category: QuotaCategory
     approved: int
     used: int
     document_number: str | None = None
+    reserved: int = 0
 
     @strawberry.field
     def available(self) -> int:
-        return self.approved - self.used
+        return self.approved - self.used - self.reserved
 
 
 @strawberry.type(description="Approved leadership positions (领导职数) of one rank and how many are filled.")
@@ -182,13 +184,19 @@ class Unit:
     async def quotas(self, info: Ctx) -> list[Quota]:
         if self.as_of:
             return _quotas_as_of(info, self.code, self.as_of)
-        return [Quota(category=v.QuotaCategory(c), approved=a, used=u) for c, a, u in await info.context.loaders.quotas.load(self.code)]
+        return [Quota(category=v.QuotaCategory(c), approved=a, used=u, reserved=r)
+                for c, a, u, r in await info.context.loaders.quotas.load(self.code)]
 
     @strawberry.field(description="Leadership positions per rank: approved, used and available.")
     async def leader_quotas(self, info: Ctx) -> list[LeaderQuota]:
         if self.as_of:
             return _leader_quotas_as_of(info, self.code, self.as_of)
         return [LeaderQuota(rank=v.LeaderRank(r), approved=a, used=u) for r, a, u in await info.context.loaders.leader_quotas.load(self.code)]
+
+    @strawberry.field(description="Why the office froze the unit (no hiring plans, no onboarding), or null.")
+    async def frozen_reason(self, info: Ctx) -> str | None:
+        row = await info.context.loaders.frozen.load(self.code)
+        return row.reason if row else None
 
     @strawberry.field(description="Actual headcount (实有人数): active postings, or postings held on asOf.")
     async def headcount(self, info: Ctx) -> int:
@@ -210,6 +218,31 @@ class Unit:
         rows, total = await info.context.loaders.unit_postings.load(
             (self.code, self.as_of, include_ended, offset, limit, with_person, wants_total(info)))
         return connection(rows, total, offset, Posting.from_joined if with_person else Posting.from_row)
+
+    @strawberry.field(description="Policy over-quota decisions (政策性超编): allowed slots, document, deadline to absorb "
+                                  "(消化), the excess today and whether it is overdue.")
+    def policy_over_quota(self, info: Ctx) -> list[Annotated["PolicyOverQuota", strawberry.lazy("hub.api.workflow_types")]]:
+        from hub.api.workflow_types import OFFICE_TIME, PolicyOverQuota
+        from hub.service_layer.workflows.policy import decisions_of
+
+        today = datetime.now(OFFICE_TIME).date()
+        with info.context.db.read_session() as s:
+            found = decisions_of(s, self.code, today)
+        return [PolicyOverQuota(id=strawberry.ID(str(d.row.id)), category=v.QuotaCategory(d.row.category),
+                                slots=d.row.slots, document_number=d.row.document_number, deadline=d.row.deadline,
+                                reason=d.row.reason, over_by=d.over_by, overdue=d.overdue) for d in found]
+
+    @strawberry.field(description="The documents (文号) its history names — versions, quotas, leader positions, "
+                                  "appointments — oldest first, with the register's entry when recorded.")
+    def documents(self, info: Ctx) -> list[Annotated["DocumentUse", strawberry.lazy("hub.api.workflow_types")]]:
+        check(info, "Unit.history")
+        from hub.api.workflow_types import Document, DocumentUse
+        from hub.service_layer.workflows.documents import unit_documents
+
+        with info.context.db.read_session() as s:
+            found = unit_documents(s, self.code)
+        return [DocumentUse(number=u.number, first_used=u.first_used, uses=u.uses,
+                            document=Document.from_row(u.document) if u.document else None) for u in found]
 
     @strawberry.field(description="Every version of the unit, oldest first, with dates and document numbers (沿革表).")
     def history(self, info: Ctx) -> list[UnitVersion]:

@@ -137,42 +137,89 @@ class Posting:
 
 @dataclass
 class UnitEstablishment:
-    """A unit's approved quota and leader positions and how many are used: the hire invariants live here."""
+    """A unit's approved quota and leader positions, how many are used and how many are reserved by approved hiring
+    plans (用编计划): the hire invariants live here. ``available = approved − used − reserved``."""
 
     unit_code: str
     approved: dict[QuotaCategory, int] = field(default_factory=dict)
     used: dict[QuotaCategory, int] = field(default_factory=dict)
     leaders_approved: dict[LeaderRank, int] = field(default_factory=dict)
     leaders_used: dict[LeaderRank, int] = field(default_factory=dict)
+    reserved: dict[QuotaCategory, int] = field(default_factory=dict)
+    # 政策性超编: slots the office allowed above quota for policy placements, while their deadline has not passed
+    policy_allowance: dict[QuotaCategory, int] = field(default_factory=dict)
 
     def available(self, category: QuotaCategory) -> int:
-        return self.approved.get(category, 0) - self.used.get(category, 0)
+        return self.approved.get(category, 0) - self.used.get(category, 0) - self.reserved.get(category, 0)
 
     def leaders_available(self, rank: LeaderRank) -> int:
         return self.leaders_approved.get(rank, 0) - self.leaders_used.get(rank, 0)
 
-    def admit(self, category: QuotaCategory, leader_rank: LeaderRank | None = None) -> None:
-        """Take one slot for a new hire or appointment, or refuse: used + 1 ≤ approved, leaders ≤ positions."""
-        if self.used.get(category, 0) + 1 > self.approved.get(category, 0):
+    def categories(self) -> list[QuotaCategory]:
+        return sorted(set(self.approved) | set(self.used) | set(self.reserved), key=lambda c: c.value)
+
+    def ranks(self) -> list[LeaderRank]:
+        return sorted(set(self.leaders_approved) | set(self.leaders_used), key=lambda r: r.value)
+
+    def over_quota_now(self) -> bool:
+        """Any category where used exceeds approved (只出不进: such a unit gets no hiring plan)."""
+        return any(n > self.approved.get(c, 0) for c, n in self.used.items())
+
+    def check_free(self, category: QuotaCategory, *, from_reservation: bool = False, policy: bool = False) -> None:
+        """Refuse unless a slot of the category is free and unreserved (or, ``from_reservation``, reserved for this
+        hire by its hiring plan; or, ``policy``, a policy placement within the office's over-quota allowance)."""
+        if from_reservation and self.reserved.get(category, 0) > 0:
+            return
+        if policy and self.available(category) + self.policy_allowance.get(category, 0) >= 1:
+            return
+        if self.available(category) < 1:
             raise QuotaExhausted(
                 f"unit {self.unit_code} has no free {category.value} slot "
-                f"(approved {self.approved.get(category, 0)}, used {self.used.get(category, 0)})"
+                f"(approved {self.approved.get(category, 0)}, used {self.used.get(category, 0)}, "
+                f"reserved {self.reserved.get(category, 0)})"
             )
+
+    def check_leader_free(self, rank: LeaderRank, *, pending: int = 0) -> None:
+        """Refuse unless a position of the rank is free after ``pending`` appointments already checked (核准)."""
+        used = self.leaders_used.get(rank, 0) + pending
+        if used + 1 > self.leaders_approved.get(rank, 0):
+            raise LeaderQuotaExhausted(
+                f"unit {self.unit_code} has no free {rank.value} position "
+                f"(approved {self.leaders_approved.get(rank, 0)}, used {self.leaders_used.get(rank, 0)}, "
+                f"pending appointments {pending})")
+
+    def admit(self, category: QuotaCategory, leader_rank: LeaderRank | None = None, *, from_reservation: bool = False,
+              policy: bool = False) -> None:
+        """Take one slot for a new hire or appointment, or refuse: used + reserved + 1 ≤ approved (a hire under an
+        approved hiring plan takes one of the plan's reserved slots; a policy placement may use the office's
+        over-quota allowance), leaders ≤ positions."""
+        self.check_free(category, from_reservation=from_reservation, policy=policy)
         if leader_rank is not None and self.leaders_used.get(leader_rank, 0) + 1 > self.leaders_approved.get(leader_rank, 0):
             raise LeaderQuotaExhausted(
                 f"unit {self.unit_code} has no free {leader_rank.value} position "
                 f"(approved {self.leaders_approved.get(leader_rank, 0)}, used {self.leaders_used.get(leader_rank, 0)})"
             )
+        if from_reservation and self.reserved.get(category, 0) > 0:
+            self.reserved[category] -= 1
         self.used[category] = self.used.get(category, 0) + 1
         if leader_rank is not None:
             self.leaders_used[leader_rank] = self.leaders_used.get(leader_rank, 0) + 1
 
     def over_quota(self) -> dict[str, dict[str, int]]:
-        """Categories where used exceeds approved (legacy data may): category → {approved, used}."""
+        """Categories where used exceeds approved plus any policy allowance in force (legacy data may; an overdue
+        policy placement does again): category → {approved, used}."""
         return {
             c.value: {"approved": self.approved.get(c, 0), "used": n}
             for c, n in sorted(self.used.items(), key=lambda kv: kv[0].value)
-            if n > self.approved.get(c, 0)
+            if n > self.approved.get(c, 0) + self.policy_allowance.get(c, 0)
+        }
+
+    def policy_over_quota(self) -> dict[str, dict[str, int]]:
+        """Categories over quota within the office's policy allowance (政策性超编): category → {approved, used, allowed}."""
+        return {
+            c.value: {"approved": self.approved.get(c, 0), "used": n, "allowed": self.policy_allowance.get(c, 0)}
+            for c, n in sorted(self.used.items(), key=lambda kv: kv[0].value)
+            if self.approved.get(c, 0) < n <= self.approved.get(c, 0) + self.policy_allowance.get(c, 0)
         }
 
     def leadership_over_quota(self) -> dict[str, dict[str, int]]:

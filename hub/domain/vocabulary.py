@@ -18,7 +18,13 @@ class _Vocab(str, Enum):
 
 class UnitKind(_Vocab):
     PARTY_ORGAN = "PARTY_ORGAN"  # 党委机关
+    PEOPLES_CONGRESS = "PEOPLES_CONGRESS"  # 人大机关
     GOVERNMENT_ORGAN = "GOVERNMENT_ORGAN"  # 政府机关
+    CPPCC = "CPPCC"  # 政协机关
+    SUPERVISORY_ORGAN = "SUPERVISORY_ORGAN"  # 监察机关
+    COURT = "COURT"  # 审判机关
+    PROCURATORATE = "PROCURATORATE"  # 检察机关
+    DEMOCRATIC_PARTY = "DEMOCRATIC_PARTY"  # 民主党派机关
     MASS_ORGANIZATION = "MASS_ORGANIZATION"  # 群团机关
     PUBLIC_INSTITUTION = "PUBLIC_INSTITUTION"  # 事业单位
 
@@ -110,3 +116,55 @@ class Role(_Vocab):
     MONITOR = "MONITOR"
     ORGANIZATION = "ORGANIZATION"
     UNIT = "UNIT"
+
+
+# --- Workflows (contract section 9) ---------------------------------------------------------------------------
+
+
+class RecruitmentRoute(_Vocab):
+    CIVIL_SERVICE_EXAM = "CIVIL_SERVICE_EXAM"  # 公务员考试录用
+    SELECTED_GRADUATE = "SELECTED_GRADUATE"  # 选调生
+    OPEN_SELECTION = "OPEN_SELECTION"  # 公开遴选、选调
+    TRANSFER_IN = "TRANSFER_IN"  # 调任、调入
+    OPEN_RECRUITMENT = "OPEN_RECRUITMENT"  # 事业单位公开招聘
+    TALENT_INTRODUCTION = "TALENT_INTRODUCTION"  # 人才引进
+    MILITARY_TRANSFER = "MILITARY_TRANSFER"  # 军队转业安置
+    POLICY_PLACEMENT = "POLICY_PLACEMENT"  # 其他政策性安置
+
+
+class DepartureReason(_Vocab):
+    RETIREMENT = "RETIREMENT"  # 退休
+    TRANSFER_OUT = "TRANSFER_OUT"  # 调出
+    RESIGNATION = "RESIGNATION"  # 辞职
+    DISMISSAL = "DISMISSAL"  # 辞退
+    EXPULSION = "EXPULSION"  # 开除
+    CONTRACT_TERMINATION = "CONTRACT_TERMINATION"  # 解聘
+    DEATH = "DEATH"  # 死亡
+    EMIGRATION = "EMIGRATION"  # 出国(境)定居
+    CRIMINAL_SENTENCE = "CRIMINAL_SENTENCE"  # 判刑
+    OTHER = "OTHER"  # 其他
+
+
+class ApplicationStatus(_Vocab):
+    IN_REVIEW = "IN_REVIEW"
+    RETURNED = "RETURNED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class FormKind(_Vocab):
+    ONBOARDING = "ONBOARDING"  # 进编审批表
+    DEPARTURE = "DEPARTURE"  # 减员通知单
+    TRANSFER = "TRANSFER"  # 调动审批表
+    LEADER_APPOINTMENT = "LEADER_APPOINTMENT"  # 领导职数使用审批表
+    HIRING_PLAN = "HIRING_PLAN"  # 用编计划核准表
+
+
+class DocumentKind(_Vocab):
+    COMMITTEE_MINUTES = "COMMITTEE_MINUTES"  # 编委会议纪要
+    REPLY = "REPLY"  # 批复
+    NOTICE = "NOTICE"  # 通知
+    DECISION = "DECISION"  # 决定
+    APPOINTMENT = "APPOINTMENT"  # 任免文件
+    OTHER = "OTHER"  # 其他

@@ -11,10 +11,18 @@ from hub.service_layer.unit_of_work import UnitOfWork
 
 
 def run_daily_checks(db: Database, *, today: date) -> MismatchTally:
-    """Open RETIREMENT_DUE for holders past statutory retirement age on ``today``; resolve stale ones."""
+    """Open RETIREMENT_DUE for holders past statutory retirement age on ``today``; resolve stale ones. Re-check the
+    quota of units with policy over-quota decisions (政策性超编): an excess not absorbed by its deadline is OVER_QUOTA."""
+    from sqlalchemy import select
+
+    from hub.adapters.orm import PolicyOverQuotaRow
+
     with UnitOfWork(db, actor="system:daily-checks") as uow:
         book = MismatchBook(uow)
         registry_checks.recheck_retirement(uow, book, today)
+        policy_units = set(uow.session.execute(select(PolicyOverQuotaRow.unit_code).distinct()).scalars())
+        if policy_units:
+            registry_checks.recheck_unit_quotas(uow, book, policy_units, today=today)
         if book.tally.opened or book.tally.resolved:
             uow.record("checks.daily", "registry", None, after={"opened": book.tally.opened, "resolved": book.tally.resolved,
                                                                  "today": today.isoformat()})

@@ -37,6 +37,7 @@ from hub.domain.registry import (
 )
 from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
+from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -232,23 +233,16 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
 
 def lock_establishment(uow: UnitOfWork, unit_code: str, category: QuotaCategory, rank: LeaderRank | None) -> UnitEstablishment:
     """The unit's quota and leader positions for one hire, with their rows locked (PostgreSQL) until commit."""
-    s = uow.session
-    est = UnitEstablishment(unit_code)
-    q = s.execute(select(QuotaRow).where(QuotaRow.unit_code == unit_code, QuotaRow.category == category.value).with_for_update()).scalar_one_or_none()
-    est.approved[category] = q.approved if q else 0
-    est.used[category] = s.scalar(select(func.count()).select_from(PostingRow).where(
-        PostingRow.unit_code == unit_code, PostingRow.category == category.value, PostingRow.active)) or 0
-    if rank is not None:
-        lq = s.execute(select(LeaderQuotaRow).where(LeaderQuotaRow.unit_code == unit_code, LeaderQuotaRow.rank == rank.value).with_for_update()).scalar_one_or_none()
-        est.leaders_approved[rank] = lq.approved if lq else 0
-        est.leaders_used[rank] = s.scalar(select(func.count()).select_from(PostingRow).where(
-            PostingRow.unit_code == unit_code, PostingRow.leader_rank == rank.value, PostingRow.active)) or 0
-    return est
+    return locked_establishment(uow.session, unit_code, category, rank, today=uow.now.date())
 
 
 def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: str, leader_rank: str | None = None,
-                  start_date: date, book: MismatchBook | None = None, reason: str = "hire") -> PostingRow:
-    """Post a person into a free slot (进编): refused when the quota or leader positions are used up."""
+                  start_date: date, book: MismatchBook | None = None, reason: str = "hire",
+                  from_reservation: bool = False, form_number: str | None = None, policy: bool = False) -> PostingRow:
+    """Post a person into a free, unreserved slot (进编): refused when the quota or leader positions are used up.
+    ``from_reservation``: the hire takes a slot its hiring plan reserved. ``form_number``: the approval form the
+    posting starts from, carried by the ``posting.started`` event. ``policy``: a policy placement, which may use the
+    office's policy over-quota allowance (政策性超编)."""
     person = _get_person(uow, id_number)
     lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
     unit = _get_unit(uow, unit_code)
@@ -260,24 +254,28 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     current = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active)).scalar_one_or_none()
     if current is not None:
         raise PersonAlreadyPosted(f"person {person.id_number} already holds an active posting in unit {current.unit_code}")
-    est.admit(cat, rank)
+    est.admit(cat, rank, from_reservation=from_reservation, policy=policy)
     row = PostingRow(id_number=person.id_number, unit_code=unit.code, category=cat.value,
                      leader_rank=rank.value if rank else None, start_date=start_date, active=True)
     uow.session.add(row)
     uow.session.flush()
-    uow.record(f"posting.start.{reason}", "posting", str(row.id), after=posting_data(row))
-    uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=posting_data(row))
+    data = posting_data(row) | {"form_number": form_number}
+    uow.record(f"posting.start.{reason}", "posting", str(row.id), after=data)
+    uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=data)
     b = book or MismatchBook(uow)
     registry_checks.recheck_retirement(uow, b, max(start_date, uow.now.date()), {person.id_number})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
 
 
-def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str, book: MismatchBook | None = None) -> PostingRow:
-    """End a person's active posting (出编: retirement, transfer, resignation, death…)."""
+def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str, book: MismatchBook | None = None,
+                form_number: str | None = None, row: PostingRow | None = None) -> PostingRow:
+    """End a person's active posting (出编: retirement, transfer, resignation, death…). ``form_number``: the form
+    (减员通知单) it ends by, carried by the ``posting.ended`` event; ``row``: the active posting, already locked."""
     person = _get_person(uow, id_number)
     lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
-    row = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active).with_for_update()).scalar_one_or_none()
+    if row is None:
+        row = active_posting(uow, person.id_number)
     if row is None:
         raise PostingNotFound(f"person {person.id_number} holds no active posting")
     if end_date < row.start_date:
@@ -285,10 +283,17 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     before = posting_data(row)
     row.end_date, row.end_reason, row.active = end_date, reason, False
     uow.session.flush()
-    uow.record("posting.end", "posting", str(row.id), before=before, after=posting_data(row))
-    uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.ended", subject=person.id_number, data=posting_data(row))
+    data = posting_data(row) | {"form_number": form_number}
+    uow.record("posting.end", "posting", str(row.id), before=before, after=data)
+    uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.ended", subject=person.id_number, data=data)
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
     registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
+
+
+def active_posting(uow: UnitOfWork, id_number: str) -> PostingRow | None:
+    """The person's active posting, locked until commit, or None."""
+    return uow.session.execute(select(PostingRow).where(PostingRow.id_number == id_number, PostingRow.active)
+                               .with_for_update()).scalar_one_or_none()

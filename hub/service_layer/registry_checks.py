@@ -2,56 +2,31 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
-from hub.adapters.orm import LeaderQuotaRow, PersonRow, PostingRow, QuotaRow
+from hub.adapters.orm import PersonRow, PostingRow
 from hub.domain.registry import UnitEstablishment
 from hub.domain.retirement import statutory_retirement_date
-from hub.domain.vocabulary import LeaderRank, MismatchKind, QuotaCategory
+from hub.domain.vocabulary import MismatchKind, QuotaCategory
+from hub.service_layer.establishment import establishments
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.unit_of_work import UnitOfWork
 
 REGISTRY = "registry"
 
 
-def load_establishments(uow: UnitOfWork, unit_codes: set[str] | None = None) -> dict[str, UnitEstablishment]:
-    """Approved and used quota and leader positions per unit (all units when ``unit_codes`` is None)."""
-    s = uow.session
-    est: dict[str, UnitEstablishment] = {}
-
-    def get(code: str) -> UnitEstablishment:
-        if code not in est:
-            est[code] = UnitEstablishment(code)
-        return est[code]
-
-    def only(q, col):
-        return q if unit_codes is None else q.where(col.in_(sorted(unit_codes)))
-
-    for code, cat, n in s.execute(only(select(QuotaRow.unit_code, QuotaRow.category, QuotaRow.approved), QuotaRow.unit_code)):
-        get(code).approved[QuotaCategory(cat)] = n
-    for code, rank, n in s.execute(only(select(LeaderQuotaRow.unit_code, LeaderQuotaRow.rank, LeaderQuotaRow.approved), LeaderQuotaRow.unit_code)):
-        get(code).leaders_approved[LeaderRank(rank)] = n
-    q = select(PostingRow.unit_code, PostingRow.category, func.count()).where(PostingRow.active).group_by(PostingRow.unit_code, PostingRow.category)
-    for code, cat, n in s.execute(only(q, PostingRow.unit_code)):
-        get(code).used[QuotaCategory(cat)] = n
-    q = (select(PostingRow.unit_code, PostingRow.leader_rank, func.count())
-         .where(PostingRow.active, PostingRow.leader_rank.is_not(None))
-         .group_by(PostingRow.unit_code, PostingRow.leader_rank))
-    for code, rank, n in s.execute(only(q, PostingRow.unit_code)):
-        get(code).leaders_used[LeaderRank(rank)] = n
-    if unit_codes is not None:
-        for code in unit_codes:
-            get(code)
-    return est
+def load_establishments(uow: UnitOfWork, unit_codes: set[str] | None = None, today: date | None = None) -> dict[str, UnitEstablishment]:
+    """Approved, used and reserved quota and leader positions per unit (all units when ``unit_codes`` is None)."""
+    return establishments(uow.session, unit_codes, today=today or uow.now.date())
 
 
 def recheck_unit_quotas(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str] | None = None,
-                        caused_by: list[str] | None = None) -> None:
-    """Open or resolve OVER_QUOTA and LEADERSHIP_OVER_QUOTA for the given units (all when None)."""
-    est = load_establishments(uow, unit_codes)
+                        caused_by: list[str] | None = None, today: date | None = None) -> None:
+    """Open or resolve OVER_QUOTA and LEADERSHIP_OVER_QUOTA for the given units (all when None). A unit over quota
+    within a policy over-quota allowance in force on ``today`` (default: the transaction's date) is not OVER_QUOTA."""
+    est = load_establishments(uow, unit_codes, today)
     for kind, finder in ((MismatchKind.OVER_QUOTA, UnitEstablishment.over_quota),
                          (MismatchKind.LEADERSHIP_OVER_QUOTA, UnitEstablishment.leadership_over_quota)):
         open_rows = {r.subject: r for r in book.open_rows(kind, subjects=None if unit_codes is None else unit_codes)}

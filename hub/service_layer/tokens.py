@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.adapters.database import Database
 from hub.adapters.orm import ApiTokenRow, UnitRow
-from hub.domain.identifiers import parse_unit_code
+from hub.domain.identifiers import parse_region_code, parse_unit_code
 from hub.domain.vocabulary import Role
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -20,12 +20,13 @@ TOKEN_PREFIX = "hub_"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's id, name, role and (for UNIT) bound unit."""
+    """Who is calling: the token's id, name, role, (for UNIT) bound unit and (for a district ADMIN) region."""
 
     token_id: int
     name: str
     role: Role
     unit_code: str | None = None
+    region_code: str | None = None
 
     @property
     def actor(self) -> str:
@@ -36,8 +37,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(db: Database, *, role: str, name: str, unit_code: str | None = None, actor: str = "cli") -> tuple[int, str]:
-    """Create a token; returns (id, the token in clear) — the clear token is never stored."""
+def create_token(db: Database, *, role: str, name: str, unit_code: str | None = None, region_code: str | None = None,
+                 actor: str = "cli") -> tuple[int, str]:
+    """Create a token; returns (id, the token in clear) — the clear token is never stored. ``region_code`` binds an
+    ADMIN token to a district (a six-digit administrative division code): it then acts and lists only there."""
     r = Role.parse(role, "role")
     name = (name or "").strip()
     if not name:
@@ -46,16 +49,22 @@ def create_token(db: Database, *, role: str, name: str, unit_code: str | None = 
         raise ValueError("a UNIT token must be bound to a unit: --unit CODE")
     if r is not Role.UNIT and unit_code:
         raise ValueError("only UNIT tokens are bound to a unit")
+    if region_code is not None:
+        if r is not Role.ADMIN:
+            raise ValueError("only ADMIN tokens are bound to a region (a district's establishment office)")
+        region_code = parse_region_code(region_code)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with UnitOfWork(db, actor=actor) as uow:
         if unit_code:
             unit_code = parse_unit_code(unit_code)
             if uow.session.get(UnitRow, unit_code) is None:
                 raise ValueError(f"unit {unit_code} is not in the registry")
-        row = ApiTokenRow(name=name, role=r.value, unit_code=unit_code, token_hash=hash_token(token), created_at=uow.now)
+        row = ApiTokenRow(name=name, role=r.value, unit_code=unit_code, region_code=region_code,
+                          token_hash=hash_token(token), created_at=uow.now)
         uow.session.add(row)
         uow.session.flush()
-        uow.record("token.create", "token", str(row.id), after={"name": name, "role": r.value, "unit_code": unit_code})
+        uow.record("token.create", "token", str(row.id), after={"name": name, "role": r.value, "unit_code": unit_code,
+                                                                    "region_code": region_code})
         uow.commit()
         return row.id, token
 
@@ -84,4 +93,4 @@ def authenticate(db: Database, token: str | None) -> Principal | None:
         row = s.execute(select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(token))).scalar_one_or_none()
         if row is None or row.revoked_at is not None:
             return None
-        return Principal(row.id, row.name, Role(row.role), row.unit_code)
+        return Principal(row.id, row.name, Role(row.role), row.unit_code, row.region_code)

@@ -128,9 +128,10 @@ def test_mutations_return_typed_results_and_refuse_non_admins(world):
     assert {"category": "WORKER", "approved": 2} in r["unit"]["quotas"]
     bad = q(world, "ADMIN", 'mutation { registerPerson(person: {idNumber: "110105194912310021", name: "X"}, effectiveDate: "2026-01-01") { __typename ... on InvalidIdNumber { message } } }')
     assert bad["data"]["registerPerson"]["__typename"] == "InvalidIdNumber"
-    r = q(world, "ADMIN", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-11-01", reason: "退休") { __typename ... on PostingPayload { posting { active endReason } } } }', {"i": world["old"]})
-    assert r["data"]["endPosting"]["posting"] == {"active": False, "endReason": "退休"}
-    r = q(world, "ADMIN", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-11-01", reason: "x") { __typename } }', {"i": world["old"]})
+    r = q(world, "ADMIN", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-11-01", reason: RETIREMENT) { __typename ... on PostingPayload { posting { active endReason } form { kind } } } }', {"i": world["old"]})
+    assert r["data"]["endPosting"]["posting"] == {"active": False, "endReason": "RETIREMENT"}
+    assert r["data"]["endPosting"]["form"] == {"kind": "DEPARTURE"}
+    r = q(world, "ADMIN", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-11-01", reason: OTHER) { __typename } }', {"i": world["old"]})
     assert r["data"]["endPosting"]["__typename"] == "PostingNotFound"
 
 

@@ -202,7 +202,7 @@ def test_every_mutation_is_logged_with_its_caller_and_published_through_the_outb
          f"{new_code}/SECTION_CHIEF"),
         ("registerPerson", 'mutation($i: String!) { registerPerson(person: {idNumber: $i, name: "钱伍"}, '
                            'effectiveDate: "2026-02-01") { __typename } }', {"i": person}, "person.", person),
-        ("endPosting", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-03-01", reason: "调出") '
+        ("endPosting", 'mutation($i: String!) { endPosting(idNumber: $i, endDate: "2026-03-01", reason: TRANSFER_OUT) '
                        '{ __typename } }', {"i": city["people"]["王三"]}, "posting.end", None),
         ("abolishUnit", 'mutation($c: String!) { abolishUnit(code: $c, effectiveDate: "2026-04-01") { __typename } }',
          {"c": new_code}, "unit.abolish", new_code),

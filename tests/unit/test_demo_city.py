@@ -88,12 +88,12 @@ def test_unit_codes_are_valid_unique_and_structured(city):
     assert len(set(codes)) == len(codes)
     assert len({c[8:17] for c in codes}) == len(codes)  # organisation codes unique too
     assert len({u["name"] for u in city.units}) == len(codes)
-    second = {"PARTY_ORGAN": "1", "GOVERNMENT_ORGAN": "1", "PUBLIC_INSTITUTION": "2", "MASS_ORGANIZATION": "3"}
+    second = {"PUBLIC_INSTITUTION": "2", "MASS_ORGANIZATION": "3"}  # every organ (机关) kind: "1"
     for u in city.units:
         assert parse_unit_code(u["code"]) == u["code"]
         Unit.new(code=u["code"], name=u["name"], kind=u["kind"], level=u["level"], region_code=u["region_code"],
                  funding=u["funding"], parent_code=u["parent_code"] or None)
-        assert u["code"][0] == "1" and u["code"][1] == second[u["kind"]]
+        assert u["code"][0] == "1" and u["code"][1] == second.get(u["kind"], "1")
         assert u["code"][2:8] == u["region_code"]
         if u["kind"] != "PUBLIC_INSTITUTION":
             assert u["funding"] == "FULL"

@@ -1,0 +1,56 @@
+"""Working days (工作日): weekdays, minus public holidays (法定节假日), plus make-up working days on weekends (调休上班)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    workdays: frozenset[date] = field(default_factory=frozenset)  # weekend days worked in exchange (调休上班)
+
+    def is_working_day(self, d: date) -> bool:
+        if d in self.workdays:
+            return True
+        if d in self.holidays:
+            return False
+        return d.weekday() < 5
+
+    def turnaround(self, submitted: date, decided: date) -> int:
+        """Working days an application took: the working days from the day of submission to the day of the decision,
+        both counted (decided the same working day: 1, 当日办结). A decision before submission is an error."""
+        if decided < submitted:
+            raise ValueError(f"decision {decided} is before submission {submitted}")
+        n, d = 0, submitted
+        while d <= decided:
+            n += self.is_working_day(d)
+            d += timedelta(days=1)
+        return n
+
+    @classmethod
+    def parse(cls, text: str, source: str = "calendar") -> "WorkingCalendar":
+        """Lines ``YYYY-MM-DD 休|班 [note]`` (also ``holiday`` / ``workday``); ``#`` starts a comment. A bad line is a
+        ValueError naming it; a date listed twice is one too."""
+        holidays, workdays = set(), set()
+        for n, raw in enumerate(text.splitlines(), 1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            try:
+                d = date.fromisoformat(parts[0])
+            except ValueError:
+                raise ValueError(f"{source} line {n}: {parts[0]!r} is not a date (YYYY-MM-DD)") from None
+            kind = parts[1] if len(parts) > 1 else ""
+            if kind in ("休", "holiday"):
+                target = holidays
+            elif kind in ("班", "workday"):
+                target = workdays
+            else:
+                raise ValueError(f"{source} line {n}: kind must be 休 (holiday) or 班 (make-up working day), not {kind!r}")
+            if d in holidays or d in workdays:
+                raise ValueError(f"{source} line {n}: {d} is listed twice")
+            target.add(d)
+        return cls(frozenset(holidays), frozenset(workdays))
