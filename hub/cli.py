@@ -56,7 +56,7 @@ def _db(run_migrations: bool = True):
 
 
 def _fail(message: str, code: int = 1):
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -121,8 +121,10 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
     finally:
         db.dispose()
     if as_json:
-        print(json.dumps({"ok": True, "counts": report.counts, "mismatches_opened": report.mismatches.opened}, ensure_ascii=False))
+        print(json.dumps({"ok": True, "counts": report.counts, "mismatches_opened": report.mismatches.opened,
+                          "encodings": report.encodings}, ensure_ascii=False))
         return
+    err.print("read " + ", ".join(f"{n} as {e}" for n, e in report.encodings.items()))
     t = Table(title="imported")
     t.add_column("what")
     t.add_column("rows", justify="right")
@@ -165,7 +167,7 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
         return
     if report.bad_rows:
         _print_bad_rows(f"{len(report.bad_rows)} bad rows skipped", report.bad_rows)
-    t = Table(title=f"{source} {period}: {report.rows} rows compared in {report.seconds:.1f}s")
+    t = Table(title=f"{source} {period}: {report.rows} rows of {file.name} ({report.encoding}) compared in {report.seconds:.1f}s")
     for c in ("kind", "opened", "updated", "resolved", "still open"):
         t.add_column(c, justify="right" if c != "kind" else "left")
     for kind, v in summary["by_kind"].items():
