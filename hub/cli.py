@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,8 +18,25 @@ from rich.table import Table
 
 from hub.config import Settings, load_settings
 
+
+class _Commands(typer.core.TyperGroup):
+    """The `hub` group: an expected failure of any command becomes one line on stderr and exit code 1 (``explain``)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as e:  # noqa: BLE001 - the expected ones are explained; anything else is a bug: traceback
+            message = explain(e)
+            if message is None:
+                raise
+            _say_error(message)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=_Commands)
 token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained operation log.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -55,9 +73,74 @@ def _db(run_migrations: bool = True):
     return database(state.settings(), run_migrations=run_migrations)
 
 
+def _say_error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True, highlight=False)
+
+
 def _fail(message: str, code: int = 1):
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    _say_error(message)
     raise typer.Exit(code)
+
+
+def _database_named() -> str:
+    """The database a command used, as it may be shown (password masked)."""
+    import os
+
+    url = state.database_url or os.environ.get("HUB_DATABASE_URL")
+    return _redact(url) if url else "the embedded SQLite file (HUB_DATA_DIR)"
+
+
+def explain(e: BaseException) -> str | None:
+    """The one place that words the failures users cause (what, where, what to do); None for a bug."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    from hub.adapters.embedded_broker import BrokerError
+
+    where = _database_named()
+    fix = "fix HUB_DATABASE_URL or --database-url"
+    if isinstance(e, NoSuchModuleError):
+        scheme = str(e).rsplit(":", 1)[-1].strip() or "?"
+        return f"database URL {where}: unknown scheme {scheme!r}; use postgresql://USER@HOST:PORT/DB or sqlite:///PATH ({fix})"
+    if isinstance(e, ModuleNotFoundError) and "sqlalchemy" in _modules_of(e):
+        return f"database URL {where}: no driver installed for it (module {e.name!r}); the hub speaks postgresql:// and sqlite:// ({fix})"
+    if isinstance(e, ArgumentError):
+        return f"database URL {where} is not a database URL; use postgresql://USER@HOST:PORT/DB or sqlite:///PATH ({fix})"
+    if isinstance(e, DBAPIError) and _is_connect_error(e):
+        reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e).splitlines()[0]
+        return (f"cannot open the database {where}: {reason}; check that the server runs on that host and port and that "
+                f"the database exists (createdb), or {fix}")
+    if isinstance(e, ValidationError) and e.title == "Settings":
+        first = e.errors()[0]
+        name = "HUB_" + str(first["loc"][0]).upper() if first["loc"] else "a HUB_ setting"
+        return f"setting {name}={first.get('input')!r}: {first['msg']} (README, Configuration)"
+    if isinstance(e, OSError) and getattr(e, "filename", None):
+        what = {FileNotFoundError: "no such file or directory", PermissionError: "permission denied",
+                IsADirectoryError: "is a directory", NotADirectoryError: "a part of the path is not a directory",
+                FileExistsError: "exists and is not a directory"}
+        return f"{e.filename}: {what.get(type(e), e.strerror or str(e))}; give a path that exists and that the hub may write/read"
+    if isinstance(e, BrokerError):
+        return f"{e}; set HUB_KAFKA_BOOTSTRAP_SERVERS to a running Kafka, or HUB_BROKER_PORT to a free port"
+    if type(e).__module__.startswith("kafka") and type(e).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError"):
+        return (f"no Kafka broker answers ({str(e).split(': ', 1)[-1] or type(e).__name__}); start it or fix "
+                "HUB_KAFKA_BOOTSTRAP_SERVERS (or --bootstrap)")
+    if isinstance(e, ValueError):  # the service layer's refusals of bad input are ValueErrors worded for people
+        return str(e)
+    return None
+
+
+def _modules_of(e: BaseException) -> set[str]:
+    """The top-level packages the exception's traceback passed through."""
+    import traceback
+
+    return {(f.filename.split("site-packages/", 1)[-1].split("/", 1)[0]) for f in traceback.extract_tb(e.__traceback__)}
+
+
+def _is_connect_error(e) -> bool:
+    """An error raised while connecting (not by a statement): OperationalError without a statement, or SQLite's."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(e, OperationalError) and (not e.statement or "unable to open database file" in str(e))
 
 
 @app.command()
@@ -184,14 +267,17 @@ def export_roster(period: str = typer.Option(..., "--period", help="YYYY-MM"),
 
     db = _db()
     try:
-        if out:
-            with out.open("w", encoding="utf-8", newline="") as f:
-                n = do_export(db, period=period, for_=for_.lower(), out=f)
+        if out:  # written beside the target and renamed at the end: never a half-written roster under its name
+            partial = out.with_name(f".{out.name}.partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as f:
+                    n = do_export(db, period=period, for_=for_.lower(), out=f)
+                partial.replace(out)
+            finally:
+                partial.unlink(missing_ok=True)
             err.print(f"wrote {n} rows to {out}")
         else:
             do_export(db, period=period, for_=for_.lower(), out=sys.stdout)
-    except ValueError as e:
-        _fail(str(e))
     finally:
         db.dispose()
 
@@ -235,11 +321,12 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token id from `hub to
 
     db = _db()
     try:
-        revoke_token(db, token_id=token_id)
-    except ValueError as e:
-        _fail(str(e))
+        earlier = revoke_token(db, token_id=token_id)
     finally:
         db.dispose()
+    if earlier is not None:
+        console.print(f"token {token_id} was already revoked at {str(earlier)[:19]}; nothing changed")
+        return
     console.print(f"token {token_id} revoked")
 
 
@@ -308,6 +395,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     from hub.bootstrap import build, ensure_topics, readiness, start_connectors, start_daily_checks, start_outbox_relay
 
     settings = state.settings(http_host=host, http_port=port)
+    names = _connector_names(connectors)
     from hub.adapters.logs import configure
 
     configure(settings.log_format, settings.log_level)
@@ -317,7 +405,6 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         ensure_topics(hub)
         if with_demo:
             _demo_if_empty(hub)
-        names = _connector_names(connectors)
         if names:
             start_connectors(hub, names)
         start_outbox_relay(hub)
@@ -467,6 +554,9 @@ def deadletter_replay(ids: list[int] = typer.Option(None, "--id", help="Only the
         _fail(str(e))
     finally:
         db.dispose()
+    if not rows:
+        console.print("no dead letters match (see `hub deadletter list`)")
+        return
     verb = "would replay" if dry_run else "replayed"
     console.print(f"{verb} {len(rows)} dead letters: {', '.join(str(r.id) for r in rows)}")
 

@@ -40,6 +40,8 @@ def _where(raw: bytes, byte: int) -> int:
 
 def decode(raw: bytes, name: str) -> Decoded:
     """The text of ``raw`` and the encoding it was read in; raises UnreadableText for anything else."""
+    if raw.startswith(b"PK\x03\x04"):  # a ZIP archive: what .xlsx/.docx are
+        raise UnreadableText(name, 1, 0, "an Excel workbook (.xlsx) or another ZIP archive, not CSV text")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableText(name, 1, 0, "UTF-16 text (\"Unicode text\" in Excel)")
     if raw.startswith(codecs.BOM_UTF8):

@@ -26,7 +26,7 @@ from typing import Callable
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text
 
-from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
+from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid, describe
 from hub.adapters.bulk import any_of, bulk_insert
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
@@ -115,8 +115,7 @@ class CompareRejected(Exception):
 
 
 def _explain(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'row'}: {err['msg'].removeprefix('Value error, ')}"
-                     for err in e.errors()[:3])
+    return "; ".join(describe(err, "row") for err in e.errors()[:3])
 
 
 def check_row(source: str, row: dict[str, str], line: int):

@@ -25,6 +25,7 @@ def test_utf8_with_or_without_bom_and_gb18030_are_read_and_named(raw, encoding):
 @pytest.mark.parametrize("raw, line, byte", [
     (b"code,name\n" + b"x,\x80\n", 2, 12),  # 0x80 alone: neither UTF-8 nor GB18030
     (b"code,name\nx,y\n" + b"z,\xff\xff\n", 3, 16),
+    (b"PK\x03\x04\x14\x00\x06\x00", 1, 0),  # an .xlsx workbook renamed .csv
     (ROWS.encode("utf-16"), 1, 0),  # "Unicode text" from Excel: UTF-16 with BOM
     ("code,name\n编办".encode("utf-16-le"), 1, 1),  # without BOM: the first NUL byte
     (codecs.BOM_UTF8 + b"code,name\n" + "x,张\n".encode("gbk"), 2, 15),  # says UTF-8, is not
