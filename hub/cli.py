@@ -349,18 +349,38 @@ def audit_verify():
 
 @app.command()
 def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many persons the synthetic city has."),
-         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the CSVs (default: DATA_DIR/demo-city)."),
+         out: Optional[Path] = typer.Option(None, "--out", help="Where the CSVs are (default: DATA_DIR/demo-city/<database>-<hash>, one folder per database)."),
          seed: int = typer.Option(42, "--seed"),
          csv_only: bool = typer.Option(False, "--csv-only", help="Only write the CSVs; do not import them."),
+         stream_only: bool = typer.Option(False, "--stream-only", help="Only stream partner events over the city this database already holds (loaded by `hub up --demo` or `hub demo`) to a running hub."),
          events: int = typer.Option(2000, "--events", min=0, help="Partner events to stream after the import (needs a broker)."),
          rate: float = typer.Option(200.0, "--rate", help="Events per second."),
          bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="Broker to stream to (default HUB_KAFKA_BOOTSTRAP_SERVERS; `hub up` prints its embedded one).")):
     """Generate a realistic synthetic city (13 districts), import it, and stream partner events so mismatches appear."""
-    from hub.demo_city import generate_city
-    from hub.demo_events import plan_events, stream_events
+    from hub.demo_city import demo_dir, generate_city
 
     settings = state.settings()
-    out = out or settings.data_dir / "demo-city"
+    out = out or demo_dir(settings.data_dir, settings.effective_database_url())
+    target = bootstrap or settings.kafka_bootstrap_servers
+    if stream_only:
+        if not (out / "postings.csv").is_file():
+            _fail(f"no demo city at {out} for this database; load one first (`hub up --demo` or `hub demo`), or name its folder with --out")
+        if not target:
+            _fail("--stream-only needs the running hub's broker: --bootstrap HOST:PORT (`hub up` prints it) or HUB_KAFKA_BOOTSTRAP_SERVERS")
+        import time
+
+        base = int(time.time() * 1000)  # later than any earlier stream's sequences: not stale to the hub
+        _stream_demo(out, target, events, seed=seed + base, rate=rate, sequence_base=base)
+        return
+    if not csv_only:
+        db = _db()
+        try:
+            loaded = _registry_persons(db)
+        finally:
+            db.dispose()
+        if loaded:
+            _fail(f"the registry at {_database_named()} already holds {loaded} persons and the demo imports only into an "
+                  f"empty one; to stream partner events over the city it holds: hub demo --stream-only --bootstrap HOST:PORT")
     out.mkdir(parents=True, exist_ok=True)
     with _progress() as bar:
         task = bar.add_task("generate persons", total=persons)
@@ -369,18 +389,35 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
     if csv_only:
         return
     import_(out, as_json=False)
-    target = bootstrap or settings.kafka_bootstrap_servers
     if not events:
         return
     if not target:
-        console.print("no broker configured: start `hub up` and run `hub demo --bootstrap HOST:PORT` (printed by hub up) to stream partner events")
+        console.print("no broker configured: with `hub up` running on this database, stream partner events to it with "
+                      "`hub demo --stream-only --bootstrap HOST:PORT` (`hub up` prints the exact command)", soft_wrap=True)
         return
-    plan = plan_events(out, events, seed=seed)
+    _stream_demo(out, target, events, seed=seed, rate=rate)
+
+
+def _stream_demo(city: Path, target: str, events: int, *, seed: int, rate: float, sequence_base: int = 0) -> None:
+    from hub.demo_events import plan_events, stream_events
+
+    settings = state.settings()
+    plan = plan_events(city, events, seed=seed, sequence_base=sequence_base)
     with _progress() as bar:
         task = bar.add_task("stream events", total=len(plan.events))
         n = stream_events(target, plan.events, topic_prefix=settings.topic_prefix, rate=rate,
                           progress=lambda k: bar.update(task, completed=k))
     console.print(f"streamed {n} partner events; planted: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(plan.planted.items())))
+
+
+def _registry_persons(db) -> int:
+    """How many persons the registry holds (the demo loads only into an empty one)."""
+    from sqlalchemy import func, select
+
+    from hub.adapters.orm import PersonRow
+
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(PersonRow))
 
 
 @app.command()
@@ -403,8 +440,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     try:
         start_daily_checks(hub, in_subprocess=True)  # off the API's process (GIL): no request stalls after start
         ensure_topics(hub)
-        if with_demo:
-            _demo_if_empty(hub)
+        demo_skipped = _demo_if_empty(hub) if with_demo else None
         if names:
             start_connectors(hub, names)
         start_outbox_relay(hub)
@@ -426,9 +462,11 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
         console.print(f"[bold green]hub up[/] database {db_where}")
         console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
-        console.print(f"  GraphQL: [bold]http://{settings.http_host}:{settings.http_port}/graphql[/]   health: /healthz  readiness: /readyz")
+        base = f"http://{settings.http_host}:{settings.http_port}"
+        console.print(f"  GraphQL: [bold]{base}/graphql[/]   health: /healthz  readiness: /readyz")
         if workers > 1:
             console.print(f"  {workers} HTTP worker processes")
+        _next_steps(settings, hub, base, with_demo, demo_skipped)
         console.print("  Ctrl-C stops.")
         try:
             if workers > 1:
@@ -567,27 +605,48 @@ def _redact(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
 
-def _demo_if_empty(hub) -> None:
-    """`hub up --demo`: load a synthetic city into an empty registry and stream partner events in the background."""
+def _demo_if_empty(hub) -> int | None:
+    """`hub up --demo`: load a synthetic city into an empty registry and stream partner events in the background.
+
+    Returns None when it loaded the city, else how many persons the registry held (the demo was skipped)."""
     import threading
 
-    from sqlalchemy import func, select
-
-    from hub.adapters.orm import PersonRow
-    from hub.demo_city import generate_city
+    from hub.demo_city import demo_dir, generate_city
     from hub.demo_events import plan_events, stream_events
     from hub.service_layer.importer import import_registry
 
-    with hub.db.read_session() as s:
-        if s.scalar(select(func.count()).select_from(PersonRow)):
-            return
-    out = hub.settings.data_dir / "demo-city"
+    held = _registry_persons(hub.db)
+    if held:
+        return held
+    out = demo_dir(hub.settings.data_dir, hub.settings.effective_database_url())
     generate_city(out, 2000)
     import_registry(hub.db, out, actor="demo")
     console.print(f"demo city loaded from {out}; streaming partner events in the background")
     plan = plan_events(out, 2000)
     threading.Thread(target=lambda: stream_events(hub.bootstrap_servers, plan.events, topic_prefix=hub.settings.topic_prefix,
                                                   rate=100, stop_event=hub.stop_event), name="demo-events", daemon=True).start()
+    return None
+
+
+def _next_steps(settings: Settings, hub, base: str, with_demo: bool, demo_skipped: int | None) -> None:
+    """The banner's next steps for whoever started the hub: a token, the demo, GraphiQL."""
+    db = "" if state.database_url is None else f" --database-url '{_redact(state.database_url)}'"
+    if demo_skipped:
+        console.print(f"  --demo skipped: the registry already holds {demo_skipped} persons (the demo loads only into an "
+                      "empty one); more partner events over it:", soft_wrap=True)
+        console.print(f"    hub{db} demo --stream-only --bootstrap {hub.bootstrap_servers}", soft_wrap=True, highlight=False)
+    console.print("  Next steps:")
+    console.print(f"    make a token:   hub{db} token create --role ADMIN --name me   (then: Authorization: Bearer <token>)",
+                  soft_wrap=True, highlight=False)
+    if settings.env == "production":
+        console.print("    GraphiQL is off in production (HUB_ENV=production); send queries to /graphql", soft_wrap=True)
+    else:
+        console.print(f"    explore:        {base}/graphiql", soft_wrap=True, highlight=False)
+    stream = f"hub{db} demo --stream-only --bootstrap {hub.bootstrap_servers}"
+    if not with_demo:
+        console.print(f"    a demo city:    hub{db} up --demo   (loads into an empty registry)", soft_wrap=True, highlight=False)
+    elif demo_skipped is None:
+        console.print(f"    more events:    {stream}", soft_wrap=True, highlight=False)
 
 
 def run() -> None:
