@@ -52,6 +52,7 @@ def test_published_events_and_a_reannounced_mismatch_carry_rfc3339_times_with_an
     updates.poll_until(lambda ms: len(ms) >= 3, 60)  # unit, person, posting
     opened = [v for v in mismatches.values() if v["data"]["kind"] == "NAME_MISMATCH"]
     assert len(opened) == 2 and opened[0]["data"]["mismatch_id"] == opened[1]["data"]["mismatch_id"]
+    assert [e["type"] for e in opened] == ["gov.registry.mismatch.opened", "gov.registry.mismatch.updated"]
     assert opened[1]["data"]["detected_at"] == opened[0]["data"]["detected_at"]
     seen = [(p, v) for e in mismatches.values() + updates.values() for p, v in _times(e)]
     assert {p for p, _ in seen} >= {".time", ".data.detected_at"}
