@@ -1,11 +1,13 @@
 """The text of the files offices send: UTF-8 (with or without BOM) or GB18030 (GBK's superset, what Chinese Excel
-saves as "CSV"). The one place that decides a file's encoding; everything else is refused with line and byte."""
+saves as "CSV"). The one place that decides a file's encoding; everything else is refused with line and byte.
+Excel workbooks (.xlsx, `hub import` only, with the optional extra `xlsx`) are turned into the same CSV text."""
 
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
 
+XLSX = "XLSX"
 UTF8 = "UTF-8"
 UTF8_BOM = "UTF-8 with BOM"
 GB18030 = "GB18030"
@@ -61,3 +63,41 @@ def decode(raw: bytes, name: str) -> Decoded:
         except UnicodeDecodeError as second:
             at = max(first.start, second.start)  # where the likelier of the two encodings broke
             raise UnreadableText(name, _where(raw, at), at) from None
+
+
+def workbook_csv(raw: bytes, name: str) -> str:
+    """The first worksheet of an .xlsx workbook as CSV text, row n on line n (dates as YYYY-MM-DD, whole numbers
+    without decimals); raises UnreadableText when it cannot be read."""
+    import csv
+    import io
+    from datetime import date, datetime
+
+    try:
+        from openpyxl import load_workbook
+    except ImportError:
+        raise UnreadableText(name, 1, 0, "an Excel workbook, and reading .xlsx needs the extra: pip install "
+                             "'staffing-hub[xlsx]'") from None
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as e:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike: not a workbook we can read
+        raise UnreadableText(name, 1, 0, f"not a readable .xlsx workbook ({type(e).__name__})") from None
+
+    def cell(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, datetime):
+            return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat()
+        if isinstance(v, date):
+            return v.isoformat()
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).replace("\r\n", " ").replace("\n", " ")  # one row, one line: line numbers stay row numbers
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            writer.writerow([cell(v) for v in row])
+    finally:
+        book.close()
+    return out.getvalue()

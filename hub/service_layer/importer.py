@@ -34,7 +34,7 @@ from hub.adapters.orm import (
     UnitVersionRow,
 )
 from hub.adapters.outbox import UPDATES_TOPIC, cloud_event_template, event_ids, json_string
-from hub.adapters.text_files import UnreadableText, decode
+from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
 from hub.domain.identifiers import _ID_CHECK, _ID_WEIGHTS, InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import Person, Unit
 from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStatus
@@ -186,20 +186,30 @@ class _IdNumbers:
         return b[1][0], b[1][1], "M" if v[16] in "13579" else "F"
 
 
+def _workbook(directory: Path, name: str) -> Path:
+    """``units.xlsx`` for ``units.csv``: the Excel workbook a file may come as instead."""
+    return directory / f"{name.removesuffix('.csv')}.xlsx"
+
+
 def _validate(db: Database, directory: Path, report: ImportReport, progress: Progress | None) -> _Loaded:
-    present = [n for n in FILES if (directory / n).is_file()]
+    present = [n for n in FILES if (directory / n).is_file() or _workbook(directory, n).is_file()]
     if not present:
-        report.errors.append(RowError(str(directory), 0, f"no registry CSV files found (expected any of {', '.join(FILES)})"))
+        report.errors.append(RowError(str(directory), 0, f"no registry CSV files found (expected any of {', '.join(FILES)}, "
+                                                         "or .xlsx workbooks of the same names)"))
         return _Loaded()
     out = _Loaded()
     err = report.errors.append
     for n in present:
-        raw = (directory / n).read_bytes()
-        out.digests[n] = hashlib.sha256(raw).hexdigest()
+        path = directory / n if (directory / n).is_file() else _workbook(directory, n)
+        raw = path.read_bytes()
+        out.digests[path.name] = hashlib.sha256(raw).hexdigest()
         try:
+            if path.suffix == ".xlsx":
+                out.texts[n], report.encodings[path.name] = workbook_csv(raw, path.name), XLSX
+                continue
             decoded = decode(raw, n)
         except UnreadableText as e:
-            err(RowError(n, e.line, str(e).removeprefix(f"{n}: line {e.line}, ")))
+            err(RowError(path.name, e.line, str(e).removeprefix(f"{path.name}: line {e.line}, ")))
             continue
         del raw
         out.texts[n], report.encodings[n] = decoded.text, decoded.encoding
@@ -419,6 +429,8 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
     report = ImportReport()
     loaded = _validate(db, directory, report, progress)
     if report.errors:
+        workbooks = {f"{n.removesuffix('.xlsx')}.csv": n for n, e in report.encodings.items() if e == XLSX}
+        report.errors = [RowError(workbooks.get(e.file, e.file), e.line, e.reason) for e in report.errors]
         raise ImportRejected(report)
     units, quotas, leader_quotas, persons, postings = (loaded.units, loaded.quotas, loaded.leader_quotas,
                                                        loaded.persons, loaded.postings)

@@ -2,7 +2,9 @@
 without BOM and GB18030/GBK, says which it read, and refuses anything else with line and byte."""
 
 import codecs
+import csv
 import json
+import re
 
 import pytest
 
@@ -93,3 +95,34 @@ def test_compare_refuses_a_file_in_neither_encoding_with_line_and_byte(db_url, t
     r = CliRunner().invoke(app, ["--database-url", db_url, "compare", "--source", "finance", "--period", P, str(f)])
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "line 2, byte 47" in r.output and "UTF-8" in r.output and "GB18030" in r.output
+
+
+def test_import_reads_excel_workbooks_and_reports_their_rows_under_their_own_name(db, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    d, person = _registry(tmp_path / "xlsx")
+    for name in ("persons", "postings"):  # these two as workbooks, as Excel keeps them: dates as dates, numbers
+        rows = list(csv.reader((d / f"{name}.csv").open(encoding="utf-8")))
+        (d / f"{name}.csv").unlink()
+        book = Workbook()
+        sheet = book.active
+        for row in rows:
+            sheet.append([datetime.fromisoformat(v) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) else v for v in row])
+        book.save(d / f"{name}.xlsx")
+    report = import_registry(db, d)
+    assert report.counts["persons"] == 1 and report.counts["postings"] == 1
+    assert report.encodings["persons.xlsx"] == "XLSX" and report.encodings["units.csv"] == "UTF-8"
+    with db.read_session() as s:
+        assert s.scalar(select(PersonRow.name).where(PersonRow.id_number == person)) == "张三丰"
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    book = Workbook()
+    book.active.append(["id_number", "name", "gender", "birth_date", "education"])
+    book.active.append([id_number(), "李四", "M", "1985-13-01", "BACHELOR"])
+    book.save(bad / "persons.xlsx")
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, bad)
+    assert [(r.file, r.line) for r in e.value.report.errors] == [("persons.xlsx", 2)]
