@@ -128,8 +128,12 @@ def explain(e: BaseException) -> str | None:
     if type(e).__module__.startswith("kafka") and type(e).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError"):
         return (f"no Kafka broker answers ({str(e).split(': ', 1)[-1] or type(e).__name__}); start it or fix "
                 "HUB_KAFKA_BOOTSTRAP_SERVERS (or --bootstrap)")
+    if isinstance(e, ValidationError):
+        from connectors.events import describe
+
+        return f"{e.title}: {describe(e.errors()[0], 'value')}"
     if isinstance(e, ValueError):  # the service layer's refusals of bad input are ValueErrors worded for people
-        return str(e)
+        return "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
     return None
 
 
