@@ -126,3 +126,43 @@ def test_hub_up_on_a_taken_port_says_so_before_starting_anything(tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("{")]
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0] and "HUB_HTTP_PORT" in lines[0], r.stderr
     assert "GraphQL:" not in r.stdout and not (tmp_path / "data" / "broker.log").exists()  # no banner, no broker
+
+
+# The least each command needs to reach its database; a command missing here fails the test below.
+MINIMAL_ARGS = {
+    "migrate": [], "import": ["{tmp}"], "compare": ["--source", "finance", "--period", P, "{tmp}/f.csv"],
+    "export roster": ["--period", P, "--for", "finance"], "token create": ["--role", "ADMIN", "--name", "x"],
+    "token list": [], "token revoke": ["1"], "audit verify": [], "demo": ["--persons", "5", "--events", "0"],
+    "up": ["--connectors", "none"], "connector run": ["police"], "deadletter list": [],
+    "deadletter replay": ["--id", "1", "--dry-run"],
+}
+
+
+def _leaf_commands() -> list[str]:
+    import typer
+
+    from hub.cli import app
+
+    def walk(group, prefix=""):
+        for name, cmd in group.commands.items():
+            if hasattr(cmd, "commands"):  # a group of commands
+                yield from walk(cmd, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}"
+
+    return sorted(walk(typer.main.get_command(app)))
+
+
+def test_every_command_is_in_the_bad_database_url_walk():
+    assert sorted(MINIMAL_ARGS) == _leaf_commands()
+
+
+@pytest.mark.parametrize("command", sorted(MINIMAL_ARGS))
+def test_every_command_with_a_bad_database_url_says_so_in_one_line(tmp_path, command):
+    (tmp_path / "f.csv").write_text("id_number,name,unit_code,period,gross_amount\n", encoding="utf-8")
+    env = {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"} if command == "connector run" else {}
+    args = [a.format(tmp=tmp_path) for a in MINIMAL_ARGS[command]]
+    r = _hub(["--database-url", "postgresql://postgres@127.0.0.1:1/hub", *command.split(), *args], tmp_path, env)
+    assert "Traceback" not in r.stdout + r.stderr and r.returncode == 1, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("{")]
+    assert len(lines) == 1 and "cannot open the database postgresql://postgres@127.0.0.1:1/hub" in lines[0], r.stderr
