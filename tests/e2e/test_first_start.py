@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from hub.adapters.embedded_broker import free_port
 from tests.e2e.hub_process import HubProcess, hub_executable

@@ -1,7 +1,6 @@
 """Every timestamp the hub publishes or serves is RFC 3339 with an offset, on SQLite and PostgreSQL alike — also
 in a mismatch re-announced after it was read back from the database."""
 
-import json
 import re
 from datetime import datetime
 
