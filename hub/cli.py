@@ -378,7 +378,7 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
         import time
 
         base = int(time.time() * 1000)  # later than any earlier stream's sequences: not stale to the hub
-        _stream_demo(out, target, events, seed=seed + base, rate=rate, sequence_base=base)
+        _stream_demo(out, target, events, seed=seed, rate=rate, sequence_base=base)
         return
     if not csv_only:
         db = _db()
@@ -411,6 +411,11 @@ def _stream_demo(city: Path, target: str, events: int, *, seed: int, rate: float
 
     settings = state.settings()
     plan = plan_events(city, events, seed=seed, sequence_base=sequence_base)
+    if sequence_base:  # a later stream over the same city: fresh event ids, or the hub takes them for duplicates
+        import uuid
+
+        for event in plan.events:
+            event["id"] = str(uuid.uuid4())
     with _progress() as bar:
         task = bar.add_task("stream events", total=len(plan.events))
         n = stream_events(target, plan.events, topic_prefix=settings.topic_prefix, rate=rate,
