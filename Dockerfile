@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HUB_HTTP_HOST=0.0.0.0
 
 # The project is installed editable from /app so that alembic/ (top level of the repo) sits next to hub/,
-# where hub.adapters.database looks for it.
+# where hub.adapters.database looks for it. Without the `embedded-broker` extra: the image talks to a real Kafka
+# (HUB_KAFKA_BOOTSTRAP_SERVERS); `hub up` without one says so and exits.
 WORKDIR /app
 COPY . /app
 RUN pip install --no-cache-dir -e . \

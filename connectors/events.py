@@ -17,8 +17,17 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
 
-Period = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
-Amount = Annotated[StrictStr, Field(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$")]
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+AMOUNT_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$"
+SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+Period = Annotated[StrictStr, Field(pattern=PERIOD_PATTERN)]
+Amount = Annotated[StrictStr, Field(pattern=AMOUNT_PATTERN)]
+# What each pattern means, for error messages (people read these, not regular expressions).
+PATTERN_MEANINGS = {
+    PERIOD_PATTERN: "must be a period YYYY-MM (month 01-12)",
+    AMOUNT_PATTERN: "must be an amount in yuan as text: up to 12 digits, at most 4 decimals, e.g. \"8000.00\"",
+    SHA256_PATTERN: "must be a SHA-256 digest: 64 hexadecimal characters",
+}
 def _no_nul(value: str) -> str:
     """PostgreSQL text cannot hold NUL: such a value is refused here, not by the database mid-write."""
     if "\x00" in value:
@@ -70,7 +79,7 @@ class IdentityUpdated(_Data):
     gender: Literal["M", "F"]
     birth_date: IsoDate
     status: Literal["ALIVE", "DECEASED", "CANCELLED"]
-    photo_sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+    photo_sha256: Annotated[StrictStr, Field(pattern=SHA256_PATTERN)] | None = None
 
     def model_post_init(self, _ctx) -> None:
         idn = _id_number(self.id_number)
@@ -160,13 +169,18 @@ def payload_hash(event: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def describe(err: dict, whole: str = "event") -> str:
+    """One pydantic error as people read it: ``field: what is wrong`` (a pattern by its meaning, never the regex)."""
+    loc = ".".join(str(x) for x in err["loc"]) or whole
+    if err["type"] == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern")
+        msg = PATTERN_MEANINGS.get(pattern, "has the wrong format")
+        return f"{loc}: {msg} (got {err['input']!r})"
+    return f"{loc}: {err['msg'].removeprefix('Value error, ')}"
+
+
 def _explain(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors()[:5]:
-        loc = ".".join(str(x) for x in err["loc"]) or "event"
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
+    return "; ".join(describe(err) for err in e.errors()[:5])
 
 
 def translate(raw: bytes | None, expected_types: frozenset[str]) -> InboundEvent | Rejected:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,8 +18,25 @@ from rich.table import Table
 
 from hub.config import Settings, load_settings
 
+
+class _Commands(typer.core.TyperGroup):
+    """The `hub` group: an expected failure of any command becomes one line on stderr and exit code 1 (``explain``)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as e:  # noqa: BLE001 - the expected ones are explained; anything else is a bug: traceback
+            message = explain(e)
+            if message is None:
+                raise
+            _say_error(message)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=_Commands)
 token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained operation log and access log (HMAC-signed with the audit key).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -55,9 +73,82 @@ def _db(run_migrations: bool = True):
     return database(state.settings(), run_migrations=run_migrations)
 
 
+def _say_error(message: str) -> None:
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+
+
 def _fail(message: str, code: int = 1):
-    err.print(f"[bold red]error:[/] {message}")
+    _say_error(message)
     raise typer.Exit(code)
+
+
+def _database_named() -> str:
+    """The database a command used, as it may be shown (password masked)."""
+    import os
+
+    url = state.database_url or os.environ.get("HUB_DATABASE_URL")
+    return _redact(url) if url else "the embedded SQLite file (HUB_DATA_DIR)"
+
+
+def explain(e: BaseException) -> str | None:
+    """The one place that words the failures users cause (what, where, what to do); None for a bug."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    from hub.adapters.embedded_broker import BrokerError, BrokerNotInstalled
+
+    where = _database_named()
+    fix = "fix HUB_DATABASE_URL or --database-url"
+    if isinstance(e, NoSuchModuleError):
+        scheme = str(e).rsplit(":", 1)[-1].strip() or "?"
+        return f"database URL {where}: unknown scheme {scheme!r}; use postgresql://USER@HOST:PORT/DB or sqlite:///PATH ({fix})"
+    if isinstance(e, ModuleNotFoundError) and "sqlalchemy" in _modules_of(e):
+        return f"database URL {where}: no driver installed for it (module {e.name!r}); the hub speaks postgresql:// and sqlite:// ({fix})"
+    if isinstance(e, ArgumentError):
+        return f"database URL {where} is not a database URL; use postgresql://USER@HOST:PORT/DB or sqlite:///PATH ({fix})"
+    if isinstance(e, DBAPIError) and _is_connect_error(e):
+        reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e).splitlines()[0]
+        return (f"cannot open the database {where}: {reason}; check that the server runs on that host and port and that "
+                f"the database exists (createdb), or {fix}")
+    if isinstance(e, ValidationError) and e.title == "Settings":
+        first = e.errors()[0]
+        name = "HUB_" + str(first["loc"][0]).upper() if first["loc"] else "a HUB_ setting"
+        return f"setting {name}={first.get('input')!r}: {first['msg']} (README, Configuration)"
+    if isinstance(e, OSError) and getattr(e, "filename", None):
+        what = {FileNotFoundError: "no such file or directory", PermissionError: "permission denied",
+                IsADirectoryError: "is a directory", NotADirectoryError: "a part of the path is not a directory",
+                FileExistsError: "exists and is not a directory"}
+        return f"{e.filename}: {what.get(type(e), e.strerror or str(e))}; give a path that exists and that the hub may write/read"
+    if isinstance(e, BrokerNotInstalled):
+        return str(e)
+    if isinstance(e, BrokerError):
+        return f"{e}; set HUB_KAFKA_BOOTSTRAP_SERVERS to a running Kafka, or HUB_BROKER_PORT to a free port"
+    if type(e).__module__.startswith("kafka") and type(e).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError"):
+        return (f"no Kafka broker answers ({str(e).split(': ', 1)[-1] or type(e).__name__}); start it or fix "
+                "HUB_KAFKA_BOOTSTRAP_SERVERS (or --bootstrap)")
+    if isinstance(e, ValidationError):
+        from connectors.events import describe
+
+        return f"{e.title}: {describe(e.errors()[0], 'value')}"
+    if isinstance(e, ValueError):  # the service layer's refusals of bad input are ValueErrors worded for people
+        return "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+    return None
+
+
+def _modules_of(e: BaseException) -> set[str]:
+    """The top-level packages the exception's traceback passed through."""
+    import traceback
+
+    return {(f.filename.split("site-packages/", 1)[-1].split("/", 1)[0]) for f in traceback.extract_tb(e.__traceback__)}
+
+
+def _is_connect_error(e) -> bool:
+    """An error raised while connecting (not by a statement): OperationalError without a statement, or SQLite's."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(e, OperationalError) and (not e.statement or "unable to open database file" in str(e))
 
 
 @app.command()
@@ -121,8 +212,10 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
     finally:
         db.dispose()
     if as_json:
-        print(json.dumps({"ok": True, "counts": report.counts, "mismatches_opened": report.mismatches.opened}, ensure_ascii=False))
+        print(json.dumps({"ok": True, "counts": report.counts, "mismatches_opened": report.mismatches.opened,
+                          "encodings": report.encodings}, ensure_ascii=False))
         return
+    err.print("read " + ", ".join(f"{n} as {e}" for n, e in report.encodings.items()))
     t = Table(title="imported")
     t.add_column("what")
     t.add_column("rows", justify="right")
@@ -165,7 +258,7 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
         return
     if report.bad_rows:
         _print_bad_rows(f"{len(report.bad_rows)} bad rows skipped", report.bad_rows)
-    t = Table(title=f"{source} {period}: {report.rows} rows compared in {report.seconds:.1f}s")
+    t = Table(title=f"{source} {period}: {report.rows} rows of {file.name} ({report.encoding}) compared in {report.seconds:.1f}s")
     for c in ("kind", "opened", "updated", "resolved", "still open"):
         t.add_column(c, justify="right" if c != "kind" else "left")
     for kind, v in summary["by_kind"].items():
@@ -182,14 +275,17 @@ def export_roster(period: str = typer.Option(..., "--period", help="YYYY-MM"),
 
     db = _db()
     try:
-        if out:
-            with out.open("w", encoding="utf-8", newline="") as f:
-                n = do_export(db, period=period, for_=for_.lower(), out=f)
+        if out:  # written beside the target and renamed at the end: never a half-written roster under its name
+            partial = out.with_name(f".{out.name}.partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as f:
+                    n = do_export(db, period=period, for_=for_.lower(), out=f)
+                partial.replace(out)
+            finally:
+                partial.unlink(missing_ok=True)
             err.print(f"wrote {n} rows to {out}")
         else:
             do_export(db, period=period, for_=for_.lower(), out=sys.stdout)
-    except ValueError as e:
-        _fail(str(e))
     finally:
         db.dispose()
 
@@ -235,11 +331,12 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token id from `hub to
 
     db = _db()
     try:
-        revoke_token(db, token_id=token_id)
-    except ValueError as e:
-        _fail(str(e))
+        earlier = revoke_token(db, token_id=token_id)
     finally:
         db.dispose()
+    if earlier is not None:
+        console.print(f"token {token_id} was already revoked at {str(earlier)[:19]}; nothing changed")
+        return
     console.print(f"token {token_id} revoked")
 
 
@@ -307,18 +404,38 @@ def audit_rekey(old_key_file: Optional[Path] = typer.Option(None, "--old-key-fil
 
 @app.command()
 def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many persons the synthetic city has."),
-         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the CSVs (default: DATA_DIR/demo-city)."),
+         out: Optional[Path] = typer.Option(None, "--out", help="Where the CSVs are (default: DATA_DIR/demo-city/<database>-<hash>, one folder per database)."),
          seed: int = typer.Option(42, "--seed"),
          csv_only: bool = typer.Option(False, "--csv-only", help="Only write the CSVs; do not import them."),
+         stream_only: bool = typer.Option(False, "--stream-only", help="Only stream partner events over the city this database already holds (loaded by `hub up --demo` or `hub demo`) to a running hub."),
          events: int = typer.Option(2000, "--events", min=0, help="Partner events to stream after the import (needs a broker)."),
          rate: float = typer.Option(200.0, "--rate", help="Events per second."),
          bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="Broker to stream to (default HUB_KAFKA_BOOTSTRAP_SERVERS; `hub up` prints its embedded one).")):
     """Generate a realistic synthetic city (13 districts), import it, and stream partner events so mismatches appear."""
-    from hub.demo_city import generate_city
-    from hub.demo_events import plan_events, stream_events
+    from hub.demo_city import demo_dir, generate_city
 
     settings = state.settings()
-    out = out or settings.data_dir / "demo-city"
+    out = out or demo_dir(settings.data_dir, settings.effective_database_url())
+    target = bootstrap or settings.kafka_bootstrap_servers
+    if stream_only:
+        if not (out / "postings.csv").is_file():
+            _fail(f"no demo city at {out} for this database; load one first (`hub up --demo` or `hub demo`), or name its folder with --out")
+        if not target:
+            _fail("--stream-only needs the running hub's broker: --bootstrap HOST:PORT (`hub up` prints it) or HUB_KAFKA_BOOTSTRAP_SERVERS")
+        import time
+
+        base = int(time.time() * 1000)  # later than any earlier stream's sequences: not stale to the hub
+        _stream_demo(out, target, events, seed=seed, rate=rate, sequence_base=base)
+        return
+    if not csv_only:
+        db = _db()
+        try:
+            loaded = _registry_persons(db)
+        finally:
+            db.dispose()
+        if loaded:
+            _fail(f"the registry at {_database_named()} already holds {loaded} persons and the demo imports only into an "
+                  f"empty one; to stream partner events over the city it holds: hub demo --stream-only --bootstrap HOST:PORT")
     out.mkdir(parents=True, exist_ok=True)
     with _progress() as bar:
         task = bar.add_task("generate persons", total=persons)
@@ -327,18 +444,40 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
     if csv_only:
         return
     import_(out, as_json=False)
-    target = bootstrap or settings.kafka_bootstrap_servers
     if not events:
         return
     if not target:
-        console.print("no broker configured: start `hub up` and run `hub demo --bootstrap HOST:PORT` (printed by hub up) to stream partner events")
+        console.print("no broker configured: with `hub up` running on this database, stream partner events to it with "
+                      "`hub demo --stream-only --bootstrap HOST:PORT` (`hub up` prints the exact command)", soft_wrap=True)
         return
-    plan = plan_events(out, events, seed=seed)
+    _stream_demo(out, target, events, seed=seed, rate=rate)
+
+
+def _stream_demo(city: Path, target: str, events: int, *, seed: int, rate: float, sequence_base: int = 0) -> None:
+    from hub.demo_events import plan_events, stream_events
+
+    settings = state.settings()
+    plan = plan_events(city, events, seed=seed, sequence_base=sequence_base)
+    if sequence_base:  # a later stream over the same city: fresh event ids, or the hub takes them for duplicates
+        import uuid
+
+        for event in plan.events:
+            event["id"] = str(uuid.uuid4())
     with _progress() as bar:
         task = bar.add_task("stream events", total=len(plan.events))
         n = stream_events(target, plan.events, topic_prefix=settings.topic_prefix, rate=rate,
                           progress=lambda k: bar.update(task, completed=k))
     console.print(f"streamed {n} partner events; planted: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(plan.planted.items())))
+
+
+def _registry_persons(db) -> int:
+    """How many persons the registry holds (the demo loads only into an empty one)."""
+    from sqlalchemy import func, select
+
+    from hub.adapters.orm import PersonRow
+
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(PersonRow))
 
 
 @app.command()
@@ -353,6 +492,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     from hub.bootstrap import build, ensure_topics, readiness, start_connectors, start_daily_checks, start_outbox_relay
 
     settings = state.settings(http_host=host, http_port=port)
+    names = _connector_names(connectors)
+    _check_port_free(settings.http_host, settings.http_port)
     from hub.adapters.logs import configure
 
     configure(settings.log_format, settings.log_level)
@@ -371,9 +512,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             _sign_with_new_key(hub.db)
         start_daily_checks(hub, in_subprocess=True)  # off the API's process (GIL): no request stalls after start
         ensure_topics(hub)
-        if with_demo:
-            _demo_if_empty(hub)
-        names = _connector_names(connectors)
+        demo_skipped = _demo_if_empty(hub) if with_demo else None
         if names:
             start_connectors(hub, names)
         start_outbox_relay(hub)
@@ -396,9 +535,11 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
         console.print(f"[bold green]hub up[/] database {db_where}")
         console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
-        console.print(f"  GraphQL: [bold]http://{settings.http_host}:{settings.http_port}/graphql[/]   health: /healthz  readiness: /readyz")
+        base = f"http://{settings.http_host}:{settings.http_port}"
+        console.print(f"  GraphQL: [bold]{base}/graphql[/]   health: /healthz  readiness: /readyz")
         if workers > 1:
             console.print(f"  {workers} HTTP worker processes")
+        _next_steps(settings, hub, base, with_demo, demo_skipped)
         console.print("  Ctrl-C stops.")
         try:
             if workers > 1:
@@ -443,6 +584,19 @@ def _sign_with_new_key(db) -> None:
     except ValueError as e:
         _fail(f"{e}\nthe audit key was created but the logs already there were not signed: inspect them, then "
               f"run `hub audit rekey --from-unkeyed`")
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse to start (before migrations or a broker) when the HTTP port is taken."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            _fail(f"cannot listen on {host}:{port} ({e.strerror}); stop what uses the port, or choose another with "
+                  f"--port or HUB_HTTP_PORT")
 
 
 def _connector_names(value: str) -> list[str]:
@@ -555,6 +709,9 @@ def deadletter_replay(ids: list[int] = typer.Option(None, "--id", help="Only the
         _fail(str(e))
     finally:
         db.dispose()
+    if not rows:
+        console.print("no dead letters match (see `hub deadletter list`)")
+        return
     verb = "would replay" if dry_run else "replayed"
     console.print(f"{verb} {len(rows)} dead letters: {', '.join(str(r.id) for r in rows)}")
 
@@ -565,27 +722,48 @@ def _redact(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
 
-def _demo_if_empty(hub) -> None:
-    """`hub up --demo`: load a synthetic city into an empty registry and stream partner events in the background."""
+def _demo_if_empty(hub) -> int | None:
+    """`hub up --demo`: load a synthetic city into an empty registry and stream partner events in the background.
+
+    Returns None when it loaded the city, else how many persons the registry held (the demo was skipped)."""
     import threading
 
-    from sqlalchemy import func, select
-
-    from hub.adapters.orm import PersonRow
-    from hub.demo_city import generate_city
+    from hub.demo_city import demo_dir, generate_city
     from hub.demo_events import plan_events, stream_events
     from hub.service_layer.importer import import_registry
 
-    with hub.db.read_session() as s:
-        if s.scalar(select(func.count()).select_from(PersonRow)):
-            return
-    out = hub.settings.data_dir / "demo-city"
+    held = _registry_persons(hub.db)
+    if held:
+        return held
+    out = demo_dir(hub.settings.data_dir, hub.settings.effective_database_url())
     generate_city(out, 2000)
     import_registry(hub.db, out, actor="demo")
     console.print(f"demo city loaded from {out}; streaming partner events in the background")
     plan = plan_events(out, 2000)
     threading.Thread(target=lambda: stream_events(hub.bootstrap_servers, plan.events, topic_prefix=hub.settings.topic_prefix,
                                                   rate=100, stop_event=hub.stop_event), name="demo-events", daemon=True).start()
+    return None
+
+
+def _next_steps(settings: Settings, hub, base: str, with_demo: bool, demo_skipped: int | None) -> None:
+    """The banner's next steps for whoever started the hub: a token, the demo, GraphiQL."""
+    db = "" if state.database_url is None else f" --database-url '{_redact(state.database_url)}'"
+    if demo_skipped:
+        console.print(f"  --demo skipped: the registry already holds {demo_skipped} persons (the demo loads only into an "
+                      "empty one); more partner events over it:", soft_wrap=True)
+        console.print(f"    hub{db} demo --stream-only --bootstrap {hub.bootstrap_servers}", soft_wrap=True, highlight=False)
+    console.print("  Next steps:")
+    console.print(f"    make a token:   hub{db} token create --role ADMIN --name me   (then: Authorization: Bearer <token>)",
+                  soft_wrap=True, highlight=False)
+    if settings.env == "production":
+        console.print("    GraphiQL is off in production (HUB_ENV=production); send queries to /graphql", soft_wrap=True)
+    else:
+        console.print(f"    explore:        {base}/graphiql", soft_wrap=True, highlight=False)
+    stream = f"hub{db} demo --stream-only --bootstrap {hub.bootstrap_servers}"
+    if not with_demo:
+        console.print(f"    a demo city:    hub{db} up --demo   (loads into an empty registry)", soft_wrap=True, highlight=False)
+    elif demo_skipped is None:
+        console.print(f"    more events:    {stream}", soft_wrap=True, highlight=False)
 
 
 def run() -> None:

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(default=1000, ge=100, description="Consumer-group heartbeat interval.")
     connector_batch_size: int = Field(default=1000, ge=1, description="Most records a connector applies in one transaction.")
     outbox_batch_size: int = Field(default=2000, ge=1, description="Most outbox rows the relay publishes per round.")
-    log_format: Literal["json", "text"] = Field(default="json", description="Log lines as JSON objects or plain text.")
+    log_format: Literal["auto", "json", "text"] = Field(default="auto", description="Log lines as JSON objects or plain text; auto: text on a terminal, JSON otherwise.")
     log_level: str = Field(default="INFO", description="Log level of the hub's loggers.")
     sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")
     token_cache_s: float = Field(default=5.0, ge=0, description="`hub up`: how long a checked bearer token is reused without a database lookup; a revoked token is refused at the latest this long after revocation (0 = look up every request).")

@@ -623,6 +623,18 @@ def _cumulative(weights) -> list[float]:
     return out
 
 
+def demo_dir(data_dir: Path, database_url: str) -> Path:
+    """Where the demo city's CSVs of one database live: ``DATA_DIR/demo-city/<database>-<hash of its URL>``.
+
+    Per database, so that a demo against another database never overwrites the files a running demo's stream reads
+    (`hub demo --stream-only` plans its events from them)."""
+    import hashlib
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", database_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]) or "db"
+    return Path(data_dir) / "demo-city" / f"{name}-{hashlib.sha256(database_url.encode()).hexdigest()[:8]}"
+
+
 def generate_city(
     out_dir: Path,
     persons: int,

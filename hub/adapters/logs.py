@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object per line (HUB_LOG_FORMAT=json, the default for services) or plain text."""
+"""Logs: one JSON object per line for machines, short plain lines for a person at a terminal.
+
+HUB_LOG_FORMAT=auto (the default) picks text when stderr is a terminal and JSON otherwise (services, pipes, files).
+At a terminal the libraries are quiet too: Alembic's migration steps and kafka-python's warnings about its own
+event loop are left out (errors still show)."""
 
 from __future__ import annotations
 
@@ -38,10 +42,23 @@ class TextFormatter(logging.Formatter):
         return redact_id_numbers(super().format(record))
 
 
-def configure(fmt: str = "json", level: str = "INFO") -> None:
+def effective_format(fmt: str = "auto", stream=None) -> str:
+    """``json`` or ``text``: ``auto`` is text on a terminal, JSON anywhere else."""
+    if fmt != "auto":
+        return fmt
+    stream = stream or sys.stderr
+    return "text" if hasattr(stream, "isatty") and stream.isatty() else "json"
+
+
+def configure(fmt: str = "auto", level: str = "INFO") -> str:
+    """Route every log record to stderr in the chosen format; returns the format used (json or text)."""
+    fmt = effective_format(fmt)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    # A person at a terminal reads the banner, not the libraries' chatter; JSON consumers keep their warnings.
+    logging.getLogger("kafka").setLevel(logging.ERROR if fmt == "text" else logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING if fmt == "text" else logging.INFO)
+    return fmt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     BigInteger,
@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
@@ -32,6 +33,25 @@ NAMING = {
 
 # BIGINT autoincrement that SQLite also treats as ROWID.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class _SqliteUtcDateTime(TypeDecorator):
+    """SQLite keeps no offset: what the hub wrote (always UTC) is read back as UTC, not as a naive time."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+# A point in time, read back with its offset on both databases (every timestamp the hub serves is RFC 3339).
+Timestamp = DateTime(timezone=True).with_variant(_SqliteUtcDateTime(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -100,7 +120,7 @@ class UnitVersionRow(Base):
     funding: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     document_number: Mapped[str | None] = mapped_column(String(100))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_unit_versions_unit_from", "unit_code", "valid_from"),)
 
 
@@ -128,7 +148,7 @@ class QuotaVersionRow(Base):
     document_number: Mapped[str | None] = mapped_column(String(100))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_quota_versions_unit_from", "unit_code", "category", "valid_from"),)
 
 
@@ -156,7 +176,7 @@ class LeaderQuotaVersionRow(Base):
     document_number: Mapped[str | None] = mapped_column(String(100))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_leader_quota_versions_unit_from", "unit_code", "rank", "valid_from"),)
 
 
@@ -192,7 +212,7 @@ class PersonVersionRow(Base):
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     education: Mapped[str | None] = mapped_column(String(16))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_person_versions_person_from", "id_number", "valid_from"),)
 
 
@@ -242,9 +262,9 @@ class MismatchRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     caused_by: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of event ids
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
     __table_args__ = (
         _enum_check("kind", MismatchKind),
         _enum_check("status", MismatchStatus),
@@ -271,8 +291,8 @@ class OutboxRow(Base):
     topic: Mapped[str] = mapped_column(String(100))
     key: Mapped[str | None] = mapped_column(String(100))
     value: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     __table_args__ = (
         Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
     )
@@ -337,8 +357,8 @@ class ApiTokenRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # A district establishment office's ADMIN token acts and lists only in this region (GB/T 2260 code).
     region_code: Mapped[str | None] = mapped_column(String(6))
     __table_args__ = (
@@ -362,7 +382,7 @@ class PartnerIdentityRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class PartnerEmploymentRow(Base):
@@ -376,7 +396,7 @@ class PartnerEmploymentRow(Base):
     effective_date: Mapped[date] = mapped_column(Date)
     rank: Mapped[str | None] = mapped_column(String(100))
     event_id: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class PartnerPayrollRow(Base):
@@ -390,7 +410,7 @@ class PartnerPayrollRow(Base):
     gross_amount: Mapped[str | None] = mapped_column(String(32))
     paid: Mapped[bool] = mapped_column(Boolean)
     event_id: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class PartnerInsuranceRow(Base):
@@ -404,7 +424,7 @@ class PartnerInsuranceRow(Base):
     base_amount: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class AppliedEventRow(Base):
@@ -414,7 +434,7 @@ class AppliedEventRow(Base):
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     payload_sha256: Mapped[str] = mapped_column(String(64))
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class SubjectSequenceRow(Base):
@@ -434,7 +454,7 @@ class ConsumerOffsetRow(Base):
     topic: Mapped[str] = mapped_column(String(200), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True)
     next_offset: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class DeadLetterRow(Base):
@@ -449,8 +469,8 @@ class DeadLetterRow(Base):
     key: Mapped[str | None] = mapped_column(Text)
     raw_base64: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    replayed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     __table_args__ = (
         UniqueConstraint("topic", "partition", "offset", name="uq_dead_letters_position"),
         Index("ix_dead_letters_created", "created_at"),
@@ -468,8 +488,8 @@ class ComparisonRow(Base):
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12))  # RUNNING, SUCCEEDED, REJECTED, FAILED
     actor: Mapped[str] = mapped_column(String(200))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
     summary: Mapped[str | None] = mapped_column(Text)  # JSON
     error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
@@ -483,7 +503,7 @@ class AccessLogRow(Base):
 
     __tablename__ = "access_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Timestamp)
     token_id: Mapped[int | None] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
@@ -520,8 +540,8 @@ class HiringPlanRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
     submitted_by: Mapped[str] = mapped_column(String(200))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
     form_number: Mapped[str | None] = mapped_column(String(20))
     __table_args__ = (
         _enum_check("category", QuotaCategory),
@@ -550,8 +570,8 @@ class OnboardingRow(Base):
     required_reviews: Mapped[str] = mapped_column(String(100))  # comma-separated roles
     round: Mapped[int] = mapped_column(Integer, default=1)
     submitted_by: Mapped[str] = mapped_column(String(200))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
     form_number: Mapped[str | None] = mapped_column(String(20))
     __table_args__ = (
@@ -574,7 +594,7 @@ class ApplicationStepRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_application_steps_application", "application_id", "id"),)
 
 
@@ -590,7 +610,7 @@ class ApprovalFormRow(Base):
     unit_code: Mapped[str] = mapped_column(String(18))
     id_number: Mapped[str | None] = mapped_column(String(18))
     issued_by: Mapped[str] = mapped_column(String(200))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (_enum_check("kind", FormKind), Index("ix_approval_forms_id_number", "id_number"))
 
 
@@ -601,7 +621,7 @@ class UnitFreezeRow(Base):
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     frozen_by: Mapped[str] = mapped_column(String(200))
-    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    frozen_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class LeaderAppointmentRow(Base):
@@ -618,11 +638,11 @@ class LeaderAppointmentRow(Base):
     document_number: Mapped[str] = mapped_column(String(100))
     stage: Mapped[str] = mapped_column(String(16))  # CHECKED (核准), DECIDED (任免), CONFIRMED (配备)
     checked_by: Mapped[str] = mapped_column(String(200))
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(Timestamp)
     decided_by: Mapped[str | None] = mapped_column(String(200))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     form_number: Mapped[str | None] = mapped_column(String(20))
     __table_args__ = (
         CheckConstraint("stage IN ('CHECKED', 'DECIDED', 'CONFIRMED')", name="stage_allowed"),
@@ -644,7 +664,7 @@ class DocumentRow(Base):
     issued_on: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(24))
     recorded_by: Mapped[str] = mapped_column(String(200))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (_enum_check("kind", DocumentKind),)
 
 
@@ -661,7 +681,7 @@ class PolicyOverQuotaRow(Base):
     deadline: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (
         _enum_check("category", QuotaCategory),
         CheckConstraint("slots > 0", name="slots_positive"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import sys
 import uuid
@@ -25,11 +26,12 @@ from typing import Callable
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text
 
-from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
+from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid, describe
 from hub.adapters import csv_safe
 from hub.adapters.bulk import any_of, bulk_insert
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
+from hub.adapters.text_files import UTF8, decode
 from hub.adapters.orm import (
     ComparisonRow,
     MismatchRow,
@@ -93,10 +95,12 @@ class CompareReport:
     # "staged": PostgreSQL set operations (staged_compare, staged_views); "classes": rows read in Python, persons
     # re-checked by signature class (finding_classes); "general": row by row in Python
     method: str = "general"
+    encoding: str = UTF8  # the snapshot file's (hub.adapters.text_files)
 
     def summary(self) -> dict:
         kinds = sorted(set(self.tally.opened) | set(self.tally.resolved) | set(self.still_open) | set(self.tally.updated))
-        return {"comparison_id": self.comparison_id, "source": self.source, "period": self.period, "rows": self.rows,
+        return {"comparison_id": self.comparison_id, "source": self.source, "period": self.period,
+                "encoding": self.encoding, "rows": self.rows,
                 "bad_rows": len(self.bad_rows), "seconds": round(self.seconds, 3), "method": self.method,
                 "by_kind": {k: {"opened": self.tally.opened.get(k, 0), "updated": self.tally.updated.get(k, 0),
                                 "resolved": self.tally.resolved.get(k, 0), "still_open": self.still_open.get(k, 0)}
@@ -112,8 +116,7 @@ class CompareRejected(Exception):
 
 
 def _explain(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'row'}: {err['msg'].removeprefix('Value error, ')}"
-                     for err in e.errors()[:3])
+    return "; ".join(describe(err, "row") for err in e.errors()[:3])
 
 
 def check_row(source: str, row: dict[str, str], line: int):
@@ -128,15 +131,18 @@ def check_row(source: str, row: dict[str, str], line: int):
         return None, RowError(line, str(e))
 
 
-def read_snapshot(source: str, period: str, path: Path, progress: Progress | None = None) -> tuple[list, list[RowError]]:
-    """Validate every row; returns (valid records, bad rows with line numbers)."""
+def read_snapshot(source: str, period: str, path: Path, progress: Progress | None = None, *,
+                  content: str | None = None) -> tuple[list, list[RowError]]:
+    """Validate every row (of ``content``, the file's decoded text, when given); returns (valid records, bad rows)."""
     required, optional = COLUMNS[source]
     errors: list[RowError] = []
     records: list = []
     record = RECORDS[source]
     seen: dict[tuple, int] = {}
     csv.field_size_limit(sys.maxsize)  # an over-long field is a bad row (the file is in memory already), not a crash
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    if content is None:
+        content = decode(path.read_bytes(), path.name).text
+    with io.StringIO(content, newline="") as f:
         reader = csv.DictReader(f)
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in required if c not in header]
@@ -194,14 +200,10 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
     if not path.is_file():
         raise ValueError(f"{path} is not a file")
     raw = path.read_bytes()
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise ValueError(f"{path.name} is not UTF-8 text (line {line}, byte {e.start}); save the snapshot as UTF-8") from None
+    decoded = decode(raw, path.name)  # UTF-8 or GB18030; UnreadableText (a ValueError) with line and byte otherwise
     digest = hashlib.sha256(raw).hexdigest()
     cid = comparison_id or str(uuid.uuid4())
-    report = CompareReport(cid, source, period)
+    report = CompareReport(cid, source, period, encoding=decoded.encoding)
     _record_start(db, cid, source, period, path, digest, actor, comparison_id is not None)
     run_id = f"compare:{source}:{period}:{digest[:16]}"
 
@@ -222,10 +224,10 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
                 from hub.service_layer.staged_compare import run_staged
             else:
                 from hub.service_layer.staged_views import run_staged_view as run_staged
-            if run_staged(db, report, raw=raw, run_id=run_id, skip_bad_rows=skip_bad_rows, actor=actor,
+            if run_staged(db, report, raw=decoded.utf8(raw), run_id=run_id, skip_bad_rows=skip_bad_rows, actor=actor,
                           progress=progress, finish=finish):
                 return report
-        records, errors = read_snapshot(source, period, path, progress)
+        records, errors = read_snapshot(source, period, path, progress, content=decoded.text)
         report.rows, report.bad_rows = len(records), errors
         if errors and not skip_bad_rows:
             raise CompareRejected(report)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from hub.adapters.orm import (
     UnitVersionRow,
 )
 from hub.adapters.outbox import UPDATES_TOPIC, cloud_event_template, event_ids, json_string
+from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
 from hub.domain.identifiers import _ID_CHECK, _ID_WEIGHTS, InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import Person, Unit
 from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStatus
@@ -67,6 +69,7 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     mismatches: MismatchTally = field(default_factory=MismatchTally)
+    encodings: dict[str, str] = field(default_factory=dict)  # file name -> encoding read (hub.adapters.text_files)
 
 
 class ImportRejected(Exception):
@@ -94,15 +97,21 @@ def _parse_count(raw: str) -> int:
     return n
 
 
-def _read(path: Path, report: ImportReport):
+def _read(path: Path, report: ImportReport, loaded: "_Loaded"):
     """Yield (line, [stripped value of each FILES column]) for a CSV file; header problems are reported as line 1.
+
+    The file's text is the one ``_validate`` decoded (UTF-8 or GB18030); an undecodable file yields nothing.
 
     The same rows, values and line numbers as csv.DictReader gives (blank lines skipped, missing trailing fields
     empty, a repeated header name meaning its last column), without building a dict per row.
     """
     name = path.name
     wanted = FILES[name]
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    content = loaded.texts.pop(name, None)
+    if content is None:
+        return
+    with io.StringIO(content, newline="") as f:
+        del content
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in wanted if c not in header]
@@ -134,6 +143,7 @@ class _Loaded:
     # (id_number, unit_code, category, leader_rank or None, start_date)
     postings: list[tuple[str, str, str, str | None, date]] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # file name -> decoded text, until read
 
 
 class _IdNumbers:
@@ -176,19 +186,33 @@ class _IdNumbers:
         return b[1][0], b[1][1], "M" if v[16] in "13579" else "F"
 
 
+def _workbook(directory: Path, name: str) -> Path:
+    """``units.xlsx`` for ``units.csv``: the Excel workbook a file may come as instead."""
+    return directory / f"{name.removesuffix('.csv')}.xlsx"
+
+
 def _validate(db: Database, directory: Path, report: ImportReport, progress: Progress | None) -> _Loaded:
-    present = [n for n in FILES if (directory / n).is_file()]
+    present = [n for n in FILES if (directory / n).is_file() or _workbook(directory, n).is_file()]
     if not present:
-        report.errors.append(RowError(str(directory), 0, f"no registry CSV files found (expected any of {', '.join(FILES)})"))
+        report.errors.append(RowError(str(directory), 0, f"no registry CSV files found (expected any of {', '.join(FILES)}, "
+                                                         "or .xlsx workbooks of the same names)"))
         return _Loaded()
     out = _Loaded()
-    for n in present:
-        h = hashlib.sha256()
-        with (directory / n).open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        out.digests[n] = h.hexdigest()
     err = report.errors.append
+    for n in present:
+        path = directory / n if (directory / n).is_file() else _workbook(directory, n)
+        raw = path.read_bytes()
+        out.digests[path.name] = hashlib.sha256(raw).hexdigest()
+        try:
+            if path.suffix == ".xlsx":
+                out.texts[n], report.encodings[path.name] = workbook_csv(raw, path.name), XLSX
+                continue
+            decoded = decode(raw, n)
+        except UnreadableText as e:
+            err(RowError(path.name, e.line, str(e).removeprefix(f"{path.name}: line {e.line}, ")))
+            continue
+        del raw
+        out.texts[n], report.encodings[n] = decoded.text, decoded.encoding
 
     with db.read_session() as s:
         known_units = set(s.execute(select(UnitRow.code)).scalars())
@@ -201,7 +225,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
     file_units: dict[str, int] = {}
     parents: list[tuple[int, Unit]] = []
     if "units.csv" in present:
-        for line, (code, name, kind, level, region_code, parent_code, funding) in _read(directory / "units.csv", report):
+        for line, (code, name, kind, level, region_code, parent_code, funding) in _read(directory / "units.csv", report, out):
             try:
                 u = Unit.new(code=code, name=name, kind=kind, level=level,
                              region_code=region_code, funding=funding, parent_code=parent_code or None)
@@ -241,7 +265,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
         if fname not in present:
             continue
         seen: dict[tuple[str, str], int] = {}
-        for line, (unit_code, raw_value, raw_approved) in _read(directory / fname, report):
+        for line, (unit_code, raw_value, raw_approved) in _read(directory / fname, report, out):
             code = unit_ref(fname, line, unit_code)
             try:
                 value = vocab.parse(raw_value, f"quota {what}" if what == "category" else "leader rank")
@@ -270,7 +294,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
     file_persons: dict[str, tuple[int, date]] = {}  # id_number → (line, birth date)
     if "persons.csv" in present:
         persons = out.persons
-        for line, (raw_id, name, gender, raw_birth, education) in _read(directory / "persons.csv", report):
+        for line, (raw_id, name, gender, raw_birth, education) in _read(directory / "persons.csv", report, out):
             v = raw_id.upper()
             quick = ids.check(v)
             if (quick is not None and name and (not gender or gender == quick[2])
@@ -302,7 +326,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
         units_seen: dict[str, str] = {}  # raw unit code → known unit code
         dates: dict[str, date] = {}  # raw start date → date
         postings = out.postings
-        for line, (raw_id, raw_unit, raw_category, raw_rank, raw_start) in _read(directory / "postings.csv", report):
+        for line, (raw_id, raw_unit, raw_category, raw_rank, raw_start) in _read(directory / "postings.csv", report, out):
             idn = raw_id.upper()
             if idn not in file_persons:  # else validated on its persons.csv line
                 if ids.check(idn) is None:
@@ -405,6 +429,8 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
     report = ImportReport()
     loaded = _validate(db, directory, report, progress)
     if report.errors:
+        workbooks = {f"{n.removesuffix('.xlsx')}.csv": n for n, e in report.encodings.items() if e == XLSX}
+        report.errors = [RowError(workbooks.get(e.file, e.file), e.line, e.reason) for e in report.errors]
         raise ImportRejected(report)
     units, quotas, leader_quotas, persons, postings = (loaded.units, loaded.quotas, loaded.leader_quotas,
                                                        loaded.persons, loaded.postings)

@@ -1,8 +1,8 @@
 """The mismatch book: open, update and resolve mismatches, one open per (kind, subject, unit).
 
 Every open, change and resolution publishes a `registry.mismatches.v1` event through the outbox:
-`gov.registry.mismatch.opened` when opened (and again, with the same `mismatch_id`, when raising an open
-mismatch changes its details), `gov.registry.mismatch.resolved` when resolved.
+`gov.registry.mismatch.opened` when opened, `gov.registry.mismatch.updated` (same `mismatch_id`) when raising an
+open mismatch changes its details, `gov.registry.mismatch.resolved` when resolved.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class MismatchBook:
         row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
         row.updated_at = self.uow.now
         self.tally.add("updated", kind.value)
-        self._announce(row, "gov.registry.mismatch.opened")
+        self._announce(row, "gov.registry.mismatch.updated")
         return True
 
     def _close(self, row, caused_by: list[str] | None) -> None:

@@ -74,15 +74,18 @@ def list_tokens(db: Database) -> list[ApiTokenRow]:
         return list(s.execute(select(ApiTokenRow).order_by(ApiTokenRow.id)).scalars())
 
 
-def revoke_token(db: Database, *, token_id: int, actor: str = "cli") -> None:
+def revoke_token(db: Database, *, token_id: int, actor: str = "cli") -> datetime | None:
+    """Revoke a token; returns when it had been revoked already (then nothing changes), else None."""
     with UnitOfWork(db, actor=actor) as uow:
         row = uow.session.get(ApiTokenRow, token_id)
         if row is None:
-            raise ValueError(f"no token with id {token_id}")
-        if row.revoked_at is None:
-            row.revoked_at = uow.now
-            uow.record("token.revoke", "token", str(row.id), before={"revoked": False}, after={"revoked": True})
+            raise ValueError(f"no token with id {token_id} (see `hub token list`)")
+        if row.revoked_at is not None:
+            return row.revoked_at
+        row.revoked_at = uow.now
+        uow.record("token.revoke", "token", str(row.id), before={"revoked": False}, after={"revoked": True})
         uow.commit()
+    return None
 
 
 def authenticate(db: Database, token: str | None) -> Principal | None:

@@ -457,12 +457,12 @@ OTHER_VARIANTS = {
 }
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_its_line(pg_url, tmp_path):
+def test_a_file_neither_utf8_nor_gb18030_is_refused_with_its_line(pg_url, tmp_path):
     db = connect(pg_url)
-    f = tmp_path / "gbk.csv"
-    f.write_bytes("id_number,name,unit_code,period,gross_amount\n".encode() + "x,张伟,y,2026-10,1\n".encode("gb18030"))
+    f = tmp_path / "latin1.csv"
+    f.write_bytes("id_number,name,unit_code,period,gross_amount\n".encode() + "x,Zoë\xff,y,2026-10,1\n".encode("latin-1"))
     try:
-        with pytest.raises(ValueError, match="not UTF-8 text \\(line 2"):
+        with pytest.raises(ValueError, match="line 2, byte 49: neither UTF-8 nor GB18030"):
             run_compare(db, source="finance", period=P, path=f)
     finally:
         db.dispose()

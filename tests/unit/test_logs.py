@@ -10,3 +10,37 @@ def test_json_log_lines_carry_time_level_logger_message_and_extra_fields():
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "warning" and line["logger"] == "hub.connector" and line["message"] == "retrying batch"
     assert line["connector"] == "finance" and line["time"].endswith("Z")
+
+
+class _Terminal:
+    def isatty(self):
+        return True
+
+
+def test_auto_format_is_text_on_a_terminal_and_json_elsewhere():
+    import io
+
+    from hub.adapters.logs import effective_format
+
+    assert effective_format("auto", _Terminal()) == "text"
+    assert effective_format("auto", io.StringIO()) == "json"
+    assert effective_format("json", _Terminal()) == "json" and effective_format("text", io.StringIO()) == "text"
+
+
+def test_at_a_terminal_alembic_steps_and_kafka_python_warnings_are_left_out_but_json_keeps_them():
+    from hub.adapters.logs import configure
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("kafka").level, logging.getLogger("alembic").level)
+    try:
+        assert configure("text") == "text"
+        selector, migration = logging.getLogger("kafka.net.selector"), logging.getLogger("alembic.runtime.migration")
+        assert not selector.isEnabledFor(logging.WARNING) and selector.isEnabledFor(logging.ERROR)
+        assert not migration.isEnabledFor(logging.INFO) and logging.getLogger("hub").isEnabledFor(logging.INFO)
+        assert configure("json") == "json"
+        assert selector.isEnabledFor(logging.WARNING) and migration.isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.getLogger("kafka").setLevel(saved[2])
+        logging.getLogger("alembic").setLevel(saved[3])

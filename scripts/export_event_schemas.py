@@ -1,0 +1,170 @@
+"""Write one JSON Schema per event type to schema/events/<type>.schema.json (the partners' contract of each event).
+
+    python scripts/export_event_schemas.py          # write the files
+    python scripts/export_event_schemas.py --check  # exit 1 when a file is missing or differs
+
+tests/integration/test_event_schemas.py validates what the hub really publishes (its outbox) and accepts (the
+inbound models of connectors.events) against these files, so they cannot drift from the code unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "schema" / "events"
+
+ID_NUMBER = {"type": "string", "pattern": "^[0-9]{17}[0-9Xx]$",
+             "description": "citizen ID number (GB 11643-1999), check character verified; stored upper-case"}
+UNIT_CODE = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$",
+             "description": "unified social credit code (GB 32100-2015), check character verified"}
+DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date", "description": "YYYY-MM-DD"}
+PERIOD = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "description": "YYYY-MM"}
+AMOUNT = {"type": "string", "pattern": "^-?[0-9]{1,12}(\\.[0-9]{1,4})?$", "description": "CNY, a decimal string"}
+TIMESTAMP = {"type": "string", "format": "date-time",
+             "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$",
+             "description": "RFC 3339 with an offset"}
+NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+SHA256 = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
+
+
+def one_of(*values: str) -> dict:
+    return {"type": "string", "enum": list(values)}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+UNIT_KIND = one_of("PARTY_ORGAN", "PEOPLES_CONGRESS", "GOVERNMENT_ORGAN", "CPPCC", "SUPERVISORY_ORGAN", "COURT",
+                   "PROCURATORATE", "DEMOCRATIC_PARTY", "MASS_ORGANIZATION", "PUBLIC_INSTITUTION")
+UNIT_LEVEL = one_of("CITY", "DISTRICT", "TOWNSHIP")
+FUNDING = one_of("FULL", "PARTIAL", "SELF")
+CATEGORY = one_of("ADMINISTRATIVE", "POLITICAL_LEGAL", "PUBLIC_INSTITUTION", "WORKER")
+RANK = one_of("DIVISION_CHIEF", "DEPUTY_DIVISION_CHIEF", "SECTION_CHIEF", "DEPUTY_SECTION_CHIEF")
+EDUCATION = one_of("DOCTORATE", "MASTER", "BACHELOR", "COLLEGE", "SECONDARY", "OTHER")
+MISMATCH_KIND = one_of("IDENTITY_UNKNOWN", "NAME_MISMATCH", "DECEASED_ACTIVE", "GHOST_PAYROLL", "PAYROLL_UNIT_MISMATCH",
+                       "DOUBLE_PAYROLL", "UNPAID_POSTING", "INSURANCE_EMPLOYER_MISMATCH", "INSURANCE_MISSING",
+                       "HR_STATUS_CONFLICT", "HR_UNIT_MISMATCH", "RETIREMENT_DUE", "OVER_QUOTA",
+                       "LEADERSHIP_OVER_QUOTA", "HEADCOUNT_INCONSISTENT")
+
+
+def data(required: dict, optional: dict | None = None, *, closed: bool = True) -> dict:
+    """An object schema: ``required`` fields must be present, ``optional`` ones may be."""
+    return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})},
+            "additionalProperties": not closed}
+
+
+# Inbound (section 4 of the contract): what partners send. Unknown data fields are ignored by the hub.
+INBOUND = {
+    "gov.police.identity.updated": ("police", "police.identity.v1", "police identity changes", data(
+        {"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"), "birth_date": DATE,
+         "status": one_of("ALIVE", "DECEASED", "CANCELLED")}, {"photo_sha256": nullable(SHA256)}, closed=False)),
+    "gov.hr.employment.updated": ("hr", "hr.employment.v1", "HR employment changes", data(
+        {"id_number": ID_NUMBER, "name": NAME, "unit_code": UNIT_CODE, "status": one_of("EMPLOYED", "RETIRED", "LEFT"),
+         "effective_date": DATE}, {"rank": nullable({"type": "string", "maxLength": 100})}, closed=False)),
+    "gov.finance.payroll.paid": ("finance", "finance.payroll.v1", "a payroll line", data(
+        {"id_number": ID_NUMBER, "name": NAME, "unit_code": UNIT_CODE, "period": PERIOD, "gross_amount": AMOUNT}, closed=False)),
+    "gov.finance.payroll.stopped": ("finance", "finance.payroll.v1", "pay stopped for a period", data(
+        {"id_number": ID_NUMBER, "unit_code": UNIT_CODE, "period": PERIOD}, closed=False)),
+    "gov.insurance.contribution.recorded": ("insurance", "insurance.contribution.v1", "a social-insurance contribution", data(
+        {"id_number": ID_NUMBER, "name": NAME, "employer_code": UNIT_CODE, "period": PERIOD, "base_amount": AMOUNT,
+         "status": one_of("ACTIVE", "SUSPENDED", "TERMINATED")}, closed=False)),
+}
+
+UNIT = data({"code": UNIT_CODE, "name": NAME, "kind": UNIT_KIND, "level": UNIT_LEVEL,
+             "region_code": {"type": "string", "pattern": "^[0-9]{6}$"}, "parent_code": nullable(UNIT_CODE),
+             "funding": FUNDING, "status": one_of("ACTIVE", "ABOLISHED")},
+            {"established_on": nullable(DATE), "abolished_on": nullable(DATE)})
+QUOTA = data({"unit_code": UNIT_CODE, "category": CATEGORY, "approved": {"type": "integer", "minimum": 0},
+              "document_number": nullable({"type": "string"}), "effective_date": nullable(DATE)})
+LEADER_QUOTA = data({"unit_code": UNIT_CODE, "rank": RANK, "approved": {"type": "integer", "minimum": 0},
+                     "document_number": nullable({"type": "string"}), "effective_date": nullable(DATE)})
+PERSON = data({"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"), "birth_date": DATE,
+               "education": nullable(EDUCATION)},
+              {"verified_name": nullable(NAME), "identity_status": nullable(one_of("ALIVE", "DECEASED", "CANCELLED")),
+               "photo_sha256": nullable(SHA256)})
+POSTING = data({"posting_id": {"type": "integer"}, "id_number": ID_NUMBER, "unit_code": UNIT_CODE, "category": CATEGORY,
+                "leader_rank": nullable(RANK), "start_date": DATE, "end_date": nullable(DATE),
+                "end_reason": nullable({"type": "string"}), "active": {"type": "boolean"}})
+MISMATCH = data({"mismatch_id": {"type": "string", "minLength": 1}, "kind": MISMATCH_KIND,
+                 "status": one_of("OPEN", "RESOLVED"),
+                 "subject": {"type": "string", "description": "ID number, or unit code for unit-level kinds"},
+                 "unit_code": nullable(UNIT_CODE), "source": nullable({"type": "string"}), "detected_at": TIMESTAMP,
+                 "resolved_at": nullable(TIMESTAMP), "details": {"type": "object", "description": "expected vs. found"},
+                 "caused_by": {"type": "array", "items": {"type": "string"},
+                               "description": "ids of the events (or runs) that raised or resolved it"}})
+DEADLETTER = data({"reason": {"type": "string", "minLength": 1}, "topic": {"type": "string"},
+                   "partition": {"type": "integer"}, "offset": {"type": "integer"}, "key": nullable({"type": "string"}),
+                   "raw_base64": {"type": "string", "contentEncoding": "base64"}},
+                  {"connector": {"type": "string"}})
+
+UPDATES, MISMATCHES, DEAD = "registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1"
+# Outbound: what the hub publishes (type -> topic, key, subject, meaning, data schema).
+OUTBOUND = {
+    "gov.registry.unit.created": (UPDATES, "unit code", "unit code", "a unit was set up", UNIT),
+    "gov.registry.unit.updated": (UPDATES, "unit code", "unit code", "a unit's details changed", UNIT),
+    "gov.registry.unit.abolished": (UPDATES, "unit code", "unit code", "a unit was abolished", UNIT),
+    "gov.registry.quota.changed": (UPDATES, "unit code", "unit code", "a unit's approved quota of a category", QUOTA),
+    "gov.registry.leader_quota.changed": (UPDATES, "unit code", "unit code", "a unit's leadership positions of a rank", LEADER_QUOTA),
+    "gov.registry.person.created": (UPDATES, "ID number", "ID number", "a person entered the registry", PERSON),
+    "gov.registry.person.updated": (UPDATES, "ID number", "ID number", "a person's data or police-verified identity changed", PERSON),
+    "gov.registry.posting.started": (UPDATES, "posting id", "ID number", "a person took a quota slot", POSTING),
+    "gov.registry.posting.ended": (UPDATES, "posting id", "ID number", "a person left a quota slot", POSTING),
+    "gov.registry.mismatch.opened": (MISMATCHES, "mismatch id", "mismatch subject", "a mismatch was found", MISMATCH),
+    "gov.registry.mismatch.updated": (MISMATCHES, "mismatch id", "mismatch subject", "an open mismatch's details changed", MISMATCH),
+    "gov.registry.mismatch.resolved": (MISMATCHES, "mismatch id", "mismatch subject", "a mismatch no longer holds", MISMATCH),
+    "gov.registry.deadletter": (DEAD, "the original key", "(none)", "an inbound message the hub rejected", DEADLETTER),
+}
+
+
+def envelope(type_: str, source: str | dict, data_schema: dict, *, inbound: bool) -> dict:
+    props = {"specversion": {"const": "1.0"}, "id": {"type": "string", "minLength": 1, "maxLength": 200},
+             "source": source, "type": {"const": type_}, "time": TIMESTAMP, "subject": {"type": "string"},
+             "datacontenttype": {"const": "application/json"}, "data": data_schema}
+    if inbound:
+        props["sequence"] = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1,
+                             "description": "increases per (source, subject); an older one is stale and changes nothing"}
+    return {"type": "object", "required": ["specversion", "id", "source", "type", "data"] + ([] if inbound else ["time", "datacontenttype"]),
+            "properties": props}
+
+
+def schemas() -> dict[str, dict]:
+    out = {}
+    for type_, (dept, topic, meaning, d) in INBOUND.items():
+        body = envelope(type_, {"type": "string", "description": f"the partner, e.g. /gov/{dept}"}, d, inbound=True)
+        out[type_] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{type_}.schema.json",
+                      "title": type_, "description": f"In on `{topic}` (key: the citizen ID number): {meaning}. "
+                      "A CloudEvents 1.0 event in structured JSON mode (UTF-8).", **body}
+    for type_, (topic, key, subject, meaning, d) in OUTBOUND.items():
+        body = envelope(type_, {"const": "/gov/registry"}, d, inbound=False)
+        out[type_] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{type_}.schema.json",
+                      "title": type_, "description": f"Out on `{topic}` (key: {key}; subject: {subject}): {meaning}. "
+                      "A CloudEvents 1.0 event in structured JSON mode (UTF-8).", **body}
+    return out
+
+
+def render(schema: dict) -> str:
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for type_, schema in schemas().items():
+        path = OUT / f"{type_}.schema.json"
+        if check:
+            if not path.exists() or path.read_text(encoding="utf-8") != render(schema):
+                stale.append(path.name)
+        else:
+            OUT.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(schema), encoding="utf-8")
+    if stale:
+        print("stale event schemas (run python scripts/export_event_schemas.py): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
