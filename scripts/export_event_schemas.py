@@ -85,9 +85,22 @@ PERSON = data({"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"),
                "education": nullable(EDUCATION)},
               {"verified_name": nullable(NAME), "identity_status": nullable(one_of("ALIVE", "DECEASED", "CANCELLED")),
                "photo_sha256": nullable(SHA256)})
-POSTING = data({"posting_id": {"type": "integer"}, "id_number": ID_NUMBER, "unit_code": UNIT_CODE, "category": CATEGORY,
-                "leader_rank": nullable(RANK), "start_date": DATE, "end_date": nullable(DATE),
-                "end_reason": nullable({"type": "string"}), "active": {"type": "boolean"}})
+FORM_NUMBER = {"type": "string", "pattern": "^(JB|JY|DD|ZS|YB)[0-9]{4}-[0-9]{6,}$",
+               "description": "an approval form's number: kind prefix (JB onboarding, JY departure, DD transfer, "
+                              "ZS leader appointment, YB hiring plan), year, serial"}
+NONE = {"type": "null"}
+ID = {"type": "integer", "minimum": 1}
+
+
+def posting(*, form_number: dict, active: dict | None = None) -> dict:
+    return data({"posting_id": ID, "id_number": ID_NUMBER, "unit_code": UNIT_CODE, "category": CATEGORY,
+                 "leader_rank": nullable(RANK), "start_date": DATE, "end_date": nullable(DATE),
+                 "end_reason": nullable({"type": "string"}), "active": active or {"type": "boolean"},
+                 "form_number": form_number})
+
+
+POSTING = posting(form_number={**nullable(FORM_NUMBER), "description": "the approval form the posting started or ended "
+                               "by (进编审批表, 减员通知单, 调动审批表); null outside the workflows, e.g. hub import"})
 MISMATCH = data({"mismatch_id": {"type": "string", "minLength": 1}, "kind": MISMATCH_KIND,
                  "status": one_of("OPEN", "RESOLVED"),
                  "subject": {"type": "string", "description": "ID number, or unit code for unit-level kinds"},
@@ -100,7 +113,61 @@ DEADLETTER = data({"reason": {"type": "string", "minLength": 1}, "topic": {"type
                    "raw_base64": {"type": "string", "contentEncoding": "base64"}},
                   {"connector": {"type": "string"}})
 
+# The workflows (contract section 9, docs/workflows.md).
+APPLICATION_STATUS = ("IN_REVIEW", "RETURNED", "APPROVED", "REJECTED", "WITHDRAWN")
+ROUTE = one_of("CIVIL_SERVICE_EXAM", "SELECTED_GRADUATE", "OPEN_SELECTION", "TRANSFER_IN", "OPEN_RECRUITMENT",
+               "TALENT_INTRODUCTION", "MILITARY_TRANSFER", "POLICY_PLACEMENT")
+FORM_KIND = one_of("ONBOARDING", "DEPARTURE", "TRANSFER", "LEADER_APPOINTMENT", "HIRING_PLAN")
+DOCUMENT_KIND = one_of("COMMITTEE_MINUTES", "REPLY", "NOTICE", "DECISION", "APPOINTMENT", "OTHER")
+TEXT = {"type": "string", "minLength": 1}
+
+
+def onboarding(action: str, status: str, *, approved: bool = False) -> dict:
+    """An onboarding application after a step: only the approval has a posting and a form."""
+    return data({"onboarding_id": ID, "status": {"const": status}, "unit_code": UNIT_CODE, "id_number": ID_NUMBER,
+                 "name": NAME, "category": CATEGORY, "route": ROUTE, "start_date": DATE,
+                 "required_reviews": {"type": "array", "items": one_of("HR", "ORGANIZATION"), "minItems": 1,
+                                      "uniqueItems": True, "description": "the departments that review (联审)"},
+                 "round": {"type": "integer", "minimum": 1, "description": "1, plus one per resubmission"},
+                 "hiring_plan_id": nullable(ID),
+                 "posting_id": ID if approved else NONE, "form_number": FORM_NUMBER if approved else NONE,
+                 "comment": {**nullable({"type": "string"}), "description": f"the comment of the {action} step"}})
+
+
+def hiring_plan(status: str, *, approved: bool = False, decided: bool = False) -> dict:
+    return data({"hiring_plan_id": ID, "unit_code": UNIT_CODE, "year": {"type": "integer", "minimum": 2000},
+                 "category": CATEGORY, "slots": {"type": "integer", "minimum": 1},
+                 "approved_slots": {"type": "integer", "minimum": 1} if approved else NONE,
+                 "filled": {"type": "integer", "minimum": 0, "description": "hires made from the plan's slots"},
+                 "reason": TEXT, "status": {"const": status},
+                 "comment": nullable({"type": "string"}) if decided else NONE,
+                 "form_number": FORM_NUMBER if approved else NONE})
+
+
+def leader_appointment(stage: str, *, confirmed: bool = False) -> dict:
+    return data({"appointment_id": ID, "id_number": ID_NUMBER, "posting_id": ID, "unit_code": UNIT_CODE,
+                 "rank": {**nullable(RANK), "description": "null: removal from the leader position"},
+                 "effective_date": DATE, "document_number": {**TEXT, "maxLength": 100}, "stage": {"const": stage},
+                 "form_number": FORM_NUMBER if confirmed else NONE})
+
+
+def freeze(frozen: bool) -> dict:
+    return data({"unit_code": UNIT_CODE, "frozen": {"const": frozen},
+                 "reason": TEXT if frozen else nullable({"type": "string"})})
+
+
+FORM = data({"number": FORM_NUMBER, "kind": FORM_KIND, "unit_code": UNIT_CODE,
+             "id_number": {**nullable(ID_NUMBER), "description": "null for a hiring plan's form"},
+             "issued_at": TIMESTAMP})
+DOCUMENT = data({"number": {**TEXT, "maxLength": 100}, "title": {**TEXT, "maxLength": 300},
+                 "issuer": {**TEXT, "maxLength": 200}, "issued_on": DATE, "kind": DOCUMENT_KIND})
+POLICY_OVERQUOTA = data({"decision_id": ID, "unit_code": UNIT_CODE, "category": CATEGORY,
+                         "slots": {"type": "integer", "minimum": 1}, "document_number": {**TEXT, "maxLength": 100},
+                         "deadline": {**DATE, "description": "the day by which the excess is to be absorbed (消化)"},
+                         "reason": TEXT})
+
 UPDATES, MISMATCHES, DEAD = "registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1"
+ONBOARDING_KEY, PLAN_KEY, APPOINTMENT_KEY = "onboarding-<id>", "hiring-plan-<id>", "leader-appointment-<id>"
 # Outbound: what the hub publishes (type -> topic, key, subject, meaning, data schema).
 OUTBOUND = {
     "gov.registry.unit.created": (UPDATES, "unit code", "unit code", "a unit was set up", UNIT),
@@ -116,6 +183,44 @@ OUTBOUND = {
     "gov.registry.mismatch.updated": (MISMATCHES, "mismatch id", "mismatch subject", "an open mismatch's details changed", MISMATCH),
     "gov.registry.mismatch.resolved": (MISMATCHES, "mismatch id", "mismatch subject", "a mismatch no longer holds", MISMATCH),
     "gov.registry.deadletter": (DEAD, "the original key", "(none)", "an inbound message the hub rejected", DEADLETTER),
+    # the workflows
+    "gov.registry.onboarding.submitted": (UPDATES, ONBOARDING_KEY, "ID number", "a unit applied to post a person (用编进编)",
+                                          onboarding("submission", "IN_REVIEW")),
+    "gov.registry.onboarding.reviewed": (UPDATES, ONBOARDING_KEY, "ID number", "a required department approved its review",
+                                         onboarding("review", "IN_REVIEW")),
+    "gov.registry.onboarding.returned": (UPDATES, ONBOARDING_KEY, "ID number", "a reviewer returned the application to the unit",
+                                         onboarding("return", "RETURNED")),
+    "gov.registry.onboarding.resubmitted": (UPDATES, ONBOARDING_KEY, "ID number", "the unit corrected a returned application",
+                                            onboarding("resubmission", "IN_REVIEW")),
+    "gov.registry.onboarding.approved": (UPDATES, ONBOARDING_KEY, "ID number", "the office approved; the posting started",
+                                         onboarding("approval", "APPROVED", approved=True)),
+    "gov.registry.onboarding.rejected": (UPDATES, ONBOARDING_KEY, "ID number", "the office rejected the application",
+                                         onboarding("rejection", "REJECTED")),
+    "gov.registry.onboarding.withdrawn": (UPDATES, ONBOARDING_KEY, "ID number", "the unit withdrew the application",
+                                          onboarding("withdrawal", "WITHDRAWN")),
+    "gov.registry.hiring_plan.submitted": (UPDATES, PLAN_KEY, "unit code", "a unit asked for slots for a year (用编计划)",
+                                           hiring_plan("IN_REVIEW")),
+    "gov.registry.hiring_plan.approved": (UPDATES, PLAN_KEY, "unit code", "the office approved a plan; its slots are reserved",
+                                          hiring_plan("APPROVED", approved=True, decided=True)),
+    "gov.registry.hiring_plan.rejected": (UPDATES, PLAN_KEY, "unit code", "the office rejected a plan",
+                                          hiring_plan("REJECTED", decided=True)),
+    "gov.registry.form.issued": (UPDATES, "form number", "ID number, or unit code for a form without a person",
+                                 "an approval form was issued (never its verification code)", FORM),
+    "gov.registry.unit.frozen": (UPDATES, "unit code", "unit code", "the office froze a unit: no plans, no hires", freeze(True)),
+    "gov.registry.unit.unfrozen": (UPDATES, "unit code", "unit code", "the office lifted a unit's freeze", freeze(False)),
+    "gov.registry.leader_appointment.checked": (UPDATES, APPOINTMENT_KEY, "ID number",
+                                                "the office checked the leader quota (核准)", leader_appointment("CHECKED")),
+    "gov.registry.leader_appointment.decided": (UPDATES, APPOINTMENT_KEY, "ID number",
+                                                "ORGANIZATION recorded the decision (任免)", leader_appointment("DECIDED")),
+    "gov.registry.leader_appointment.confirmed": (UPDATES, APPOINTMENT_KEY, "ID number",
+                                                  "the office confirmed the appointment (配备)",
+                                                  leader_appointment("CONFIRMED", confirmed=True)),
+    "gov.registry.posting.updated": (UPDATES, "posting id", "ID number", "a confirmed appointment changed an active posting's "
+                                     "leader rank", posting(form_number=FORM_NUMBER, active={"const": True})),
+    "gov.registry.document.recorded": (UPDATES, "document number", "document number",
+                                       "the office registered a document (文号)", DOCUMENT),
+    "gov.registry.policy_overquota.allowed": (UPDATES, "unit code", "unit code", "the office allowed policy placements "
+                                              "above a unit's quota until a deadline (政策性超编)", POLICY_OVERQUOTA),
 }
 
 

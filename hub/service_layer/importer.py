@@ -536,8 +536,8 @@ def _event_rows(loaded: _Loaded, posting_ids: list[int], day: date, now: datetim
             progress(n)
     done += len(loaded.persons)
     tmpl = cloud_event_template(type="gov.registry.posting.started", now=now)
-    data = ('{"active":true,"category":"%s","end_date":null,"end_reason":null,"id_number":"%s","leader_rank":%s,'
-            '"posting_id":%d,"start_date":"%s","unit_code":"%s"}')
+    data = ('{"active":true,"category":"%s","end_date":null,"end_reason":null,"form_number":null,"id_number":"%s",'
+            '"leader_rank":%s,"posting_id":%d,"start_date":"%s","unit_code":"%s"}')  # no approval form: not a workflow step
     for n, (pid, (idn, unit, category, rank, start)) in enumerate(zip(posting_ids, loaded.postings), done + 1):
         yield topic, str(pid), tmpl % (data % (category, idn, vocab[rank], pid, start.isoformat(), unit), next(ids), f'"{idn}"'), now
         if n % 20000 == 0:

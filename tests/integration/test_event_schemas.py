@@ -1,14 +1,16 @@
 """The JSON Schemas under schema/events/ are the partners' contract of every event: each is checked against what
 the hub really publishes (every outbox row of a day's work, on SQLite and PostgreSQL — streaming, import,
-registry changes, comparisons, dead letters) and what it accepts (the inbound models of connectors.events)."""
+registry changes, the workflows, comparisons, dead letters) and what it accepts (the inbound models of
+connectors.events)."""
 
 from __future__ import annotations
 
+import ast
 import base64
 import importlib.util
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,13 @@ from connectors.events import DATA_MODELS
 from hub.adapters.orm import OutboxRow
 from hub.demo_city import generate_city
 from hub.domain.identifiers import parse_id_number
+from hub.domain.vocabulary import DepartureReason, LeaderRank, Role
+from hub.domain.workflows import Caller, OnboardingApplication
 from hub.service_layer import registry
 from hub.service_layer.compare import run_compare
 from hub.service_layer.importer import import_registry
 from hub.service_layer.unit_of_work import UnitOfWork
+from hub.service_layer.workflows import documents, leaders, onboarding, plans, policy, postings
 from tests import events as ev
 from tests.factories import id_number
 from tests.integration.registry_helpers import hire, make_person, make_unit
@@ -50,10 +55,36 @@ def test_the_schema_files_are_what_the_export_script_writes():
         Draft202012Validator.check_schema(schema)
 
 
+def _composed_types(tree: ast.Module) -> set[str]:
+    """Types a module composes as ``f"gov.registry.<family>.{action}"`` inside a function: the family with every
+    string literal the module's calls of that function pass for ``action`` (``"reviewed" if ok else "returned"``)."""
+    out = set()
+    for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.JoinedStr) and isinstance(node.values[0], ast.Constant)
+                    and str(node.values[0].value).startswith("gov.registry.")):
+                continue
+            assert len(node.values) == 2 and isinstance(node.values[1], ast.FormattedValue), ast.unparse(node)
+            family, param = node.values[0].value, node.values[1].value.id
+            index = [a.arg for a in fn.args.args].index(param)
+            actions = set()
+            for call in ast.walk(tree):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == fn.name:
+                    arg = call.args[index] if len(call.args) > index else next(k.value for k in call.keywords if k.arg == param)
+                    actions |= {c.value for c in ast.walk(arg) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+            assert actions, f"no literal {param} passed to {fn.name}"
+            out |= {family + a for a in actions}
+    return out
+
+
 def test_every_event_type_in_the_code_has_a_schema_and_every_schema_an_event_type():
-    code = "\n".join(p.read_text(encoding="utf-8") for d in ("hub", "connectors") for p in (ROOT / d).rglob("*.py"))
-    outbound = set(re.findall(r'"(gov\.registry\.[a-z_]+(?:\.[a-z_]+)?)"', code))
-    assert outbound and set(DATA_MODELS) | outbound == set(SCHEMAS)
+    sources = [p.read_text(encoding="utf-8") for d in ("hub", "connectors") for p in (ROOT / d).rglob("*.py")]
+    outbound = set(re.findall(r'"(gov\.registry\.[a-z_]+(?:\.[a-z_]+)?)"', "\n".join(sources)))
+    composed = set().union(*(_composed_types(ast.parse(text)) for text in sources))
+    assert {"gov.registry.onboarding.withdrawn", "gov.registry.hiring_plan.rejected",
+            "gov.registry.leader_appointment.confirmed"} <= composed  # the f-strings are found
+    assert outbound and set(DATA_MODELS) | outbound | composed == set(SCHEMAS), sorted(
+        set(SCHEMAS) ^ (set(DATA_MODELS) | outbound | composed))
 
 
 @pytest.mark.parametrize("type_", sorted(DATA_MODELS))
@@ -131,6 +162,8 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
     with UnitOfWork(db, actor="test") as uow:
         registry.abolish_unit(uow, code=other, effective=date(2026, 2, 1))
         uow.commit()
+    # ... every step of the workflows (contract section 9) ...
+    _drive_the_workflows(db)
     # ... partner events: a mismatch opened, updated and resolved, a ghost, and a poison message ...
     dead_letters = streaming.reader("registry.deadletter.v1")  # published by the connector itself, not the outbox
     streaming.start()
@@ -166,5 +199,70 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
             bad.append((event["type"], p))
     assert not bad, bad[:20]
     assert set(seen) == set(SCHEMAS) - set(DATA_MODELS), sorted(set(SCHEMAS) - set(DATA_MODELS) - set(seen))
+    for type_ in ("gov.registry.posting.started", "gov.registry.posting.ended"):  # by a form, and outside the workflows
+        assert {e["data"]["form_number"] is None for e in values if e["type"] == type_} == {True, False}, type_
     dead = next(e for e in values if e["type"] == "gov.registry.deadletter")
     assert base64.b64decode(dead["data"]["raw_base64"]) == b"{not json"
+
+
+KEY = b"event-schema-test-form-key-0123456789"
+
+
+def _drive_the_workflows(db) -> None:
+    """Every workflow step that publishes, through the service layer as the GraphQL mutations call it: documents,
+    hiring plans, onboarding (reviewed, returned, resubmitted, approved, rejected, withdrawn), leader appointments,
+    departure and transfer, policy over-quota, freezes."""
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 4, "PUBLIC_INSTITUTION": 2}, leaders={"SECTION_CHIEF": 1},
+                     name="杭州市流程局")
+    office, org, hr = Caller("office", Role.ADMIN), Caller("org", Role.ORGANIZATION), Caller("hr", Role.HR)
+    own = Caller("unit", Role.UNIT, unit_code=unit)
+
+    def step(caller, fn, *args, **kw):
+        with UnitOfWork(db, actor=caller.actor) as uow:
+            out = fn(uow, caller, *args, **kw)
+            uow.commit()
+        return out
+
+    def apply_for(idn, name, category="ADMINISTRATIVE", route="CIVIL_SERVICE_EXAM", plan=None):
+        return OnboardingApplication.new(unit_code=unit, id_number=idn, name=name, category=category, route=route,
+                                         start_date=date(2026, 3, 1), education="BACHELOR", hiring_plan_id=plan)
+
+    step(office, documents.record_document, number="杭编委〔2026〕9号", title="关于市流程局编制的批复",
+         issuer="杭州市机构编制委员会", issued_on=date(2026, 3, 10), kind="REPLY")
+    today = datetime.now(timezone.utc).date()  # the hub's clock
+    year = today.year
+    plan = step(own, plans.submit_hiring_plan, unit_code=unit, year=year, category="ADMINISTRATIVE", slots=2,
+                reason="业务扩展").id
+    step(office, plans.decide_hiring_plan, KEY, plan, True, 1, "核准一名")
+    refused = step(own, plans.submit_hiring_plan, unit_code=unit, year=year, category="ADMINISTRATIVE", slots=1,
+                   reason="再增一名").id
+    step(office, plans.decide_hiring_plan, KEY, refused, False, None, "编制已满")
+    # hired from the plan: reviewed by ORGANIZATION, approved by the office (person, form, posting)
+    leader = id_number(date(1995, 5, 5))
+    app = step(own, onboarding.submit_onboarding, apply_for(leader, "王芳", plan=plan), "首次申报").id
+    step(org, onboarding.review_onboarding, app, True, None)
+    step(office, onboarding.approve_onboarding, KEY, app, "同意进编")
+    # returned by HR, corrected, resubmitted, then withdrawn by the unit
+    b = id_number(date(1996, 6, 6), male=False)
+    app = step(own, onboarding.submit_onboarding, apply_for(b, "赵敏", "PUBLIC_INSTITUTION", "OPEN_RECRUITMENT"))
+    step(hr, onboarding.review_onboarding, app.id, False, "学历证明缺失")
+    step(own, onboarding.resubmit_onboarding, app.id, apply_for(b, "赵敏", "PUBLIC_INSTITUTION", "OPEN_RECRUITMENT"), "已补正")
+    step(own, onboarding.close_onboarding, app.id, withdraw=True, comment=None)
+    app = step(own, onboarding.submit_onboarding, apply_for(id_number(date(1997, 7, 7)), "钱进"))
+    step(office, onboarding.close_onboarding, app.id, withdraw=False, comment="不符合报考条件")
+    # 核准 → 任免 → 配备: the posting's rank changes, a form is issued
+    for caller in (office, org, office):
+        step(caller, leaders.appoint_leader, KEY, id_number=leader, rank=LeaderRank.SECTION_CHIEF,
+             effective_date=date(2026, 4, 1), document_number="杭组干〔2026〕12号")
+    # departure (减员通知单) and transfer (调动审批表)
+    leaving, moving = make_person(db, name="孙离"), make_person(db, name="周调")
+    hire(db, leaving, unit)
+    hire(db, moving, unit)
+    step(office, postings.end_posting, KEY, id_number=leaving, end_date=date(2026, 4, 30),
+         reason=DepartureReason.RESIGNATION, comment="本人申请")
+    step(office, postings.transfer_person, KEY, id_number=moving, to_unit_code=unit, category="PUBLIC_INSTITUTION",
+         effective_date=date(2026, 5, 1))
+    step(office, policy.allow_policy_over_quota, unit_code=unit, category="ADMINISTRATIVE", slots=1,
+         document_number="杭编〔2026〕50号", deadline=today + timedelta(days=60), reason="军转干部安置")
+    step(office, plans.set_unit_frozen, unit_code=unit, frozen=True, reason="机构改革期间")
+    step(office, plans.set_unit_frozen, unit_code=unit, frozen=False, reason=None)

@@ -29,6 +29,8 @@ def test_the_contract_names_every_topic_event_type_schema_mismatch_kind_and_role
     for type_ in schemas:
         family, _, change = type_.rpartition(".")
         assert f"`{type_}`" in text or (f"`{family}." in text and f"`.{change}`" in text), type_
+        assert f"schema/events/{type_}.schema.json" in text or (  # its schema, or one of its family's (section 5)
+            family.count(".") == 2 and f"](../schema/events/{family}." in text), type_
     for type_ in DATA_MODELS:
         assert f"schema/events/{type_}.schema.json" in text
     for kind in MismatchKind:
