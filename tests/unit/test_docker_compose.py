@@ -1,7 +1,8 @@
 """docker-compose.yml, the Dockerfile and .dockerignore agree with the hub's Settings and CLI.
 
 No Docker engine is needed: the files are parsed and checked against hub.config.Settings and the `hub` command.
-Compose ``${VAR:-default}`` interpolation is resolved to the default, as if no variable were set.
+Compose ``${VAR:-default}`` interpolation is resolved to the default, as if no variable were set; a required
+``${VAR:?message}`` takes the value an operator sets (OPERATOR_VARS) where a test says so, and fails otherwise.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ ENV_PREFIX = Settings.model_config["env_prefix"]
 SETTINGS_VARS = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
 REQUIRED_HUB_VARS = {f"{ENV_PREFIX}{n}" for n in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "HTTP_HOST", "HTTP_PORT")}
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+AUDIT_KEY_VARS = {f"{ENV_PREFIX}AUDIT_KEY", f"{ENV_PREFIX}AUDIT_KEY_FILE"}
+# What an operator sets before `docker compose up` (the header of docker-compose.yml says so).
+OPERATOR_VARS = {"HUB_AUDIT_KEY": "3f1c9a7e5b2d4f6081a3c5e7f9b1d3e5a7c9e1f3b5d7f9a1c3e5a7b9d1f3e5a7"}
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -42,8 +46,9 @@ _COMPOSE_VAR = re.compile(
 )
 
 
-def interpolate(value):
-    """Compose interpolation with no variables set: ``${VAR:-d}``/``${VAR-d}`` -> d, ``$$`` -> ``$``, else empty."""
+def interpolate(value, variables: dict[str, str] | None = None):
+    """Compose interpolation with only ``variables`` set (none by default): a set variable -> its value (``:+alt``
+    -> alt), else ``${VAR:-d}``/``${VAR-d}`` -> d, ``$$`` -> ``$``, ``${VAR:?msg}`` fails, anything else empty."""
     if not isinstance(value, str):
         return value
 
@@ -51,6 +56,9 @@ def interpolate(value):
         if m.group("escaped"):
             return "$"
         op = m.group("op")
+        name = m.group("braced") or m.group("named")
+        if variables and variables.get(name):
+            return m.group("arg") if op in (":+", "+") else variables[name]
         if op in (":-", "-"):
             return m.group("arg")
         if op in (":?", "?"):
@@ -67,6 +75,7 @@ def test_interpolate_helper():
     assert interpolate(8000) == 8000
     with pytest.raises(AssertionError):
         interpolate("${NEEDED:?set it}")
+    assert interpolate("${NEEDED:?set it}/${A:-x}/$B/${C:+y}", {"NEEDED": "k", "A": "a", "B": "b", "C": "c"}) == "k/a/b/y"
 
 
 def environment(service: dict) -> dict[str, object]:
@@ -344,7 +353,8 @@ def test_settings_validate_with_the_compose_environment(monkeypatch, services, h
             monkeypatch.delenv(key)
     image_env = {k: v for k, v in dockerfile_env().items() if k.startswith(ENV_PREFIX)}
     for name, svc in hub_services.items():
-        env = {**image_env, **{k: "" if v is None else str(interpolate(str(v))) for k, v in environment(svc).items()}}
+        env = {**image_env, **{k: "" if v is None else str(interpolate(str(v), OPERATOR_VARS))
+                               for k, v in environment(svc).items()}}
         with monkeypatch.context() as m:
             for key, value in env.items():
                 m.setenv(key, value)
@@ -355,6 +365,87 @@ def test_settings_validate_with_the_compose_environment(monkeypatch, services, h
         assert settings.topic_prefix == "", name
         assert make_url(settings.effective_database_url()).host == "postgres", name
         assert settings.kafka_bootstrap_servers == "kafka:9092", name
+
+
+# --- keys: the audit key in every database writer, the form key on a volume -----------------------------------
+
+
+def test_every_database_writer_signs_the_audit_logs_with_the_same_key_the_operator_must_set(compose, services, hub_services):
+    """Every hub-image service may write the database (hub, connectors, `exec hub hub ...`; migrate only changes the
+    schema, but shares the environment): each must have the audit key, the same one, or its writes are refused (a
+    chain signed with another key) or the logs stay unkeyed. The key is required, never a default in this file."""
+    sources = {}
+    for name, svc in hub_services.items():
+        env = environment(svc)
+        configured = AUDIT_KEY_VARS & set(env)
+        assert configured, f"{name} runs without the audit key (HUB_AUDIT_KEY or HUB_AUDIT_KEY_FILE)"
+        sources[name] = {k: env[k] for k in configured}
+    assert len({json.dumps(v, sort_keys=True) for v in sources.values()}) == 1, f"different audit keys: {sources}"
+    for key, raw in next(iter(sources.values())).items():
+        assert raw is not None, key
+        with pytest.raises(AssertionError, match="compose requires"):  # compose refuses to start without it
+            interpolate(str(raw))
+        assert interpolate(str(raw), OPERATOR_VARS) in OPERATOR_VARS.values(), f"{key}: {raw}"
+    for name, svc in services.items():
+        if name not in hub_services:
+            assert not AUDIT_KEY_VARS & set(environment(svc)), f"{name} is given the audit key"
+            assert "AUDIT_KEY" not in json.dumps(svc), f"{name} is given the audit key"
+
+
+def test_the_audit_key_reaches_settings_and_stays_out_of_the_image(monkeypatch, hub_services):
+    for key in list(os.environ):
+        if key.upper().startswith(ENV_PREFIX):
+            monkeypatch.delenv(key)
+    keys = set()
+    for name, svc in hub_services.items():
+        with monkeypatch.context() as m:
+            for k, v in environment(svc).items():
+                m.setenv(k, "" if v is None else str(interpolate(str(v), OPERATOR_VARS)))
+            settings = Settings()
+            assert settings.audit_key_configured(), name
+            keys.add(settings.audit_key_bytes())
+    assert keys == {OPERATOR_VARS["HUB_AUDIT_KEY"].encode()}
+    assert not AUDIT_KEY_VARS & set(dockerfile_env()), "the image must not carry an audit key"
+    ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
+    assert ".env" in ignored, ".env (where the compose header says to keep HUB_AUDIT_KEY) would be copied into the image"
+    assert ".env" in {line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()}
+
+
+def _mounts(svc: dict) -> dict[str, tuple[str, bool]]:
+    """Container path -> (source, read-only) of a service's volumes (short or long syntax)."""
+    out = {}
+    for v in svc.get("volumes") or []:
+        if isinstance(v, dict):
+            out[str(v["target"]).rstrip("/")] = (str(v.get("source", "")), bool(v.get("read_only")))
+            continue
+        parts = str(v).split(":")
+        out[parts[1].rstrip("/")] = (parts[0], len(parts) > 2 and "ro" in parts[2].split(","))
+    return out
+
+
+def test_the_approval_form_key_file_is_set_and_on_a_persistent_volume(monkeypatch, compose, hub_services):
+    """`hub up` issues and verifies approval forms with the key in HUB_FORM_KEY_FILE (created on first start): it must
+    be named explicitly and live on a named volume, writable, or a re-created container issues forms under a new key
+    and every form issued before stops verifying."""
+    workdir = [a for i, a in dockerfile_instructions() if i == "WORKDIR"][-1]
+    servers = {n: s for n, s in hub_services.items() if argv(s)[:2] == ["hub", "up"]}
+    assert servers
+    for key in list(os.environ):
+        if key.upper().startswith(ENV_PREFIX):
+            monkeypatch.delenv(key)
+    for name, svc in servers.items():
+        env = environment(svc)
+        assert f"{ENV_PREFIX}FORM_KEY_FILE" in env, f"{name}: HUB_FORM_KEY_FILE is not set"
+        with monkeypatch.context() as m:
+            for k, v in env.items():
+                m.setenv(k, "" if v is None else str(interpolate(str(v), OPERATOR_VARS)))
+            path = Settings().form_key_path()
+        path = path if path.is_absolute() else Path(workdir) / path
+        mounts = {t: src for t, src in _mounts(svc).items() if path.is_relative_to(t)}
+        assert mounts, f"{name}: the form key {path} is on no volume: it is lost with the container"
+        target, (source, read_only) = max(mounts.items(), key=lambda kv: len(kv[0]))
+        assert source in (compose.get("volumes") or {}), f"{name}: {target} is not a named volume ({source})"
+        assert not read_only, f"{name}: {target} is read-only; `hub up` creates the form key there"
 
 
 # --- commands and start order --------------------------------------------------------------------------------
