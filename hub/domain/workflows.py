@@ -89,6 +89,27 @@ def bounded(value: str | None, what: str, limit: int) -> str:
     return text
 
 
+WORKING_AGE = 16  # no posting starts before the person's 16th birthday
+AHEAD_DAYS = 366  # a start, end or effective date at most a year ahead: the slot is taken or freed today
+
+
+def ensure_not_far_ahead(d: date, what: str, today: date) -> None:
+    """Refuse a date more than a year after ``today`` (ValueError naming it)."""
+    if (d - today).days > AHEAD_DAYS:
+        raise ValueError(f"the {what} {d} is more than a year ahead of today ({today})")
+
+
+def ensure_plausible_start(start: date, birth: date, today: date) -> None:
+    """A posting's start: not before the person's 16th birthday, not more than a year ahead."""
+    try:
+        of_age = birth.replace(year=birth.year + WORKING_AGE)
+    except ValueError:  # born on 29 February
+        of_age = date(birth.year + WORKING_AGE, 3, 1)
+    if start < of_age:
+        raise ValueError(f"the start date {start} is before the person's {WORKING_AGE}th birthday ({of_age})")
+    ensure_not_far_ahead(start, "start date", today)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who acts: role, and the unit (UNIT tokens) or region (district ADMIN tokens) the token is bound to."""

@@ -179,3 +179,28 @@ def test_a_departure_or_transfer_closes_the_persons_open_leader_appointment(offi
         ("CHECKED", u, "CANCELLED"), ("DECIDED", u, "CANCELLED")]
     cancelled = [e for e in events(db, "gov.registry.leader_appointment.cancelled")]
     assert [e["subject"] for e in cancelled] == [leaver, mover]
+
+
+def test_dates_out_of_all_reason_are_invalid_input_and_change_nothing(office):
+    """A start before the person could work (16), or a start, end or effective date more than a year ahead (which
+    would free or take a slot today for a date that may never come), is refused as bad input."""
+    db, a, b = office["db"], office["a"], office["b"]
+    young = id_number(date(1995, 6, 1))
+    before = _state(db)
+    for start in ("2011-05-31", "1900-01-01", "9999-12-31"):
+        r = submit(office, "UNIT_A", application(a, young, startDate=start))
+        assert r["__typename"] == "InvalidInput" and start in r["message"], (start, r)
+    p = make_person(db)
+    hire(db, p, a)
+    before = _state(db)
+    ep = "mutation($i: String!) { endPosting(idNumber: $i, endDate: \"9999-12-31\", reason: RETIREMENT) { %s } }" % POSTING_FIELDS
+    assert gql(office, "ADMIN", ep, {"i": p})["endPosting"]["__typename"] == "InvalidInput"
+    tp = ("mutation($i: String!, $u: String!) { transferPerson(idNumber: $i, toUnitCode: $u, category: WORKER, "
+          "effectiveDate: \"9999-12-31\") { %s } }" % POSTING_FIELDS)
+    assert gql(office, "ADMIN", tp, {"i": p, "u": b})["transferPerson"]["__typename"] == "InvalidInput"
+    far = APPOINT.replace('"2026-08-01"', '"9999-12-31"')
+    assert far != APPOINT
+    r = gql(office, "ADMIN", far, {"i": p, "r": "SECTION_CHIEF", "d": "杭组干〔2026〕1号"})["appointLeader"]
+    assert r["__typename"] == "InvalidInput", r
+    assert _state(db) == before
+    assert count(db, PostingRow, PostingRow.id_number == p, PostingRow.active) == 1

@@ -22,6 +22,7 @@ from hub.domain.workflows import (
     Caller,
     bounded,
     ensure_may_act_for_unit,
+    ensure_not_far_ahead,
     next_appointment_step,
 )
 from hub.service_layer import registry, registry_checks
@@ -54,6 +55,7 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
     document_number = bounded(document_number, "document number", DOCUMENT_NUMBER_MAX)
     if not document_number:
         raise ValueError("an appointment names its document (文号)")
+    ensure_not_far_ahead(effective_date, "effective date", uow.now.date())
     if uow.session.get(PersonRow, idn) is None:
         raise PersonNotFound(f"person {idn} is not in the registry")
     lock_persons(uow, [idn])  # the reconciliation lock before any row lock

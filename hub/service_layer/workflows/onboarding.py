@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow
 from hub.adapters.outbox import UPDATES_TOPIC
+from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import Person, PersonAlreadyPosted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory, Role
 from hub.domain.workflows import (
@@ -16,6 +17,7 @@ from hub.domain.workflows import (
     OnboardingApplication,
     ensure_approvable,
     ensure_open,
+    ensure_plausible_start,
     ensure_resubmittable,
     identity_disagreement,
     plan_reserves_for,
@@ -109,6 +111,10 @@ def _check_person(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, *
         raise IdentityNotVerified(f"identity of {app.id_number} not verified: {why}")
 
 
+def _check_dates(uow: UnitOfWork, app: OnboardingApplication) -> None:
+    ensure_plausible_start(app.start_date, parse_id_number(app.id_number).birth_date, uow.now.date())
+
+
 def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
     """A slot of the category is free and unreserved — or reserved for this hire by its plan."""
     plan = _usable_plan(uow, app)
@@ -120,6 +126,7 @@ def submit_onboarding(uow: UnitOfWork, caller: Caller, app: OnboardingApplicatio
     """A unit (its own) or the office applies; checked at once: ID number, person free, police, quota."""
     unit = unit_for(uow, caller, app.unit_code, unit_may=True)
     ensure_not_frozen(uow, unit.code)
+    _check_dates(uow, app)
     _check_person(uow, caller, app)
     _check_quota(uow, app)
     row = OnboardingRow(status=ApplicationStatus.IN_REVIEW.value, unit_code=unit.code, id_number=app.id_number,
@@ -199,6 +206,7 @@ def resubmit_onboarding(uow: UnitOfWork, caller: Caller, onboarding_id, app: Onb
     if app.unit_code != row.unit_code:
         raise ValueError(f"a resubmission stays in unit {row.unit_code}; apply anew for unit {app.unit_code}")
     ensure_not_frozen(uow, row.unit_code)
+    _check_dates(uow, app)
     _check_person(uow, caller, app, exclude=row.id)
     _check_quota(uow, app)
     before = onboarding_data(row)
