@@ -204,3 +204,23 @@ def test_dates_out_of_all_reason_are_invalid_input_and_change_nothing(office):
     assert r["__typename"] == "InvalidInput", r
     assert _state(db) == before
     assert count(db, PostingRow, PostingRow.id_number == p, PostingRow.active) == 1
+
+
+def test_the_printable_form_escapes_everything_and_is_neither_cached_framed_nor_scriptable(office):
+    db, a = office["db"], office["a"]
+    p = make_person(db, name="<b>王五</b>")
+    hire(db, p, a)
+    comment = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>"
+    ep = ("mutation($i: String!, $c: String) { endPosting(idNumber: $i, endDate: \"2026-06-30\", reason: RESIGNATION, "
+          "comment: $c) { %s } }" % POSTING_FIELDS)
+    form = gql(office, "ADMIN", ep, {"i": p, "c": comment})["endPosting"]["form"]
+    page = office["client"].get(f"/forms/{form['number']}", params={"code": form["code"]})
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<img" not in page.text and "window.__xss=2</script>" not in page.text and "&lt;b&gt;王五" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    for h, v in (("cache-control", "no-store"), ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer")):
+        assert page.headers[h] == v
+    refused = office["client"].get(f"/forms/{form['number']}", params={"code": "0" * 16})
+    assert refused.status_code == 404 and refused.headers["cache-control"] == "no-store"
+    assert refused.headers["content-security-policy"] == csp
