@@ -8,6 +8,7 @@ from typing import Annotated, Union
 
 import strawberry
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.adapters.orm import ApprovalFormRow, DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
 from hub.api.context import Forbidden
@@ -138,6 +139,10 @@ def _act(info: Ctx, allowed: tuple, work):
             result = work(uow, c)
             uow.commit()
             return result
+    except IntegrityError:  # a concurrent request (another API worker) made the same record first
+        return InvalidInput(message="a concurrent change made the same record first; nothing changed — read it again")
+    except DataError:  # a value the database cannot hold (the service layer names the known limits first)
+        return InvalidInput(message="a value is too long or out of range for the registry; nothing changed")
     except ValueError as e:  # every domain refusal and InvalidIdentifier is a ValueError
         for exc, typ in _ERRORS:
             if isinstance(e, exc):

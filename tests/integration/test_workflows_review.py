@@ -224,3 +224,37 @@ def test_the_printable_form_escapes_everything_and_is_neither_cached_framed_nor_
     refused = office["client"].get(f"/forms/{form['number']}", params={"code": "0" * 16})
     assert refused.status_code == 404 and refused.headers["cache-control"] == "no-store"
     assert refused.headers["content-security-policy"] == csp
+
+
+def test_racing_duplicates_are_typed_refusals_not_internal_errors(office):
+    """Two office clerks record the same document, or freeze the same unit, at the same moment (several API
+    workers run requests in parallel): one succeeds, the other gets a typed refusal — never an internal error."""
+    import threading
+
+    a = office["a"]
+    rd = ("mutation($n: String!) { recordDocument(document: {number: $n, title: \"批复\", issuer: \"杭州市编办\", "
+          "issuedOn: \"2026-01-01\", kind: REPLY}) { __typename } }")
+    fr = "mutation($c: String!) { freezeUnit(code: $c, frozen: true, reason: \"清理整顿\") { __typename } }"
+    for query, variables, field in ((rd, {"n": "杭编〔2026〕77号"}, "recordDocument"), (fr, {"c": a}, "freezeUnit")):
+        for _ in range(3):
+            if field == "recordDocument":
+                variables = {"n": f"杭编〔2026〕{threading.get_ident() % 1000}-{_}号"}
+            barrier, results = threading.Barrier(6), []
+
+            def go():
+                barrier.wait()
+                results.append(_raw(office, "ADMIN", query, variables))
+
+            threads = [threading.Thread(target=go) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert all("errors" not in r for r in results), [r for r in results if "errors" in r][:1]
+            kinds = sorted(r["data"][field]["__typename"] for r in results)
+            if field == "recordDocument":
+                assert kinds == ["DocumentPayload"] + ["InvalidInput"] * 5, kinds
+            else:  # freezing a frozen unit is no change: every clerk sees the unit frozen
+                assert kinds == ["UnitPayload"] * 6, kinds
+            if field == "freezeUnit":
+                gql(office, "ADMIN", "mutation($c: String!) { freezeUnit(code: $c, frozen: false) { __typename } }", {"c": a})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.adapters.orm import HiringPlanRow, UnitFreezeRow
+from hub.adapters.orm import HiringPlanRow, UnitFreezeRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import QuotaExhausted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory
@@ -102,6 +102,8 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
 def set_unit_frozen(uow: UnitOfWork, caller: Caller, *, unit_code: str, frozen: bool, reason: str | None) -> bool:
     """The office freezes a unit (no plans, no hires) or lifts the freeze; returns whether it is frozen now."""
     unit = unit_for(uow, caller, unit_code, unit_may=False, active=False)
+    # two clerks freezing at once: the second waits for the first and finds the freeze (no duplicate row)
+    uow.session.execute(select(UnitRow.code).where(UnitRow.code == unit.code).with_for_update()).all()
     row = uow.session.get(UnitFreezeRow, unit.code)
     if frozen:
         reason = (reason or "").strip()
