@@ -258,3 +258,27 @@ def test_racing_duplicates_are_typed_refusals_not_internal_errors(office):
                 assert kinds == ["UnitPayload"] * 6, kinds
             if field == "freezeUnit":
                 gql(office, "ADMIN", "mutation($c: String!) { freezeUnit(code: $c, frozen: false) { __typename } }", {"c": a})
+
+
+def test_racing_submissions_for_one_person_leave_one_open_application(office):
+    """Two units (or two clerks) apply for the same person at once: one application is open, the others are told
+    the person already has one — as when they apply one after the other."""
+    import threading
+
+    a = office["a"]
+    for n in range(3):
+        idn = id_number(date(1992, 4, 1 + n))
+        barrier, results = threading.Barrier(6), []
+
+        def go():
+            barrier.wait()
+            results.append(_raw(office, "ADMIN", SUBMIT, {"a": application(a, idn)}))
+
+        threads = [threading.Thread(target=go) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        kinds = sorted(r["data"]["submitOnboarding"]["__typename"] for r in results)
+        assert kinds == ["InvalidInput"] * 5 + ["OnboardingPayload"], kinds
+        assert count(office["db"], OnboardingRow, OnboardingRow.id_number == idn) == 1

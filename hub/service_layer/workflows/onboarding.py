@@ -125,6 +125,7 @@ def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
 def submit_onboarding(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, comment: str | None = None) -> OnboardingRow:
     """A unit (its own) or the office applies; checked at once: ID number, person free, police, quota."""
     unit = unit_for(uow, caller, app.unit_code, unit_may=True)
+    lock_persons(uow, [app.id_number])  # racing applications for one person: the second sees the first
     ensure_not_frozen(uow, unit.code)
     _check_dates(uow, app)
     _check_person(uow, caller, app)
@@ -200,8 +201,10 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
 def resubmit_onboarding(uow: UnitOfWork, caller: Caller, onboarding_id, app: OnboardingApplication,
                         comment: str | None = None) -> OnboardingRow:
     """The unit corrects a returned application: same id, IN_REVIEW again, a new round of the required reviews."""
-    row = _get(uow, onboarding_id, lock=True)
+    row = _get(uow, onboarding_id)
     unit_for(uow, caller, row.unit_code, unit_may=True)
+    lock_persons(uow, [row.id_number, app.id_number])  # before the row lock, as approveOnboarding (no deadlock)
+    uow.session.refresh(row, with_for_update=True)
     ensure_resubmittable(ApplicationStatus(row.status))
     if app.unit_code != row.unit_code:
         raise ValueError(f"a resubmission stays in unit {row.unit_code}; apply anew for unit {app.unit_code}")
