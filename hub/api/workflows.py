@@ -3,6 +3,7 @@ layer in one unit of work, translate refusals into the result unions' typed memb
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Annotated, Union
 
@@ -115,6 +116,8 @@ PostingResult = Annotated[Union[
     PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound, QuotaExhausted,
     LeaderQuotaExhausted, PersonAlreadyPosted, UnitFrozen, NotAllowed, ReviewPending, WrongState], strawberry.union("PostingResult")]
 
+log = logging.getLogger("hub.api")
+
 # Most specific first: several domain errors are ValueErrors.
 _ERRORS = [
     (wf.NotAllowed, NotAllowed), (wf.ReviewPending, ReviewPending), (wf.IdentityNotVerified, IdentityNotVerified),
@@ -139,9 +142,12 @@ def _act(info: Ctx, allowed: tuple, work):
             result = work(uow, c)
             uow.commit()
             return result
-    except IntegrityError:  # a concurrent request (another API worker) made the same record first
-        return InvalidInput(message="a concurrent change made the same record first; nothing changed — read it again")
-    except DataError:  # a value the database cannot hold (the service layer names the known limits first)
+    except IntegrityError as e:  # e.g. a concurrent request (another API worker) made the same record first
+        log.warning("workflow step refused by a database constraint: %s", e.orig)
+        return InvalidInput(message="the change conflicts with the registry's current records (another request may "
+                                    "have just made the same change); nothing changed — read them again")
+    except DataError as e:  # a value the database cannot hold (the service layer names the known limits first)
+        log.warning("workflow step refused by the database: %s", e.orig)
         return InvalidInput(message="a value is too long or out of range for the registry; nothing changed")
     except ValueError as e:  # every domain refusal and InvalidIdentifier is a ValueError
         for exc, typ in _ERRORS:
