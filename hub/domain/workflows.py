@@ -79,6 +79,9 @@ def record_id(value) -> int | None:
 
 
 NAME_MAX, DOCUMENT_NUMBER_MAX, TITLE_MAX, ISSUER_MAX = 100, 100, 300, 200  # the registry's column sizes
+# Comments and reasons travel in registry.updates.v1 events (a plan's reason in each of its events): bounded well below
+# a Kafka message (1 MiB), so that no event can be refused by the producer and hold up the outbox behind it.
+TEXT_MAX = 2000
 
 
 def bounded(value: str | None, what: str, limit: int) -> str:

@@ -282,3 +282,33 @@ def test_racing_submissions_for_one_person_leave_one_open_application(office):
         kinds = sorted(r["data"]["submitOnboarding"]["__typename"] for r in results)
         assert kinds == ["InvalidInput"] * 5 + ["OnboardingPayload"], kinds
         assert count(office["db"], OnboardingRow, OnboardingRow.id_number == idn) == 1
+
+
+def test_free_text_is_bounded_so_no_event_can_outgrow_a_kafka_message(office):
+    """Comments and reasons go into registry.updates.v1 events (and a plan's reason into each of its events): a
+    reason near the 1 MiB request limit would make an event the producer refuses (MessageSizeTooLarge) and hold up
+    the outbox behind it. Free text is at most 2000 characters: InvalidInput, nothing changed."""
+    db, a = office["db"], office["a"]
+    long = "很" * 2001
+    year = datetime.now(timezone.utc).year
+    plan = {"unitCode": a, "year": year, "category": "PUBLIC_INSTITUTION", "slots": 1, "reason": long}
+    before = _state(db)
+    assert gql(office, "UNIT_A", SUBMIT_PLAN, {"p": plan})["submitHiringPlan"]["__typename"] == "InvalidInput"
+    submit_long = SUBMIT.replace('comment: "首次申报"', "comment: $c").replace("($a: OnboardingInput!)", "($a: OnboardingInput!, $c: String)")
+    assert "$c)" in submit_long
+    r = _raw(office, "UNIT_A", submit_long, {"a": application(a, id_number(date(1993, 5, 5))), "c": long})
+    assert r["data"]["submitOnboarding"]["__typename"] == "InvalidInput", r
+    oid = submit(office, "UNIT_A", application(a, id_number(date(1993, 6, 6))))["onboarding"]["id"]
+    before = _state(db)
+    assert gql(office, "ORGANIZATION", REVIEW, {"id": oid, "ok": False, "c": long})["reviewOnboarding"]["__typename"] == "InvalidInput"
+    fr = "mutation($c: String!, $r: String) { freezeUnit(code: $c, frozen: true, reason: $r) { __typename } }"
+    assert gql(office, "ADMIN", fr, {"c": a, "r": long})["freezeUnit"]["__typename"] == "InvalidInput"
+    p = make_person(db)
+    hire(db, p, a)
+    before = _state(db)
+    ep = ("mutation($i: String!, $c: String) { endPosting(idNumber: $i, endDate: \"2026-06-30\", reason: OTHER, comment: $c) "
+          "{ %s } }" % POSTING_FIELDS)
+    assert gql(office, "ADMIN", ep, {"i": p, "c": long})["endPosting"]["__typename"] == "InvalidInput"
+    assert _state(db) == before
+    ok = gql(office, "UNIT_A", SUBMIT_PLAN, {"p": plan | {"reason": "很" * 2000}})["submitHiringPlan"]
+    assert ok["__typename"] == "HiringPlanPayload"

@@ -11,10 +11,12 @@ from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import Person, PersonAlreadyPosted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory, Role
 from hub.domain.workflows import (
+    TEXT_MAX,
     ApplicationNotFound,
     Caller,
     IdentityNotVerified,
     OnboardingApplication,
+    bounded,
     ensure_approvable,
     ensure_open,
     ensure_plausible_start,
@@ -47,6 +49,7 @@ def onboarding_data(row: OnboardingRow) -> dict:
 
 
 def _step(uow: UnitOfWork, row: OnboardingRow, caller: Caller, action: str, comment: str | None) -> None:
+    bounded(comment, "comment", TEXT_MAX)
     uow.session.add(ApplicationStepRow(application_id=row.id, round=row.round, actor=caller.actor, role=caller.role.value,
                                        action=action, comment=(comment or "").strip() or None, at=uow.now))
 

@@ -10,7 +10,7 @@ from hub.adapters.orm import HiringPlanRow, UnitFreezeRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import QuotaExhausted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory
-from hub.domain.workflows import ApplicationNotFound, Caller, UnitOverQuota, WrongState, record_id
+from hub.domain.workflows import TEXT_MAX, ApplicationNotFound, Caller, UnitOverQuota, WrongState, bounded, record_id
 from hub.service_layer.establishment import establishments, locked_establishment
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows.common import ensure_not_frozen, unit_for
@@ -46,7 +46,7 @@ def submit_hiring_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, year:
         raise ValueError("slots must be at least 1")
     if not uow.now.year <= year <= uow.now.year + 1:  # a plan's reservation lapses at the end of its year
         raise ValueError(f"a hiring plan is for this year ({uow.now.year}) or the next ({uow.now.year + 1}), not {year}")
-    reason = (reason or "").strip()
+    reason = bounded(reason, "reason", TEXT_MAX)
     if not reason:
         raise ValueError("a hiring plan needs a reason (用编理由)")
     ensure_not_frozen(uow, unit.code)
@@ -74,7 +74,7 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
     if row.status != ApplicationStatus.IN_REVIEW.value:
         raise WrongState(f"hiring plan {row.id} is {row.status}; only a plan in review can be decided")
     before = plan_data(row)
-    row.comment, row.decided_at = (comment or "").strip() or None, uow.now
+    row.comment, row.decided_at = bounded(comment, "comment", TEXT_MAX) or None, uow.now
     if not approve:
         row.status = ApplicationStatus.REJECTED.value
         _publish(uow, row, "rejected", before)
@@ -106,7 +106,7 @@ def set_unit_frozen(uow: UnitOfWork, caller: Caller, *, unit_code: str, frozen: 
     uow.session.execute(select(UnitRow.code).where(UnitRow.code == unit.code).with_for_update()).all()
     row = uow.session.get(UnitFreezeRow, unit.code)
     if frozen:
-        reason = (reason or "").strip()
+        reason = bounded(reason, "reason", TEXT_MAX)
         if not reason:
             raise ValueError("freezing a unit needs a reason")
         if row is None:
