@@ -17,4 +17,6 @@ def load_calendar(path: Path | None = None) -> WorkingCalendar:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ValueError(f"cannot read the working-day calendar {p}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"the working-day calendar {p} is not UTF-8 text (byte {e.start}): save it as UTF-8") from None
     return WorkingCalendar.parse(text, source=str(p))

@@ -4,6 +4,8 @@ paper form, so whoever holds the paper (a finance or social-insurance clerk) may
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from html import escape
 
@@ -41,6 +43,25 @@ th { width: 12em; background: #f3f3f3; font-weight: normal; }
 """
 
 
+_PRINT = "document.getElementById('print').addEventListener('click', function () { window.print(); });"
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+# The page carries a person's identity: never cached, never framed, no referrer; the browser runs only the page's own
+# style and print script (their hashes), so even a value that escaped escaping could not run or load anything.
+HEADERS = {
+    "Content-Security-Policy": (f"default-src 'none'; style-src {_sha256(_STYLE)}; script-src {_sha256(_PRINT)}; "
+                                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
 def _value(key: str, v) -> str:
     if key in ("category", "from_category", "to_category"):
         return CATEGORY_ZH.get(v, v)
@@ -59,7 +80,8 @@ def render(number: str, code: str, kind: FormKind, facts: dict) -> str:
             f"<span>验证码：<b id=\"code\">{escape(code)}</b></span></div>"
             f"<table id=\"facts\">{rows}</table>"
             f"<p class=\"meta\">本表由机构编制实名制系统生成，可凭编号和验证码在系统中核验真伪。</p>"
-            f"<p class=\"noprint meta\"><button onclick=\"window.print()\">打印</button></p></body></html>")
+            f"<p class=\"noprint meta\"><button id=\"print\" type=\"button\">打印</button></p>"
+            f"<script>{_PRINT}</script></body></html>")
 
 
 def not_found() -> str:
@@ -75,7 +97,7 @@ def forms_router(db: Database, key: bytes) -> APIRouter:
         with db.read_session() as s:
             row = genuine_form(s, key, number, code)
             if row is None:
-                return HTMLResponse(not_found(), status_code=404)
-            return HTMLResponse(render(row.number, row.code, FormKind(row.kind), json.loads(row.facts)))
+                return HTMLResponse(not_found(), status_code=404, headers=HEADERS)
+            return HTMLResponse(render(row.number, row.code, FormKind(row.kind), json.loads(row.facts)), headers=HEADERS)
 
     return router

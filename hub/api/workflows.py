@@ -3,11 +3,13 @@ layer in one unit of work, translate refusals into the result unions' typed memb
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Annotated, Union
 
 import strawberry
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.adapters.orm import ApprovalFormRow, DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
 from hub.api.context import Forbidden
@@ -114,6 +116,8 @@ PostingResult = Annotated[Union[
     PostingPayload, InvalidInput, InvalidIdNumber, PersonNotFound, PostingNotFound, UnitNotFound, QuotaExhausted,
     LeaderQuotaExhausted, PersonAlreadyPosted, UnitFrozen, NotAllowed, ReviewPending, WrongState], strawberry.union("PostingResult")]
 
+log = logging.getLogger("hub.api")
+
 # Most specific first: several domain errors are ValueErrors.
 _ERRORS = [
     (wf.NotAllowed, NotAllowed), (wf.ReviewPending, ReviewPending), (wf.IdentityNotVerified, IdentityNotVerified),
@@ -138,6 +142,13 @@ def _act(info: Ctx, allowed: tuple, work):
             result = work(uow, c)
             uow.commit()
             return result
+    except IntegrityError as e:  # e.g. a concurrent request (another API worker) made the same record first
+        log.warning("workflow step refused by a database constraint: %s", e.orig)
+        return InvalidInput(message="the change conflicts with the registry's current records (another request may "
+                                    "have just made the same change); nothing changed — read them again")
+    except DataError as e:  # a value the database cannot hold (the service layer names the known limits first)
+        log.warning("workflow step refused by the database: %s", e.orig)
+        return InvalidInput(message="a value is too long or out of range for the registry; nothing changed")
     except ValueError as e:  # every domain refusal and InvalidIdentifier is a ValueError
         for exc, typ in _ERRORS:
             if isinstance(e, exc):
@@ -336,9 +347,8 @@ def _page(info: Ctx, q, order, first, after, make) -> Connection:
 class WorkflowQuery:
     @strawberry.field(description="An onboarding application with its timeline (the office, the unit, its reviewers, auditors).")
     def onboarding(self, info: Ctx, id: strawberry.ID) -> Onboarding | None:
-        try:
-            oid = int(id)
-        except ValueError:
+        oid = wf.record_id(id)
+        if oid is None:
             return None
         with info.context.db.read_session() as s:
             row = s.get(OnboardingRow, oid)

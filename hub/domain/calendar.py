@@ -52,5 +52,7 @@ class WorkingCalendar:
                 raise ValueError(f"{source} line {n}: kind must be 休 (holiday) or 班 (make-up working day), not {kind!r}")
             if d in holidays or d in workdays:
                 raise ValueError(f"{source} line {n}: {d} is listed twice")
+            if target is workdays and d.weekday() < 5:  # a typo for the weekend day meant: it would change nothing
+                raise ValueError(f"{source} line {n}: {d} is a weekday; a make-up working day (班) is a weekend day")
             target.add(d)
         return cls(frozenset(holidays), frozenset(workdays))

@@ -167,8 +167,9 @@ class UnitEstablishment:
 
     def check_free(self, category: QuotaCategory, *, from_reservation: bool = False, policy: bool = False) -> None:
         """Refuse unless a slot of the category is free and unreserved (or, ``from_reservation``, reserved for this
-        hire by its hiring plan; or, ``policy``, a policy placement within the office's over-quota allowance)."""
-        if from_reservation and self.reserved.get(category, 0) > 0:
+        hire by its hiring plan — as long as the reservations still fit under the quota, which a cut may have made
+        smaller; or, ``policy``, a policy placement within the office's over-quota allowance)."""
+        if from_reservation and self.reserved.get(category, 0) > 0 and self.available(category) >= 0:
             return
         if policy and self.available(category) + self.policy_allowance.get(category, 0) >= 1:
             return

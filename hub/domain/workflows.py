@@ -65,6 +65,54 @@ def required_reviews(route: RecruitmentRoute, category: QuotaCategory) -> tuple[
     return tuple(sorted(roles, key=lambda r: r.value))
 
 
+MAX_RECORD_ID = 2**63 - 1  # ids are 64-bit: a larger number names no record (and must not reach the database)
+
+
+def record_id(value) -> int | None:
+    """An application's or plan's id from its GraphQL ``ID``, or None when it cannot name a record (not a whole
+    number, or outside 1 … 2⁶³−1)."""
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= MAX_RECORD_ID else None
+
+
+NAME_MAX, DOCUMENT_NUMBER_MAX, TITLE_MAX, ISSUER_MAX = 100, 100, 300, 200  # the registry's column sizes
+# Comments and reasons travel in registry.updates.v1 events (a plan's reason in each of its events): bounded well below
+# a Kafka message (1 MiB), so that no event can be refused by the producer and hold up the outbox behind it.
+TEXT_MAX = 2000
+
+
+def bounded(value: str | None, what: str, limit: int) -> str:
+    """``value`` stripped; a ValueError naming ``what`` when it is longer than the registry keeps (``limit``)."""
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise ValueError(f"the {what} is {len(text)} characters long; at most {limit} are allowed")
+    return text
+
+
+WORKING_AGE = 16  # no posting starts before the person's 16th birthday
+AHEAD_DAYS = 366  # a start, end or effective date at most a year ahead: the slot is taken or freed today
+
+
+def ensure_not_far_ahead(d: date, what: str, today: date) -> None:
+    """Refuse a date more than a year after ``today`` (ValueError naming it)."""
+    if (d - today).days > AHEAD_DAYS:
+        raise ValueError(f"the {what} {d} is more than a year ahead of today ({today})")
+
+
+def ensure_plausible_start(start: date, birth: date, today: date) -> None:
+    """A posting's start: not before the person's 16th birthday, not more than a year ahead."""
+    try:
+        of_age = birth.replace(year=birth.year + WORKING_AGE)
+    except ValueError:  # born on 29 February
+        of_age = date(birth.year + WORKING_AGE, 3, 1)
+    if start < of_age:
+        raise ValueError(f"the start date {start} is before the person's {WORKING_AGE}th birthday ({of_age})")
+    ensure_not_far_ahead(start, "start date", today)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who acts: role, and the unit (UNIT tokens) or region (district ADMIN tokens) the token is bound to."""
@@ -152,15 +200,14 @@ class OnboardingApplication:
     def new(cls, *, unit_code: str, id_number: str, name: str, category: str, route: str, start_date: date,
             education: str | None = None, hiring_plan_id: str | int | None = None) -> "OnboardingApplication":
         """A validated application; raises ValueError (InvalidIdentifier for codes) naming the bad field."""
-        name = (name or "").strip()
+        name = bounded(name, "person's name", NAME_MAX)
         if not name:
             raise ValueError("the person's name must not be empty")
         plan = None
         if hiring_plan_id not in (None, ""):
-            try:
-                plan = int(hiring_plan_id)
-            except (TypeError, ValueError):
-                raise ValueError(f"hiring plan id {hiring_plan_id!r} is not a number") from None
+            plan = record_id(hiring_plan_id)
+            if plan is None:
+                raise ValueError(f"hiring plan id {str(hiring_plan_id)[:40]!r} names no hiring plan")
         return cls(unit_code=parse_unit_code(unit_code), id_number=parse_id_number(id_number).value, name=name,
                    category=QuotaCategory.parse(category, "quota category"), route=RecruitmentRoute.parse(route, "route"),
                    start_date=start_date, education=Education.parse(education, "education") if education else None,

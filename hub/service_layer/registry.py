@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from hub.adapters import history
 from hub.adapters.orm import (
+    LeaderAppointmentRow,
     LeaderQuotaRow,
     LeaderQuotaVersionRow,
     PersonRow,
@@ -286,11 +287,30 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     data = posting_data(row) | {"form_number": form_number}
     uow.record("posting.end", "posting", str(row.id), before=before, after=data)
     uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.ended", subject=person.id_number, data=data)
+    _cancel_open_appointments(uow, row)
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
     registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
+
+
+def _cancel_open_appointments(uow: UnitOfWork, posting: PostingRow) -> None:
+    """A posting that ends takes its open leader appointments (核准 or 任免 not yet confirmed) with it: they would
+    otherwise hold a position of the unit for good, or be confirmed later on the person's posting elsewhere. The
+    appointment row goes; the operation log keeps it (``before``) and ``leader_appointment.cancelled`` announces it."""
+    for a in uow.session.execute(select(LeaderAppointmentRow).where(
+            LeaderAppointmentRow.posting_id == posting.id,
+            LeaderAppointmentRow.stage.in_(("CHECKED", "DECIDED"))).with_for_update()).scalars().all():
+        data = {"appointment_id": a.id, "id_number": a.id_number, "posting_id": a.posting_id, "unit_code": a.unit_code,
+                "rank": a.rank, "effective_date": a.effective_date, "document_number": a.document_number,
+                "stage": a.stage, "form_number": a.form_number}
+        uow.session.delete(a)
+        uow.session.flush()
+        uow.record("leader_appointment.cancelled", "leader_appointment", str(a.id), before=data,
+                   after=data | {"stage": "CANCELLED", "reason": "the posting ended"})
+        uow.publish(UPDATES_TOPIC, key=f"leader-appointment-{a.id}", type="gov.registry.leader_appointment.cancelled",
+                    subject=a.id_number, data=data | {"stage": "CANCELLED", "reason": "the posting ended"})
 
 
 def active_posting(uow: UnitOfWork, id_number: str) -> PostingRow | None:

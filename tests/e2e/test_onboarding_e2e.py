@@ -78,6 +78,20 @@ def test_an_onboarding_reaches_kafka_with_its_form_number_and_the_form_prints(tm
             assert text in facts, facts
         pdf = base64.b64decode(cdp.send("Page.printToPDF", {"printBackground": True})["data"])
         assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+        # The page's Content-Security-Policy lets its own print script run: the 打印 button prints.
+        cdp.evaluate("window.print = () => { window.__printed = true; }; true")
+        cdp.click("#print")
+        cdp.wait_for("window.__printed === true", what="the print button calling window.print()")
+        # A departure's comment full of markup shows as text on its 减员通知单 and runs nothing.
+        comment = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+        r = _gql(hub, admin, """mutation($i: String!, $c: String) { endPosting(idNumber: $i, endDate: "2026-10-31",
+                 reason: RESIGNATION, comment: $c) { __typename ... on PostingPayload { form { url } } } }""",
+                 {"i": idn, "c": comment})
+        cdp.send("Page.navigate", {"url": hub.url + r["endPosting"]["form"]["url"]})
+        cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('facts')", what="the departure form")
+        assert cdp.evaluate("document.getElementById('title').textContent") == "减员通知单"
+        assert comment in cdp.evaluate("document.getElementById('facts').innerText")
+        assert cdp.evaluate("window.__xss === undefined && document.querySelectorAll('#facts img, #facts script').length === 0")
         # A changed code is refused, in the browser too.
         cdp.send("Page.navigate", {"url": hub.url + f"/forms/{form['number']}?code={'0' * 16}"})
         cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('title') && "

@@ -41,3 +41,15 @@ def test_the_office_can_write_its_own_calendar_and_bad_lines_are_named(tmp_path)
         WorkingCalendar.parse("2027-02-08 休\n2027-02-08 班\n")
     with pytest.raises(ValueError, match="cannot read"):
         load_calendar(tmp_path / "missing.txt")
+
+
+def test_a_malformed_calendar_file_is_named_and_a_make_up_day_must_be_a_weekend_day(tmp_path):
+    binary = tmp_path / "cal.bin"
+    binary.write_bytes(b"\xff\xfe2027-02-08 \xd0\xdd\n")  # not UTF-8 (e.g. saved as GBK/UTF-16 by an editor)
+    with pytest.raises(ValueError, match=r"cal\.bin.*UTF-8"):
+        load_calendar(binary)
+    # 班 on a weekday changes nothing: a typo for the weekend day meant
+    with pytest.raises(ValueError, match=r"line 2: 2027-02-09 .*weekend"):
+        WorkingCalendar.parse("2027-02-06 班\n2027-02-09 班 调休\n")
+    # a holiday on a weekend is how the notices list them (e.g. 国庆 over a weekend)
+    assert not WorkingCalendar.parse("2026-10-03 休\n").is_working_day(date(2026, 10, 3))

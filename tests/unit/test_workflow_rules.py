@@ -115,6 +115,13 @@ def test_reserved_slots_are_not_available_except_to_their_plan():
     assert e.used[C.ADMINISTRATIVE] == 4 and e.reserved[C.ADMINISTRATIVE] == 1 and e.available(C.ADMINISTRATIVE) == 0
 
 
+def test_a_reservation_admits_only_while_it_fits_under_a_cut_quota():
+    cut = UnitEstablishment("U", approved={C.ADMINISTRATIVE: 3}, used={C.ADMINISTRATIVE: 3}, reserved={C.ADMINISTRATIVE: 2})
+    with pytest.raises(QuotaExhausted):
+        cut.admit(C.ADMINISTRATIVE, from_reservation=True)
+    assert cut.used[C.ADMINISTRATIVE] == 3
+
+
 def test_an_approved_plan_reserves_until_its_year_ends_or_it_is_filled():
     assert plan_reserves_for(S.APPROVED, 2026, 2, 1, date(2026, 12, 31))
     assert not plan_reserves_for(S.APPROVED, 2026, 2, 1, date(2027, 1, 1))

@@ -20,7 +20,7 @@ from hub.adapters.orm import (
 )
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.vocabulary import DocumentKind, Role
-from hub.domain.workflows import Caller, NotAllowed
+from hub.domain.workflows import DOCUMENT_NUMBER_MAX, ISSUER_MAX, TITLE_MAX, Caller, NotAllowed, bounded
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -33,7 +33,8 @@ def record_document(uow: UnitOfWork, caller: Caller, *, number: str, title: str,
     """Register a document (the office, city or district)."""
     if caller.role is not Role.ADMIN:
         raise NotAllowed(f"role {caller.role.value} may not record documents")
-    number, title, issuer = (number or "").strip(), (title or "").strip(), (issuer or "").strip()
+    number = bounded(number, "document number", DOCUMENT_NUMBER_MAX)
+    title, issuer = bounded(title, "document title", TITLE_MAX), bounded(issuer, "issuer", ISSUER_MAX)
     for name, value in (("number", number), ("title", title), ("issuer", issuer)):
         if not value:
             raise ValueError(f"the document's {name} must not be empty")

@@ -14,7 +14,17 @@ from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import PersonNotFound, PostingNotFound
 from hub.domain.vocabulary import FormKind, LeaderRank, QuotaCategory
-from hub.domain.workflows import CHECKED, CONFIRMED, DECIDED, Caller, ensure_may_act_for_unit, next_appointment_step
+from hub.domain.workflows import (
+    CHECKED,
+    CONFIRMED,
+    DECIDED,
+    DOCUMENT_NUMBER_MAX,
+    Caller,
+    bounded,
+    ensure_may_act_for_unit,
+    ensure_not_far_ahead,
+    next_appointment_step,
+)
 from hub.service_layer import registry, registry_checks
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.mismatches import MismatchBook
@@ -42,9 +52,10 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
                    effective_date: date, document_number: str):
     """One step of an appointment (or removal); returns (posting, appointment, form number or None)."""
     idn = parse_id_number(id_number).value
-    document_number = (document_number or "").strip()
+    document_number = bounded(document_number, "document number", DOCUMENT_NUMBER_MAX)
     if not document_number:
         raise ValueError("an appointment names its document (文号)")
+    ensure_not_far_ahead(effective_date, "effective date", uow.now.date())
     if uow.session.get(PersonRow, idn) is None:
         raise PersonNotFound(f"person {idn} is not in the registry")
     lock_persons(uow, [idn])  # the reconciliation lock before any row lock

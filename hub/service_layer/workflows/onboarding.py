@@ -7,19 +7,24 @@ from sqlalchemy import select
 
 from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow
 from hub.adapters.outbox import UPDATES_TOPIC
+from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import Person, PersonAlreadyPosted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory, Role
 from hub.domain.workflows import (
+    TEXT_MAX,
     ApplicationNotFound,
     Caller,
     IdentityNotVerified,
     OnboardingApplication,
+    bounded,
     ensure_approvable,
     ensure_open,
+    ensure_plausible_start,
     ensure_resubmittable,
     identity_disagreement,
     plan_reserves_for,
     policy_placement,
+    record_id,
     review,
 )
 from hub.service_layer import registry
@@ -44,6 +49,7 @@ def onboarding_data(row: OnboardingRow) -> dict:
 
 
 def _step(uow: UnitOfWork, row: OnboardingRow, caller: Caller, action: str, comment: str | None) -> None:
+    bounded(comment, "comment", TEXT_MAX)
     uow.session.add(ApplicationStepRow(application_id=row.id, round=row.round, actor=caller.actor, role=caller.role.value,
                                        action=action, comment=(comment or "").strip() or None, at=uow.now))
 
@@ -57,10 +63,9 @@ def _log(uow: UnitOfWork, row: OnboardingRow, action: str, comment: str | None, 
 
 
 def _get(uow: UnitOfWork, onboarding_id, *, lock: bool = False) -> OnboardingRow:
-    try:
-        oid = int(onboarding_id)
-    except (TypeError, ValueError):
-        raise ApplicationNotFound(f"no onboarding application {onboarding_id!r}") from None
+    oid = record_id(onboarding_id)
+    if oid is None:
+        raise ApplicationNotFound(f"no onboarding application {str(onboarding_id)[:40]!r}")
     q = select(OnboardingRow).where(OnboardingRow.id == oid)
     row = uow.session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
     if row is None:
@@ -83,22 +88,34 @@ def _usable_plan(uow: UnitOfWork, app: OnboardingApplication, *, lock: bool = Fa
     return plan
 
 
-def _check_person(uow: UnitOfWork, app: OnboardingApplication, *, exclude: int | None = None) -> None:
-    """No active posting, no other open application, and police's latest record agrees."""
+def _check_person(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, *, exclude: int | None = None) -> None:
+    """No active posting, no other open application, and police's latest record agrees. Only the office (which reads
+    every posting and police's record anyway) is told where the person is posted and what police record: to a unit
+    the refusal is the whole answer (docs/access.md, no membership oracle)."""
     s = uow.session
+    office = caller.role is Role.ADMIN
     current = s.execute(select(PostingRow.unit_code).where(PostingRow.id_number == app.id_number, PostingRow.active)).scalar()
     if current is not None:
-        raise PersonAlreadyPosted(f"person {app.id_number} already holds an active posting in unit {current}")
-    q = select(OnboardingRow.id).where(OnboardingRow.id_number == app.id_number, OnboardingRow.status.in_(OPEN))
+        where = f" in unit {current}" if office or current == caller.unit_code else ""
+        raise PersonAlreadyPosted(f"person {app.id_number} already holds an active posting{where}")
+    q = select(OnboardingRow.id, OnboardingRow.unit_code).where(OnboardingRow.id_number == app.id_number,
+                                                                 OnboardingRow.status.in_(OPEN))
     if exclude is not None:
         q = q.where(OnboardingRow.id != exclude)
-    other = s.execute(q).scalar()
+    other = s.execute(q).first()
     if other is not None:
-        raise ValueError(f"person {app.id_number} already has open onboarding application {other}")
+        which = f" {other.id}" if office or other.unit_code == caller.unit_code else ""
+        raise ValueError(f"person {app.id_number} already has an open onboarding application{which}")
     police = s.get(PartnerIdentityRow, app.id_number)
     why = identity_disagreement(app.name, police.name if police else None, police.status if police else None)
     if why:
+        if not office:
+            why = "police's latest record of this ID number disagrees with the application (check the number and name)"
         raise IdentityNotVerified(f"identity of {app.id_number} not verified: {why}")
+
+
+def _check_dates(uow: UnitOfWork, app: OnboardingApplication) -> None:
+    ensure_plausible_start(app.start_date, parse_id_number(app.id_number).birth_date, uow.now.date())
 
 
 def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
@@ -111,8 +128,10 @@ def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
 def submit_onboarding(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, comment: str | None = None) -> OnboardingRow:
     """A unit (its own) or the office applies; checked at once: ID number, person free, police, quota."""
     unit = unit_for(uow, caller, app.unit_code, unit_may=True)
+    lock_persons(uow, [app.id_number])  # racing applications for one person: the second sees the first
     ensure_not_frozen(uow, unit.code)
-    _check_person(uow, app)
+    _check_dates(uow, app)
+    _check_person(uow, caller, app)
     _check_quota(uow, app)
     row = OnboardingRow(status=ApplicationStatus.IN_REVIEW.value, unit_code=unit.code, id_number=app.id_number,
                         name=app.name, category=app.category.value, route=app.route.value, start_date=app.start_date,
@@ -159,7 +178,7 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
     app = OnboardingApplication.new(unit_code=row.unit_code, id_number=row.id_number, name=row.name,
                                     category=row.category, route=row.route, start_date=row.start_date,
                                     education=row.education, hiring_plan_id=row.hiring_plan_id)
-    _check_person(uow, app, exclude=row.id)
+    _check_person(uow, caller, app, exclude=row.id)
     plan = _usable_plan(uow, app, lock=True)
     policy = policy_placement(app.route)
     est.check_free(category, from_reservation=plan is not None, policy=policy)
@@ -185,13 +204,16 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
 def resubmit_onboarding(uow: UnitOfWork, caller: Caller, onboarding_id, app: OnboardingApplication,
                         comment: str | None = None) -> OnboardingRow:
     """The unit corrects a returned application: same id, IN_REVIEW again, a new round of the required reviews."""
-    row = _get(uow, onboarding_id, lock=True)
+    row = _get(uow, onboarding_id)
     unit_for(uow, caller, row.unit_code, unit_may=True)
+    lock_persons(uow, [row.id_number, app.id_number])  # before the row lock, as approveOnboarding (no deadlock)
+    uow.session.refresh(row, with_for_update=True)
     ensure_resubmittable(ApplicationStatus(row.status))
     if app.unit_code != row.unit_code:
         raise ValueError(f"a resubmission stays in unit {row.unit_code}; apply anew for unit {app.unit_code}")
     ensure_not_frozen(uow, row.unit_code)
-    _check_person(uow, app, exclude=row.id)
+    _check_dates(uow, app)
+    _check_person(uow, caller, app, exclude=row.id)
     _check_quota(uow, app)
     before = onboarding_data(row)
     row.id_number, row.name, row.category, row.route = app.id_number, app.name, app.category.value, app.route.value

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.adapters.orm import HiringPlanRow, UnitFreezeRow
+from hub.adapters.orm import HiringPlanRow, UnitFreezeRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import QuotaExhausted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory
-from hub.domain.workflows import ApplicationNotFound, Caller, UnitOverQuota, WrongState
+from hub.domain.workflows import TEXT_MAX, ApplicationNotFound, Caller, UnitOverQuota, WrongState, bounded, record_id
 from hub.service_layer.establishment import establishments, locked_establishment
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows.common import ensure_not_frozen, unit_for
@@ -44,9 +44,9 @@ def submit_hiring_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, year:
     cat = QuotaCategory.parse(category, "quota category")
     if slots < 1:
         raise ValueError("slots must be at least 1")
-    if year < uow.now.year:
-        raise ValueError(f"a hiring plan is for this year ({uow.now.year}) or later, not {year}")
-    reason = (reason or "").strip()
+    if not uow.now.year <= year <= uow.now.year + 1:  # a plan's reservation lapses at the end of its year
+        raise ValueError(f"a hiring plan is for this year ({uow.now.year}) or the next ({uow.now.year + 1}), not {year}")
+    reason = bounded(reason, "reason", TEXT_MAX)
     if not reason:
         raise ValueError("a hiring plan needs a reason (用编理由)")
     ensure_not_frozen(uow, unit.code)
@@ -61,10 +61,9 @@ def submit_hiring_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, year:
 def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, approve: bool,
                        approved_slots: int | None, comment: str | None) -> HiringPlanRow:
     """The office approves (all or fewer slots, within what is available) or rejects a plan in review."""
-    try:
-        pid = int(plan_id)
-    except (TypeError, ValueError):
-        raise ApplicationNotFound(f"no hiring plan {plan_id!r}") from None
+    pid = record_id(plan_id)
+    if pid is None:
+        raise ApplicationNotFound(f"no hiring plan {str(plan_id)[:40]!r}")
     row = uow.session.get(HiringPlanRow, pid)
     if row is None:
         raise ApplicationNotFound(f"no hiring plan {pid}")
@@ -75,11 +74,13 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
     if row.status != ApplicationStatus.IN_REVIEW.value:
         raise WrongState(f"hiring plan {row.id} is {row.status}; only a plan in review can be decided")
     before = plan_data(row)
-    row.comment, row.decided_at = (comment or "").strip() or None, uow.now
+    row.comment, row.decided_at = bounded(comment, "comment", TEXT_MAX) or None, uow.now
     if not approve:
         row.status = ApplicationStatus.REJECTED.value
         _publish(uow, row, "rejected", before)
         return row
+    if row.year < uow.now.year:
+        raise WrongState(f"hiring plan {row.id} is for {row.year}, which has ended: reject it")
     n = row.slots if approved_slots is None else approved_slots
     if not 1 <= n <= row.slots:
         raise ValueError(f"approved slots must be between 1 and the {row.slots} asked for (reject the plan instead of 0)")
@@ -101,9 +102,11 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
 def set_unit_frozen(uow: UnitOfWork, caller: Caller, *, unit_code: str, frozen: bool, reason: str | None) -> bool:
     """The office freezes a unit (no plans, no hires) or lifts the freeze; returns whether it is frozen now."""
     unit = unit_for(uow, caller, unit_code, unit_may=False, active=False)
+    # two clerks freezing at once: the second waits for the first and finds the freeze (no duplicate row)
+    uow.session.execute(select(UnitRow.code).where(UnitRow.code == unit.code).with_for_update()).all()
     row = uow.session.get(UnitFreezeRow, unit.code)
     if frozen:
-        reason = (reason or "").strip()
+        reason = bounded(reason, "reason", TEXT_MAX)
         if not reason:
             raise ValueError("freezing a unit needs a reason")
         if row is None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.orm import PolicyOverQuotaRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.vocabulary import QuotaCategory
-from hub.domain.workflows import Caller
+from hub.domain.workflows import DOCUMENT_NUMBER_MAX, TEXT_MAX, Caller, bounded
 from hub.service_layer import registry_checks
 from hub.service_layer.establishment import establishments
 from hub.service_layer.mismatches import MismatchBook
@@ -31,7 +31,7 @@ def allow_policy_over_quota(uow: UnitOfWork, caller: Caller, *, unit_code: str, 
     """The office allows ``slots`` policy placements above the unit's quota until ``deadline`` (ADMIN, its region)."""
     unit = unit_for(uow, caller, unit_code, unit_may=False)
     cat = QuotaCategory.parse(category, "quota category")
-    document_number, reason = (document_number or "").strip(), (reason or "").strip()
+    document_number, reason = bounded(document_number, "document number", DOCUMENT_NUMBER_MAX), bounded(reason, "reason", TEXT_MAX)
     if not document_number:
         raise ValueError("a policy over-quota decision names its document (文号)")
     if not reason:

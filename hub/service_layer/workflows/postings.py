@@ -9,7 +9,7 @@ from hub.adapters.orm import PersonRow, PostingRow, UnitRow
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import PersonNotFound, PostingNotFound
 from hub.domain.vocabulary import DepartureReason, FormKind, QuotaCategory
-from hub.domain.workflows import Caller, ensure_may_act_for_unit
+from hub.domain.workflows import TEXT_MAX, Caller, bounded, ensure_may_act_for_unit, ensure_not_far_ahead
 from hub.service_layer import registry
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.reconcile import lock_persons
@@ -41,12 +41,13 @@ def end_posting(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: str, 
     """出编: end the active posting, free the slot, issue the 减员通知单; returns the posting and the form number.
     Pay that continues afterwards is GHOST_PAYROLL through the usual reconciliation."""
     person, posting, unit = _posted(uow, caller, id_number)
+    ensure_not_far_ahead(end_date, "end date", uow.now.date())
     if end_date < posting.start_date:
         raise ValueError(f"end date {end_date} is before the posting's start {posting.start_date}")
     form = issue_form(uow, key, kind=FormKind.DEPARTURE, unit_code=unit.code, id_number=person.id_number, facts={
         "title": "减员通知单", "posting_id": posting.id, "unit_code": unit.code, "unit_name": unit.name,
         "id_number": person.id_number, "name": person.name, "category": posting.category, "end_date": end_date,
-        "reason": reason.value, "reason_zh": REASON_ZH[reason.value], "comment": (comment or "").strip() or None})
+        "reason": reason.value, "reason_zh": REASON_ZH[reason.value], "comment": bounded(comment, "comment", TEXT_MAX) or None})
     row = registry.end_posting(uow, id_number=person.id_number, end_date=end_date, reason=reason.value,
                                form_number=form.number, row=posting)
     return row, form.number
@@ -61,6 +62,7 @@ def transfer_person(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: s
     cat = QuotaCategory.parse(category, "quota category")
     if to_unit.code == from_unit.code and cat.value == posting.category:
         raise ValueError(f"person {person.id_number} already holds a {cat.value} slot in unit {to_unit.code}")
+    ensure_not_far_ahead(effective_date, "effective date", uow.now.date())
     if effective_date < posting.start_date:
         raise ValueError(f"effective date {effective_date} is before the current posting's start {posting.start_date}")
     ensure_not_frozen(uow, to_unit.code)
@@ -72,7 +74,7 @@ def transfer_person(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: s
         "title": "调动审批表", "id_number": person.id_number, "name": person.name, "from_unit_code": from_unit.code,
         "from_unit_name": from_unit.name, "from_category": posting.category, "to_unit_code": to_unit.code,
         "to_unit_name": to_unit.name, "to_category": cat.value, "effective_date": effective_date,
-        "comment": (comment or "").strip() or None})
+        "comment": bounded(comment, "comment", TEXT_MAX) or None})
     registry.end_posting(uow, id_number=person.id_number, end_date=effective_date, reason="TRANSFER_OUT",
                          form_number=form.number, row=posting)
     row = registry.start_posting(uow, id_number=person.id_number, unit_code=to_unit.code, category=cat.value,
