@@ -145,10 +145,13 @@ def hiring_plan(status: str, *, approved: bool = False, decided: bool = False) -
 
 
 def leader_appointment(stage: str, *, confirmed: bool = False) -> dict:
-    return data({"appointment_id": ID, "id_number": ID_NUMBER, "posting_id": ID, "unit_code": UNIT_CODE,
-                 "rank": {**nullable(RANK), "description": "null: removal from the leader position"},
-                 "effective_date": DATE, "document_number": {**TEXT, "maxLength": 100}, "stage": {"const": stage},
-                 "form_number": FORM_NUMBER if confirmed else NONE})
+    fields = {"appointment_id": ID, "id_number": ID_NUMBER, "posting_id": ID, "unit_code": UNIT_CODE,
+              "rank": {**nullable(RANK), "description": "null: removal from the leader position"},
+              "effective_date": DATE, "document_number": {**TEXT, "maxLength": 100}, "stage": {"const": stage},
+              "form_number": FORM_NUMBER if confirmed else NONE}
+    if stage == "CANCELLED":
+        fields["reason"] = {**TEXT, "description": "why the open appointment ended (its posting ended)"}
+    return data(fields)
 
 
 def freeze(frozen: bool) -> dict:
@@ -215,6 +218,9 @@ OUTBOUND = {
     "gov.registry.leader_appointment.confirmed": (UPDATES, APPOINTMENT_KEY, "ID number",
                                                   "the office confirmed the appointment (配备)",
                                                   leader_appointment("CONFIRMED", confirmed=True)),
+    "gov.registry.leader_appointment.cancelled": (UPDATES, APPOINTMENT_KEY, "ID number",
+                                                  "an open appointment (核准 or 任免, not confirmed) ended with its posting",
+                                                  leader_appointment("CANCELLED")),
     "gov.registry.posting.updated": (UPDATES, "posting id", "ID number", "a confirmed appointment changed an active posting's "
                                      "leader rank", posting(form_number=FORM_NUMBER, active={"const": True})),
     "gov.registry.document.recorded": (UPDATES, "document number", "document number",

@@ -212,7 +212,7 @@ def _drive_the_workflows(db) -> None:
     """Every workflow step that publishes, through the service layer as the GraphQL mutations call it: documents,
     hiring plans, onboarding (reviewed, returned, resubmitted, approved, rejected, withdrawn), leader appointments,
     departure and transfer, policy over-quota, freezes."""
-    unit = make_unit(db, approved={"ADMINISTRATIVE": 4, "PUBLIC_INSTITUTION": 2}, leaders={"SECTION_CHIEF": 1},
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 4, "PUBLIC_INSTITUTION": 2}, leaders={"SECTION_CHIEF": 1, "DEPUTY_SECTION_CHIEF": 1},
                      name="杭州市流程局")
     office, org, hr = Caller("office", Role.ADMIN), Caller("org", Role.ORGANIZATION), Caller("hr", Role.HR)
     own = Caller("unit", Role.UNIT, unit_code=unit)
@@ -258,6 +258,9 @@ def _drive_the_workflows(db) -> None:
     leaving, moving = make_person(db, name="孙离"), make_person(db, name="周调")
     hire(db, leaving, unit)
     hire(db, moving, unit)
+    # an appointment checked (核准) but not confirmed is cancelled when its holder's posting ends
+    step(office, leaders.appoint_leader, KEY, id_number=leaving, rank=LeaderRank.DEPUTY_SECTION_CHIEF,
+         effective_date=date(2026, 4, 15), document_number="杭组干〔2026〕13号")
     step(office, postings.end_posting, KEY, id_number=leaving, end_date=date(2026, 4, 30),
          reason=DepartureReason.RESIGNATION, comment="本人申请")
     step(office, postings.transfer_person, KEY, id_number=moving, to_unit_code=unit, category="PUBLIC_INSTITUTION",
