@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import ConsumerRebalanceListener, TopicPartition
-from kafka.errors import KafkaError, OffsetOutOfRangeError
+from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, RecordListTooLargeError
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -440,13 +440,29 @@ class ConnectorRunner:
         try:
             if self._dlq is None:
                 self._dlq = kafka_adapter.producer(self.bootstrap)
-            futures = []
-            for d in dead:
-                key, value, headers = dead_letter_message(self.spec.name, d.record, d.reason, now,
-                                                          self.deadletter_max_bytes)
-                futures.append(self._dlq.send(self.dlq_topic, key=key, value=value, headers=headers))
-            self._dlq.flush(timeout=30)
-            for f in futures:
-                f.get(timeout=30)
+            too_large = self._send_dead_letters(dead, now, self.deadletter_max_bytes)
+            if too_large:  # the producer or the topic takes less than HUB_DEADLETTER_MAX_BYTES: the head form then
+                log.warning("%s: %d dead letter(s) refused as too large; sending their head, size and hash "
+                            "(HUB_DEADLETTER_MAX_BYTES is above what %s accepts)", self.spec.name, len(too_large),
+                            self.dlq_topic)
+                if self._send_dead_letters(too_large, now, 0):
+                    raise MessageSizeTooLargeError("even the head form of a dead letter was refused")
         except Exception as e:  # noqa: BLE001
             raise DeadLetterUnavailable(f"cannot write {self.dlq_topic}: {e!r}") from e
+
+    def _send_dead_letters(self, dead: list[DeadLetter], now, max_bytes: int) -> list[DeadLetter]:
+        """Publish and wait for the broker's acknowledgement; returns those refused as too large."""
+        too_large, futures = [], []
+        for d in dead:
+            key, value, headers = dead_letter_message(self.spec.name, d.record, d.reason, now, max_bytes)
+            try:
+                futures.append((d, self._dlq.send(self.dlq_topic, key=key, value=value, headers=headers)))
+            except MessageSizeTooLargeError:  # over the producer's max_request_size
+                too_large.append(d)
+        self._dlq.flush(timeout=30)
+        for d, f in futures:
+            try:
+                f.get(timeout=30)
+            except (MessageSizeTooLargeError, RecordListTooLargeError):  # over the topic's max.message.bytes
+                too_large.append(d)
+        return too_large

@@ -87,6 +87,41 @@ def test_poison_messages_are_dead_lettered_and_the_good_ones_behind_them_applied
         st.close()
 
 
+def test_a_dead_letter_refused_as_too_large_is_sent_in_head_form(db_url, kafka_bootstrap):
+    """HUB_DEADLETTER_MAX_BYTES set above what the producer or the topic accepts: the refusal is not a reason to
+    stop; the dead letter goes out in its head form."""
+    import threading
+
+    from connectors.runner import ConnectorRunner
+    from connectors.spec import all_connectors
+
+    st = Streaming(db_url, kafka_bootstrap, partitions=1, relay=False)
+    stop = threading.Event()
+    r = ConnectorRunner(all_connectors()["police"], st.db, kafka_bootstrap, topic_prefix=st.prefix, stop_event=stop,
+                        max_backoff_s=0.5, deadletter_give_up_s=20, deadletter_max_bytes=50_000_000)
+    t = threading.Thread(target=r.run, daemon=True)
+    t.start()
+    try:
+        idn = make_person(st.db, name="钱七")
+        big = b'{"padding": "' + b"x" * BIG + b'"}'
+        st.partner.send("police.identity.v1", idn, big)
+        st.partner.flush()
+        st.send(ev.police(idn, "钱柒"))
+        st.wait_consumed("police", 2, timeout=60)
+        assert t.is_alive() and r.failed is None
+        with st.db.read_session() as s:
+            assert s.get(PartnerIdentityRow, idn).name == "钱柒"
+        dlq = st.reader("registry.deadletter.v1")
+        [letter] = dlq.poll_until(lambda ms: len(ms) >= 1, 30)
+        dlq.close()
+        data = json.loads(letter.value())["data"]
+        assert data["raw_truncated"] is True and data["raw_size"] == len(big)
+    finally:
+        stop.set()
+        t.join(15)
+        st.close()
+
+
 def test_a_dead_letter_that_fits_is_whole_and_one_that_does_not_carries_head_size_and_hash():
     from datetime import datetime, timezone
     from types import SimpleNamespace
