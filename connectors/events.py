@@ -1,6 +1,8 @@
 """Inbound CloudEvents (contract section 4): envelope and per-type `data` models, validated with pydantic.
 
-``translate(raw, expected_types)`` is pure: bytes in, a validated ``InboundEvent`` or a ``Rejected`` reason out.
+``translate(raw, expected_types, source)`` is pure: bytes in, a validated ``InboundEvent`` or a ``Rejected`` reason
+out — for ANY bytes (tests/unit/test_translate_fuzz.py): it never raises, a reason is always text the database
+and a Kafka header can hold, and an accepted event holds no such text anywhere (issue 12, items 6 and 8).
 """
 
 from __future__ import annotations
@@ -28,14 +30,58 @@ PATTERN_MEANINGS = {
     AMOUNT_PATTERN: "must be an amount in yuan as text: up to 12 digits, at most 4 decimals, e.g. \"8000.00\"",
     SHA256_PATTERN: "must be a SHA-256 digest: 64 hexadecimal characters",
 }
-def _no_nul(value: str) -> str:
-    """PostgreSQL text cannot hold NUL: such a value is refused here, not by the database mid-write."""
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
+
+
+
+# ---- what a database column and a UTF-8 header can hold --------------------------------------------------------
+
+MAX_NESTING = 32  # arrays and objects inside each other; an event has 2 levels, JSON's parser gives up near 1000
+REASON_LIMIT = 2000  # characters of a rejection reason
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL text) and lone surrogates (not UTF-8)
+
+
+def _what(text: str) -> str:
+    return "a NUL character" if "\x00" in text else "a lone surrogate (not UTF-8)"
+
+
+def storable(text: str, limit: int = REASON_LIMIT) -> str:
+    """``text`` as a database column and a UTF-8 header can hold it: NUL and lone surrogates written as escapes
+    (``\\x00``, ``\\udc80``), cut to ``limit`` characters."""
+    if _UNSTORABLE.search(text):
+        text = _UNSTORABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _unstorable(obj) -> str | None:
+    """What in decoded JSON no database can store, or None: a NUL or a lone surrogate in any key or string
+    (envelope, extensions, data — all of it), or nesting deeper than MAX_NESTING."""
+    stack = [(obj, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return f"nested deeper than {MAX_NESTING} levels at {path}"
+        if isinstance(value, dict):
+            for k, v in value.items():
+                p = f"{path}.{k}" if path else k
+                if _UNSTORABLE.search(k):
+                    return f"{_what(k)} in a field name ({p!r})"
+                stack.append((v, p, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            return f"{_what(value)} in {path or 'the event'}"
+    return None
+
+
+def _storable_text(value: str) -> str:
+    """A data field the database cannot store is refused here, not by the database mid-write (a message's JSON is
+    checked whole by ``_unstorable``; a snapshot's CSV cells, which `hub compare` validates with these models, here)."""
+    if _UNSTORABLE.search(value):
+        raise ValueError(f"must not contain {_what(value)}")
     return value
 
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=100), AfterValidator(_storable_text)]
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -57,6 +103,23 @@ def _iso_date(value):
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Sequence = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
+
+
+# ---- JSON as RFC 8259 has it --------------------------------------------------------------------------------------
+
+def _not_json_number(value: str):
+    """json.loads takes NaN and ±Infinity, and numbers beyond a double's range as infinity: none is JSON's."""
+    raise ValueError(f"{value} is not a JSON number")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"number {value[:40]} is out of range")
+    return number
+
+
+_JSON = json.JSONDecoder(parse_constant=_not_json_number, parse_float=_finite)  # one decoder, reused
 
 
 class _Data(BaseModel):
@@ -95,7 +158,7 @@ class EmploymentUpdated(_Data):
     unit_code: StrictStr
     status: Literal["EMPLOYED", "RETIRED", "LEFT"]
     effective_date: IsoDate
-    rank: Annotated[StrictStr, Field(max_length=100), AfterValidator(_no_nul)] | None = None
+    rank: Annotated[StrictStr, Field(max_length=100), AfterValidator(_storable_text)] | None = None
 
 
 class PayrollPaid(_Data):
@@ -147,7 +210,7 @@ class Envelope(BaseModel):
 class InboundEvent:
     """A validated inbound event, ready for the service layer."""
 
-    source: str  # CloudEvent source, e.g. /gov/police
+    source: str  # the department that owns the topic, e.g. /gov/police: de-duplication and ordering key on it
     event_id: str
     type: str
     subject: str  # the person's ID number
@@ -159,6 +222,9 @@ class InboundEvent:
 @dataclass(frozen=True)
 class Rejected:
     reason: str
+
+    def __post_init__(self):  # whatever the message held, the reason is storable text of bounded length
+        object.__setattr__(self, "reason", storable(self.reason))
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # one encoder, reused
@@ -183,16 +249,26 @@ def _explain(e: ValidationError) -> str:
     return "; ".join(describe(err) for err in e.errors()[:5])
 
 
-def translate(raw: bytes | None, expected_types: frozenset[str]) -> InboundEvent | Rejected:
-    """Decode and validate one message value; the reason says exactly what is wrong."""
+def translate(raw: bytes | None, expected_types: frozenset[str], source: str) -> InboundEvent | Rejected:
+    """Decode and validate one message value of the topic that ``source`` (its department) owns; the reason says
+    exactly what is wrong. Never raises."""
     if raw is None:
         return Rejected("empty message (tombstone)")
     try:
-        obj = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        obj = _JSON.decode(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return Rejected(f"not valid JSON: {e}")
+    except RecursionError:
+        return Rejected(f"not valid JSON: nested deeper than {MAX_NESTING} levels")
+    except ValueError as e:  # JSONDecodeError; integers beyond 4300 digits; NaN, Infinity, 1e999
         return Rejected(f"not valid JSON: {e}")
     if not isinstance(obj, dict):
         return Rejected("not a CloudEvent: the JSON value is not an object")
+    # Lone surrogates and NUL reach a string only through a \u escape; deep nesting needs many brackets.
+    if b"\\u" in raw or raw.count(b"[") + raw.count(b"{") > MAX_NESTING:
+        problem = _unstorable(obj)
+        if problem:
+            return Rejected(f"not storable: {problem}")
     try:
         env = Envelope.model_validate(obj)
     except ValidationError as e:
@@ -200,11 +276,13 @@ def translate(raw: bytes | None, expected_types: frozenset[str]) -> InboundEvent
     model = DATA_MODELS.get(env.type)
     if model is None or env.type not in expected_types:
         return Rejected(f"unknown type {env.type!r} for this topic (expected one of {', '.join(sorted(expected_types))})")
+    if env.source != source:
+        return Rejected(f"source {env.source!r} is not {source}, the department that owns this topic")
     try:
         data = model.model_validate(env.data)
     except ValidationError as e:
         return Rejected(f"invalid data: {_explain(e)}")
     except (InvalidIdentifier, ValueError) as e:
         return Rejected(f"invalid data: {e}")
-    return InboundEvent(source=env.source, event_id=env.id, type=env.type, subject=data.id_number,
+    return InboundEvent(source=source, event_id=env.id, type=env.type, subject=data.id_number,
                         sequence=env.sequence, payload_sha256=payload_hash(obj), data=data)

@@ -6,24 +6,31 @@ consumer seeks to them; before applying, the batch locks its partitions' offset 
 stored offset (a fence against a copy that processed them first). Kafka commits are only for lag visibility.
 
 Rejected messages go to `registry.deadletter.v1` and the transaction commits only after the broker acknowledged
-them; if the dead-letter topic cannot be written the connector stops rather than skip. Database or broker outages
-are retried with capped backoff and never dead-lettered.
+them; if the dead-letter topic cannot be written the connector stops rather than skip. A dead letter too large for
+that topic carries the message's head, size and SHA-256 instead of all of it. Database or broker outages are
+retried with capped backoff and never dead-lettered; retrying one batch longer than ``stall_s`` makes the
+connector not ready (hub.bootstrap.readiness).
+
+A topic whose log started over (a broker that lost its data re-created it: its topic id changed, or, where the broker
+reports no topic ids, its high watermark fell below our position) is consumed again from its first offset: the
+new events are applied, not skipped until the log reaches the stored offset; event ids keep the replay idempotent.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from kafka import ConsumerRebalanceListener, TopicPartition
-from kafka.errors import KafkaError, OffsetOutOfRangeError
+from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, RecordListTooLargeError
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from connectors.events import InboundEvent, Rejected
+from connectors.events import InboundEvent, Rejected, storable
 from connectors.spec import ConnectorSpec
 from hub.adapters import kafka as kafka_adapter
 from hub.adapters.bulk import upsert
@@ -32,6 +39,7 @@ from hub.adapters.jsonutil import dumps
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import ConsumerOffsetRow, DeadLetterRow
 from hub.adapters.outbox import DEADLETTER_TOPIC, cloud_event
+from hub.config import Settings
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -53,6 +61,16 @@ _PLANNER = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
 FETCH_MAX_WAIT_MS = 500
 
 
+DEADLETTER_HEAD_BYTES = 1024  # of a message (and of its key) in a dead letter too large to carry all of it
+KEY_TEXT_LIMIT = 200  # characters of a message key kept as text (dead_letters.key, data.key)
+_RECORD_OVERHEAD = 512  # bytes of record batch and record framing around a dead letter's key, value and headers
+
+
+def _default(setting: str):
+    """A runner parameter's default: the setting's (hub/config.py is the one home of these numbers)."""
+    return Settings.model_fields[setting].default
+
+
 class DeadLetterUnavailable(RuntimeError):
     """The dead-letter topic could not be written: the connector stops rather than skip a message."""
 
@@ -62,20 +80,57 @@ class DeadLetter:
     record: object  # kafka ConsumerRecord
     reason: str
 
+    def __post_init__(self):
+        self.reason = storable(self.reason)
 
-def dead_letter_event(connector: str, record, reason: str, now) -> dict:
+
+def key_text(key: bytes | None, limit: int = KEY_TEXT_LIMIT) -> str | None:
+    """A message key as storable text (invalid UTF-8 replaced, NUL and lone surrogates escaped, cut to ``limit``)."""
+    return storable(key.decode("utf-8", "replace"), limit) if key else None
+
+
+def dead_letter_event(connector: str, record, reason: str, now, *, head_only: bool = False) -> dict:
+    """The `gov.registry.deadletter` event of a rejected record: the whole raw value, or (``head_only``) its first
+    DEADLETTER_HEAD_BYTES; ``raw_size`` and ``raw_sha256`` always describe the whole value."""
     raw = record.value or b""
     return cloud_event(type="gov.registry.deadletter", subject=None, now=now, data={
         "reason": reason, "topic": record.topic, "partition": record.partition, "offset": record.offset,
-        "key": record.key.decode("utf-8", "replace") if record.key else None,
-        "raw_base64": base64.b64encode(raw).decode("ascii"), "connector": connector})
+        "key": key_text(record.key), "connector": connector,
+        "raw_base64": base64.b64encode(raw[:DEADLETTER_HEAD_BYTES] if head_only else raw).decode("ascii"),
+        "raw_truncated": head_only, "raw_size": len(raw), "raw_sha256": hashlib.sha256(raw).hexdigest()})
+
+
+def dead_letter_message(connector: str, record, reason: str, now, max_bytes: int) -> tuple[bytes | None, bytes, list]:
+    """(key, value, headers) of a record's dead letter: with the whole raw value and key if that fits in
+    ``max_bytes``, else with their first DEADLETTER_HEAD_BYTES (size and SHA-256 describe the whole value)."""
+    whole = _dead_letter_parts(connector, record, reason, now, head_only=False)
+    key, value, headers = whole
+    size = len(key or b"") + len(value) + sum(len(k) + len(v) for k, v in headers) + _RECORD_OVERHEAD
+    return whole if size <= max_bytes else _dead_letter_parts(connector, record, reason, now, head_only=True)
+
+
+def _dead_letter_parts(connector: str, record, reason: str, now, *, head_only: bool):
+    raw, key = record.value or b"", record.key
+    if head_only:
+        raw_out, key = raw[:DEADLETTER_HEAD_BYTES], key[:DEADLETTER_HEAD_BYTES] if key is not None else None
+    else:
+        raw_out = raw
+    headers = [("hub.reason", reason.encode("utf-8")), ("hub.topic", record.topic.encode()),
+               ("hub.partition", str(record.partition).encode()), ("hub.offset", str(record.offset).encode()),
+               ("hub.key", key or b""), ("hub.raw", raw_out), ("hub.raw-size", str(len(raw)).encode()),
+               ("hub.raw-sha256", hashlib.sha256(raw).hexdigest().encode())]
+    value = dumps(dead_letter_event(connector, record, reason, now, head_only=head_only)).encode("utf-8")
+    return key, value, headers
 
 
 class ConnectorRunner:
     def __init__(self, spec: ConnectorSpec, db: Database, bootstrap: str, *, topic_prefix: str = "",
                  group: bool = False, batch_size: int = 1000, session_timeout_ms: int = 10_000,
                  heartbeat_interval_ms: int = 1_000, stop_event: threading.Event | None = None,
-                 max_backoff_s: float = 10.0, deadletter_give_up_s: float = 120.0):
+                 max_backoff_s: float = 10.0, deadletter_give_up_s: float = 120.0,
+                 stall_s: float = _default("connector_stall_s"),
+                 max_sequence_jump: int | None = _default("connector_max_sequence_jump"),
+                 deadletter_max_bytes: int = _default("deadletter_max_bytes")):
         self.spec = spec
         self.db = db
         self.bootstrap = bootstrap
@@ -89,25 +144,37 @@ class ConnectorRunner:
         self.stop_event = stop_event or threading.Event()
         self.max_backoff_s = max_backoff_s
         self.deadletter_give_up_s = deadletter_give_up_s
+        self.stall_s = stall_s
+        self.max_sequence_jump = max_sequence_jump
+        self.deadletter_max_bytes = deadletter_max_bytes
         self.consumer = None
         self._dlq = None
         self.last_progress = time.time()
         self.failed: BaseException | None = None
         self.records_done = 0  # records this copy applied or dead-lettered
+        self.retrying_since: float | None = None  # unix time the current batch first failed; None: not retrying
+        self.retry_error: str | None = None  # the last failure's class, while retrying
+        self._topic_ids: dict[int, str | None] = {}  # partition -> topic id its position was stored under
 
     # --- offsets -------------------------------------------------------------------------------------------
-    def stored_offsets(self) -> dict[int, int]:
+    def stored_offsets(self) -> dict[int, tuple[int, str | None]]:
+        """partition -> (next offset, the topic id it was stored under)."""
         with self.db.read_session() as s:
-            rows = s.execute(select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
+            rows = s.execute(select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset,
+                                    ConsumerOffsetRow.topic_id).where(
                 ConsumerOffsetRow.connector == self.spec.name, ConsumerOffsetRow.topic == self.topic)).all()
-        return {p: n for p, n in rows}
+        return {p: (n, tid) for p, n, tid in rows}
 
     def seek_to_stored(self, partitions) -> None:
+        """Position each partition at its stored offset (the first poll then checks the log is still the one
+        those offsets belong to, ``_log_started_over``)."""
         stored = self.stored_offsets()
         for tp in partitions:
             if tp.partition in stored:
-                self.consumer.seek(tp, stored[tp.partition])
+                offset, self._topic_ids[tp.partition] = stored[tp.partition]
+                self.consumer.seek(tp, offset)
             else:
+                self._topic_ids[tp.partition] = None
                 self.consumer.seek_to_beginning(tp)
 
     # --- loop ----------------------------------------------------------------------------------------------
@@ -132,13 +199,14 @@ class ConnectorRunner:
             self.consumer.subscribe([self.topic], listener=_Listener())
         else:
             parts = None
-            deadline = time.monotonic() + 60
+            warn_at = time.monotonic() + 10
             while not parts and not self.stop_event.is_set():
                 parts = self.consumer.partitions_for_topic(self.topic)
-                if not parts:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"topic {self.topic} does not exist")
-                    time.sleep(0.2)
+                if not parts:  # the hub creates its topics (ensure_topics); until then, wait (readiness: stuck)
+                    if time.monotonic() > warn_at:
+                        log.warning("%s: topic %s does not exist; waiting for it", self.spec.name, self.topic)
+                        warn_at = time.monotonic() + 60
+                    self.stop_event.wait(0.2)
             tps = [TopicPartition(self.topic, p) for p in sorted(parts or [])]
             self.consumer.assign(tps)
             self.seek_to_stored(tps)
@@ -153,6 +221,8 @@ class ConnectorRunner:
                         self._open()
                     records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
                     self.last_progress = time.time()
+                    if self._log_started_over():
+                        continue  # positions moved to the log's start; this poll's records come again
                     if records:
                         self.process(records)
                         self._report_lag()
@@ -160,9 +230,13 @@ class ConnectorRunner:
                 except DeadLetterUnavailable:
                     raise
                 except OffsetOutOfRangeError as e:
-                    self._restart_out_of_range(e.args[0] if e.args and isinstance(e.args[0], dict) else {})
-                except KafkaError as e:
-                    log.warning("%s: broker error %s; retrying in %.1fs", self.spec.name, e, backoff)
+                    positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
+                    self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
+                                                 "the stored offset is not in the log (out of range)", positions)
+                except (KafkaError, OperationalError, DBAPIError) as e:  # polling, seeking, resetting offsets
+                    log.warning("%s: %s %s; retrying in %.1fs", self.spec.name,
+                                "broker error" if isinstance(e, KafkaError) else "database error", e.__class__.__name__,
+                                backoff)
                     self._close_consumer()
                     self.stop_event.wait(backoff)
                     backoff = min(backoff * 2, self.max_backoff_s)
@@ -175,23 +249,51 @@ class ConnectorRunner:
             if self._dlq is not None:
                 self._dlq.close(timeout=2)
 
-    def _restart_out_of_range(self, positions: dict) -> None:
-        """The stored offset is not in the log: the topic was re-created (a broker that lost its data) or
-        retention removed it. Continue from the log's first offset; event ids keep replays idempotent."""
-        tps = list(positions) or list(self.consumer.assignment())
+    def _log_started_over(self) -> bool:
+        """Whether an assigned partition's log is not the one our position belongs to — the topic was re-created
+        (its id changed), or, where the broker reports no topic id, the high watermark lies below our position —
+        in which case those partitions now continue from the log's first offset."""
+        current = kafka_adapter.topic_id(self.consumer, self.topic)
+        recreated, shrunk = [], []
+        for tp in self.consumer.assignment():
+            known = self._topic_ids.get(tp.partition)
+            if current and known:
+                if current != known:
+                    recreated.append(tp)
+                continue
+            hw = self.consumer.highwater(tp)
+            if hw is not None and hw < self.consumer.position(tp):
+                shrunk.append(tp)
+        if shrunk:
+            self._restart_from_log_start(shrunk, "the log ends before the stored offset (high watermark below it)")
+        if recreated:
+            was = self._topic_ids[recreated[0].partition]
+            self._restart_from_log_start(recreated, f"topic re-created (topic id {was} is now {current})")
+            if not self.group:  # the new topic may have other partitions: assign them anew (a group rebalances)
+                self._close_consumer()
+        return bool(recreated or shrunk)
+
+    def _restart_from_log_start(self, tps: list, why: str, positions: dict | None = None) -> None:
+        """The stored offsets of ``tps`` do not belong to the log the broker has (a broker that lost its data
+        re-created the topic; retention removed them): continue from the log's first offset, and say so in the log
+        and the operation log. Event ids keep the replay idempotent."""
+        positions = positions or {tp: self.consumer.position(tp) for tp in tps}
         starts = self.consumer.beginning_offsets(tps)
+        current = kafka_adapter.topic_id(self.consumer, self.topic)
         with UnitOfWork(self.db, actor=f"connector:{self.spec.name}") as uow:
             rows = [dict(connector=self.spec.name, topic=self.topic, partition=tp.partition, next_offset=starts[tp],
-                         updated_at=uow.now) for tp in tps]
+                         topic_id=current, updated_at=uow.now) for tp in tps]
             upsert(uow.session, ConsumerOffsetRow.__table__, rows, ["connector", "topic", "partition"])
             uow.record(f"connector.{self.spec.name}.offset_reset", "connector", self.spec.name,
                        before={str(tp.partition): positions.get(tp) for tp in tps},
-                       after={str(tp.partition): starts[tp] for tp in tps})
+                       after={"reason": why, **{str(tp.partition): starts[tp] for tp in tps}})
             uow.commit()
         for tp in tps:
-            log.warning("%s: offset %s of partition %s is out of range; continuing from %s",
-                        self.spec.name, positions.get(tp), tp.partition, starts[tp])
+            log.warning("%s: %s: partition %s continues from offset %s instead of %s (event ids keep this "
+                        "idempotent)", self.spec.name, why, tp.partition, starts[tp], positions.get(tp))
             self.consumer.seek(tp, starts[tp])
+            self._topic_ids[tp.partition] = current
+        METRICS.inc("hub_connector_log_resets_total", len(tps), connector=self.spec.name)
 
     def _close_consumer(self) -> None:
         if self.consumer is not None:
@@ -214,27 +316,49 @@ class ConnectorRunner:
         flat = [r for tp in sorted(records, key=lambda t: t.partition) for r in records[tp]]
         translated = [(r, self.spec.translate(r.value)) for r in flat]
         backoff = 0.2
-        started = time.monotonic()
+        started, first_attempt = time.monotonic(), time.time()
         while True:
             try:
                 self._apply(translated)
+                self._retried(None)
                 return
             except DeadLetterUnavailable as e:
                 if self.stop_event.is_set() or time.monotonic() - started > self.deadletter_give_up_s:
                     raise
                 log.warning("%s: %s; retrying in %.1fs", self.spec.name, e, backoff)
                 self._reset_dlq()
-                self.last_progress = time.time()
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                self._retried(e, since=first_attempt)
             except (OperationalError, DBAPIError, KafkaError) as e:
                 if self.stop_event.is_set():
                     raise
                 log.warning("%s: infrastructure error (%s); retrying batch in %.1fs", self.spec.name,
                             e.__class__.__name__, backoff)
-                self.last_progress = time.time()
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                self._retried(e, since=first_attempt)
+            self.last_progress = time.time()
+            self.stop_event.wait(backoff)
+            backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _retried(self, error: BaseException | None, since: float | None = None) -> None:
+        """Note that the current batch, first tried at unix time ``since``, failed (``error``) or went through
+        (None): `retrying_since`, the `hub_connector_batch_retry_seconds` gauge, a log line when a retry ends."""
+        now = time.time()
+        if error is None:
+            if self.retrying_since is not None:
+                log.info("%s: batch applied after retrying for %.0fs", self.spec.name, now - self.retrying_since)
+                self.retrying_since = self.retry_error = None
+                METRICS.set("hub_connector_batch_retry_seconds", 0, connector=self.spec.name)
+            return
+        if self.retrying_since is None:
+            self.retrying_since = since or now
+        self.retry_error = error.__class__.__name__
+        METRICS.set("hub_connector_batch_retry_seconds", now - self.retrying_since, connector=self.spec.name)
+
+    def stalled_for(self, now: float | None = None) -> float | None:
+        """Seconds the current batch has been retried, when that is longer than ``stall_s``; else None."""
+        if self.retrying_since is None:
+            return None
+        waited = (now or time.time()) - self.retrying_since
+        return waited if waited > self.stall_s else None
 
     def _apply(self, translated: list) -> None:
         name = self.spec.name
@@ -246,13 +370,6 @@ class ConnectorRunner:
                 select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
                     ConsumerOffsetRow.connector == name, ConsumerOffsetRow.topic == self.topic,
                     ConsumerOffsetRow.partition.in_(partitions)).with_for_update()).all()}
-            for p in partitions:
-                hw = self.consumer.highwater(TopicPartition(self.topic, p)) if self.consumer is not None else None
-                if hw is not None and p in stored and hw < stored[p]:
-                    # The topic was re-created (e.g. an in-memory broker restarted): its log starts over.
-                    log.warning("%s: partition %s high watermark %s is below stored offset %s; topic was reset, "
-                                "consuming it again (event ids keep this idempotent)", name, p, hw, stored[p])
-                    stored[p] = 0
             fresh = [(r, t) for r, t in translated if r.offset >= stored.get(r.partition, 0)]
             if not fresh:
                 return
@@ -265,18 +382,19 @@ class ConnectorRunner:
                 else:
                     accepted.append(t)
                     by_event[id(t)] = r
-            result = apply_events(uow, accepted, plain=True)
+            result = apply_events(uow, accepted, plain=True, max_sequence_jump=self.max_sequence_jump)
             for event, reason in result.conflicts:
                 dead.append(DeadLetter(by_event[id(event)], reason))
             next_offsets: dict[int, int] = {}
             for r, _ in fresh:
                 next_offsets[r.partition] = max(next_offsets.get(r.partition, 0), r.offset + 1)
+            topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
             upsert(uow.session, ConsumerOffsetRow.__table__,
-                   [dict(connector=name, topic=self.topic, partition=p, next_offset=n, updated_at=uow.now)
-                    for p, n in next_offsets.items()], ["connector", "topic", "partition"])
+                   [dict(connector=name, topic=self.topic, partition=p, next_offset=n, topic_id=topic_id,
+                         updated_at=uow.now) for p, n in next_offsets.items()], ["connector", "topic", "partition"])
             if dead:
                 rows = [dict(connector=name, topic=d.record.topic, partition=d.record.partition, offset=d.record.offset,
-                             key=d.record.key.decode("utf-8", "replace") if d.record.key else None,
+                             key=key_text(d.record.key),
                              raw_base64=base64.b64encode(d.record.value or b"").decode("ascii"),
                              reason=d.reason, created_at=uow.now) for d in dead]
                 upsert(uow.session, DeadLetterRow.__table__, rows, ["topic", "partition", "offset"])
@@ -288,6 +406,8 @@ class ConnectorRunner:
             uow.flush()
             self._publish_dead_letters(dead, uow.now)
             uow.commit()
+        for p in next_offsets:
+            self._topic_ids[p] = topic_id
         if self.group and self.consumer is not None:
             from kafka.structs import OffsetAndMetadata
 
@@ -320,16 +440,29 @@ class ConnectorRunner:
         try:
             if self._dlq is None:
                 self._dlq = kafka_adapter.producer(self.bootstrap)
-            futures = []
-            for d in dead:
-                r = d.record
-                headers = [("hub.reason", d.reason.encode("utf-8")), ("hub.topic", r.topic.encode()),
-                           ("hub.partition", str(r.partition).encode()), ("hub.offset", str(r.offset).encode()),
-                           ("hub.key", r.key or b""), ("hub.raw", r.value or b"")]
-                value = dumps(dead_letter_event(self.spec.name, r, d.reason, now)).encode("utf-8")
-                futures.append(self._dlq.send(self.dlq_topic, key=r.key, value=value, headers=headers))
-            self._dlq.flush(timeout=30)
-            for f in futures:
-                f.get(timeout=30)
+            too_large = self._send_dead_letters(dead, now, self.deadletter_max_bytes)
+            if too_large:  # the producer or the topic takes less than HUB_DEADLETTER_MAX_BYTES: the head form then
+                log.warning("%s: %d dead letter(s) refused as too large; sending their head, size and hash "
+                            "(HUB_DEADLETTER_MAX_BYTES is above what %s accepts)", self.spec.name, len(too_large),
+                            self.dlq_topic)
+                if self._send_dead_letters(too_large, now, 0):
+                    raise MessageSizeTooLargeError("even the head form of a dead letter was refused")
         except Exception as e:  # noqa: BLE001
             raise DeadLetterUnavailable(f"cannot write {self.dlq_topic}: {e!r}") from e
+
+    def _send_dead_letters(self, dead: list[DeadLetter], now, max_bytes: int) -> list[DeadLetter]:
+        """Publish and wait for the broker's acknowledgement; returns those refused as too large."""
+        too_large, futures = [], []
+        for d in dead:
+            key, value, headers = dead_letter_message(self.spec.name, d.record, d.reason, now, max_bytes)
+            try:
+                futures.append((d, self._dlq.send(self.dlq_topic, key=key, value=value, headers=headers)))
+            except MessageSizeTooLargeError:  # over the producer's max_request_size
+                too_large.append(d)
+        self._dlq.flush(timeout=30)
+        for d, f in futures:
+            try:
+                f.get(timeout=30)
+            except (MessageSizeTooLargeError, RecordListTooLargeError):  # over the topic's max.message.bytes
+                too_large.append(d)
+        return too_large

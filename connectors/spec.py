@@ -12,6 +12,7 @@ from connectors.events import InboundEvent, Rejected
 class ConnectorSpec:
     name: str  # police | hr | finance | insurance
     topic: str  # contract topic name, without the configured prefix
+    source: str  # the department's CloudEvents source (/gov/<name>): the only one accepted on its topic
     types: frozenset[str]
     translate: Callable[[bytes | None], InboundEvent | Rejected]
 

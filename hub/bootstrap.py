@@ -132,7 +132,9 @@ def start_connectors(hub: Hub, names: list[str] | None = None, *, group: bool = 
         r = ConnectorRunner(spec, hub.db, hub.bootstrap_servers, topic_prefix=s.topic_prefix, group=group,
                             batch_size=s.connector_batch_size, stop_event=hub.stop_event,
                             session_timeout_ms=2000 if embedded else s.kafka_session_timeout_ms,
-                            heartbeat_interval_ms=300 if embedded else s.kafka_heartbeat_interval_ms)
+                            heartbeat_interval_ms=300 if embedded else s.kafka_heartbeat_interval_ms,
+                            stall_s=s.connector_stall_s, max_sequence_jump=s.connector_max_sequence_jump,
+                            deadletter_max_bytes=s.deadletter_max_bytes)
         t = threading.Thread(target=_guard(r.run, f"connector {name}"), name=f"connector-{name}", daemon=True)
         t.start()
         hub.threads.append(t)
@@ -163,15 +165,19 @@ def _guard(fn, what: str):
 
 
 def readiness(hub: Hub, stuck_after_s: float = 60.0) -> dict:
-    """Component checks for /readyz: broker, each connector (alive, not stuck) and the outbox relay."""
+    """Component checks for /readyz (and `hub_component_ready` in /metrics): broker, each connector (alive, not
+    stuck, not retrying one batch longer than ``HUB_CONNECTOR_STALL_S``) and the outbox relay."""
     import time
 
     checks = {}
     if hub.broker is not None:
         checks["broker"] = "ok" if hub.broker.alive() else "down"
     for r, t in hub.runners:
+        stalled = r.stalled_for()
         if not t.is_alive():
             checks[f"connector.{r.spec.name}"] = f"stopped: {r.failed!r}"
+        elif stalled is not None:
+            checks[f"connector.{r.spec.name}"] = f"retrying the same batch for {stalled:.0f}s ({r.retry_error})"
         elif time.time() - r.last_progress > stuck_after_s:
             checks[f"connector.{r.spec.name}"] = f"stuck for {time.time() - r.last_progress:.0f}s"
         else:

@@ -110,8 +110,13 @@ MISMATCH = data({"mismatch_id": {"type": "string", "minLength": 1}, "kind": MISM
                                "description": "ids of the events (or runs) that raised or resolved it"}})
 DEADLETTER = data({"reason": {"type": "string", "minLength": 1}, "topic": {"type": "string"},
                    "partition": {"type": "integer"}, "offset": {"type": "integer"}, "key": nullable({"type": "string"}),
-                   "raw_base64": {"type": "string", "contentEncoding": "base64"}},
-                  {"connector": {"type": "string"}})
+                   "raw_base64": {"type": "string", "contentEncoding": "base64",
+                                  "description": "the message value; its first KiB when raw_truncated"}},
+                  {"connector": {"type": "string"},
+                   "raw_size": {"type": "integer", "minimum": 0, "description": "bytes of the whole message value"},
+                   "raw_sha256": SHA256 | {"description": "SHA-256 of the whole message value"},
+                   "raw_truncated": {"type": "boolean",
+                                     "description": "true: too large for the dead-letter topic, raw_base64 is its head"}})
 
 # The workflows (contract section 9, docs/workflows.md).
 APPLICATION_STATUS = ("IN_REVIEW", "RETURNED", "APPROVED", "REJECTED", "WITHDRAWN")

@@ -52,3 +52,14 @@ def topic_of(event: dict) -> str:
 
 def encode(event: dict) -> bytes:
     return json.dumps(event, ensure_ascii=False).encode("utf-8")
+
+
+def translated(event: dict):
+    """The event as the connector of its type's department translates it: an InboundEvent (a Rejected fails)."""
+    from connectors.events import InboundEvent
+    from connectors.spec import all_connectors
+
+    [connector] = [c for c in all_connectors().values() if event["type"] in c.types]
+    out = connector.translate(encode(event))
+    assert isinstance(out, InboundEvent), out
+    return out

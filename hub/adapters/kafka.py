@@ -26,12 +26,25 @@ def producer(bootstrap: str, **overrides) -> KafkaProducer:
 
 def consumer(bootstrap: str, *, group_id: str | None, session_timeout_ms: int = 10_000,
              heartbeat_interval_ms: int = 1_000, max_poll_records: int = 1000, **overrides) -> KafkaConsumer:
+    """A consumer that commits nothing by itself and never creates a topic: the hub creates its topics with the
+    configured partitions (``ensure_topics``); one a consumer's metadata request created would get the broker's
+    default (a broker that lost its data would otherwise get the topics back with the wrong partition count)."""
     cfg = dict(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False, auto_offset_reset="earliest",
+               allow_auto_create_topics=False,
                session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=heartbeat_interval_ms,
                max_poll_records=max_poll_records, fetch_max_wait_ms=25, request_timeout_ms=max(30_000, session_timeout_ms + 5_000),
                reconnect_backoff_max_ms=2_000, client_id="staffing-hub")
     cfg.update(overrides)
     return KafkaConsumer(**cfg)
+
+
+def topic_id(consumer: KafkaConsumer, topic: str) -> str | None:
+    """The topic's id (KIP-516, brokers from Kafka 2.8 and Tansu) as the consumer's metadata last saw it, or None.
+
+    A topic deleted and created again — by a broker that lost its data — has a new id. kafka-python keeps the ids in
+    its cluster metadata, which it offers no public accessor for."""
+    value = consumer._client.cluster.topic_id(topic)
+    return str(value) if value is not None and value.int else None
 
 
 def ensure_topics(bootstrap: str, names: list[str], partitions: int, *, timeout_s: float = 30) -> None:

@@ -454,6 +454,9 @@ class ConsumerOffsetRow(Base):
     topic: Mapped[str] = mapped_column(String(200), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True)
     next_offset: Mapped[int] = mapped_column(BigInteger)
+    # The topic's id (KIP-516) when the offset was stored: a broker that lost its data re-creates the topic with a
+    # new one, and the offset then belongs to a log that no longer exists (connectors.runner). NULL: not known.
+    topic_id: Mapped[str | None] = mapped_column(String(36))
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

@@ -354,6 +354,8 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
     def metrics():
         from hub.adapters.metrics import METRICS
 
+        for component, state in (readiness() if readiness else {}).items():  # what /readyz checks besides the database
+            METRICS.set("hub_component_ready", 1 if state == "ok" else 0, component=component)
         return PlainTextResponse(METRICS.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/readyz")

@@ -2,8 +2,13 @@
 
 Per event: a CloudEvent `id` already applied for its `source` is a duplicate (same payload: nothing happens;
 different payload: a dead letter); an event whose `sequence` is older than the one applied for its
-(source, subject) is stale and changes nothing. Accepted events update the partner's latest view, police events
-also the registry's verified identity, and every touched person is reconciled once at the end of the batch.
+(source, subject) is stale and changes nothing; one implausibly far ahead of it (more than ``max_sequence_jump``)
+is a dead letter, held for review, so that one wild number cannot make the person's later events stale. Accepted
+events update the partner's latest view, police events also the registry's verified identity, and every touched
+person is reconciled once at the end of the batch.
+
+`source` is the department that owns the event's topic (``InboundEvent.source``, set by the connector, never the
+sender's string): a department cannot write into another's de-duplication or ordering.
 """
 
 from __future__ import annotations
@@ -38,11 +43,14 @@ class BatchResult:
     mismatches: MismatchTally = field(default_factory=MismatchTally)
 
 
-def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None, plain: bool = False) -> BatchResult:
+def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None, plain: bool = False,
+                 max_sequence_jump: int | None = None) -> BatchResult:
     """Apply validated InboundEvents (connectors.events) in order; returns what happened to each.
 
     ``plain=True``: this transaction holds no mismatch as an ORM object (a connector's batch), so reconciliation
-    may read and write mismatches as plain rows (see ``reconcile_persons``)."""
+    may read and write mismatches as plain rows (see ``reconcile_persons``). ``max_sequence_jump``: how far a
+    `sequence` may lie ahead of the last one applied for the same person (``HUB_CONNECTOR_MAX_SEQUENCE_JUMP``);
+    None: any distance."""
     res = BatchResult()
     book = book or MismatchBook(uow, res.mismatches)
     res.mismatches = book.tally
@@ -92,6 +100,11 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
                 res.conflicts.append((e, f"event id {e.event_id!r} from {e.source} was already applied with a different payload"))
             continue
         sk = (e.source, e.subject)
+        if (e.sequence is not None and sk in seqs and max_sequence_jump is not None
+                and e.sequence - seqs[sk] > max_sequence_jump):
+            res.conflicts.append((e, f"sequence {e.sequence} is {e.sequence - seqs[sk]} ahead of the last applied for "
+                                     f"this person ({seqs[sk]}), more than {max_sequence_jump}: held for review"))
+            continue
         if e.sequence is not None and sk in seqs and e.sequence < seqs[sk]:
             res.stale += 1
             applied[k] = e.payload_sha256

@@ -6,7 +6,7 @@ same CloudEvent: same id, same payload) inserted anywhere, one event per unit of
 size 1, (c) that same permuted stream as one big batch, and (d) the history backwards as one batch, ends in the
 same state: the same OPEN mismatches (kind, subject, unit, source and details — not ``caused_by``, which names
 the events that happened to raise them), the same partner views and the same registry-verified identity. Each event goes through
-``connectors.events.translate`` as a connector would.
+its department's connector's translate step, as a connector would.
 
 Why the finance history is constrained. Under the contract (section 4) ``sequence`` is ordered per
 (source, subject), not per payroll line: once an event with a higher sequence has been applied for a person,
@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from connectors.events import DATA_MODELS, InboundEvent, translate
+from connectors.events import InboundEvent
 from hub.adapters.database import connect
 from hub.adapters.jsonutil import dumps, loads
 from hub.adapters.orm import (
@@ -56,8 +56,6 @@ from hub.service_layer.unit_of_work import UnitOfWork
 from tests import events as ev
 from tests.factories import id_number, unit_code
 from tests.integration.registry_helpers import hire, make_person, make_unit
-
-ALL_TYPES = frozenset(DATA_MODELS)
 
 NAME = "张伟"
 UNIT_A = unit_code(7001)  # the posting's unit
@@ -95,9 +93,7 @@ def fresh_db(template: Path, tmp_path: Path):
 # ---- applying ----------------------------------------------------------------------------------------------------
 
 def _translated(event: dict) -> InboundEvent:
-    t = translate(ev.encode(event), ALL_TYPES)
-    assert isinstance(t, InboundEvent), t
-    return t
+    return ev.translated(event)
 
 
 def apply_one_by_one(db, events: list[dict]):

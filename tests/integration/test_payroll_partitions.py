@@ -10,7 +10,6 @@ from datetime import date
 import pytest
 from sqlalchemy import create_engine, text
 
-from connectors.events import DATA_MODELS, InboundEvent, translate
 from hub.adapters import payroll_partitions
 from hub.adapters.database import connect
 from hub.adapters.payroll_partitions import partition_name
@@ -55,8 +54,7 @@ def test_a_connector_batch_waits_for_a_comparison_before_it_touches_a_partner_vi
     its period's partition); a connector batch must take the reconciliation lock first, or the two deadlock."""
     db = connect(pg_url)
     unit, people = _city(db, 1)
-    event = translate(ev.encode(ev.paid(people[0], "张一", unit, period="2026-11")), frozenset(DATA_MODELS))
-    assert isinstance(event, InboundEvent)
+    event = ev.translated(ev.paid(people[0], "张一", unit, period="2026-11"))
     comparison = _engine(pg_url).connect()
     done = threading.Event()
     failures = []
