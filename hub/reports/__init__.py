@@ -1,0 +1,41 @@
+"""The report catalogue (统计报表, issue 16, contract section 10): one module per report, listed in MODULES in the
+order docs/reports.md lists them. ``catalogue()`` maps name → Report; ``run_report`` runs one for a caller."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from hub.reports.base import Caller, Report, ReportError, ReportForbidden, ReportTable, run
+
+MODULES = (
+    "quota_use",
+    "open_mismatches",
+)
+
+
+@cache
+def catalogue() -> dict[str, Report]:
+    out: dict[str, Report] = {}
+    for m in MODULES:
+        report = importlib.import_module(f"hub.reports.{m}").REPORT
+        assert report.name not in out, report.name
+        out[report.name] = report
+    return out
+
+
+def get(name: str) -> Report:
+    report = catalogue().get((name or "").strip())
+    if report is None:
+        raise ReportError(f"no report named {name!r} (reports: {', '.join(catalogue())})")
+    return report
+
+
+def run_report(db, name: str, params: dict | None, *, caller: Caller, today=None) -> tuple[ReportTable, list[str]]:
+    """Run the report named ``name`` on a read session of ``db``: (table, ID numbers shown unmasked)."""
+    report = get(name)
+    with db.read_session() as s:
+        return run(report, s, params, caller=caller, today=today)
+
+
+__all__ = ["Caller", "Report", "ReportError", "ReportForbidden", "ReportTable", "catalogue", "get", "run", "run_report"]

@@ -1,0 +1,279 @@
+"""Issue 16, reports: the catalogue, its four formats, the CLI and GraphQL fields, and each report's known answers on
+the small city of tests/integration/report_city.py, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import quote
+
+import openpyxl
+import pypdf
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from hub import reports
+from hub.adapters.orm import AccessLogRow, MismatchRow, OperationLogRow
+from hub.api.app import create_app
+from hub.cli import app as cli_app
+from hub.domain.vocabulary import MismatchKind, Role
+from hub.reports import render
+from hub.service_layer.mismatches import MismatchBook
+from hub.service_layer.tokens import create_token
+from hub.service_layer.unit_of_work import UnitOfWork
+from tests.e2e.test_graphiql_offline import IN_CI, chromium_executable
+from tests.integration import report_city as rc
+
+ADMIN = reports.Caller(name="test", role=Role.ADMIN)
+
+
+def run(db, name, params=None, caller=ADMIN, today=rc.TODAY):
+    table, reads = reports.run_report(db, name, params or {}, caller=caller, today=today)
+    return table, reads
+
+
+def rows(db, name, params=None, caller=ADMIN, today=rc.TODAY):
+    return run(db, name, params, caller, today)[0].rows
+
+
+@pytest.fixture
+def city(db):
+    return rc.build(db)
+
+
+def test_every_report_declares_title_purpose_params_and_columns():
+    cat = reports.catalogue()
+    assert {"quota-use", "open-mismatches"} <= set(cat)
+    for name, r in cat.items():
+        assert r.name == name and re.fullmatch(r"[a-z]+(-[a-z]+)*", name)
+        assert re.search(r"[\u4e00-\u9fff]", r.title) and re.search(r"[A-Za-z]", r.title), r.title
+        assert r.purpose and "\n" not in r.purpose
+        keys = [c.key for c in r.columns]
+        assert len(keys) == len(set(keys)) and all(re.search(r"[\u4e00-\u9fff]", c.label) for c in r.columns)
+        for p in r.params:
+            assert p.type in ("int", "period", "date", "unit", "region", "choice") and p.help
+        assert r.roles
+
+
+# --- quota-use ------------------------------------------------------------------------------------------------------
+
+def test_quota_use_known_answers(city):
+    db, u = city["db"], city["units"]
+    rc.plan(db, u["school"], 1, date.today().year)
+    got = rows(db, "quota-use", today=date.today())
+    assert [r[:6] for r in got] == sorted([
+        [u["bureau"], "ADMINISTRATIVE", 3, 2, 0, 1],
+        [u["bureau"], "WORKER", 1, 1, 0, 0],
+        [u["branch"], "ADMINISTRATIVE", 0, 1, 0, -1],
+        [u["school"], "PUBLIC_INSTITUTION", 3, 1, 1, 1],  # 周七 left; one slot reserved by the plan
+        [u["street"], "ADMINISTRATIVE", 2, 1, 0, 1],
+    ])
+    assert got[0][6:] == ["杭州市财政局", "330100"]
+    assert [r[:2] for r in rows(db, "quota-use", {"region": "330106"})] == sorted(
+        [[u["branch"], "ADMINISTRATIVE"], [u["street"], "ADMINISTRATIVE"]])
+    full = rows(db, "quota-use", {"only": "full"}, today=date.today())
+    assert sorted((r[0], r[1]) for r in full) == sorted([(u["bureau"], "WORKER"), (u["branch"], "ADMINISTRATIVE")])
+    assert [r[0] for r in rows(db, "quota-use", {"unit": u["school"]})] == [u["school"]]
+
+
+def test_bad_parameters_are_refused_clearly(city):
+    db = city["db"]
+    for params, message in (({"region": "33"}, "six-digit"), ({"only": "some"}, "not one of"),
+                            ({"colour": "red"}, "has no parameter colour"), ({"unit": "nonsense"}, "parameter unit")):
+        with pytest.raises(reports.ReportError, match=message):
+            run(db, "quota-use", params)
+    with pytest.raises(reports.ReportError, match="no report named"):
+        run(db, "quota-usage")
+    with pytest.raises(reports.ReportForbidden, match="may not read report"):
+        run(db, "quota-use", caller=reports.Caller(name="u", role=Role.UNIT, unit_code=city["units"]["school"]))
+
+
+# --- open-mismatches ------------------------------------------------------------------------------------------------
+
+def _mismatch(db, kind, subject, unit, detected: datetime):
+    with UnitOfWork(db, actor="test") as uow:
+        row = MismatchBook(uow).raise_(kind, subject=subject, unit_code=unit, source="finance", details={"period": "2026-06"})
+        uow.session.flush()
+        rid = row.id
+        uow.commit()
+    with db.session() as s, s.begin():
+        s.execute(update(MismatchRow).where(MismatchRow.id == rid).values(detected_at=detected))
+
+
+def test_open_mismatches_known_answers(city):
+    db, u, p = city["db"], city["units"], city["people"]
+    at = lambda days: datetime.combine(rc.TODAY - timedelta(days=days), datetime.min.time(), tzinfo=timezone.utc)  # noqa: E731
+    with db.session() as s, s.begin():  # the branch's OVER_QUOTA (opened by the cut) is 40 days old
+        s.execute(update(MismatchRow).where(MismatchRow.kind == "OVER_QUOTA").values(detected_at=at(40)))
+    _mismatch(db, MismatchKind.UNPAID_POSTING, p["赵四"], u["school"], at(10))
+    _mismatch(db, MismatchKind.UNPAID_POSTING, p["李二"], u["bureau"], at(45))
+    _mismatch(db, MismatchKind.UNPAID_POSTING, p["张一"], u["bureau"], at(5))
+    _mismatch(db, MismatchKind.RETIREMENT_DUE, p["张一"], u["bureau"], at(3))
+    got = rows(db, "open-mismatches")
+    assert got == [
+        ["UNPAID_POSTING", u["bureau"], "杭州市财政局", 2, 45, 1],
+        ["OVER_QUOTA", u["branch"], "西湖区财政局", 1, 40, 1],
+        ["RETIREMENT_DUE", u["bureau"], "杭州市财政局", 1, 3, 0],
+        ["UNPAID_POSTING", u["school"], "杭州市第一中学", 1, 10, 0],
+    ]
+    assert [r[3:] for r in rows(db, "open-mismatches", {"kind": "UNPAID_POSTING", "older_than": "7"})] == [[2, 45, 1], [1, 10, 1]]
+    # MONITOR: no birth-date kinds (docs/access.md); a district ADMIN: its district only
+    monitor = reports.Caller(name="m", role=Role.MONITOR)
+    assert "RETIREMENT_DUE" not in {r[0] for r in rows(db, "open-mismatches", caller=monitor)}
+    district = reports.Caller(name="d", role=Role.ADMIN, region_code=rc.DISTRICT)
+    assert [r[:2] for r in rows(db, "open-mismatches", caller=district)] == [["OVER_QUOTA", u["branch"]]]
+
+
+# --- formats --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_csv_and_xlsx_exports(city, tmp_path):
+    db = city["db"]
+    evil = rc._unit(db, name="=HYPERLINK(\"http://x\")局", approved={"ADMINISTRATIVE": 1})
+    table, _ = run(db, "quota-use", {"unit": evil})
+    text = render.to_csv(table)
+    lines = text.splitlines()
+    assert lines[0] == "unit,category,approved,used,reserved,available,unit_name,region"  # the header is the columns
+    assert lines[1] == f'{evil},ADMINISTRATIVE,1,0,0,1,"\'=HYPERLINK(""http://x"")局",330100'  # data, not a formula
+    full, _ = run(db, "quota-use", {})
+    wb = openpyxl.load_workbook(io.BytesIO(render.to_xlsx([full, table])))
+    assert wb.sheetnames == ["quota-use", "quota-use~2"]
+    ws = wb["quota-use"]
+    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert values[0][0] == "用编余量表 Quota use"
+    assert values[1][:3] == ["单位代码", "编制类型", "核定数"]
+    assert values[2] == full.columns
+    assert [list(v) for v in values[3:]] == full.rows  # numbers stay numbers
+    cell = wb["quota-use~2"]["G4"]
+    assert cell.value == '=HYPERLINK("http://x")局' and cell.data_type == "s"  # text, not a formula
+
+
+def _pdf_of(html: str, tmp_path) -> pypdf.PdfReader:
+    exe = chromium_executable()
+    if exe is None:
+        if IN_CI:
+            pytest.fail("Chromium is required under CI=true (apt-get install -y chromium)")
+        pytest.skip("Chromium is not installed")
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--print-to-pdf={pdf}", page.as_uri()], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return pypdf.PdfReader(pdf)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_html_prints_on_a4_with_header_date_and_page_numbers(city, tmp_path):
+    """Headless Chromium prints the page: A4, the office and the title at the top of every page, the column
+    header repeated, 第 n 页 / 共 m 页 at the foot. (The CI image has no CJK font: the checks read the Latin text.)"""
+    db = city["db"]
+    for i in range(60):
+        rc._unit(db, name=f"测试单位{i}", approved={"ADMINISTRATIVE": i + 1})
+    table, _ = run(db, "quota-use", {"region": "330100"})
+    html = render.to_html(table, office="杭州市委编办 Hangzhou Office")
+    assert "<script" not in html and "http" not in html  # nothing to load: prints offline
+    pdf = _pdf_of(html, tmp_path)
+    n = len(pdf.pages)
+    assert n >= 2
+    for i, page in enumerate(pdf.pages, start=1):
+        box = page.mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+        text = page.extract_text().replace("\x00", "")
+        assert "Hangzhou Office" in text and "Quota use" in text
+        assert re.search(rf"\b{i}\s*/\s*{n}\b", text), text[:200]  # 第 i 页 / 共 n 页
+        assert "category" in text  # the table header on every page
+    assert rc.TODAY.isoformat() in pdf.pages[0].extract_text()  # 制表日期
+
+
+# --- CLI ------------------------------------------------------------------------------------------------------------
+
+def _cli(db, *args):
+    return CliRunner().invoke(cli_app, ["--database-url", db.url, *args])
+
+
+def test_cli_report_formats_and_errors(city, tmp_path):
+    db, u = city["db"], city["units"]
+    r = _cli(db, "report")
+    assert r.exit_code == 0 and "quota-use" in r.output and "open-mismatches" in r.output
+    r = _cli(db, "report", "quota-use", "--param", "region=330106", "--format", "csv")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0] == "unit,category,approved,used,reserved,available,unit_name,region"
+    assert sorted(line.split(",")[0] for line in lines[1:]) == sorted([u["branch"], u["street"]])
+    out = tmp_path / "q.xlsx"
+    r = _cli(db, "report", "quota-use", "--format", "xlsx", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert openpyxl.load_workbook(out)["quota-use"].max_row == 3 + 5
+    out = tmp_path / "q.html"
+    assert _cli(db, "report", "open-mismatches", "--format", "html", "--out", str(out)).exit_code == 0
+    assert "未处理比对问题" in out.read_text(encoding="utf-8")
+    r = _cli(db, "report", "quota-use", "--format", "table")
+    assert r.exit_code == 0 and "用编余量表 Quota use" in r.stdout and "330106" in r.stdout
+    with db.read_session() as s:
+        ops_before = s.scalar(select(OperationLogRow.seq).order_by(OperationLogRow.seq.desc()).limit(1))
+    for args, message in ((["quota-use", "--param", "region"], "KEY=VALUE"),
+                          (["quota-use", "--param", "region=3301"], "six-digit"),
+                          (["quota-use", "--format", "pdf"], "unknown format"),
+                          (["quota-use", "--format", "xlsx"], "--out"),
+                          (["nothing-here"], "no report named")):
+        r = _cli(db, "report", *args)
+        assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output, (args, r.output)
+    with db.read_session() as s:
+        assert s.scalar(select(OperationLogRow.seq).order_by(OperationLogRow.seq.desc()).limit(1)) == ops_before
+
+
+# --- GraphQL --------------------------------------------------------------------------------------------------------
+
+def _gql(client, token, query, variables=None, purpose="核查"):
+    headers = {"Authorization": f"Bearer {token}"}
+    if purpose:
+        headers["X-Purpose"] = quote(purpose)
+    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers).json()
+
+
+REPORT_Q = "query($n: String!, $p: JSON) { report(name: $n, params: $p) { name title columns rows } }"
+
+
+def test_graphql_reports_roles_and_district(city):
+    db, u = city["db"], city["units"]
+    client = TestClient(create_app(db))
+    tok = {r: create_token(db, role=r, name=r.lower())[1] for r in ("ADMIN", "MONITOR", "POLICE")}
+    tok["UNIT"] = create_token(db, role="UNIT", name="school", unit_code=u["school"])[1]
+    tok["DISTRICT"] = create_token(db, role="ADMIN", name="xihu", region_code=rc.DISTRICT)[1]
+    r = _gql(client, tok["ADMIN"], "{ reports { name title params columns } }")
+    names = [x["name"] for x in r["data"]["reports"]]
+    assert names == list(reports.catalogue())
+    q = next(x for x in r["data"]["reports"] if x["name"] == "quota-use")
+    assert q["columns"][:6] == ["unit", "category", "approved", "used", "reserved", "available"]
+    assert {p["name"]: p["type"] for p in q["params"]} == {"region": "region", "unit": "unit", "only": "choice"}
+    assert _gql(client, tok["UNIT"], "{ reports { name } }")["data"]["reports"] == []
+    r = _gql(client, tok["ADMIN"], REPORT_Q, {"n": "quota-use", "p": {"region": "330106"}})
+    assert r["data"]["report"]["columns"][:6] == ["unit", "category", "approved", "used", "reserved", "available"]
+    assert sorted(row[0] for row in r["data"]["report"]["rows"]) == sorted([u["branch"], u["street"]])
+    r = _gql(client, tok["DISTRICT"], REPORT_Q, {"n": "quota-use"})  # a district office: its district only
+    assert sorted(row[0] for row in r["data"]["report"]["rows"]) == sorted([u["branch"], u["street"]])
+    r = _gql(client, tok["MONITOR"], REPORT_Q, {"n": "quota-use"})
+    assert len(r["data"]["report"]["rows"]) == 5
+    for who in ("UNIT", "POLICE"):
+        r = _gql(client, tok[who], REPORT_Q, {"n": "quota-use"})
+        assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN", r
+    r = _gql(client, tok["ADMIN"], REPORT_Q, {"n": "quota-use", "p": {"region": "33"}})
+    assert r["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "six-digit" in r["errors"][0]["message"]
+    r = _gql(client, tok["ADMIN"], REPORT_Q, {"n": "quota-use", "p": ["x"]})
+    assert r["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    r = _gql(client, tok["ADMIN"], REPORT_Q, {"n": "nope"})
+    assert "no report named" in r["errors"][0]["message"]
+
+
+def test_docs_list_every_report():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "reports.md").read_text(encoding="utf-8")
+    for name, r in reports.catalogue().items():
+        assert f"| `{name}` | {r.title} |" in text, name
