@@ -57,6 +57,7 @@ from hub.api.types import (
 )
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
+from hub.domain.registry import headcount_consistent
 from hub.service_layer.establishment import establishments
 
 
@@ -354,7 +355,7 @@ class Query:
         lines = []
         for u in units:
             a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
-            ok = p == n and n <= a and p <= a
+            ok = headcount_consistent(a, n, p)
             if inconsistent_only and ok:
                 continue
             lines.append((u, a, n, p, ok))

@@ -10,7 +10,13 @@ from hub.reports.base import Caller, Report, ReportError, ReportForbidden, Repor
 
 MODULES = (
     "quota_use",
+    "over_quota",
+    "leader_positions",
+    "headcount_consistency",
+    "establishment_ledger",
     "open_mismatches",
+    "unit_history",
+    "quota_changes",
 )
 
 

@@ -277,3 +277,123 @@ def test_docs_list_every_report():
     text = (Path(__file__).resolve().parents[2] / "docs" / "reports.md").read_text(encoding="utf-8")
     for name, r in reports.catalogue().items():
         assert f"| `{name}` | {r.title} |" in text, name
+
+
+# --- over-quota, leader-positions, headcount-consistency ------------------------------------------------------------
+
+OFFICE = rc.Caller(name="office", role=Role.ADMIN)
+
+
+def test_over_quota_known_answers(city):
+    from hub.service_layer.workflows.policy import allow_policy_over_quota
+
+    db, u = city["db"], city["units"]
+    with db.session() as s, s.begin():
+        s.execute(update(MismatchRow).where(MismatchRow.kind == "OVER_QUOTA").values(
+            detected_at=datetime(2025, 1, 2, 9, 0, tzinfo=timezone.utc)))
+    assert rows(db, "over-quota") == [
+        [u["branch"], "西湖区财政局", "ADMINISTRATIVE", 0, 1, 1, date(2025, 1, 2), 0, None, 1]]
+    with UnitOfWork(db, actor="test") as uow:  # the office allows one policy placement until the end of 2026
+        allow_policy_over_quota(uow, OFFICE, unit_code=u["branch"], category="ADMINISTRATIVE", slots=1,
+                                document_number="杭编〔2026〕9号", deadline=date(2026, 12, 31), reason="军转安置")
+        uow.commit()
+    assert rows(db, "over-quota")[0][7:] == [1, date(2026, 12, 31), 0]
+    assert rows(db, "over-quota", today=date(2027, 1, 1))[0][7:] == [0, None, 1]  # past the deadline
+    assert rows(db, "over-quota", {"region": rc.CITY}) == []
+
+
+def test_leader_positions_known_answers(city):
+    db, u = city["db"], city["units"]
+    assert rows(db, "leader-positions") == sorted([
+        [u["bureau"], "杭州市财政局", "DEPUTY_DIVISION_CHIEF", 2, 1, 1],
+        [u["bureau"], "杭州市财政局", "DIVISION_CHIEF", 1, 1, 0],
+        [u["street"], "西湖区转塘街道办事处", "SECTION_CHIEF", 1, 1, 0]])
+    district = reports.Caller(name="d", role=Role.ADMIN, region_code=rc.DISTRICT)
+    assert [r[0] for r in rows(db, "leader-positions", caller=district)] == [u["street"]]
+
+
+def _payroll(db, period, pays):
+    from hub.adapters.orm import PartnerPayrollRow
+
+    with db.session() as s, s.begin():
+        for idn, unit, paid in pays:
+            s.add(PartnerPayrollRow(id_number=idn, unit_code=unit, period=period, name="x", gross_amount="100.00",
+                                    paid=paid, event_id=f"e-{idn}-{period}", updated_at=datetime.now(timezone.utc)))
+
+
+def test_headcount_consistency_known_answers(city):
+    db, u, p = city["db"], city["units"], city["people"]
+    _payroll(db, "2026-06", [(p["张一"], u["bureau"], True), (p["李二"], u["bureau"], True), (p["孙六"], u["bureau"], True),
+                             (p["王三"], u["branch"], True), (p["赵四"], u["school"], True), (p["周七"], u["school"], True),
+                             (p["钱五"], u["street"], False)])
+    _payroll(db, "2026-05", [(p["钱五"], u["street"], True)])
+    got = rows(db, "headcount-consistency", {"period": "2026-06"})
+    assert got == sorted([
+        [u["bureau"], "杭州市财政局", "FULL", 4, 3, 3, True],
+        [u["branch"], "西湖区财政局", "FULL", 0, 1, 1, False],  # actual and paid above approved
+        [u["school"], "杭州市第一中学", "PARTIAL", 3, 1, 2, False],  # 周七 left but is still paid
+        [u["street"], "西湖区转塘街道办事处", "FULL", 2, 1, 0, False],  # 钱五's June line is not paid
+    ])
+    assert [r[0] for r in rows(db, "headcount-consistency", {"period": "2026-06", "only": "inconsistent"})] == sorted(
+        [u["branch"], u["school"], u["street"]])
+    with pytest.raises(reports.ReportError, match="needs parameter period"):
+        run(db, "headcount-consistency")
+    with pytest.raises(reports.ReportError, match="YYYY-MM"):
+        run(db, "headcount-consistency", {"period": "2026-13"})
+    finance = reports.Caller(name="f", role=Role.FINANCE)
+    assert len(rows(db, "headcount-consistency", {"period": "2026-06"}, caller=finance)) == 4
+    with pytest.raises(reports.ReportForbidden):
+        run(db, "headcount-consistency", {"period": "2026-06"}, caller=reports.Caller(name="m", role=Role.MONITOR))
+
+
+# --- establishment-ledger, unit-history, quota-changes --------------------------------------------------------------
+
+def test_establishment_ledger_known_answers(city):
+    db, u = city["db"], city["units"]
+    rc.plan(db, u["school"], 1, date.today().year)
+    got = run(db, "establishment-ledger", {"unit": u["bureau"]})[0]
+    by_item = {(r[0], r[2] if r[0] != "基本情况" else r[1]): r for r in got.rows}
+    assert by_item[("基本情况", "单位名称 name")][2] == "杭州市财政局"
+    assert by_item[("基本情况", "机构规格 level")][2] == "CITY"
+    assert by_item[("编制", "ADMINISTRATIVE")][3:] == [3, 2, 0, 1, "杭编〔2020〕2号", date(2020, 1, 1)]
+    assert by_item[("编制", "WORKER")][3:7] == [1, 1, 0, 0]
+    assert by_item[("领导职数", "DEPUTY_DIVISION_CHIEF")][3:] == [2, 1, None, 1, "杭编〔2020〕3号", date(2020, 1, 1)]
+    assert by_item[("合计", "")][3:7] == [4, 3, 0, 1]
+    branch = {r[1]: r for r in rows(db, "establishment-ledger", {"unit": u["branch"]})}
+    assert branch["上级单位 parent"][2] == f"{u['bureau']} 杭州市财政局"
+    assert branch["核定编制 quota"][3:] == [0, 1, 0, -1, "杭编〔2025〕7号", date(2025, 1, 1)]
+    school = [r for r in rows(db, "establishment-ledger", {"unit": u["school"]}, today=date.today()) if r[0] == "编制"]
+    assert school[0][3:7] == [3, 1, 1, 2]  # 空编 2, one of them reserved by the hiring plan
+    district = reports.Caller(name="d", role=Role.ADMIN, region_code=rc.DISTRICT)
+    with pytest.raises(reports.ReportError, match="not in your region|in your region"):
+        run(db, "establishment-ledger", {"unit": u["bureau"]}, caller=district)
+    with pytest.raises(reports.ReportError, match="needs parameter unit"):
+        run(db, "establishment-ledger")
+
+
+def test_unit_history_and_quota_changes_known_answers(city):
+    from hub.service_layer import registry
+    from hub.service_layer.workflows.documents import record_document
+
+    db, u = city["db"], city["units"]
+    with UnitOfWork(db, actor="test") as uow:
+        record_document(uow, OFFICE, number="杭编〔2025〕7号", title="关于调整西湖区财政局机构编制的批复",
+                        issuer="杭州市机构编制委员会", issued_on=date(2024, 12, 20), kind="REPLY")
+        registry.update_unit(uow, code=u["branch"], changes={"name": "西湖区财政局(国资)"}, document_number="杭编〔2026〕3号",
+                             effective=date(2026, 3, 1))
+        uow.commit()
+    got = rows(db, "unit-history", {"unit": u["branch"]})
+    assert [r[:2] + r[3:4] for r in got] == [
+        [date(2020, 1, 1), "unit", "杭编〔2020〕1号"],
+        [date(2020, 1, 1), "quota", "杭编〔2020〕2号"],
+        [date(2025, 1, 1), "quota", "杭编〔2025〕7号"],
+        [date(2026, 3, 1), "unit", "杭编〔2026〕3号"]]
+    assert got[0][2].startswith("设立 established: name=西湖区财政局")
+    assert got[2][2] == "ADMINISTRATIVE: 1 → 0"
+    assert got[2][4:] == ["关于调整西湖区财政局机构编制的批复", "杭州市机构编制委员会", date(2024, 12, 20)]
+    assert got[3][2] == "name: 西湖区财政局 → 西湖区财政局(国资)"
+    changes = rows(db, "quota-changes", {"from": "2025-01-01", "to": "2026-06-30"})
+    assert changes == [[date(2025, 1, 1), u["branch"], "西湖区财政局(国资)", "quota", "ADMINISTRATIVE", 1, 0, -1, "杭编〔2025〕7号"]]
+    assert len(rows(db, "quota-changes", {"from": "2020-01-01", "to": "2020-01-01"})) == 5 + 3  # quotas + leader quotas
+    with pytest.raises(reports.ReportError, match="before from"):
+        run(db, "quota-changes", {"from": "2026-01-01", "to": "2025-01-01"})
