@@ -627,7 +627,10 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
     settings = state.settings()
     db = _db()
     try:
-        table, reads = reports.run_report(db, name, params, caller=reports.Caller(name=f"cli:{getpass.getuser()}", role=Role.ADMIN))
+        from hub.adapters.calendar_file import load_calendar
+
+        table, reads = reports.run_report(db, name, params, caller=reports.Caller(name=f"cli:{getpass.getuser()}", role=Role.ADMIN),
+                                          calendar=load_calendar(settings.calendar_file))
         if reads:  # the operator read persons: the access log says so, as for any token
             operator = Principal(token_id=None, name=f"cli:{getpass.getuser()}", role=Role.ADMIN)
             write_reads(db, principal=operator, reads=[(i, f"hub report {name}", f"Report.{name}", None, None)

@@ -393,7 +393,7 @@ class Query:
             raise ValueError("report parameters are strings or numbers")
         caller = catalogue.Caller(name=p.name, role=p.role, unit_code=p.unit_code, region_code=p.region_code)
         with ctx.db.read_session() as s:
-            table, reads = catalogue.run(report, s, raw, caller=caller)
+            table, reads = catalogue.run(report, s, raw, caller=caller, calendar=ctx.calendar)
         operation = ctx.operation_name(info)
         for idn in reads:
             ctx.record_read(idn, operation=operation, field=f"Report.{report.name}", purpose=ctx.purpose)

@@ -14,6 +14,14 @@ MODULES = (
     "leader_positions",
     "headcount_consistency",
     "establishment_ledger",
+    "region_summary",
+    "age_structure",
+    "retirements_due",
+    "staff_changes",
+    "education_structure",
+    "gender_structure",
+    "leaders_profile",
+    "rank_structure",
     "open_mismatches",
     "unit_history",
     "quota_changes",
@@ -37,11 +45,12 @@ def get(name: str) -> Report:
     return report
 
 
-def run_report(db, name: str, params: dict | None, *, caller: Caller, today=None) -> tuple[ReportTable, list[str]]:
+def run_report(db, name: str, params: dict | None, *, caller: Caller, today=None,
+               calendar=None) -> tuple[ReportTable, list[str]]:
     """Run the report named ``name`` on a read session of ``db``: (table, ID numbers shown unmasked)."""
     report = get(name)
     with db.read_session() as s:
-        return run(report, s, params, caller=caller, today=today)
+        return run(report, s, params, caller=caller, today=today, calendar=calendar)
 
 
 __all__ = ["Caller", "Report", "ReportError", "ReportForbidden", "ReportTable", "catalogue", "get", "run", "run_report"]

@@ -177,6 +177,7 @@ class ReportContext:
     caller: Caller
     region: str | None = None  # the caller's district (district ADMIN), else None
     person_reads: list[str] = field(default_factory=list)
+    calendar: Any = None  # hub.domain.calendar.WorkingCalendar (turnaround in working days)
 
     @property
     def masked(self) -> bool:
@@ -227,6 +228,16 @@ class ReportContext:
         return list(self.session.execute(self.units(**kw).order_by(UnitRow.code)).scalars())
 
 
+def age_on(birth: date, on: date) -> int:
+    """Full years of age on ``on``."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def share(part: int, whole: int) -> float:
+    """``part`` as a percentage of ``whole``, one decimal (0.0 when there is no whole)."""
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
 def _mask(value):
     if not isinstance(value, str):
         return value
@@ -236,13 +247,19 @@ def _mask(value):
         return value
 
 
-def run(report: Report, session, raw_params: dict | None, *, caller: Caller, today: date | None = None) -> tuple[ReportTable, list[str]]:
+def run(report: Report, session, raw_params: dict | None, *, caller: Caller, today: date | None = None,
+        calendar=None) -> tuple[ReportTable, list[str]]:
     """Run ``report`` for ``caller``: (the table, the ID numbers it shows unmasked, to be logged as person reads)."""
     if caller.role not in report.roles:
         raise ReportForbidden(f"role {caller.role.value} may not read report {report.name}")
     params = report.parse_params(raw_params)
     region = caller.region_code if caller.role is Role.ADMIN and report.district_scoped else None
-    ctx = ReportContext(session=session, params=params, today=today or date.today(), caller=caller, region=region)
+    if calendar is None:
+        from hub.adapters.calendar_file import load_calendar
+
+        calendar = load_calendar(None)
+    ctx = ReportContext(session=session, params=params, today=today or date.today(), caller=caller, region=region,
+                        calendar=calendar)
     rows = [list(r) for r in report.query(ctx)]
     person_cols = [i for i, c in enumerate(report.columns) if c.person]
     reads: list[str] = []

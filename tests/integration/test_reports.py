@@ -397,3 +397,116 @@ def test_unit_history_and_quota_changes_known_answers(city):
     assert len(rows(db, "quota-changes", {"from": "2020-01-01", "to": "2020-01-01"})) == 5 + 3  # quotas + leader quotas
     with pytest.raises(reports.ReportError, match="before from"):
         run(db, "quota-changes", {"from": "2026-01-01", "to": "2025-01-01"})
+
+
+# --- region summary and the structure reports (as of rc.TODAY) ------------------------------------------------------
+
+def test_region_summary_known_answers(city):
+    assert rows(city["db"], "region-summary") == [
+        ["330100", "CITY", "市本级", 2, 7, 4, 0, 3],
+        ["330106", "DISTRICT", "区县(市)", 1, 0, 1, 0, -1],
+        ["330106", "TOWNSHIP", "乡镇(街道)", 1, 2, 1, 0, 1],
+        ["合计", "", "", 4, 9, 6, 0, 3]]
+
+
+def test_age_structure_known_answers(city):
+    db = city["db"]
+    # 330100: 张一 59, 李二 41, 孙六 46 (worker), 赵四 54; 张一 (2027-01-15) and 赵四 (2027-09-10) retire within 5 years
+    assert rows(db, "age-structure") == [["330100", 4, 0, 0, 2, 1, 1, 50.0, 2, 50.0],
+                                         ["330106", 2, 1, 1, 0, 0, 0, 31.5, 0, 0.0]]
+    # as of 2026-06-10 周七 (38, school) was still in post and 孙六 not yet
+    got = rows(db, "age-structure", {"as_of": "2026-06-10", "region": "330100"})
+    assert got == [["330100", 4, 0, 1, 1, 1, 1, round((59 + 40 + 54 + 38) / 4, 1), 2, 50.0]]
+    with pytest.raises(reports.ReportForbidden):
+        run(db, "age-structure", caller=reports.Caller(name="m", role=Role.MONITOR))
+
+
+def test_retirements_due_known_answers_and_access_log(city):
+    db, u, p = city["db"], city["units"], city["people"]
+    got = rows(db, "retirements-due")
+    assert got == [[date(2027, 1, 15), p["张一"], "张一", "M", date(1966, 8, 15), u["bureau"], "杭州市财政局",
+                    "ADMINISTRATIVE", "DIVISION_CHIEF", False]]
+    assert [r[1] for r in rows(db, "retirements-due", {"months": "18"})] == [p["张一"], p["赵四"]]  # 2027-09-10
+    assert [r[1] for r in rows(db, "retirements-due", {"months": "1"}, today=date(2027, 2, 1))] == [p["张一"]]
+    assert rows(db, "retirements-due", {"months": "1"}, today=date(2027, 2, 1))[0][9] is True  # overdue
+    with pytest.raises(reports.ReportError, match="outside 1..120"):
+        run(db, "retirements-due", {"months": "0"})
+    # GraphQL: a person-level report is a person read (access log), ORGANIZATION states a purpose, MONITOR may not
+    client = TestClient(create_app(db))
+    org = create_token(db, role="ORGANIZATION", name="org")[1]
+    monitor = create_token(db, role="MONITOR", name="mon")[1]
+    r = _gql(client, org, REPORT_Q, {"n": "retirements-due", "p": {"months": 18}}, purpose=None)
+    assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "purpose" in r["errors"][0]["message"]
+    r = _gql(client, org, REPORT_Q, {"n": "retirements-due", "p": {"months": 18}}, purpose="2027年退休计划")
+    assert [row[1] for row in r["data"]["report"]["rows"]] == [p["张一"], p["赵四"]]
+    assert r["data"]["report"]["rows"][0][0] == "2027-01-15"
+    with db.read_session() as s:
+        logged = s.execute(select(AccessLogRow.id_number, AccessLogRow.field, AccessLogRow.purpose, AccessLogRow.role)).all()
+    assert sorted(logged) == sorted([(p["张一"], "Report.retirements-due", "2027年退休计划", "ORGANIZATION"),
+                                     (p["赵四"], "Report.retirements-due", "2027年退休计划", "ORGANIZATION")])
+    r = _gql(client, monitor, REPORT_Q, {"n": "retirements-due"})
+    assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # the command line logs the operator's reads too
+    r = _cli(db, "report", "retirements-due", "--param", "months=12", "--format", "csv")
+    assert r.exit_code == 0 and p["张一"] in r.stdout
+    with db.read_session() as s:
+        assert s.execute(select(AccessLogRow.actor, AccessLogRow.id_number).where(
+            AccessLogRow.actor.like("ADMIN:cli:%"))).all()[0][1] == p["张一"]
+
+
+def test_education_gender_leaders_and_rank_structure_known_answers(city):
+    from hub.adapters.orm import PartnerEmploymentRow
+
+    db, u, p = city["db"], city["units"], city["people"]
+    assert rows(db, "education-structure") == [
+        ["330100", "GOVERNMENT_ORGAN", 3, 0, 1, 1, 0, 1, 0, 0],  # 张一 MASTER, 李二 BACHELOR, 孙六 SECONDARY
+        ["330100", "PUBLIC_INSTITUTION", 1, 0, 0, 0, 1, 0, 0, 0],  # 赵四 COLLEGE
+        ["330106", "GOVERNMENT_ORGAN", 2, 1, 0, 1, 0, 0, 0, 0]]  # 钱五 DOCTORATE, 王三 BACHELOR
+    assert rows(db, "gender-structure") == [
+        ["330100", "DIVISION_CHIEF", 1, 1, 0, 0.0],
+        ["330100", "DEPUTY_DIVISION_CHIEF", 1, 0, 1, 100.0],
+        ["330100", "NONE", 2, 0, 2, 100.0],
+        ["330106", "SECTION_CHIEF", 1, 1, 0, 0.0],
+        ["330106", "NONE", 1, 1, 0, 0.0]]
+    assert rows(db, "leaders-profile") == [
+        ["DIVISION_CHIEF", 1, 59.0, 0, 0, 1, 1, 0, 0, 0, 0.0],
+        ["DEPUTY_DIVISION_CHIEF", 1, 41.0, 0, 1, 0, 0, 1, 0, 1, 100.0],
+        ["SECTION_CHIEF", 1, 27.0, 1, 0, 0, 1, 0, 0, 0, 0.0]]
+    now = datetime.now(timezone.utc)
+    with db.session() as s, s.begin():
+        for idn, unit, rank in ((p["张一"], u["bureau"], "一级调研员"), (p["王三"], u["branch"], "四级主任科员"),
+                                (p["李二"], u["bureau"], " ")):
+            s.add(PartnerEmploymentRow(id_number=idn, name="x", unit_code=unit, status="ACTIVE",
+                                       effective_date=date(2021, 3, 1), rank=rank, event_id=f"hr-{idn}", updated_at=now))
+    assert rows(db, "rank-structure") == [["330100", "一级调研员", 1], ["330100", "未报送 (none)", 3],
+                                          ["330106", "四级主任科员", 1], ["330106", "未报送 (none)", 1]]
+
+
+def test_staff_changes_known_answers(city):
+    from hub.adapters.orm import OnboardingRow, PostingRow
+    from hub.service_layer import registry
+
+    db, u, p = city["db"], city["units"], city["people"]
+    with db.session() as s, s.begin():  # 孙六 came through an onboarding application (公开招聘)
+        posting = s.execute(select(PostingRow.id).where(PostingRow.id_number == p["孙六"])).scalar_one()
+        s.add(OnboardingRow(status="APPROVED", unit_code=u["bureau"], id_number=p["孙六"], name="孙六", category="WORKER",
+                            route="OPEN_RECRUITMENT", start_date=date(2026, 6, 15), required_reviews="ORGANIZATION",
+                            round=1, submitted_by="UNIT:x", submitted_at=datetime(2026, 6, 1, tzinfo=timezone.utc),
+                            posting_id=posting))
+    with UnitOfWork(db, actor="test") as uow:  # 王三 moves from the branch to the street office on 25 June
+        registry.end_posting(uow, id_number=p["王三"], end_date=date(2026, 6, 25), reason="TRANSFER_OUT")
+        registry.start_posting(uow, id_number=p["王三"], unit_code=u["street"], category="ADMINISTRATIVE",
+                               start_date=date(2026, 6, 25), reason="transfer")
+        uow.commit()
+    assert rows(db, "staff-changes", {"period": "2026-06"}) == sorted([
+        ["330100", u["bureau"], "杭州市财政局", "hire", "OPEN_RECRUITMENT", 1],
+        ["330100", u["school"], "杭州市第一中学", "departure", "RESIGNATION", 1],
+        ["330106", u["branch"], "西湖区财政局", "transfer_out", "TRANSFER", 1],
+        ["330106", u["street"], "西湖区转塘街道办事处", "hire", "DIRECT", 1],
+        ["330106", u["street"], "西湖区转塘街道办事处", "transfer_in", "TRANSFER", 1]],
+        key=lambda r: (r[0], r[1], ["hire", "transfer_in", "transfer_out", "departure"].index(r[3]), r[4]))
+    assert rows(db, "staff-changes", {"period": "2026-05"}) == []
+    # March 2021: 张一 (the bureau), 王三 (the branch), 赵四 and 周七 (the school) were entered directly
+    # (ordered by district, then unit code: the bureau was created before the school)
+    assert [(r[1], r[3], r[4], r[5]) for r in rows(db, "staff-changes", {"period": "2021-03"})] == [
+        (u["bureau"], "hire", "DIRECT", 1), (u["school"], "hire", "DIRECT", 2), (u["branch"], "hire", "DIRECT", 1)]
