@@ -22,9 +22,16 @@ MODULES = (
     "gender_structure",
     "leaders_profile",
     "rank_structure",
+    "onboarding_turnaround",
     "open_mismatches",
+    "mismatch_trend",
+    "ghost_pay",
     "unit_history",
     "quota_changes",
+    "units_by_kind",
+    "feed_health",
+    "read_access",
+    "hiring_plans",
 )
 
 

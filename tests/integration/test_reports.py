@@ -510,3 +510,145 @@ def test_staff_changes_known_answers(city):
     # (ordered by district, then unit code: the bureau was created before the school)
     assert [(r[1], r[3], r[4], r[5]) for r in rows(db, "staff-changes", {"period": "2021-03"})] == [
         (u["bureau"], "hire", "DIRECT", 1), (u["school"], "hire", "DIRECT", 2), (u["branch"], "hire", "DIRECT", 1)]
+
+
+# --- onboarding turnaround, mismatch trend, ghost pay ---------------------------------------------------------------
+
+def _cst(y, m, d, hh, mm=0):
+    """A time in China Standard Time, stored as the hub stores times (UTC)."""
+    return datetime(y, m, d, hh, mm, tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+
+
+def test_onboarding_turnaround_known_answers(city):
+    from hub.adapters.orm import OnboardingRow
+
+    db, u, p = city["db"], city["units"], city["people"]
+    with db.session() as s, s.begin():
+        for unit, status, submitted, decided in (
+                (u["school"], "APPROVED", _cst(2026, 6, 8, 9), _cst(2026, 6, 8, 16)),  # same day: 1
+                (u["school"], "APPROVED", _cst(2026, 6, 18, 10), _cst(2026, 6, 22, 10)),  # Thu → Mon over 端午: 2
+                (u["bureau"], "REJECTED", _cst(2026, 5, 29, 17), _cst(2026, 6, 1, 9)),  # Fri → Mon: 2
+                (u["bureau"], "APPROVED", _cst(2026, 5, 20, 9), _cst(2026, 5, 20, 11)),  # May: 1
+                (u["bureau"], "IN_REVIEW", _cst(2026, 6, 2, 9), None)):  # not decided: not counted
+            s.add(OnboardingRow(status=status, unit_code=unit, id_number=p["周七"], name="周七", category="PUBLIC_INSTITUTION",
+                                route="OPEN_RECRUITMENT", start_date=date(2026, 7, 1), required_reviews="ORGANIZATION",
+                                round=1, submitted_by="UNIT:x", submitted_at=submitted, decided_at=decided))
+    assert rows(db, "onboarding-turnaround") == [
+        ["2026-05", u["bureau"], "杭州市财政局", 1, 1, 1.0, 1, 1, 100.0],
+        ["2026-06", u["bureau"], "杭州市财政局", 1, 0, 2.0, 2, 0, 0.0],
+        ["2026-06", u["school"], "杭州市第一中学", 2, 2, 1.5, 2, 1, 50.0]]
+    assert [r[0] for r in rows(db, "onboarding-turnaround", {"from": "2026-06-01", "to": "2026-06-30"})] == ["2026-06"] * 2
+
+
+def test_mismatch_trend_known_answers(city):
+    db, u, p = city["db"], city["units"], city["people"]
+    utc = lambda y, m, d: datetime(y, m, d, 12, tzinfo=timezone.utc)  # noqa: E731
+    _mismatch(db, MismatchKind.UNPAID_POSTING, p["赵四"], u["school"], utc(2026, 6, 22))
+    _mismatch(db, MismatchKind.UNPAID_POSTING, p["李二"], u["bureau"], utc(2026, 6, 23))
+    _mismatch(db, MismatchKind.RETIREMENT_DUE, p["张一"], u["bureau"], utc(2026, 6, 29))
+    with db.session() as s, s.begin():
+        s.execute(update(MismatchRow).where(MismatchRow.kind == "OVER_QUOTA").values(detected_at=utc(2026, 6, 16)))
+        s.execute(update(MismatchRow).where(MismatchRow.subject == p["赵四"]).values(
+            status="RESOLVED", resolved_at=utc(2026, 6, 30)))
+        registry_source = s.scalar(select(MismatchRow.source).where(MismatchRow.kind == "OVER_QUOTA"))
+    assert rows(db, "mismatch-trend", {"weeks": "3"}) == [
+        [date(2026, 6, 15), "2026-W25", registry_source, 1, 0, 1],
+        [date(2026, 6, 22), "2026-W26", "finance", 2, 0, 2],
+        [date(2026, 6, 29), "2026-W27", "finance", 1, 1, 0]]
+    monitor = reports.Caller(name="m", role=Role.MONITOR)  # no birth-date kinds
+    assert rows(db, "mismatch-trend", {"weeks": "1"}, caller=monitor) == [[date(2026, 6, 29), "2026-W27", "finance", 0, 1, -1]]
+    assert rows(db, "mismatch-trend", {"weeks": "1", "region": rc.DISTRICT}) == []
+
+
+def test_ghost_pay_known_answers(city):
+    from tests.factories import id_number
+
+    db, u, p = city["db"], city["units"], city["people"]
+    stranger = id_number(date(1979, 1, 1), True)
+    with UnitOfWork(db, actor="test") as uow:
+        book = MismatchBook(uow)
+        book.raise_(MismatchKind.GHOST_PAYROLL, subject=stranger, unit_code=u["bureau"], source="finance",
+                    details={"name": "吴八", "period": "2026-06", "found": "paid 8000.00, no posting"})
+        book.raise_(MismatchKind.DECEASED_ACTIVE, subject=p["李二"], unit_code=u["bureau"], source="police",
+                    details={"died_on": "2026-05-01"})
+        uow.commit()
+    table, reads = run(db, "ghost-pay")
+    assert [r[:6] + r[7:] for r in table.rows] == [
+        ["GHOST_PAYROLL", stranger, "吴八", u["bureau"], "杭州市财政局", "finance",
+         '{"found": "paid 8000.00, no posting", "name": "吴八", "period": "2026-06"}'],
+        ["DECEASED_ACTIVE", p["李二"], "李二", u["bureau"], "杭州市财政局", "police", '{"died_on": "2026-05-01"}']]
+    assert sorted(reads) == sorted([stranger, p["李二"]])  # person reads, for the access log
+    district = reports.Caller(name="d", role=Role.ADMIN, region_code=rc.DISTRICT)
+    assert rows(db, "ghost-pay", caller=district) == []
+    with pytest.raises(reports.ReportForbidden):
+        run(db, "ghost-pay", caller=reports.Caller(name="m", role=Role.MONITOR))
+
+
+# --- units by kind, feed health, read access, hiring plans ----------------------------------------------------------
+
+def test_units_by_kind_known_answers(city):
+    assert rows(city["db"], "units-by-kind") == [
+        ["GOVERNMENT_ORGAN", "CITY", "FULL", 1, 4, 3],
+        ["GOVERNMENT_ORGAN", "DISTRICT", "FULL", 1, 0, 1],
+        ["GOVERNMENT_ORGAN", "TOWNSHIP", "FULL", 1, 2, 1],
+        ["PUBLIC_INSTITUTION", "CITY", "PARTIAL", 1, 3, 1]]
+
+
+def test_feed_health_known_answers(city):
+    from hub.adapters.orm import AppliedEventRow, DeadLetterRow
+
+    db = city["db"]
+    utc = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
+    with db.session() as s, s.begin():
+        for i, (source, at) in enumerate((("/gov/police", utc(2026, 6, 30, 8)), ("/gov/police", utc(2026, 6, 30, 9, 30)),
+                                          ("/gov/hr", utc(2026, 7, 1, 10)), ("/gov/police", utc(2026, 6, 28, 10)))):
+            s.add(AppliedEventRow(source=source, event_id=f"e{i}", payload_sha256="0" * 64, applied_at=at))
+        for i, (connector, at, replayed) in enumerate((("police", utc(2026, 6, 30, 11), None),
+                                                       ("hr", utc(2026, 7, 1, 9), utc(2026, 7, 1, 12)))):
+            s.add(DeadLetterRow(connector=connector, topic="t", partition=0, offset=i, key=None, raw_base64="",
+                                reason="bad", created_at=at, replayed_at=replayed))
+    assert rows(db, "feed-health", {"days": "2"}) == [
+        [date(2026, 6, 30), "police", 2, 1, 1, "08:00:00", "09:30:00"],
+        [date(2026, 7, 1), "hr", 1, 1, 0, "10:00:00", "10:00:00"]]
+    assert len(rows(db, "feed-health", {"days": "4"})) == 3
+
+
+def test_read_access_known_answers(city):
+    from hub.api.access import NOT_FOUND, write_reads
+    from hub.service_layer.tokens import Principal
+
+    db, p = city["db"], city["people"]
+    police = Principal(token_id=7, name="police-a", role=Role.POLICE)
+    write_reads(db, principal=police, reads=[(p["张一"], "q", "Query.person", "案件A", None),
+                                             (p["李二"], "q", "Query.person", "案件A", None)])
+    write_reads(db, principal=police, reads=[(p["张一"], "q", "Query.person", "案件A", None),
+                                             (p["王三"], "q", "Query.person", "案件A", NOT_FOUND)])
+    write_reads(db, principal=Principal(token_id=8, name="hr-a", role=Role.HR),
+                reads=[(p["赵四"], "q", "Person.postings", "调动", None)])
+    today = datetime.now(timezone.utc).date()
+    assert rows(db, "read-access", today=today) == [
+        ["HR", "HR:hr-a", "调动", "Person.postings", 1, 1, today, today],
+        ["POLICE", "POLICE:police-a", "案件A", "Query.person", 3, 2, today, today]]
+    assert [r[0] for r in rows(db, "read-access", {"role": "HR"}, today=today)] == ["HR"]
+    with pytest.raises(reports.ReportForbidden):
+        run(db, "read-access", caller=reports.Caller(name="o", role=Role.ORGANIZATION))
+
+
+def test_hiring_plans_known_answers(city):
+    from hub.service_layer.workflows.plans import decide_hiring_plan, submit_hiring_plan
+
+    db, u = city["db"], city["units"]
+    year = date.today().year
+    rc.plan(db, u["school"], 1, year)
+    with UnitOfWork(db, actor="test") as uow:
+        pid = submit_hiring_plan(uow, OFFICE, unit_code=u["street"], year=year, category="ADMINISTRATIVE", slots=2,
+                                 reason="补充").id
+        uow.commit()
+    with UnitOfWork(db, actor="test") as uow:
+        decide_hiring_plan(uow, OFFICE, b"k" * 32, pid, False, None, "暂缓")
+        uow.commit()
+    assert rows(db, "hiring-plans", today=date.today()) == [
+        [u["school"], "杭州市第一中学", year, "PUBLIC_INSTITUTION", 1, 1, 0, 1, 1, 0, 1],
+        [u["street"], "西湖区转塘街道办事处", year, "ADMINISTRATIVE", 1, 0, 1, 2, 0, 0, 0]]
+    assert rows(db, "hiring-plans", {"year": str(year)}, today=date(year + 1, 1, 1))[0][10] == 0  # expired
+    assert rows(db, "hiring-plans", {"year": str(year - 1)}, today=date.today()) == []
