@@ -129,6 +129,7 @@ class Report:
     params: tuple[Param, ...] = ()
     roles: frozenset[Role] = OFFICE_AND_MONITOR
     district_scoped: bool = True  # a district ADMIN sees its district's rows only
+    workbook: tuple[str, ...] = ()  # reports run with the same parameters into the same XLSX workbook
 
     @property
     def person_level(self) -> bool:

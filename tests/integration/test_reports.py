@@ -652,3 +652,42 @@ def test_hiring_plans_known_answers(city):
         [u["street"], "西湖区转塘街道办事处", year, "ADMINISTRATIVE", 1, 0, 1, 2, 0, 0, 0]]
     assert rows(db, "hiring-plans", {"year": str(year)}, today=date(year + 1, 1, 1))[0][10] == 0  # expired
     assert rows(db, "hiring-plans", {"year": str(year - 1)}, today=date.today()) == []
+
+
+# --- the annual report (as of 31 December, from history) ------------------------------------------------------------
+
+def test_annual_report_as_of_31_december_and_reproducible(city, tmp_path):
+    from hub.service_layer import registry
+
+    db, u, p = city["db"], city["units"], city["people"]
+    expected_units = [  # 31 Dec 2025: the branch's cut (2025-01-01) holds; 钱五 and 孙六 came in 2026, 周七 left in 2026
+        [u["bureau"], "杭州市财政局", "GOVERNMENT_ORGAN", "CITY", "330100", "FULL", 3, 0, 0, 1, 4, 2, 2, 3, 2],
+        [u["branch"], "西湖区财政局", "GOVERNMENT_ORGAN", "DISTRICT", "330106", "FULL", 0, 0, 0, 0, 0, 1, -1, 0, 0],
+        [u["school"], "杭州市第一中学", "PUBLIC_INSTITUTION", "CITY", "330100", "PARTIAL", 0, 0, 3, 0, 3, 2, 1, 0, 0],
+        [u["street"], "西湖区转塘街道办事处", "GOVERNMENT_ORGAN", "TOWNSHIP", "330106", "FULL", 2, 0, 0, 0, 2, 0, 2, 1, 0]]
+    expected_staff = [  # 张一 59 M MASTER, 李二 40 F BACHELOR, 赵四 53 F COLLEGE, 周七 37 M BACHELOR | 王三 35 M BACHELOR
+        ["330100", "CITY", 4, 2, 2, 0, 3, 1, 1, 2, 1],
+        ["330106", "DISTRICT", 1, 1, 0, 0, 1, 0, 0, 1, 0]]
+    assert rows(db, "annual-report", {"year": "2025"}) == expected_units
+    assert rows(db, "annual-staff", {"year": "2025"}) == expected_staff
+    with UnitOfWork(db, actor="test") as uow:  # 2026 changes the registry; the 2025 report stays as it was
+        registry.update_unit(uow, code=u["branch"], changes={"name": "西湖区财政局(国资)"}, effective=date(2026, 3, 1))
+        registry.set_quota(uow, unit_code=u["bureau"], category="ADMINISTRATIVE", approved=5, document_number="杭编〔2026〕5号",
+                           effective=date(2026, 2, 1))
+        registry.end_posting(uow, id_number=p["李二"], end_date=date(2026, 7, 1), reason="RESIGNATION")
+        uow.commit()
+    assert rows(db, "annual-report", {"year": "2025"}) == expected_units
+    assert rows(db, "annual-staff", {"year": "2025"}) == expected_staff
+    y2026 = {r[0]: r for r in rows(db, "annual-report", {"year": "2026"})}
+    assert y2026[u["branch"]][1] == "西湖区财政局(国资)" and y2026[u["bureau"]][6] == 5 and y2026[u["bureau"]][11] == 2
+    assert rows(db, "annual-report", {"year": "2019"}) == []  # before the units were set up
+    # one workbook, both tables
+    out = tmp_path / "年报2025.xlsx"
+    r = _cli(db, "report", "annual-report", "--param", "year=2025", "--format", "xlsx", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["annual-report", "annual-staff"]
+    assert [list(x) for x in wb["annual-report"].iter_rows(min_row=4, values_only=True)] == expected_units
+    assert [list(x) for x in wb["annual-staff"].iter_rows(min_row=4, values_only=True)] == expected_staff
+    r = _cli(db, "report", "annual-report", "--format", "csv")
+    assert r.exit_code == 1 and "needs parameter year" in r.output

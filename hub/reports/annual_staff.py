@@ -1,0 +1,53 @@
+"""年报人员表 The annual report's staff table: persons in post on 31 December of a year by district and level —
+gender, age bands, education — from history (person versions and postings as of that day)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from hub.adapters import history
+from hub.adapters.orm import PersonVersionRow
+from hub.reports.annual_report import YEAR, units_on
+from hub.reports.base import OFFICE, Column, Param, Report, age_on
+
+LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
+
+
+def query(ctx):
+    on = date(ctx.params["year"], 12, 31)
+    units = units_on(ctx, on)
+    postings = [p for p in history.postings_on(ctx.session, on=on) if p.unit_code in units]
+    ids = sorted({p.id_number for p in postings})
+    people = {}
+    for i in range(0, len(ids), 5000):
+        for v in history.versions_as_of(ctx.session, PersonVersionRow,
+                                        filters=[PersonVersionRow.id_number.in_(ids[i:i + 5000])], on=on):
+            people[v.id_number] = v
+    groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 9)
+    for p in postings:
+        u, v = units[p.unit_code], people.get(p.id_number)
+        if v is None:
+            continue
+        g = groups[(u.region_code, u.level)]
+        age = age_on(v.birth_date, on)
+        g[0] += 1
+        g[1 + (v.gender == "F")] += 1
+        g[3 + (age >= 35) + (age >= 55)] += 1
+        g[6 + (0 if v.education in ("DOCTORATE", "MASTER") else 1 if v.education == "BACHELOR" else 2)] += 1
+    return [[region, level, *g] for (region, level), g in sorted(groups.items(), key=lambda kv: (kv[0][0], LEVELS.index(kv[0][1])))]
+
+
+REPORT = Report(
+    name="annual-staff",
+    title="机构编制年报·人员情况 Annual report: staff",
+    purpose="Persons in post on 31 December of the year by district and level: men, women, age bands, education "
+            "(as recorded then).",
+    params=(YEAR, Param("region", "region", "Only units of this six-digit division code.")),
+    columns=(Column("region", "区划"), Column("level", "层级"), Column("headcount", "人数"), Column("male", "男"),
+             Column("female", "女"), Column("under_35", "35岁以下"), Column("age_35_54", "35-54岁"),
+             Column("age_55_plus", "55岁及以上"), Column("postgraduate", "研究生"), Column("bachelor", "大学本科"),
+             Column("below_bachelor", "本科以下")),
+    query=query,
+    roles=OFFICE,  # ages from birth dates: not for MONITOR
+)
