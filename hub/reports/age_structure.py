@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from sqlalchemy import func
+
+from hub.adapters.orm import PersonRow, PostingRow, UnitRow
 from hub.domain.retirement import statutory_retirement_date
 from hub.domain.vocabulary import QuotaCategory
 from hub.reports.base import OFFICE, Column, Param, Report, age_on, share
@@ -24,15 +27,18 @@ def query(ctx):
     on = ctx.params["as_of"] or ctx.today
     horizon = _plus_years(on, 5)
     groups: dict[str, list] = defaultdict(lambda: [0, [0] * len(BANDS), 0, 0])
-    for idn, unit, cat, rank, gender, birth, edu, region, level, kind, name in ctx.active_people(
-            region=ctx.params["region"], as_of=ctx.params["as_of"]):
+    worker = PostingRow.category == QuotaCategory.WORKER.value
+    q = ctx.people_select(UnitRow.region_code, PersonRow.birth_date, PersonRow.gender, worker, func.count(),
+                          region=ctx.params["region"], as_of=ctx.params["as_of"])
+    for region, birth, gender, is_worker, n in ctx.session.execute(
+            q.group_by(UnitRow.region_code, PersonRow.birth_date, PersonRow.gender, worker)):
         age = age_on(birth, on)
         g = groups[region]
-        g[0] += 1
-        g[1][next(i for i, (lo, hi) in enumerate(BANDS) if lo <= age < hi)] += 1
-        g[2] += age
-        if statutory_retirement_date(birth, gender, cat == QuotaCategory.WORKER.value) <= horizon:
-            g[3] += 1
+        g[0] += n
+        g[1][next(i for i, (lo, hi) in enumerate(BANDS) if lo <= age < hi)] += n
+        g[2] += age * n
+        if statutory_retirement_date(birth, gender, bool(is_worker)) <= horizon:
+            g[3] += n
     rows = []
     for region in sorted(groups):
         n, bands, ages, near = groups[region]

@@ -7,13 +7,20 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from sqlalchemy import func, or_, select
+
 from hub.adapters import history
-from hub.adapters.orm import LeaderQuotaVersionRow, QuotaVersionRow, UnitVersionRow
+from hub.adapters.orm import LeaderQuotaVersionRow, PostingRow, QuotaVersionRow, UnitVersionRow
 from hub.domain.vocabulary import QuotaCategory
 from hub.reports.base import Column, Param, Report
 
 CATEGORIES = tuple(c.value for c in QuotaCategory)
 YEAR = Param("year", "int", "The year; the tables are as of 31 December.", required=True, min=2000, max=2100)
+
+
+def posting_on(on: date):
+    """The conditions of a posting running on ``on`` (as ``history.postings_on``)."""
+    return (PostingRow.start_date <= on, or_(PostingRow.end_date.is_(None), PostingRow.end_date > on))
 
 
 def units_on(ctx, on: date) -> dict:
@@ -39,9 +46,10 @@ def query(ctx):
     for v in history.versions_as_of(ctx.session, LeaderQuotaVersionRow, filters=[], on=on):
         leader_positions[v.unit_code] += v.approved
     headcount, leaders = Counter(), Counter()
-    for p in history.postings_on(ctx.session, on=on):
-        headcount[p.unit_code] += 1
-        leaders[p.unit_code] += p.leader_rank is not None
+    for code, n, led in ctx.session.execute(
+            select(PostingRow.unit_code, func.count(), func.count(PostingRow.leader_rank))
+            .where(*posting_on(on)).group_by(PostingRow.unit_code)):
+        headcount[code], leaders[code] = n, led
     rows = []
     for code in sorted(units):
         u, a = units[code], approved[code]

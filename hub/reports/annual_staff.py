@@ -7,8 +7,10 @@ from collections import defaultdict
 from datetime import date
 
 from hub.adapters import history
-from hub.adapters.orm import PersonVersionRow
-from hub.reports.annual_report import YEAR, units_on
+from sqlalchemy import select
+
+from hub.adapters.orm import PersonVersionRow, PostingRow
+from hub.reports.annual_report import YEAR, posting_on, units_on
 from hub.reports.base import OFFICE, Column, Param, Report, age_on
 
 LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
@@ -17,24 +19,25 @@ LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
 def query(ctx):
     on = date(ctx.params["year"], 12, 31)
     units = units_on(ctx, on)
-    postings = [p for p in history.postings_on(ctx.session, on=on) if p.unit_code in units]
-    ids = sorted({p.id_number for p in postings})
+    # the person versions in force that day (the one recorded last when several are), read in bulk
     people = {}
-    for i in range(0, len(ids), 5000):
-        for v in history.versions_as_of(ctx.session, PersonVersionRow,
-                                        filters=[PersonVersionRow.id_number.in_(ids[i:i + 5000])], on=on):
-            people[v.id_number] = v
+    for idn, gender, birth, education in ctx.session.execute(
+            select(PersonVersionRow.id_number, PersonVersionRow.gender, PersonVersionRow.birth_date,
+                   PersonVersionRow.education).where(history.as_of_filter(PersonVersionRow, on))
+            .order_by(PersonVersionRow.valid_from, PersonVersionRow.id)):
+        people[idn] = (gender, birth, education)
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 9)
-    for p in postings:
-        u, v = units[p.unit_code], people.get(p.id_number)
-        if v is None:
+    for code, idn in ctx.session.execute(select(PostingRow.unit_code, PostingRow.id_number).where(*posting_on(on))):
+        u, v = units.get(code), people.get(idn)
+        if u is None or v is None:
             continue
+        gender, birth, education = v
         g = groups[(u.region_code, u.level)]
-        age = age_on(v.birth_date, on)
+        age = age_on(birth, on)
         g[0] += 1
-        g[1 + (v.gender == "F")] += 1
+        g[1 + (gender == "F")] += 1
         g[3 + (age >= 35) + (age >= 55)] += 1
-        g[6 + (0 if v.education in ("DOCTORATE", "MASTER") else 1 if v.education == "BACHELOR" else 2)] += 1
+        g[6 + (0 if education in ("DOCTORATE", "MASTER") else 1 if education == "BACHELOR" else 2)] += 1
     return [[region, level, *g] for (region, level), g in sorted(groups.items(), key=lambda kv: (kv[0][0], LEVELS.index(kv[0][1])))]
 
 
