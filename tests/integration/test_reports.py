@@ -691,3 +691,20 @@ def test_annual_report_as_of_31_december_and_reproducible(city, tmp_path):
     assert [list(x) for x in wb["annual-staff"].iter_rows(min_row=4, values_only=True)] == expected_staff
     r = _cli(db, "report", "annual-report", "--format", "csv")
     assert r.exit_code == 1 and "needs parameter year" in r.output
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_person_columns_are_masked_for_monitor_and_reads_otherwise(city):
+    """The framework's rule for any report with a person column: MONITOR gets the ID number masked (and no read
+    is logged: nothing personal went out), every other role's rows are person reads."""
+    from hub.reports.base import OFFICE_AND_MONITOR, Column, Report, run as run_one
+
+    db, p = city["db"], city["people"]
+    probe = Report(name="probe", title="探针 Probe", purpose="test", columns=(Column("id_number", "身份证号", person=True),),
+                   query=lambda ctx: [[p["张一"]], [p["李二"]]], roles=OFFICE_AND_MONITOR)
+    with db.read_session() as s:
+        table, reads = run_one(probe, s, {}, caller=reports.Caller(name="m", role=Role.MONITOR))
+        assert reads == [] and [r[0] for r in table.rows] == [p["张一"][:6] + "********" + p["张一"][14:],
+                                                                p["李二"][:6] + "********" + p["李二"][14:]]
+        table, reads = run_one(probe, s, {}, caller=ADMIN)
+        assert reads == [p["张一"], p["李二"]] and table.rows == [[p["张一"]], [p["李二"]]]
