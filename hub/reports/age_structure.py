@@ -3,7 +3,9 @@ retirement (hub.domain.retirement, the 2025 schedule)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+from functools import cache
 from datetime import date
 
 from sqlalchemy import func
@@ -14,6 +16,7 @@ from hub.domain.vocabulary import QuotaCategory
 from hub.reports.base import OFFICE, Column, Param, Report, age_on, share
 
 BANDS = ((0, 30), (30, 40), (40, 50), (50, 55), (55, 200))
+BAND_STARTS = tuple(lo for lo, _ in BANDS)
 
 
 def _plus_years(d: date, years: int) -> date:
@@ -30,14 +33,15 @@ def query(ctx):
     worker = PostingRow.category == QuotaCategory.WORKER.value
     q = ctx.people_select(UnitRow.region_code, PersonRow.birth_date, PersonRow.gender, worker, func.count(),
                           region=ctx.params["region"], as_of=ctx.params["as_of"])
+    retiring = cache(lambda birth, gender, is_worker: statutory_retirement_date(birth, gender, is_worker) <= horizon)
     for region, birth, gender, is_worker, n in ctx.session.execute(
             q.group_by(UnitRow.region_code, PersonRow.birth_date, PersonRow.gender, worker)):
         age = age_on(birth, on)
         g = groups[region]
         g[0] += n
-        g[1][next(i for i, (lo, hi) in enumerate(BANDS) if lo <= age < hi)] += n
+        g[1][bisect_right(BAND_STARTS, age) - 1] += n
         g[2] += age * n
-        if statutory_retirement_date(birth, gender, bool(is_worker)) <= horizon:
+        if retiring(birth, gender, bool(is_worker)):
             g[3] += n
     rows = []
     for region in sorted(groups):

@@ -7,11 +7,11 @@ from collections import defaultdict
 from datetime import date
 
 from hub.adapters import history
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.adapters.orm import PersonVersionRow, PostingRow
 from hub.reports.annual_report import YEAR, posting_on, units_on
-from hub.reports.base import OFFICE, Column, Param, Report, age_on
+from hub.reports.base import OFFICE, Column, Param, Report
 
 LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
 
@@ -19,25 +19,24 @@ LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
 def query(ctx):
     on = date(ctx.params["year"], 12, 31)
     units = units_on(ctx, on)
-    # the person versions in force that day (the one recorded last when several are), read in bulk
-    people = {}
-    for idn, gender, birth, education in ctx.session.execute(
-            select(PersonVersionRow.id_number, PersonVersionRow.gender, PersonVersionRow.birth_date,
-                   PersonVersionRow.education).where(history.as_of_filter(PersonVersionRow, on))
-            .order_by(PersonVersionRow.valid_from, PersonVersionRow.id)):
-        people[idn] = (gender, birth, education)
+    # On 31 December a person's age is the year minus the birth year: the persons in post that day (postings
+    # running, joined to the person version in force) are counted in SQL by unit, gender, birth year and education.
+    born = func.extract("year", PersonVersionRow.birth_date)
+    q = (select(PostingRow.unit_code, PersonVersionRow.gender, born, PersonVersionRow.education, func.count())
+         .join(PersonVersionRow, PersonVersionRow.id_number == PostingRow.id_number)
+         .where(*posting_on(on), history.as_of_filter(PersonVersionRow, on))
+         .group_by(PostingRow.unit_code, PersonVersionRow.gender, born, PersonVersionRow.education))
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 9)
-    for code, idn in ctx.session.execute(select(PostingRow.unit_code, PostingRow.id_number).where(*posting_on(on))):
-        u, v = units.get(code), people.get(idn)
-        if u is None or v is None:
+    for code, gender, birth_year, education, n in ctx.session.execute(q):
+        u = units.get(code)
+        if u is None:
             continue
-        gender, birth, education = v
         g = groups[(u.region_code, u.level)]
-        age = age_on(birth, on)
-        g[0] += 1
-        g[1 + (gender == "F")] += 1
-        g[3 + (age >= 35) + (age >= 55)] += 1
-        g[6 + (0 if education in ("DOCTORATE", "MASTER") else 1 if education == "BACHELOR" else 2)] += 1
+        age = on.year - int(birth_year)
+        g[0] += n
+        g[1 + (gender == "F")] += n
+        g[3 + (age >= 35) + (age >= 55)] += n
+        g[6 + (0 if education in ("DOCTORATE", "MASTER") else 1 if education == "BACHELOR" else 2)] += n
     return [[region, level, *g] for (region, level), g in sorted(groups.items(), key=lambda kv: (kv[0][0], LEVELS.index(kv[0][1])))]
 
 

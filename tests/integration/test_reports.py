@@ -171,7 +171,8 @@ def _pdf_of(html: str, tmp_path) -> pypdf.PdfReader:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_html_prints_on_a4_with_header_date_and_page_numbers(city, tmp_path):
     """Headless Chromium prints the page: A4, the office and the title at the top of every page, the column
-    header repeated, 第 n 页 / 共 m 页 at the foot. (The CI image has no CJK font: the checks read the Latin text.)"""
+    header repeated, 第 n 页 / 共 m 页 at the foot. (Without a CJK font installed the Chinese comes out empty: the
+    checks hold either way.)"""
     db = city["db"]
     for i in range(60):
         rc._unit(db, name=f"测试单位{i}", approved={"ADMINISTRATIVE": i + 1})
@@ -186,7 +187,8 @@ def test_html_prints_on_a4_with_header_date_and_page_numbers(city, tmp_path):
         assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
         text = page.extract_text().replace("\x00", "")
         assert "Hangzhou Office" in text and "Quota use" in text
-        assert re.search(rf"\b{i}\s*/\s*{n}\b", text), text[:200]  # 第 i 页 / 共 n 页
+        # 第 i 页 / 共 n 页 (without a CJK font the Chinese characters come out empty)
+        assert re.search(rf"(第\s*)?\b{i}\s*(页\s*)?/\s*(共\s*)?{n}\b", text), text[:200]
         assert "category" in text  # the table header on every page
     assert rc.TODAY.isoformat() in pdf.pages[0].extract_text()  # 制表日期
 
