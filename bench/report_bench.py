@@ -9,6 +9,7 @@ demo city is imported as of today)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -27,6 +28,8 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", default="", help="Comma list of report names (default: all).")
+    ap.add_argument("--database-url", default=None, help="A database already holding an imported city (kept; no "
+                                                         "generation, no import).")
     args = ap.parse_args()
     from sqlalchemy import func, select
 
@@ -36,11 +39,16 @@ def main() -> None:
     from hub.demo_city import generate_city
     from hub.domain.vocabulary import Role
 
-    with tempfile.TemporaryDirectory() as tmp, scratch_postgres("hub_reports") as url:
-        city = Path(tmp) / "city"
-        generate_city(city, args.persons)
-        import_s, _, r = run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
-        assert r.returncode == 0, r.stderr
+    with contextlib.ExitStack() as stack:
+        import_s = 0.0
+        url = args.database_url
+        if url is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            url = stack.enter_context(scratch_postgres("hub_reports"))
+            city = Path(tmp) / "city"
+            generate_city(city, args.persons)
+            import_s, _, r = run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
+            assert r.returncode == 0, r.stderr
         db = connect(url)
         with db.read_session() as s:
             unit, = s.execute(select(PostingRow.unit_code).group_by(PostingRow.unit_code)
