@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--database-url", default=None, help="A database already holding an imported city (kept; no "
                                                          "generation, no import).")
     args = ap.parse_args()
+    import psycopg
     from sqlalchemy import func, select
 
     from hub import reports
@@ -49,6 +50,9 @@ def main() -> None:
             generate_city(city, args.persons)
             import_s, _, r = run_measured([HUB, "--database-url", url, "import", str(city), "--json"])
             assert r.returncode == 0, r.stderr
+            # planner statistics, as autovacuum would have them on a running hub (a fresh import has none)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("ANALYZE")
         db = connect(url)
         with db.read_session() as s:
             unit, = s.execute(select(PostingRow.unit_code).group_by(PostingRow.unit_code)

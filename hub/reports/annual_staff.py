@@ -9,8 +9,8 @@ from datetime import date
 from hub.adapters import history
 from sqlalchemy import func, select
 
-from hub.adapters.orm import PersonVersionRow, PostingRow
-from hub.reports.annual_report import YEAR, posting_on, units_on
+from hub.adapters.orm import PersonVersionRow, PostingRow, UnitVersionRow
+from hub.reports.annual_report import YEAR, posting_on
 from hub.reports.base import OFFICE, Column, Param, Report
 
 LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
@@ -18,20 +18,23 @@ LEVELS = ("CITY", "DISTRICT", "TOWNSHIP")
 
 def query(ctx):
     on = date(ctx.params["year"], 12, 31)
-    units = units_on(ctx, on)
     # On 31 December a person's age is the year minus the birth year: the persons in post that day (postings
-    # running, joined to the person version in force) are counted in SQL by unit, gender, birth year and education.
+    # running, joined to the person version and the unit version in force) are counted in SQL by district, level,
+    # gender, birth year and education.
     born = func.extract("year", PersonVersionRow.birth_date)
-    q = (select(PostingRow.unit_code, PersonVersionRow.gender, born, PersonVersionRow.education, func.count())
+    keys = (UnitVersionRow.region_code, UnitVersionRow.level, PersonVersionRow.gender, born, PersonVersionRow.education)
+    q = (select(*keys, func.count()).select_from(PostingRow)
          .join(PersonVersionRow, PersonVersionRow.id_number == PostingRow.id_number)
-         .where(*posting_on(on), history.as_of_filter(PersonVersionRow, on))
-         .group_by(PostingRow.unit_code, PersonVersionRow.gender, born, PersonVersionRow.education))
+         .join(UnitVersionRow, UnitVersionRow.unit_code == PostingRow.unit_code)
+         .where(*posting_on(on), history.as_of_filter(PersonVersionRow, on), history.as_of_filter(UnitVersionRow, on),
+                UnitVersionRow.status == "ACTIVE")
+         .group_by(*keys))
+    for r in (ctx.region, ctx.params["region"]):
+        if r:
+            q = q.where(UnitVersionRow.region_code == r)
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 9)
-    for code, gender, birth_year, education, n in ctx.session.execute(q):
-        u = units.get(code)
-        if u is None:
-            continue
-        g = groups[(u.region_code, u.level)]
+    for region, level, gender, birth_year, education, n in ctx.session.execute(q):
+        g = groups[(region, level)]
         age = on.year - int(birth_year)
         g[0] += n
         g[1 + (gender == "F")] += n
