@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 
 from hub.adapters.orm import OnboardingRow
-from hub.api.workflow_types import OFFICE_TIME, _office_date
+from hub.domain.calendar import OFFICE_TIME, office_date
 from hub.reports.base import Column, Param, Report, ReportError, share
 
 
@@ -27,8 +27,8 @@ def query(ctx):
                 OnboardingRow.status.in_(("APPROVED", "REJECTED"))))
     groups: dict[tuple[str, str, str], list] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for unit, name, status, submitted, decided in ctx.session.execute(q):
-        day = _office_date(decided)
-        days = ctx.calendar.turnaround(_office_date(submitted), day)
+        day = office_date(decided)
+        days = ctx.calendar.turnaround(office_date(submitted), day)
         g = groups[(day.strftime("%Y-%m"), unit, name)]
         g[0] += 1
         g[1] += status == "APPROVED"
