@@ -213,8 +213,11 @@ def test_cli_report_formats_and_errors(city, tmp_path):
     assert r.exit_code == 0, r.output
     assert openpyxl.load_workbook(out)["quota-use"].max_row == 3 + 5
     out = tmp_path / "q.html"
-    assert _cli(db, "report", "open-mismatches", "--format", "html", "--out", str(out)).exit_code == 0
-    assert "未处理比对问题" in out.read_text(encoding="utf-8")
+    r = CliRunner().invoke(cli_app, ["--database-url", db.url, "report", "open-mismatches", "--format", "html",
+                                     "--out", str(out)], env={"HUB_OFFICE_NAME": "杭州市西湖区委编办"})
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    assert "未处理比对问题" in page and '<div class="office">杭州市西湖区委编办</div>' in page  # HUB_OFFICE_NAME
     r = _cli(db, "report", "quota-use", "--format", "table")
     assert r.exit_code == 0 and "用编余量表 Quota use" in r.stdout and "330106" in r.stdout
     with db.read_session() as s:
