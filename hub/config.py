@@ -55,6 +55,7 @@ class Settings(BaseSettings):
 
     form_key_file: Path | None = Field(default=None, description="File holding the secret key of the approval forms' verification codes (kept outside the database; created with a random key when missing). Unset: `form-key` in data_dir.")
 
+    office_name: str = Field(default="机构编制委员会办公室", min_length=1, max_length=100, description="The office's name printed at the top of every report page (`hub report --format html`).")
     calendar_file: Path | None = Field(default=None, description="Working-day calendar (public holidays 休 and make-up working days 班, one `YYYY-MM-DD 休|班 note` per line) for applications' turnaround. Unset: the calendar shipped with the hub.")
 
     def form_key_path(self) -> Path:

@@ -21,6 +21,8 @@ MATRIX: dict[str, frozenset[R]] = {
     "Query.mismatchStats": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR}),
     "Query.establishmentSummary": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.MONITOR}),
     "Query.headcountConsistency": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.FINANCE}),
+    "Query.reports": ALL,  # each report names its roles (hub/reports/, docs/reports.md)
+    "Query.report": ALL,
     "Query.accessLog": frozenset({R.ADMIN, R.AUDITOR}),
     "Query.comparison": frozenset({R.ADMIN, R.AUDITOR}),
     "Person.education": frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.HR, R.UNIT}),

@@ -57,6 +57,7 @@ from hub.api.types import (
 )
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
+from hub.domain.registry import headcount_consistent
 from hub.service_layer.establishment import establishments
 
 
@@ -131,6 +132,25 @@ class Comparison:
     def from_row(cls, r: ComparisonRow) -> "Comparison":
         return cls(id=strawberry.ID(r.id), source=r.source, period=r.period, status=r.status, file_name=r.file_name,
                    started_at=r.started_at, finished_at=r.finished_at, summary=loads(r.summary), error=r.error)
+
+
+@strawberry.type(description="A report of the catalogue (统计报表): its name, title, purpose, parameters and columns.")
+class ReportInfo:
+    name: str
+    title: str
+    purpose: str
+    params: JSON
+    columns: list[str]
+
+
+@strawberry.type(description="A report's result: column names (the CSV header) and rows, each a list of cells.")
+class ReportTable:
+    name: str
+    title: str
+    columns: list[str]
+    labels: list[str]
+    rows: JSON
+    generated_on: date
 
 
 @strawberry.type(description="A committed registry change (registry.updates.v1).")
@@ -335,12 +355,51 @@ class Query:
         lines = []
         for u in units:
             a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
-            ok = p == n and n <= a and p <= a
+            ok = headcount_consistent(a, n, p)
             if inconsistent_only and ok:
                 continue
             lines.append((u, a, n, p, ok))
         page = lines[offset:offset + limit]
         return connection(page, len(lines), offset, lambda t: HeadcountLine(unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4]))
+
+    @strawberry.field(description="The reports this caller may run (statistics, ledgers; docs/reports.md).")
+    def reports(self, info: Ctx) -> list[ReportInfo]:
+        from hub import reports as catalogue
+
+        role = info.context.principal.role
+        return [ReportInfo(name=r.name, title=r.title, purpose=r.purpose, params=[p.describe() for p in r.params],
+                           columns=[c.key for c in r.columns])
+                for r in catalogue.catalogue().values() if role in r.roles]
+
+    @strawberry.field(description="Run a report: `params` is an object of its parameters (strings or numbers). A district "
+                                  "ADMIN sees its district; MONITOR sees ID numbers masked; persons listed are logged as read.")
+    def report(self, info: Ctx, name: str, params: JSON | None = None) -> ReportTable:
+        from hub import reports as catalogue
+
+        ctx = info.context
+        p = ctx.principal
+        if params is not None and not isinstance(params, dict):
+            raise ValueError("params must be an object of parameter names and values")
+        report = catalogue.get(name)
+        if p.role not in report.roles:
+            raise Forbidden(f"role {p.role.value} may not read report {report.name}")
+        if report.person_level and p.role not in access.MASKED:
+            refusal = ctx.person_read_refusal(None)
+            if refusal:
+                raise Forbidden(refusal)
+        raw = {k: (str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+               for k, v in (params or {}).items()}
+        if any(v is not None and not isinstance(v, str) for v in raw.values()):
+            raise ValueError("report parameters are strings or numbers")
+        caller = catalogue.Caller(name=p.name, role=p.role, unit_code=p.unit_code, region_code=p.region_code)
+        with ctx.db.read_session() as s:
+            table, reads = catalogue.run(report, s, raw, caller=caller, calendar=ctx.calendar)
+        operation = ctx.operation_name(info)
+        for idn in reads:
+            ctx.record_read(idn, operation=operation, field=f"Report.{report.name}", purpose=ctx.purpose)
+        return ReportTable(name=table.name, title=table.title, columns=table.columns, labels=table.labels,
+                           rows=[[c.isoformat() if isinstance(c, (date, datetime)) else c for c in r] for r in table.rows],
+                           generated_on=table.generated_on)
 
     @strawberry.field(description="The access log: every read of person data (AUDITOR and ADMIN).")
     def access_log(self, info: Ctx, filter: AccessLogFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:

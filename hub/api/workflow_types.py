@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import strawberry
 
 from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, DocumentRow, HiringPlanRow, LeaderAppointmentRow, OnboardingRow
 from hub.api.types import Ctx, LeaderRank, Posting, QuotaCategory, Role, Unit
 from hub.domain import vocabulary as v
+from hub.domain.calendar import OFFICE_TIME, office_date as _office_date  # noqa: F401  (OFFICE_TIME: hub.api.types)
 from hub.domain.workflows import FORM_TITLE
 
 RecruitmentRoute = strawberry.enum(v.RecruitmentRoute, description="录用途径")
@@ -16,12 +17,6 @@ DepartureReason = strawberry.enum(v.DepartureReason, description="出编原因")
 ApplicationStatus = strawberry.enum(v.ApplicationStatus)
 FormKind = strawberry.enum(v.FormKind, description="审批表种类")
 DocumentKind = strawberry.enum(v.DocumentKind, description="文件种类: 编委会议纪要, 批复, 通知, 决定, 任免文件, 其他")
-OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
-
-
-def _office_date(t: datetime) -> date:
-    """The office's local date of a stored time (SQLite gives it back without a zone: it is UTC)."""
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
 
 
 @strawberry.type(description="An approval form (进编审批表, 减员通知单, …): its number and verification code.")

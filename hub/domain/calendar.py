@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+
+OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
+
+
+def office_date(t: datetime) -> date:
+    """The office's local date of a stored time (SQLite gives it back without a zone: it is UTC)."""
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
 
 
 @dataclass(frozen=True)

@@ -230,3 +230,9 @@ class UnitEstablishment:
             for r, n in sorted(self.leaders_used.items(), key=lambda kv: kv[0].value)
             if n > self.leaders_approved.get(r, 0)
         }
+
+
+def headcount_consistent(approved: int, actual: int, paid: int) -> bool:
+    """三数一致: the fiscally paid headcount equals the actual one (active postings), and neither exceeds the
+    approved quota. The one rule the comparison, ``headcountConsistency`` and the report apply."""
+    return paid == actual and actual <= approved and paid <= approved

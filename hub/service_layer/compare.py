@@ -44,6 +44,7 @@ from hub.adapters.orm import (
     QuotaRow,
     UnitRow,
 )
+from hub.domain.registry import headcount_consistent
 from hub.domain.reconciliation import FINANCE, HR, INSURANCE, POLICE
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
@@ -393,7 +394,7 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
             if fund not in FISCAL_FUNDING:
                 continue
             a, n, p = int(approved.get(code) or 0), actual.get(code, 0), len(paid_by_unit.get(code, ()))
-            if p != n or n > a or p > a:
+            if not headcount_consistent(a, n, p):
                 inconsistent[(code, code)] = {"period": period, "approved": a, "actual": n, "paid": p}
         by_kind[K.HEADCOUNT_INCONSISTENT] = inconsistent
     elif source == INSURANCE:

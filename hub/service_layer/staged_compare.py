@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 
 from hub.adapters.payroll_partitions import COLUMNS, attach, has_partition, partition_name, partitioned, split_off, written_to
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
+from hub.domain.registry import headcount_consistent
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.finding_classes import PERSONS, both_cores, staged_persons_to_judge
 from hub.adapters.orm import MismatchRow, PartnerPayrollRow
@@ -234,9 +235,8 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
                        ON h.unit_code = u.code
                 LEFT JOIN (SELECT unit_code, count(*) AS paid FROM {stage} GROUP BY unit_code) pd
                        ON pd.unit_code = u.code
-                WHERE u.funding IN ('FULL', 'PARTIAL')
-                  AND (coalesce(pd.paid, 0) <> coalesce(h.actual, 0) OR coalesce(h.actual, 0) > coalesce(q.approved, 0)
-                       OR coalesce(pd.paid, 0) > coalesce(q.approved, 0))"""))}
+                WHERE u.funding IN ('FULL', 'PARTIAL')"""))  # SQL gathers the three numbers, the domain judges
+        if not headcount_consistent(int(a), int(n), int(p))}
     book_absences(uow, book, "finance", run_id, found)
 
 
