@@ -60,6 +60,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>机构编制数据展现 — 编制实名制数据中心</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{static}/dashboard.css">
 </head>
 <body>

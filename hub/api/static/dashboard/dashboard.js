@@ -251,7 +251,7 @@
     var body = card("card-ledger", "ledger", "establishment-ledger", params);
     return report("establishment-ledger", params).then(function (rep) {
       body.appendChild(table(rep));
-      c.scrollIntoView();
+      if (state.scroll) { state.scroll = false; c.scrollIntoView(); }
     }).catch(function (e) { refused(body, e); });
   }
 
@@ -338,6 +338,7 @@
     state.region = region || null;
     state.unit = unit || null;
     state.unitName = unitName || null;
+    state.scroll = !!state.unit;
     var hash = (state.region || "") + (state.unit ? "/" + state.unit : "");
     if (location.hash.slice(1) !== hash) history.replaceState(null, "", hash ? "#" + hash : location.pathname);
     render();
