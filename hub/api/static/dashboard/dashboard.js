@@ -35,6 +35,17 @@
       retiring: "retiring within 5 years"
     }
   };
+  // The registry's codes in the office's words (hub/domain/vocabulary.py; contract section 7 for mismatch kinds).
+  var ZH = {
+    ADMINISTRATIVE: "行政编制", POLITICAL_LEGAL: "政法专项编制", PUBLIC_INSTITUTION: "事业编制", WORKER: "工勤编制",
+    DIVISION_CHIEF: "正处", DEPUTY_DIVISION_CHIEF: "副处", SECTION_CHIEF: "正科", DEPUTY_SECTION_CHIEF: "副科", NONE: "非领导职务",
+    IDENTITY_UNKNOWN: "身份核验不通过", NAME_MISMATCH: "姓名不一致", DECEASED_ACTIVE: "已死亡仍在编", GHOST_PAYROLL: "疑似吃空饷",
+    PAYROLL_UNIT_MISMATCH: "发薪单位不一致", DOUBLE_PAYROLL: "重复领薪", UNPAID_POSTING: "在编未发薪",
+    INSURANCE_EMPLOYER_MISMATCH: "参保单位不一致", INSURANCE_MISSING: "未参保", HR_STATUS_CONFLICT: "人事状态冲突",
+    HR_UNIT_MISMATCH: "人事单位不一致", RETIREMENT_DUE: "到龄未退休", OVER_QUOTA: "超编", LEADERSHIP_OVER_QUOTA: "超职数配备",
+    HEADCOUNT_INCONSISTENT: "三数不一致"
+  };
+  function word(code) { return lang === "zh" && ZH[code] ? ZH[code] : code; }
   var lang = localStorage.getItem(LANG_KEY) === "en" ? "en" : "zh";
   var state = { region: null, unit: null, unitName: null };
   var charts = {};
@@ -108,7 +119,7 @@
   function table(rep, onRow) {
     var head = el("tr", {}, rep.labels.map(function (l, i) { return el("th", { title: rep.columns[i], text: lang === "zh" ? l : rep.columns[i] }); }));
     var body = rep.rows.map(function (row) {
-      var tr = el("tr", {}, row.map(function (c) { return el("td", { text: fmt(c) }); }));
+      var tr = el("tr", {}, row.map(function (c) { return el("td", { text: typeof c === "string" ? word(c) : fmt(c) }); }));
       if (onRow) { tr.classList.add("clickable"); tr.addEventListener("click", function () { onRow(row); }); }
       return tr;
     });
@@ -203,45 +214,68 @@
       body.appendChild(table(view, function (row) { go(state.region, row[0], row[1]); }));
     }).catch(function (e) { refused(body, e); });
   }
+  // Structure charts: at the city level one bar per district (shares, so districts of any size compare at a glance),
+  // in a district the district's own distribution. Each chart's report is one click away.
+  function districtRows(rep) { return rep.rows.filter(function (r) { return /^\d{6}$/.test(String(r[0])); }); }
+  function structure(id, rep, keys, names, sumRow) {
+    var body = $(id).querySelector(".body");
+    var rows = sumBy(districtRows(rep), 0, keys.map(function (k) { return col(rep, k); }));
+    var totals = keys.map(function (k, i) { return rows.reduce(function (s, r) { return s + r[i + 1]; }, 0); });
+    var total = totals.reduce(function (a, b) { return a + b; }, 0);
+    $(id).setAttribute("data-total", total);
+    if (sumRow) body.appendChild(sumRow);
+    if (!total) { body.appendChild(el("p", { "class": "muted", text: t("noData") })); return; }
+    var used = keys.map(function (k, i) { return totals[i] > 0; });
+    if (state.region || rows.length < 2) {
+      return chart(id, body, { tooltip: {}, grid: { left: 100, right: 40, top: 10, bottom: 30 },
+        yAxis: { type: "category", data: names.filter(function (n, i) { return used[i]; }) }, xAxis: { type: "value" },
+        series: [{ type: "bar", name: t("persons"), data: totals.filter(function (n, i) { return used[i]; }),
+          label: { show: true, position: "right" } }] });
+    }
+    var c = chart(id, body, {
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v + "%"; } }, legend: { top: 0, type: "scroll" },
+      grid: { left: 70, right: 20, top: 30, bottom: 25 }, xAxis: { type: "value", max: 100 },
+      yAxis: { type: "category", data: rows.map(function (r) { return regionName(r[0]); }), inverse: true },
+      series: keys.map(function (k, i) {
+        return used[i] ? { name: names[i], type: "bar", stack: "s", data: rows.map(function (r) {
+          var n = r.slice(1).reduce(function (a, b) { return a + b; }, 0);
+          return n ? Math.round(1000 * r[i + 1] / n) / 10 : 0;
+        }) } : null;
+      }).filter(Boolean)
+    });
+    c.on("click", function (p) { go(rows[p.dataIndex][0], null); });
+    return c;
+  }
   function ageCard() {
-    var body = card("card-age", "age", "age-structure", regionParams());
+    card("card-age", "age", "age-structure", regionParams());
     return report("age-structure", regionParams()).then(function (rep) {
-      var keys = ["under_30", "age_30_39", "age_40_49", "age_50_54", "age_55_plus"];
-      var rows = rep.rows.filter(function (r) { return /^\d{6}$/.test(String(r[0])); });
-      var totals = keys.map(function (k) { return rows.reduce(function (s, r) { return s + (Number(r[col(rep, k)]) || 0); }, 0); });
+      var rows = districtRows(rep);
       var persons = rows.reduce(function (s, r) { return s + (Number(r[col(rep, "total")]) || 0); }, 0);
       var retiring = rows.reduce(function (s, r) { return s + (Number(r[col(rep, "retiring_5y")]) || 0); }, 0);
-      $("card-age").setAttribute("data-total", persons);
-      body.appendChild(el("p", { "class": "muted", text: t("retiring") + ": " + fmt(retiring) + " / " + fmt(persons) }));
-      chart("card-age", body, {
-        tooltip: {}, grid: { left: 90, right: 30, top: 10, bottom: 30 },
-        yAxis: { type: "category", data: T[lang].ageBands }, xAxis: { type: "value" },
-        series: [{ type: "bar", data: totals, name: t("persons"), itemStyle: { color: "#5470c6" }, label: { show: true, position: "right" } }]
-      });
-    }).catch(function (e) { refused(body, e); });
+      var ageSum = rows.reduce(function (s, r) { return s + (Number(r[col(rep, "average_age")]) || 0) * (Number(r[col(rep, "total")]) || 0); }, 0);
+      var note = el("p", { "class": "muted", text: t("avgAge") + " " + (persons ? (ageSum / persons).toFixed(1) : "–") + " · " +
+        t("retiring") + " " + fmt(retiring) + " / " + fmt(persons) });
+      structure("card-age", rep, ["under_30", "age_30_39", "age_40_49", "age_50_54", "age_55_plus"], T[lang].ageBands, note);
+    }).catch(function (e) { refused($("card-age").querySelector(".body"), e); });
   }
   function educationCard() {
-    var body = card("card-education", "education", "education-structure", regionParams());
+    card("card-education", "education", "education-structure", regionParams());
     return report("education-structure", regionParams()).then(function (rep) {
-      var keys = ["doctorate", "master", "bachelor", "college", "secondary", "other", "unknown"];
-      var rows = rep.rows.filter(function (r) { return /^\d{6}$/.test(String(r[0])); });
-      var data = keys.map(function (k, i) {
-        return { name: T[lang].eduLevels[i], value: rows.reduce(function (s, r) { return s + (Number(r[col(rep, k)]) || 0); }, 0) };
-      }).filter(function (d) { return d.value > 0; });
-      $("card-education").setAttribute("data-total", data.reduce(function (s, d) { return s + d.value; }, 0));
-      chart("card-education", body, { tooltip: { trigger: "item" }, legend: { bottom: 0, type: "scroll" },
-        series: [{ type: "pie", radius: ["35%", "65%"], data: data, label: { formatter: "{b}\n{d}%" } }] });
-    }).catch(function (e) { refused(body, e); });
+      structure("card-education", rep, ["doctorate", "master", "bachelor", "college", "secondary", "other", "unknown"],
+        T[lang].eduLevels);
+    }).catch(function (e) { refused($("card-education").querySelector(".body"), e); });
   }
   function rankCard() {
-    var body = card("card-rank", "rank", "rank-structure", regionParams());
+    card("card-rank", "rank", "rank-structure", regionParams());
     return report("rank-structure", regionParams()).then(function (rep) {
-      var rows = sumBy(rep.rows.filter(function (r) { return /^\d{6}$/.test(String(r[0])); }), col(rep, "rank"), [col(rep, "count")]);
-      $("card-rank").setAttribute("data-total", rows.reduce(function (s, r) { return s + r[1]; }, 0));
-      chart("card-rank", body, { tooltip: {}, grid: { left: 110, right: 30, top: 10, bottom: 30 },
-        yAxis: { type: "category", data: rows.map(function (r) { return String(r[0]); }) }, xAxis: { type: "value" },
-        series: [{ type: "bar", data: rows.map(function (r) { return r[1]; }), itemStyle: { color: "#91cc75" } }] });
-    }).catch(function (e) { refused(body, e); });
+      // One row per district and rank: pivot the ranks into columns.
+      var ranks = [];
+      districtRows(rep).forEach(function (r) { var k = String(r[col(rep, "rank")]); if (ranks.indexOf(k) < 0) ranks.push(k); });
+      var pivot = { columns: ["region"].concat(ranks), rows: districtRows(rep).map(function (r) {
+        return [r[0]].concat(ranks.map(function (k) { return String(r[col(rep, "rank")]) === k ? Number(r[col(rep, "count")]) || 0 : 0; }));
+      }) };
+      structure("card-rank", pivot, ranks, ranks.map(word));
+    }).catch(function (e) { refused($("card-rank").querySelector(".body"), e); });
   }
   function ledgerCard() {
     var c = $("card-ledger");
@@ -314,7 +348,7 @@
     var when = new Date(m.detectedAt);
     var li = el("li", { "class": m.status === "OPEN" ? "open" : "resolved", "data-subject": m.subject, "data-kind": m.kind }, [
       el("time", { text: when.toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-US", { hour12: false }) }),
-      el("b", { text: m.kind }), el("span", { text: m.status === "OPEN" ? (lang === "zh" ? "新增" : "opened") : (lang === "zh" ? "已处理" : "resolved") }),
+      el("b", { text: word(m.kind), title: m.kind }), el("span", { text: m.status === "OPEN" ? (lang === "zh" ? "新增" : "opened") : (lang === "zh" ? "已处理" : "resolved") }),
       el("code", { text: m.subject }),
       m.unit ? el("a", { href: "#", text: m.unit.name, onclick: function (e) { e.preventDefault(); go(m.unit.regionCode, m.unit.code, m.unit.name); } }) : null
     ]);
