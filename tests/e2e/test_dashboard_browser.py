@@ -144,6 +144,13 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         assert cdp.evaluate("document.querySelector('[data-i18n=kpiUnits]').textContent") == "机构数"
         want = wait_headline(cdp, db_url)
         assert want["units"] > 20 and want["approved"] > want["used"] > 0 and want["over"] >= 1
+        db = connect(db_url)
+        with db.read_session() as s:  # the over-quota warnings name every unit with an open OVER_QUOTA
+            over_names = set(s.execute(select(UnitRow.name).where(UnitRow.code.in_(select(MismatchRow.subject).where(
+                MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN")))).scalars())
+        db.dispose()
+        over_text = cdp.evaluate("document.getElementById('card-over').textContent")
+        assert over_names and all(n in over_text for n in over_names), (over_names, over_text)
         regions = cdp.evaluate("document.getElementById('card-quota').getAttribute('data-regions')").split(",")
         assert DISTRICT in regions and len(regions) >= 10
         for card in ("card-age", "card-education", "card-rank"):
