@@ -629,8 +629,9 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
     try:
         from hub.adapters.calendar_file import load_calendar
 
-        table, reads = reports.run_report(db, name, params, caller=reports.Caller(name=f"cli:{getpass.getuser()}", role=Role.ADMIN),
-                                          calendar=load_calendar(settings.calendar_file))
+        tables, reads = reports.run_workbook(db, name, params, caller=reports.Caller(name=f"cli:{getpass.getuser()}", role=Role.ADMIN),
+                                             calendar=load_calendar(settings.calendar_file), companions=fmt == "xlsx")
+        table = tables[0]
         if reads:  # the operator read persons: the access log says so, as for any token
             operator = Principal(token_id=None, name=f"cli:{getpass.getuser()}", role=Role.ADMIN)
             write_reads(db, principal=operator, reads=[(i, f"hub report {name}", f"Report.{name}", None, None)
@@ -651,7 +652,7 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
     if fmt == "csv":
         data = render.to_csv(table).encode("utf-8")
     elif fmt == "xlsx":
-        data = render.to_xlsx([table])
+        data = render.to_xlsx(tables)  # with the report's companion sheets (the annual report's staff table)
     else:
         data = render.to_html(table, office=settings.office_name).encode("utf-8")
     if out is None:

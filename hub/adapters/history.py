@@ -55,6 +55,11 @@ def _as_of(model, on: date):
     return and_(model.valid_from <= on, or_(model.valid_to.is_(None), model.valid_to > on))
 
 
+def as_of_filter(model, on: date):
+    """The condition a version row of ``model`` meets when it is in force on ``on`` (for reads in bulk)."""
+    return _as_of(model, on)
+
+
 def version_as_of(session: Session, model, *, key: dict, on: date):
     """The version of the entity in force on ``on`` (the latest recorded if several start that day)."""
     return session.execute(

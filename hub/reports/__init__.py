@@ -22,9 +22,18 @@ MODULES = (
     "gender_structure",
     "leaders_profile",
     "rank_structure",
+    "onboarding_turnaround",
     "open_mismatches",
+    "mismatch_trend",
+    "ghost_pay",
     "unit_history",
     "quota_changes",
+    "units_by_kind",
+    "feed_health",
+    "read_access",
+    "hiring_plans",
+    "annual_report",
+    "annual_staff",
 )
 
 
@@ -53,4 +62,20 @@ def run_report(db, name: str, params: dict | None, *, caller: Caller, today=None
         return run(report, s, params, caller=caller, today=today, calendar=calendar)
 
 
-__all__ = ["Caller", "Report", "ReportError", "ReportForbidden", "ReportTable", "catalogue", "get", "run", "run_report"]
+def run_workbook(db, name: str, params: dict | None, *, caller: Caller, today=None, calendar=None,
+                 companions: bool = True) -> tuple[list[ReportTable], list[str]]:
+    """The report and the companions it names (``Report.workbook``), for one XLSX workbook; a companion the caller
+    may not read is left out."""
+    report = get(name)
+    tables, reads = [], []
+    with db.read_session() as s:
+        for r in (report, *(get(n) for n in report.workbook if companions)):
+            if r is not report and caller.role not in r.roles:
+                continue
+            t, rd = run(r, s, params, caller=caller, today=today, calendar=calendar)
+            tables.append(t)
+            reads += rd
+    return tables, reads
+
+
+__all__ = ["Caller", "Report", "ReportError", "ReportForbidden", "ReportTable", "catalogue", "get", "run", "run_report", "run_workbook"]

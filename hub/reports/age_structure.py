@@ -3,14 +3,20 @@ retirement (hub.domain.retirement, the 2025 schedule)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+from functools import cache
 from datetime import date
 
+from sqlalchemy import func
+
+from hub.adapters.orm import PersonRow, PostingRow, UnitRow
 from hub.domain.retirement import statutory_retirement_date
 from hub.domain.vocabulary import QuotaCategory
 from hub.reports.base import OFFICE, Column, Param, Report, age_on, share
 
 BANDS = ((0, 30), (30, 40), (40, 50), (50, 55), (55, 200))
+BAND_STARTS = tuple(lo for lo, _ in BANDS)
 
 
 def _plus_years(d: date, years: int) -> date:
@@ -24,15 +30,19 @@ def query(ctx):
     on = ctx.params["as_of"] or ctx.today
     horizon = _plus_years(on, 5)
     groups: dict[str, list] = defaultdict(lambda: [0, [0] * len(BANDS), 0, 0])
-    for idn, unit, cat, rank, gender, birth, edu, region, level, kind, name in ctx.active_people(
-            region=ctx.params["region"], as_of=ctx.params["as_of"]):
+    worker = PostingRow.category == QuotaCategory.WORKER.value
+    q = ctx.people_select(UnitRow.region_code, PersonRow.birth_date, PersonRow.gender, worker, func.count(),
+                          region=ctx.params["region"], as_of=ctx.params["as_of"])
+    retiring = cache(lambda birth, gender, is_worker: statutory_retirement_date(birth, gender, is_worker) <= horizon)
+    for region, birth, gender, is_worker, n in ctx.session.execute(
+            q.group_by(UnitRow.region_code, PersonRow.birth_date, PersonRow.gender, worker)):
         age = age_on(birth, on)
         g = groups[region]
-        g[0] += 1
-        g[1][next(i for i, (lo, hi) in enumerate(BANDS) if lo <= age < hi)] += 1
-        g[2] += age
-        if statutory_retirement_date(birth, gender, cat == QuotaCategory.WORKER.value) <= horizon:
-            g[3] += 1
+        g[0] += n
+        g[1][bisect_right(BAND_STARTS, age) - 1] += n
+        g[2] += age * n
+        if retiring(birth, gender, bool(is_worker)):
+            g[3] += n
     rows = []
     for region in sorted(groups):
         n, bands, ages, near = groups[region]

@@ -129,6 +129,7 @@ class Report:
     params: tuple[Param, ...] = ()
     roles: frozenset[Role] = OFFICE_AND_MONITOR
     district_scoped: bool = True  # a district ADMIN sees its district's rows only
+    workbook: tuple[str, ...] = ()  # reports run with the same parameters into the same XLSX workbook
 
     @property
     def person_level(self) -> bool:
@@ -204,25 +205,24 @@ class ReportContext:
                                             .where(UnitRow.code.in_(codes[i:i + 5000]))).all())
         return out
 
-    def active_people(self, *, region: str | None = None, as_of: date | None = None):
-        """Who holds a slot (an active posting; ``as_of``: a posting running on that day) in the units this report
-        may show: rows of (id_number, unit_code, category, leader_rank, gender, birth_date, education, region_code,
-        level, kind, unit_name)."""
+    def people_select(self, *columns, region: str | None = None, as_of: date | None = None):
+        """A select of ``columns`` over who holds a slot — an active posting, or with ``as_of`` a posting running on
+        that day — joined to the person (PersonRow) and the unit (UnitRow), in the units this report may show."""
         from sqlalchemy import or_
 
         from hub.adapters.orm import PersonRow, PostingRow
 
-        units = self.units(active_only=as_of is None, region=region).subquery()
-        q = (select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, PostingRow.leader_rank,
-                    PersonRow.gender, PersonRow.birth_date, PersonRow.education, units.c.region_code, units.c.level,
-                    units.c.kind, units.c.name)
+        q = (select(*columns).select_from(PostingRow)
              .join(PersonRow, PersonRow.id_number == PostingRow.id_number)
-             .join(units, units.c.code == PostingRow.unit_code))
+             .join(UnitRow, UnitRow.code == PostingRow.unit_code))
         if as_of is None:
-            q = q.where(PostingRow.active)
+            q = q.where(PostingRow.active, UnitRow.status == "ACTIVE")
         else:
             q = q.where(PostingRow.start_date <= as_of, or_(PostingRow.end_date.is_(None), PostingRow.end_date > as_of))
-        return self.session.execute(q).all()
+        for r in (self.region, region):
+            if r:
+                q = q.where(UnitRow.region_code == r)
+        return q
 
     def unit_rows(self, **kw) -> list[UnitRow]:
         return list(self.session.execute(self.units(**kw).order_by(UnitRow.code)).scalars())

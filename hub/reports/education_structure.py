@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from sqlalchemy import func
+
+from hub.adapters.orm import PersonRow, UnitRow
 from hub.domain.vocabulary import Education
 from hub.reports.base import Column, Param, Report
 
@@ -13,10 +16,10 @@ LEVELS = tuple(e.value for e in Education)
 
 def query(ctx):
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(LEVELS) + 1))
-    for row in ctx.active_people(region=ctx.params["region"], as_of=ctx.params["as_of"]):
-        edu, region, kind = row[6], row[7], row[9]
-        g = groups[(region, kind)]
-        g[LEVELS.index(edu) if edu in LEVELS else len(LEVELS)] += 1
+    q = ctx.people_select(UnitRow.region_code, UnitRow.kind, PersonRow.education, func.count(),
+                          region=ctx.params["region"], as_of=ctx.params["as_of"])
+    for region, kind, edu, n in ctx.session.execute(q.group_by(UnitRow.region_code, UnitRow.kind, PersonRow.education)):
+        groups[(region, kind)][LEVELS.index(edu) if edu in LEVELS else len(LEVELS)] += n
     return [[region, kind, sum(g), *g] for (region, kind), g in sorted(groups.items())]
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from sqlalchemy import func
+
+from hub.adapters.orm import PersonRow, PostingRow, UnitRow
 from hub.domain.vocabulary import LeaderRank
 from hub.reports.base import Column, Param, Report, share
 
@@ -13,9 +16,11 @@ RANKS = tuple(r.value for r in LeaderRank) + ("NONE",)
 
 def query(ctx):
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for row in ctx.active_people(region=ctx.params["region"], as_of=ctx.params["as_of"]):
-        rank, gender, region = row[3] or "NONE", row[4], row[7]
-        groups[(region, rank)][gender == "F"] += 1
+    q = ctx.people_select(UnitRow.region_code, PostingRow.leader_rank, PersonRow.gender, func.count(),
+                          region=ctx.params["region"], as_of=ctx.params["as_of"])
+    for region, rank, gender, n in ctx.session.execute(
+            q.group_by(UnitRow.region_code, PostingRow.leader_rank, PersonRow.gender)):
+        groups[(region, rank or "NONE")][gender == "F"] += n
     return [[region, rank, m + f, m, f, share(f, m + f)]
             for (region, rank), (m, f) in sorted(groups.items(), key=lambda kv: (kv[0][0], RANKS.index(kv[0][1])))]
 

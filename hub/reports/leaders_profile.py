@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from hub.adapters.orm import PersonRow, PostingRow
 from hub.domain.vocabulary import LeaderRank
 from hub.reports.base import OFFICE, Column, Param, Report, age_on, share
 
@@ -13,10 +14,9 @@ RANKS = tuple(r.value for r in LeaderRank)
 def query(ctx):
     on = ctx.params["as_of"] or ctx.today
     groups: dict[str, list] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0, 0, 0])
-    for row in ctx.active_people(region=ctx.params["region"], as_of=ctx.params["as_of"]):
-        rank, gender, birth, edu = row[3], row[4], row[5], row[6]
-        if not rank:
-            continue
+    q = ctx.people_select(PostingRow.leader_rank, PersonRow.gender, PersonRow.birth_date, PersonRow.education,
+                          region=ctx.params["region"], as_of=ctx.params["as_of"])
+    for rank, gender, birth, edu in ctx.session.execute(q.where(PostingRow.leader_rank.is_not(None))):
         age = age_on(birth, on)
         g = groups[rank]
         g[0] += 1

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import func
 
-from hub.adapters.orm import PartnerEmploymentRow
+from hub.adapters.orm import PartnerEmploymentRow, PostingRow, UnitRow
 from hub.reports.base import Column, Param, Report
 
 
 def query(ctx):
-    people = ctx.active_people(region=ctx.params["region"])
-    ranks: dict[str, str | None] = {}
-    ids = sorted({r[0] for r in people})
-    for i in range(0, len(ids), 5000):
-        ranks.update(ctx.session.execute(select(PartnerEmploymentRow.id_number, PartnerEmploymentRow.rank)
-                                         .where(PartnerEmploymentRow.id_number.in_(ids[i:i + 5000]))).all())
-    counts = Counter((r[7], (ranks.get(r[0]) or "").strip() or "未报送 (none)") for r in people)
-    return [[region, rank, n] for (region, rank), n in sorted(counts.items())]
+    rank = func.trim(func.coalesce(PartnerEmploymentRow.rank, ""))
+    q = (ctx.people_select(UnitRow.region_code, rank, func.count(), region=ctx.params["region"])
+         .outerjoin(PartnerEmploymentRow, PartnerEmploymentRow.id_number == PostingRow.id_number)
+         .group_by(UnitRow.region_code, rank))
+    counts = Counter()
+    for region, r, n in ctx.session.execute(q):
+        counts[(region, r or "未报送 (none)")] += n
+    return [[region, r, n] for (region, r), n in sorted(counts.items())]
 
 
 REPORT = Report(

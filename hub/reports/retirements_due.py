@@ -3,6 +3,8 @@ in the next N months, by unit — for planning vacancies."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from hub.adapters.orm import PersonRow, PostingRow
@@ -17,7 +19,9 @@ def query(ctx):
     q = (select(PostingRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date, PostingRow.unit_code,
                 units.c.name, PostingRow.category, PostingRow.leader_rank)
          .join(PersonRow, PersonRow.id_number == PostingRow.id_number)
-         .join(units, units.c.code == PostingRow.unit_code).where(PostingRow.active))
+         .join(units, units.c.code == PostingRow.unit_code).where(PostingRow.active)
+         # nobody retires before 50 (women workers born before 1975): only the older ones need the schedule
+         .where(PersonRow.birth_date < date(until.year - 49, 1, 1)))
     rows = []
     for idn, name, gender, birth, unit, unit_name, cat, rank in ctx.session.execute(q):
         on = statutory_retirement_date(birth, gender, cat == QuotaCategory.WORKER.value)
