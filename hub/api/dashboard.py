@@ -114,9 +114,9 @@ PAGE = """<!doctype html>
 
 def region_names() -> dict[str, str]:
     """Names of the city's divisions (GB/T 2260), as the demo city (hub.demo_city) knows them."""
-    from hub.demo_city import _DISTRICTS, CITY_REGION
+    from hub.demo_city import division_names
 
-    return {CITY_REGION: "市本级", **{code: name for code, name, *_ in _DISTRICTS}}
+    return division_names()
 
 
 def _export_error(result) -> JSONResponse:
