@@ -105,6 +105,11 @@ DISTRICT_CODES: tuple[str, ...] = tuple(d[0] for d in _DISTRICTS)
 _URBAN = {"330102", "330105", "330106", "330108", "330109", "330110", "330111", "330112", "330113", "330114"}
 
 
+def division_names() -> dict[str, str]:
+    """The city's division codes (GB/T 2260) and names: 市本级 and its districts and counties."""
+    return {CITY_REGION: "市本级", **{code: name for code, name, *_ in _DISTRICTS}}
+
+
 def _birth_region(home: str, birth_year: int, r: float) -> str:
     """The region code an ID number issued at birth carries for someone from today's ``home``.
 

@@ -340,6 +340,9 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
                               allow_queries_via_get=True)
     router.token_cache = tokens
     app.include_router(router, prefix="/graphql")
+    from hub.api.dashboard import dashboard_router
+
+    app.include_router(dashboard_router(schema=router.schema, context_for=context_getter))
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes if settings is not None else DEFAULT_MAX_BODY_BYTES)
 
     from hub.api.forms_page import forms_router

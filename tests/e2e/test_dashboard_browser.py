@@ -1,0 +1,269 @@
+"""The dashboard (/dashboard) in a real browser on a demo city: `hub up`, `hub demo`, headless Chromium over the
+DevTools protocol (the client of tests/e2e/test_graphiql_offline.py).
+
+The test signs in with a token typed into the page, checks the headline numbers against the database, watches
+partner events become mismatches in the live feed (an ADMIN sees the ID number, a MONITOR its masked form),
+drills down city → district → unit → ledger with real mouse clicks (on the ECharts bar, then on table rows),
+downloads a CSV export (fetch with the token, saved from a Blob), switches to English, signs in as a district
+office and sees its district only. It saves screenshots (docs/dashboard-screenshot.png, the ledger in
+docs/dashboard-ledger.png) and fails on any console error, page exception or request leaving 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import openpyxl
+from sqlalchemy import func, select
+
+from hub.adapters.database import connect
+from hub.adapters.orm import MismatchRow, UnitRow
+from hub.service_layer.establishment import establishments
+from tests import events as ev
+from tests.e2e.hub_process import HubProcess
+from tests.e2e.test_graphiql_offline import chromium  # noqa: F401  (the fixture)
+from tests.factories import id_number
+from tests.kafka_tools import PartnerProducer
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+DISTRICT = "330106"  # 西湖区
+KPIS = ("units", "approved", "used", "available", "over", "mismatches")
+
+
+def expected_headline(db_url: str, region: str | None = None) -> dict:
+    """The headline numbers straight from the database."""
+    from datetime import date
+
+    db = connect(db_url)
+    try:
+        with db.read_session() as s:
+            q = select(UnitRow.code).where(UnitRow.status == "ACTIVE")
+            if region:
+                q = q.where(UnitRow.region_code == region)
+            codes = list(s.execute(q).scalars())
+            est = establishments(s, codes, today=date.today()).values()
+            approved = sum(sum(e.approved.values()) for e in est)
+            used = sum(sum(e.used.values()) for e in est)
+            reserved = sum(sum(e.reserved.values()) for e in est)
+            over = s.scalar(select(func.count(func.distinct(MismatchRow.subject))).where(
+                MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN", MismatchRow.subject.in_(codes)))
+            open_ = s.scalar(select(func.count()).select_from(MismatchRow).where(MismatchRow.status == "OPEN"))
+            return {"units": len(codes), "approved": approved, "used": used, "available": approved - used - reserved,
+                    "over": over, "mismatches": open_}
+    finally:
+        db.dispose()
+
+
+def headline(cdp) -> dict:
+    text = cdp.evaluate("JSON.stringify(%s.map(k => document.getElementById('kpi-' + k).textContent))" % json.dumps(KPIS))
+    return {k: int(v.replace(",", "")) for k, v in zip(KPIS, json.loads(text))}
+
+
+def wait_headline(cdp, db_url: str, region: str | None = None, keys=KPIS, timeout: float = 30) -> dict:
+    """The page's headline numbers equal the database's (read again each time: `hub up` may open a mismatch of its
+    own meanwhile, and the live feed refreshes the headline when it does)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        want = expected_headline(db_url, region)
+        got = headline(cdp)
+        if all(got[k] == want[k] for k in keys):
+            return want
+        if time.monotonic() > deadline:
+            assert {k: got[k] for k in keys} == {k: want[k] for k in keys}
+        time.sleep(0.5)
+
+
+def screenshot(cdp, tmp_path: Path, name: str) -> None:
+    png = base64.b64decode(cdp.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"])
+    (tmp_path / name).write_bytes(png)
+    target = DOCS / name
+    if os.environ.get("HUB_UPDATE_DOCS_SCREENSHOT") == "1" or not target.exists():
+        shutil.copyfile(tmp_path / name, target)
+
+
+def sign_in(cdp, hub, token: str) -> None:
+    cdp.send("Page.navigate", {"url": hub.url + "/dashboard"})
+    cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('token')", what="the page")
+    cdp.click("#token")
+    cdp.send("Input.insertText", {"text": token})
+    cdp.click("#signin-btn")
+    cdp.wait_for("document.body.getAttribute('data-loaded') === 'yes' && "
+                 "document.body.getAttribute('data-headline') === 'ready'", timeout=60, what="the dashboard to load")
+    cdp.wait_for("document.getElementById('feed-status').getAttribute('data-state') === 'connected'", timeout=20,
+                 what="the live feed to connect")
+    assert cdp.evaluate("sessionStorage.getItem('hub.dashboard.token')") == token
+    assert cdp.evaluate("localStorage.length === 0 || !JSON.stringify(localStorage).includes(%s)" % json.dumps(token))
+    assert cdp.evaluate("document.getElementById('token').value") == ""
+
+
+def watch_live(cdp, producer: PartnerProducer, idn: str, unit: str, shown: str) -> None:
+    """A payroll line for a person the registry does not know: GHOST_PAYROLL, pushed to the open page."""
+    producer.send_event(ev.paid(idn, "无名氏", unit))
+    producer.flush()
+    cdp.wait_for(f"!!document.querySelector('#feed li[data-subject=\"{shown}\"][data-kind=\"GHOST_PAYROLL\"]')",
+                 timeout=60, what=f"mismatch {shown} in the live feed")
+
+
+def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa: F811
+    hub = HubProcess(tmp_path / "data").start()
+    cdp = chromium
+    try:
+        db_url = f"sqlite:///{(tmp_path / 'data' / 'hub.sqlite3').resolve()}"
+        hub.run("demo", "--persons", "600", "--events", "0")
+        admin = hub.run("token", "create", "--role", "ADMIN", "--name", "office").stdout.strip().splitlines()[-1]
+        monitor = hub.run("token", "create", "--role", "MONITOR", "--name", "watch").stdout.strip().splitlines()[-1]
+        xihu = hub.run("token", "create", "--role", "ADMIN", "--name", "xihu", "--region",
+                       DISTRICT).stdout.strip().splitlines()[-1]
+        bootstrap = re.search(r"Kafka bootstrap servers: (\S+)", hub.output()).group(1)
+        producer = PartnerProducer(bootstrap)
+        db = connect(db_url)
+        with db.read_session() as s:
+            unit, unit_name = s.execute(select(UnitRow.code, UnitRow.name).where(
+                UnitRow.status == "ACTIVE", UnitRow.region_code == DISTRICT).order_by(UnitRow.code)).first()
+        db.dispose()
+
+        for domain in ("Network", "Page", "Runtime", "Log"):
+            cdp.send(f"{domain}.enable")
+        cdp.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 1000, "deviceScaleFactor": 1,
+                                                        "mobile": False})
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        cdp.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+
+        # Signed in as the office: Chinese by default, headline numbers as the database has them.
+        sign_in(cdp, hub, admin)
+        assert cdp.evaluate("document.documentElement.lang") == "zh-CN"
+        assert cdp.evaluate("document.querySelector('[data-i18n=kpiUnits]').textContent") == "机构数"
+        want = wait_headline(cdp, db_url)
+        assert want["units"] > 20 and want["approved"] > want["used"] > 0 and want["over"] >= 1
+        db = connect(db_url)
+        with db.read_session() as s:  # the over-quota warnings name every unit with an open OVER_QUOTA
+            over_names = set(s.execute(select(UnitRow.name).where(UnitRow.code.in_(select(MismatchRow.subject).where(
+                MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN")))).scalars())
+        db.dispose()
+        over_text = cdp.evaluate("document.getElementById('card-over').textContent")
+        assert over_names and all(n in over_text for n in over_names), (over_names, over_text)
+        regions = cdp.evaluate("document.getElementById('card-quota').getAttribute('data-regions')").split(",")
+        assert DISTRICT in regions and len(regions) >= 10
+        for card in ("card-age", "card-education", "card-rank"):
+            assert int(cdp.evaluate(f"document.getElementById('{card}').getAttribute('data-total')")) > 0, card
+            assert cdp.evaluate(f"!!document.querySelector('#{card} canvas')"), card
+
+        # A new mismatch appears live, and the headline count follows it.
+        ghost = id_number(serial=1)
+        watch_live(cdp, producer, ghost, unit, ghost)
+        before = want["mismatches"]
+        want = wait_headline(cdp, db_url)
+        assert want["mismatches"] > before  # the page counted the new one without a reload
+        screenshot(cdp, tmp_path, "dashboard-screenshot.png")
+
+        # Drill down: a real click on the district's bar in the ECharts chart ...
+        point = cdp.evaluate("""(() => {
+            const box = document.getElementById('card-quota-chart'), r = box.getBoundingClientRect();
+            const chart = echarts.getInstanceByDom(box);
+            const i = document.getElementById('card-quota').getAttribute('data-regions').split(',').indexOf(%s);
+            const values = chart.getOption().series.map(s => s.data[i]);
+            const [x, y] = chart.convertToPixel({seriesIndex: 0}, [i, values[0] / 2]);
+            return {x: r.left + x, y: r.top + y}; })()""" % json.dumps(DISTRICT))
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            cdp.send("Input.dispatchMouseEvent", {"type": kind, "x": point["x"], "y": point["y"], "button": "left",
+                                                  "clickCount": 1})
+        cdp.wait_for(f"location.hash === '#{DISTRICT}' && document.body.getAttribute('data-loaded') === 'yes'",
+                     timeout=30, what="the district view")
+        assert "西湖区" in cdp.evaluate("document.getElementById('crumbs').textContent")
+        wait_headline(cdp, db_url, DISTRICT, keys=("units", "approved", "used", "available", "over"))
+        # ... then the unit's row, then its ledger (establishment-ledger), exported as CSV with the token.
+        row = f"#card-units tbody tr"
+        cdp.wait_for(f"!!document.querySelector('{row}')", what="the district's units")
+        codes = cdp.evaluate(f"[...document.querySelectorAll('{row}')].map(tr => tr.cells[0].textContent)")
+        assert unit in codes
+        cdp.evaluate(f"document.querySelectorAll('{row}')[{codes.index(unit)}].scrollIntoView()")
+        cdp.click(f"#card-units tbody tr:nth-child({codes.index(unit) + 1})")
+        cdp.wait_for(f"location.hash === '#{DISTRICT}/{unit}' && !!document.querySelector("
+                     "'#card-ledger table[data-report-table=establishment-ledger] tbody tr')", timeout=30, what="the ledger")
+        assert unit_name in cdp.evaluate("document.getElementById('card-ledger').textContent")
+        screenshot(cdp, tmp_path, "dashboard-ledger.png")
+        cdp.evaluate("document.querySelector('#card-ledger [data-export=\"establishment-ledger.csv\"]').scrollIntoView()")
+        cdp.click("#card-ledger [data-export=\"establishment-ledger.csv\"]")
+        cdp.wait_for("(document.body.getAttribute('data-last-export') || '').startsWith('establishment-ledger.csv:')",
+                     what="the CSV export")
+        deadline = time.monotonic() + 20
+        while not list(downloads.glob("establishment-ledger-*.csv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        saved = list(downloads.glob("establishment-ledger-*.csv"))
+        assert saved, list(downloads.iterdir())
+        text = saved[0].read_text(encoding="utf-8")
+        assert text.splitlines()[0] == "section,item,value,approved,used,reserved,vacant,document,effective_date"
+        assert unit in text
+        cdp.click("#card-ledger [data-export=\"establishment-ledger.xlsx\"]")
+        deadline = time.monotonic() + 20
+        while not list(downloads.glob("establishment-ledger-*.xlsx")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # the file is renamed into place when complete
+        book = openpyxl.load_workbook(next(downloads.glob("establishment-ledger-*.xlsx")))
+        values = [list(v) for v in book.active.iter_rows(values_only=True)]
+        assert values[0][0].startswith("机构编制台账") and values[2][:3] == ["section", "item", "value"]
+        assert any(unit in [str(c) for c in v] for v in values[3:])
+        exports = [r["request"] for r in cdp.events_named("Network.requestWillBeSent")
+                   if urlsplit(r["request"]["url"]).path.startswith("/dashboard/export/")]
+        assert exports and all({k.lower(): v for k, v in r["headers"].items()}.get("authorization") == f"Bearer {admin}"
+                               for r in exports)
+        assert all(f"unit={unit}" in r["url"] for r in exports)
+        # The report behind a chart, one click away.
+        cdp.click("#card-rank [data-report=\"rank-structure\"]")
+        cdp.wait_for("!document.getElementById('report-view').hidden && "
+                     "!!document.querySelector('#report-view table[data-report-table=rank-structure] tbody tr')",
+                     what="the rank-structure report")
+
+        # English on a switch.
+        cdp.evaluate("window.scrollTo(0, 0)")
+        cdp.click("#lang")
+        cdp.wait_for("document.documentElement.lang === 'en' && "
+                     "document.querySelector('[data-i18n=kpiUnits]').textContent === 'Units'", what="English")
+        cdp.wait_for("document.body.getAttribute('data-loaded') === 'yes'", timeout=30, what="the page in English")
+        cdp.evaluate("window.scrollTo(0, 0)")
+        cdp.click("#lang")
+        cdp.wait_for("document.documentElement.lang === 'zh-CN'", what="Chinese again")
+
+        # MONITOR: masked ID numbers in the feed, no age structure (birth dates), the rest as the office sees it.
+        cdp.click("#signout-btn")
+        cdp.wait_for("document.readyState === 'complete' && document.body.getAttribute('data-signed-in') === 'no'",
+                     what="signed out")
+        assert cdp.evaluate("sessionStorage.getItem('hub.dashboard.token')") is None
+        sign_in(cdp, hub, monitor)
+        assert headline(cdp)["units"] == want["units"]
+        assert cdp.evaluate("!!document.querySelector('#card-age [data-refused]')")
+        ghost2 = id_number(serial=2)
+        watch_live(cdp, producer, ghost2, unit, ghost2[:6] + "********" + ghost2[-4:])
+        assert ghost2 not in cdp.evaluate("document.body.innerHTML")
+
+        # A district office: its district only.
+        cdp.click("#signout-btn")
+        cdp.wait_for("document.readyState === 'complete' && document.body.getAttribute('data-signed-in') === 'no'",
+                     what="signed out")
+        sign_in(cdp, hub, xihu)
+        assert cdp.evaluate("document.getElementById('card-quota').getAttribute('data-regions')") == DISTRICT
+        wait_headline(cdp, db_url, DISTRICT, keys=("units", "approved", "used", "available", "over"))
+
+        # Nothing left the machine; no page exception, no console error.
+        urls = [r["request"]["url"] for r in cdp.events_named("Network.requestWillBeSent")]
+        urls += [w["url"] for w in cdp.events_named("Network.webSocketCreated")]
+        remote = [u for u in urls if not u.startswith(("data:", "blob:", "about:")) and urlsplit(u).hostname != "127.0.0.1"]
+        assert not remote, remote
+        paths = {urlsplit(u).path for u in urls}
+        assert {"/dashboard/static/echarts.min.js", "/dashboard/static/dashboard.js", "/graphql"} <= paths
+        assert not cdp.events_named("Runtime.exceptionThrown"), cdp.events_named("Runtime.exceptionThrown")
+        errors = [e["entry"] for e in cdp.events_named("Log.entryAdded") if e["entry"].get("level") == "error"]
+        errors += [e for e in cdp.events_named("Runtime.consoleAPICalled") if e.get("type") in ("error", "assert")]
+        assert not errors, errors
+    finally:
+        code = hub.stop()
+    assert code == 0, hub.output()
