@@ -41,12 +41,10 @@ def hire(db, idn, unit, category="ADMINISTRATIVE", rank=None, start=date(2021, 3
 
 def apply(db, *events: dict):
     """Apply partner CloudEvents (tests/events.py) in-process, as a connector's batch would."""
-    from connectors.events import DATA_MODELS, InboundEvent, translate
     from hub.service_layer.partner_events import apply_events
-    from tests.events import encode
+    from tests.events import translated as as_the_connector_reads_it
 
-    translated = [translate(encode(e), frozenset(DATA_MODELS)) for e in events]
-    assert all(isinstance(t, InboundEvent) for t in translated), translated
+    translated = [as_the_connector_reads_it(e) for e in events]  # each by its topic's department (a Rejected fails)
     with UnitOfWork(db, actor="test:connector") as uow:
         res = apply_events(uow, translated)
         uow.commit()

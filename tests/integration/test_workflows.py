@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from connectors.events import DATA_MODELS, translate
 from hub.adapters.orm import (
     ApprovalFormRow,
     MismatchRow,
@@ -51,7 +50,7 @@ POSTING_FIELDS = """__typename ... on PostingPayload { posting { active endReaso
 
 def _police(db, idn, name, status="ALIVE"):
     with UnitOfWork(db, actor="test:police") as uow:
-        apply_events(uow, [translate(ev.encode(ev.police(idn, name, status=status)), frozenset(DATA_MODELS))])
+        apply_events(uow, [ev.translated(ev.police(idn, name, status=status))])
         uow.commit()
 
 
@@ -375,7 +374,7 @@ def test_departure_frees_the_slot_yields_a_form_and_later_pay_is_ghost_payroll(o
     q = gql(office, "ADMIN", "query($c: String!) { unit(code: $c) { quotas { category used available } } }", {"c": a})
     assert {"category": "ADMINISTRATIVE", "used": 0, "available": 2} in q["unit"]["quotas"]
     with UnitOfWork(db, actor="test:finance") as uow:
-        apply_events(uow, [translate(ev.encode(ev.paid(idn, "吴退", a, period="2026-06")), frozenset(DATA_MODELS))])
+        apply_events(uow, [ev.translated(ev.paid(idn, "吴退", a, period="2026-06"))])
         uow.commit()
     assert count(db, MismatchRow, MismatchRow.kind == "GHOST_PAYROLL", MismatchRow.subject == idn, MismatchRow.status == "OPEN") == 1
 
