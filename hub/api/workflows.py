@@ -393,7 +393,8 @@ class WorkflowQuery:
         if kind:
             q = q.where(DocumentRow.kind == kind.value)
         if contains:
-            q = q.where(DocumentRow.number.contains(contains) | DocumentRow.title.contains(contains))
+            q = q.where(DocumentRow.number.contains(contains, autoescape=True)
+                        | DocumentRow.title.contains(contains, autoescape=True))
         return _page(info, q, (DocumentRow.issued_on.desc(), DocumentRow.id.desc()), first, after, Document.from_row)
 
     @strawberry.field(description="Check an approval form: valid only when number and code belong together and its facts are unchanged.")

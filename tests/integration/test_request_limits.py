@@ -130,3 +130,51 @@ def test_dead_letter_reason_filter_escapes_wildcards(db):
                                 created_at=datetime.now(timezone.utc)))
     assert [r.reason for r in list_dead_letters(db, DeadLetterFilter(reason_contains="%"))] == ["100% broken"]
     assert [r.reason for r in list_dead_letters(db, DeadLetterFilter(reason_contains="_"))] == ["bad id_number"]
+
+
+def test_a_variables_default_value_counts_as_its_value(api):
+    """`query($n: Int = 500)` without a value for $n runs with 500: the cost counts 500, not the page default."""
+    doc = "query($n: Int = 500) { units(first: $n) { edges { node { postings(first: $n) { totalCount } } } } }"
+    body = api["gql"](doc).json()
+    assert body.get("data") is None and body["errors"][0]["extensions"]["code"] == "COST_LIMIT", body
+    # the request's own value still wins over the default
+    assert "errors" not in api["gql"](doc, {"n": 3}).json()
+
+
+@pytest.mark.parametrize("field", ["onboardings", "hiringPlans", "documents"])
+def test_workflow_connections_count_their_default_page_size(api, monkeypatch, field):
+    """A connection without `first` returns DEFAULT_FIRST rows: the cost counts that many, as for `units`."""
+    monkeypatch.setenv("HUB_GRAPHQL_MAX_COST", "49")
+    tight = TestClient(create_app(api["db"], settings=load_settings()))
+    r = api["gql"]("{ %s { edges { node { __typename } } } }" % field, c=tight).json()
+    assert "cost limit" in _messages(r), r
+    assert "errors" not in api["gql"]("{ %s(first: 49) { edges { node { __typename } } } }" % field, c=tight).json()
+
+
+def test_every_paged_field_of_the_schema_counts_its_default_page_size():
+    """A field with a `first` argument added later is counted as a connection too (or this fails)."""
+    from graphql import GraphQLObjectType
+
+    from hub.api.build import schema
+    from hub.api.limits import LIST_FIELDS
+
+    paged = {name for t in schema._schema.type_map.values() if isinstance(t, GraphQLObjectType)
+             and not t.name.startswith("__") for name, f in t.fields.items() if "first" in f.args}
+    assert paged and paged <= LIST_FIELDS, paged - LIST_FIELDS
+
+
+def test_like_wildcards_in_the_document_register_filter_match_only_themselves(api):
+    record = ("mutation($d: DocumentInput!) { recordDocument(document: $d) { __typename } }")
+    for number, title in (("杭编〔2026〕1号", "关于100%_达标的通知"), ("杭编〔2026〕2号", "关于机构调整的通知")):
+        r = api["gql"](record, {"d": {"number": number, "title": title, "issuer": "杭州市编办",
+                                      "issuedOn": "2026-01-05", "kind": "NOTICE"}}).json()
+        assert r["data"]["recordDocument"]["__typename"] == "DocumentPayload", r
+
+    def titles(text):
+        r = api["gql"]("query($t: String) { documents(contains: $t) { edges { node { title } } } }", {"t": text}).json()
+        return sorted(e["node"]["title"] for e in r["data"]["documents"]["edges"])
+
+    assert titles("%") == ["关于100%_达标的通知"]
+    assert titles("_") == ["关于100%_达标的通知"]
+    assert titles("关于%通知") == []
+    assert titles("机构") == ["关于机构调整的通知"]
