@@ -190,6 +190,33 @@ class OnboardingInput:
             hiring_plan_id=self.hiring_plan_id)
 
 
+# What checking an application's person told the caller (access_log.outcome): the person is posted, has an open
+# application, or police disagree; ACCEPTED: none of these.
+_LOOKUP_OUTCOMES = ((rules.PersonAlreadyPosted, "ALREADY_POSTED"), (onboarding.OpenApplication, "OPEN_APPLICATION"),
+                    (wf.IdentityNotVerified, "NOT_VERIFIED"))
+
+
+def _looking_up(info: Ctx, field: str, application: "OnboardingInput", run):
+    """``run(uow, caller, app)`` as ``_act``'s work, writing to the access log what checking the named person answered
+    (an application is a lookup of that person: docs/access.md, "No membership oracle"). Refusals before the person
+    is checked (another unit, an invalid number) are not lookups."""
+    def work(uow, c):
+        app = application.domain()
+        ctx = info.context
+
+        def note(outcome: str) -> None:
+            ctx.record_read(app.id_number, operation=ctx.operation_name(info), field=field, purpose=ctx.purpose,
+                            outcome=outcome)
+        try:
+            result = run(uow, c, app)
+        except tuple(e for e, _ in _LOOKUP_OUTCOMES) as e:
+            note(next(o for k, o in _LOOKUP_OUTCOMES if isinstance(e, k)))
+            raise
+        note("ACCEPTED")
+        return result
+    return work
+
+
 def _onboarding(row) -> OnboardingPayload:
     return OnboardingPayload(onboarding=Onboarding.from_row(row))
 
@@ -243,7 +270,8 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="A unit (its own; or the office) applies to post a person (用编进编).")
     def submit_onboarding(self, info: Ctx, application: OnboardingInput, comment: str | None = None) -> OnboardingResult:
-        return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.submit_onboarding(uow, c, application.domain(), comment)))
+        return _act(info, _ONBOARDING, _looking_up(info, "Mutation.submitOnboarding", application, lambda uow, c, app: _onboarding(
+            onboarding.submit_onboarding(uow, c, app, comment))))
 
     @strawberry.mutation(description="A required reviewer (ORGANIZATION or HR, by route) approves or returns the application.")
     def review_onboarding(self, info: Ctx, id: strawberry.ID, approve: bool, comment: str | None = None) -> OnboardingResult:
@@ -256,7 +284,8 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="The unit corrects a RETURNED application: same id, IN_REVIEW again, a new round of reviews.")
     def resubmit_onboarding(self, info: Ctx, id: strawberry.ID, application: OnboardingInput, comment: str | None = None) -> OnboardingResult:
-        return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.resubmit_onboarding(uow, c, id, application.domain(), comment)))
+        return _act(info, _ONBOARDING, _looking_up(info, "Mutation.resubmitOnboarding", application, lambda uow, c, app: _onboarding(
+            onboarding.resubmit_onboarding(uow, c, id, app, comment))))
 
     @strawberry.mutation(description="The office (ADMIN) rejects an application in review or returned, with its reason.")
     def reject_onboarding(self, info: Ctx, id: strawberry.ID, comment: str) -> OnboardingResult:

@@ -131,7 +131,8 @@ def identity_disagreement(application_name: str, police_name: str | None, police
     if police_status != "ALIVE":
         return f"police record the person as {police_status}"
     if police_name is not None and police_name.strip() != application_name.strip():
-        return f"police record the name {police_name!r}, not {application_name!r}"
+        # not police's name: the applicant's unit checks the name it has; it does not learn what police record
+        return f"police record another name than {application_name.strip()!r} for this ID number"
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow
+from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import Person, PersonAlreadyPosted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory, Role
@@ -13,8 +13,10 @@ from hub.domain.workflows import (
     ApplicationNotFound,
     Caller,
     IdentityNotVerified,
+    NotAllowed,
     OnboardingApplication,
     ensure_approvable,
+    ensure_may_act_for_unit,
     ensure_open,
     ensure_resubmittable,
     identity_disagreement,
@@ -83,18 +85,37 @@ def _usable_plan(uow: UnitOfWork, app: OnboardingApplication, *, lock: bool = Fa
     return plan
 
 
-def _check_person(uow: UnitOfWork, app: OnboardingApplication, *, exclude: int | None = None) -> None:
-    """No active posting, no other open application, and police's latest record agrees."""
+class OpenApplication(ValueError):
+    """The person already has an open onboarding application (answered as InvalidInput)."""
+
+
+def _within_reach(uow: UnitOfWork, caller: Caller, unit_code: str) -> bool:
+    """Whether the caller acts for the unit (its own unit; a district office's region; the city-wide office): only
+    then does a refusal name that unit or its application (no more than the workflow needs: docs/access.md)."""
+    region = uow.session.scalar(select(UnitRow.region_code).where(UnitRow.code == unit_code))
+    try:
+        ensure_may_act_for_unit(caller, unit_code, region or "", unit_may=True)
+        return True
+    except NotAllowed:
+        return False
+
+
+def _check_person(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, *, exclude: int | None = None) -> None:
+    """No active posting, no other open application, and police's latest record agrees. A refusal says which of the
+    three, naming another unit or its application only to a caller who acts for that unit, and never police's name."""
     s = uow.session
     current = s.execute(select(PostingRow.unit_code).where(PostingRow.id_number == app.id_number, PostingRow.active)).scalar()
     if current is not None:
-        raise PersonAlreadyPosted(f"person {app.id_number} already holds an active posting in unit {current}")
-    q = select(OnboardingRow.id).where(OnboardingRow.id_number == app.id_number, OnboardingRow.status.in_(OPEN))
+        where = f" in unit {current}" if _within_reach(uow, caller, current) else " in another unit"
+        raise PersonAlreadyPosted(f"person {app.id_number} already holds an active posting{where}")
+    q = select(OnboardingRow.id, OnboardingRow.unit_code).where(OnboardingRow.id_number == app.id_number,
+                                                               OnboardingRow.status.in_(OPEN))
     if exclude is not None:
         q = q.where(OnboardingRow.id != exclude)
-    other = s.execute(q).scalar()
+    other = s.execute(q).first()
     if other is not None:
-        raise ValueError(f"person {app.id_number} already has open onboarding application {other}")
+        which = f" {other.id} (unit {other.unit_code})" if _within_reach(uow, caller, other.unit_code) else ""
+        raise OpenApplication(f"person {app.id_number} already has an open onboarding application{which}")
     police = s.get(PartnerIdentityRow, app.id_number)
     why = identity_disagreement(app.name, police.name if police else None, police.status if police else None)
     if why:
@@ -112,7 +133,7 @@ def submit_onboarding(uow: UnitOfWork, caller: Caller, app: OnboardingApplicatio
     """A unit (its own) or the office applies; checked at once: ID number, person free, police, quota."""
     unit = unit_for(uow, caller, app.unit_code, unit_may=True)
     ensure_not_frozen(uow, unit.code)
-    _check_person(uow, app)
+    _check_person(uow, caller, app)
     _check_quota(uow, app)
     row = OnboardingRow(status=ApplicationStatus.IN_REVIEW.value, unit_code=unit.code, id_number=app.id_number,
                         name=app.name, category=app.category.value, route=app.route.value, start_date=app.start_date,
@@ -159,7 +180,7 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
     app = OnboardingApplication.new(unit_code=row.unit_code, id_number=row.id_number, name=row.name,
                                     category=row.category, route=row.route, start_date=row.start_date,
                                     education=row.education, hiring_plan_id=row.hiring_plan_id)
-    _check_person(uow, app, exclude=row.id)
+    _check_person(uow, caller, app, exclude=row.id)
     plan = _usable_plan(uow, app, lock=True)
     policy = policy_placement(app.route)
     est.check_free(category, from_reservation=plan is not None, policy=policy)
@@ -191,7 +212,7 @@ def resubmit_onboarding(uow: UnitOfWork, caller: Caller, onboarding_id, app: Onb
     if app.unit_code != row.unit_code:
         raise ValueError(f"a resubmission stays in unit {row.unit_code}; apply anew for unit {app.unit_code}")
     ensure_not_frozen(uow, row.unit_code)
-    _check_person(uow, app, exclude=row.id)
+    _check_person(uow, caller, app, exclude=row.id)
     _check_quota(uow, app)
     before = onboarding_data(row)
     row.id_number, row.name, row.category, row.route = app.id_number, app.name, app.category.value, app.route.value

@@ -1,0 +1,68 @@
+"""A submitted application is a lookup of the person it names (issue 12, item 3, for the workflows of issue 13).
+
+`submitOnboarding` must answer `PersonAlreadyPosted` and `IdentityNotVerified` (contract section 9), so a UNIT token
+learns whether a number it names is posted somewhere, has an open application or disagrees with police's record:
+that much is the workflow. It learns no more — not the unit the person is posted in, not another unit's application,
+not the name police record — and each such answer is written to the access log like a person lookup."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from hub.adapters.orm import AccessLogRow
+from tests.factories import id_number
+from tests.integration.registry_helpers import hire, make_person
+from tests.integration.test_workflows import _police, application, office, submit  # noqa: F401 - fixture
+
+FIELD = "Mutation.submitOnboarding"
+
+
+def _log(db, who: str):
+    with db.read_session() as s:
+        return [(r.id_number, r.field, r.outcome) for r in s.execute(
+            select(AccessLogRow).where(AccessLogRow.actor == f"UNIT:{who}").order_by(AccessLogRow.id)).scalars()]
+
+
+def test_a_unit_learns_that_a_person_is_posted_but_not_where(office):
+    db, a, b = office["db"], office["a"], office["b"]
+    elsewhere = make_person(db, name="钱多")
+    hire(db, elsewhere, b, category="WORKER")
+    r = submit(office, "UNIT_A", application(a, elsewhere))
+    assert r["__typename"] == "PersonAlreadyPosted" and b not in r["message"], r
+    # a district office outside the posting's region is not told either; the city-wide office is
+    other = submit(office, "DISTRICT", application(b, make_person(db, name="孙甲"), category="WORKER"))
+    assert other["__typename"] == "OnboardingPayload", other
+    here = make_person(db, name="周乙")
+    hire(db, here, a)
+    r = submit(office, "DISTRICT", application(b, here, category="WORKER"))
+    assert r["__typename"] == "PersonAlreadyPosted" and a not in r["message"], r
+    assert b in submit(office, "ADMIN", application(a, elsewhere))["message"]
+    assert (elsewhere, FIELD, "ALREADY_POSTED") in _log(db, "unit_a")
+
+
+def test_a_unit_is_not_told_the_name_police_record(office):
+    db, a = office["db"], office["a"]
+    renamed, dead = id_number(date(1981, 1, 1)), id_number(date(1980, 1, 1))
+    _police(db, renamed, "周新名")
+    _police(db, dead, "孙亡", status="DECEASED")
+    r = submit(office, "UNIT_A", application(a, renamed, name="周旧名"))
+    assert r["__typename"] == "IdentityNotVerified" and "周新名" not in r["message"], r
+    r = submit(office, "UNIT_A", application(a, dead, name="张三"))
+    assert r["__typename"] == "IdentityNotVerified" and "孙亡" not in r["message"] and "DECEASED" in r["message"], r
+    assert [(i, o) for i, f, o in _log(db, "unit_a")] == [(renamed, "NOT_VERIFIED"), (dead, "NOT_VERIFIED")]
+
+
+def test_a_unit_is_not_told_another_units_application(office):
+    db, a, b = office["db"], office["a"], office["b"]
+    idn = id_number(date(1995, 5, 5))
+    theirs = submit(office, "UNIT_B", application(b, idn, category="WORKER", route="TRANSFER_IN"))["onboarding"]["id"]
+    r = submit(office, "UNIT_A", application(a, idn))
+    assert r["__typename"] == "InvalidInput" and f"application {theirs}" not in r["message"] and b not in r["message"], r
+    assert (idn, FIELD, "OPEN_APPLICATION") in _log(db, "unit_a")
+    # the unit's own open application is named to it
+    mine = id_number(date(1995, 6, 6))
+    own = submit(office, "UNIT_A", application(a, mine))["onboarding"]["id"]
+    assert f"application {own}" in submit(office, "UNIT_A", application(a, mine))["message"]
+    assert (mine, FIELD, "ACCEPTED") in _log(db, "unit_a")
