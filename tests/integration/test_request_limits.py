@@ -178,3 +178,30 @@ def test_like_wildcards_in_the_document_register_filter_match_only_themselves(ap
     assert titles("_") == ["关于100%_达标的通知"]
     assert titles("关于%通知") == []
     assert titles("机构") == ["关于机构调整的通知"]
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_a_clean_400(api, caplog):
+    """A body of 100 KB of `[` is under the size limit: it is refused as JSON that cannot be parsed, not a 500, and
+    nothing is logged at ERROR. Variables nested as deep as the parser does go get a clean GraphQL error."""
+    caplog.set_level("INFO")
+    q = "query($v: String) { units(filter: {nameContains: $v}) { totalCount } }"
+    deep = '{"query": %s, "variables": {"v": %s}}' % (json.dumps(q), "[" * 50_000 + "]" * 50_000)
+    headers = {"Authorization": f"Bearer {api['token']}", "Content-Type": "application/json"}
+    r = api["client"].post("/graphql", content=deep, headers=headers)
+    assert r.status_code == 400, (r.status_code, r.text[:200])
+    for depth in (900, 990):
+        body = '{"query": %s, "variables": {"v": %s}}' % (json.dumps(q), "[" * depth + "]" * depth)
+        r = api["client"].post("/graphql", content=body, headers=headers)
+        assert r.status_code in (200, 400) and r.json()["errors"], (depth, r.status_code, r.text[:200])
+        assert all(e.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR" for e in r.json()["errors"]), r.text[:300]
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage()[:200] for rec in caplog.records]
+
+
+def test_a_websocket_message_nested_too_deeply_closes_the_socket_cleanly(api, caplog):
+    caplog.set_level("INFO")
+    with api["client"].websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_text('{"type": "connection_init", "payload": ' + "[" * 50_000 + "]" * 50_000 + "}")
+        with pytest.raises(Exception) as closed:
+            ws.receive_text()
+    assert getattr(closed.value, "code", None) == 4400, closed.value
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage()[:200] for rec in caplog.records]
