@@ -365,9 +365,8 @@ def _page(info: Ctx, q, order, first, after, make) -> Connection:
 class WorkflowQuery:
     @strawberry.field(description="An onboarding application with its timeline (the office, the unit, its reviewers, auditors).")
     def onboarding(self, info: Ctx, id: strawberry.ID) -> Onboarding | None:
-        try:
-            oid = int(id)
-        except ValueError:
+        oid = wf.row_id(id)
+        if oid is None:
             return None
         with info.context.db.read_session() as s:
             row = s.get(OnboardingRow, oid)

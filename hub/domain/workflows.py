@@ -123,6 +123,20 @@ def ensure_open(status: ApplicationStatus) -> None:
         raise WrongState(f"the application is {status.value}; it is closed")
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id both databases store (BIGINT)
+
+
+def row_id(value) -> int | None:
+    """The id of an application, a plan or another row as the API receives it (a GraphQL ID), or None when it cannot
+    be one: not a number, not positive, or beyond what the database stores. None is answered as "no such …", so a
+    crafted id is never a database error."""
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if 0 < n <= MAX_ROW_ID else None
+
+
 def identity_disagreement(application_name: str, police_name: str | None, police_status: str | None) -> str | None:
     """Why police's latest record disagrees with an application (deceased/cancelled, or another name), or None.
     No police record yet is no disagreement (the monthly comparison raises IDENTITY_UNKNOWN for it)."""
@@ -158,10 +172,9 @@ class OnboardingApplication:
             raise ValueError("the person's name must not be empty")
         plan = None
         if hiring_plan_id not in (None, ""):
-            try:
-                plan = int(hiring_plan_id)
-            except (TypeError, ValueError):
-                raise ValueError(f"hiring plan id {hiring_plan_id!r} is not a number") from None
+            plan = row_id(hiring_plan_id)
+            if plan is None:
+                raise ValueError(f"hiring plan id {hiring_plan_id!r} is not a plan's id (a positive number)")
         return cls(unit_code=parse_unit_code(unit_code), id_number=parse_id_number(id_number).value, name=name,
                    category=QuotaCategory.parse(category, "quota category"), route=RecruitmentRoute.parse(route, "route"),
                    start_date=start_date, education=Education.parse(education, "education") if education else None,

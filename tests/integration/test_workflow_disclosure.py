@@ -66,3 +66,32 @@ def test_a_unit_is_not_told_another_units_application(office):
     own = submit(office, "UNIT_A", application(a, mine))["onboarding"]["id"]
     assert f"application {own}" in submit(office, "UNIT_A", application(a, mine))["message"]
     assert (mine, FIELD, "ACCEPTED") in _log(db, "unit_a")
+
+
+HUGE = ["99999999999999999999999", "9223372036854775808", "-1", "0", "1e3", "１２"]
+
+
+def test_a_crafted_application_or_plan_id_is_no_such_application(office, caplog):
+    """Ids beyond BIGINT, negative or not numbers: "no such application" (typed, or null), never a database error."""
+    caplog.set_level("INFO")
+    client, token = office["client"], office["tokens"]["ADMIN"]
+
+    def run(query, variables):
+        r = client.post("/graphql", json={"query": query, "variables": variables},
+                        headers={"Authorization": f"Bearer {token}"}).json()
+        assert "errors" not in r, r
+        return r["data"]
+
+    app = application(office["a"], id_number(date(1993, 3, 3)))
+    for bad in HUGE:
+        assert run("query($id: ID!) { onboarding(id: $id) { id } }", {"id": bad}) == {"onboarding": None}
+        for m in ("approveOnboarding(id: $id)", "withdrawOnboarding(id: $id)", 'rejectOnboarding(id: $id, comment: "x")',
+                  'reviewOnboarding(id: $id, approve: true)'):
+            r = run("mutation($id: ID!) { r: %s { __typename } }" % m, {"id": bad})["r"]
+            assert r["__typename"] == "ApplicationNotFound", (m, bad, r)
+        r = run("mutation($id: ID!) { r: decideHiringPlan(id: $id, approve: true) { __typename } }", {"id": bad})["r"]
+        assert r["__typename"] == "ApplicationNotFound", (bad, r)
+        r = run("mutation($a: OnboardingInput!) { r: submitOnboarding(application: $a) { __typename } }",
+                {"a": app | {"hiringPlanId": bad}})["r"]
+        assert r["__typename"] == "InvalidInput", (bad, r)
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage()[:200] for rec in caplog.records]

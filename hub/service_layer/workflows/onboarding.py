@@ -23,6 +23,7 @@ from hub.domain.workflows import (
     plan_reserves_for,
     policy_placement,
     review,
+    row_id,
 )
 from hub.service_layer import registry
 from hub.service_layer.establishment import establishments, locked_establishment
@@ -59,10 +60,9 @@ def _log(uow: UnitOfWork, row: OnboardingRow, action: str, comment: str | None, 
 
 
 def _get(uow: UnitOfWork, onboarding_id, *, lock: bool = False) -> OnboardingRow:
-    try:
-        oid = int(onboarding_id)
-    except (TypeError, ValueError):
-        raise ApplicationNotFound(f"no onboarding application {onboarding_id!r}") from None
+    oid = row_id(onboarding_id)
+    if oid is None:
+        raise ApplicationNotFound(f"no onboarding application {onboarding_id!r}")
     q = select(OnboardingRow).where(OnboardingRow.id == oid)
     row = uow.session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
     if row is None:

@@ -10,7 +10,7 @@ from hub.adapters.orm import HiringPlanRow, UnitFreezeRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import QuotaExhausted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory
-from hub.domain.workflows import ApplicationNotFound, Caller, UnitOverQuota, WrongState
+from hub.domain.workflows import ApplicationNotFound, Caller, UnitOverQuota, WrongState, row_id
 from hub.service_layer.establishment import establishments, locked_establishment
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows.common import ensure_not_frozen, unit_for
@@ -61,10 +61,9 @@ def submit_hiring_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, year:
 def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, approve: bool,
                        approved_slots: int | None, comment: str | None) -> HiringPlanRow:
     """The office approves (all or fewer slots, within what is available) or rejects a plan in review."""
-    try:
-        pid = int(plan_id)
-    except (TypeError, ValueError):
-        raise ApplicationNotFound(f"no hiring plan {plan_id!r}") from None
+    pid = row_id(plan_id)
+    if pid is None:
+        raise ApplicationNotFound(f"no hiring plan {plan_id!r}")
     row = uow.session.get(HiringPlanRow, pid)
     if row is None:
         raise ApplicationNotFound(f"no hiring plan {pid}")
