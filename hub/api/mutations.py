@@ -8,6 +8,9 @@ from datetime import date
 from typing import Annotated, Union
 
 import strawberry
+from sqlalchemy.exc import DBAPIError
+
+from hub.adapters.text_limits import is_too_long, refuse_overlong
 
 from hub.api.workflow_types import ApprovalForm, LeaderAppointment
 from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
@@ -126,6 +129,7 @@ def _run(info: Ctx, allowed: tuple, work):
         return NotAllowed(message=f"role {p.role.value} may not change the registry")
     try:
         with UnitOfWork(info.context.db, actor=p.actor) as uow:
+            refuse_overlong(uow.session)  # too long for its column: InvalidInput, on every database
             result = work(uow)
             uow.commit()
             return result
@@ -133,6 +137,10 @@ def _run(info: Ctx, allowed: tuple, work):
         return NotAllowed(message=str(e))
     except (ValueError, InvalidIdentifier) as e:
         return _typed_error(e, allowed)
+    except DBAPIError as e:
+        if not is_too_long(e):
+            raise
+        return _typed_error(ValueError("a text is longer than the registry stores"), allowed)
 
 
 class RegionRefused(ValueError):

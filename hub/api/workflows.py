@@ -8,8 +8,10 @@ from typing import Annotated, Union
 
 import strawberry
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from hub.adapters.orm import ApprovalFormRow, DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
+from hub.adapters.text_limits import is_too_long, refuse_overlong
 from hub.api.context import Forbidden
 from hub.api.mutations import (
     InvalidIdNumber,
@@ -135,6 +137,7 @@ def _act(info: Ctx, allowed: tuple, work):
     c = caller(info)
     try:
         with UnitOfWork(info.context.db, actor=c.actor) as uow:
+            refuse_overlong(uow.session)  # too long for its column: InvalidInput, on every database
             result = work(uow, c)
             uow.commit()
             return result
@@ -145,6 +148,10 @@ def _act(info: Ctx, allowed: tuple, work):
                     return typ(message=str(e))
                 break
         return InvalidInput(message=str(e))
+    except DBAPIError as e:
+        if not is_too_long(e):
+            raise
+        return InvalidInput(message="a text is longer than the registry stores")
 
 
 _ONBOARDING = (QuotaExhausted, PersonAlreadyPosted, IdentityNotVerified, ReviewPending, NotAllowed, InvalidIdNumber,
