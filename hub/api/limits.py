@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from graphql import (ExecutionResult, FieldNode, GraphQLError, OperationDefinitionNode, ValidationRule, VariableNode,
+from graphql import (FieldNode, GraphQLError, OperationDefinitionNode, ValidationRule, VariableNode,
                      value_from_ast_untyped)
 from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.extensions import SchemaExtension
@@ -86,8 +86,8 @@ def cost_rule(max_cost: int):
 
 
 def variable_cost_limit(max_cost: int) -> type[SchemaExtension]:
-    """A schema extension refusing, before execution, an operation whose cost with its variable values exceeds
-    ``max_cost`` (same error as the validation rule: code COST_LIMIT)."""
+    """A schema extension refusing, before execution, an operation (a subscription too) whose cost with its variable
+    values exceeds ``max_cost`` (same error as the validation rule: code COST_LIMIT)."""
 
     class VariableCost(SchemaExtension):
         def on_execute(self):
@@ -100,7 +100,9 @@ def variable_cost_limit(max_cost: int) -> type[SchemaExtension]:
                     cost = selection_cost(operations[0].selection_set, 1, _values(operations[0], ec.variables),
                                           _fragments(ec.graphql_document))
                     if cost > max_cost:
-                        ec.result = ExecutionResult(data=None, errors=[_cost_error(cost, max_cost, operations[0])])
+                        # raised (as InputGuard does), not set as the result: a subscription ignores a result set
+                        # here and would run; a raised error ends queries, mutations and subscriptions alike
+                        raise _cost_error(cost, max_cost, operations[0])
             yield
 
     return VariableCost

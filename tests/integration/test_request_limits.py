@@ -13,6 +13,7 @@ from hub.api.app import create_app
 from hub.config import load_settings
 from hub.service_layer.deadletters import DeadLetterFilter, list_dead_letters
 from hub.service_layer.tokens import create_token
+from tests.factories import unit_code
 from tests.integration.registry_helpers import make_person, make_unit
 
 COSTLY = "query($n: Int, $m: Int) { units(first: $n) { edges { node { postings(first: $m) { totalCount } } } } }"
@@ -205,3 +206,57 @@ def test_a_websocket_message_nested_too_deeply_closes_the_socket_cleanly(api, ca
             ws.receive_text()
     assert getattr(closed.value, "code", None) == 4400, closed.value
     assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage()[:200] for rec in caplog.records]
+
+
+def test_text_longer_than_its_column_is_invalid_input_on_every_database(api, caplog):
+    """PostgreSQL refused it with a database error (\"Unexpected error.\", a traceback at ERROR); SQLite stored it."""
+    caplog.set_level("INFO")
+    db = api["db"]
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 2})
+    long = "长" * 5000
+    cases = {
+        "recordDocument": ('mutation($t: String!) { r: recordDocument(document: {number: $t, title: "t", issuer: "i", '
+                           'issuedOn: "2026-01-01", kind: NOTICE}) { __typename ... on InvalidInput { message } } }'),
+        "setQuota": ('mutation($t: String!) { r: setQuota(unitCode: "%s", category: ADMINISTRATIVE, approved: 3, '
+                     'effectiveDate: "2026-01-01", documentNumber: $t) { __typename ... on InvalidInput { message } } }' % unit),
+        "createUnit": ('mutation($t: String!) { r: createUnit(unit: {code: "%s", name: $t, kind: GOVERNMENT_ORGAN, '
+                       'level: CITY, regionCode: "330100", funding: FULL}, effectiveDate: "2026-01-01") '
+                       '{ __typename ... on InvalidInput { message } } }' % unit_code()),
+        "submitOnboarding": ('mutation($t: String!) { r: submitOnboarding(application: {unitCode: "%s", '
+                             'idNumber: "110101199003070011", name: $t, category: ADMINISTRATIVE, '
+                             'route: CIVIL_SERVICE_EXAM, startDate: "2026-03-01"}) { __typename ... on InvalidInput { message } } }' % unit),
+    }
+    for name, query in cases.items():
+        body = api["gql"](query, {"t": long}).json()
+        assert "errors" not in body, (name, body)
+        assert body["data"]["r"]["__typename"] == "InvalidInput" and "at most" in body["data"]["r"]["message"], (name, body)
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage()[:200] for rec in caplog.records]
+    # nothing was written
+    assert api["gql"]("{ documents { totalCount } }").json()["data"]["documents"]["totalCount"] == 0
+
+
+def test_a_subscription_counts_its_variables_too(api):
+    """The variable cost check ran before queries and mutations only: a subscription refused with a literal page
+    size ran with the same size as a variable, for every event."""
+    import asyncio
+
+    from hub.api.build import build_schema
+    from hub.api.context import HubContext
+    from hub.service_layer.tokens import authenticate
+
+    principal = authenticate(api["db"], api["token"])
+    doc = "subscription($n: Int) { mismatchEvents { unit { postings(first: $n) { totalCount } } } }"
+
+    async def first(variables):
+        stream = await build_schema(max_cost=10).subscribe(doc, variable_values=variables,
+                                                           context_value=HubContext(api["db"], principal))
+        try:
+            return await asyncio.wait_for(stream.__anext__(), 2)
+        except asyncio.TimeoutError:
+            return None  # running: waiting for events
+        finally:
+            await stream.aclose()
+
+    refused = asyncio.run(first({"n": 500}))
+    assert refused is not None and refused.errors[0].extensions["code"] == "COST_LIMIT", refused
+    assert asyncio.run(first({"n": 5})) is None
