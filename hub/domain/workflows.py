@@ -93,6 +93,14 @@ def ensure_may_act_for_unit(caller: Caller, unit_code: str, unit_region: str, *,
     raise NotAllowed(f"role {caller.role.value} may not do this")
 
 
+def ensure_role(caller: Caller, roles: frozenset[Role], what: str) -> None:
+    """Refuse (NotAllowed) a caller whose role never may ``what``, before anything is looked up: a step that names a
+    person must not answer a role that may not take it differently for a posted, an unposted and an unknown number
+    (for MONITOR that would confirm a guess of the masked digits)."""
+    if caller.role not in roles:
+        raise NotAllowed(f"role {caller.role.value} may not {what}")
+
+
 def review(status: ApplicationStatus, required: tuple[Role, ...], role: Role, approve: bool) -> ApplicationStatus:
     """A reviewing department's decision: approve (status unchanged) or return to the unit (RETURNED)."""
     if role not in required:

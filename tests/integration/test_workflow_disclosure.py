@@ -95,3 +95,37 @@ def test_a_crafted_application_or_plan_id_is_no_such_application(office, caplog)
                 {"a": app | {"hiringPlanId": bad}})["r"]
         assert r["__typename"] == "InvalidInput", (bad, r)
     assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage()[:200] for rec in caplog.records]
+
+
+PERSON_MUTATIONS = [
+    'mutation($i: String!) { r: endPosting(idNumber: $i, endDate: "2026-06-30", reason: RETIREMENT) { __typename %s } }',
+    'mutation($i: String!, $u: String!) { r: transferPerson(idNumber: $i, toUnitCode: $u, category: ADMINISTRATIVE, '
+    'effectiveDate: "2026-06-01") { __typename %s } }',
+    'mutation($i: String!) { r: appointLeader(idNumber: $i, rank: SECTION_CHIEF, effectiveDate: "2026-06-01", '
+    'documentNumber: "杭编〔2026〕9号") { __typename %s } }',
+]
+MESSAGE = ("... on NotAllowed { message } ... on PersonNotFound { message } ... on PostingNotFound { message } "
+           "... on InvalidInput { message } ... on ReviewPending { message } ... on WrongState { message }")
+
+
+def test_a_role_that_may_not_make_a_change_learns_nothing_about_the_person_it_names(office):
+    """endPosting, transferPerson and appointLeader looked the number up before asking whether the caller may make
+    the change at all: a MONITOR (or a UNIT, or a partner) told PersonNotFound, PostingNotFound and NotAllowed apart —
+    for MONITOR an oracle that confirms a guess of the masked digits. Now such a caller is refused first, alike."""
+    from hub.service_layer.tokens import create_token
+
+    db, a, b = office["db"], office["a"], office["b"]
+    posted, unposted = make_person(db, name="在编"), make_person(db, birth=date(1970, 2, 2), name="无编")
+    hire(db, posted, a)
+    unknown = id_number(date(1971, 3, 3))
+    tokens = dict(office["tokens"], MONITOR=create_token(db, role="MONITOR", name="monitor")[1])
+    for who in ("MONITOR", "UNIT_A", "POLICE", "AUDITOR", "HR"):
+        for query in PERSON_MUTATIONS:
+            answers = []
+            for idn in (posted, unposted, unknown):
+                r = office["client"].post("/graphql", json={"query": query % MESSAGE, "variables": {"i": idn, "u": b}},
+                                          headers={"Authorization": f"Bearer {tokens[who]}"}).json()
+                assert "errors" not in r, r
+                answers.append(r["data"]["r"])
+            assert answers[0]["__typename"] == "NotAllowed", (who, query, answers)
+            assert all(x == answers[0] for x in answers), (who, query, answers)
