@@ -271,7 +271,7 @@ class Mutation:
         def run():
             try:
                 run_compare(db, source=source, period=period, path=file, skip_bad_rows=skip_bad_rows,
-                            actor=p.actor, comparison_id=cid)
+                            actor=p.actor, comparison_id=cid, expected_sha256=digest)  # the bytes checked, only
             except Exception:  # noqa: BLE001 - recorded as REJECTED/FAILED on the comparison row
                 pass
 
