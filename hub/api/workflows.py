@@ -198,7 +198,7 @@ class OnboardingInput:
 
 
 # What checking an application's person told the caller (access_log.outcome): the person is posted, has an open
-# application, or police disagree; ACCEPTED: none of these.
+# application, or police disagree; ACCEPTED: none of these; CLEAR: none of these, but refused later (e.g. quota).
 _LOOKUP_OUTCOMES = ((rules.PersonAlreadyPosted, "ALREADY_POSTED"), (onboarding.OpenApplication, "OPEN_APPLICATION"),
                     (wf.IdentityNotVerified, "NOT_VERIFIED"))
 
@@ -218,6 +218,10 @@ def _looking_up(info: Ctx, field: str, application: "OnboardingInput", run):
             result = run(uow, c, app)
         except tuple(e for e, _ in _LOOKUP_OUTCOMES) as e:
             note(next(o for k, o in _LOOKUP_OUTCOMES if isinstance(e, k)))
+            raise
+        except Exception:
+            if getattr(uow, "person_clear", None) == app.id_number:
+                note("CLEAR")  # refused later (quota, plan): the answer still said the person is free
             raise
         note("ACCEPTED")
         return result

@@ -66,6 +66,10 @@ def test_a_unit_is_not_told_another_units_application(office):
     own = submit(office, "UNIT_A", application(a, mine))["onboarding"]["id"]
     assert f"application {own}" in submit(office, "UNIT_A", application(a, mine))["message"]
     assert (mine, FIELD, "ACCEPTED") in _log(db, "unit_a")
+    # refused for the quota after the person's checks passed: the answer still told the unit the person is free
+    free = id_number(date(1995, 7, 7))
+    assert submit(office, "UNIT_A", application(a, free, category="WORKER"))["__typename"] == "QuotaExhausted"
+    assert (free, FIELD, "CLEAR") in _log(db, "unit_a")
 
 
 HUGE = ["99999999999999999999999", "9223372036854775808", "-1", "0", "1e3", "１２"]

@@ -120,6 +120,7 @@ def _check_person(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, *
     why = identity_disagreement(app.name, police.name if police else None, police.status if police else None)
     if why:
         raise IdentityNotVerified(f"identity of {app.id_number} not verified: {why}")
+    uow.person_clear = app.id_number  # the caller now knows the person is free (hub/api/workflows.py logs it)
 
 
 def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
