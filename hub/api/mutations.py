@@ -8,8 +8,10 @@ from datetime import date
 from typing import Annotated, Union
 
 import strawberry
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from hub.adapters.orm import PostingRow
 from hub.adapters.text_limits import is_too_long, refuse_overlong
 
 from hub.api.workflow_types import ApprovalForm, LeaderAppointment
@@ -238,6 +240,11 @@ class Mutation:
     def register_person(self, info: Ctx, person: PersonInput, effective_date: date) -> PersonResult:
         def work(uow):
             d = DomainPerson.new(id_number=person.id_number, name=person.name, education=person.education)
+            if info.context.principal.region_code:  # a district office corrects only persons posted in its region
+                posted = uow.session.scalar(select(PostingRow.unit_code).where(
+                    PostingRow.id_number == d.id_number, PostingRow.active))
+                if posted is not None:
+                    _in_region(info, uow, unit_code=posted)
             return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
 

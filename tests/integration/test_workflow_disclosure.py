@@ -133,3 +133,28 @@ def test_a_role_that_may_not_make_a_change_learns_nothing_about_the_person_it_na
                 answers.append(r["data"]["r"])
             assert answers[0]["__typename"] == "NotAllowed", (who, query, answers)
             assert all(x == answers[0] for x in answers), (who, query, answers)
+
+
+def test_a_district_office_corrects_only_persons_posted_in_its_region(office):
+    """registerPerson was the one registry edit a district office could make city-wide: renaming a person posted in
+    another district."""
+    db, a, b = office["db"], office["a"], office["b"]
+    theirs, ours, free = make_person(db, name="甲区人"), make_person(db, birth=date(1970, 1, 2), name="本区人"), \
+        make_person(db, birth=date(1971, 1, 2), name="未在编")
+    hire(db, theirs, a)
+    hire(db, ours, b, category="WORKER")
+    query = ('mutation($i: String!, $n: String!) { r: registerPerson(person: {idNumber: $i, name: $n}, '
+             'effectiveDate: "2026-01-01") { __typename } }')
+
+    def rename(idn, name):
+        r = office["client"].post("/graphql", json={"query": query, "variables": {"i": idn, "n": name}},
+                                  headers={"Authorization": f"Bearer {office['tokens']['DISTRICT']}"}).json()
+        assert "errors" not in r, r
+        return r["data"]["r"]["__typename"]
+
+    assert rename(theirs, "改名") == "NotAllowed"
+    assert rename(ours, "本区改名") == "PersonPayload"
+    assert rename(free, "未在编改名") == "PersonPayload"
+    from hub.adapters.orm import PersonRow
+    with db.read_session() as s:
+        assert s.get(PersonRow, theirs).name == "甲区人"
