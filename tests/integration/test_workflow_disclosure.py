@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.adapters.orm import AccessLogRow
@@ -158,3 +159,11 @@ def test_a_district_office_corrects_only_persons_posted_in_its_region(office):
     from hub.adapters.orm import PersonRow
     with db.read_session() as s:
         assert s.get(PersonRow, theirs).name == "甲区人"
+
+
+def test_a_crafted_form_number_gets_the_not_found_page(office):
+    """A NUL in the printable form's number reached PostgreSQL and answered 500; it is no such form."""
+    client = TestClient(office["client"].app, raise_server_exceptions=False)
+    for path in ("/forms/JB2026-000001%00?code=x", "/forms/JB2026-000001?code=%00", "/forms/" + "9" * 3000 + "?code=1"):
+        r = client.get(path)
+        assert r.status_code == 404 and "审批表核验失败" in r.text, (path, r.status_code)
