@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from hub.config import Settings, load_settings
 
@@ -174,12 +176,23 @@ def _staged_progress(bar: Progress):
     return progress
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _cell(value) -> Text:
+    """Data shown in a table (names, partners' keys and reasons, rows of a file) as plain text: rich markup in it is
+    not rendered and control characters are shown as ``\\xNN``, so nothing in the data reaches the terminal as an
+    escape sequence (clearing the screen, hiding lines, writing the clipboard)."""
+    text = "" if value is None else str(value)
+    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
+
 def _print_bad_rows(title: str, rows, columns=("line", "reason"), limit: int = 1000) -> None:
     t = Table(title=title)
     for c in columns:
         t.add_column(c, justify="right" if c == "line" else "left")
     for r in rows[:limit]:
-        t.add_row(*(str(getattr(r, c)) for c in columns))
+        t.add_row(*(_cell(getattr(r, c)) for c in columns))
     err.print(t)
     if len(rows) > limit:
         err.print(f"… and {len(rows) - limit} more")
@@ -318,7 +331,7 @@ def token_list():
     for c in ("id", "name", "role", "unit", "region", "created", "revoked"):
         t.add_column(c)
     for r in list_tokens(db):
-        t.add_row(str(r.id), r.name, r.role, r.unit_code or "", r.region_code or "", str(r.created_at)[:19],
+        t.add_row(str(r.id), _cell(r.name), r.role, r.unit_code or "", r.region_code or "", str(r.created_at)[:19],
                   str(r.revoked_at)[:19] if r.revoked_at else "")
     db.dispose()
     console.print(t)
@@ -364,13 +377,15 @@ def audit_verify():
     for name, report in reports.items():
         scheme = "HMAC-SHA256 with the audit key" if report.keyed else "UNKEYED SHA-256 (no audit key configured)"
         for note in report.notes:
-            console.print(f"{name}: {note}")
+            console.print(f"{name}: ", _cell(note), sep="")  # notes and problems quote the database's rows
         if report.ok:
             console.print(f"{name} intact: {report.checked} entries verified ({scheme})")
             continue
         problems += len(report.problems)
         for p in report.problems:
-            err.print(f"[red]{name}: {p}[/]")
+            line = Text(f"{name}: ") + _cell(p)
+            line.stylize("red")
+            err.print(line)
     if problems:
         _fail(f"audit logs tampered: {problems} problem(s)")
 
@@ -686,7 +701,8 @@ def deadletter_list(ids: list[int] = typer.Option(None, "--id", help="Only these
     for c in ("id", "connector", "topic/partition@offset", "key", "reason", "at"):
         t.add_column(c)
     for r in rows:
-        t.add_row(str(r.id), r.connector, f"{r.topic}/{r.partition}@{r.offset}", r.key or "", r.reason, str(r.created_at)[:19])
+        t.add_row(str(r.id), _cell(r.connector), _cell(f"{r.topic}/{r.partition}@{r.offset}"), _cell(r.key), _cell(r.reason),
+                  str(r.created_at)[:19])
     console.print(t)
 
 

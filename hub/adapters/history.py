@@ -14,6 +14,7 @@ from hub.adapters.orm import (
     QuotaVersionRow,
     UnitVersionRow,
 )
+from hub.adapters.text_limits import check_values
 
 KEYS = {
     UnitVersionRow: ("unit_code",),
@@ -35,6 +36,7 @@ def new_version(session: Session, model, *, key: dict, valid_from: date, values:
     are, so no version ends before it begins and reads as of any date see the change dated last on or before it.
     Returns True when the new version is the current one (no version starts after ``valid_from``): only then do
     the entity's current values change."""
+    check_values(model.__table__, {**key, **values})
     later = next_version_start(session, model, key=key, after=valid_from)
     session.execute(
         update(model)

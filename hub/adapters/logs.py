@@ -12,8 +12,10 @@ import re
 import sys
 from datetime import datetime, timezone
 
-# Anything shaped like a citizen ID number (17 digits and a check character, not inside a longer run of digits).
-_ID_NUMBER = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+# Anything shaped like a citizen ID number (17 digits and a check character, not inside a longer run of digits),
+# whatever letter follows it (an event id or a file name may glue one on): masking a few strings that only look like
+# a number costs less than leaving a number in a log.
+_ID_NUMBER = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
 
 
 def redact_id_numbers(text: str) -> str:

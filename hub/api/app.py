@@ -170,6 +170,16 @@ class HubGraphQLRouter(GraphQLRouter):
                 response.status_code = request.state.graphql_status
         return response
 
+    def decode_json(self, data):
+        """JSON as strawberry parses it, but nesting deeper than Python's parser goes is bad JSON (HTTP 400; a
+        WebSocket message: closed with 4400), not a RecursionError."""
+        import json
+
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+
     def should_render_graphql_ide(self, request) -> bool:
         # Without an IDE, a GET without a query is a GraphQL request missing its query (400), not a 404.
         return self.graphql_ide is not None and super().should_render_graphql_ide(request)

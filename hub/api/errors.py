@@ -52,12 +52,20 @@ def clean_text(value: str, what: str) -> str:
 
 
 def _bad_string(obj) -> str | None:
-    if isinstance(obj, str):
-        return unstorable(obj)
-    if isinstance(obj, dict):
-        return next((w for w in map(_bad_string, list(obj.keys()) + list(obj.values())) if w), None)
-    if isinstance(obj, (list, tuple)):
-        return next((w for w in map(_bad_string, obj) if w), None)
+    """Why a string anywhere inside ``obj`` (keys too) cannot be stored, or None; iterative, so a value nested as
+    deep as JSON goes is no RecursionError."""
+    pending = [obj]
+    while pending:
+        o = pending.pop()
+        if isinstance(o, str):
+            why = unstorable(o)
+            if why:
+                return why
+        elif isinstance(o, dict):
+            pending.extend(o.keys())
+            pending.extend(o.values())
+        elif isinstance(o, (list, tuple)):
+            pending.extend(o)
     return None
 
 

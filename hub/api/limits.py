@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 
-from graphql import ExecutionResult, FieldNode, GraphQLError, OperationDefinitionNode, ValidationRule, VariableNode
+from graphql import (FieldNode, GraphQLError, OperationDefinitionNode, ValidationRule, VariableNode,
+                     value_from_ast_untyped)
 from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.extensions import SchemaExtension
 
@@ -85,8 +86,8 @@ def cost_rule(max_cost: int):
 
 
 def variable_cost_limit(max_cost: int) -> type[SchemaExtension]:
-    """A schema extension refusing, before execution, an operation whose cost with its variable values exceeds
-    ``max_cost`` (same error as the validation rule: code COST_LIMIT)."""
+    """A schema extension refusing, before execution, an operation (a subscription too) whose cost with its variable
+    values exceeds ``max_cost`` (same error as the validation rule: code COST_LIMIT)."""
 
     class VariableCost(SchemaExtension):
         def on_execute(self):
@@ -96,13 +97,23 @@ def variable_cost_limit(max_cost: int) -> type[SchemaExtension]:
                 if ec.operation_name:
                     operations = [o for o in operations if o.name is not None and o.name.value == ec.operation_name]
                 if len(operations) == 1:
-                    cost = selection_cost(operations[0].selection_set, 1, ec.variables or {},
+                    cost = selection_cost(operations[0].selection_set, 1, _values(operations[0], ec.variables),
                                           _fragments(ec.graphql_document))
                     if cost > max_cost:
-                        ec.result = ExecutionResult(data=None, errors=[_cost_error(cost, max_cost, operations[0])])
+                        # raised (as InputGuard does), not set as the result: a subscription ignores a result set
+                        # here and would run; a raised error ends queries, mutations and subscriptions alike
+                        raise _cost_error(cost, max_cost, operations[0])
             yield
 
     return VariableCost
+
+
+def _values(operation: OperationDefinitionNode, variables: dict | None) -> dict:
+    """The variable values the operation runs with: the request's, else each variable's default in the document
+    (`query($n: Int = 500)` without a value runs with 500, so it costs 500)."""
+    values = {d.variable.name.value: value_from_ast_untyped(d.default_value)
+              for d in operation.variable_definitions or () if d.default_value is not None}
+    return values | dict(variables or {})
 
 
 class BodySizeLimit:
@@ -156,5 +167,7 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-# Connection fields whose default page size counts when `first` is not given.
-LIST_FIELDS = {"units", "persons", "mismatches", "postings", "accessLog", "accessHistory", "headcountConsistency"}
+# Connection fields whose default page size counts when `first` is not given: every field with a `first` argument
+# (tests/integration/test_request_limits.py checks the schema against this list).
+LIST_FIELDS = {"units", "persons", "mismatches", "postings", "accessLog", "accessHistory", "headcountConsistency",
+               "onboardings", "hiringPlans", "documents"}

@@ -8,6 +8,11 @@ from datetime import date
 from typing import Annotated, Union
 
 import strawberry
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from hub.adapters.orm import PostingRow
+from hub.adapters.text_limits import is_too_long, refuse_overlong
 
 from hub.api.workflow_types import ApprovalForm, LeaderAppointment
 from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
@@ -126,6 +131,7 @@ def _run(info: Ctx, allowed: tuple, work):
         return NotAllowed(message=f"role {p.role.value} may not change the registry")
     try:
         with UnitOfWork(info.context.db, actor=p.actor) as uow:
+            refuse_overlong(uow.session)  # too long for its column: InvalidInput, on every database
             result = work(uow)
             uow.commit()
             return result
@@ -133,6 +139,10 @@ def _run(info: Ctx, allowed: tuple, work):
         return NotAllowed(message=str(e))
     except (ValueError, InvalidIdentifier) as e:
         return _typed_error(e, allowed)
+    except DBAPIError as e:
+        if not is_too_long(e):
+            raise
+        return _typed_error(ValueError("a text is longer than the registry stores"), allowed)
 
 
 class RegionRefused(ValueError):
@@ -230,6 +240,11 @@ class Mutation:
     def register_person(self, info: Ctx, person: PersonInput, effective_date: date) -> PersonResult:
         def work(uow):
             d = DomainPerson.new(id_number=person.id_number, name=person.name, education=person.education)
+            if info.context.principal.region_code:  # a district office corrects only persons posted in its region
+                posted = uow.session.scalar(select(PostingRow.unit_code).where(
+                    PostingRow.id_number == d.id_number, PostingRow.active))
+                if posted is not None:
+                    _in_region(info, uow, unit_code=posted)
             return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
 
@@ -263,7 +278,7 @@ class Mutation:
         def run():
             try:
                 run_compare(db, source=source, period=period, path=file, skip_bad_rows=skip_bad_rows,
-                            actor=p.actor, comparison_id=cid)
+                            actor=p.actor, comparison_id=cid, expected_sha256=digest)  # the bytes checked, only
             except Exception:  # noqa: BLE001 - recorded as REJECTED/FAILED on the comparison row
                 pass
 

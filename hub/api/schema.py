@@ -430,19 +430,24 @@ OUTBOX_PAGE = 1000
 BATCH_MAX = 100_000  # events read before they are handed on, at most (a masked reader's batch is reordered whole)
 
 
-async def _outbox_batches(info: Ctx, topic: str, poll_s: float = 0.2):
+async def _outbox_batches(info: Ctx, topic: str, poll_s: float = 0.2, *, whole_changes: bool = False):
     """Events committed after the subscription started, read from the outbox (the publish source of truth), as
     batches of what was committed since the last look. Ends with an UNAUTHENTICATED error once the subscription's
-    token is revoked (seen within HUB_TOKEN_CACHE_S)."""
+    token is revoked (seen within HUB_TOKEN_CACHE_S).
+
+    ``whole_changes``: a batch never ends inside one committed change (its events share their ``time``), however
+    large the change: a masked reader reorders each change whole, and a cut in outbox order would tell it where the
+    change's ID-number order crosses the cut. The events of the change that follow a cut wait for the next batch."""
     ctx = info.context
     db = ctx.db
     with db.read_session() as s:
         last = s.scalar(select(func.max(OutboxRow.id))) or 0
+    carried: list = []
     while True:
         if not ctx.still_authorized():
             raise TokenRevoked()
-        batch = []
-        while len(batch) < BATCH_MAX:
+        batch, carried, complete = carried, [], False
+        while len(batch) < BATCH_MAX or whole_changes and batch and batch[0]["time"] == batch[-1]["time"]:
             with db.read_session() as s:
                 rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.value).where(OutboxRow.id > last)
                                  .order_by(OutboxRow.id).limit(OUTBOX_PAGE)).all()
@@ -451,10 +456,14 @@ async def _outbox_batches(info: Ctx, topic: str, poll_s: float = 0.2):
                 if t == topic:
                     batch.append(json.loads(value))
             if len(rows) < OUTBOX_PAGE:
+                complete = True  # everything committed so far: no change is cut
                 break
+        if whole_changes and batch and not complete:
+            cut = next(i for i, e in enumerate(batch) if e["time"] == batch[-1]["time"])
+            batch, carried = batch[:cut], batch[cut:]
         if batch:
             yield batch
-        else:
+        elif not carried:
             await asyncio.sleep(poll_s)
 
 
@@ -475,7 +484,7 @@ class Subscription:
         operation = ctx.operation_name(info)
         masked = ctx.principal.role in access.MASKED
         region = _RegionUnits(info)
-        async for batch in _outbox_batches(info, MISMATCHES_TOPIC):
+        async for batch in _outbox_batches(info, MISMATCHES_TOPIC, whole_changes=masked):
             if masked:
                 # One change announces its mismatches in an order that may follow the ID numbers (a sorted loop):
                 # a masked reader gets each change's mismatches in mismatch-id (random) order instead.

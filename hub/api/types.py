@@ -353,7 +353,9 @@ class AccessEntry:
     field: str
     purpose: str | None
     outcome: str | None = strawberry.field(description="null: the person was read; NOT_FOUND or OUT_OF_SCOPE: a lookup "
-                                                        "that answered \"no such person\".")
+                                                        "that answered \"no such person\"; ACCEPTED, CLEAR, ALREADY_POSTED, "
+                                                        "OPEN_APPLICATION or NOT_VERIFIED: what an onboarding submission "
+                                                        "answered about the person it names.")
 
     @classmethod
     def from_row(cls, r: AccessLogRow) -> "AccessEntry":

@@ -10,8 +10,10 @@ from typing import Annotated, Union
 import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from hub.adapters.orm import ApprovalFormRow, DocumentRow, HiringPlanRow, OnboardingRow, UnitRow
+from hub.adapters.text_limits import is_too_long, refuse_overlong
 from hub.api.context import Forbidden
 from hub.api.mutations import (
     InvalidIdNumber,
@@ -139,6 +141,7 @@ def _act(info: Ctx, allowed: tuple, work):
     c = caller(info)
     try:
         with UnitOfWork(info.context.db, actor=c.actor) as uow:
+            refuse_overlong(uow.session)  # too long for its column: InvalidInput, on every database
             result = work(uow, c)
             uow.commit()
             return result
@@ -156,6 +159,10 @@ def _act(info: Ctx, allowed: tuple, work):
                     return typ(message=str(e))
                 break
         return InvalidInput(message=str(e))
+    except DBAPIError as e:
+        if not is_too_long(e):
+            raise
+        return InvalidInput(message="a text is longer than the registry stores")
 
 
 _ONBOARDING = (QuotaExhausted, PersonAlreadyPosted, IdentityNotVerified, ReviewPending, NotAllowed, InvalidIdNumber,
@@ -199,6 +206,37 @@ class OnboardingInput:
             unit_code=self.unit_code, id_number=self.id_number, name=self.name, category=self.category.value,
             route=self.route.value, start_date=self.start_date, education=self.education.value if self.education else None,
             hiring_plan_id=self.hiring_plan_id)
+
+
+# What checking an application's person told the caller (access_log.outcome): the person is posted, has an open
+# application, or police disagree; ACCEPTED: none of these; CLEAR: none of these, but refused later (e.g. quota).
+_LOOKUP_OUTCOMES = ((rules.PersonAlreadyPosted, "ALREADY_POSTED"), (onboarding.OpenApplication, "OPEN_APPLICATION"),
+                    (wf.IdentityNotVerified, "NOT_VERIFIED"))
+
+
+def _looking_up(info: Ctx, field: str, application: "OnboardingInput", run):
+    """``run(uow, caller, app)`` as ``_act``'s work, writing to the access log what checking the named person answered
+    (an application is a lookup of that person: docs/access.md, "No membership oracle"). Refusals before the person
+    is checked (another unit, an invalid number) are not lookups."""
+    def work(uow, c):
+        app = application.domain()
+        ctx = info.context
+
+        def note(outcome: str) -> None:
+            ctx.record_read(app.id_number, operation=ctx.operation_name(info), field=field, purpose=ctx.purpose,
+                            outcome=outcome)
+        try:
+            result = run(uow, c, app)
+        except tuple(e for e, _ in _LOOKUP_OUTCOMES) as e:
+            note(next(o for k, o in _LOOKUP_OUTCOMES if isinstance(e, k)))
+            raise
+        except Exception:
+            if getattr(uow, "person_clear", None) == app.id_number:
+                note("CLEAR")  # refused later (quota, plan): the answer still said the person is free
+            raise
+        note("ACCEPTED")
+        return result
+    return work
 
 
 def _onboarding(row) -> OnboardingPayload:
@@ -254,7 +292,8 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="A unit (its own; or the office) applies to post a person (用编进编).")
     def submit_onboarding(self, info: Ctx, application: OnboardingInput, comment: str | None = None) -> OnboardingResult:
-        return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.submit_onboarding(uow, c, application.domain(), comment)))
+        return _act(info, _ONBOARDING, _looking_up(info, "Mutation.submitOnboarding", application, lambda uow, c, app: _onboarding(
+            onboarding.submit_onboarding(uow, c, app, comment))))
 
     @strawberry.mutation(description="A required reviewer (ORGANIZATION or HR, by route) approves or returns the application.")
     def review_onboarding(self, info: Ctx, id: strawberry.ID, approve: bool, comment: str | None = None) -> OnboardingResult:
@@ -267,7 +306,8 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="The unit corrects a RETURNED application: same id, IN_REVIEW again, a new round of reviews.")
     def resubmit_onboarding(self, info: Ctx, id: strawberry.ID, application: OnboardingInput, comment: str | None = None) -> OnboardingResult:
-        return _act(info, _ONBOARDING, lambda uow, c: _onboarding(onboarding.resubmit_onboarding(uow, c, id, application.domain(), comment)))
+        return _act(info, _ONBOARDING, _looking_up(info, "Mutation.resubmitOnboarding", application, lambda uow, c, app: _onboarding(
+            onboarding.resubmit_onboarding(uow, c, id, app, comment))))
 
     @strawberry.mutation(description="The office (ADMIN) rejects an application in review or returned, with its reason.")
     def reject_onboarding(self, info: Ctx, id: strawberry.ID, comment: str) -> OnboardingResult:
@@ -403,7 +443,8 @@ class WorkflowQuery:
         if kind:
             q = q.where(DocumentRow.kind == kind.value)
         if contains:
-            q = q.where(DocumentRow.number.contains(contains) | DocumentRow.title.contains(contains))
+            q = q.where(DocumentRow.number.contains(contains, autoescape=True)
+                        | DocumentRow.title.contains(contains, autoescape=True))
         return _page(info, q, (DocumentRow.issued_on.desc(), DocumentRow.id.desc()), first, after, Document.from_row)
 
     @strawberry.field(description="Check an approval form: valid only when number and code belong together and its facts are unchanged.")

@@ -141,6 +141,14 @@ def ensure_may_act_for_unit(caller: Caller, unit_code: str, unit_region: str, *,
     raise NotAllowed(f"role {caller.role.value} may not do this")
 
 
+def ensure_role(caller: Caller, roles: frozenset[Role], what: str) -> None:
+    """Refuse (NotAllowed) a caller whose role never may ``what``, before anything is looked up: a step that names a
+    person must not answer a role that may not take it differently for a posted, an unposted and an unknown number
+    (for MONITOR that would confirm a guess of the masked digits)."""
+    if caller.role not in roles:
+        raise NotAllowed(f"role {caller.role.value} may not {what}")
+
+
 def review(status: ApplicationStatus, required: tuple[Role, ...], role: Role, approve: bool) -> ApplicationStatus:
     """A reviewing department's decision: approve (status unchanged) or return to the unit (RETURNED)."""
     if role not in required:
@@ -171,6 +179,20 @@ def ensure_open(status: ApplicationStatus) -> None:
         raise WrongState(f"the application is {status.value}; it is closed")
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id both databases store (BIGINT)
+
+
+def row_id(value) -> int | None:
+    """The id of an application, a plan or another row as the API receives it (a GraphQL ID), or None when it cannot
+    be one: not a number, not positive, or beyond what the database stores. None is answered as "no such …", so a
+    crafted id is never a database error."""
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if 0 < n <= MAX_ROW_ID else None
+
+
 def identity_disagreement(application_name: str, police_name: str | None, police_status: str | None) -> str | None:
     """Why police's latest record disagrees with an application (deceased/cancelled, or another name), or None.
     No police record yet is no disagreement (the monthly comparison raises IDENTITY_UNKNOWN for it)."""
@@ -179,7 +201,8 @@ def identity_disagreement(application_name: str, police_name: str | None, police
     if police_status != "ALIVE":
         return f"police record the person as {police_status}"
     if police_name is not None and police_name.strip() != application_name.strip():
-        return f"police record the name {police_name!r}, not {application_name!r}"
+        # not police's name: the applicant's unit checks the name it has; it does not learn what police record
+        return f"police record another name than {application_name.strip()!r} for this ID number"
     return None
 
 

@@ -182,13 +182,15 @@ def read_snapshot(source: str, period: str, path: Path, progress: Progress | Non
 
 def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_rows: bool = False,
                 actor: str = "cli", progress: Progress | None = None, comparison_id: str | None = None,
-                staged: bool = True) -> CompareReport:
+                staged: bool = True, expected_sha256: str | None = None) -> CompareReport:
     """Compare a snapshot file; raises CompareRejected (nothing changed) on bad rows unless ``skip_bad_rows``.
 
     On PostgreSQL a snapshot is staged with COPY and compared with set operations (``staged_compare`` for finance,
     ``staged_views`` for the others); a file the stager declines is read in Python and, when many persons changed,
     only those whose signature class can have findings are re-checked (``finding_classes``: "classes");
     ``staged=False`` forces the plain general path (all must agree; the tests compare them).
+    ``expected_sha256``: the digest of the file when it was checked (``startComparison``); other bytes — the file
+    was replaced since, e.g. by a symbolic link out of the comparison directory — are not compared (REJECTED).
     """
     import time
 
@@ -206,6 +208,10 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
     cid = comparison_id or str(uuid.uuid4())
     report = CompareReport(cid, source, period, encoding=decoded.encoding)
     _record_start(db, cid, source, period, path, digest, actor, comparison_id is not None)
+    if expected_sha256 is not None and digest != expected_sha256:
+        message = f"{path.name} changed after the comparison was started; start it again"
+        _record_end(db, cid, "REJECTED", report, message)
+        raise ValueError(message)
     run_id = f"compare:{source}:{period}:{digest[:16]}"
 
     def finish(uow: UnitOfWork) -> None:

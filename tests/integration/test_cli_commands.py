@@ -54,3 +54,37 @@ def test_migrate_and_demo_csv_only_commands(tmp_path):
     assert r.exit_code == 0, r.output
     assert {p.name for p in out.iterdir()} >= {"units.csv", "quotas.csv", "leader_quotas.csv", "persons.csv", "postings.csv"}
     assert sum(1 for _ in (out / "persons.csv").open(encoding="utf-8")) == 301
+
+
+def test_listings_show_partner_text_as_text_not_as_terminal_control_or_markup(db_url):
+    """A dead letter's key and reason come from a partner's message: escape sequences in them reached the operator's
+    terminal (clear the screen, set the clipboard, hide lines) and rich markup in them was rendered."""
+    from datetime import datetime, timezone
+
+    from hub.adapters.orm import DeadLetterRow
+
+    db = connect(db_url)
+    with db.session() as s, s.begin():
+        s.add(DeadLetterRow(connector="police", topic="t", partition=0, offset=1, key="\x1b[2Jk",
+                            raw_base64="", reason="[bold]ok[/bold] \x1b]52;c;ZWNobw==\x07 \x9b31m",
+                            created_at=datetime.now(timezone.utc)))
+    db.dispose()
+    r = run(db_url, "deadletter", "list")
+    assert r.exit_code == 0, r.output
+    assert "\x1b" not in r.output and "\x07" not in r.output and "\x9b" not in r.output, repr(r.output)
+    assert "[bold]" in r.output and "\\x1b" in r.output  # shown (a table cell may wrap), not rendered
+    name = run(db_url, "token", "create", "--role", "auditor", "--name", "[red]x\x1b[8m")
+    assert name.exit_code == 0
+    listed = run(db_url, "token", "list").output
+    assert "\x1b" not in listed and "[red]x" in listed, repr(listed)
+
+
+def test_audit_verify_quotes_what_an_insider_wrote_as_text(db_url):
+    """The chain head's key id is the database's: an insider's escape sequence in it must not reach the terminal."""
+    run(db_url, "token", "create", "--role", "ADMIN", "--name", "a")
+    db = connect(db_url)
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE audit_chain_head SET key_id = :k"), {"k": "\x1b[2J[red]x"})
+    db.dispose()
+    bad = run(db_url, "audit", "verify")
+    assert bad.exit_code == 1 and "\x1b" not in bad.output and "[red]x" in bad.output, repr(bad.output)

@@ -80,3 +80,40 @@ def test_the_default_directory_is_comparisons_in_the_data_dir(db, tmp_path, monk
                     headers={"Authorization": f"Bearer {token}"}).json()
     assert r["data"]["startComparison"]["__typename"] == "ComparisonStarted", r
     assert os.path.isfile(tmp_path / "comparisons" / "f.csv")
+
+
+def test_a_file_swapped_for_a_link_after_the_check_is_not_compared(db, tree, monkeypatch):
+    """The check and the comparison each opened the path: a file replaced by a symbolic link out of the directory in
+    between (someone who can write the directory, racing) was compared from outside it, and its rows came back in
+    the comparison's errors. The comparison now only runs the bytes the check saw (their SHA-256)."""
+    import time
+
+    from hub.service_layer import compare
+
+    inside, outside = tree
+    (outside / "secret.csv").write_text(CSV + "TOPSECRET-0123,名,X,2026-10,1\n", encoding="utf-8")
+    (inside / "race.csv").write_text(CSV, encoding="utf-8")
+    original = compare._record_start
+
+    def swap_then_record(*args, **kwargs):  # runs after the mutation's check and digest, before the comparison reads
+        target = inside / "race.csv"
+        if not target.is_symlink():
+            target.unlink()
+            target.symlink_to(outside / "secret.csv")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(compare, "_record_start", swap_then_record)
+    client = TestClient(create_app(db, settings=load_settings(comparison_dir=inside)))
+    token = create_token(db, role="ADMIN", name="office")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post("/graphql", json={"query": START, "variables": {"p": "race.csv"}}, headers=headers).json()
+    cid = r["data"]["startComparison"]["comparisonId"]
+    query = "query($id: ID!) { comparison(id: $id) { status error summary } }"
+    for _ in range(100):
+        found = client.post("/graphql", json={"query": query, "variables": {"id": cid}}, headers=headers).json()
+        if found["data"]["comparison"]["status"] != "RUNNING":
+            break
+        time.sleep(0.1)
+    c = found["data"]["comparison"]
+    assert c["status"] == "REJECTED" and "changed" in c["error"], c
+    assert "TOPSECRET" not in str(c)

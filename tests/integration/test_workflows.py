@@ -606,7 +606,9 @@ def test_reading_applications_is_in_the_access_log(office):
     with db.read_session() as s:
         rows = s.execute(select(AccessLogRow.role, AccessLogRow.field).where(AccessLogRow.id_number == idn)
                          .order_by(AccessLogRow.id)).all()
-    assert [tuple(r) for r in rows] == [("ORGANIZATION", "Query.onboarding"), ("AUDITOR", "Query.onboardings")]
+    # the submission itself was a lookup of the person (tests/integration/test_workflow_disclosure.py)
+    assert [tuple(r) for r in rows] == [("UNIT", "Mutation.submitOnboarding"), ("ORGANIZATION", "Query.onboarding"),
+                                        ("AUDITOR", "Query.onboardings")]
 
 
 def test_the_office_rejects_and_the_unit_withdraws_an_open_application(office):

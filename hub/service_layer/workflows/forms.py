@@ -39,6 +39,8 @@ def genuine_form(session: Session, key: bytes, number: str, code: str) -> Approv
     """The form with this number when the code is the one its number, kind and facts give; None otherwise (unknown
     number, wrong code, or a form whose stored facts were changed after issue)."""
     number = (number or "").strip()
+    if "\x00" in number or len(number) > 40:  # no form has such a number (and PostgreSQL refuses a NUL): none
+        return None
     row = session.execute(select(ApprovalFormRow).where(ApprovalFormRow.number == number)).scalar_one_or_none()
     if row is None or not form_is_genuine(key, row.number, FormKind(row.kind), row.facts, code):
         return None

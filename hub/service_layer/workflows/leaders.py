@@ -13,7 +13,7 @@ from hub.adapters.orm import LeaderAppointmentRow, PersonRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import PersonNotFound, PostingNotFound
-from hub.domain.vocabulary import FormKind, LeaderRank, QuotaCategory
+from hub.domain.vocabulary import FormKind, LeaderRank, QuotaCategory, Role
 from hub.domain.workflows import (
     CHECKED,
     CONFIRMED,
@@ -22,6 +22,7 @@ from hub.domain.workflows import (
     Caller,
     bounded,
     ensure_may_act_for_unit,
+    ensure_role,
     ensure_not_far_ahead,
     next_appointment_step,
 )
@@ -48,9 +49,13 @@ def _publish(uow: UnitOfWork, row: LeaderAppointmentRow, action: str, before: di
                 subject=row.id_number, data=appointment_data(row))
 
 
+APPOINTING = frozenset({Role.ADMIN, Role.ORGANIZATION})  # the office checks and confirms, ORGANIZATION decides
+
+
 def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: str, rank: LeaderRank | None,
                    effective_date: date, document_number: str):
     """One step of an appointment (or removal); returns (posting, appointment, form number or None)."""
+    ensure_role(caller, APPOINTING, "appoint leaders")  # before the lookup: other roles learn nothing of the person
     idn = parse_id_number(id_number).value
     document_number = bounded(document_number, "document number", DOCUMENT_NUMBER_MAX)
     if not document_number:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow
+from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import Person, PersonAlreadyPosted
@@ -15,9 +15,11 @@ from hub.domain.workflows import (
     ApplicationNotFound,
     Caller,
     IdentityNotVerified,
+    NotAllowed,
     OnboardingApplication,
     bounded,
     ensure_approvable,
+    ensure_may_act_for_unit,
     ensure_open,
     ensure_plausible_start,
     ensure_resubmittable,
@@ -26,6 +28,7 @@ from hub.domain.workflows import (
     policy_placement,
     record_id,
     review,
+    row_id,
 )
 from hub.service_layer import registry
 from hub.service_layer.establishment import establishments, locked_establishment
@@ -88,30 +91,42 @@ def _usable_plan(uow: UnitOfWork, app: OnboardingApplication, *, lock: bool = Fa
     return plan
 
 
+class OpenApplication(ValueError):
+    """The person already has an open onboarding application (answered as InvalidInput)."""
+
+
+def _within_reach(uow: UnitOfWork, caller: Caller, unit_code: str) -> bool:
+    """Whether the caller acts for the unit (its own unit; a district office's region; the city-wide office): only
+    then does a refusal name that unit or its application (no more than the workflow needs: docs/access.md)."""
+    region = uow.session.scalar(select(UnitRow.region_code).where(UnitRow.code == unit_code))
+    try:
+        ensure_may_act_for_unit(caller, unit_code, region or "", unit_may=True)
+        return True
+    except NotAllowed:
+        return False
+
+
 def _check_person(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, *, exclude: int | None = None) -> None:
-    """No active posting, no other open application, and police's latest record agrees. Only the office (which reads
-    every posting and police's record anyway) is told where the person is posted and what police record: to a unit
-    the refusal is the whole answer (docs/access.md, no membership oracle)."""
+    """No active posting, no other open application, and police's latest record agrees. A refusal says which of the
+    three, naming another unit or its application only to a caller who acts for that unit, and never police's name."""
     s = uow.session
-    office = caller.role is Role.ADMIN
     current = s.execute(select(PostingRow.unit_code).where(PostingRow.id_number == app.id_number, PostingRow.active)).scalar()
     if current is not None:
-        where = f" in unit {current}" if office or current == caller.unit_code else ""
+        where = f" in unit {current}" if _within_reach(uow, caller, current) else " in another unit"
         raise PersonAlreadyPosted(f"person {app.id_number} already holds an active posting{where}")
     q = select(OnboardingRow.id, OnboardingRow.unit_code).where(OnboardingRow.id_number == app.id_number,
-                                                                 OnboardingRow.status.in_(OPEN))
+                                                               OnboardingRow.status.in_(OPEN))
     if exclude is not None:
         q = q.where(OnboardingRow.id != exclude)
     other = s.execute(q).first()
     if other is not None:
-        which = f" {other.id}" if office or other.unit_code == caller.unit_code else ""
-        raise ValueError(f"person {app.id_number} already has an open onboarding application{which}")
+        which = f" {other.id} (unit {other.unit_code})" if _within_reach(uow, caller, other.unit_code) else ""
+        raise OpenApplication(f"person {app.id_number} already has an open onboarding application{which}")
     police = s.get(PartnerIdentityRow, app.id_number)
     why = identity_disagreement(app.name, police.name if police else None, police.status if police else None)
     if why:
-        if not office:
-            why = "police's latest record of this ID number disagrees with the application (check the number and name)"
         raise IdentityNotVerified(f"identity of {app.id_number} not verified: {why}")
+    uow.person_clear = app.id_number  # the caller now knows the person is free (hub/api/workflows.py logs it)
 
 
 def _check_dates(uow: UnitOfWork, app: OnboardingApplication) -> None:

@@ -8,8 +8,8 @@ from datetime import date
 from hub.adapters.orm import PersonRow, PostingRow, UnitRow
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import PersonNotFound, PostingNotFound
-from hub.domain.vocabulary import DepartureReason, FormKind, QuotaCategory
-from hub.domain.workflows import TEXT_MAX, Caller, bounded, ensure_may_act_for_unit, ensure_not_far_ahead
+from hub.domain.vocabulary import DepartureReason, FormKind, QuotaCategory, Role
+from hub.domain.workflows import TEXT_MAX, Caller, bounded, ensure_may_act_for_unit, ensure_not_far_ahead, ensure_role
 from hub.service_layer import registry
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.reconcile import lock_persons
@@ -22,7 +22,11 @@ REASON_ZH = {"RETIREMENT": "退休", "TRANSFER_OUT": "调出", "RESIGNATION": "�
              "OTHER": "其他"}
 
 
-def _posted(uow: UnitOfWork, caller: Caller, id_number: str) -> tuple[PersonRow, PostingRow, UnitRow]:
+OFFICE = frozenset({Role.ADMIN})  # who ends postings and transfers persons (a district office: in its region)
+
+
+def _posted(uow: UnitOfWork, caller: Caller, id_number: str, what: str) -> tuple[PersonRow, PostingRow, UnitRow]:
+    ensure_role(caller, OFFICE, what)  # before the lookup: other roles learn nothing of the person
     idn = parse_id_number(id_number).value
     person = uow.session.get(PersonRow, idn)
     if person is None:
@@ -40,7 +44,7 @@ def end_posting(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: str, 
                 reason: DepartureReason, comment: str | None = None) -> tuple[PostingRow, str]:
     """出编: end the active posting, free the slot, issue the 减员通知单; returns the posting and the form number.
     Pay that continues afterwards is GHOST_PAYROLL through the usual reconciliation."""
-    person, posting, unit = _posted(uow, caller, id_number)
+    person, posting, unit = _posted(uow, caller, id_number, "end postings")
     ensure_not_far_ahead(end_date, "end date", uow.now.date())
     if end_date < posting.start_date:
         raise ValueError(f"end date {end_date} is before the posting's start {posting.start_date}")
@@ -57,7 +61,7 @@ def transfer_person(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: s
                     category: str, effective_date: date, comment: str | None = None) -> tuple[PostingRow, str]:
     """调动: in one transaction end the person's posting and start one in the receiving unit (its quota checked under
     its lock; the giving unit's quota re-checked as it frees a slot); one form for both."""
-    person, posting, from_unit = _posted(uow, caller, id_number)
+    person, posting, from_unit = _posted(uow, caller, id_number, "transfer persons")
     to_unit = unit_for(uow, caller, to_unit_code, unit_may=False)
     cat = QuotaCategory.parse(category, "quota category")
     if to_unit.code == from_unit.code and cat.value == posting.category:
