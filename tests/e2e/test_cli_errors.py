@@ -134,8 +134,11 @@ MINIMAL_ARGS = {
     "export roster": ["--period", P, "--for", "finance"], "token create": ["--role", "ADMIN", "--name", "x"],
     "token list": [], "token revoke": ["1"], "audit verify": [], "demo": ["--persons", "5", "--events", "0"],
     "up": ["--connectors", "none"], "connector run": ["police"], "deadletter list": [],
-    "deadletter replay": ["--id", "1", "--dry-run"],
+    "deadletter replay": ["--id", "1", "--dry-run"], "audit rekey": ["--from-unkeyed"], "report": ["quota-use"],
 }
+# What a command needs besides its arguments to reach its database.
+MINIMAL_ENV = {"connector run": {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
+               "audit rekey": {"HUB_AUDIT_KEY": "k" * 40}}
 
 
 def _leaf_commands() -> list[str]:
@@ -160,7 +163,7 @@ def test_every_command_is_in_the_bad_database_url_walk():
 @pytest.mark.parametrize("command", sorted(MINIMAL_ARGS))
 def test_every_command_with_a_bad_database_url_says_so_in_one_line(tmp_path, command):
     (tmp_path / "f.csv").write_text("id_number,name,unit_code,period,gross_amount\n", encoding="utf-8")
-    env = {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"} if command == "connector run" else {}
+    env = MINIMAL_ENV.get(command, {})
     args = [a.format(tmp=tmp_path) for a in MINIMAL_ARGS[command]]
     r = _hub(["--database-url", "postgresql://postgres@127.0.0.1:1/hub", *command.split(), *args], tmp_path, env)
     assert "Traceback" not in r.stdout + r.stderr and r.returncode == 1, r.stderr

@@ -90,7 +90,7 @@ def test_the_operations_guide_works_as_written(tmp_path):
 
 def test_the_postgresql_backup_and_restore_commands_bring_back_the_state_of_the_backup(pg_url, tmp_path):
     blocks = walk_blocks()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUB_")}, "HUB_DATABASE_URL": pg_url,
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUB_")}, "HUB_DATABASE_URL": pg_url, "COLUMNS": "200",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
     def run(*args: str) -> str:
