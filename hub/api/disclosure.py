@@ -21,7 +21,7 @@ from sqlalchemy import and_, false, func, or_
 from hub.adapters.orm import MismatchRow
 from hub.api import access
 from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
-from hub.domain.vocabulary import BIRTH_DATE_KINDS, UNIT_LEVEL_KINDS
+from hub.domain.vocabulary import BIRTH_DATE_KINDS, UNIT_LEVEL_KINDS, MismatchClass, kinds_of_class, mismatch_class
 from hub.domain.vocabulary import MismatchKind as K
 from hub.domain.vocabulary import Role
 
@@ -72,6 +72,8 @@ def mismatch_scope(q, principal, f):
     if f:
         if f.kinds:
             q = q.where(MismatchRow.kind.in_([k.value for k in f.kinds]))
+        if f.class_:
+            q = q.where(MismatchRow.kind.in_(kinds_of_class(f.class_.value)))
         if f.status:
             q = q.where(MismatchRow.status == f.status.value)
         if f.unit_code:
@@ -112,6 +114,8 @@ def in_scope(principal, f, d: dict) -> bool:
     if f is None:
         return True
     if f.kinds and d["kind"] not in {k.value for k in f.kinds}:
+        return False
+    if f.class_ and mismatch_class(d["kind"]) is not MismatchClass(f.class_.value):
         return False
     if f.status and d["status"] != f.status.value:
         return False

@@ -57,6 +57,7 @@ from hub.api.types import (
 )
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
+from hub.domain.vocabulary import mismatch_class
 from hub.service_layer.establishment import establishments
 
 
@@ -101,6 +102,7 @@ class Count:
 class MismatchStats:
     total: int
     by_kind: list[Count]
+    by_class: list[Count] = strawberry.field(description="WARNING (管理预警) and DISCREPANCY (比对疑点) counts.")
     by_status: list[Count]
     by_source: list[Count]
     by_unit: list[Count]
@@ -286,7 +288,13 @@ class Query:
                 q = select(col, func.count()).select_from(base).group_by(col).order_by(func.count().desc(), col)
                 return [Count(key=str(k or ""), count=n) for k, n in s.execute(q.limit(limit) if limit else q).all()]
             total = s.scalar(select(func.count()).select_from(base))
-            return MismatchStats(total=total, by_kind=group(base.c.kind), by_status=group(base.c.status),
+            by_kind = group(base.c.kind)
+            classes: dict[str, int] = {}
+            for c in by_kind:
+                cls = mismatch_class(c.key).value
+                classes[cls] = classes.get(cls, 0) + c.count
+            by_class = [Count(key=k, count=n) for k, n in sorted(classes.items(), key=lambda kv: (-kv[1], kv[0]))]
+            return MismatchStats(total=total, by_kind=by_kind, by_class=by_class, by_status=group(base.c.status),
                                  by_source=group(base.c.source), by_unit=group(base.c.unit_code, 50))
 
     @strawberry.field(description="Approved / used / available per category and leader rank, and the over-quota units.")

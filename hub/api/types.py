@@ -35,6 +35,7 @@ LeaderRank = strawberry.enum(v.LeaderRank, description="领导职数")
 Education = strawberry.enum(v.Education, description="学历")
 MismatchKind = strawberry.enum(v.MismatchKind, description="Contract section 7")
 MismatchStatus = strawberry.enum(v.MismatchStatus)
+MismatchClass = strawberry.enum(v.MismatchClass, description="WARNING: 管理预警 (the registry's own rules); DISCREPANCY: 比对疑点 (a partner disagrees)")
 UnitStatus = strawberry.enum(v.UnitStatus)
 Role = strawberry.enum(v.Role)
 
@@ -438,6 +439,7 @@ async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | N
 class Mismatch:
     id: strawberry.ID
     kind: MismatchKind
+    class_: MismatchClass = strawberry.field(name="class", description="管理预警 (WARNING) or 比对疑点 (DISCREPANCY), by kind.")
     status: MismatchStatus
     subject: str
     source: str | None
@@ -458,7 +460,8 @@ class Mismatch:
     def from_data(cls, d: dict) -> "Mismatch":
         """From a mismatch's data (the event's `data` shape) as the caller may receive it (hub/api/disclosure.py)."""
         parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00")) if isinstance(t, str) else t  # noqa: E731
-        return cls(id=strawberry.ID(d["mismatch_id"]), kind=v.MismatchKind(d["kind"]), status=v.MismatchStatus(d["status"]),
+        return cls(id=strawberry.ID(d["mismatch_id"]), kind=v.MismatchKind(d["kind"]),
+                   class_=v.MismatchClass(d.get("class") or v.mismatch_class(d["kind"])), status=v.MismatchStatus(d["status"]),
                    subject=d["subject"], source=d.get("source"), detected_at=parse(d["detected_at"]),
                    resolved_at=parse(d.get("resolved_at")), details=d.get("details"),
                    caused_by=list(d.get("caused_by") or []), unit_code=d.get("unit_code") or "")
@@ -478,6 +481,8 @@ class UnitFilter:
 @strawberry.input
 class MismatchFilter:
     kinds: list[MismatchKind] | None = None
+    class_: MismatchClass | None = strawberry.field(default=None, name="class",
+                                                    description="Only warnings (管理预警) or only discrepancies (比对疑点).")
     status: MismatchStatus | None = None
     unit_code: str | None = None
     subject: str | None = None

@@ -92,6 +92,26 @@ class MismatchKind(_Vocab):
     HEADCOUNT_INCONSISTENT = "HEADCOUNT_INCONSISTENT"
 
 
+class MismatchClass(_Vocab):
+    WARNING = "WARNING"  # 管理预警: about the registry itself (quota, leader positions, retirement, its own rules)
+    DISCREPANCY = "DISCREPANCY"  # 比对疑点: the registry and a partner department disagree
+
+
+# Every kind's class. A kind missing here is a bug: tests/unit/test_mismatch_classes.py checks every kind has one.
+WARNING_KINDS = frozenset({MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.RETIREMENT_DUE})
+
+
+def mismatch_class(kind: "MismatchKind | str") -> MismatchClass:
+    """WARNING for the management warnings (管理预警), DISCREPANCY for the partner comparisons' findings (比对疑点)."""
+    return MismatchClass.WARNING if MismatchKind(kind) in WARNING_KINDS else MismatchClass.DISCREPANCY
+
+
+def kinds_of_class(cls: "MismatchClass | str") -> list[str]:
+    """The kind names of one class, sorted."""
+    c = MismatchClass(cls)
+    return sorted(k.value for k in MismatchKind if mismatch_class(k) is c)
+
+
 UNIT_LEVEL_KINDS = frozenset(
     {MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.HEADCOUNT_INCONSISTENT}
 )
