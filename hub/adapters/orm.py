@@ -44,6 +44,7 @@ def _enum_check(column: str, values) -> CheckConstraint:
 
 
 from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that use them)
+    Degree,
     Education,
     Funding,
     Gender,
@@ -168,7 +169,10 @@ class PersonRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
-    education: Mapped[str | None] = mapped_column(String(16))
+    education: Mapped[str | None] = mapped_column(String(16))  # 全日制 学历
+    degree: Mapped[str | None] = mapped_column(String(16))  # 全日制 学位
+    in_service_education: Mapped[str | None] = mapped_column(String(16))  # 在职 学历
+    in_service_degree: Mapped[str | None] = mapped_column(String(16))  # 在职 学位
     # identity as verified by the police (公安) connector
     verified_name: Mapped[str | None] = mapped_column(String(100))
     identity_status: Mapped[str | None] = mapped_column(String(16))
@@ -179,6 +183,12 @@ class PersonRow(Base):
             "education IS NULL OR education IN (" + ", ".join(f"'{e.value}'" for e in Education) + ")",
             name="education_allowed",
         ),
+        CheckConstraint("degree IS NULL OR degree IN (" + ", ".join(f"'{e.value}'" for e in Degree) + ")",
+                        name="degree_allowed"),
+        CheckConstraint("in_service_education IS NULL OR in_service_education IN ("
+                        + ", ".join(f"'{e.value}'" for e in Education) + ")", name="in_service_education_allowed"),
+        CheckConstraint("in_service_degree IS NULL OR in_service_degree IN (" + ", ".join(f"'{e.value}'" for e in Degree) + ")",
+                        name="in_service_degree_allowed"),
     )
 
 
@@ -192,8 +202,23 @@ class PersonVersionRow(Base):
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     education: Mapped[str | None] = mapped_column(String(16))
+    degree: Mapped[str | None] = mapped_column(String(16))
+    in_service_education: Mapped[str | None] = mapped_column(String(16))
+    in_service_degree: Mapped[str | None] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_person_versions_person_from", "id_number", "valid_from"),)
+
+
+class RetirementDecisionRow(Base):
+    """An approved flexible retirement (弹性提前 / 弹性延迟退休): the date it sets replaces the statutory one."""
+
+    __tablename__ = "retirement_decisions"
+    id_number: Mapped[str] = mapped_column(ForeignKey("persons.id_number"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    retire_on: Mapped[date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint("kind IN ('EARLY', 'DELAY')", name="kind_allowed"),)
 
 
 class PostingRow(Base):

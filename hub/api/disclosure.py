@@ -47,6 +47,7 @@ MASKED_DETAILS: dict[str, tuple[str, ...]] = {
     K.OVER_QUOTA.value: ("over",),
     K.LEADERSHIP_OVER_QUOTA.value: ("over",),
     K.HEADCOUNT_INCONSISTENT.value: ("period", "approved", "actual", "paid"),
+    K.LEADER_RANK_CONFLICT.value: ("expected", "found", "hr_rank", "hr_level"),
 }
 
 # Detail keys that are a person's identity data (the `person` field's): purpose-bound and logged for every role.
@@ -197,7 +198,9 @@ IDENTITY = "Query.person"
 # listed take the prefix's default; event types not listed whose subject or data holds an ID number are treated as
 # identity data throughout (default deny).
 PERSON_EVENT_FIELDS: dict[str, tuple[dict[str, str], str]] = {
-    "gov.registry.person.": ({"education": "Person.education", "verified_name": "Person.verifiedIdentity",
+    "gov.registry.person.": ({"education": "Person.education", "degree": "Person.education",
+                              "in_service_education": "Person.education", "in_service_degree": "Person.education",
+                              "verified_name": "Person.verifiedIdentity",
                               "identity_status": "Person.verifiedIdentity", "photo_sha256": "Person.verifiedIdentity"},
                              IDENTITY),
     "gov.registry.posting.": ({"id_number": IDENTITY}, "Person.postings"),

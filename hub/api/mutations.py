@@ -15,6 +15,7 @@ from hub.domain import registry as rules
 from hub.domain.identifiers import InvalidIdentifier
 from hub.domain.registry import Person as DomainPerson
 from hub.domain.registry import Unit as DomainUnit
+from hub.domain.retirement import FlexibleRetirement as FlexibleRetirementKind
 from hub.domain.vocabulary import Role
 from hub.service_layer import registry
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -93,6 +94,22 @@ class PostingPayload:
     appointment: LeaderAppointment | None = None
 
 
+FlexibleRetirement = strawberry.enum(FlexibleRetirementKind, description="弹性退休: EARLY 弹性提前, DELAY 弹性延迟")
+
+
+@strawberry.type(description="An approved flexible retirement (弹性退休): the date it sets replaces the statutory one.")
+class RetirementDecision:
+    id_number: str
+    kind: FlexibleRetirement
+    retire_on: date
+    document_number: str
+
+
+@strawberry.type
+class RetirementDecisionPayload:
+    decision: RetirementDecision
+
+
 @strawberry.type
 class ComparisonStarted:
     comparison_id: strawberry.ID
@@ -101,6 +118,8 @@ class ComparisonStarted:
 UnitResult = Annotated[Union[UnitPayload, InvalidInput, InvalidIdNumber, UnitNotFound, NotAllowed], strawberry.union("UnitResult")]
 QuotaResult = Annotated[Union[QuotaPayload, InvalidInput, UnitNotFound, NotAllowed], strawberry.union("QuotaResult")]
 PersonResult = Annotated[Union[PersonPayload, InvalidInput, InvalidIdNumber, IdentityDisagrees, NotAllowed], strawberry.union("PersonResult")]
+RetirementDecisionResult = Annotated[Union[RetirementDecisionPayload, InvalidInput, InvalidIdNumber, PersonNotFound, NotAllowed],
+                                     strawberry.union("RetirementDecisionResult")]
 ComparisonResult = Annotated[Union[ComparisonStarted, InvalidInput, NotAllowed], strawberry.union("ComparisonResult")]
 
 _ERRORS = [
@@ -184,7 +203,10 @@ class UnitChanges:
 class PersonInput:
     id_number: str
     name: str
-    education: str | None = None
+    education: str | None = strawberry.field(default=None, description="全日制教育 学历 (Education value).")
+    degree: str | None = strawberry.field(default=None, description="全日制教育 学位 (Degree value); needs the education of its level.")
+    in_service_education: str | None = strawberry.field(default=None, description="在职教育 学历 (Education value).")
+    in_service_degree: str | None = strawberry.field(default=None, description="在职教育 学位 (Degree value).")
 
 
 @strawberry.type
@@ -226,12 +248,28 @@ class Mutation:
             uow, unit_code=unit_code, rank=rank.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
-    @strawberry.mutation(description="Register a person, or correct a registered person's name or education.")
+    @strawberry.mutation(description="Register a person, or correct a registered person's name, education (学历) or degree (学位).")
     def register_person(self, info: Ctx, person: PersonInput, effective_date: date) -> PersonResult:
         def work(uow):
-            d = DomainPerson.new(id_number=person.id_number, name=person.name, education=person.education)
+            d = DomainPerson.new(id_number=person.id_number, name=person.name, education=person.education,
+                                 degree=person.degree, in_service_education=person.in_service_education,
+                                 in_service_degree=person.in_service_degree)
             return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
+
+    @strawberry.mutation(description="Record an approved flexible retirement (弹性提前/弹性延迟退休) of a posted person, "
+                                     "replacing an earlier one: RETIREMENT_DUE follows the date it sets.")
+    def record_retirement_decision(self, info: Ctx, id_number: str, kind: FlexibleRetirement, retire_on: date,
+                                   document_number: str) -> RetirementDecisionResult:
+        def work(uow):
+            from hub.service_layer.registry_checks import record_retirement_decision
+
+            row = record_retirement_decision(uow, id_number=id_number, kind=kind.value, retire_on=retire_on,
+                                             document_number=document_number)
+            return RetirementDecisionPayload(decision=RetirementDecision(
+                id_number=row.id_number, kind=FlexibleRetirementKind(row.kind), retire_on=row.retire_on,
+                document_number=row.document_number))
+        return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound), work)
 
     @strawberry.mutation(description="Start a monthly full comparison of a snapshot file in the hub's comparison directory (HUB_COMPARISON_DIR; `path` relative to it); poll `comparison(id)`.")
     def start_comparison(self, info: Ctx, source: str, period: str, path: str, skip_bad_rows: bool = False) -> ComparisonResult:

@@ -33,6 +33,7 @@ Funding = strawberry.enum(v.Funding, description="经费形式")
 QuotaCategory = strawberry.enum(v.QuotaCategory, description="编制类型")
 LeaderRank = strawberry.enum(v.LeaderRank, description="领导职数")
 Education = strawberry.enum(v.Education, description="学历")
+Degree = strawberry.enum(v.Degree, description="学位")
 MismatchKind = strawberry.enum(v.MismatchKind, description="Contract section 7")
 MismatchStatus = strawberry.enum(v.MismatchStatus)
 MismatchClass = strawberry.enum(v.MismatchClass, description="WARNING: 管理预警 (the registry's own rules); DISCREPANCY: 比对疑点 (a partner disagrees)")
@@ -334,7 +335,8 @@ class Posting:
         ctx.record_read(r.person_id_number, operation=ctx.operation_name(info), field="Posting.person", purpose=ctx.purpose)
         return Person(id_number=r.person_id_number, name=r.person_name, gender=r.person_gender, birth_date=r.person_birth_date,
                       education_value=r.person_education,
-                      verified=(r.person_verified_name, r.person_identity_status, r.person_photo_sha256))
+                      verified=(r.person_verified_name, r.person_identity_status, r.person_photo_sha256),
+                      schooling=(r.person_degree, r.person_in_service_education, r.person_in_service_degree))
 
 
 @strawberry.type(description="The identity as the police (公安) last verified it.")
@@ -371,17 +373,33 @@ class Person:
     education_value: strawberry.Private[str | None]
     verified: strawberry.Private[tuple]
     as_of: strawberry.Private[date | None] = None
+    schooling: strawberry.Private[tuple] = (None, None, None)  # degree, in-service education, in-service degree
 
     @classmethod
     def from_row(cls, r, as_of: date | None = None) -> "Person":
         return cls(id_number=r.id_number, name=r.name, gender=r.gender, birth_date=r.birth_date, education_value=r.education,
                    verified=(getattr(r, "verified_name", None), getattr(r, "identity_status", None), getattr(r, "photo_sha256", None)),
-                   as_of=as_of)
+                   as_of=as_of, schooling=tuple(getattr(r, k, None) for k in ("degree", "in_service_education", "in_service_degree")))
 
-    @strawberry.field
+    @strawberry.field(description="全日制教育 学历 (full-time education).")
     def education(self, info: Ctx) -> Education | None:
         check(info, "Person.education")
         return v.Education(self.education_value) if self.education_value else None
+
+    @strawberry.field(description="全日制教育 学位 (the degree of the full-time education).")
+    def degree(self, info: Ctx) -> Degree | None:
+        check(info, "Person.education")
+        return v.Degree(self.schooling[0]) if self.schooling[0] else None
+
+    @strawberry.field(description="在职教育 学历 (in-service education).")
+    def in_service_education(self, info: Ctx) -> Education | None:
+        check(info, "Person.education")
+        return v.Education(self.schooling[1]) if self.schooling[1] else None
+
+    @strawberry.field(description="在职教育 学位 (an in-service degree, e.g. on equivalent qualifications 同等学力).")
+    def in_service_degree(self, info: Ctx) -> Degree | None:
+        check(info, "Person.education")
+        return v.Degree(self.schooling[2]) if self.schooling[2] else None
 
     @strawberry.field(description="Postings, oldest first (those held on asOf when read as of a date).")
     async def postings(self, info: Ctx) -> list[Posting]:

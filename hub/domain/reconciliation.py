@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from hub.domain.ranks import leader_rank_conflict, parse_rank
 from hub.domain.vocabulary import MismatchKind as K
 
 POLICE, HR, FINANCE, INSURANCE = "police", "hr", "finance", "insurance"
@@ -18,7 +19,7 @@ SOURCES = (POLICE, HR, FINANCE, INSURANCE)
 # Kinds the streaming path decides from the latest partner state (absence kinds need a full snapshot).
 PERSON_STREAMING_KINDS = frozenset({
     K.NAME_MISMATCH, K.DECEASED_ACTIVE, K.GHOST_PAYROLL, K.PAYROLL_UNIT_MISMATCH, K.DOUBLE_PAYROLL,
-    K.INSURANCE_EMPLOYER_MISMATCH, K.HR_STATUS_CONFLICT, K.HR_UNIT_MISMATCH,
+    K.INSURANCE_EMPLOYER_MISMATCH, K.HR_STATUS_CONFLICT, K.HR_UNIT_MISMATCH, K.LEADER_RANK_CONFLICT,
 })
 
 
@@ -32,6 +33,7 @@ class RegistryView(NamedTuple):
     name: str | None = None
     posting_unit: str | None = None
     unit_funding: str | None = None
+    leader_rank: str | None = None  # the active posting's leader rank (领导职务)
 
     @property
     def registered(self) -> bool:
@@ -47,6 +49,7 @@ class HrView(NamedTuple):
     name: str
     unit_code: str
     status: str  # EMPLOYED, RETIRED, LEFT
+    rank: str | None = None  # HR's rank (职级) as sent
 
 
 class PayLine(NamedTuple):
@@ -149,4 +152,9 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
             add(K.HR_STATUS_CONFLICT, posting, HR, {"expected": "EMPLOYED", "found": views.hr.status, "posting_unit": posting})
         elif views.hr and views.hr.status == "EMPLOYED" and views.hr.unit_code != posting:
             add(K.HR_UNIT_MISMATCH, posting, HR, {"expected": posting, "found": views.hr.unit_code})
+        if views.hr and views.hr.status == "EMPLOYED":
+            level = leader_rank_conflict(reg.leader_rank, views.hr.rank)
+            if level is not None:
+                add(K.LEADER_RANK_CONFLICT, posting, HR, {"expected": reg.leader_rank, "found": views.hr.rank,
+                                                          "hr_rank": parse_rank(views.hr.rank).value, "hr_level": level.value})
     return out

@@ -7,6 +7,7 @@ from datetime import date
 
 from hub.domain.identifiers import parse_id_number, parse_region_code, parse_unit_code
 from hub.domain.vocabulary import (
+    Degree,
     Education,
     Funding,
     Gender,
@@ -90,19 +91,41 @@ class Unit:
         )
 
 
+# The schooling a full-time degree needs at least (全日制: the degree comes with the schooling; 在职: a degree may be
+# awarded on equivalent qualifications, 同等学力, so no such rule).
+_DEGREE_NEEDS = {Degree.DOCTOR: Education.DOCTORATE, Degree.MASTER: Education.MASTER, Degree.BACHELOR: Education.BACHELOR}
+_EDUCATION_ORDER = [Education.OTHER, Education.SECONDARY, Education.COLLEGE, Education.BACHELOR, Education.MASTER,
+                    Education.DOCTORATE]
+
+
+def check_full_time_degree(education: Education | None, degree: Degree | None) -> None:
+    """A full-time (全日制) degree needs full-time schooling of its level: 学士 a 本科, 硕士 a 硕士研究生, 博士 a 博士研究生."""
+    if degree is None:
+        return
+    need = _DEGREE_NEEDS[degree]
+    if education is None or _EDUCATION_ORDER.index(education) < _EDUCATION_ORDER.index(need):
+        raise ValueError(f"a full-time {degree.value} degree needs full-time education {need.value} or above "
+                         f"(got {education.value if education else 'none'}); an in-service degree goes in inServiceDegree")
+
+
 @dataclass(frozen=True)
 class Person:
-    """A person, identified by citizen ID number; gender and birth date agree with it."""
+    """A person, identified by citizen ID number; gender and birth date agree with it. Education (学历) and degree
+    (学位) apart, each for full-time (全日制) and in-service (在职) education."""
 
     id_number: str
     name: str
     gender: Gender
     birth_date: date
-    education: Education | None = None
+    education: Education | None = None  # 全日制教育 学历
+    degree: Degree | None = None  # 全日制教育 学位
+    in_service_education: Education | None = None  # 在职教育 学历
+    in_service_degree: Degree | None = None  # 在职教育 学位
 
     @classmethod
     def new(cls, *, id_number: str, name: str, gender: str | None = None, birth_date: date | None = None,
-            education: str | None = None) -> "Person":
+            education: str | None = None, degree: str | None = None, in_service_education: str | None = None,
+            in_service_degree: str | None = None) -> "Person":
         """A validated person; gender and birth date default to the ID number's and must agree with it."""
         idn = parse_id_number(id_number)
         name = (name or "").strip()
@@ -115,7 +138,11 @@ class Person:
         if b != idn.birth_date:
             raise IdentityDisagrees(f"birth date {b.isoformat()} disagrees with ID number {idn.value} ({idn.birth_date.isoformat()})")
         edu = Education.parse(education, "education") if education else None
-        return cls(idn.value, name, g, b, edu)
+        deg = Degree.parse(degree, "degree") if degree else None
+        check_full_time_degree(edu, deg)
+        return cls(idn.value, name, g, b, edu, deg,
+                   Education.parse(in_service_education, "in-service education") if in_service_education else None,
+                   Degree.parse(in_service_degree, "in-service degree") if in_service_degree else None)
 
 
 @dataclass(frozen=True)

@@ -61,12 +61,22 @@ class LeaderRank(_Vocab):
 
 
 class Education(_Vocab):
-    DOCTORATE = "DOCTORATE"
-    MASTER = "MASTER"
-    BACHELOR = "BACHELOR"
-    COLLEGE = "COLLEGE"
-    SECONDARY = "SECONDARY"
-    OTHER = "OTHER"
+    """学历: the level of schooling completed (apart from the degree, 学位)."""
+
+    DOCTORATE = "DOCTORATE"  # 博士研究生
+    MASTER = "MASTER"  # 硕士研究生
+    BACHELOR = "BACHELOR"  # 大学本科
+    COLLEGE = "COLLEGE"  # 大学专科
+    SECONDARY = "SECONDARY"  # 中专、高中
+    OTHER = "OTHER"  # 其他
+
+
+class Degree(_Vocab):
+    """学位: the degree awarded (a 本科 graduate may hold no 学士 degree; an in-service 硕士 degree needs no 研究生学历)."""
+
+    DOCTOR = "DOCTOR"  # 博士
+    MASTER = "MASTER"  # 硕士
+    BACHELOR = "BACHELOR"  # 学士
 
 
 class Gender(_Vocab):
@@ -90,6 +100,7 @@ class MismatchKind(_Vocab):
     OVER_QUOTA = "OVER_QUOTA"
     LEADERSHIP_OVER_QUOTA = "LEADERSHIP_OVER_QUOTA"
     HEADCOUNT_INCONSISTENT = "HEADCOUNT_INCONSISTENT"
+    LEADER_RANK_CONFLICT = "LEADER_RANK_CONFLICT"  # a posting's leader rank on another level than HR's rank (职级)
 
 
 class MismatchClass(_Vocab):

@@ -34,8 +34,9 @@ from hub.domain.registry import (
     UnitAbolished,
     UnitEstablishment,
     UnitNotFound,
+    check_full_time_degree,
 )
-from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
+from hub.domain.vocabulary import Degree, Education, LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.mismatches import MismatchBook
@@ -58,7 +59,8 @@ def quota_data(r) -> dict:
 
 def person_data(r: PersonRow) -> dict:
     return {"id_number": r.id_number, "name": r.name, "gender": r.gender, "birth_date": r.birth_date,
-            "education": r.education, "verified_name": r.verified_name, "identity_status": r.identity_status,
+            "education": r.education, "degree": r.degree, "in_service_education": r.in_service_education,
+            "in_service_degree": r.in_service_degree, "verified_name": r.verified_name, "identity_status": r.identity_status,
             "photo_sha256": r.photo_sha256}
 
 
@@ -203,6 +205,13 @@ def _approve_slots(uow: UnitOfWork, row_cls, version_cls, slot: str, parse_slot,
     return row
 
 
+def _schooling(person: Person, base) -> dict:
+    """Degree and in-service education of a registration: the given ones, else those ``base`` (the version
+    corrected) has."""
+    return {k: (getattr(person, k).value if getattr(person, k) else getattr(base, k, None))
+            for k in ("degree", "in_service_education", "in_service_degree")}
+
+
 def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> PersonRow:
     """Register a person (or correct an existing person's name and education)."""
     lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
@@ -210,7 +219,8 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
     before = person_data(row) if row else None
     if row is None:
         row = PersonRow(id_number=person.id_number, name=person.name, gender=person.gender.value,
-                        birth_date=person.birth_date, education=person.education.value if person.education else None)
+                        birth_date=person.birth_date, education=person.education.value if person.education else None,
+                        **_schooling(person, None))
         uow.session.add(row)
         uow.session.flush()
         type_ = "gov.registry.person.created"
@@ -220,10 +230,15 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
         # a correction applies to the person as recorded on `effective` (backdated: the version then in force)
         base = history.version_as_of(uow.session, PersonVersionRow, key={"id_number": row.id_number}, on=effective) or row
     name, education = person.name, person.education.value if person.education else base.education
+    schooling = _schooling(person, base)
+    if person.degree is None and schooling["degree"]:  # a kept degree must still fit the (corrected) education
+        check_full_time_degree(Education(education) if education else None, Degree(schooling["degree"]))
     if history.new_version(uow.session, PersonVersionRow, key={"id_number": row.id_number}, valid_from=effective,
                            values={"name": name, "gender": row.gender, "birth_date": row.birth_date,
-                                   "education": education}, recorded_at=uow.now):
+                                   "education": education, **schooling}, recorded_at=uow.now):
         row.name, row.education = name, education  # the current version: the person row follows it
+        for k, x in schooling.items():
+            setattr(row, k, x)
     uow.record("person.register" if before is None else "person.correct", "person", row.id_number,
                before=before, after=person_data(row))
     uow.publish(UPDATES_TOPIC, key=row.id_number, type=type_, subject=row.id_number, data=person_data(row))

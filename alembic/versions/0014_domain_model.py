@@ -1,0 +1,78 @@
+"""The registry as an establishment officer knows it (issue 19): mismatch kinds of the new rules; education and
+degree apart, full-time and in-service; flexible retirement decisions; the non-establishment staff register (编外).
+
+Existing data is carried over: a person's education stays their (full-time) education, degrees start unknown.
+
+Revision ID: 0014
+Revises: 0011
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0014'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+OLD_KINDS = ('IDENTITY_UNKNOWN', 'NAME_MISMATCH', 'DECEASED_ACTIVE', 'GHOST_PAYROLL', 'PAYROLL_UNIT_MISMATCH',
+             'DOUBLE_PAYROLL', 'UNPAID_POSTING', 'INSURANCE_EMPLOYER_MISMATCH', 'INSURANCE_MISSING', 'HR_STATUS_CONFLICT',
+             'HR_UNIT_MISMATCH', 'RETIREMENT_DUE', 'OVER_QUOTA', 'LEADERSHIP_OVER_QUOTA', 'HEADCOUNT_INCONSISTENT')
+NEW_KINDS = OLD_KINDS + ('LEADER_RANK_CONFLICT',)
+EDUCATION = "'DOCTORATE', 'MASTER', 'BACHELOR', 'COLLEGE', 'SECONDARY', 'OTHER'"
+DEGREES = "'DOCTOR', 'MASTER', 'BACHELOR'"
+
+
+def _kinds(values) -> str:
+    return "kind IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('mismatches', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_mismatches_kind_allowed'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_mismatches_kind_allowed'), _kinds(NEW_KINDS))
+
+    with op.batch_alter_table('persons', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('degree', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('in_service_education', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('in_service_degree', sa.String(length=16), nullable=True))
+        batch_op.create_check_constraint(op.f('ck_persons_degree_allowed'), f"degree IS NULL OR degree IN ({DEGREES})")
+        batch_op.create_check_constraint(op.f('ck_persons_in_service_education_allowed'),
+                                         f"in_service_education IS NULL OR in_service_education IN ({EDUCATION})")
+        batch_op.create_check_constraint(op.f('ck_persons_in_service_degree_allowed'),
+                                         f"in_service_degree IS NULL OR in_service_degree IN ({DEGREES})")
+    op.create_table('retirement_decisions',
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('retire_on', sa.Date(), nullable=False),
+    sa.Column('document_number', sa.String(length=100), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('EARLY', 'DELAY')", name=op.f('ck_retirement_decisions_kind_allowed')),
+    sa.ForeignKeyConstraint(['id_number'], ['persons.id_number'], name=op.f('fk_retirement_decisions_id_number_persons')),
+    sa.PrimaryKeyConstraint('id_number', name=op.f('pk_retirement_decisions'))
+    )
+    with op.batch_alter_table('person_versions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('degree', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('in_service_education', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('in_service_degree', sa.String(length=16), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_table('retirement_decisions')
+    with op.batch_alter_table('person_versions', schema=None) as batch_op:
+        batch_op.drop_column('in_service_degree')
+        batch_op.drop_column('in_service_education')
+        batch_op.drop_column('degree')
+    with op.batch_alter_table('persons', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_persons_in_service_degree_allowed'), type_='check')
+        batch_op.drop_constraint(op.f('ck_persons_in_service_education_allowed'), type_='check')
+        batch_op.drop_constraint(op.f('ck_persons_degree_allowed'), type_='check')
+        batch_op.drop_column('in_service_degree')
+        batch_op.drop_column('in_service_education')
+        batch_op.drop_column('degree')
+    added = ", ".join(f"'{k}'" for k in NEW_KINDS if k not in OLD_KINDS)
+    op.execute(f"DELETE FROM mismatches WHERE kind IN ({added})")  # kinds the old schema cannot hold
+    with op.batch_alter_table('mismatches', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_mismatches_kind_allowed'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_mismatches_kind_allowed'), _kinds(OLD_KINDS))

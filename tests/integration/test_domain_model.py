@@ -1,0 +1,135 @@
+"""Issue 19: the registry as an establishment officer knows it — rules through the service layer, both databases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from hub.adapters.orm import MismatchRow
+from tests.events import hr
+from tests.factories import id_number
+from tests.integration.registry_helpers import apply, hire, make_person, make_unit
+
+
+def _open(db, kind: str) -> list[MismatchRow]:
+    with db.read_session() as s:
+        return list(s.execute(select(MismatchRow).where(MismatchRow.kind == kind, MismatchRow.status == "OPEN")).scalars())
+
+
+def test_hr_rank_contradicting_a_leader_rank_opens_and_then_resolves_leader_rank_conflict(db):
+    unit = make_unit(db, leaders={"DIVISION_CHIEF": 1})
+    idn = make_person(db, name="张伟")
+    hire(db, idn, unit, rank="DIVISION_CHIEF")
+    apply(db, hr(idn, "张伟", unit, rank="四级主任科员"))
+    [m] = _open(db, "LEADER_RANK_CONFLICT")
+    assert (m.subject, m.unit_code, m.source) == (idn, unit, "hr")
+    apply(db, hr(idn, "张伟", unit, rank="一级调研员"))  # HR corrects the rank: same level as 正处
+    assert not _open(db, "LEADER_RANK_CONFLICT")
+
+
+def test_education_and_degree_through_graphql_and_a_bad_degree_changes_nothing(db):
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.service_layer.tokens import create_token
+    from tests.factories import id_number
+
+    client, token = TestClient(create_app(db)), create_token(db, role="ADMIN", name="admin")[1]
+
+    def gql(q):
+        return client.post("/graphql", json={"query": q}, headers={"Authorization": f"Bearer {token}",
+                                                                   "X-Purpose": quote("核查")}).json()
+
+    idn = id_number(serial=771)
+    r = gql(f'mutation {{ registerPerson(person: {{idNumber: "{idn}", name: "王芳", education: "BACHELOR", degree: "BACHELOR",'
+            f' inServiceEducation: "MASTER", inServiceDegree: "MASTER"}}, effectiveDate: "2024-01-01") {{ __typename }} }}')
+    assert r["data"]["registerPerson"]["__typename"] == "PersonPayload", r
+    fields = "education degree inServiceEducation inServiceDegree"
+    got = gql(f'{{ person(idNumber: "{idn}") {{ {fields} }} }}')["data"]["person"]
+    assert got == {"education": "BACHELOR", "degree": "BACHELOR", "inServiceEducation": "MASTER", "inServiceDegree": "MASTER"}
+    # a full-time doctorate degree on a 本科 education: refused with the reason, nothing changed
+    r = gql(f'mutation {{ registerPerson(person: {{idNumber: "{idn}", name: "王芳", degree: "DOCTOR"}},'
+            f' effectiveDate: "2025-01-01") {{ __typename ... on InvalidInput {{ message }} }} }}')
+    assert r["data"]["registerPerson"]["__typename"] == "InvalidInput" and "full-time" in r["data"]["registerPerson"]["message"]
+    assert gql(f'{{ person(idNumber: "{idn}") {{ {fields} }} }}')["data"]["person"] == got
+    # a correction of the name keeps the schooling recorded
+    gql(f'mutation {{ registerPerson(person: {{idNumber: "{idn}", name: "王 芳"}}, effectiveDate: "2025-02-01") {{ __typename }} }}')
+    assert gql(f'{{ person(idNumber: "{idn}") {{ {fields} }} }}')["data"]["person"] == got
+
+
+def _retirement(db) -> dict[str, MismatchRow]:
+    return {m.subject: m for m in _open(db, "RETIREMENT_DUE")}
+
+
+def test_retirement_due_follows_hr_post_and_rank(db):
+    from hub.service_layer.mismatches import MismatchBook
+    from hub.service_layer.registry_checks import recheck_retirement
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 5, "WORKER": 2}, leaders={"DEPUTY_DIVISION_CHIEF": 1})
+    cadre_in_worker_slot = make_person(db, birth=date(1975, 3, 10), male=False, name="李娟")
+    worker_in_admin_slot = make_person(db, birth=date(1975, 3, 11), male=False, name="王丽")
+    leader = make_person(db, birth=date(1968, 6, 1), male=False, name="赵敏")
+    hire(db, cadre_in_worker_slot, unit, category="WORKER")
+    hire(db, worker_in_admin_slot, unit)
+    hire(db, leader, unit, rank="DEPUTY_DIVISION_CHIEF")
+    apply(db, hr(cadre_in_worker_slot, "李娟", unit, rank="一级科员"), hr(worker_in_admin_slot, "王丽", unit, rank="工勤技能岗位三级"))
+    with UnitOfWork(db, actor="test") as uow:
+        recheck_retirement(uow, MismatchBook(uow), date(2026, 1, 1))
+        uow.commit()
+    due = _retirement(db)
+    assert set(due) == {worker_in_admin_slot}  # the 县处级 woman and the cadre in a worker slot are not due yet
+    import json
+    d = json.loads(due[worker_in_admin_slot].details)
+    assert (d["retirement_date"], d["post"], d["schedule"]) == ("2025-05-11", "WORKER", "50")
+
+
+def test_a_flexible_retirement_decision_moves_the_date_and_holds_the_finding_until_then(db):
+    import json
+
+    from hub.domain.registry import PersonNotFound
+    from hub.service_layer.mismatches import MismatchBook
+    from hub.service_layer.registry_checks import recheck_retirement, record_retirement_decision
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    unit = make_unit(db)
+    idn = make_person(db, birth=date(1964, 5, 20), name="孙强")
+    hire(db, idn, unit, start=date(2000, 1, 1))
+    assert idn in _retirement(db)  # statutory 2024-05-20
+    for kind, on, why in (("DELAY", date(2027, 5, 21), "弹性延迟"), ("EARLY", date(2023, 1, 1), "弹性提前")):
+        with UnitOfWork(db, actor="test") as uow:
+            try:
+                record_retirement_decision(uow, id_number=idn, kind=kind, retire_on=on, document_number="杭人社〔2024〕9号")
+                raise AssertionError("accepted")
+            except ValueError as e:
+                assert why in str(e)
+    with UnitOfWork(db, actor="test") as uow:
+        try:
+            record_retirement_decision(uow, id_number=idn, kind="DELAY", retire_on=date(2027, 5, 20), document_number=" ")
+            raise AssertionError("accepted")
+        except ValueError as e:
+            assert "document" in str(e)
+    assert idn in _retirement(db)  # refused decisions changed nothing
+    with UnitOfWork(db, actor="test") as uow:
+        record_retirement_decision(uow, id_number=idn, kind="DELAY", retire_on=date(2027, 5, 20), document_number="杭人社〔2024〕9号")
+        uow.commit()
+    assert idn not in _retirement(db)  # held until the decided date
+    with UnitOfWork(db, actor="test") as uow:
+        recheck_retirement(uow, MismatchBook(uow), date(2027, 5, 19))
+        uow.commit()
+    assert idn not in _retirement(db)
+    with UnitOfWork(db, actor="test") as uow:
+        recheck_retirement(uow, MismatchBook(uow), date(2027, 5, 20))
+        uow.commit()
+    d = json.loads(_retirement(db)[idn].details)
+    assert (d["retirement_date"], d["statutory_date"], d["decision"]) == ("2027-05-20", "2024-05-20", "DELAY")
+    with UnitOfWork(db, actor="test") as uow:
+        try:
+            record_retirement_decision(uow, id_number=id_number(serial=919), kind="DELAY", retire_on=date(2027, 5, 20),
+                                       document_number="x")
+            raise AssertionError("accepted")
+        except PersonNotFound:
+            pass
