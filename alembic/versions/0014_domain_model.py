@@ -52,6 +52,29 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['id_number'], ['persons.id_number'], name=op.f('fk_retirement_decisions_id_number_persons')),
     sa.PrimaryKeyConstraint('id_number', name=op.f('pk_retirement_decisions'))
     )
+    op.create_table('non_establishment_staff',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('unit_code', sa.String(length=18), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('document_number', sa.String(length=100), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('CONTRACT', 'LABOUR_DISPATCH', 'SECONDMENT', 'TEMPORARY_POST')",
+                       name=op.f('ck_non_establishment_staff_kind_allowed')),
+    sa.CheckConstraint('end_date IS NULL OR end_date >= start_date', name=op.f('ck_non_establishment_staff_end_after_start')),
+    sa.CheckConstraint('(active AND end_date IS NULL) OR (NOT active AND end_date IS NOT NULL)',
+                       name=op.f('ck_non_establishment_staff_active_iff_open')),
+    sa.ForeignKeyConstraint(['unit_code'], ['units.code'], name=op.f('fk_non_establishment_staff_unit_code_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_non_establishment_staff'))
+    )
+    with op.batch_alter_table('non_establishment_staff', schema=None) as batch_op:
+        batch_op.create_index('ix_non_establishment_staff_person', ['id_number'], unique=False)
+        batch_op.create_index('uq_non_establishment_staff_one_active', ['id_number', 'unit_code'], unique=True,
+                              postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
     with op.batch_alter_table('person_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('degree', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('in_service_education', sa.String(length=16), nullable=True))
@@ -60,6 +83,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('retirement_decisions')
+    with op.batch_alter_table('non_establishment_staff', schema=None) as batch_op:
+        batch_op.drop_index('uq_non_establishment_staff_one_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+        batch_op.drop_index('ix_non_establishment_staff_person')
+    op.drop_table('non_establishment_staff')
     with op.batch_alter_table('person_versions', schema=None) as batch_op:
         batch_op.drop_column('in_service_degree')
         batch_op.drop_column('in_service_education')

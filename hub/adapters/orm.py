@@ -51,6 +51,7 @@ from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that
     LeaderRank,
     MismatchKind,
     MismatchStatus,
+    NonEstablishmentKind,
     ApplicationStatus,
     DocumentKind,
     FormKind,
@@ -207,6 +208,31 @@ class PersonVersionRow(Base):
     in_service_degree: Mapped[str | None] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_person_versions_person_from", "id_number", "valid_from"),)
+
+
+class NonEstablishmentRow(Base):
+    """编外人员: a person employed outside the establishment (contract, labour dispatch, secondment, temporary post) and
+    paid by ``unit_code``, from start to end date. Not in the quota; counted apart in 三数一致."""
+
+    __tablename__ = "non_establishment_staff"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    document_number: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        _enum_check("kind", NonEstablishmentKind),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        CheckConstraint("(active AND end_date IS NULL) OR (NOT active AND end_date IS NOT NULL)", name="active_iff_open"),
+        Index("ix_non_establishment_staff_person", "id_number"),
+        Index("uq_non_establishment_staff_one_active", "id_number", "unit_code", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+    )
 
 
 class RetirementDecisionRow(Base):

@@ -16,6 +16,7 @@ from hub.domain.identifiers import InvalidIdentifier
 from hub.domain.registry import Person as DomainPerson
 from hub.domain.registry import Unit as DomainUnit
 from hub.domain.retirement import FlexibleRetirement as FlexibleRetirementKind
+from hub.domain.vocabulary import NonEstablishmentKind as NonEstablishmentKindValue
 from hub.domain.vocabulary import Role
 from hub.service_layer import registry
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -110,6 +111,34 @@ class RetirementDecisionPayload:
     decision: RetirementDecision
 
 
+NonEstablishmentKind = strawberry.enum(NonEstablishmentKindValue, description="编外人员: CONTRACT 编外聘用, LABOUR_DISPATCH 劳务派遣, "
+                                      "SECONDMENT 借调, TEMPORARY_POST 挂职")
+
+
+@strawberry.type(description="A person employed and paid by a unit outside the establishment (编外人员).")
+class NonEstablishmentEntry:
+    id: int
+    id_number: str
+    name: str
+    unit_code: str
+    kind: NonEstablishmentKind
+    start_date: date
+    end_date: date | None
+    active: bool
+    document_number: str | None
+
+    @classmethod
+    def from_row(cls, r) -> "NonEstablishmentEntry":
+        return cls(id=r.id, id_number=r.id_number, name=r.name, unit_code=r.unit_code,
+                   kind=NonEstablishmentKindValue(r.kind), start_date=r.start_date, end_date=r.end_date, active=r.active,
+                   document_number=r.document_number)
+
+
+@strawberry.type
+class NonEstablishmentPayload:
+    entry: NonEstablishmentEntry
+
+
 @strawberry.type
 class ComparisonStarted:
     comparison_id: strawberry.ID
@@ -120,6 +149,8 @@ QuotaResult = Annotated[Union[QuotaPayload, InvalidInput, UnitNotFound, NotAllow
 PersonResult = Annotated[Union[PersonPayload, InvalidInput, InvalidIdNumber, IdentityDisagrees, NotAllowed], strawberry.union("PersonResult")]
 RetirementDecisionResult = Annotated[Union[RetirementDecisionPayload, InvalidInput, InvalidIdNumber, PersonNotFound, NotAllowed],
                                      strawberry.union("RetirementDecisionResult")]
+NonEstablishmentResult = Annotated[Union[NonEstablishmentPayload, InvalidInput, InvalidIdNumber, UnitNotFound, NotAllowed],
+                                   strawberry.union("NonEstablishmentResult")]
 ComparisonResult = Annotated[Union[ComparisonStarted, InvalidInput, NotAllowed], strawberry.union("ComparisonResult")]
 
 _ERRORS = [
@@ -270,6 +301,32 @@ class Mutation:
                 id_number=row.id_number, kind=FlexibleRetirementKind(row.kind), retire_on=row.retire_on,
                 document_number=row.document_number))
         return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound), work)
+
+    @strawberry.mutation(description="Register a person employed and paid by a unit outside the establishment (编外人员): "
+                                     "the unit's pay for them is not GHOST_PAYROLL and 三数一致 counts it apart.")
+    def record_non_establishment_staff(self, info: Ctx, id_number: str, name: str, unit_code: str,
+                                       kind: NonEstablishmentKind, start_date: date,
+                                       document_number: str | None = None) -> NonEstablishmentResult:
+        def work(uow):
+            from hub.service_layer.non_establishment import record_entry
+
+            _in_region(info, uow, unit_code=unit_code)
+            return NonEstablishmentPayload(entry=NonEstablishmentEntry.from_row(record_entry(
+                uow, id_number=id_number, name=name, unit_code=unit_code, kind=kind.value, start_date=start_date,
+                document_number=document_number)))
+        return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
+
+    @strawberry.mutation(description="End a non-establishment entry (编外人员: contract ended, secondment over).")
+    def end_non_establishment_staff(self, info: Ctx, id: int, end_date: date) -> NonEstablishmentResult:
+        def work(uow):
+            from hub.adapters.orm import NonEstablishmentRow
+            from hub.service_layer.non_establishment import end_entry
+
+            row = uow.session.get(NonEstablishmentRow, id)
+            if row is not None:
+                _in_region(info, uow, unit_code=row.unit_code)
+            return NonEstablishmentPayload(entry=NonEstablishmentEntry.from_row(end_entry(uow, entry_id=id, end_date=end_date)))
+        return _run(info, (InvalidInput,), work)
 
     @strawberry.mutation(description="Start a monthly full comparison of a snapshot file in the hub's comparison directory (HUB_COMPARISON_DIR; `path` relative to it); poll `comparison(id)`.")
     def start_comparison(self, info: Ctx, source: str, period: str, path: str, skip_bad_rows: bool = False) -> ComparisonResult:

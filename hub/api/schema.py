@@ -113,8 +113,10 @@ class HeadcountLine:
     unit: Unit
     approved: int
     actual: int
-    paid: int
+    paid: int = strawberry.field(description="Establishment staff paid (编内): 编外 staff and retirees apart.")
     consistent: bool
+    paid_non_establishment: int = strawberry.field(
+        default=0, description="Paid outside the establishment: 编外 staff of the unit and its retirees (not in 三数一致).")
 
 
 @strawberry.type(description="A monthly full comparison run (全库比对) and its summary.")
@@ -338,17 +340,26 @@ class Query:
                 q = q.where(UnitRow.region_code == region_code)
             units = s.execute(_in_caller_region(info, q).order_by(UnitRow.code)).scalars().all()
             est = establishments(s, [u.code for u in units], today=date.today(), leaders=False)
-            paid = dict(s.execute(select(PartnerPayrollRow.unit_code, func.count(func.distinct(PartnerPayrollRow.id_number))).where(
-                PartnerPayrollRow.period == period, PartnerPayrollRow.paid).group_by(PartnerPayrollRow.unit_code)).all())
+            from sqlalchemy import text
+
+            from hub.service_layer.compare import OUTSIDE
+
+            paid, other = {}, {}
+            for code, p, o in s.execute(text(
+                    f"SELECT n.unit_code, count(DISTINCT n.id_number) FILTER (WHERE NOT {OUTSIDE}),"
+                    f" count(DISTINCT n.id_number) FILTER (WHERE {OUTSIDE})"
+                    " FROM partner_payroll n WHERE n.period = :p AND n.paid GROUP BY n.unit_code"), {"p": period}):
+                paid[code], other[code] = p, o
         lines = []
         for u in units:
             a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
             ok = p == n and n <= a and p <= a
             if inconsistent_only and ok:
                 continue
-            lines.append((u, a, n, p, ok))
+            lines.append((u, a, n, p, ok, other.get(u.code, 0)))
         page = lines[offset:offset + limit]
-        return connection(page, len(lines), offset, lambda t: HeadcountLine(unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4]))
+        return connection(page, len(lines), offset, lambda t: HeadcountLine(
+            unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4], paid_non_establishment=t[5]))
 
     @strawberry.field(description="The access log: every read of person data (AUDITOR and ADMIN).")
     def access_log(self, info: Ctx, filter: AccessLogFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:

@@ -79,6 +79,15 @@ class Degree(_Vocab):
     BACHELOR = "BACHELOR"  # 学士
 
 
+class NonEstablishmentKind(_Vocab):
+    """编外人员: staff employed outside the establishment, paid by a unit."""
+
+    CONTRACT = "CONTRACT"  # 编外合同制聘用
+    LABOUR_DISPATCH = "LABOUR_DISPATCH"  # 劳务派遣
+    SECONDMENT = "SECONDMENT"  # 借调
+    TEMPORARY_POST = "TEMPORARY_POST"  # 挂职
+
+
 class Gender(_Vocab):
     M = "M"
     F = "F"

@@ -33,6 +33,7 @@ from hub.adapters.jsonutil import dumps
 from hub.adapters.orm import (
     ComparisonRow,
     MismatchRow,
+    NonEstablishmentRow,
     PartnerEmploymentRow,
     PartnerIdentityRow,
     PartnerInsuranceRow,
@@ -46,7 +47,7 @@ from hub.domain.reconciliation import FINANCE, HR, INSURANCE, POLICE
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.partner_events import verify_identities
-from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
+from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, RETIREMENT, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 SOURCES = (POLICE, HR, FINANCE, INSURANCE)
@@ -386,13 +387,17 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
         approved = dict(s.execute(select(QuotaRow.unit_code, func.sum(QuotaRow.approved)).group_by(QuotaRow.unit_code)).all())
         for code, fund in s.execute(select(UnitRow.code, UnitRow.funding)):
             funding[code] = fund
+        recognised = non_establishment_pairs(s)
         inconsistent = {}
         for code, fund in funding.items():
             if fund not in FISCAL_FUNDING:
                 continue
-            a, n, p = int(approved.get(code) or 0), actual.get(code, 0), len(paid_by_unit.get(code, ()))
+            paid_here = paid_by_unit.get(code, ())
+            other = sum(1 for i in paid_here if (i, code) in recognised)
+            a, n, p = int(approved.get(code) or 0), actual.get(code, 0), len(paid_here) - other
             if p != n or n > a or p > a:
-                inconsistent[(code, code)] = {"period": period, "approved": a, "actual": n, "paid": p}
+                inconsistent[(code, code)] = {"period": period, "approved": a, "actual": n, "paid": p,
+                                              **({"paid_non_establishment": other} if other else {})}
         by_kind[K.HEADCOUNT_INCONSISTENT] = inconsistent
     elif source == INSURANCE:
         active = {r.id_number for r in records if r.status == "ACTIVE"}
@@ -408,6 +413,28 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
         for key, row in open_rows.items():
             if key not in found:
                 book.resolve(row, caused_by=[run_id])
+
+
+# A pay line ``n`` (a snapshot's or the finance view's) paid outside the establishment: ``non_establishment_pairs``
+# in SQL, for the staged comparison and the headcount query.
+OUTSIDE = """(NOT EXISTS (SELECT 1 FROM postings a WHERE a.id_number = n.id_number AND a.active)
+              AND (EXISTS (SELECT 1 FROM non_establishment_staff ne WHERE ne.id_number = n.id_number
+                                                                      AND ne.unit_code = n.unit_code AND ne.active)
+                   OR EXISTS (SELECT 1 FROM postings r WHERE r.id_number = n.id_number AND r.unit_code = n.unit_code
+                                                         AND NOT r.active AND r.end_reason = 'RETIREMENT')))"""
+
+
+def non_establishment_pairs(s) -> set[tuple[str, str]]:
+    """(person, unit) whose pay from the unit is outside the establishment (三数一致 counts it apart): an active 编外
+    entry of the unit, or a retirement from it, for a person without an active posting (``person_findings`` does not
+    call that pay a ghost). ``staged_compare._finance_absences`` says the same in SQL."""
+    posted = select(PostingRow.id_number).where(PostingRow.active)
+    pairs = set(s.execute(select(NonEstablishmentRow.id_number, NonEstablishmentRow.unit_code)
+                          .where(NonEstablishmentRow.active, NonEstablishmentRow.id_number.not_in(posted))).all())
+    pairs |= set(s.execute(select(PostingRow.id_number, PostingRow.unit_code)
+                           .where(~PostingRow.active, PostingRow.end_reason == RETIREMENT,
+                                  PostingRow.id_number.not_in(posted))).all())
+    return pairs
 
 
 def _still_open(uow: UnitOfWork) -> dict[str, int]:

@@ -133,3 +133,59 @@ def test_a_flexible_retirement_decision_moves_the_date_and_holds_the_finding_unt
             raise AssertionError("accepted")
         except PersonNotFound:
             pass
+
+
+def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_is(db, tmp_path):
+    """编外: a contract worker on the register, paid by the unit that employs them, is recognised; a contract worker
+    unknown to every register, paid the same way, is GHOST_PAYROLL; a retiree's pension is recognised. 三数一致
+    counts the recognised pay apart (general path on SQLite, staged set operations on PostgreSQL)."""
+    from hub.service_layer import registry
+    from hub.service_layer.compare import run_compare
+    from hub.service_layer.non_establishment import end_entry, record_entry
+    from hub.service_layer.unit_of_work import UnitOfWork
+    from tests.events import paid
+
+    unit = make_unit(db, approved={"ADMINISTRATIVE": 1})
+    retiree = make_person(db, birth=date(1960, 2, 2), name="吴刚")
+    hire(db, retiree, unit, start=date(1990, 1, 1))
+    with UnitOfWork(db, actor="test") as uow:
+        registry.end_posting(uow, id_number=retiree, end_date=date(2020, 2, 29), reason="RETIREMENT")
+        uow.commit()
+    staff = make_person(db, name="周杰")
+    hire(db, staff, unit)
+    contract, stranger = id_number(serial=801), id_number(serial=802)
+    with UnitOfWork(db, actor="test") as uow:
+        entry = record_entry(uow, id_number=contract, name="郑爽", unit_code=unit, kind="CONTRACT",
+                             start_date=date(2025, 1, 1), document_number="杭人社〔2025〕3号").id
+        uow.commit()
+    apply(db, paid(contract, "郑爽", unit), paid(stranger, "冯某", unit), paid(retiree, "吴刚", unit), paid(staff, "周杰", unit))
+    ghosts = {m.subject: m.unit_code for m in _open(db, "GHOST_PAYROLL")}
+    assert ghosts == {stranger: unit}
+
+    snapshot = tmp_path / "finance.csv"
+    snapshot.write_text("id_number,name,unit_code,period,gross_amount\n"
+                        f"{staff},周杰,{unit},2026-10,8000.00\n{contract},郑爽,{unit},2026-10,5000.00\n"
+                        f"{retiree},吴刚,{unit},2026-10,6000.00\n", encoding="utf-8")
+    report = run_compare(db, source="finance", period="2026-10", path=snapshot)
+    assert report.method == ("staged" if db.is_postgres else "general")
+    assert not _open(db, "HEADCOUNT_INCONSISTENT")  # approved 1, actual 1, paid 1 (编内): consistent
+    assert not _open(db, "GHOST_PAYROLL")  # the stranger is no longer paid this period
+    snapshot.write_text(snapshot.read_text(encoding="utf-8") + f"{stranger},冯某,{unit},2026-10,3000.00\n", encoding="utf-8")
+    run_compare(db, source="finance", period="2026-10", path=snapshot)
+    [h] = _open(db, "HEADCOUNT_INCONSISTENT")
+    import json
+    assert json.loads(h.details) == {"period": "2026-10", "approved": 1, "actual": 1, "paid": 2, "paid_non_establishment": 2}
+    assert {m.subject for m in _open(db, "GHOST_PAYROLL")} == {stranger}
+
+    with UnitOfWork(db, actor="test") as uow:  # the contract ends: the unit's pay for them is a ghost again
+        end_entry(uow, entry_id=entry, end_date=date(2026, 10, 31))
+        uow.commit()
+    assert {m.subject for m in _open(db, "GHOST_PAYROLL")} == {stranger, contract}
+    with UnitOfWork(db, actor="test") as uow:  # bad input: a clear error, nothing changed
+        for bad in (dict(kind="TEMP"), dict(unit_code="91330100MA27XXXX0X"), dict(name=" ")):
+            args = dict(id_number=contract, name="郑爽", unit_code=unit, kind="CONTRACT", start_date=date(2026, 11, 1)) | bad
+            try:
+                record_entry(uow, **args)
+                raise AssertionError(f"accepted {bad}")
+            except ValueError as e:
+                assert str(e)

@@ -134,3 +134,25 @@ def test_flexible_retirement_moves_the_date_within_the_law():
         check_flexible(man, born, "LATER", date(2031, 6, 1))
     d = retirement_due(date(1964, 5, 20), "M", category="ADMINISTRATIVE", decision=("DELAY", date(2027, 5, 20)))
     assert (d.retire_on, d.statutory, d.decision) == (date(2027, 5, 20), date(2024, 5, 20), "DELAY")
+
+
+# --- item 3: non-establishment staff (编外) and retirees are not ghosts -------------------------------------------
+
+from hub.domain.reconciliation import PayLine  # noqa: E402
+
+OTHER = "11330100000000002X"
+
+
+def _ghosts(reg, *units):
+    found = person_findings(reg, PartnerViews(pay=tuple(PayLine(u, "2026-10", None, True) for u in units)))
+    return sorted(u for (k, u) in found if k is MismatchKind.GHOST_PAYROLL)
+
+
+def test_pay_for_non_establishment_staff_and_retirees_is_recognised_and_pay_from_no_register_is_a_ghost():
+    contract = RegistryView("330106198506150011", non_establishment=(UNIT,))
+    assert _ghosts(contract, UNIT) == []  # 编外, paid by the unit that employs them: not in the registry, not a ghost
+    assert _ghosts(contract, OTHER) == [OTHER]  # paid by another unit: a ghost there
+    retiree = RegistryView("330106195506150011", "张伟", retired_from=(UNIT,))
+    assert _ghosts(retiree, UNIT) == []  # a pension through finance from the unit retired from
+    assert _ghosts(RegistryView("330106198506150011"), UNIT) == [UNIT]  # in no register at all: a ghost
+    assert _ghosts(RegistryView("330106198506150011", "张伟"), UNIT) == [UNIT]  # registered, never posted
