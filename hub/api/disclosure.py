@@ -48,6 +48,7 @@ MASKED_DETAILS: dict[str, tuple[str, ...]] = {
     K.LEADERSHIP_OVER_QUOTA.value: ("over",),
     K.HEADCOUNT_INCONSISTENT.value: ("period", "approved", "actual", "paid"),
     K.LEADER_RANK_CONFLICT.value: ("expected", "found", "hr_rank", "hr_level"),
+    K.MIXED_CATEGORY.value: ("expected", "found", "unit_kind"),
 }
 
 # Detail keys that are a person's identity data (the `person` field's): purpose-bound and logged for every role.

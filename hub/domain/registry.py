@@ -256,3 +256,16 @@ class UnitEstablishment:
             for r, n in sorted(self.leaders_used.items(), key=lambda kv: kv[0].value)
             if n > self.leaders_approved.get(r, 0)
         }
+
+
+# 混编混岗: the categories a unit's slots may be of, by its kind. Organs (机关) hold administrative and political-legal
+# slots (政法专项编制) and worker slots (机关工勤); public institutions (事业单位) hold public-institution and worker slots.
+ORGAN_CATEGORIES = frozenset({QuotaCategory.ADMINISTRATIVE, QuotaCategory.POLITICAL_LEGAL, QuotaCategory.WORKER})
+INSTITUTION_CATEGORIES = frozenset({QuotaCategory.PUBLIC_INSTITUTION, QuotaCategory.WORKER})
+
+
+def category_fits(unit_kind: UnitKind | str, category: QuotaCategory | str) -> bool:
+    """Whether a slot of ``category`` belongs in a unit of ``unit_kind`` (an administrative slot in a public
+    institution, or a public-institution slot in an organ, does not: 混编混岗)."""
+    allowed = INSTITUTION_CATEGORIES if UnitKind(unit_kind) is UnitKind.PUBLIC_INSTITUTION else ORGAN_CATEGORIES
+    return QuotaCategory(category) in allowed

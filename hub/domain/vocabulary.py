@@ -110,6 +110,7 @@ class MismatchKind(_Vocab):
     LEADERSHIP_OVER_QUOTA = "LEADERSHIP_OVER_QUOTA"
     HEADCOUNT_INCONSISTENT = "HEADCOUNT_INCONSISTENT"
     LEADER_RANK_CONFLICT = "LEADER_RANK_CONFLICT"  # a posting's leader rank on another level than HR's rank (职级)
+    MIXED_CATEGORY = "MIXED_CATEGORY"  # 混编混岗: a posting's category does not fit its unit's kind
 
 
 class MismatchClass(_Vocab):
@@ -118,7 +119,8 @@ class MismatchClass(_Vocab):
 
 
 # Every kind's class. A kind missing here is a bug: tests/unit/test_mismatch_classes.py checks every kind has one.
-WARNING_KINDS = frozenset({MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.RETIREMENT_DUE})
+WARNING_KINDS = frozenset({MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.RETIREMENT_DUE,
+                           MismatchKind.MIXED_CATEGORY})
 
 
 def mismatch_class(kind: "MismatchKind | str") -> MismatchClass:

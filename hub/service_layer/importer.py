@@ -469,6 +469,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         book = MismatchBook(uow, report.mismatches)
         registry_checks.recheck_unit_quotas(uow, book, touched_units)
         registry_checks.recheck_retirement(uow, book, day, retiring)
+        registry_checks.recheck_mixed_categories(uow, book, touched_units)
         # Reconciliation runs both ways: imported persons the partners already report on are re-checked now.
         reconcile_persons(uow, book, partner_known_ids(uow, touched_persons), locked=True)
         step("checks", 1, 1)

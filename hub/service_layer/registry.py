@@ -136,6 +136,7 @@ def update_unit(uow: UnitOfWork, *, code: str, changes: dict, document_number: s
             setattr(row, k, v)
     uow.record("unit.update", "unit", row.code, before=before, after=unit_data(row))
     uow.publish(UPDATES_TOPIC, key=row.code, type="gov.registry.unit.updated", subject=row.code, data=unit_data(row))
+    registry_checks.recheck_mixed_categories(uow, MismatchBook(uow), {row.code})  # a new kind may not fit its postings
     return row
 
 
@@ -279,6 +280,7 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=data)
     b = book or MismatchBook(uow)
     registry_checks.recheck_retirement(uow, b, max(start_date, uow.now.date()), {person.id_number})
+    registry_checks.recheck_mixed_categories(uow, b, {unit.code})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
 
@@ -304,6 +306,7 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
     registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
+    registry_checks.recheck_mixed_categories(uow, b, {row.unit_code})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
 

@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from hub.adapters.orm import PartnerEmploymentRow, PersonRow, PostingRow, RetirementDecisionRow
-from hub.domain.registry import UnitEstablishment
+from hub.adapters.orm import PartnerEmploymentRow, PersonRow, PostingRow, RetirementDecisionRow, UnitRow
+from hub.domain.registry import UnitEstablishment, category_fits
 from hub.domain.retirement import (
     FlexibleRetirement,
     RetirementRule,
@@ -129,3 +129,28 @@ def record_retirement_decision(uow: UnitOfWork, *, id_number: str, kind: str, re
     uow.publish(UPDATES_TOPIC, key=idn, type="gov.registry.retirement_decision.recorded", subject=idn, data=data)
     recheck_retirement(uow, MismatchBook(uow), uow.now.date(), {idn})
     return row
+
+
+def recheck_mixed_categories(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str] | None = None,
+                             caused_by: list[str] | None = None) -> None:
+    """Open MIXED_CATEGORY (混编混岗, a WARNING) for every active posting whose category does not fit its unit's kind
+    (an administrative slot in a public institution, a public-institution slot in an organ); resolve the rest. For
+    the given units (all when None)."""
+    q = (select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, UnitRow.kind)
+         .join(UnitRow, UnitRow.code == PostingRow.unit_code).where(PostingRow.active))
+    if unit_codes is not None:
+        q = q.where(PostingRow.unit_code.in_(sorted(unit_codes)))
+    found = {(idn, unit): {"expected": "a category of a " + ("public institution" if kind == "PUBLIC_INSTITUTION" else "organ"),
+                           "found": cat, "unit_kind": kind}
+             for idn, unit, cat, kind in uow.session.execute(q) if not category_fits(kind, cat)}
+    open_rows = book.open_rows(MismatchKind.MIXED_CATEGORY)
+    if unit_codes is not None:
+        open_rows = [r for r in open_rows if r.unit_code in unit_codes]
+    existing = {(r.subject, r.unit_code): r for r in open_rows}
+    for key, details in found.items():
+        if key not in existing:
+            book.raise_(MismatchKind.MIXED_CATEGORY, subject=key[0], unit_code=key[1], source=REGISTRY, details=details,
+                        caused_by=caused_by, lookup=False)
+    for key, row in existing.items():
+        if key not in found:
+            book.resolve(row, caused_by=caused_by)

@@ -189,3 +189,27 @@ def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_i
                 raise AssertionError(f"accepted {bad}")
             except ValueError as e:
                 assert str(e)
+
+
+def test_a_posting_whose_category_does_not_fit_its_unit_is_flagged_mixed_category(db):
+    import json
+
+    from hub.service_layer import registry
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    organ = make_unit(db, approved={"ADMINISTRATIVE": 2, "PUBLIC_INSTITUTION": 1})
+    fits, mixed = make_person(db, name="甲"), make_person(db, name="乙")
+    hire(db, fits, organ)
+    hire(db, mixed, organ, category="PUBLIC_INSTITUTION")  # a public-institution slot in an organ
+    [m] = _open(db, "MIXED_CATEGORY")
+    assert (m.subject, m.unit_code, m.source) == (mixed, organ, "registry")
+    assert json.loads(m.details) == {"expected": "a category of a organ", "found": "PUBLIC_INSTITUTION",
+                                     "unit_kind": "GOVERNMENT_ORGAN"}
+    with UnitOfWork(db, actor="test") as uow:  # reclassified as a public institution: now the administrative slot is mixed
+        registry.update_unit(uow, code=organ, changes={"kind": "PUBLIC_INSTITUTION"}, effective=date(2021, 1, 1))
+        uow.commit()
+    assert {(m.subject, json.loads(m.details)["found"]) for m in _open(db, "MIXED_CATEGORY")} == {(fits, "ADMINISTRATIVE")}
+    with UnitOfWork(db, actor="test") as uow:
+        registry.end_posting(uow, id_number=fits, end_date=date(2022, 1, 1), reason="TRANSFER_OUT")
+        uow.commit()
+    assert not _open(db, "MIXED_CATEGORY")

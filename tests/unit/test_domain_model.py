@@ -156,3 +156,17 @@ def test_pay_for_non_establishment_staff_and_retirees_is_recognised_and_pay_from
     assert _ghosts(retiree, UNIT) == []  # a pension through finance from the unit retired from
     assert _ghosts(RegistryView("330106198506150011"), UNIT) == [UNIT]  # in no register at all: a ghost
     assert _ghosts(RegistryView("330106198506150011", "张伟"), UNIT) == [UNIT]  # registered, never posted
+
+
+# --- item 8: 混编混岗 -------------------------------------------------------------------------------------------------
+
+from hub.domain.registry import category_fits  # noqa: E402
+
+
+def test_a_category_fits_its_units_kind():
+    assert category_fits("GOVERNMENT_ORGAN", "ADMINISTRATIVE") and category_fits("COURT", "POLITICAL_LEGAL")
+    assert category_fits("PARTY_ORGAN", "WORKER") and category_fits("PUBLIC_INSTITUTION", "WORKER")
+    assert category_fits("PUBLIC_INSTITUTION", "PUBLIC_INSTITUTION")
+    assert not category_fits("PUBLIC_INSTITUTION", "ADMINISTRATIVE")  # an administrative slot in a public institution
+    assert not category_fits("GOVERNMENT_ORGAN", "PUBLIC_INSTITUTION")  # a public-institution slot in an organ
+    assert mismatch_class("MIXED_CATEGORY") is MismatchClass.WARNING
