@@ -1,4 +1,5 @@
-"""The registry as an establishment officer knows it (issue 19): mismatch kinds of the new rules; education and
+"""The registry as an establishment officer knows it (issue 19): unit grade (机构规格), 参公,
+classification and dispatched bodies; mismatch kinds of the new rules; education and
 degree apart, full-time and in-service; flexible retirement decisions; the non-establishment staff register (编外).
 
 Existing data is carried over: a person's education stays their (full-time) education, degrees start unknown.
@@ -28,7 +29,23 @@ def _kinds(values) -> str:
     return "kind IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+GRADES = "'BUREAU', 'DEPUTY_BUREAU', 'DIVISION', 'DEPUTY_DIVISION', 'SECTION', 'DEPUTY_SECTION'"
+CLASSES = "'PUBLIC_WELFARE_1', 'PUBLIC_WELFARE_2', 'ADMINISTRATIVE_FUNCTIONS', 'BUSINESS'"
+DISPATCHED = "'SUBDISTRICT_OFFICE', 'DEVELOPMENT_ZONE'"
+
+
 def upgrade() -> None:
+    for table in ('units', 'unit_versions'):  # existing units: grade and classification unknown, not 参公, not dispatched
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('grade', sa.String(length=16), nullable=True))
+            batch_op.add_column(sa.Column('civil_service_managed', sa.Boolean(), nullable=False, server_default=sa.false()))
+            batch_op.add_column(sa.Column('classification', sa.String(length=32), nullable=True))
+            batch_op.add_column(sa.Column('dispatched', sa.String(length=32), nullable=True))
+    with op.batch_alter_table('units', schema=None) as batch_op:
+        batch_op.create_check_constraint(op.f('ck_units_grade_allowed'), f"grade IS NULL OR grade IN ({GRADES})")
+        batch_op.create_check_constraint(op.f('ck_units_classification_allowed'),
+                                         f"classification IS NULL OR classification IN ({CLASSES})")
+        batch_op.create_check_constraint(op.f('ck_units_dispatched_allowed'), f"dispatched IS NULL OR dispatched IN ({DISPATCHED})")
     with op.batch_alter_table('mismatches', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_mismatches_kind_allowed'), type_='check')
         batch_op.create_check_constraint(op.f('ck_mismatches_kind_allowed'), _kinds(NEW_KINDS))
@@ -98,6 +115,13 @@ def downgrade() -> None:
         batch_op.drop_column('in_service_degree')
         batch_op.drop_column('in_service_education')
         batch_op.drop_column('degree')
+    with op.batch_alter_table('units', schema=None) as batch_op:
+        for ck in ('ck_units_dispatched_allowed', 'ck_units_classification_allowed', 'ck_units_grade_allowed'):
+            batch_op.drop_constraint(op.f(ck), type_='check')
+    for table in ('unit_versions', 'units'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for col in ('dispatched', 'classification', 'civil_service_managed', 'grade'):
+                batch_op.drop_column(col)
     added = ", ".join(f"'{k}'" for k in NEW_KINDS if k not in OLD_KINDS)
     op.execute(f"DELETE FROM mismatches WHERE kind IN ({added})")  # kinds the old schema cannot hold
     with op.batch_alter_table('mismatches', schema=None) as batch_op:

@@ -45,6 +45,9 @@ def _enum_check(column: str, values) -> CheckConstraint:
 
 from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that use them)
     Degree,
+    DispatchedBody,
+    InstitutionClass,
+    UnitGrade,
     Education,
     Funding,
     Gender,
@@ -78,11 +81,21 @@ class UnitRow(Base):
     status: Mapped[str] = mapped_column(String(16), default=UnitStatus.ACTIVE.value)
     established_on: Mapped[date | None] = mapped_column(Date)
     abolished_on: Mapped[date | None] = mapped_column(Date)
+    grade: Mapped[str | None] = mapped_column(String(16))  # 机构规格
+    civil_service_managed: Mapped[bool] = mapped_column(Boolean, default=False)  # 参公
+    classification: Mapped[str | None] = mapped_column(String(32))  # 事业单位分类
+    dispatched: Mapped[str | None] = mapped_column(String(32))  # 派出机构
     __table_args__ = (
         _enum_check("kind", UnitKind),
         _enum_check("level", UnitLevel),
         _enum_check("funding", Funding),
         _enum_check("status", UnitStatus),
+        CheckConstraint("grade IS NULL OR grade IN (" + ", ".join(f"'{g.value}'" for g in UnitGrade) + ")",
+                        name="grade_allowed"),
+        CheckConstraint("classification IS NULL OR classification IN ("
+                        + ", ".join(f"'{c.value}'" for c in InstitutionClass) + ")", name="classification_allowed"),
+        CheckConstraint("dispatched IS NULL OR dispatched IN (" + ", ".join(f"'{d.value}'" for d in DispatchedBody) + ")",
+                        name="dispatched_allowed"),
     )
 
 
@@ -101,6 +114,10 @@ class UnitVersionRow(Base):
     parent_code: Mapped[str | None] = mapped_column(String(18))
     funding: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16))
+    civil_service_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+    classification: Mapped[str | None] = mapped_column(String(32))
+    dispatched: Mapped[str | None] = mapped_column(String(32))
     document_number: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_unit_versions_unit_from", "unit_code", "valid_from"),)

@@ -10,7 +10,20 @@ from typing import Annotated, Union
 import strawberry
 
 from hub.api.workflow_types import ApprovalForm, LeaderAppointment
-from hub.api.types import Ctx, Funding, LeaderRank, Person, Posting, QuotaCategory, Unit, UnitKind, UnitLevel
+from hub.api.types import (
+    Ctx,
+    DispatchedBody,
+    Funding,
+    InstitutionClass,
+    LeaderRank,
+    Person,
+    Posting,
+    QuotaCategory,
+    Unit,
+    UnitGrade,
+    UnitKind,
+    UnitLevel,
+)
 from hub.domain import registry as rules
 from hub.domain.identifiers import InvalidIdentifier
 from hub.domain.registry import Person as DomainPerson
@@ -218,6 +231,10 @@ class UnitInput:
     region_code: str
     funding: Funding
     parent_code: str | None = None
+    grade: UnitGrade | None = strawberry.field(default=None, description="机构规格")
+    civil_service_managed: bool = strawberry.field(default=False, description="参公 (public institutions only)")
+    classification: InstitutionClass | None = strawberry.field(default=None, description="事业单位分类 (public institutions only)")
+    dispatched: DispatchedBody | None = strawberry.field(default=None, description="派出机构 (organs only)")
 
 
 @strawberry.input
@@ -228,6 +245,10 @@ class UnitChanges:
     region_code: str | None = None
     funding: Funding | None = None
     parent_code: str | None = None
+    grade: UnitGrade | None = None
+    civil_service_managed: bool | None = None
+    classification: InstitutionClass | None = None
+    dispatched: DispatchedBody | None = None
 
 
 @strawberry.input
@@ -247,7 +268,10 @@ class Mutation:
         def work(uow):
             _in_region(info, uow, region_code=unit.region_code)
             d = DomainUnit.new(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
-                               region_code=unit.region_code, funding=unit.funding.value, parent_code=unit.parent_code)
+                               region_code=unit.region_code, funding=unit.funding.value, parent_code=unit.parent_code,
+                               grade=unit.grade.value if unit.grade else None, civil_service_managed=unit.civil_service_managed,
+                               classification=unit.classification.value if unit.classification else None,
+                               dispatched=unit.dispatched.value if unit.dispatched else None)
             return UnitPayload(unit=Unit.from_row(registry.create_unit(uow, unit=d, document_number=document_number, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
 

@@ -29,6 +29,9 @@ from hub.domain import vocabulary as v
 
 UnitKind = strawberry.enum(v.UnitKind, description="机构类别")
 UnitLevel = strawberry.enum(v.UnitLevel, description="层级")
+UnitGrade = strawberry.enum(v.UnitGrade, description="机构规格: 正厅(局)级 … 副科级")
+InstitutionClass = strawberry.enum(v.InstitutionClass, description="事业单位分类: 公益一类, 公益二类, 承担行政职能, 经营类")
+DispatchedBody = strawberry.enum(v.DispatchedBody, description="派出机构: 街道办事处, 开发区管委会")
 Funding = strawberry.enum(v.Funding, description="经费形式")
 QuotaCategory = strawberry.enum(v.QuotaCategory, description="编制类型")
 LeaderRank = strawberry.enum(v.LeaderRank, description="领导职数")
@@ -148,6 +151,17 @@ class UnitVersion:
     parent_code: str | None
     document_number: str | None
     recorded_at: datetime
+    grade: UnitGrade | None = None
+    civil_service_managed: bool = False
+    classification: InstitutionClass | None = None
+    dispatched: DispatchedBody | None = None
+
+
+def _parameters(r) -> dict:
+    """机构规格, 参公, classification and dispatched body of a unit row or version (None where a row has none)."""
+    g, c, d = getattr(r, "grade", None), getattr(r, "classification", None), getattr(r, "dispatched", None)
+    return {"grade": v.UnitGrade(g) if g else None, "civil_service_managed": bool(getattr(r, "civil_service_managed", False)),
+            "classification": v.InstitutionClass(c) if c else None, "dispatched": v.DispatchedBody(d) if d else None}
 
 
 @strawberry.type(description="A unit (机构), identified by its unified social credit code.")
@@ -163,13 +177,18 @@ class Unit:
     abolished_on: date | None
     parent_code: strawberry.Private[str | None]
     as_of: strawberry.Private[date | None] = None
+    grade: UnitGrade | None = strawberry.field(default=None, description="机构规格")
+    civil_service_managed: bool = strawberry.field(default=False, description="参照公务员法管理 (参公)")
+    classification: InstitutionClass | None = strawberry.field(default=None, description="事业单位分类")
+    dispatched: DispatchedBody | None = strawberry.field(default=None, description="派出机构")
 
     @classmethod
     def from_row(cls, r, as_of: date | None = None) -> "Unit":
         return cls(code=r.code if hasattr(r, "code") else r.unit_code, name=r.name, kind=v.UnitKind(r.kind),
                    level=v.UnitLevel(r.level), funding=v.Funding(r.funding), region_code=r.region_code,
                    status=v.UnitStatus(r.status), established_on=getattr(r, "established_on", None),
-                   abolished_on=getattr(r, "abolished_on", None), parent_code=r.parent_code, as_of=as_of)
+                   abolished_on=getattr(r, "abolished_on", None), parent_code=r.parent_code, as_of=as_of,
+                   **_parameters(r))
 
     @strawberry.field
     async def parent(self, info: Ctx) -> Unit | None:
@@ -253,7 +272,8 @@ class Unit:
             rows = history.history(s, UnitVersionRow, key={"unit_code": self.code})
         return [UnitVersion(valid_from=r.valid_from, valid_to=r.valid_to, name=r.name, kind=v.UnitKind(r.kind),
                             level=v.UnitLevel(r.level), funding=v.Funding(r.funding), status=v.UnitStatus(r.status),
-                            parent_code=r.parent_code, document_number=r.document_number, recorded_at=r.recorded_at) for r in rows]
+                            parent_code=r.parent_code, document_number=r.document_number, recorded_at=r.recorded_at,
+                            **_parameters(r)) for r in rows]
 
 
 def _quotas_as_of(info: Ctx, code: str, on: date) -> list[Quota]:

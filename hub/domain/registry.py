@@ -8,7 +8,10 @@ from datetime import date
 from hub.domain.identifiers import parse_id_number, parse_region_code, parse_unit_code
 from hub.domain.vocabulary import (
     Degree,
+    DispatchedBody,
     Education,
+    InstitutionClass,
+    UnitGrade,
     Funding,
     Gender,
     LeaderRank,
@@ -41,6 +44,12 @@ class IdentityDisagrees(DomainError):
     code = "IDENTITY_DISAGREES"
 
 
+class LeaderRankAboveGrade(DomainError):
+    """A leader rank above the unit's grade (机构规格): no 正处 leader in a 正科级 unit."""
+
+    code = "LEADER_RANK_ABOVE_GRADE"
+
+
 class UnitNotFound(DomainError):
     code = "UNIT_NOT_FOUND"
 
@@ -71,23 +80,41 @@ class Unit:
     status: UnitStatus = UnitStatus.ACTIVE
     established_on: date | None = None
     abolished_on: date | None = None
+    grade: UnitGrade | None = None  # 机构规格
+    civil_service_managed: bool = False  # 参照公务员法管理 (参公): public institutions only
+    classification: InstitutionClass | None = None  # 事业单位分类: public institutions only
+    dispatched: DispatchedBody | None = None  # 派出机构: organs only
 
     @classmethod
     def new(cls, *, code: str, name: str, kind: str, level: str, region_code: str, funding: str,
-            parent_code: str | None = None, established_on: date | None = None) -> "Unit":
+            parent_code: str | None = None, established_on: date | None = None, grade: str | None = None,
+            civil_service_managed: bool = False, classification: str | None = None,
+            dispatched: str | None = None) -> "Unit":
         """A validated unit; raises ValueError naming the bad field."""
         name = (name or "").strip()
         if not name:
             raise ValueError("unit name must not be empty")
+        k = UnitKind.parse(kind, "unit kind")
+        institution = k is UnitKind.PUBLIC_INSTITUTION
+        if civil_service_managed and not institution:
+            raise ValueError("only a public institution is managed like the civil service (参公); an organ is civil service")
+        if classification and not institution:
+            raise ValueError("a classification (公益一类 …) is a public institution's; this unit is an organ")
+        if dispatched and institution:
+            raise ValueError("a dispatched body (派出机构) is an organ, not a public institution")
         return cls(
             code=parse_unit_code(code),
             name=name,
-            kind=UnitKind.parse(kind, "unit kind"),
+            kind=k,
             level=UnitLevel.parse(level, "unit level"),
             region_code=parse_region_code(region_code),
             funding=Funding.parse(funding, "funding"),
             parent_code=parse_unit_code(parent_code) if parent_code else None,
             established_on=established_on,
+            grade=UnitGrade.parse(grade, "unit grade") if grade else None,
+            civil_service_managed=bool(civil_service_managed),
+            classification=InstitutionClass.parse(classification, "classification") if classification else None,
+            dispatched=DispatchedBody.parse(dispatched, "dispatched body") if dispatched else None,
         )
 
 
@@ -269,3 +296,24 @@ def category_fits(unit_kind: UnitKind | str, category: QuotaCategory | str) -> b
     institution, or a public-institution slot in an organ, does not: 混编混岗)."""
     allowed = INSTITUTION_CATEGORIES if UnitKind(unit_kind) is UnitKind.PUBLIC_INSTITUTION else ORGAN_CATEGORIES
     return QuotaCategory(category) in allowed
+
+
+# 机构规格 and 领导职务 on one ladder: a unit's leaders are at most of its grade (a 正处级 unit has 正处 and lower
+# leaders — its team and its internal departments' — a 正科级 unit 正科 and 副科 only).
+_GRADE_ORDER = [UnitGrade.BUREAU, UnitGrade.DEPUTY_BUREAU, UnitGrade.DIVISION, UnitGrade.DEPUTY_DIVISION,
+                UnitGrade.SECTION, UnitGrade.DEPUTY_SECTION]
+_RANK_GRADE = {LeaderRank.DIVISION_CHIEF: UnitGrade.DIVISION, LeaderRank.DEPUTY_DIVISION_CHIEF: UnitGrade.DEPUTY_DIVISION,
+               LeaderRank.SECTION_CHIEF: UnitGrade.SECTION, LeaderRank.DEPUTY_SECTION_CHIEF: UnitGrade.DEPUTY_SECTION}
+
+
+def leader_rank_fits_grade(grade: UnitGrade | str | None, rank: LeaderRank | str) -> bool:
+    """Whether a leader rank fits a unit of ``grade`` (a unit without a recorded grade: any)."""
+    if not grade:
+        return True
+    return _GRADE_ORDER.index(_RANK_GRADE[LeaderRank(rank)]) >= _GRADE_ORDER.index(UnitGrade(grade))
+
+
+def check_leader_rank_fits(unit_code: str, grade: UnitGrade | str | None, rank: LeaderRank | str) -> None:
+    if not leader_rank_fits_grade(grade, rank):
+        raise LeaderRankAboveGrade(f"a {LeaderRank(rank).value} leader does not fit unit {unit_code} of grade "
+                                   f"{UnitGrade(grade).value} (机构规格)")

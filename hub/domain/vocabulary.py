@@ -35,6 +35,33 @@ class UnitLevel(_Vocab):
     TOWNSHIP = "TOWNSHIP"  # 乡镇(街道)
 
 
+class UnitGrade(_Vocab):
+    """机构规格."""
+
+    BUREAU = "BUREAU"  # 正厅(局)级
+    DEPUTY_BUREAU = "DEPUTY_BUREAU"  # 副厅(局)级
+    DIVISION = "DIVISION"  # 正处级
+    DEPUTY_DIVISION = "DEPUTY_DIVISION"  # 副处级
+    SECTION = "SECTION"  # 正科级
+    DEPUTY_SECTION = "DEPUTY_SECTION"  # 副科级
+
+
+class InstitutionClass(_Vocab):
+    """事业单位分类 (public institutions only)."""
+
+    PUBLIC_WELFARE_1 = "PUBLIC_WELFARE_1"  # 公益一类
+    PUBLIC_WELFARE_2 = "PUBLIC_WELFARE_2"  # 公益二类
+    ADMINISTRATIVE_FUNCTIONS = "ADMINISTRATIVE_FUNCTIONS"  # 承担行政职能
+    BUSINESS = "BUSINESS"  # 经营类
+
+
+class DispatchedBody(_Vocab):
+    """派出机构 (organs only)."""
+
+    SUBDISTRICT_OFFICE = "SUBDISTRICT_OFFICE"  # 街道办事处
+    DEVELOPMENT_ZONE = "DEVELOPMENT_ZONE"  # 开发区管委会
+
+
 class Funding(_Vocab):
     FULL = "FULL"  # 全额拨款
     PARTIAL = "PARTIAL"  # 差额拨款

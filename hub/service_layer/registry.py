@@ -35,6 +35,7 @@ from hub.domain.registry import (
     UnitEstablishment,
     UnitNotFound,
     check_full_time_degree,
+    check_leader_rank_fits,
 )
 from hub.domain.vocabulary import Degree, Education, LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
@@ -47,7 +48,12 @@ from hub.service_layer.unit_of_work import UnitOfWork
 def unit_data(r: UnitRow) -> dict:
     return {"code": r.code, "name": r.name, "kind": r.kind, "level": r.level, "region_code": r.region_code,
             "parent_code": r.parent_code, "funding": r.funding, "status": r.status,
-            "established_on": r.established_on, "abolished_on": r.abolished_on}
+            "established_on": r.established_on, "abolished_on": r.abolished_on, "grade": r.grade,
+            "civil_service_managed": bool(r.civil_service_managed), "classification": r.classification,
+            "dispatched": r.dispatched}
+
+
+UNIT_PARAMETERS = ("grade", "civil_service_managed", "classification", "dispatched")  # issue 19: 机构规格 and the rest
 
 
 def quota_data(r) -> dict:
@@ -95,7 +101,7 @@ def create_unit(uow: UnitOfWork, *, unit: Unit, document_number: str | None = No
         _get_unit(uow, unit.parent_code)
     row = UnitRow(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
                   region_code=unit.region_code, parent_code=unit.parent_code, funding=unit.funding.value,
-                  status=UnitStatus.ACTIVE.value, established_on=effective)
+                  status=UnitStatus.ACTIVE.value, established_on=effective, **_parameters(unit))
     uow.session.add(row)
     uow.session.flush()
     _unit_version(uow, row, document_number, effective)
@@ -104,7 +110,13 @@ def create_unit(uow: UnitOfWork, *, unit: Unit, document_number: str | None = No
     return row
 
 
-UNIT_VERSIONED = ("name", "kind", "level", "region_code", "parent_code", "funding", "status")
+UNIT_VERSIONED = ("name", "kind", "level", "region_code", "parent_code", "funding", "status", *UNIT_PARAMETERS)
+
+
+def _parameters(unit: Unit) -> dict:
+    return {"grade": unit.grade.value if unit.grade else None, "civil_service_managed": unit.civil_service_managed,
+            "classification": unit.classification.value if unit.classification else None,
+            "dispatched": unit.dispatched.value if unit.dispatched else None}
 
 
 def _unit_version(uow: UnitOfWork, row, document_number: str | None, effective: date) -> bool:
@@ -123,13 +135,20 @@ def update_unit(uow: UnitOfWork, *, code: str, changes: dict, document_number: s
     base = history.version_as_of(uow.session, UnitVersionRow, key={"unit_code": row.code}, on=effective) or row
     probe = Unit.new(**{k: (changes.get(k, v.value if hasattr(v, "value") else v)) for k, v in {
         "code": row.code, "name": base.name, "kind": base.kind, "level": base.level, "region_code": base.region_code,
-        "funding": base.funding, "parent_code": base.parent_code}.items()})
+        "funding": base.funding, "parent_code": base.parent_code,
+        **{p: getattr(base, p) for p in UNIT_PARAMETERS}}.items()})
+    if probe.grade:  # a grade lowered below the unit's leaders or leader positions is refused (机构规格)
+        for rank in sorted(set(uow.session.execute(select(PostingRow.leader_rank).where(
+                PostingRow.unit_code == row.code, PostingRow.active, PostingRow.leader_rank.is_not(None))).scalars())
+                | set(uow.session.execute(select(LeaderQuotaRow.rank).where(
+                    LeaderQuotaRow.unit_code == row.code, LeaderQuotaRow.approved > 0)).scalars())):
+            check_leader_rank_fits(row.code, probe.grade, rank)
     if probe.parent_code:
         if probe.parent_code == row.code:
             raise ValueError("a unit cannot be its own parent")
         _get_unit(uow, probe.parent_code)
     changed = {k: (lambda v: v.value if hasattr(v, "value") else v)(getattr(probe, k))
-               for k in ("name", "kind", "level", "region_code", "parent_code", "funding")}
+               for k in ("name", "kind", "level", "region_code", "parent_code", "funding", *UNIT_PARAMETERS)}
     version = SimpleNamespace(code=row.code, status=base.status, **changed)
     if _unit_version(uow, version, document_number, effective):  # the current version: the unit row follows it
         for k, v in changed.items():
@@ -170,8 +189,14 @@ def set_quota(uow: UnitOfWork, *, unit_code: str, category: str, approved: int, 
 def set_leader_quota(uow: UnitOfWork, *, unit_code: str, rank: str, approved: int, document_number: str | None,
                      effective: date, book: MismatchBook | None = None) -> LeaderQuotaRow:
     """Approve a unit's leadership positions of a rank (核定领导职数)."""
-    return _approve_slots(uow, LeaderQuotaRow, LeaderQuotaVersionRow, "rank",
-                          lambda: LeaderRank.parse(rank, "leader rank").value, unit_code=unit_code,
+    def parse_rank() -> str:
+        r = LeaderRank.parse(rank, "leader rank")
+        if approved > 0:
+            unit = _get_unit(uow, unit_code)
+            check_leader_rank_fits(unit.code, unit.grade, r)  # no 正处 positions in a 正科级 unit
+        return r.value
+
+    return _approve_slots(uow, LeaderQuotaRow, LeaderQuotaVersionRow, "rank", parse_rank, unit_code=unit_code,
                           approved=approved, document_number=document_number, effective=effective, book=book,
                           entity="leader_quota", event_type="gov.registry.leader_quota.changed")
 
@@ -266,6 +291,8 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
         raise UnitAbolished(f"unit {unit.code} is abolished")
     cat = QuotaCategory.parse(category, "quota category")
     rank = LeaderRank.parse(leader_rank, "leader rank") if leader_rank else None
+    if rank is not None:
+        check_leader_rank_fits(unit.code, unit.grade, rank)  # leader ranks fit the unit's grade (机构规格)
     est = lock_establishment(uow, unit.code, cat, rank)
     current = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active)).scalar_one_or_none()
     if current is not None:

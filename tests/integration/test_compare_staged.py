@@ -75,7 +75,7 @@ def _partners_disagree(db, persons, postings, rng, *, lines_of_p: bool = True):
         if r > 0.4:
             st = rng.choice(["EMPLOYED"] * 20 + ["RETIRED", "LEFT"])
             unit = posting.get(idn) if rng.random() > 0.05 else rng.choice(units)
-            rank = rng.choice([None] * 6 + ["正处", "副科", "四级主任科员", "一级调研员", "专业技术岗位五级"])  # LEADER_RANK_CONFLICT
+            rank = rng.choice([None] * 40 + ["四级主任科员", "一级调研员"])  # some contradict a leader: LEADER_RANK_CONFLICT
             rows["partner_employment"].append((idn, persons[idn], unit or rng.choice(units), st, date(2020, 1, 1), rank, "seed", NOW))
         if r > 0.7 and idn in posting:
             emp = posting[idn] if rng.random() > 0.05 else rng.choice(units)

@@ -213,3 +213,97 @@ def test_a_posting_whose_category_does_not_fit_its_unit_is_flagged_mixed_categor
         registry.end_posting(uow, id_number=fits, end_date=date(2022, 1, 1), reason="TRANSFER_OUT")
         uow.commit()
     assert not _open(db, "MIXED_CATEGORY")
+
+
+def test_unit_grade_and_parameters_through_graphql_and_leader_ranks_must_fit_the_grade(db):
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.domain.registry import LeaderRankAboveGrade
+    from hub.service_layer import registry
+    from hub.service_layer.tokens import create_token
+    from hub.service_layer.unit_of_work import UnitOfWork
+    from tests.factories import unit_code
+
+    client, token = TestClient(create_app(db)), create_token(db, role="ADMIN", name="admin")[1]
+
+    def gql(q):
+        return client.post("/graphql", json={"query": q}, headers={"Authorization": f"Bearer {token}",
+                                                                   "X-Purpose": quote("核查")}).json()
+
+    code = unit_code()
+    r = gql(f'mutation {{ createUnit(unit: {{code: "{code}", name: "桐庐县测试局", kind: GOVERNMENT_ORGAN, level: DISTRICT,'
+            f' regionCode: "330122", funding: FULL, grade: SECTION}}, effectiveDate: "2020-01-01") {{ __typename }} }}')
+    assert r["data"]["createUnit"]["__typename"] == "UnitPayload", r
+    fields = "grade civilServiceManaged classification dispatched"
+    assert gql(f'{{ unit(code: "{code}") {{ {fields} }} }}')["data"]["unit"] == {
+        "grade": "SECTION", "civilServiceManaged": False, "classification": None, "dispatched": None}
+    # no 正处 positions or leaders in a 正科级 unit: refused with the reason, nothing changed
+    r = gql(f'mutation {{ setLeaderQuota(unitCode: "{code}", rank: DIVISION_CHIEF, approved: 1, effectiveDate: "2020-01-01")'
+            f' {{ __typename ... on InvalidInput {{ message }} }} }}')
+    assert r["data"]["setLeaderQuota"]["__typename"] == "InvalidInput" and "机构规格" in r["data"]["setLeaderQuota"]["message"]
+    with UnitOfWork(db, actor="test") as uow:
+        registry.set_quota(uow, unit_code=code, category="ADMINISTRATIVE", approved=2, document_number=None, effective=date(2020, 1, 1))
+        registry.set_leader_quota(uow, unit_code=code, rank="SECTION_CHIEF", approved=1, document_number=None, effective=date(2020, 1, 1))
+        uow.commit()
+    chief = make_person(db, name="钱进")
+    hire(db, chief, code, rank="SECTION_CHIEF")
+    other = make_person(db, name="孙退")
+    with UnitOfWork(db, actor="test") as uow:
+        try:
+            registry.start_posting(uow, id_number=other, unit_code=code, category="ADMINISTRATIVE",
+                                   leader_rank="DIVISION_CHIEF", start_date=date(2021, 1, 1))
+            raise AssertionError("accepted")
+        except LeaderRankAboveGrade as e:
+            assert "DIVISION_CHIEF" in str(e)
+    # a grade below the unit's leaders is refused; raising it and reclassifying is recorded in the unit's history
+    r = gql(f'mutation {{ updateUnit(code: "{code}", changes: {{grade: DEPUTY_SECTION}}, effectiveDate: "2022-01-01")'
+            f' {{ __typename ... on InvalidInput {{ message }} }} }}')
+    assert r["data"]["updateUnit"]["__typename"] == "InvalidInput"
+    r = gql(f'mutation {{ updateUnit(code: "{code}", changes: {{grade: DIVISION, dispatched: DEVELOPMENT_ZONE}},'
+            f' effectiveDate: "2022-01-01") {{ __typename }} }}')
+    assert r["data"]["updateUnit"]["__typename"] == "UnitPayload", r
+    got = gql(f'{{ unit(code: "{code}") {{ {fields} history {{ validFrom grade dispatched }} }} }}')["data"]["unit"]
+    assert (got["grade"], got["dispatched"]) == ("DIVISION", "DEVELOPMENT_ZONE")
+    assert [(h["grade"], h["dispatched"]) for h in got["history"]] == [("SECTION", None), ("DIVISION", "DEVELOPMENT_ZONE")]
+    r = gql(f'mutation {{ setLeaderQuota(unitCode: "{code}", rank: DIVISION_CHIEF, approved: 1, effectiveDate: "2022-01-01")'
+            f' {{ __typename }} }}')
+    assert r["data"]["setLeaderQuota"]["__typename"] == "QuotaPayload", r
+
+
+def test_the_demo_city_imports_with_its_grades_and_an_import_refuses_a_leader_above_grade(db, tmp_path):
+    import csv
+
+    from sqlalchemy import func
+
+    from hub.adapters.orm import UnitRow
+    from hub.demo_city import generate_city
+    from hub.service_layer.importer import import_registry
+
+    out = tmp_path / "city"
+    generate_city(out, 400, seed=5)
+    units = {r["code"]: r for r in csv.DictReader((out / "units.csv").open(encoding="utf-8"))}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("units.csv", "quotas.csv", "leader_quotas.csv", "persons.csv", "postings.csv"):
+        (bad / name).write_bytes((out / name).read_bytes())
+    county = next(c for c, u in units.items() if u["grade"] == "SECTION" and u["kind"] != "PUBLIC_INSTITUTION")
+    with (bad / "leader_quotas.csv").open("a", encoding="utf-8") as f:
+        f.write(f"{county},DIVISION_CHIEF,1\n")
+    from hub.service_layer.importer import ImportRejected
+
+    try:
+        import_registry(db, bad)
+        raise AssertionError("accepted")
+    except ImportRejected as e:
+        [err] = e.report.errors
+        assert err.file == "leader_quotas.csv" and "机构规格" in err.reason, err
+    with db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(UnitRow)) == 0  # all or nothing
+    import_registry(db, out)
+    with db.read_session() as s:
+        got = {r.code: (r.grade, r.civil_service_managed, r.classification, r.dispatched) for r in s.execute(select(UnitRow)).scalars()}
+    assert got == {c: (u["grade"], u["civil_service_managed"] == "true", u["classification"] or None, u["dispatched"] or None)
+                   for c, u in units.items()}

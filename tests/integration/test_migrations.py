@@ -107,7 +107,8 @@ def test_payroll_partitions_upgrade_and_downgrade_keep_every_line(empty_pg_url):
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_0014_carries_existing_data_over(backend, tmp_path, request):
     """Issue 19's migration on a registry at 0011: persons keep their education (now the full-time one, degrees
-    unknown), units, postings and open mismatches stay as they were; the new kinds and columns are usable."""
+    unknown), units keep theirs (grade and classification unknown, not 参公), postings and open mismatches stay as
+    they were; the new kinds, columns and tables are usable."""
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}" if backend == "sqlite" else request.getfixturevalue("empty_pg_url")
     migrate(url, "0011")
     db = connect(url)
@@ -129,6 +130,11 @@ def test_0014_carries_existing_data_over(backend, tmp_path, request):
         assert c.execute(text("SELECT name, education, degree, in_service_education, in_service_degree FROM persons")).one() == \
             ("张伟", "MASTER", None, None, None)
         assert c.execute(text("SELECT leader_rank, active FROM postings")).one() == ("SECTION_CHIEF", True)
+        assert c.execute(text("SELECT name, grade, civil_service_managed, classification, dispatched FROM units")).one() == \
+            ("杭州市测试局", None, False, None, None)
+        c.execute(text("UPDATE units SET grade = 'DIVISION', dispatched = 'SUBDISTRICT_OFFICE'"))
+        assert c.execute(text("SELECT count(*) FROM non_establishment_staff")).scalar() == 0
+        assert c.execute(text("SELECT count(*) FROM retirement_decisions")).scalar() == 0
         assert c.execute(text("SELECT kind, status FROM mismatches")).one() == ("OVER_QUOTA", "OPEN")
         c.execute(text("UPDATE persons SET degree = 'MASTER', in_service_degree = 'DOCTOR'"))
         c.execute(text("INSERT INTO mismatches (id, kind, subject, unit_code, source, status, details, caused_by, detected_at,"

@@ -170,3 +170,37 @@ def test_a_category_fits_its_units_kind():
     assert not category_fits("PUBLIC_INSTITUTION", "ADMINISTRATIVE")  # an administrative slot in a public institution
     assert not category_fits("GOVERNMENT_ORGAN", "PUBLIC_INSTITUTION")  # a public-institution slot in an organ
     assert mismatch_class("MIXED_CATEGORY") is MismatchClass.WARNING
+
+
+# --- item 1: unit grade (机构规格), 参公, classification, dispatched bodies ------------------------------------------
+
+from hub.domain.registry import Unit, leader_rank_fits_grade  # noqa: E402
+from hub.domain.vocabulary import DispatchedBody, InstitutionClass, UnitGrade  # noqa: E402
+
+
+def _unit(**kw):
+    base = dict(code="11330100000000001L", name="杭州市测试中心", kind="PUBLIC_INSTITUTION", level="CITY", region_code="330100", funding="FULL")
+    return Unit.new(**(base | kw))
+
+
+def test_unit_parameters_belong_to_their_kind():
+    u = _unit(grade="DIVISION", civil_service_managed=True, classification="ADMINISTRATIVE_FUNCTIONS")
+    assert (u.grade, u.civil_service_managed, u.classification) == (UnitGrade.DIVISION, True, InstitutionClass.ADMINISTRATIVE_FUNCTIONS)
+    street = _unit(kind="GOVERNMENT_ORGAN", name="上城区湖滨街道办事处", grade="DEPUTY_DIVISION", dispatched="SUBDISTRICT_OFFICE")
+    assert street.dispatched is DispatchedBody.SUBDISTRICT_OFFICE
+    for bad, why in ((dict(kind="GOVERNMENT_ORGAN", civil_service_managed=True), "参公"),
+                     (dict(kind="PARTY_ORGAN", classification="PUBLIC_WELFARE_1"), "classification"),
+                     (dict(dispatched="DEVELOPMENT_ZONE"), "dispatched"),
+                     (dict(grade="COUNTY"), "unknown unit grade"),
+                     (dict(classification="PUBLIC_WELFARE_3"), "unknown classification")):
+        with pytest.raises(ValueError, match=why):
+            _unit(**bad)
+
+
+def test_leader_ranks_fit_the_units_grade():
+    assert leader_rank_fits_grade("DIVISION", "DIVISION_CHIEF") and leader_rank_fits_grade("DIVISION", "DEPUTY_SECTION_CHIEF")
+    assert leader_rank_fits_grade("DEPUTY_BUREAU", "DIVISION_CHIEF") and leader_rank_fits_grade(None, "DIVISION_CHIEF")
+    assert not leader_rank_fits_grade("SECTION", "DIVISION_CHIEF")  # no 正处 leader in a 正科级 unit
+    assert not leader_rank_fits_grade("SECTION", "DEPUTY_DIVISION_CHIEF")
+    assert not leader_rank_fits_grade("DEPUTY_DIVISION", "DIVISION_CHIEF")
+    assert leader_rank_fits_grade("SECTION", "SECTION_CHIEF")
