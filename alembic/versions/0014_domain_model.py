@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('document_number', sa.String(length=100), nullable=True),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('CONTRACT', 'LABOUR_DISPATCH', 'SECONDMENT', 'TEMPORARY_POST')",
+    sa.CheckConstraint("kind IN ('CONTRACT', 'LABOUR_DISPATCH', 'SECONDMENT', 'TEMPORARY_POST', 'RETIREE_PENSION')",
                        name=op.f('ck_non_establishment_staff_kind_allowed')),
     sa.CheckConstraint('end_date IS NULL OR end_date >= start_date', name=op.f('ck_non_establishment_staff_end_after_start')),
     sa.CheckConstraint('(active AND end_date IS NULL) OR (NOT active AND end_date IS NOT NULL)',

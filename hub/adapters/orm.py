@@ -228,8 +228,9 @@ class PersonVersionRow(Base):
 
 
 class NonEstablishmentRow(Base):
-    """编外人员: a person employed outside the establishment (contract, labour dispatch, secondment, temporary post) and
-    paid by ``unit_code``, from start to end date. Not in the quota; counted apart in 三数一致."""
+    """编外人员: a person employed outside the establishment (contract, labour dispatch, secondment, temporary post), or
+    a retiree whose pension the unit pays through finance, paid by ``unit_code`` from start to end date. Not in the
+    quota; counted apart in 三数一致."""
 
     __tablename__ = "non_establishment_staff"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

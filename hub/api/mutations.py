@@ -125,7 +125,7 @@ class RetirementDecisionPayload:
 
 
 NonEstablishmentKind = strawberry.enum(NonEstablishmentKindValue, description="编外人员: CONTRACT 编外聘用, LABOUR_DISPATCH 劳务派遣, "
-                                      "SECONDMENT 借调, TEMPORARY_POST 挂职")
+                                      "SECONDMENT 借调, TEMPORARY_POST 挂职, RETIREE_PENSION 退休人员(财政发放退休费)")
 
 
 @strawberry.type(description="A person employed and paid by a unit outside the establishment (编外人员).")

@@ -34,8 +34,7 @@ class RegistryView(NamedTuple):
     posting_unit: str | None = None
     unit_funding: str | None = None
     leader_rank: str | None = None  # the active posting's leader rank (领导职务)
-    non_establishment: tuple[str, ...] = ()  # units that employ the person outside the establishment (编外), sorted
-    retired_from: tuple[str, ...] = ()  # units the person left by retirement (退休), sorted
+    non_establishment: tuple[str, ...] = ()  # units paying the person outside the establishment (编外 register), sorted
 
     @property
     def registered(self) -> bool:
@@ -104,9 +103,9 @@ def _same_name(a: str | None, b: str | None) -> bool:
 def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str], Finding]:
     """Every person-level streaming mismatch the registry and partner views imply, keyed by (kind, unit).
 
-    Pay without a posting is GHOST_PAYROLL unless the paying unit employs the person outside the establishment
-    (编外 register) or the person retired from it (a pension through finance); pay for someone in no register
-    stays a ghost."""
+    Pay without a posting is GHOST_PAYROLL unless the paying unit has the person on the 编外 register (staff employed
+    outside the establishment, or a retiree whose pension it pays through finance); pay for someone in no register
+    stays a ghost — so does pay continuing after a retirement nobody registered as a pension."""
     out: dict[tuple[K, str], Finding] = {}
 
     def add(kind: K, unit: str | None, source: str, details: dict) -> None:
@@ -138,8 +137,8 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
 
     if paying and not posting:
         for u in paying:
-            if u in reg.non_establishment or u in reg.retired_from:
-                continue  # 编外 staff paid by their unit, a retiree's pension through finance: recognised, not ghosts
+            if u in reg.non_establishment:
+                continue  # 编外 staff paid by their unit, a registered retiree's pension: recognised, not ghosts
             line = next(l for l in pay_now if l.unit_code == u and l.paid)
             add(K.GHOST_PAYROLL, u, FINANCE, {"expected": "an active posting", "found": {"paying_unit": u,
                 "period": period, "gross_amount": line.gross_amount}, "registered": reg.registered})

@@ -113,6 +113,7 @@ class NonEstablishmentKind(_Vocab):
     LABOUR_DISPATCH = "LABOUR_DISPATCH"  # 劳务派遣
     SECONDMENT = "SECONDMENT"  # 借调
     TEMPORARY_POST = "TEMPORARY_POST"  # 挂职
+    RETIREE_PENSION = "RETIREE_PENSION"  # 退休人员, 退休费由财政发放 (a pension paid through the unit's finance line)
 
 
 class Gender(_Vocab):

@@ -47,7 +47,7 @@ from hub.domain.reconciliation import FINANCE, HR, INSURANCE, POLICE
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.partner_events import verify_identities
-from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, RETIREMENT, reconcile_persons
+from hub.service_layer.reconcile import GLOBAL_LOCK_KEY, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
 SOURCES = (POLICE, HR, FINANCE, INSURANCE)
@@ -418,23 +418,17 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
 # A pay line ``n`` (a snapshot's or the finance view's) paid outside the establishment: ``non_establishment_pairs``
 # in SQL, for the staged comparison and the headcount query.
 OUTSIDE = """(NOT EXISTS (SELECT 1 FROM postings a WHERE a.id_number = n.id_number AND a.active)
-              AND (EXISTS (SELECT 1 FROM non_establishment_staff ne WHERE ne.id_number = n.id_number
-                                                                      AND ne.unit_code = n.unit_code AND ne.active)
-                   OR EXISTS (SELECT 1 FROM postings r WHERE r.id_number = n.id_number AND r.unit_code = n.unit_code
-                                                         AND NOT r.active AND r.end_reason = 'RETIREMENT')))"""
+              AND EXISTS (SELECT 1 FROM non_establishment_staff ne WHERE ne.id_number = n.id_number
+                                                                     AND ne.unit_code = n.unit_code AND ne.active))"""
 
 
 def non_establishment_pairs(s) -> set[tuple[str, str]]:
     """(person, unit) whose pay from the unit is outside the establishment (三数一致 counts it apart): an active 编外
-    entry of the unit, or a retirement from it, for a person without an active posting (``person_findings`` does not
-    call that pay a ghost). ``staged_compare._finance_absences`` says the same in SQL."""
+    entry of the unit (staff, or a retiree's pension) for a person without an active posting (``person_findings``
+    does not call that pay a ghost). ``OUTSIDE`` says the same in SQL."""
     posted = select(PostingRow.id_number).where(PostingRow.active)
-    pairs = set(s.execute(select(NonEstablishmentRow.id_number, NonEstablishmentRow.unit_code)
-                          .where(NonEstablishmentRow.active, NonEstablishmentRow.id_number.not_in(posted))).all())
-    pairs |= set(s.execute(select(PostingRow.id_number, PostingRow.unit_code)
-                           .where(~PostingRow.active, PostingRow.end_reason == RETIREMENT,
-                                  PostingRow.id_number.not_in(posted))).all())
-    return pairs
+    return set(s.execute(select(NonEstablishmentRow.id_number, NonEstablishmentRow.unit_code)
+                         .where(NonEstablishmentRow.active, NonEstablishmentRow.id_number.not_in(posted))).all())
 
 
 def _still_open(uow: UnitOfWork) -> dict[str, int]:

@@ -40,7 +40,6 @@ from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.unit_of_work import UnitOfWork
 
 CHUNK = 2000
-RETIREMENT = "RETIREMENT"  # a posting's end reason (DepartureReason): its unit may pay the pension through finance
 
 
 def _chunks(ids: list[str]):
@@ -60,7 +59,6 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
     pay: dict[str, list[PayLine]] = defaultdict(list)
     ins: dict[str, list[ContributionLine]] = defaultdict(list)
     non_est: dict[str, set[str]] = defaultdict(set)
-    retired: dict[str, set[str]] = defaultdict(set)
     wanted = set(ids)
     full = len(ids) > FULL_SCAN_THRESHOLD
     if uow.is_postgres and not full:
@@ -81,10 +79,6 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
         for idn, unit in s.execute(only(q, NonEstablishmentRow.id_number, part)):
             if idn in wanted:
                 non_est[idn].add(unit)
-        q = select(PostingRow.id_number, PostingRow.unit_code).where(~PostingRow.active, PostingRow.end_reason == RETIREMENT)
-        for idn, unit in s.execute(only(q, PostingRow.id_number, part)):
-            if idn in wanted:
-                retired[idn].add(unit)
         q = select(PartnerIdentityRow.id_number, PartnerIdentityRow.name, PartnerIdentityRow.status)
         for r in s.execute(only(q, PartnerIdentityRow.id_number, part)):
             if r[0] in wanted:
@@ -104,9 +98,8 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
         for r in s.execute(only(q, PartnerInsuranceRow.id_number, part)):
             if r[0] in wanted:
                 ins[r[0]].append(ContributionLine(r[1], r[2], r[3], r[4]))
-    for i in set(non_est) | set(retired):
-        reg[i] = reg[i]._replace(non_establishment=tuple(sorted(non_est.get(i, ()))),
-                                 retired_from=tuple(sorted(retired.get(i, ()))))
+    for i, units in non_est.items():
+        reg[i] = reg[i]._replace(non_establishment=tuple(sorted(units)))
     empty = PartnerViews()
     views = {}
     for i in ids:
@@ -139,9 +132,7 @@ SELECT k.id, pe.id_number IS NOT NULL, pe.name, po.unit_code, u.funding, po.lead
        (SELECT json_agg(json_build_array(pp.unit_code, pp.period, pp.name, pp.paid, pp.gross_amount))
           FROM partner_payroll pp WHERE pp.id_number = k.id),
        (SELECT array_agg(DISTINCT ne.unit_code ORDER BY ne.unit_code) FROM non_establishment_staff ne
-          WHERE ne.id_number = k.id AND ne.active),
-       (SELECT array_agg(DISTINCT r.unit_code ORDER BY r.unit_code) FROM postings r
-          WHERE r.id_number = k.id AND NOT r.active AND r.end_reason = 'RETIREMENT')
+          WHERE ne.id_number = k.id AND ne.active)
 FROM unnest(CAST(:ids AS varchar(18)[])) AS k(id)
 """ + person_view_joins("k.id"))
 
@@ -155,11 +146,11 @@ def _pg_load_views(s, ids: list[str]) -> tuple[dict[str, RegistryView], dict[str
     empty = PartnerViews()
     for part in _chunks(ids):
         for (idn, registered, name, unit, funding, leader, has_p, p_name, p_status, has_h, h_name, h_unit, h_status,
-             h_rank, has_i, i_employer, i_period, i_name, i_status, pay, non_est, retired) in s.execute(
+             h_rank, has_i, i_employer, i_period, i_name, i_status, pay, non_est) in s.execute(
                 _PG_VIEWS, {"ids": array_param(part)}):
             reg[idn] = RegistryView(idn, name, unit, funding, leader) if registered else RegistryView(idn)
-            if non_est or retired:
-                reg[idn] = reg[idn]._replace(non_establishment=tuple(non_est or ()), retired_from=tuple(retired or ()))
+            if non_est:
+                reg[idn] = reg[idn]._replace(non_establishment=tuple(non_est))
             if not (has_p or has_h or has_i or pay):
                 views[idn] = empty
                 continue

@@ -43,7 +43,7 @@ def test_education_and_degree_through_graphql_and_a_bad_degree_changes_nothing(d
         return client.post("/graphql", json={"query": q}, headers={"Authorization": f"Bearer {token}",
                                                                    "X-Purpose": quote("核查")}).json()
 
-    idn = id_number(serial=771)
+    idn = id_number(region="110105", serial=771)
     r = gql(f'mutation {{ registerPerson(person: {{idNumber: "{idn}", name: "王芳", education: "BACHELOR", degree: "BACHELOR",'
             f' inServiceEducation: "MASTER", inServiceDegree: "MASTER"}}, effectiveDate: "2024-01-01") {{ __typename }} }}')
     assert r["data"]["registerPerson"]["__typename"] == "PersonPayload", r
@@ -128,7 +128,7 @@ def test_a_flexible_retirement_decision_moves_the_date_and_holds_the_finding_unt
     assert (d["retirement_date"], d["statutory_date"], d["decision"]) == ("2027-05-20", "2024-05-20", "DELAY")
     with UnitOfWork(db, actor="test") as uow:
         try:
-            record_retirement_decision(uow, id_number=id_number(serial=919), kind="DELAY", retire_on=date(2027, 5, 20),
+            record_retirement_decision(uow, id_number=id_number(region="110105", serial=919), kind="DELAY", retire_on=date(2027, 5, 20),
                                        document_number="x")
             raise AssertionError("accepted")
         except PersonNotFound:
@@ -137,8 +137,9 @@ def test_a_flexible_retirement_decision_moves_the_date_and_holds_the_finding_unt
 
 def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_is(db, tmp_path):
     """编外: a contract worker on the register, paid by the unit that employs them, is recognised; a contract worker
-    unknown to every register, paid the same way, is GHOST_PAYROLL; a retiree's pension is recognised. 三数一致
-    counts the recognised pay apart (general path on SQLite, staged set operations on PostgreSQL)."""
+    unknown to every register, paid the same way, is GHOST_PAYROLL; a retiree is a ghost until the unit registers
+    the pension it pays through finance. 三数一致 counts the recognised pay apart (general path on SQLite, staged set
+    operations on PostgreSQL)."""
     from hub.service_layer import registry
     from hub.service_layer.compare import run_compare
     from hub.service_layer.non_establishment import end_entry, record_entry
@@ -153,14 +154,17 @@ def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_i
         uow.commit()
     staff = make_person(db, name="周杰")
     hire(db, staff, unit)
-    contract, stranger = id_number(serial=801), id_number(serial=802)
+    contract, stranger = id_number(region="110105", serial=801), id_number(region="110105", serial=802)
     with UnitOfWork(db, actor="test") as uow:
         entry = record_entry(uow, id_number=contract, name="郑爽", unit_code=unit, kind="CONTRACT",
                              start_date=date(2025, 1, 1), document_number="杭人社〔2025〕3号").id
         uow.commit()
     apply(db, paid(contract, "郑爽", unit), paid(stranger, "冯某", unit), paid(retiree, "吴刚", unit), paid(staff, "周杰", unit))
-    ghosts = {m.subject: m.unit_code for m in _open(db, "GHOST_PAYROLL")}
-    assert ghosts == {stranger: unit}
+    assert {m.subject: m.unit_code for m in _open(db, "GHOST_PAYROLL")} == {stranger: unit, retiree: unit}
+    with UnitOfWork(db, actor="test") as uow:  # the unit pays the retiree's pension through finance: registered
+        record_entry(uow, id_number=retiree, name="吴刚", unit_code=unit, kind="RETIREE_PENSION", start_date=date(2020, 3, 1))
+        uow.commit()
+    assert {m.subject: m.unit_code for m in _open(db, "GHOST_PAYROLL")} == {stranger: unit}
 
     snapshot = tmp_path / "finance.csv"
     snapshot.write_text("id_number,name,unit_code,period,gross_amount\n"

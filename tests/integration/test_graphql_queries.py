@@ -233,7 +233,7 @@ def test_mismatches_carry_their_class_and_filter_and_count_by_it(city):
     from tests.factories import id_number
     from tests.integration.registry_helpers import apply
 
-    ghost = id_number(serial=913)
+    ghost = id_number(region="110105", serial=913)
     apply(city["db"], paid(ghost, "无名氏", city["bureau"]))
     both = gql(city, "{ mismatches(filter: {status: OPEN}) { edges { node { kind class } } } }")["data"]["mismatches"]
     pairs = {(e["node"]["kind"], e["node"]["class"]) for e in both["edges"]}

@@ -148,12 +148,13 @@ def _ghosts(reg, *units):
     return sorted(u for (k, u) in found if k is MismatchKind.GHOST_PAYROLL)
 
 
-def test_pay_for_non_establishment_staff_and_retirees_is_recognised_and_pay_from_no_register_is_a_ghost():
+def test_pay_for_registered_non_establishment_staff_and_retirees_is_recognised_and_pay_from_no_register_is_a_ghost():
     contract = RegistryView("330106198506150011", non_establishment=(UNIT,))
     assert _ghosts(contract, UNIT) == []  # 编外, paid by the unit that employs them: not in the registry, not a ghost
     assert _ghosts(contract, OTHER) == [OTHER]  # paid by another unit: a ghost there
-    retiree = RegistryView("330106195506150011", "张伟", retired_from=(UNIT,))
-    assert _ghosts(retiree, UNIT) == []  # a pension through finance from the unit retired from
+    retiree = RegistryView("330106195506150011", "张伟", non_establishment=(UNIT,))
+    assert _ghosts(retiree, UNIT) == []  # a registered retiree's pension through finance from the unit
+    assert _ghosts(RegistryView("330106195506150011", "张伟"), UNIT) == [UNIT]  # retired, pay goes on, none registered
     assert _ghosts(RegistryView("330106198506150011"), UNIT) == [UNIT]  # in no register at all: a ghost
     assert _ghosts(RegistryView("330106198506150011", "张伟"), UNIT) == [UNIT]  # registered, never posted
 
