@@ -20,7 +20,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 OLD_KINDS = ('IDENTITY_UNKNOWN', 'NAME_MISMATCH', 'DECEASED_ACTIVE', 'GHOST_PAYROLL', 'PAYROLL_UNIT_MISMATCH',
              'DOUBLE_PAYROLL', 'UNPAID_POSTING', 'INSURANCE_EMPLOYER_MISMATCH', 'INSURANCE_MISSING', 'HR_STATUS_CONFLICT',
              'HR_UNIT_MISMATCH', 'RETIREMENT_DUE', 'OVER_QUOTA', 'LEADERSHIP_OVER_QUOTA', 'HEADCOUNT_INCONSISTENT')
-NEW_KINDS = OLD_KINDS + ('LEADER_RANK_CONFLICT', 'MIXED_CATEGORY')
+NEW_KINDS = OLD_KINDS + ('LEADER_RANK_CONFLICT', 'MIXED_CATEGORY', 'UNAPPROVED_DEPARTMENT')
 EDUCATION = "'DOCTORATE', 'MASTER', 'BACHELOR', 'COLLEGE', 'SECONDARY', 'OTHER'"
 DEGREES = "'DOCTOR', 'MASTER', 'BACHELOR'"
 
@@ -92,6 +92,24 @@ def upgrade() -> None:
         batch_op.create_index('ix_non_establishment_staff_person', ['id_number'], unique=False)
         batch_op.create_index('uq_non_establishment_staff_one_active', ['id_number', 'unit_code'], unique=True,
                               postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+    op.create_table('internal_departments',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('unit_code', sa.String(length=18), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('approved', sa.Boolean(), nullable=False),
+    sa.Column('chief_positions', sa.Integer(), nullable=False),
+    sa.Column('deputy_positions', sa.Integer(), nullable=False),
+    sa.Column('document_number', sa.String(length=100), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('chief_positions >= 0 AND deputy_positions >= 0',
+                       name=op.f('ck_internal_departments_positions_nonnegative')),
+    sa.ForeignKeyConstraint(['unit_code'], ['units.code'], name=op.f('fk_internal_departments_unit_code_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_internal_departments'))
+    )
+    with op.batch_alter_table('internal_departments', schema=None) as batch_op:
+        batch_op.create_index('uq_internal_departments_one_active', ['unit_code', 'name'], unique=True,
+                              postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
     with op.batch_alter_table('person_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('degree', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('in_service_education', sa.String(length=16), nullable=True))
@@ -99,6 +117,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('internal_departments', schema=None) as batch_op:
+        batch_op.drop_index('uq_internal_departments_one_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+    op.drop_table('internal_departments')
     op.drop_table('retirement_decisions')
     with op.batch_alter_table('non_establishment_staff', schema=None) as batch_op:
         batch_op.drop_index('uq_non_establishment_staff_one_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))

@@ -253,6 +253,27 @@ class NonEstablishmentRow(Base):
     )
 
 
+class InternalDepartmentRow(Base):
+    """内设机构: an internal department (科室) of a unit with its leader positions (正职, 副职); ``approved`` when the
+    unit's approval (三定) names it — one it does not is a supervision finding (UNAPPROVED_DEPARTMENT)."""
+
+    __tablename__ = "internal_departments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    name: Mapped[str] = mapped_column(String(100))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    chief_positions: Mapped[int] = mapped_column(Integer)
+    deputy_positions: Mapped[int] = mapped_column(Integer)
+    document_number: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("chief_positions >= 0 AND deputy_positions >= 0", name="positions_nonnegative"),
+        Index("uq_internal_departments_one_active", "unit_code", "name", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+    )
+
+
 class RetirementDecisionRow(Base):
     """An approved flexible retirement (弹性提前 / 弹性延迟退休): the date it sets replaces the statutory one."""
 

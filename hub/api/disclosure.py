@@ -49,6 +49,7 @@ MASKED_DETAILS: dict[str, tuple[str, ...]] = {
     K.HEADCOUNT_INCONSISTENT.value: ("period", "approved", "actual", "paid"),
     K.LEADER_RANK_CONFLICT.value: ("expected", "found", "hr_rank", "hr_level"),
     K.MIXED_CATEGORY.value: ("expected", "found", "unit_kind"),
+    K.UNAPPROVED_DEPARTMENT.value: ("departments",),
 }
 
 # Detail keys that are a person's identity data (the `person` field's): purpose-bound and logged for every role.

@@ -12,6 +12,7 @@ import strawberry
 from hub.api.workflow_types import ApprovalForm, LeaderAppointment
 from hub.api.types import (
     Ctx,
+    InternalDepartment,
     DispatchedBody,
     Funding,
     InstitutionClass,
@@ -148,6 +149,12 @@ class NonEstablishmentEntry:
 
 
 @strawberry.type
+class DepartmentPayload:
+    department: InternalDepartment
+    unit: Unit
+
+
+@strawberry.type
 class NonEstablishmentPayload:
     entry: NonEstablishmentEntry
 
@@ -162,6 +169,8 @@ QuotaResult = Annotated[Union[QuotaPayload, InvalidInput, UnitNotFound, NotAllow
 PersonResult = Annotated[Union[PersonPayload, InvalidInput, InvalidIdNumber, IdentityDisagrees, NotAllowed], strawberry.union("PersonResult")]
 RetirementDecisionResult = Annotated[Union[RetirementDecisionPayload, InvalidInput, InvalidIdNumber, PersonNotFound, NotAllowed],
                                      strawberry.union("RetirementDecisionResult")]
+DepartmentResult = Annotated[Union[DepartmentPayload, InvalidInput, UnitNotFound, LeaderQuotaExhausted, NotAllowed],
+                             strawberry.union("DepartmentResult")]
 NonEstablishmentResult = Annotated[Union[NonEstablishmentPayload, InvalidInput, InvalidIdNumber, UnitNotFound, NotAllowed],
                                    strawberry.union("NonEstablishmentResult")]
 ComparisonResult = Annotated[Union[ComparisonStarted, InvalidInput, NotAllowed], strawberry.union("ComparisonResult")]
@@ -325,6 +334,36 @@ class Mutation:
                 id_number=row.id_number, kind=FlexibleRetirementKind(row.kind), retire_on=row.retire_on,
                 document_number=row.document_number))
         return _run(info, (InvalidInput, InvalidIdNumber, PersonNotFound), work)
+
+    @strawberry.mutation(description="Set up an internal department (内设机构) with its leader positions, drawn from the "
+                                     "unit's leader quota; approved=false (the 三定 approval does not name it) opens "
+                                     "UNAPPROVED_DEPARTMENT.")
+    def set_up_internal_department(self, info: Ctx, unit_code: str, name: str, chief_positions: int,
+                                   deputy_positions: int, approved: bool,
+                                   document_number: str | None = None) -> DepartmentResult:
+        def work(uow):
+            from hub.service_layer.departments import set_up
+
+            _in_region(info, uow, unit_code=unit_code)
+            row = set_up(uow, unit_code=unit_code, name=name, chief_positions=chief_positions,
+                         deputy_positions=deputy_positions, approved=approved, document_number=document_number)
+            return DepartmentPayload(department=InternalDepartment.from_row(row),
+                                     unit=Unit.from_row(uow.session.get(registry.UnitRow, row.unit_code)))
+        return _run(info, (InvalidInput, UnitNotFound, LeaderQuotaExhausted), work)
+
+    @strawberry.mutation(description="Abolish an internal department (内设机构撤销); its positions return to the unit.")
+    def abolish_internal_department(self, info: Ctx, id: int) -> DepartmentResult:
+        def work(uow):
+            from hub.adapters.orm import InternalDepartmentRow
+            from hub.service_layer.departments import abolish
+
+            found = uow.session.get(InternalDepartmentRow, id)
+            if found is not None:
+                _in_region(info, uow, unit_code=found.unit_code)
+            row = abolish(uow, department_id=id)
+            return DepartmentPayload(department=InternalDepartment.from_row(row),
+                                     unit=Unit.from_row(uow.session.get(registry.UnitRow, row.unit_code)))
+        return _run(info, (InvalidInput,), work)
 
     @strawberry.mutation(description="Register a person employed and paid by a unit outside the establishment (编外人员): "
                                      "the unit's pay for them is not GHOST_PAYROLL and 三数一致 counts it apart.")

@@ -164,6 +164,29 @@ def _parameters(r) -> dict:
             "classification": v.InstitutionClass(c) if c else None, "dispatched": v.DispatchedBody(d) if d else None}
 
 
+@strawberry.type(description="内设机构: an internal department (科室) with its leader positions (正职 at 正科, 副职 at 副科).")
+class InternalDepartment:
+    id: int
+    name: str
+    approved: bool = strawberry.field(description="Named by the unit's approval (三定); false: UNAPPROVED_DEPARTMENT.")
+    chief_positions: int
+    deputy_positions: int
+    document_number: str | None
+
+    @classmethod
+    def from_row(cls, r) -> "InternalDepartment":
+        return cls(id=r.id, name=r.name, approved=r.approved, chief_positions=r.chief_positions,
+                   deputy_positions=r.deputy_positions, document_number=r.document_number)
+
+
+@strawberry.type(description="One rank's leader positions: approved, held by internal departments, left to the team (班子).")
+class LeaderSplit:
+    rank: LeaderRank
+    approved: int
+    departments: int
+    team: int
+
+
 @strawberry.type(description="A unit (机构), identified by its unified social credit code.")
 class Unit:
     code: str
@@ -213,6 +236,29 @@ class Unit:
         if self.as_of:
             return _leader_quotas_as_of(info, self.code, self.as_of)
         return [LeaderQuota(rank=v.LeaderRank(r), approved=a, used=u) for r, a, u in await info.context.loaders.leader_quotas.load(self.code)]
+
+    @strawberry.field(description="内设机构: the unit's active internal departments (科室) and their leader positions.")
+    def internal_departments(self, info: Ctx) -> list[InternalDepartment]:
+        from hub.adapters.orm import InternalDepartmentRow
+
+        with info.context.db.read_session() as s:
+            rows = s.execute(select(InternalDepartmentRow).where(InternalDepartmentRow.unit_code == self.code,
+                                                                 InternalDepartmentRow.active)
+                             .order_by(InternalDepartmentRow.id)).scalars().all()
+        return [InternalDepartment.from_row(r) for r in rows]
+
+    @strawberry.field(description="领导职数 split between the leadership team (班子) and the internal departments, per rank.")
+    def leader_split(self, info: Ctx) -> list[LeaderSplit]:
+        from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
+        from hub.domain.registry import leader_split
+
+        with info.context.db.read_session() as s:
+            approved = {v.LeaderRank(r): n for r, n in s.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved)
+                                                                  .where(LeaderQuotaRow.unit_code == self.code))}
+            depts = s.execute(select(InternalDepartmentRow.chief_positions, InternalDepartmentRow.deputy_positions)
+                              .where(InternalDepartmentRow.unit_code == self.code, InternalDepartmentRow.active)).all()
+        return [LeaderSplit(rank=r, approved=n["approved"], departments=n["departments"], team=n["team"])
+                for r, n in leader_split(approved, [tuple(d) for d in depts]).items()]
 
     @strawberry.field(description="Why the office froze the unit (no hiring plans, no onboarding), or null.")
     async def frozen_reason(self, info: Ctx) -> str | None:

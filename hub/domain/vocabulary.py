@@ -139,6 +139,7 @@ class MismatchKind(_Vocab):
     HEADCOUNT_INCONSISTENT = "HEADCOUNT_INCONSISTENT"
     LEADER_RANK_CONFLICT = "LEADER_RANK_CONFLICT"  # a posting's leader rank on another level than HR's rank (职级)
     MIXED_CATEGORY = "MIXED_CATEGORY"  # 混编混岗: a posting's category does not fit its unit's kind
+    UNAPPROVED_DEPARTMENT = "UNAPPROVED_DEPARTMENT"  # 擅自设立内设机构: a department the unit's approval does not name
 
 
 class MismatchClass(_Vocab):
@@ -148,7 +149,7 @@ class MismatchClass(_Vocab):
 
 # Every kind's class. A kind missing here is a bug: tests/unit/test_mismatch_classes.py checks every kind has one.
 WARNING_KINDS = frozenset({MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.RETIREMENT_DUE,
-                           MismatchKind.MIXED_CATEGORY})
+                           MismatchKind.MIXED_CATEGORY, MismatchKind.UNAPPROVED_DEPARTMENT})
 
 
 def mismatch_class(kind: "MismatchKind | str") -> MismatchClass:
@@ -163,7 +164,8 @@ def kinds_of_class(cls: "MismatchClass | str") -> list[str]:
 
 
 UNIT_LEVEL_KINDS = frozenset(
-    {MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.HEADCOUNT_INCONSISTENT}
+    {MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.HEADCOUNT_INCONSISTENT,
+     MismatchKind.UNAPPROVED_DEPARTMENT}
 )
 
 # Kinds whose existence (and time of detection) is computed from a person's birth date, i.e. from digits 7–14 of the

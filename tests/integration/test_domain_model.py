@@ -311,3 +311,45 @@ def test_the_demo_city_imports_with_its_grades_and_an_import_refuses_a_leader_ab
         got = {r.code: (r.grade, r.civil_service_managed, r.classification, r.dispatched) for r in s.execute(select(UnitRow)).scalars()}
     assert got == {c: (u["grade"], u["civil_service_managed"] == "true", u["classification"] or None, u["dispatched"] or None)
                    for c, u in units.items()}
+
+
+def test_internal_departments_split_the_leader_quota_and_an_unapproved_one_is_a_finding(db):
+    import json
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.service_layer.tokens import create_token
+
+    unit = make_unit(db, leaders={"DIVISION_CHIEF": 1, "SECTION_CHIEF": 2, "DEPUTY_SECTION_CHIEF": 2})
+    client, token = TestClient(create_app(db)), create_token(db, role="ADMIN", name="admin")[1]
+
+    def gql(q):
+        return client.post("/graphql", json={"query": q}, headers={"Authorization": f"Bearer {token}",
+                                                                   "X-Purpose": quote("核查")}).json()["data"]
+
+    def set_up(name, chief, deputy, approved, doc='"杭编〔2020〕3号"'):
+        return gql(f'mutation {{ setUpInternalDepartment(unitCode: "{unit}", name: "{name}", chiefPositions: {chief},'
+                   f' deputyPositions: {deputy}, approved: {approved}, documentNumber: {doc}) {{ __typename'
+                   f' ... on DepartmentPayload {{ department {{ id }} }} ... on LeaderQuotaExhausted {{ message }}'
+                   f' ... on InvalidInput {{ message }} }} }}')["setUpInternalDepartment"]
+
+    assert set_up("办公室", 1, 1, "true")["__typename"] == "DepartmentPayload"
+    assert set_up("政策法规科", 1, 0, "true")["__typename"] == "DepartmentPayload"
+    refused = set_up("督查科", 1, 0, "true")  # no 正科 position left for a third department chief
+    assert refused["__typename"] == "LeaderQuotaExhausted" and "SECTION_CHIEF" in refused["message"]
+    assert set_up("督查科", 0, 0, "true", doc="null")["__typename"] == "InvalidInput"  # approved: names its document
+    assert not _open(db, "UNAPPROVED_DEPARTMENT")
+    extra = set_up("信息中心", 0, 1, "false", doc="null")  # set up though the approval does not name it
+    assert extra["__typename"] == "DepartmentPayload"
+    [m] = _open(db, "UNAPPROVED_DEPARTMENT")
+    assert (m.subject, m.unit_code, json.loads(m.details)) == (unit, unit, {"departments": ["信息中心"]})
+    got = gql(f'{{ unit(code: "{unit}") {{ internalDepartments {{ name approved chiefPositions deputyPositions }}'
+              f' leaderSplit {{ rank approved departments team }} }} }}')["unit"]
+    assert [d["name"] for d in got["internalDepartments"]] == ["办公室", "政策法规科", "信息中心"]
+    assert {s["rank"]: (s["approved"], s["departments"], s["team"]) for s in got["leaderSplit"]} == {
+        "DIVISION_CHIEF": (1, 0, 1), "SECTION_CHIEF": (2, 2, 0), "DEPUTY_SECTION_CHIEF": (2, 2, 0)}
+    r = gql(f'mutation {{ abolishInternalDepartment(id: {extra["department"]["id"]}) {{ __typename }} }}')
+    assert r["abolishInternalDepartment"]["__typename"] == "DepartmentPayload"
+    assert not _open(db, "UNAPPROVED_DEPARTMENT")

@@ -115,6 +115,15 @@ def _mixed(db, x):
     hire(db, x, U1, category="PUBLIC_INSTITUTION")
 
 
+def _department(db):
+    """A department the unit's approval does not name (擅自设立内设机构)."""
+    from hub.service_layer.departments import set_up
+
+    with UnitOfWork(db, actor="test") as uow:
+        set_up(uow, unit_code=U1, name="综合科", chief_positions=0, deputy_positions=0, approved=False)
+        uow.commit()
+
+
 SCENARIOS = {
     MismatchKind.IDENTITY_UNKNOWN: lambda db, x, tmp: run_compare(
         db, source="police", period=P, path=_police_snapshot(tmp / "police.csv", [(Z, "李四")])),
@@ -140,6 +149,7 @@ SCENARIOS = {
     MismatchKind.LEADER_RANK_CONFLICT: lambda db, x, tmp: (hire(db, x, U1, rank="SECTION_CHIEF"),
                                                            apply(db, ev.hr(x, NAME, U1, rank="四级主任科员", **_eid(x, 1)))),
     MismatchKind.MIXED_CATEGORY: lambda db, x, tmp: _mixed(db, x),
+    MismatchKind.UNAPPROVED_DEPARTMENT: lambda db, x, tmp: _department(db),
 }
 
 

@@ -135,6 +135,7 @@ def test_0014_carries_existing_data_over(backend, tmp_path, request):
         c.execute(text("UPDATE units SET grade = 'DIVISION', dispatched = 'SUBDISTRICT_OFFICE'"))
         assert c.execute(text("SELECT count(*) FROM non_establishment_staff")).scalar() == 0
         assert c.execute(text("SELECT count(*) FROM retirement_decisions")).scalar() == 0
+        assert c.execute(text("SELECT count(*) FROM internal_departments")).scalar() == 0
         assert c.execute(text("SELECT kind, status FROM mismatches")).one() == ("OVER_QUOTA", "OPEN")
         c.execute(text("UPDATE persons SET degree = 'MASTER', in_service_degree = 'DOCTOR'"))
         c.execute(text("INSERT INTO mismatches (id, kind, subject, unit_code, source, status, details, caused_by, detected_at,"

@@ -205,3 +205,25 @@ def test_leader_ranks_fit_the_units_grade():
     assert not leader_rank_fits_grade("SECTION", "DEPUTY_DIVISION_CHIEF")
     assert not leader_rank_fits_grade("DEPUTY_DIVISION", "DIVISION_CHIEF")
     assert leader_rank_fits_grade("SECTION", "SECTION_CHIEF")
+
+
+# --- item 2: internal departments (内设机构) and the leader split -------------------------------------------------
+
+from hub.domain.registry import LeaderQuotaExhausted, LeaderRankAboveGrade, check_department, leader_split  # noqa: E402
+from hub.domain.vocabulary import LeaderRank  # noqa: E402
+
+
+def test_departments_hold_section_positions_and_the_team_keeps_the_rest():
+    approved = {LeaderRank.DIVISION_CHIEF: 1, LeaderRank.DEPUTY_DIVISION_CHIEF: 3, LeaderRank.SECTION_CHIEF: 5,
+                LeaderRank.DEPUTY_SECTION_CHIEF: 6}
+    split = leader_split(approved, [(1, 2), (1, 1)])
+    assert split[LeaderRank.SECTION_CHIEF] == {"approved": 5, "departments": 2, "team": 3}
+    assert split[LeaderRank.DEPUTY_SECTION_CHIEF] == {"approved": 6, "departments": 3, "team": 3}
+    assert split[LeaderRank.DIVISION_CHIEF] == {"approved": 1, "departments": 0, "team": 1}
+    check_department("U", "DIVISION", approved, [(1, 2), (1, 1)], 3, 3)  # exactly the rest
+    with pytest.raises(LeaderQuotaExhausted, match="SECTION_CHIEF"):
+        check_department("U", "DIVISION", approved, [(1, 2), (1, 1)], 4, 0)
+    with pytest.raises(LeaderRankAboveGrade):  # 股室 of a 正科级 unit hold no leader positions
+        check_department("U", "SECTION", approved, [], 1, 0)
+    check_department("U", "SECTION", approved, [], 0, 0)
+    assert mismatch_class("UNAPPROVED_DEPARTMENT") is MismatchClass.WARNING
