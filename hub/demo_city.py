@@ -40,7 +40,9 @@ CITY_REGION = "330100"
 FREE_SHARE = 0.08  # approved establishment ≈ (1 + FREE_SHARE) × persons
 PERSONS_PER_UNIT = 20  # small cities: about one unit per this many persons (never below the core)
 
-UNITS_HEADER = ("code", "name", "kind", "level", "region_code", "parent_code", "funding")
+UNITS_HEADER = ("code", "name", "kind", "level", "region_code", "parent_code", "funding",
+                "grade", "civil_service_managed", "classification", "dispatched")
+COUNTY_REGIONS = ("330122", "330127", "330182")  # 桐庐县, 淳安县, 建德市: county-level, the rest 区 of a 副省级 city
 QUOTAS_HEADER = ("unit_code", "category", "approved")
 LEADER_QUOTAS_HEADER = ("unit_code", "rank", "approved")
 PERSONS_HEADER = ("id_number", "name", "gender", "birth_date", "education")
@@ -524,6 +526,30 @@ def _largest_remainder(total: int, weights: list[float]) -> list[int]:
     return out
 
 
+def unit_parameters(u) -> tuple[str, str, str, str]:
+    """机构规格, 参公, 事业单位分类 and 派出机构 of a demo unit, as a 副省级 city has them: city departments 副厅(局)级
+    (正局级), district departments 正处级 and their 街道/乡镇 副处级, county-level ones (县, 县级市) 正科级 down to their
+    乡镇. Hospitals and health centres are 公益二类, service and exchange centres (便民服务中心, 管理服务中心 …) 承担行政职能 and 参公, other public institutions 公益一类; 街道办事处 are
+    dispatched bodies. Drawn from nothing random: the other files stay as they were."""
+    if u.level is UnitLevel.CITY:
+        grade = "DEPUTY_BUREAU"
+    elif u.region in COUNTY_REGIONS:
+        grade = "SECTION"
+    else:
+        grade = "DIVISION" if u.level is UnitLevel.DISTRICT else "DEPUTY_DIVISION"
+    managed, classification, dispatched = "false", "", ""
+    if u.kind is UnitKind.PUBLIC_INSTITUTION:
+        if "医院" in u.name or "卫生" in u.name:
+            classification = "PUBLIC_WELFARE_2"
+        elif any(w in u.name for w in ("便民服务中心", "管理服务中心", "交易中心", "考试院")):
+            classification, managed = "ADMINISTRATIVE_FUNCTIONS", "true"
+        else:
+            classification = "PUBLIC_WELFARE_1"
+    elif u.name.endswith("办事处"):
+        dispatched = "SUBDISTRICT_OFFICE"
+    return grade, managed, classification, dispatched
+
+
 def _split_categories(u: _Unit, n: int, rng: random.Random) -> None:
     worker = round(n * rng.uniform(0.03, 0.08)) if n >= 8 else 0
     rest = n - worker
@@ -729,7 +755,7 @@ def generate_city(
     with f:
         for u in units:
             w.writerow((u.code, u.name, u.kind.value, u.level.value, u.region,
-                        code_of.get(u.parent, "") if u.parent else "", u.funding.value))
+                        code_of.get(u.parent, "") if u.parent else "", u.funding.value, *unit_parameters(u)))
     summary.units = len(units)
     f, w = writer("quotas.csv", QUOTAS_HEADER)
     with f:

@@ -27,9 +27,10 @@ def police(idn: str, name: str, *, status: str = "ALIVE", **kw) -> dict:
         "id_number": p.value, "name": name, "gender": p.gender, "birth_date": p.birth_date.isoformat(), "status": status}, **kw)
 
 
-def hr(idn: str, name: str, unit: str, *, status: str = "EMPLOYED", **kw) -> dict:
+def hr(idn: str, name: str, unit: str, *, status: str = "EMPLOYED", rank: str | None = None, **kw) -> dict:
     return envelope("hr", "gov.hr.employment.updated", idn, {
-        "id_number": idn, "name": name, "unit_code": unit, "status": status, "effective_date": "2026-10-01"}, **kw)
+        "id_number": idn, "name": name, "unit_code": unit, "status": status, "effective_date": "2026-10-01",
+        **({"rank": rank} if rank is not None else {})}, **kw)
 
 
 def paid(idn: str, name: str, unit: str, period: str = "2026-10", amount: str = "8650.00", **kw) -> dict:

@@ -64,12 +64,17 @@ def _enum_check(column: str, values) -> CheckConstraint:
 
 
 from hub.domain.vocabulary import (  # noqa: E402  (kept next to the checks that use them)
+    Degree,
+    DispatchedBody,
+    InstitutionClass,
+    UnitGrade,
     Education,
     Funding,
     Gender,
     LeaderRank,
     MismatchKind,
     MismatchStatus,
+    NonEstablishmentKind,
     ApplicationStatus,
     DocumentKind,
     FormKind,
@@ -96,11 +101,21 @@ class UnitRow(Base):
     status: Mapped[str] = mapped_column(String(16), default=UnitStatus.ACTIVE.value)
     established_on: Mapped[date | None] = mapped_column(Date)
     abolished_on: Mapped[date | None] = mapped_column(Date)
+    grade: Mapped[str | None] = mapped_column(String(16))  # 机构规格
+    civil_service_managed: Mapped[bool] = mapped_column(Boolean, default=False)  # 参公
+    classification: Mapped[str | None] = mapped_column(String(32))  # 事业单位分类
+    dispatched: Mapped[str | None] = mapped_column(String(32))  # 派出机构
     __table_args__ = (
         _enum_check("kind", UnitKind),
         _enum_check("level", UnitLevel),
         _enum_check("funding", Funding),
         _enum_check("status", UnitStatus),
+        CheckConstraint("grade IS NULL OR grade IN (" + ", ".join(f"'{g.value}'" for g in UnitGrade) + ")",
+                        name="grade_allowed"),
+        CheckConstraint("classification IS NULL OR classification IN ("
+                        + ", ".join(f"'{c.value}'" for c in InstitutionClass) + ")", name="classification_allowed"),
+        CheckConstraint("dispatched IS NULL OR dispatched IN (" + ", ".join(f"'{d.value}'" for d in DispatchedBody) + ")",
+                        name="dispatched_allowed"),
     )
 
 
@@ -119,6 +134,10 @@ class UnitVersionRow(Base):
     parent_code: Mapped[str | None] = mapped_column(String(18))
     funding: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16))
+    civil_service_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+    classification: Mapped[str | None] = mapped_column(String(32))
+    dispatched: Mapped[str | None] = mapped_column(String(32))
     document_number: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_unit_versions_unit_from", "unit_code", "valid_from"),)
@@ -188,7 +207,10 @@ class PersonRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
-    education: Mapped[str | None] = mapped_column(String(16))
+    education: Mapped[str | None] = mapped_column(String(16))  # 全日制 学历
+    degree: Mapped[str | None] = mapped_column(String(16))  # 全日制 学位
+    in_service_education: Mapped[str | None] = mapped_column(String(16))  # 在职 学历
+    in_service_degree: Mapped[str | None] = mapped_column(String(16))  # 在职 学位
     # identity as verified by the police (公安) connector
     verified_name: Mapped[str | None] = mapped_column(String(100))
     identity_status: Mapped[str | None] = mapped_column(String(16))
@@ -199,6 +221,12 @@ class PersonRow(Base):
             "education IS NULL OR education IN (" + ", ".join(f"'{e.value}'" for e in Education) + ")",
             name="education_allowed",
         ),
+        CheckConstraint("degree IS NULL OR degree IN (" + ", ".join(f"'{e.value}'" for e in Degree) + ")",
+                        name="degree_allowed"),
+        CheckConstraint("in_service_education IS NULL OR in_service_education IN ("
+                        + ", ".join(f"'{e.value}'" for e in Education) + ")", name="in_service_education_allowed"),
+        CheckConstraint("in_service_degree IS NULL OR in_service_degree IN (" + ", ".join(f"'{e.value}'" for e in Degree) + ")",
+                        name="in_service_degree_allowed"),
     )
 
 
@@ -212,8 +240,70 @@ class PersonVersionRow(Base):
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     education: Mapped[str | None] = mapped_column(String(16))
+    degree: Mapped[str | None] = mapped_column(String(16))
+    in_service_education: Mapped[str | None] = mapped_column(String(16))
+    in_service_degree: Mapped[str | None] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     __table_args__ = (Index("ix_person_versions_person_from", "id_number", "valid_from"),)
+
+
+class NonEstablishmentRow(Base):
+    """编外人员: a person employed outside the establishment (contract, labour dispatch, secondment, temporary post), or
+    a retiree whose pension the unit pays through finance, paid by ``unit_code`` from start to end date. Not in the
+    quota; counted apart in 三数一致."""
+
+    __tablename__ = "non_establishment_staff"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    document_number: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        _enum_check("kind", NonEstablishmentKind),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        CheckConstraint("(active AND end_date IS NULL) OR (NOT active AND end_date IS NOT NULL)", name="active_iff_open"),
+        Index("ix_non_establishment_staff_person", "id_number"),
+        Index("uq_non_establishment_staff_one_active", "id_number", "unit_code", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+    )
+
+
+class InternalDepartmentRow(Base):
+    """内设机构: an internal department (科室) of a unit with its leader positions (正职, 副职); ``approved`` when the
+    unit's approval (三定) names it — one it does not is a supervision finding (UNAPPROVED_DEPARTMENT)."""
+
+    __tablename__ = "internal_departments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    name: Mapped[str] = mapped_column(String(100))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    chief_positions: Mapped[int] = mapped_column(Integer)
+    deputy_positions: Mapped[int] = mapped_column(Integer)
+    document_number: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        CheckConstraint("chief_positions >= 0 AND deputy_positions >= 0", name="positions_nonnegative"),
+        Index("uq_internal_departments_one_active", "unit_code", "name", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+    )
+
+
+class RetirementDecisionRow(Base):
+    """An approved flexible retirement (弹性提前 / 弹性延迟退休): the date it sets replaces the statutory one."""
+
+    __tablename__ = "retirement_decisions"
+    id_number: Mapped[str] = mapped_column(ForeignKey("persons.id_number"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    retire_on: Mapped[date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (CheckConstraint("kind IN ('EARLY', 'DELAY')", name="kind_allowed"),)
 
 
 class PostingRow(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import and_, false, func, or_
 from hub.adapters.orm import MismatchRow
 from hub.api import access
 from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
-from hub.domain.vocabulary import BIRTH_DATE_KINDS, UNIT_LEVEL_KINDS
+from hub.domain.vocabulary import BIRTH_DATE_KINDS, UNIT_LEVEL_KINDS, MismatchClass, kinds_of_class, mismatch_class
 from hub.domain.vocabulary import MismatchKind as K
 from hub.domain.vocabulary import Role
 
@@ -47,6 +47,9 @@ MASKED_DETAILS: dict[str, tuple[str, ...]] = {
     K.OVER_QUOTA.value: ("over",),
     K.LEADERSHIP_OVER_QUOTA.value: ("over",),
     K.HEADCOUNT_INCONSISTENT.value: ("period", "approved", "actual", "paid"),
+    K.LEADER_RANK_CONFLICT.value: ("expected", "found", "hr_rank", "hr_level"),
+    K.MIXED_CATEGORY.value: ("expected", "found", "unit_kind"),
+    K.UNAPPROVED_DEPARTMENT.value: ("departments",),
 }
 
 # Detail keys that are a person's identity data (the `person` field's): purpose-bound and logged for every role.
@@ -72,6 +75,8 @@ def mismatch_scope(q, principal, f):
     if f:
         if f.kinds:
             q = q.where(MismatchRow.kind.in_([k.value for k in f.kinds]))
+        if f.class_:
+            q = q.where(MismatchRow.kind.in_(kinds_of_class(f.class_.value)))
         if f.status:
             q = q.where(MismatchRow.status == f.status.value)
         if f.unit_code:
@@ -112,6 +117,8 @@ def in_scope(principal, f, d: dict) -> bool:
     if f is None:
         return True
     if f.kinds and d["kind"] not in {k.value for k in f.kinds}:
+        return False
+    if f.class_ and mismatch_class(d["kind"]) is not MismatchClass(f.class_.value):
         return False
     if f.status and d["status"] != f.status.value:
         return False
@@ -193,7 +200,9 @@ IDENTITY = "Query.person"
 # listed take the prefix's default; event types not listed whose subject or data holds an ID number are treated as
 # identity data throughout (default deny).
 PERSON_EVENT_FIELDS: dict[str, tuple[dict[str, str], str]] = {
-    "gov.registry.person.": ({"education": "Person.education", "verified_name": "Person.verifiedIdentity",
+    "gov.registry.person.": ({"education": "Person.education", "degree": "Person.education",
+                              "in_service_education": "Person.education", "in_service_degree": "Person.education",
+                              "verified_name": "Person.verifiedIdentity",
                               "identity_status": "Person.verifiedIdentity", "photo_sha256": "Person.verifiedIdentity"},
                              IDENTITY),
     "gov.registry.posting.": ({"id_number": IDENTITY}, "Person.postings"),

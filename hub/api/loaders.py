@@ -50,13 +50,16 @@ def _record(cls, row, prefix: str):
 class PersonOfPosting:
     """The person columns of a posting-with-person row, under the person's own attribute names."""
 
-    __slots__ = ("id_number", "name", "gender", "birth_date", "education", "verified_name", "identity_status", "photo_sha256")
+    __slots__ = ("id_number", "name", "gender", "birth_date", "education", "verified_name", "identity_status", "photo_sha256",
+                 "degree", "in_service_education", "in_service_degree")
 
     def __init__(self, r):
         (self.id_number, self.name, self.gender, self.birth_date, self.education, self.verified_name,
          self.identity_status, self.photo_sha256) = (r.person_id_number, r.person_name, r.person_gender,
                                                      r.person_birth_date, r.person_education, r.person_verified_name,
                                                      r.person_identity_status, r.person_photo_sha256)
+        self.degree, self.in_service_education, self.in_service_degree = (
+            r.person_degree, r.person_in_service_education, r.person_in_service_degree)
 
 
 class Loaders:

@@ -58,6 +58,7 @@ from hub.api.types import (
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import headcount_consistent
+from hub.domain.vocabulary import mismatch_class
 from hub.service_layer.establishment import establishments
 
 
@@ -102,6 +103,7 @@ class Count:
 class MismatchStats:
     total: int
     by_kind: list[Count]
+    by_class: list[Count] = strawberry.field(description="WARNING (管理预警) and DISCREPANCY (比对疑点) counts.")
     by_status: list[Count]
     by_source: list[Count]
     by_unit: list[Count]
@@ -112,8 +114,10 @@ class HeadcountLine:
     unit: Unit
     approved: int
     actual: int
-    paid: int
+    paid: int = strawberry.field(description="Establishment staff paid (编内): 编外 staff and retirees apart.")
     consistent: bool
+    paid_non_establishment: int = strawberry.field(
+        default=0, description="Paid outside the establishment: 编外 staff of the unit and its retirees (not in 三数一致).")
 
 
 @strawberry.type(description="A monthly full comparison run (全库比对) and its summary.")
@@ -306,7 +310,13 @@ class Query:
                 q = select(col, func.count()).select_from(base).group_by(col).order_by(func.count().desc(), col)
                 return [Count(key=str(k or ""), count=n) for k, n in s.execute(q.limit(limit) if limit else q).all()]
             total = s.scalar(select(func.count()).select_from(base))
-            return MismatchStats(total=total, by_kind=group(base.c.kind), by_status=group(base.c.status),
+            by_kind = group(base.c.kind)
+            classes: dict[str, int] = {}
+            for c in by_kind:
+                cls = mismatch_class(c.key).value
+                classes[cls] = classes.get(cls, 0) + c.count
+            by_class = [Count(key=k, count=n) for k, n in sorted(classes.items(), key=lambda kv: (-kv[1], kv[0]))]
+            return MismatchStats(total=total, by_kind=by_kind, by_class=by_class, by_status=group(base.c.status),
                                  by_source=group(base.c.source), by_unit=group(base.c.unit_code, 50))
 
     @strawberry.field(description="Approved / used / available per category and leader rank, and the over-quota units.")
@@ -350,17 +360,26 @@ class Query:
                 q = q.where(UnitRow.region_code == region_code)
             units = s.execute(_in_caller_region(info, q).order_by(UnitRow.code)).scalars().all()
             est = establishments(s, [u.code for u in units], today=date.today(), leaders=False)
-            paid = dict(s.execute(select(PartnerPayrollRow.unit_code, func.count(func.distinct(PartnerPayrollRow.id_number))).where(
-                PartnerPayrollRow.period == period, PartnerPayrollRow.paid).group_by(PartnerPayrollRow.unit_code)).all())
+            from sqlalchemy import text
+
+            from hub.service_layer.compare import OUTSIDE
+
+            paid, other = {}, {}
+            for code, p, o in s.execute(text(
+                    f"SELECT n.unit_code, count(DISTINCT n.id_number) FILTER (WHERE NOT {OUTSIDE}),"
+                    f" count(DISTINCT n.id_number) FILTER (WHERE {OUTSIDE})"
+                    " FROM partner_payroll n WHERE n.period = :p AND n.paid GROUP BY n.unit_code"), {"p": period}):
+                paid[code], other[code] = p, o
         lines = []
         for u in units:
             a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
             ok = headcount_consistent(a, n, p)
             if inconsistent_only and ok:
                 continue
-            lines.append((u, a, n, p, ok))
+            lines.append((u, a, n, p, ok, other.get(u.code, 0)))
         page = lines[offset:offset + limit]
-        return connection(page, len(lines), offset, lambda t: HeadcountLine(unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4]))
+        return connection(page, len(lines), offset, lambda t: HeadcountLine(
+            unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4], paid_non_establishment=t[5]))
 
     @strawberry.field(description="The reports this caller may run (statistics, ledgers; docs/reports.md).")
     def reports(self, info: Ctx) -> list[ReportInfo]:

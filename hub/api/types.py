@@ -29,12 +29,17 @@ from hub.domain import vocabulary as v
 
 UnitKind = strawberry.enum(v.UnitKind, description="机构类别")
 UnitLevel = strawberry.enum(v.UnitLevel, description="层级")
+UnitGrade = strawberry.enum(v.UnitGrade, description="机构规格: 正厅(局)级 … 副科级")
+InstitutionClass = strawberry.enum(v.InstitutionClass, description="事业单位分类: 公益一类, 公益二类, 承担行政职能, 经营类")
+DispatchedBody = strawberry.enum(v.DispatchedBody, description="派出机构: 街道办事处, 开发区管委会")
 Funding = strawberry.enum(v.Funding, description="经费形式")
 QuotaCategory = strawberry.enum(v.QuotaCategory, description="编制类型")
 LeaderRank = strawberry.enum(v.LeaderRank, description="领导职数")
 Education = strawberry.enum(v.Education, description="学历")
+Degree = strawberry.enum(v.Degree, description="学位")
 MismatchKind = strawberry.enum(v.MismatchKind, description="Contract section 7")
 MismatchStatus = strawberry.enum(v.MismatchStatus)
+MismatchClass = strawberry.enum(v.MismatchClass, description="WARNING: 管理预警 (the registry's own rules); DISCREPANCY: 比对疑点 (a partner disagrees)")
 UnitStatus = strawberry.enum(v.UnitStatus)
 Role = strawberry.enum(v.Role)
 
@@ -146,6 +151,40 @@ class UnitVersion:
     parent_code: str | None
     document_number: str | None
     recorded_at: datetime
+    grade: UnitGrade | None = None
+    civil_service_managed: bool = False
+    classification: InstitutionClass | None = None
+    dispatched: DispatchedBody | None = None
+
+
+def _parameters(r) -> dict:
+    """机构规格, 参公, classification and dispatched body of a unit row or version (None where a row has none)."""
+    g, c, d = getattr(r, "grade", None), getattr(r, "classification", None), getattr(r, "dispatched", None)
+    return {"grade": v.UnitGrade(g) if g else None, "civil_service_managed": bool(getattr(r, "civil_service_managed", False)),
+            "classification": v.InstitutionClass(c) if c else None, "dispatched": v.DispatchedBody(d) if d else None}
+
+
+@strawberry.type(description="内设机构: an internal department (科室) with its leader positions (正职 at 正科, 副职 at 副科).")
+class InternalDepartment:
+    id: int
+    name: str
+    approved: bool = strawberry.field(description="Named by the unit's approval (三定); false: UNAPPROVED_DEPARTMENT.")
+    chief_positions: int
+    deputy_positions: int
+    document_number: str | None
+
+    @classmethod
+    def from_row(cls, r) -> "InternalDepartment":
+        return cls(id=r.id, name=r.name, approved=r.approved, chief_positions=r.chief_positions,
+                   deputy_positions=r.deputy_positions, document_number=r.document_number)
+
+
+@strawberry.type(description="One rank's leader positions: approved, held by internal departments, left to the team (班子).")
+class LeaderSplit:
+    rank: LeaderRank
+    approved: int
+    departments: int
+    team: int
 
 
 @strawberry.type(description="A unit (机构), identified by its unified social credit code.")
@@ -161,13 +200,18 @@ class Unit:
     abolished_on: date | None
     parent_code: strawberry.Private[str | None]
     as_of: strawberry.Private[date | None] = None
+    grade: UnitGrade | None = strawberry.field(default=None, description="机构规格")
+    civil_service_managed: bool = strawberry.field(default=False, description="参照公务员法管理 (参公)")
+    classification: InstitutionClass | None = strawberry.field(default=None, description="事业单位分类")
+    dispatched: DispatchedBody | None = strawberry.field(default=None, description="派出机构")
 
     @classmethod
     def from_row(cls, r, as_of: date | None = None) -> "Unit":
         return cls(code=r.code if hasattr(r, "code") else r.unit_code, name=r.name, kind=v.UnitKind(r.kind),
                    level=v.UnitLevel(r.level), funding=v.Funding(r.funding), region_code=r.region_code,
                    status=v.UnitStatus(r.status), established_on=getattr(r, "established_on", None),
-                   abolished_on=getattr(r, "abolished_on", None), parent_code=r.parent_code, as_of=as_of)
+                   abolished_on=getattr(r, "abolished_on", None), parent_code=r.parent_code, as_of=as_of,
+                   **_parameters(r))
 
     @strawberry.field
     async def parent(self, info: Ctx) -> Unit | None:
@@ -192,6 +236,29 @@ class Unit:
         if self.as_of:
             return _leader_quotas_as_of(info, self.code, self.as_of)
         return [LeaderQuota(rank=v.LeaderRank(r), approved=a, used=u) for r, a, u in await info.context.loaders.leader_quotas.load(self.code)]
+
+    @strawberry.field(description="内设机构: the unit's active internal departments (科室) and their leader positions.")
+    def internal_departments(self, info: Ctx) -> list[InternalDepartment]:
+        from hub.adapters.orm import InternalDepartmentRow
+
+        with info.context.db.read_session() as s:
+            rows = s.execute(select(InternalDepartmentRow).where(InternalDepartmentRow.unit_code == self.code,
+                                                                 InternalDepartmentRow.active)
+                             .order_by(InternalDepartmentRow.id)).scalars().all()
+        return [InternalDepartment.from_row(r) for r in rows]
+
+    @strawberry.field(description="领导职数 split between the leadership team (班子) and the internal departments, per rank.")
+    def leader_split(self, info: Ctx) -> list[LeaderSplit]:
+        from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
+        from hub.domain.registry import leader_split
+
+        with info.context.db.read_session() as s:
+            approved = {v.LeaderRank(r): n for r, n in s.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved)
+                                                                  .where(LeaderQuotaRow.unit_code == self.code))}
+            depts = s.execute(select(InternalDepartmentRow.chief_positions, InternalDepartmentRow.deputy_positions)
+                              .where(InternalDepartmentRow.unit_code == self.code, InternalDepartmentRow.active)).all()
+        return [LeaderSplit(rank=r, approved=n["approved"], departments=n["departments"], team=n["team"])
+                for r, n in leader_split(approved, [tuple(d) for d in depts]).items()]
 
     @strawberry.field(description="Why the office froze the unit (no hiring plans, no onboarding), or null.")
     async def frozen_reason(self, info: Ctx) -> str | None:
@@ -251,7 +318,8 @@ class Unit:
             rows = history.history(s, UnitVersionRow, key={"unit_code": self.code})
         return [UnitVersion(valid_from=r.valid_from, valid_to=r.valid_to, name=r.name, kind=v.UnitKind(r.kind),
                             level=v.UnitLevel(r.level), funding=v.Funding(r.funding), status=v.UnitStatus(r.status),
-                            parent_code=r.parent_code, document_number=r.document_number, recorded_at=r.recorded_at) for r in rows]
+                            parent_code=r.parent_code, document_number=r.document_number, recorded_at=r.recorded_at,
+                            **_parameters(r)) for r in rows]
 
 
 def _quotas_as_of(info: Ctx, code: str, on: date) -> list[Quota]:
@@ -333,7 +401,8 @@ class Posting:
         ctx.record_read(r.person_id_number, operation=ctx.operation_name(info), field="Posting.person", purpose=ctx.purpose)
         return Person(id_number=r.person_id_number, name=r.person_name, gender=r.person_gender, birth_date=r.person_birth_date,
                       education_value=r.person_education,
-                      verified=(r.person_verified_name, r.person_identity_status, r.person_photo_sha256))
+                      verified=(r.person_verified_name, r.person_identity_status, r.person_photo_sha256),
+                      schooling=(r.person_degree, r.person_in_service_education, r.person_in_service_degree))
 
 
 @strawberry.type(description="The identity as the police (公安) last verified it.")
@@ -372,17 +441,33 @@ class Person:
     education_value: strawberry.Private[str | None]
     verified: strawberry.Private[tuple]
     as_of: strawberry.Private[date | None] = None
+    schooling: strawberry.Private[tuple] = (None, None, None)  # degree, in-service education, in-service degree
 
     @classmethod
     def from_row(cls, r, as_of: date | None = None) -> "Person":
         return cls(id_number=r.id_number, name=r.name, gender=r.gender, birth_date=r.birth_date, education_value=r.education,
                    verified=(getattr(r, "verified_name", None), getattr(r, "identity_status", None), getattr(r, "photo_sha256", None)),
-                   as_of=as_of)
+                   as_of=as_of, schooling=tuple(getattr(r, k, None) for k in ("degree", "in_service_education", "in_service_degree")))
 
-    @strawberry.field
+    @strawberry.field(description="全日制教育 学历 (full-time education).")
     def education(self, info: Ctx) -> Education | None:
         check(info, "Person.education")
         return v.Education(self.education_value) if self.education_value else None
+
+    @strawberry.field(description="全日制教育 学位 (the degree of the full-time education).")
+    def degree(self, info: Ctx) -> Degree | None:
+        check(info, "Person.education")
+        return v.Degree(self.schooling[0]) if self.schooling[0] else None
+
+    @strawberry.field(description="在职教育 学历 (in-service education).")
+    def in_service_education(self, info: Ctx) -> Education | None:
+        check(info, "Person.education")
+        return v.Education(self.schooling[1]) if self.schooling[1] else None
+
+    @strawberry.field(description="在职教育 学位 (an in-service degree, e.g. on equivalent qualifications 同等学力).")
+    def in_service_degree(self, info: Ctx) -> Degree | None:
+        check(info, "Person.education")
+        return v.Degree(self.schooling[2]) if self.schooling[2] else None
 
     @strawberry.field(description="Postings, oldest first (those held on asOf when read as of a date).")
     async def postings(self, info: Ctx) -> list[Posting]:
@@ -440,6 +525,7 @@ async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | N
 class Mismatch:
     id: strawberry.ID
     kind: MismatchKind
+    class_: MismatchClass = strawberry.field(name="class", description="管理预警 (WARNING) or 比对疑点 (DISCREPANCY), by kind.")
     status: MismatchStatus
     subject: str
     source: str | None
@@ -460,7 +546,8 @@ class Mismatch:
     def from_data(cls, d: dict) -> "Mismatch":
         """From a mismatch's data (the event's `data` shape) as the caller may receive it (hub/api/disclosure.py)."""
         parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00")) if isinstance(t, str) else t  # noqa: E731
-        return cls(id=strawberry.ID(d["mismatch_id"]), kind=v.MismatchKind(d["kind"]), status=v.MismatchStatus(d["status"]),
+        return cls(id=strawberry.ID(d["mismatch_id"]), kind=v.MismatchKind(d["kind"]),
+                   class_=v.MismatchClass(d.get("class") or v.mismatch_class(d["kind"])), status=v.MismatchStatus(d["status"]),
                    subject=d["subject"], source=d.get("source"), detected_at=parse(d["detected_at"]),
                    resolved_at=parse(d.get("resolved_at")), details=d.get("details"),
                    caused_by=list(d.get("caused_by") or []), unit_code=d.get("unit_code") or "")
@@ -480,6 +567,8 @@ class UnitFilter:
 @strawberry.input
 class MismatchFilter:
     kinds: list[MismatchKind] | None = None
+    class_: MismatchClass | None = strawberry.field(default=None, name="class",
+                                                    description="Only warnings (管理预警) or only discrepancies (比对疑点).")
     status: MismatchStatus | None = None
     unit_code: str | None = None
     subject: str | None = None

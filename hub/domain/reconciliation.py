@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from hub.domain.ranks import leader_rank_conflict, parse_rank
 from hub.domain.vocabulary import MismatchKind as K
 
 POLICE, HR, FINANCE, INSURANCE = "police", "hr", "finance", "insurance"
@@ -18,7 +19,7 @@ SOURCES = (POLICE, HR, FINANCE, INSURANCE)
 # Kinds the streaming path decides from the latest partner state (absence kinds need a full snapshot).
 PERSON_STREAMING_KINDS = frozenset({
     K.NAME_MISMATCH, K.DECEASED_ACTIVE, K.GHOST_PAYROLL, K.PAYROLL_UNIT_MISMATCH, K.DOUBLE_PAYROLL,
-    K.INSURANCE_EMPLOYER_MISMATCH, K.HR_STATUS_CONFLICT, K.HR_UNIT_MISMATCH,
+    K.INSURANCE_EMPLOYER_MISMATCH, K.HR_STATUS_CONFLICT, K.HR_UNIT_MISMATCH, K.LEADER_RANK_CONFLICT,
 })
 
 
@@ -32,6 +33,8 @@ class RegistryView(NamedTuple):
     name: str | None = None
     posting_unit: str | None = None
     unit_funding: str | None = None
+    leader_rank: str | None = None  # the active posting's leader rank (领导职务)
+    non_establishment: tuple[str, ...] = ()  # units paying the person outside the establishment (编外 register), sorted
 
     @property
     def registered(self) -> bool:
@@ -47,6 +50,7 @@ class HrView(NamedTuple):
     name: str
     unit_code: str
     status: str  # EMPLOYED, RETIRED, LEFT
+    rank: str | None = None  # HR's rank (职级) as sent
 
 
 class PayLine(NamedTuple):
@@ -97,7 +101,11 @@ def _same_name(a: str | None, b: str | None) -> bool:
 
 
 def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str], Finding]:
-    """Every person-level streaming mismatch the registry and partner views imply, keyed by (kind, unit)."""
+    """Every person-level streaming mismatch the registry and partner views imply, keyed by (kind, unit).
+
+    Pay without a posting is GHOST_PAYROLL unless the paying unit has the person on the 编外 register (staff employed
+    outside the establishment, or a retiree whose pension it pays through finance); pay for someone in no register
+    stays a ghost — so does pay continuing after a retirement nobody registered as a pension."""
     out: dict[tuple[K, str], Finding] = {}
 
     def add(kind: K, unit: str | None, source: str, details: dict) -> None:
@@ -129,6 +137,8 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
 
     if paying and not posting:
         for u in paying:
+            if u in reg.non_establishment:
+                continue  # 编外 staff paid by their unit, a registered retiree's pension: recognised, not ghosts
             line = next(l for l in pay_now if l.unit_code == u and l.paid)
             add(K.GHOST_PAYROLL, u, FINANCE, {"expected": "an active posting", "found": {"paying_unit": u,
                 "period": period, "gross_amount": line.gross_amount}, "registered": reg.registered})
@@ -149,4 +159,9 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
             add(K.HR_STATUS_CONFLICT, posting, HR, {"expected": "EMPLOYED", "found": views.hr.status, "posting_unit": posting})
         elif views.hr and views.hr.status == "EMPLOYED" and views.hr.unit_code != posting:
             add(K.HR_UNIT_MISMATCH, posting, HR, {"expected": posting, "found": views.hr.unit_code})
+        if views.hr and views.hr.status == "EMPLOYED":
+            level = leader_rank_conflict(reg.leader_rank, views.hr.rank)
+            if level is not None:
+                add(K.LEADER_RANK_CONFLICT, posting, HR, {"expected": reg.leader_rank, "found": views.hr.rank,
+                                                          "hr_rank": parse_rank(views.hr.rank).value, "hr_level": level.value})
     return out

@@ -7,7 +7,11 @@ from datetime import date
 
 from hub.domain.identifiers import parse_id_number, parse_region_code, parse_unit_code
 from hub.domain.vocabulary import (
+    Degree,
+    DispatchedBody,
     Education,
+    InstitutionClass,
+    UnitGrade,
     Funding,
     Gender,
     LeaderRank,
@@ -40,6 +44,12 @@ class IdentityDisagrees(DomainError):
     code = "IDENTITY_DISAGREES"
 
 
+class LeaderRankAboveGrade(DomainError):
+    """A leader rank above the unit's grade (机构规格): no 正处 leader in a 正科级 unit."""
+
+    code = "LEADER_RANK_ABOVE_GRADE"
+
+
 class UnitNotFound(DomainError):
     code = "UNIT_NOT_FOUND"
 
@@ -70,39 +80,79 @@ class Unit:
     status: UnitStatus = UnitStatus.ACTIVE
     established_on: date | None = None
     abolished_on: date | None = None
+    grade: UnitGrade | None = None  # 机构规格
+    civil_service_managed: bool = False  # 参照公务员法管理 (参公): public institutions only
+    classification: InstitutionClass | None = None  # 事业单位分类: public institutions only
+    dispatched: DispatchedBody | None = None  # 派出机构: organs only
 
     @classmethod
     def new(cls, *, code: str, name: str, kind: str, level: str, region_code: str, funding: str,
-            parent_code: str | None = None, established_on: date | None = None) -> "Unit":
+            parent_code: str | None = None, established_on: date | None = None, grade: str | None = None,
+            civil_service_managed: bool = False, classification: str | None = None,
+            dispatched: str | None = None) -> "Unit":
         """A validated unit; raises ValueError naming the bad field."""
         name = (name or "").strip()
         if not name:
             raise ValueError("unit name must not be empty")
+        k = UnitKind.parse(kind, "unit kind")
+        institution = k is UnitKind.PUBLIC_INSTITUTION
+        if civil_service_managed and not institution:
+            raise ValueError("only a public institution is managed like the civil service (参公); an organ is civil service")
+        if classification and not institution:
+            raise ValueError("a classification (公益一类 …) is a public institution's; this unit is an organ")
+        if dispatched and institution:
+            raise ValueError("a dispatched body (派出机构) is an organ, not a public institution")
         return cls(
             code=parse_unit_code(code),
             name=name,
-            kind=UnitKind.parse(kind, "unit kind"),
+            kind=k,
             level=UnitLevel.parse(level, "unit level"),
             region_code=parse_region_code(region_code),
             funding=Funding.parse(funding, "funding"),
             parent_code=parse_unit_code(parent_code) if parent_code else None,
             established_on=established_on,
+            grade=UnitGrade.parse(grade, "unit grade") if grade else None,
+            civil_service_managed=bool(civil_service_managed),
+            classification=InstitutionClass.parse(classification, "classification") if classification else None,
+            dispatched=DispatchedBody.parse(dispatched, "dispatched body") if dispatched else None,
         )
+
+
+# The schooling a full-time degree needs at least (全日制: the degree comes with the schooling; 在职: a degree may be
+# awarded on equivalent qualifications, 同等学力, so no such rule).
+_DEGREE_NEEDS = {Degree.DOCTOR: Education.DOCTORATE, Degree.MASTER: Education.MASTER, Degree.BACHELOR: Education.BACHELOR}
+_EDUCATION_ORDER = [Education.OTHER, Education.SECONDARY, Education.COLLEGE, Education.BACHELOR, Education.MASTER,
+                    Education.DOCTORATE]
+
+
+def check_full_time_degree(education: Education | None, degree: Degree | None) -> None:
+    """A full-time (全日制) degree needs full-time schooling of its level: 学士 a 本科, 硕士 a 硕士研究生, 博士 a 博士研究生."""
+    if degree is None:
+        return
+    need = _DEGREE_NEEDS[degree]
+    if education is None or _EDUCATION_ORDER.index(education) < _EDUCATION_ORDER.index(need):
+        raise ValueError(f"a full-time {degree.value} degree needs full-time education {need.value} or above "
+                         f"(got {education.value if education else 'none'}); an in-service degree goes in inServiceDegree")
 
 
 @dataclass(frozen=True)
 class Person:
-    """A person, identified by citizen ID number; gender and birth date agree with it."""
+    """A person, identified by citizen ID number; gender and birth date agree with it. Education (学历) and degree
+    (学位) apart, each for full-time (全日制) and in-service (在职) education."""
 
     id_number: str
     name: str
     gender: Gender
     birth_date: date
-    education: Education | None = None
+    education: Education | None = None  # 全日制教育 学历
+    degree: Degree | None = None  # 全日制教育 学位
+    in_service_education: Education | None = None  # 在职教育 学历
+    in_service_degree: Degree | None = None  # 在职教育 学位
 
     @classmethod
     def new(cls, *, id_number: str, name: str, gender: str | None = None, birth_date: date | None = None,
-            education: str | None = None) -> "Person":
+            education: str | None = None, degree: str | None = None, in_service_education: str | None = None,
+            in_service_degree: str | None = None) -> "Person":
         """A validated person; gender and birth date default to the ID number's and must agree with it."""
         idn = parse_id_number(id_number)
         name = (name or "").strip()
@@ -115,7 +165,11 @@ class Person:
         if b != idn.birth_date:
             raise IdentityDisagrees(f"birth date {b.isoformat()} disagrees with ID number {idn.value} ({idn.birth_date.isoformat()})")
         edu = Education.parse(education, "education") if education else None
-        return cls(idn.value, name, g, b, edu)
+        deg = Degree.parse(degree, "degree") if degree else None
+        check_full_time_degree(edu, deg)
+        return cls(idn.value, name, g, b, edu, deg,
+                   Education.parse(in_service_education, "in-service education") if in_service_education else None,
+                   Degree.parse(in_service_degree, "in-service degree") if in_service_degree else None)
 
 
 @dataclass(frozen=True)
@@ -236,3 +290,69 @@ def headcount_consistent(approved: int, actual: int, paid: int) -> bool:
     """三数一致: the fiscally paid headcount equals the actual one (active postings), and neither exceeds the
     approved quota. The one rule the comparison, ``headcountConsistency`` and the report apply."""
     return paid == actual and actual <= approved and paid <= approved
+# 混编混岗: the categories a unit's slots may be of, by its kind. Organs (机关) hold administrative and political-legal
+# slots (政法专项编制) and worker slots (机关工勤); public institutions (事业单位) hold public-institution and worker slots.
+ORGAN_CATEGORIES = frozenset({QuotaCategory.ADMINISTRATIVE, QuotaCategory.POLITICAL_LEGAL, QuotaCategory.WORKER})
+INSTITUTION_CATEGORIES = frozenset({QuotaCategory.PUBLIC_INSTITUTION, QuotaCategory.WORKER})
+
+
+def category_fits(unit_kind: UnitKind | str, category: QuotaCategory | str) -> bool:
+    """Whether a slot of ``category`` belongs in a unit of ``unit_kind`` (an administrative slot in a public
+    institution, or a public-institution slot in an organ, does not: 混编混岗)."""
+    allowed = INSTITUTION_CATEGORIES if UnitKind(unit_kind) is UnitKind.PUBLIC_INSTITUTION else ORGAN_CATEGORIES
+    return QuotaCategory(category) in allowed
+
+
+# 机构规格 and 领导职务 on one ladder: a unit's leaders are at most of its grade (a 正处级 unit has 正处 and lower
+# leaders — its team and its internal departments' — a 正科级 unit 正科 and 副科 only).
+_GRADE_ORDER = [UnitGrade.BUREAU, UnitGrade.DEPUTY_BUREAU, UnitGrade.DIVISION, UnitGrade.DEPUTY_DIVISION,
+                UnitGrade.SECTION, UnitGrade.DEPUTY_SECTION]
+_RANK_GRADE = {LeaderRank.DIVISION_CHIEF: UnitGrade.DIVISION, LeaderRank.DEPUTY_DIVISION_CHIEF: UnitGrade.DEPUTY_DIVISION,
+               LeaderRank.SECTION_CHIEF: UnitGrade.SECTION, LeaderRank.DEPUTY_SECTION_CHIEF: UnitGrade.DEPUTY_SECTION}
+
+
+def leader_rank_fits_grade(grade: UnitGrade | str | None, rank: LeaderRank | str) -> bool:
+    """Whether a leader rank fits a unit of ``grade`` (a unit without a recorded grade: any)."""
+    if not grade:
+        return True
+    return _GRADE_ORDER.index(_RANK_GRADE[LeaderRank(rank)]) >= _GRADE_ORDER.index(UnitGrade(grade))
+
+
+def check_leader_rank_fits(unit_code: str, grade: UnitGrade | str | None, rank: LeaderRank | str) -> None:
+    if not leader_rank_fits_grade(grade, rank):
+        raise LeaderRankAboveGrade(f"a {LeaderRank(rank).value} leader does not fit unit {unit_code} of grade "
+                                   f"{UnitGrade(grade).value} (机构规格)")
+
+
+# 内设机构: internal departments (科室) and their leader positions (正职, 副职), drawn from the unit's leader quota as
+# the 三定 approval splits it between the leadership team (班子) and the departments. A department's 正职 is a
+# 正科 position and its 副职 a 副科 one; in a 正科级 or 副科级 unit departments (股室) hold no leader positions.
+DEPARTMENT_RANKS = (LeaderRank.SECTION_CHIEF, LeaderRank.DEPUTY_SECTION_CHIEF)
+
+
+def department_positions_allowed(grade: UnitGrade | str | None) -> bool:
+    return not grade or UnitGrade(grade) not in (UnitGrade.SECTION, UnitGrade.DEPUTY_SECTION)
+
+
+def leader_split(leaders_approved: dict, departments: list[tuple[int, int]]) -> dict[LeaderRank, dict[str, int]]:
+    """Per rank: the unit's approved positions, those its internal departments hold (正职 at 正科, 副职 at 副科) and
+    what remains for the leadership team (班子)."""
+    held = {DEPARTMENT_RANKS[0]: sum(c for c, _ in departments), DEPARTMENT_RANKS[1]: sum(d for _, d in departments)}
+    out = {}
+    for rank in sorted(set(leaders_approved) | {r for r, n in held.items() if n}, key=lambda r: list(LeaderRank).index(r)):
+        approved = leaders_approved.get(rank, 0)
+        out[rank] = {"approved": approved, "departments": held.get(rank, 0), "team": approved - held.get(rank, 0)}
+    return out
+
+
+def check_department(unit_code: str, grade, leaders_approved: dict, departments: list[tuple[int, int]], chief: int,
+                     deputy: int) -> None:
+    """Refuse a department's leader positions the unit's leader quota cannot hold beside its other departments'."""
+    if chief < 0 or deputy < 0:
+        raise ValueError("a department's leader positions are not negative")
+    if (chief or deputy) and not department_positions_allowed(grade):
+        raise LeaderRankAboveGrade(f"departments of unit {unit_code} (grade {UnitGrade(grade).value}) hold no leader positions")
+    for rank, n in leader_split(leaders_approved, departments + [(chief, deputy)]).items():
+        if n["team"] < 0:
+            raise LeaderQuotaExhausted(
+                f"unit {unit_code} has {n['approved']} {rank.value} positions; its departments would hold {n['departments']}")

@@ -35,6 +35,33 @@ class UnitLevel(_Vocab):
     TOWNSHIP = "TOWNSHIP"  # 乡镇(街道)
 
 
+class UnitGrade(_Vocab):
+    """机构规格."""
+
+    BUREAU = "BUREAU"  # 正厅(局)级
+    DEPUTY_BUREAU = "DEPUTY_BUREAU"  # 副厅(局)级
+    DIVISION = "DIVISION"  # 正处级
+    DEPUTY_DIVISION = "DEPUTY_DIVISION"  # 副处级
+    SECTION = "SECTION"  # 正科级
+    DEPUTY_SECTION = "DEPUTY_SECTION"  # 副科级
+
+
+class InstitutionClass(_Vocab):
+    """事业单位分类 (public institutions only)."""
+
+    PUBLIC_WELFARE_1 = "PUBLIC_WELFARE_1"  # 公益一类
+    PUBLIC_WELFARE_2 = "PUBLIC_WELFARE_2"  # 公益二类
+    ADMINISTRATIVE_FUNCTIONS = "ADMINISTRATIVE_FUNCTIONS"  # 承担行政职能
+    BUSINESS = "BUSINESS"  # 经营类
+
+
+class DispatchedBody(_Vocab):
+    """派出机构 (organs only)."""
+
+    SUBDISTRICT_OFFICE = "SUBDISTRICT_OFFICE"  # 街道办事处
+    DEVELOPMENT_ZONE = "DEVELOPMENT_ZONE"  # 开发区管委会
+
+
 class Funding(_Vocab):
     FULL = "FULL"  # 全额拨款
     PARTIAL = "PARTIAL"  # 差额拨款
@@ -61,12 +88,32 @@ class LeaderRank(_Vocab):
 
 
 class Education(_Vocab):
-    DOCTORATE = "DOCTORATE"
-    MASTER = "MASTER"
-    BACHELOR = "BACHELOR"
-    COLLEGE = "COLLEGE"
-    SECONDARY = "SECONDARY"
-    OTHER = "OTHER"
+    """学历: the level of schooling completed (apart from the degree, 学位)."""
+
+    DOCTORATE = "DOCTORATE"  # 博士研究生
+    MASTER = "MASTER"  # 硕士研究生
+    BACHELOR = "BACHELOR"  # 大学本科
+    COLLEGE = "COLLEGE"  # 大学专科
+    SECONDARY = "SECONDARY"  # 中专、高中
+    OTHER = "OTHER"  # 其他
+
+
+class Degree(_Vocab):
+    """学位: the degree awarded (a 本科 graduate may hold no 学士 degree; an in-service 硕士 degree needs no 研究生学历)."""
+
+    DOCTOR = "DOCTOR"  # 博士
+    MASTER = "MASTER"  # 硕士
+    BACHELOR = "BACHELOR"  # 学士
+
+
+class NonEstablishmentKind(_Vocab):
+    """编外人员: staff employed outside the establishment, paid by a unit."""
+
+    CONTRACT = "CONTRACT"  # 编外合同制聘用
+    LABOUR_DISPATCH = "LABOUR_DISPATCH"  # 劳务派遣
+    SECONDMENT = "SECONDMENT"  # 借调
+    TEMPORARY_POST = "TEMPORARY_POST"  # 挂职
+    RETIREE_PENSION = "RETIREE_PENSION"  # 退休人员, 退休费由财政发放 (a pension paid through the unit's finance line)
 
 
 class Gender(_Vocab):
@@ -90,10 +137,35 @@ class MismatchKind(_Vocab):
     OVER_QUOTA = "OVER_QUOTA"
     LEADERSHIP_OVER_QUOTA = "LEADERSHIP_OVER_QUOTA"
     HEADCOUNT_INCONSISTENT = "HEADCOUNT_INCONSISTENT"
+    LEADER_RANK_CONFLICT = "LEADER_RANK_CONFLICT"  # a posting's leader rank on another level than HR's rank (职级)
+    MIXED_CATEGORY = "MIXED_CATEGORY"  # 混编混岗: a posting's category does not fit its unit's kind
+    UNAPPROVED_DEPARTMENT = "UNAPPROVED_DEPARTMENT"  # 擅自设立内设机构: a department the unit's approval does not name
+
+
+class MismatchClass(_Vocab):
+    WARNING = "WARNING"  # 管理预警: about the registry itself (quota, leader positions, retirement, its own rules)
+    DISCREPANCY = "DISCREPANCY"  # 比对疑点: the registry and a partner department disagree
+
+
+# Every kind's class. A kind missing here is a bug: tests/unit/test_mismatch_classes.py checks every kind has one.
+WARNING_KINDS = frozenset({MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.RETIREMENT_DUE,
+                           MismatchKind.MIXED_CATEGORY, MismatchKind.UNAPPROVED_DEPARTMENT})
+
+
+def mismatch_class(kind: "MismatchKind | str") -> MismatchClass:
+    """WARNING for the management warnings (管理预警), DISCREPANCY for the partner comparisons' findings (比对疑点)."""
+    return MismatchClass.WARNING if MismatchKind(kind) in WARNING_KINDS else MismatchClass.DISCREPANCY
+
+
+def kinds_of_class(cls: "MismatchClass | str") -> list[str]:
+    """The kind names of one class, sorted."""
+    c = MismatchClass(cls)
+    return sorted(k.value for k in MismatchKind if mismatch_class(k) is c)
 
 
 UNIT_LEVEL_KINDS = frozenset(
-    {MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.HEADCOUNT_INCONSISTENT}
+    {MismatchKind.OVER_QUOTA, MismatchKind.LEADERSHIP_OVER_QUOTA, MismatchKind.HEADCOUNT_INCONSISTENT,
+     MismatchKind.UNAPPROVED_DEPARTMENT}
 )
 
 # Kinds whose existence (and time of detection) is computed from a person's birth date, i.e. from digits 7–14 of the

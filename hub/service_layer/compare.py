@@ -35,6 +35,7 @@ from hub.adapters.text_files import UTF8, decode
 from hub.adapters.orm import (
     ComparisonRow,
     MismatchRow,
+    NonEstablishmentRow,
     PartnerEmploymentRow,
     PartnerIdentityRow,
     PartnerInsuranceRow,
@@ -395,13 +396,17 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
         approved = dict(s.execute(select(QuotaRow.unit_code, func.sum(QuotaRow.approved)).group_by(QuotaRow.unit_code)).all())
         for code, fund in s.execute(select(UnitRow.code, UnitRow.funding)):
             funding[code] = fund
+        recognised = non_establishment_pairs(s)
         inconsistent = {}
         for code, fund in funding.items():
             if fund not in FISCAL_FUNDING:
                 continue
-            a, n, p = int(approved.get(code) or 0), actual.get(code, 0), len(paid_by_unit.get(code, ()))
+            paid_here = paid_by_unit.get(code, ())
+            other = sum(1 for i in paid_here if (i, code) in recognised)
+            a, n, p = int(approved.get(code) or 0), actual.get(code, 0), len(paid_here) - other
             if not headcount_consistent(a, n, p):
-                inconsistent[(code, code)] = {"period": period, "approved": a, "actual": n, "paid": p}
+                inconsistent[(code, code)] = {"period": period, "approved": a, "actual": n, "paid": p,
+                                              **({"paid_non_establishment": other} if other else {})}
         by_kind[K.HEADCOUNT_INCONSISTENT] = inconsistent
     elif source == INSURANCE:
         active = {r.id_number for r in records if r.status == "ACTIVE"}
@@ -417,6 +422,22 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
         for key, row in open_rows.items():
             if key not in found:
                 book.resolve(row, caused_by=[run_id])
+
+
+# A pay line ``n`` (a snapshot's or the finance view's) paid outside the establishment: ``non_establishment_pairs``
+# in SQL, for the staged comparison and the headcount query.
+OUTSIDE = """(NOT EXISTS (SELECT 1 FROM postings a WHERE a.id_number = n.id_number AND a.active)
+              AND EXISTS (SELECT 1 FROM non_establishment_staff ne WHERE ne.id_number = n.id_number
+                                                                     AND ne.unit_code = n.unit_code AND ne.active))"""
+
+
+def non_establishment_pairs(s) -> set[tuple[str, str]]:
+    """(person, unit) whose pay from the unit is outside the establishment (三数一致 counts it apart): an active 编外
+    entry of the unit (staff, or a retiree's pension) for a person without an active posting (``person_findings``
+    does not call that pay a ghost). ``OUTSIDE`` says the same in SQL."""
+    posted = select(PostingRow.id_number).where(PostingRow.active)
+    return set(s.execute(select(NonEstablishmentRow.id_number, NonEstablishmentRow.unit_code)
+                         .where(NonEstablishmentRow.active, NonEstablishmentRow.id_number.not_in(posted))).all())
 
 
 def _still_open(uow: UnitOfWork) -> dict[str, int]:

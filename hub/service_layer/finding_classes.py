@@ -7,7 +7,8 @@ name and unit. This module gives each person a *signature* computed in PostgreSQ
 have no open finding to resolve) need nothing; the rest go through ``reconcile_persons`` as usual.
 
 The signature keeps what the rules may look at, with the person's own registry name and posting unit abstracted:
-whether the person is registered and posted, the unit's funding, each partner's presence and statuses, the
+whether the person is registered and posted, the unit's funding, the posting's leader rank with HR's rank when
+both are there (the rules compare them), each partner's presence and statuses, the
 insurance period, and the pay lines as a multiset of (period, name given or not, paid) — summarised by their count,
 first and last period and two independent 32-bit hash sums (order-free; a collision needs two different line sets
 of one class to agree on all five, about 2^-64). Any partner name or unit that differs from the registry's makes
@@ -58,6 +59,7 @@ SELECT c.id_number, concat_ws('|',
                                                  OR (ins.name IS NOT NULL AND ins.name IS DISTINCT FROM pe.name)))
          THEN 'X' ELSE '' END,
     pe.name IS NULL, po.unit_code IS NULL, coalesce(u.funding, '-'), coalesce(pol.status, '-'), coalesce(hr.status, '-'),
+    CASE WHEN po.leader_rank IS NULL OR hr.rank IS NULL THEN '-' ELSE po.leader_rank || '/' || hr.rank END,
     CASE WHEN ins.id_number IS NULL THEN '-' ELSE concat_ws(',', ins.period, ins.status, ins.name IS NULL) END,
     coalesce(pay.lines, 0), pay.h1, pay.h2, pay.first_period, pay.last_period
 ) AS signature
@@ -121,6 +123,7 @@ SELECT s.id_number,
        OR (ins.id_number IS NOT NULL AND (ins.employer_code IS DISTINCT FROM po.unit_code
                                           OR (ins.name IS NOT NULL AND ins.name IS DISTINCT FROM pe.name))) AS x,
        concat_ws('|', coalesce(u.funding, '-'), coalesce(pol.status, '-'), coalesce(hr.status, '-'),
+                 CASE WHEN po.leader_rank IS NULL OR hr.rank IS NULL THEN '-' ELSE po.leader_rank || '/' || hr.rank END,
                  CASE WHEN ins.id_number IS NULL THEN '-' ELSE concat_ws(',', ins.period, ins.status, ins.name IS NULL) END
        ) AS signature
 FROM {stage} s {changed}

@@ -36,7 +36,7 @@ from hub.adapters.orm import (
 from hub.adapters.outbox import UPDATES_TOPIC, cloud_event_template, event_ids, json_string
 from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
 from hub.domain.identifiers import _ID_CHECK, _ID_WEIGHTS, InvalidIdentifier, parse_id_number, parse_unit_code
-from hub.domain.registry import Person, Unit
+from hub.domain.registry import Person, Unit, leader_rank_fits_grade
 from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
@@ -50,6 +50,10 @@ FILES = {
     "persons.csv": ["id_number", "name", "gender", "birth_date", "education"],
     "postings.csv": ["id_number", "unit_code", "category", "leader_rank", "start_date"],
 }
+
+# Columns a file may have (issue 19: 机构规格, 参公, 事业单位分类, 派出机构); empty when absent.
+OPTIONAL = {"units.csv": ["grade", "civil_service_managed", "classification", "dispatched"]}
+_TRUE, _FALSE = ("true", "1", "yes", "是"), ("false", "0", "no", "否", "")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -121,6 +125,7 @@ def _read(path: Path, report: ImportReport, loaded: "_Loaded"):
         width = len(header)
         position = {h: i for i, h in enumerate(header)}
         take = [position[c] for c in wanted]
+        optional = [position.get(c) for c in OPTIONAL.get(name, ())]
         pad = [""] * width
         for row in reader:
             if len(row) != width:
@@ -130,7 +135,10 @@ def _read(path: Path, report: ImportReport, loaded: "_Loaded"):
                     report.errors.append(RowError(name, reader.line_num, "more fields than the header has"))
                     continue
                 row = row + pad[len(row):]
-            yield reader.line_num, [row[i].strip() for i in take]
+            values = [row[i].strip() for i in take]
+            if optional:
+                values += ["" if i is None else row[i].strip() for i in optional]
+            yield reader.line_num, values
 
 
 @dataclass
@@ -216,6 +224,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
 
     with db.read_session() as s:
         known_units = set(s.execute(select(UnitRow.code)).scalars())
+        known_grades = dict(s.execute(select(UnitRow.code, UnitRow.grade).where(UnitRow.grade.is_not(None))).all())
         known_persons = set(s.execute(select(PersonRow.id_number)).scalars())
         posted = set(s.execute(select(PostingRow.id_number).where(PostingRow.active)).scalars())
         known_quotas = {tuple(r) for r in s.execute(select(QuotaRow.unit_code, QuotaRow.category))}
@@ -225,10 +234,15 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
     file_units: dict[str, int] = {}
     parents: list[tuple[int, Unit]] = []
     if "units.csv" in present:
-        for line, (code, name, kind, level, region_code, parent_code, funding) in _read(directory / "units.csv", report, out):
+        for line, (code, name, kind, level, region_code, parent_code, funding, grade, managed, classification,
+                   dispatched) in _read(directory / "units.csv", report, out):
             try:
+                if managed.lower() not in _TRUE + _FALSE:
+                    raise ValueError(f"civil_service_managed {managed!r} is not true or false")
                 u = Unit.new(code=code, name=name, kind=kind, level=level,
-                             region_code=region_code, funding=funding, parent_code=parent_code or None)
+                             region_code=region_code, funding=funding, parent_code=parent_code or None,
+                             grade=grade or None, civil_service_managed=managed.lower() in _TRUE,
+                             classification=classification or None, dispatched=dispatched or None)
             except ValueError as e:
                 err(RowError("units.csv", line, str(e)))
                 continue
@@ -242,6 +256,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
             out.units.append(u)
             parents.append((line, u))
     all_units = known_units | set(file_units)
+    grades = {**known_grades, **{u.code: u.grade.value for u in out.units if u.grade}}
     for line, u in parents:
         if u.parent_code and u.parent_code not in all_units:
             err(RowError("units.csv", line, f"parent unit {u.parent_code} is unknown"))
@@ -274,6 +289,9 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                 err(RowError(fname, line, str(e)))
                 continue
             if code is None:
+                continue
+            if what == "rank" and approved > 0 and not leader_rank_fits_grade(grades.get(code), value):
+                err(RowError(fname, line, f"a {value.value} position does not fit unit {code} of grade {grades[code]} (机构规格)"))
                 continue
             key = (code, value.value)
             if key in known:
@@ -351,6 +369,9 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                     start = dates[raw_start] = _parse_date(raw_start, "start date")
             except ValueError as e:
                 err(RowError("postings.csv", line, str(e)))
+                continue
+            if rank and code is not None and not leader_rank_fits_grade(grades.get(code), rank):
+                err(RowError("postings.csv", line, f"a {rank} leader does not fit unit {code} of grade {grades[code]} (机构规格)"))
                 continue
             if idn not in known_persons and idn not in file_persons:
                 err(RowError("postings.csv", line, f"unknown person {idn}"))
@@ -447,10 +468,13 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         # Every large table is streamed from generators straight into bulk_insert (COPY on PostgreSQL).
 
         step("units", 0, len(units))
-        bulk_insert(s, UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on"],
-                    ((u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day) for u in units))
-        bulk_insert(s, UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at"],
-                    ((u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now) for u in units))
+        params = ["grade", "civil_service_managed", "classification", "dispatched"]
+        par = lambda u: (u.grade and u.grade.value, u.civil_service_managed, u.classification and u.classification.value,  # noqa: E731
+                         u.dispatched and u.dispatched.value)
+        bulk_insert(s, UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on", *params],
+                    ((u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day, *par(u)) for u in units))
+        bulk_insert(s, UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at", *params],
+                    ((u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now, *par(u)) for u in units))
         for table, vtable, col, rows in ((QuotaRow, QuotaVersionRow, "category", quotas),
                                          (LeaderQuotaRow, LeaderQuotaVersionRow, "rank", leader_quotas)):
             bulk_insert(s, table.__table__, ["unit_code", col, "approved", "document_number", "effective_date"],
@@ -495,6 +519,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         book = MismatchBook(uow, report.mismatches)
         registry_checks.recheck_unit_quotas(uow, book, touched_units)
         registry_checks.recheck_retirement(uow, book, day, retiring)
+        registry_checks.recheck_mixed_categories(uow, book, touched_units)
         # Reconciliation runs both ways: imported persons the partners already report on are re-checked now.
         reconcile_persons(uow, book, partner_known_ids(uow, touched_persons), locked=True)
         step("checks", 1, 1)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hub.adapters.jsonutil import dumps, loads
 from hub.adapters.orm import MismatchRow
 from hub.adapters.outbox import MISMATCHES_TOPIC
-from hub.domain.vocabulary import MismatchKind, MismatchStatus
+from hub.domain.vocabulary import MismatchKind, MismatchStatus, mismatch_class
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -37,6 +37,7 @@ def mismatch_data(row: MismatchRow) -> dict:
     return {
         "mismatch_id": row.id,
         "kind": row.kind,
+        "class": mismatch_class(row.kind).value,
         "status": row.status,
         "subject": row.subject,
         "unit_code": row.unit_code or None,

@@ -17,6 +17,7 @@ from hub.adapters.bulk import any_of, array_param
 
 from hub.adapters.orm import (
     MismatchRow,
+    NonEstablishmentRow,
     PartnerEmploymentRow,
     PartnerIdentityRow,
     PartnerInsuranceRow,
@@ -57,6 +58,7 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
     hr: dict[str, HrView] = {}
     pay: dict[str, list[PayLine]] = defaultdict(list)
     ins: dict[str, list[ContributionLine]] = defaultdict(list)
+    non_est: dict[str, set[str]] = defaultdict(set)
     wanted = set(ids)
     full = len(ids) > FULL_SCAN_THRESHOLD
     if uow.is_postgres and not full:
@@ -67,21 +69,25 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
         return q if part is None else q.where(any_of(s, col, part))
 
     for part in parts:
-        q = (select(PersonRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.funding)
+        q = (select(PersonRow.id_number, PersonRow.name, PostingRow.unit_code, UnitRow.funding, PostingRow.leader_rank)
              .outerjoin(PostingRow, (PostingRow.id_number == PersonRow.id_number) & PostingRow.active)
              .outerjoin(UnitRow, UnitRow.code == PostingRow.unit_code))
-        for idn, name, unit, funding in s.execute(only(q, PersonRow.id_number, part)):
+        for idn, name, unit, funding, leader in s.execute(only(q, PersonRow.id_number, part)):
             if idn in wanted:
-                reg[idn] = RegistryView(idn, name, unit, funding)
+                reg[idn] = RegistryView(idn, name, unit, funding, leader)
+        q = select(NonEstablishmentRow.id_number, NonEstablishmentRow.unit_code).where(NonEstablishmentRow.active)
+        for idn, unit in s.execute(only(q, NonEstablishmentRow.id_number, part)):
+            if idn in wanted:
+                non_est[idn].add(unit)
         q = select(PartnerIdentityRow.id_number, PartnerIdentityRow.name, PartnerIdentityRow.status)
         for r in s.execute(only(q, PartnerIdentityRow.id_number, part)):
             if r[0] in wanted:
                 police[r[0]] = PoliceView(r[1], r[2])
         q = select(PartnerEmploymentRow.id_number, PartnerEmploymentRow.name, PartnerEmploymentRow.unit_code,
-                   PartnerEmploymentRow.status)
+                   PartnerEmploymentRow.status, PartnerEmploymentRow.rank)
         for r in s.execute(only(q, PartnerEmploymentRow.id_number, part)):
             if r[0] in wanted:
-                hr[r[0]] = HrView(r[1], r[2], r[3])
+                hr[r[0]] = HrView(r[1], r[2], r[3], r[4])
         q = select(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period,
                    PartnerPayrollRow.name, PartnerPayrollRow.paid, PartnerPayrollRow.gross_amount)
         for r in s.execute(only(q, PartnerPayrollRow.id_number, part)):
@@ -92,6 +98,8 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
         for r in s.execute(only(q, PartnerInsuranceRow.id_number, part)):
             if r[0] in wanted:
                 ins[r[0]].append(ContributionLine(r[1], r[2], r[3], r[4]))
+    for i, units in non_est.items():
+        reg[i] = reg[i]._replace(non_establishment=tuple(sorted(units)))
     empty = PartnerViews()
     views = {}
     for i in ids:
@@ -117,12 +125,14 @@ def person_view_joins(key: str) -> str:
 
 
 _PG_VIEWS = text("""
-SELECT k.id, pe.id_number IS NOT NULL, pe.name, po.unit_code, u.funding,
+SELECT k.id, pe.id_number IS NOT NULL, pe.name, po.unit_code, u.funding, po.leader_rank,
        pol.id_number IS NOT NULL, pol.name, pol.status,
-       hr.id_number IS NOT NULL, hr.name, hr.unit_code, hr.status,
+       hr.id_number IS NOT NULL, hr.name, hr.unit_code, hr.status, hr.rank,
        ins.id_number IS NOT NULL, ins.employer_code, ins.period, ins.name, ins.status,
        (SELECT json_agg(json_build_array(pp.unit_code, pp.period, pp.name, pp.paid, pp.gross_amount))
-          FROM partner_payroll pp WHERE pp.id_number = k.id)
+          FROM partner_payroll pp WHERE pp.id_number = k.id),
+       (SELECT array_agg(DISTINCT ne.unit_code ORDER BY ne.unit_code) FROM non_establishment_staff ne
+          WHERE ne.id_number = k.id AND ne.active)
 FROM unnest(CAST(:ids AS varchar(18)[])) AS k(id)
 """ + person_view_joins("k.id"))
 
@@ -135,16 +145,19 @@ def _pg_load_views(s, ids: list[str]) -> tuple[dict[str, RegistryView], dict[str
     views: dict[str, PartnerViews] = {}
     empty = PartnerViews()
     for part in _chunks(ids):
-        for (idn, registered, name, unit, funding, has_p, p_name, p_status, has_h, h_name, h_unit, h_status,
-             has_i, i_employer, i_period, i_name, i_status, pay) in s.execute(_PG_VIEWS, {"ids": array_param(part)}):
-            reg[idn] = RegistryView(idn, name, unit, funding) if registered else RegistryView(idn)
+        for (idn, registered, name, unit, funding, leader, has_p, p_name, p_status, has_h, h_name, h_unit, h_status,
+             h_rank, has_i, i_employer, i_period, i_name, i_status, pay, non_est) in s.execute(
+                _PG_VIEWS, {"ids": array_param(part)}):
+            reg[idn] = RegistryView(idn, name, unit, funding, leader) if registered else RegistryView(idn)
+            if non_est:
+                reg[idn] = reg[idn]._replace(non_establishment=tuple(non_est))
             if not (has_p or has_h or has_i or pay):
                 views[idn] = empty
                 continue
             pl = tuple(sorted((PayLine(l[0], l[1], l[2], bool(l[3]), l[4]) for l in pay),
                               key=lambda l: (l.period, l.unit_code))) if pay else ()
             views[idn] = PartnerViews(PoliceView(p_name, p_status) if has_p else None,
-                                      HrView(h_name, h_unit, h_status) if has_h else None, pl,
+                                      HrView(h_name, h_unit, h_status, h_rank) if has_h else None, pl,
                                       (ContributionLine(i_employer, i_period, i_name, i_status),) if has_i else ())
     for i in ids:  # an ID number twice in ``ids`` comes back twice; one missing would be a bug
         if i not in reg:

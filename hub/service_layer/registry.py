@@ -35,8 +35,10 @@ from hub.domain.registry import (
     UnitAbolished,
     UnitEstablishment,
     UnitNotFound,
+    check_full_time_degree,
+    check_leader_rank_fits,
 )
-from hub.domain.vocabulary import LeaderRank, QuotaCategory, UnitStatus
+from hub.domain.vocabulary import Degree, Education, LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.mismatches import MismatchBook
@@ -47,7 +49,12 @@ from hub.service_layer.unit_of_work import UnitOfWork
 def unit_data(r: UnitRow) -> dict:
     return {"code": r.code, "name": r.name, "kind": r.kind, "level": r.level, "region_code": r.region_code,
             "parent_code": r.parent_code, "funding": r.funding, "status": r.status,
-            "established_on": r.established_on, "abolished_on": r.abolished_on}
+            "established_on": r.established_on, "abolished_on": r.abolished_on, "grade": r.grade,
+            "civil_service_managed": bool(r.civil_service_managed), "classification": r.classification,
+            "dispatched": r.dispatched}
+
+
+UNIT_PARAMETERS = ("grade", "civil_service_managed", "classification", "dispatched")  # issue 19: 机构规格 and the rest
 
 
 def quota_data(r) -> dict:
@@ -59,7 +66,8 @@ def quota_data(r) -> dict:
 
 def person_data(r: PersonRow) -> dict:
     return {"id_number": r.id_number, "name": r.name, "gender": r.gender, "birth_date": r.birth_date,
-            "education": r.education, "verified_name": r.verified_name, "identity_status": r.identity_status,
+            "education": r.education, "degree": r.degree, "in_service_education": r.in_service_education,
+            "in_service_degree": r.in_service_degree, "verified_name": r.verified_name, "identity_status": r.identity_status,
             "photo_sha256": r.photo_sha256}
 
 
@@ -94,7 +102,7 @@ def create_unit(uow: UnitOfWork, *, unit: Unit, document_number: str | None = No
         _get_unit(uow, unit.parent_code)
     row = UnitRow(code=unit.code, name=unit.name, kind=unit.kind.value, level=unit.level.value,
                   region_code=unit.region_code, parent_code=unit.parent_code, funding=unit.funding.value,
-                  status=UnitStatus.ACTIVE.value, established_on=effective)
+                  status=UnitStatus.ACTIVE.value, established_on=effective, **_parameters(unit))
     uow.session.add(row)
     uow.session.flush()
     _unit_version(uow, row, document_number, effective)
@@ -103,7 +111,13 @@ def create_unit(uow: UnitOfWork, *, unit: Unit, document_number: str | None = No
     return row
 
 
-UNIT_VERSIONED = ("name", "kind", "level", "region_code", "parent_code", "funding", "status")
+UNIT_VERSIONED = ("name", "kind", "level", "region_code", "parent_code", "funding", "status", *UNIT_PARAMETERS)
+
+
+def _parameters(unit: Unit) -> dict:
+    return {"grade": unit.grade.value if unit.grade else None, "civil_service_managed": unit.civil_service_managed,
+            "classification": unit.classification.value if unit.classification else None,
+            "dispatched": unit.dispatched.value if unit.dispatched else None}
 
 
 def _unit_version(uow: UnitOfWork, row, document_number: str | None, effective: date) -> bool:
@@ -122,19 +136,27 @@ def update_unit(uow: UnitOfWork, *, code: str, changes: dict, document_number: s
     base = history.version_as_of(uow.session, UnitVersionRow, key={"unit_code": row.code}, on=effective) or row
     probe = Unit.new(**{k: (changes.get(k, v.value if hasattr(v, "value") else v)) for k, v in {
         "code": row.code, "name": base.name, "kind": base.kind, "level": base.level, "region_code": base.region_code,
-        "funding": base.funding, "parent_code": base.parent_code}.items()})
+        "funding": base.funding, "parent_code": base.parent_code,
+        **{p: getattr(base, p) for p in UNIT_PARAMETERS}}.items()})
+    if probe.grade:  # a grade lowered below the unit's leaders or leader positions is refused (机构规格)
+        for rank in sorted(set(uow.session.execute(select(PostingRow.leader_rank).where(
+                PostingRow.unit_code == row.code, PostingRow.active, PostingRow.leader_rank.is_not(None))).scalars())
+                | set(uow.session.execute(select(LeaderQuotaRow.rank).where(
+                    LeaderQuotaRow.unit_code == row.code, LeaderQuotaRow.approved > 0)).scalars())):
+            check_leader_rank_fits(row.code, probe.grade, rank)
     if probe.parent_code:
         if probe.parent_code == row.code:
             raise ValueError("a unit cannot be its own parent")
         _get_unit(uow, probe.parent_code)
     changed = {k: (lambda v: v.value if hasattr(v, "value") else v)(getattr(probe, k))
-               for k in ("name", "kind", "level", "region_code", "parent_code", "funding")}
+               for k in ("name", "kind", "level", "region_code", "parent_code", "funding", *UNIT_PARAMETERS)}
     version = SimpleNamespace(code=row.code, status=base.status, **changed)
     if _unit_version(uow, version, document_number, effective):  # the current version: the unit row follows it
         for k, v in changed.items():
             setattr(row, k, v)
     uow.record("unit.update", "unit", row.code, before=before, after=unit_data(row))
     uow.publish(UPDATES_TOPIC, key=row.code, type="gov.registry.unit.updated", subject=row.code, data=unit_data(row))
+    registry_checks.recheck_mixed_categories(uow, MismatchBook(uow), {row.code})  # a new kind may not fit its postings
     return row
 
 
@@ -168,8 +190,14 @@ def set_quota(uow: UnitOfWork, *, unit_code: str, category: str, approved: int, 
 def set_leader_quota(uow: UnitOfWork, *, unit_code: str, rank: str, approved: int, document_number: str | None,
                      effective: date, book: MismatchBook | None = None) -> LeaderQuotaRow:
     """Approve a unit's leadership positions of a rank (核定领导职数)."""
-    return _approve_slots(uow, LeaderQuotaRow, LeaderQuotaVersionRow, "rank",
-                          lambda: LeaderRank.parse(rank, "leader rank").value, unit_code=unit_code,
+    def parse_rank() -> str:
+        r = LeaderRank.parse(rank, "leader rank")
+        if approved > 0:
+            unit = _get_unit(uow, unit_code)
+            check_leader_rank_fits(unit.code, unit.grade, r)  # no 正处 positions in a 正科级 unit
+        return r.value
+
+    return _approve_slots(uow, LeaderQuotaRow, LeaderQuotaVersionRow, "rank", parse_rank, unit_code=unit_code,
                           approved=approved, document_number=document_number, effective=effective, book=book,
                           entity="leader_quota", event_type="gov.registry.leader_quota.changed")
 
@@ -204,6 +232,13 @@ def _approve_slots(uow: UnitOfWork, row_cls, version_cls, slot: str, parse_slot,
     return row
 
 
+def _schooling(person: Person, base) -> dict:
+    """Degree and in-service education of a registration: the given ones, else those ``base`` (the version
+    corrected) has."""
+    return {k: (getattr(person, k).value if getattr(person, k) else getattr(base, k, None))
+            for k in ("degree", "in_service_education", "in_service_degree")}
+
+
 def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> PersonRow:
     """Register a person (or correct an existing person's name and education)."""
     lock_persons(uow, [person.id_number])  # reconciliation locks before row locks, as everywhere (no deadlocks)
@@ -211,7 +246,8 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
     before = person_data(row) if row else None
     if row is None:
         row = PersonRow(id_number=person.id_number, name=person.name, gender=person.gender.value,
-                        birth_date=person.birth_date, education=person.education.value if person.education else None)
+                        birth_date=person.birth_date, education=person.education.value if person.education else None,
+                        **_schooling(person, None))
         uow.session.add(row)
         uow.session.flush()
         type_ = "gov.registry.person.created"
@@ -221,10 +257,15 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
         # a correction applies to the person as recorded on `effective` (backdated: the version then in force)
         base = history.version_as_of(uow.session, PersonVersionRow, key={"id_number": row.id_number}, on=effective) or row
     name, education = person.name, person.education.value if person.education else base.education
+    schooling = _schooling(person, base)
+    if person.degree is None and schooling["degree"]:  # a kept degree must still fit the (corrected) education
+        check_full_time_degree(Education(education) if education else None, Degree(schooling["degree"]))
     if history.new_version(uow.session, PersonVersionRow, key={"id_number": row.id_number}, valid_from=effective,
                            values={"name": name, "gender": row.gender, "birth_date": row.birth_date,
-                                   "education": education}, recorded_at=uow.now):
+                                   "education": education, **schooling}, recorded_at=uow.now):
         row.name, row.education = name, education  # the current version: the person row follows it
+        for k, x in schooling.items():
+            setattr(row, k, x)
     uow.record("person.register" if before is None else "person.correct", "person", row.id_number,
                before=before, after=person_data(row))
     uow.publish(UPDATES_TOPIC, key=row.id_number, type=type_, subject=row.id_number, data=person_data(row))
@@ -251,6 +292,8 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
         raise UnitAbolished(f"unit {unit.code} is abolished")
     cat = QuotaCategory.parse(category, "quota category")
     rank = LeaderRank.parse(leader_rank, "leader rank") if leader_rank else None
+    if rank is not None:
+        check_leader_rank_fits(unit.code, unit.grade, rank)  # leader ranks fit the unit's grade (机构规格)
     est = lock_establishment(uow, unit.code, cat, rank)
     current = uow.session.execute(select(PostingRow).where(PostingRow.id_number == person.id_number, PostingRow.active)).scalar_one_or_none()
     if current is not None:
@@ -265,6 +308,7 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=data)
     b = book or MismatchBook(uow)
     registry_checks.recheck_retirement(uow, b, max(start_date, uow.now.date()), {person.id_number})
+    registry_checks.recheck_mixed_categories(uow, b, {unit.code})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
 
@@ -291,6 +335,7 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
     registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
+    registry_checks.recheck_mixed_categories(uow, b, {row.unit_code})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
 

@@ -6,10 +6,16 @@ from datetime import date
 
 from sqlalchemy import select
 
-from hub.adapters.orm import PersonRow, PostingRow
-from hub.domain.registry import UnitEstablishment
-from hub.domain.retirement import statutory_retirement_date
-from hub.domain.vocabulary import MismatchKind, QuotaCategory
+from hub.adapters.orm import PartnerEmploymentRow, PersonRow, PostingRow, RetirementDecisionRow, UnitRow
+from hub.domain.registry import UnitEstablishment, category_fits
+from hub.domain.retirement import (
+    FlexibleRetirement,
+    RetirementRule,
+    check_flexible,
+    retirement_due,
+    retirement_rule,
+)
+from hub.domain.vocabulary import MismatchKind
 from hub.service_layer.establishment import establishments
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -45,18 +51,27 @@ def recheck_unit_quotas(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str
 
 def recheck_retirement(uow: UnitOfWork, book: MismatchBook, today: date, id_numbers: set[str] | None = None,
                        caused_by: list[str] | None = None) -> None:
-    """Open RETIREMENT_DUE for active postings whose holder is past statutory retirement age; resolve the rest."""
+    """Open RETIREMENT_DUE for active postings whose holder's retirement date has come; resolve the rest. The date
+    follows the person's post and rank (HR's 职级: a worker post, a 县处级 leader, a senior title) and an approved
+    flexible retirement decision, which moves it (``hub.domain.retirement.retirement_due``)."""
     s = uow.session
-    q = (select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, PersonRow.gender, PersonRow.birth_date)
-         .join(PersonRow, PersonRow.id_number == PostingRow.id_number).where(PostingRow.active))
+    q = (select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, PostingRow.leader_rank, PersonRow.gender,
+                PersonRow.birth_date, PartnerEmploymentRow.rank, RetirementDecisionRow.kind, RetirementDecisionRow.retire_on)
+         .join(PersonRow, PersonRow.id_number == PostingRow.id_number)
+         .outerjoin(PartnerEmploymentRow, PartnerEmploymentRow.id_number == PostingRow.id_number)
+         .outerjoin(RetirementDecisionRow, RetirementDecisionRow.id_number == PostingRow.id_number)
+         .where(PostingRow.active))
     if id_numbers is not None:
         q = q.where(PostingRow.id_number.in_(sorted(id_numbers)))
     due: dict[tuple[str, str], dict] = {}
-    for idn, unit, cat, gender, birth in s.execute(q):
-        retire_on = statutory_retirement_date(birth, gender, cat == QuotaCategory.WORKER.value)
-        if today >= retire_on:
-            due[(idn, unit)] = {"retirement_date": retire_on.isoformat(), "birth_date": birth.isoformat(),
-                                "gender": gender, "category": cat, "checked_on": today.isoformat()}
+    for idn, unit, cat, leader, gender, birth, hr_rank, kind, retire_on in s.execute(q):
+        r = retirement_due(birth, gender, category=cat, leader_rank=leader, hr_rank=hr_rank,
+                           decision=(kind, retire_on) if kind else None)
+        if today >= r.retire_on:
+            due[(idn, unit)] = {"retirement_date": r.retire_on.isoformat(), "birth_date": birth.isoformat(),
+                                "gender": gender, "category": cat, "checked_on": today.isoformat(), "post": r.post,
+                                "schedule": r.schedule, "statutory_date": r.statutory.isoformat(),
+                                **({"decision": r.decision} if r.decision else {})}
     open_rows = {(r.subject, r.unit_code): r for r in book.open_rows(MismatchKind.RETIREMENT_DUE, subjects=id_numbers)}
     for (idn, unit), details in due.items():
         row = open_rows.get((idn, unit))
@@ -67,4 +82,75 @@ def recheck_retirement(uow: UnitOfWork, book: MismatchBook, today: date, id_numb
                     caused_by=caused_by, lookup=False)
     for key, row in open_rows.items():
         if key not in due:
+            book.resolve(row, caused_by=caused_by)
+
+
+def record_retirement_decision(uow: UnitOfWork, *, id_number: str, kind: str, retire_on: date,
+                               document_number: str) -> RetirementDecisionRow:
+    """Record an approved flexible retirement (弹性提前 / 弹性延迟退休) for a posted person, replacing any earlier one:
+    the date it sets replaces the statutory one, and RETIREMENT_DUE opens or resolves accordingly. Refused (ValueError,
+    nothing changed) when the law does not allow the date, the person has no active posting or no document is named."""
+    from hub.adapters.outbox import UPDATES_TOPIC
+    from hub.domain.identifiers import parse_id_number
+    from hub.domain.registry import PersonNotFound
+
+    s = uow.session
+    idn = parse_id_number(id_number).value
+    doc = (document_number or "").strip()
+    if not doc:
+        raise ValueError("a flexible retirement decision names its approval document (document_number)")
+    if len(doc) > 100:
+        raise ValueError("document_number is longer than 100 characters")
+    person = s.get(PersonRow, idn)
+    if person is None:
+        raise PersonNotFound(f"person {idn} is not in the registry")
+    posting = s.execute(select(PostingRow.category, PostingRow.leader_rank)
+                        .where(PostingRow.id_number == idn, PostingRow.active)).first()
+    if posting is None:
+        raise ValueError(f"person {idn} holds no active posting: there is no retirement to decide")
+    hr_rank = s.execute(select(PartnerEmploymentRow.rank).where(PartnerEmploymentRow.id_number == idn)).scalar()
+    statutory = retirement_due(person.birth_date, person.gender, category=posting.category, leader_rank=posting.leader_rank,
+                               hr_rank=hr_rank)
+    rule = retirement_rule(person.gender, worker_post=statutory.post == "WORKER", county_division_leader=False,
+                           senior_title=False)
+    if statutory.schedule == "60" and person.gender == "F":
+        rule = RetirementRule("F", False, True)
+    check_flexible(rule, person.birth_date, kind, retire_on)
+    row = s.get(RetirementDecisionRow, idn)
+    before = None if row is None else {"kind": row.kind, "retire_on": row.retire_on, "document_number": row.document_number}
+    if row is None:
+        row = RetirementDecisionRow(id_number=idn)
+        s.add(row)
+    row.kind, row.retire_on, row.document_number, row.recorded_at = FlexibleRetirement(kind).value, retire_on, doc, uow.now
+    s.flush()
+    data = {"id_number": idn, "kind": row.kind, "retire_on": retire_on, "statutory_date": statutory.statutory,
+            "document_number": doc}
+    uow.record("retirement.decide", "person", idn, before=before, after=data)
+    uow.publish(UPDATES_TOPIC, key=idn, type="gov.registry.retirement_decision.recorded", subject=idn, data=data)
+    recheck_retirement(uow, MismatchBook(uow), uow.now.date(), {idn})
+    return row
+
+
+def recheck_mixed_categories(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str] | None = None,
+                             caused_by: list[str] | None = None) -> None:
+    """Open MIXED_CATEGORY (混编混岗, a WARNING) for every active posting whose category does not fit its unit's kind
+    (an administrative slot in a public institution, a public-institution slot in an organ); resolve the rest. For
+    the given units (all when None)."""
+    q = (select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, UnitRow.kind)
+         .join(UnitRow, UnitRow.code == PostingRow.unit_code).where(PostingRow.active))
+    if unit_codes is not None:
+        q = q.where(PostingRow.unit_code.in_(sorted(unit_codes)))
+    found = {(idn, unit): {"expected": "a category of a " + ("public institution" if kind == "PUBLIC_INSTITUTION" else "organ"),
+                           "found": cat, "unit_kind": kind}
+             for idn, unit, cat, kind in uow.session.execute(q) if not category_fits(kind, cat)}
+    open_rows = book.open_rows(MismatchKind.MIXED_CATEGORY)
+    if unit_codes is not None:
+        open_rows = [r for r in open_rows if r.unit_code in unit_codes]
+    existing = {(r.subject, r.unit_code): r for r in open_rows}
+    for key, details in found.items():
+        if key not in existing:
+            book.raise_(MismatchKind.MIXED_CATEGORY, subject=key[0], unit_code=key[1], source=REGISTRY, details=details,
+                        caused_by=caused_by, lookup=False)
+    for key, row in existing.items():
+        if key not in found:
             book.resolve(row, caused_by=caused_by)

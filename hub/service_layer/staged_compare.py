@@ -34,6 +34,7 @@ from hub.adapters.payroll_partitions import COLUMNS, attach, has_partition, part
 from hub.adapters.snapshot_staging import TABLE as STAGE, StagedColumns, flagged, settle, stage
 from hub.domain.registry import headcount_consistent
 from hub.domain.vocabulary import MismatchKind as K
+from hub.service_layer.compare import OUTSIDE
 from hub.service_layer.finding_classes import PERSONS, both_cores, staged_persons_to_judge
 from hub.adapters.orm import MismatchRow, PartnerPayrollRow
 from hub.service_layer.mismatches import MismatchBook, PlainMismatch
@@ -226,14 +227,17 @@ def _finance_absences(uow: UnitOfWork, book: MismatchBook, period: str, run_id: 
                 WHERE po.active AND u.funding = 'FULL'
                   AND NOT EXISTS (SELECT 1 FROM {stage} n WHERE n.id_number = po.id_number)"""))}
     found[K.HEADCOUNT_INCONSISTENT] = {
-        (code, code): {"period": period, "approved": int(a), "actual": int(n), "paid": int(p)}
-        for code, a, n, p in s.execute(text(
-            f"""SELECT u.code, coalesce(q.approved, 0), coalesce(h.actual, 0), coalesce(pd.paid, 0)
+        (code, code): {"period": period, "approved": int(a), "actual": int(n), "paid": int(p),
+                       **({"paid_non_establishment": int(o)} if o else {})}
+        for code, a, n, p, o in s.execute(text(
+            f"""SELECT u.code, coalesce(q.approved, 0), coalesce(h.actual, 0), coalesce(pd.paid, 0), coalesce(pd.other, 0)
                 FROM units u
                 LEFT JOIN (SELECT unit_code, sum(approved) AS approved FROM quotas GROUP BY unit_code) q ON q.unit_code = u.code
                 LEFT JOIN (SELECT unit_code, count(*) AS actual FROM postings WHERE active GROUP BY unit_code) h
                        ON h.unit_code = u.code
-                LEFT JOIN (SELECT unit_code, count(*) AS paid FROM {stage} GROUP BY unit_code) pd
+                LEFT JOIN (SELECT n.unit_code, count(*) FILTER (WHERE NOT {OUTSIDE}) AS paid,
+                                  count(*) FILTER (WHERE {OUTSIDE}) AS other
+                           FROM {stage} n GROUP BY n.unit_code) pd
                        ON pd.unit_code = u.code
                 WHERE u.funding IN ('FULL', 'PARTIAL')"""))  # SQL gathers the three numbers, the domain judges
         if not headcount_consistent(int(a), int(n), int(p))}

@@ -75,7 +75,8 @@ def _partners_disagree(db, persons, postings, rng, *, lines_of_p: bool = True):
         if r > 0.4:
             st = rng.choice(["EMPLOYED"] * 20 + ["RETIRED", "LEFT"])
             unit = posting.get(idn) if rng.random() > 0.05 else rng.choice(units)
-            rows["partner_employment"].append((idn, persons[idn], unit or rng.choice(units), st, date(2020, 1, 1), None, "seed", NOW))
+            rank = rng.choice([None] * 40 + ["四级主任科员", "一级调研员"])  # some contradict a leader: LEADER_RANK_CONFLICT
+            rows["partner_employment"].append((idn, persons[idn], unit or rng.choice(units), st, date(2020, 1, 1), rank, "seed", NOW))
         if r > 0.7 and idn in posting:
             emp = posting[idn] if rng.random() > 0.05 else rng.choice(units)
             rows["partner_insurance"].append((idn, persons[idn], emp, BEFORE, "6000.00",
@@ -502,7 +503,8 @@ def test_odd_files_get_the_same_report_either_way(pg_url, twin_databases, tmp_pa
 
 def _other_snapshot(path: Path, source: str, persons, postings, rng, *, bad: bool = False) -> Path:
     """A police, HR or insurance snapshot: absences, other names and units, respaced names, statuses. ``bad``: also
-    rows of every kind the models reject or normalise, and the optional column (police photo, HR rank) filled."""
+    rows of every kind the models reject or normalise, and the optional police photo filled. HR's ranks always: some
+    contradict a leader's rank (LEADER_RANK_CONFLICT)."""
     posting = dict(postings)
     units = sorted(set(posting.values()))
     rows = []
@@ -521,15 +523,15 @@ def _other_snapshot(path: Path, source: str, persons, postings, rng, *, bad: boo
                          "DECEASED" if rng.random() < 0.02 else "ALIVE"]
                         + ([rng.choice(["", "", "ab" * 32, "AB" * 32])] if bad else []))
         elif source == "hr":
-            rows.append([idn, name, unit, rng.choice(["EMPLOYED"] * 30 + ["RETIRED", "LEFT"]), "2026-01-01"]
-                        + ([rng.choice(["", "", "科长", "副处长"])] if bad else []))
+            rows.append([idn, name, unit, rng.choice(["EMPLOYED"] * 30 + ["RETIRED", "LEFT"]), "2026-01-01",
+                         rng.choice(["", "", "", "科长", "副处长", "正处", "副处", "三级主任科员", "一级调研员", "管理岗位七级"])])
         elif idn in posting:
             rows.append([idn, name, unit, P, "6000.00", "ACTIVE" if rng.random() > 0.03 else "SUSPENDED"])
     header = {"police": ["id_number", "name", "gender", "birth_date", "status"],
-              "hr": ["id_number", "name", "unit_code", "status", "effective_date"],
+              "hr": ["id_number", "name", "unit_code", "status", "effective_date", "rank"],
               "insurance": ["id_number", "name", "employer_code", "period", "base_amount", "status"]}[source]
     if bad:
-        header += {"police": ["photo_sha256"], "hr": ["rank"], "insurance": []}[source]
+        header += {"police": ["photo_sha256"], "hr": [], "insurance": []}[source]
         ok = rows[:40]
         wrong_check = ok[0][0][:17] + ("0" if ok[0][0][17] != "0" else "1")
         feb30 = make_id_number("330108", date(1990, 1, 1), 1, True)[:10] + "0230" + "0011"

@@ -221,3 +221,31 @@ def test_every_mutation_is_logged_with_its_caller_and_published_through_the_outb
         assert all(e.actor.startswith("ADMIN") for e in logged), [e.actor for e in logged]
         updates = [json.loads(o.value) for o in sent if o.topic == "registry.updates.v1"]
         assert updates and all(u["type"].startswith("gov.registry.") for u in updates), (field, [o.topic for o in sent])
+
+
+def test_mismatches_carry_their_class_and_filter_and_count_by_it(city):
+    """Issue 19 item 7: OVER_QUOTA is a management warning (管理预警), a ghost payroll line a discrepancy (比对疑点);
+    the class is on every mismatch, in its event, in the filter and in the statistics."""
+    from sqlalchemy import select
+
+    from hub.adapters.orm import OutboxRow
+    from tests.events import paid
+    from tests.factories import id_number
+    from tests.integration.registry_helpers import apply
+
+    ghost = id_number(region="110105", serial=913)
+    apply(city["db"], paid(ghost, "无名氏", city["bureau"]))
+    both = gql(city, "{ mismatches(filter: {status: OPEN}) { edges { node { kind class } } } }")["data"]["mismatches"]
+    pairs = {(e["node"]["kind"], e["node"]["class"]) for e in both["edges"]}
+    assert ("OVER_QUOTA", "WARNING") in pairs and ("GHOST_PAYROLL", "DISCREPANCY") in pairs
+    warn = gql(city, "{ mismatches(filter: {class: WARNING}) { edges { node { kind class } } } }")["data"]["mismatches"]
+    assert warn["edges"] and {e["node"]["class"] for e in warn["edges"]} == {"WARNING"}
+    st = gql(city, "{ mismatchStats(filter: {status: OPEN}) { total byClass { key count } } }")["data"]["mismatchStats"]
+    by_class = {c["key"]: c["count"] for c in st["byClass"]}
+    assert by_class["WARNING"] >= 1 and by_class["DISCREPANCY"] >= 1 and sum(by_class.values()) == st["total"]
+    with city["db"].read_session() as s:
+        datas = [r for r in s.execute(select(OutboxRow.value)).scalars() if "gov.registry.mismatch" in r]
+    import json
+    events = [json.loads(p) for p in datas]
+    assert events and all(e["data"]["class"] in ("WARNING", "DISCREPANCY") for e in events)
+    assert any(e["data"]["kind"] == "GHOST_PAYROLL" and e["data"]["class"] == "DISCREPANCY" for e in events)

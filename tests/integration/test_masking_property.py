@@ -106,6 +106,24 @@ def _quota(db, unit, approved, rank=None):
         uow.commit()
 
 
+def _mixed(db, x):
+    """A public-institution slot in an organ (混编混岗)."""
+    with UnitOfWork(db, actor="test") as uow:
+        registry.set_quota(uow, unit_code=U1, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕9号",
+                           effective=date(2020, 1, 1))
+        uow.commit()
+    hire(db, x, U1, category="PUBLIC_INSTITUTION")
+
+
+def _department(db):
+    """A department the unit's approval does not name (擅自设立内设机构)."""
+    from hub.service_layer.departments import set_up
+
+    with UnitOfWork(db, actor="test") as uow:
+        set_up(uow, unit_code=U1, name="综合科", chief_positions=0, deputy_positions=0, approved=False)
+        uow.commit()
+
+
 SCENARIOS = {
     MismatchKind.IDENTITY_UNKNOWN: lambda db, x, tmp: run_compare(
         db, source="police", period=P, path=_police_snapshot(tmp / "police.csv", [(Z, "李四")])),
@@ -128,6 +146,10 @@ SCENARIOS = {
     MismatchKind.LEADERSHIP_OVER_QUOTA: lambda db, x, tmp: (hire(db, x, U1, rank="SECTION_CHIEF"), _quota(db, U1, 0, "SECTION_CHIEF")),
     MismatchKind.HEADCOUNT_INCONSISTENT: lambda db, x, tmp: (hire(db, x, U1), run_compare(db, source="finance", period=P, path=_snapshot(
         tmp / "finance.csv", ["id_number", "name", "unit_code", "period", "gross_amount"], [[Z, "李四", U1, P, "8000.00"]]))),
+    MismatchKind.LEADER_RANK_CONFLICT: lambda db, x, tmp: (hire(db, x, U1, rank="SECTION_CHIEF"),
+                                                           apply(db, ev.hr(x, NAME, U1, rank="四级主任科员", **_eid(x, 1)))),
+    MismatchKind.MIXED_CATEGORY: lambda db, x, tmp: _mixed(db, x),
+    MismatchKind.UNAPPROVED_DEPARTMENT: lambda db, x, tmp: _department(db),
 }
 
 

@@ -101,4 +101,44 @@ def test_payroll_partitions_upgrade_and_downgrade_keep_every_line(empty_pg_url):
         assert s.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'partner_payroll_%' AND relkind = 'r'")).scalar() == 0
     db.dispose()
     migrate(url)
-    assert current_revision(url) == "0011"
+    assert current_revision(url) == "0014"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0014_carries_existing_data_over(backend, tmp_path, request):
+    """Issue 19's migration on a registry at 0011: persons keep their education (now the full-time one, degrees
+    unknown), units keep theirs (grade and classification unknown, not 参公), postings and open mismatches stay as
+    they were; the new kinds, columns and tables are usable."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}" if backend == "sqlite" else request.getfixturevalue("empty_pg_url")
+    migrate(url, "0011")
+    db = connect(url)
+    with db.engine.begin() as c:
+        c.execute(text("INSERT INTO units (code, name, kind, level, region_code, funding, status) VALUES "
+                       "('11330100000000001X', '杭州市测试局', 'GOVERNMENT_ORGAN', 'CITY', '330100', 'FULL', 'ACTIVE')"))
+        c.execute(text("INSERT INTO persons (id_number, name, gender, birth_date, education) VALUES "
+                       "('330108199001010011', '张伟', 'M', '1990-01-01', 'MASTER')"))
+        c.execute(text("INSERT INTO postings (id_number, unit_code, category, leader_rank, start_date, active) VALUES "
+                       "('330108199001010011', '11330100000000001X', 'ADMINISTRATIVE', 'SECTION_CHIEF', '2020-01-01', true)"))
+        c.execute(text("INSERT INTO mismatches (id, kind, subject, unit_code, source, status, details, caused_by, detected_at,"
+                       " updated_at) VALUES ('m1', 'OVER_QUOTA', '11330100000000001X', '11330100000000001X', 'registry',"
+                       " 'OPEN', '{}', '[]', '2026-01-01', '2026-01-01')"))
+    db.dispose()
+    migrate(url)
+    assert current_revision(url) == "0014"
+    db = connect(url)
+    with db.engine.begin() as c:
+        assert c.execute(text("SELECT name, education, degree, in_service_education, in_service_degree FROM persons")).one() == \
+            ("张伟", "MASTER", None, None, None)
+        assert c.execute(text("SELECT leader_rank, active FROM postings")).one() == ("SECTION_CHIEF", True)
+        assert c.execute(text("SELECT name, grade, civil_service_managed, classification, dispatched FROM units")).one() == \
+            ("杭州市测试局", None, False, None, None)
+        c.execute(text("UPDATE units SET grade = 'DIVISION', dispatched = 'SUBDISTRICT_OFFICE'"))
+        assert c.execute(text("SELECT count(*) FROM non_establishment_staff")).scalar() == 0
+        assert c.execute(text("SELECT count(*) FROM retirement_decisions")).scalar() == 0
+        assert c.execute(text("SELECT count(*) FROM internal_departments")).scalar() == 0
+        assert c.execute(text("SELECT kind, status FROM mismatches")).one() == ("OVER_QUOTA", "OPEN")
+        c.execute(text("UPDATE persons SET degree = 'MASTER', in_service_degree = 'DOCTOR'"))
+        c.execute(text("INSERT INTO mismatches (id, kind, subject, unit_code, source, status, details, caused_by, detected_at,"
+                       " updated_at) VALUES ('m2', 'LEADER_RANK_CONFLICT', '330108199001010011', '11330100000000001X', 'hr',"
+                       " 'OPEN', '{}', '[]', '2026-01-01', '2026-01-01')"))
+    db.dispose()

@@ -23,7 +23,8 @@ from hub.domain.retirement import is_past_retirement
 from hub.domain.vocabulary import Funding, LeaderRank, QuotaCategory, UnitKind, UnitLevel
 
 HEADERS = {
-    "units.csv": ["code", "name", "kind", "level", "region_code", "parent_code", "funding"],
+    "units.csv": ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "grade",
+                  "civil_service_managed", "classification", "dispatched"],
     "quotas.csv": ["unit_code", "category", "approved"],
     "leader_quotas.csv": ["unit_code", "rank", "approved"],
     "persons.csv": ["id_number", "name", "gender", "birth_date", "education"],
@@ -286,3 +287,28 @@ def test_bad_arguments_are_refused(tmp_path):
         generate_city(tmp_path, -1)
     with pytest.raises(ValueError):
         generate_city(tmp_path, 10, anomalies=1.5)
+
+
+def test_the_city_is_graded_like_a_sub_provincial_city_and_leaders_fit_their_units_grade(city):
+    """Issue 19: city departments 副厅(局)级, district departments 正处级, county-level ones 正科级; every leader rank and
+    leader position fits its unit's grade; classifications only for public institutions, dispatched bodies only organs."""
+    from hub.demo_city import COUNTY_REGIONS
+    from hub.domain.registry import leader_rank_fits_grade
+
+    grades = {(u["level"], u["region_code"] in COUNTY_REGIONS): set() for u in city.units}
+    for u in city.units:
+        grades[(u["level"], u["region_code"] in COUNTY_REGIONS)].add(u["grade"])
+    assert grades[("CITY", False)] == {"DEPUTY_BUREAU"}
+    assert grades[("DISTRICT", False)] == {"DIVISION"} and grades[("DISTRICT", True)] == {"SECTION"}
+    assert grades[("TOWNSHIP", True)] == {"SECTION"}
+    for p in city.postings:
+        if p["leader_rank"]:
+            assert leader_rank_fits_grade(city.unit[p["unit_code"]]["grade"], p["leader_rank"]), p
+    for q in city.leader_quotas:
+        assert leader_rank_fits_grade(city.unit[q["unit_code"]]["grade"], q["rank"]), q
+    institutions = [u for u in city.units if u["kind"] == "PUBLIC_INSTITUTION"]
+    assert all(u["classification"] for u in institutions) and not any(u["dispatched"] for u in institutions)
+    assert not any(u["classification"] or u["civil_service_managed"] == "true" for u in city.units if u not in institutions)
+    assert any(u["dispatched"] == "SUBDISTRICT_OFFICE" for u in city.units)
+    assert all(u["classification"] == "ADMINISTRATIVE_FUNCTIONS" for u in institutions if u["civil_service_managed"] == "true")
+    assert {u["classification"] for u in institutions} >= {"PUBLIC_WELFARE_1", "PUBLIC_WELFARE_2"}

@@ -124,6 +124,15 @@ CASES = [
     Case("hr-employed-other-unit-no-posting", REGISTERED, V(hr=HrView(NAME, B, "EMPLOYED")), {}),
     Case("hr-employed-not-in-registry", UNKNOWN, V(hr=HrView("李四", B, "EMPLOYED")), {}),
 
+    # ---- LEADER_RANK_CONFLICT (issue 19): a leader whom HR ranks on another level ---------------------------------
+    Case("leader-rank-below-hr", POSTED_A._replace(leader_rank="DIVISION_CHIEF"),
+         V(hr=HrView(NAME, A, "EMPLOYED", "四级主任科员")), {(K.LEADER_RANK_CONFLICT, A): "hr"}),
+    Case("leader-rank-same-level", POSTED_A._replace(leader_rank="DIVISION_CHIEF"),
+         V(hr=HrView(NAME, A, "EMPLOYED", "一级调研员")), {}),
+    Case("leader-rank-hr-retired-is-status", POSTED_A._replace(leader_rank="DIVISION_CHIEF"),
+         V(hr=HrView(NAME, A, "RETIRED", "四级主任科员")), {(K.HR_STATUS_CONFLICT, A): "hr"}),
+    Case("no-leader-rank", POSTED_A, V(hr=HrView(NAME, A, "EMPLOYED", "四级主任科员")), {}),
+
     # ---- DECEASED_ACTIVE: DECEASED/CANCELLED with a posting or pay ------------------------------------------------
     Case("deceased-posted", POSTED_A, V(police=PoliceView(NAME, "DECEASED")), {(K.DECEASED_ACTIVE, A): "police"}),
     Case("cancelled-posted", POSTED_A, V(police=PoliceView(NAME, "CANCELLED")), {(K.DECEASED_ACTIVE, A): "police"}),
