@@ -44,10 +44,19 @@ FUNDING = one_of("FULL", "PARTIAL", "SELF")
 CATEGORY = one_of("ADMINISTRATIVE", "POLITICAL_LEGAL", "PUBLIC_INSTITUTION", "WORKER")
 RANK = one_of("DIVISION_CHIEF", "DEPUTY_DIVISION_CHIEF", "SECTION_CHIEF", "DEPUTY_SECTION_CHIEF")
 EDUCATION = one_of("DOCTORATE", "MASTER", "BACHELOR", "COLLEGE", "SECONDARY", "OTHER")
+DEGREE = one_of("DOCTOR", "MASTER", "BACHELOR")
+UNIT_GRADE = one_of("BUREAU", "DEPUTY_BUREAU", "DIVISION", "DEPUTY_DIVISION", "SECTION", "DEPUTY_SECTION")
+INSTITUTION_CLASS = one_of("PUBLIC_WELFARE_1", "PUBLIC_WELFARE_2", "ADMINISTRATIVE_FUNCTIONS", "BUSINESS")
+DISPATCHED_BODY = one_of("SUBDISTRICT_OFFICE", "DEVELOPMENT_ZONE")
+NON_ESTABLISHMENT_KIND = one_of("CONTRACT", "LABOUR_DISPATCH", "SECONDMENT", "TEMPORARY_POST", "RETIREE_PENSION")
+FLEXIBLE_RETIREMENT = one_of("EARLY", "DELAY")
 MISMATCH_KIND = one_of("IDENTITY_UNKNOWN", "NAME_MISMATCH", "DECEASED_ACTIVE", "GHOST_PAYROLL", "PAYROLL_UNIT_MISMATCH",
                        "DOUBLE_PAYROLL", "UNPAID_POSTING", "INSURANCE_EMPLOYER_MISMATCH", "INSURANCE_MISSING",
                        "HR_STATUS_CONFLICT", "HR_UNIT_MISMATCH", "RETIREMENT_DUE", "OVER_QUOTA",
-                       "LEADERSHIP_OVER_QUOTA", "HEADCOUNT_INCONSISTENT")
+                       "LEADERSHIP_OVER_QUOTA", "HEADCOUNT_INCONSISTENT", "LEADER_RANK_CONFLICT", "MIXED_CATEGORY",
+                       "UNAPPROVED_DEPARTMENT")
+# hub.domain.vocabulary.WARNING_KINDS (管理预警); every other kind is a DISCREPANCY (比对疑点)
+WARNING_KINDS = ("OVER_QUOTA", "LEADERSHIP_OVER_QUOTA", "RETIREMENT_DUE", "MIXED_CATEGORY", "UNAPPROVED_DEPARTMENT")
 
 
 def data(required: dict, optional: dict | None = None, *, closed: bool = True) -> dict:
@@ -76,7 +85,12 @@ INBOUND = {
 UNIT = data({"code": UNIT_CODE, "name": NAME, "kind": UNIT_KIND, "level": UNIT_LEVEL,
              "region_code": {"type": "string", "pattern": "^[0-9]{6}$"}, "parent_code": nullable(UNIT_CODE),
              "funding": FUNDING, "status": one_of("ACTIVE", "ABOLISHED")},
-            {"established_on": nullable(DATE), "abolished_on": nullable(DATE)})
+            {"established_on": nullable(DATE), "abolished_on": nullable(DATE),
+             # issue 19; absent from `hub import`'s unit.created events (made from templates)
+             "grade": {**nullable(UNIT_GRADE), "description": "机构规格; null: not recorded"},
+             "civil_service_managed": {"type": "boolean", "description": "参照公务员法管理"},
+             "classification": {**nullable(INSTITUTION_CLASS), "description": "事业单位分类 (public institutions only)"},
+             "dispatched": {**nullable(DISPATCHED_BODY), "description": "派出机构 (organs only)"}})
 QUOTA = data({"unit_code": UNIT_CODE, "category": CATEGORY, "approved": {"type": "integer", "minimum": 0},
               "document_number": nullable({"type": "string"}), "effective_date": nullable(DATE)})
 LEADER_QUOTA = data({"unit_code": UNIT_CODE, "rank": RANK, "approved": {"type": "integer", "minimum": 0},
@@ -84,7 +98,11 @@ LEADER_QUOTA = data({"unit_code": UNIT_CODE, "rank": RANK, "approved": {"type": 
 PERSON = data({"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"), "birth_date": DATE,
                "education": nullable(EDUCATION)},
               {"verified_name": nullable(NAME), "identity_status": nullable(one_of("ALIVE", "DECEASED", "CANCELLED")),
-               "photo_sha256": nullable(SHA256)})
+               "photo_sha256": nullable(SHA256),
+               # issue 19; absent from `hub import`'s person.created and the staged police comparison's person.updated
+               "degree": {**nullable(DEGREE), "description": "full-time degree (全日制学位)"},
+               "in_service_education": {**nullable(EDUCATION), "description": "在职教育学历"},
+               "in_service_degree": {**nullable(DEGREE), "description": "在职教育学位"}})
 FORM_NUMBER = {"type": "string", "pattern": "^(JB|JY|DD|ZS|YB)[0-9]{4}-[0-9]{6,}$",
                "description": "an approval form's number: kind prefix (JB onboarding, JY departure, DD transfer, "
                               "ZS leader appointment, YB hiring plan), year, serial"}
@@ -102,12 +120,25 @@ def posting(*, form_number: dict, active: dict | None = None) -> dict:
 POSTING = posting(form_number={**nullable(FORM_NUMBER), "description": "the approval form the posting started or ended "
                                "by (进编审批表, 减员通知单, 调动审批表); null outside the workflows, e.g. hub import"})
 MISMATCH = data({"mismatch_id": {"type": "string", "minLength": 1}, "kind": MISMATCH_KIND,
+                 "class": {**one_of("WARNING", "DISCREPANCY"), "description": "WARNING: a management warning about the "
+                           "registry itself (管理预警); DISCREPANCY: the registry and a partner disagree (比对疑点)"},
                  "status": one_of("OPEN", "RESOLVED"),
                  "subject": {"type": "string", "description": "ID number, or unit code for unit-level kinds"},
                  "unit_code": nullable(UNIT_CODE), "source": nullable({"type": "string"}), "detected_at": TIMESTAMP,
                  "resolved_at": nullable(TIMESTAMP), "details": {"type": "object", "description": "expected vs. found"},
                  "caused_by": {"type": "array", "items": {"type": "string"},
                                "description": "ids of the events (or runs) that raised or resolved it"}})
+COUNT = {"type": "integer", "minimum": 0}
+MISMATCH["allOf"] = [
+    {"if": {"properties": {"kind": {"enum": list(WARNING_KINDS)}}},  # the class follows from the kind
+     "then": {"properties": {"class": {"const": "WARNING"}}}, "else": {"properties": {"class": {"const": "DISCREPANCY"}}}},
+    {"if": {"properties": {"kind": {"const": "HEADCOUNT_INCONSISTENT"}}},  # 三数一致, per period
+     "then": {"properties": {"details": data(
+         {"period": PERIOD, "approved": COUNT, "actual": COUNT,
+          "paid": {**COUNT, "description": "establishment staff paid by finance (编内)"}},
+         {"paid_non_establishment": {"type": "integer", "minimum": 1, "description": "registered non-establishment "
+                                     "staff (编外) the unit pays, counted apart; absent when none"}})}}},
+]
 DEADLETTER = data({"reason": {"type": "string", "minLength": 1}, "topic": {"type": "string"},
                    "partition": {"type": "integer"}, "offset": {"type": "integer"}, "key": nullable({"type": "string"}),
                    "raw_base64": {"type": "string", "contentEncoding": "base64",
@@ -174,6 +205,26 @@ POLICY_OVERQUOTA = data({"decision_id": ID, "unit_code": UNIT_CODE, "category": 
                          "deadline": {**DATE, "description": "the day by which the excess is to be absorbed (消化)"},
                          "reason": TEXT})
 
+# Issue 19 (docs/domain.md): internal departments, non-establishment staff, flexible retirement decisions.
+def department(active: bool) -> dict:
+    return data({"department_id": ID, "unit_code": UNIT_CODE, "name": NAME,
+                 "approved": {"type": "boolean", "description": "false: the unit's approval (三定) does not name it "
+                              "(UNAPPROVED_DEPARTMENT)"},
+                 "chief_positions": COUNT, "deputy_positions": COUNT,
+                 "document_number": {**nullable({**TEXT, "maxLength": 100}), "description": "set when approved"},
+                 "active": {"const": active}})
+
+
+def non_establishment(active: bool) -> dict:
+    return data({"entry_id": ID, "id_number": ID_NUMBER, "name": NAME, "unit_code": UNIT_CODE,
+                 "kind": NON_ESTABLISHMENT_KIND, "start_date": DATE, "end_date": NONE if active else DATE,
+                 "active": {"const": active}, "document_number": nullable({**TEXT, "maxLength": 100})})
+
+
+RETIREMENT_DECISION = data({"id_number": ID_NUMBER, "kind": FLEXIBLE_RETIREMENT,
+                            "retire_on": {**DATE, "description": "the decided date; replaces the statutory one"},
+                            "statutory_date": DATE, "document_number": {**TEXT, "maxLength": 100}})
+
 UPDATES, MISMATCHES, DEAD = "registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1"
 ONBOARDING_KEY, PLAN_KEY, APPOINTMENT_KEY = "onboarding-<id>", "hiring-plan-<id>", "leader-appointment-<id>"
 # Outbound: what the hub publishes (type -> topic, key, subject, meaning, data schema).
@@ -232,6 +283,17 @@ OUTBOUND = {
                                        "the office registered a document (文号)", DOCUMENT),
     "gov.registry.policy_overquota.allowed": (UPDATES, "unit code", "unit code", "the office allowed policy placements "
                                               "above a unit's quota until a deadline (政策性超编)", POLICY_OVERQUOTA),
+    # the domain model (issue 19, docs/domain.md)
+    "gov.registry.department.set_up": (UPDATES, "unit code", "unit code", "an internal department (内设机构) was set up",
+                                       department(True)),
+    "gov.registry.department.abolished": (UPDATES, "unit code", "unit code", "an internal department was abolished",
+                                          department(False)),
+    "gov.registry.non_establishment.recorded": (UPDATES, "ID number", "ID number", "a unit registered a person it employs "
+                                                "and pays outside the establishment (编外人员)", non_establishment(True)),
+    "gov.registry.non_establishment.ended": (UPDATES, "ID number", "ID number", "a non-establishment entry ended",
+                                             non_establishment(False)),
+    "gov.registry.retirement_decision.recorded": (UPDATES, "ID number", "ID number", "an approved flexible retirement "
+                                                  "(弹性提前 / 弹性延迟退休) replaced the statutory date", RETIREMENT_DECISION),
 }
 
 

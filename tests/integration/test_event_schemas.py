@@ -1,6 +1,6 @@
 """The JSON Schemas under schema/events/ are the partners' contract of every event: each is checked against what
 the hub really publishes (every outbox row of a day's work, on SQLite and PostgreSQL — streaming, import,
-registry changes, the workflows, comparisons, dead letters) and what it accepts (the inbound models of
+registry changes, the workflows, the domain model, comparisons, dead letters) and what it accepts (the inbound models of
 connectors.events)."""
 
 from __future__ import annotations
@@ -171,6 +171,8 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
         uow.commit()
     # ... every step of the workflows (contract section 9) ...
     _drive_the_workflows(db)
+    # ... the domain model's changes (issue 19: grades, degrees, departments, 编外, flexible retirement, new kinds) ...
+    contract = _drive_the_domain_model(db, unit)
     # ... partner events: a mismatch opened, updated and resolved, a ghost, and a poison message ...
     dead_letters = streaming.reader("registry.deadletter.v1")  # published by the connector itself, not the outbox
     streaming.start()
@@ -191,7 +193,9 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
                     + f"{b},李娜,F,{parse_id_number(b).birth_date},DECEASED\n", encoding="utf-8")
     run_compare(db, source="police", period="2026-10", path=snap)
     pay = tmp_path / "finance.csv"
-    pay.write_text(f"id_number,name,unit_code,period,gross_amount\n{a},张伟,{unit},2026-10,8000.00\n", encoding="utf-8")
+    pay.write_text(f"id_number,name,unit_code,period,gross_amount\n{a},张伟,{unit},2026-10,8000.00\n"  # 编内 paid 2 of 1:
+                   f"{ghost},鬼,{unit},2026-10,3000.00\n{contract},郑爽,{unit},2026-10,5000.00\n",  # + 编外 counted apart
+                   encoding="utf-8")
     run_compare(db, source="finance", period="2026-10", path=pay)
 
     streaming.wait_outbox_drained()
@@ -208,6 +212,16 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
     assert set(seen) == set(SCHEMAS) - set(DATA_MODELS), sorted(set(SCHEMAS) - set(DATA_MODELS) - set(seen))
     for type_ in ("gov.registry.posting.started", "gov.registry.posting.ended"):  # by a form, and outside the workflows
         assert {e["data"]["form_number"] is None for e in values if e["type"] == type_} == {True, False}, type_
+    mismatches = [e["data"] for e in values if e["type"].startswith("gov.registry.mismatch.")]
+    assert {"LEADER_RANK_CONFLICT", "MIXED_CATEGORY", "UNAPPROVED_DEPARTMENT"} <= {m["kind"] for m in mismatches}
+    assert {m["class"] for m in mismatches} == {"WARNING", "DISCREPANCY"}
+    assert any(m["kind"] == "HEADCOUNT_INCONSISTENT" and m["subject"] == unit and m["details"].get("paid_non_establishment") == 1
+               for m in mismatches), [m["details"] for m in mismatches if m["kind"] == "HEADCOUNT_INCONSISTENT"]
+    units = [e["data"] for e in values if e["type"].startswith("gov.registry.unit.") and "grade" in e["data"]]
+    assert {(u["grade"], u["civil_service_managed"], u["classification"], u["dispatched"]) for u in units} >= {
+        ("DIVISION", False, None, "DEVELOPMENT_ZONE"), ("SECTION", True, "PUBLIC_WELFARE_1", None)}
+    persons = [e["data"] for e in values if e["type"].startswith("gov.registry.person.") and e["data"].get("degree")]
+    assert {(p["degree"], p["in_service_education"], p["in_service_degree"]) for p in persons} == {("BACHELOR", "MASTER", "MASTER")}
     dead = next(e for e in values if e["type"] == "gov.registry.deadletter")
     assert base64.b64decode(dead["data"]["raw_base64"]) == b"{not json"
 
@@ -276,3 +290,69 @@ def _drive_the_workflows(db) -> None:
          document_number="杭编〔2026〕50号", deadline=today + timedelta(days=60), reason="军转干部安置")
     step(office, plans.set_unit_frozen, unit_code=unit, frozen=True, reason="机构改革期间")
     step(office, plans.set_unit_frozen, unit_code=unit, frozen=False, reason=None)
+
+
+def _drive_the_domain_model(db, paying_unit: str) -> str:
+    """The domain model's events (issue 19, docs/domain.md), through the service layer as the GraphQL mutations call
+    it: units with a grade and the other parameters, a person with degrees, internal departments set up and
+    abolished (UNAPPROVED_DEPARTMENT opened and resolved), a leader rank HR contradicts (LEADER_RANK_CONFLICT), a
+    mixed-category posting (MIXED_CATEGORY), a flexible retirement decision, and non-establishment entries recorded and
+    ended. Returns the ID number of a contract worker registered (编外) with ``paying_unit``."""
+    from hub.domain.registry import Person, Unit
+    from hub.service_layer import departments, non_establishment
+    from hub.service_layer.registry_checks import record_retirement_decision
+    from tests.events import hr
+    from tests.factories import unit_code
+    from tests.integration.registry_helpers import apply
+
+    graded, institution = unit_code(), unit_code()
+    with UnitOfWork(db, actor="test") as uow:
+        registry.create_unit(uow, unit=Unit.new(code=graded, name="杭州市开发区管委会", kind="GOVERNMENT_ORGAN", level="CITY",
+                                                region_code="330100", funding="FULL", grade="DIVISION",
+                                                dispatched="DEVELOPMENT_ZONE"),
+                             effective=date(2020, 1, 1))
+        registry.create_unit(uow, unit=Unit.new(code=institution, name="杭州市测试中心", kind="PUBLIC_INSTITUTION", level="CITY",
+                                                region_code="330100", funding="FULL", grade="SECTION",
+                                                civil_service_managed=True, classification="PUBLIC_WELFARE_1"), effective=date(2020, 1, 1))
+        for cat, n in (("ADMINISTRATIVE", 3), ("PUBLIC_INSTITUTION", 1)):
+            registry.set_quota(uow, unit_code=graded, category=cat, approved=n, document_number="杭编〔2020〕7号",
+                               effective=date(2020, 1, 1))
+        for rank, n in (("DIVISION_CHIEF", 1), ("SECTION_CHIEF", 2), ("DEPUTY_SECTION_CHIEF", 1)):
+            registry.set_leader_quota(uow, unit_code=graded, rank=rank, approved=n, document_number="杭编〔2020〕8号",
+                                      effective=date(2020, 1, 1))
+        schooled = id_number(date(1990, 1, 1), male=False)
+        registry.register_person(uow, person=Person.new(id_number=schooled, name="吴秀", education="BACHELOR", degree="BACHELOR",
+                                                        in_service_education="MASTER", in_service_degree="MASTER"),
+                                 effective=date(2020, 1, 1))
+        uow.commit()
+    chief, mixed = make_person(db, name="冯军"), make_person(db, name="陈混")
+    hire(db, chief, graded, rank="DIVISION_CHIEF")
+    hire(db, mixed, graded, category="PUBLIC_INSTITUTION")  # a public-institution slot in an organ: MIXED_CATEGORY
+    hire(db, schooled, graded)
+    apply(db, hr(chief, "冯军", graded, rank="四级主任科员"))  # HR's rank contradicts 正处: LEADER_RANK_CONFLICT
+    with UnitOfWork(db, actor="test") as uow:
+        departments.set_up(uow, unit_code=graded, name="办公室", chief_positions=1, deputy_positions=1, approved=True,
+                           document_number="杭编〔2020〕9号")
+        extra = departments.set_up(uow, unit_code=graded, name="信息中心", chief_positions=0, deputy_positions=0,
+                                   approved=False).id  # not in the approval: UNAPPROVED_DEPARTMENT
+        uow.commit()
+    with UnitOfWork(db, actor="test") as uow:
+        departments.abolish(uow, department_id=extra)
+        uow.commit()
+    retiring = make_person(db, birth=date(1964, 5, 20), name="孙强")
+    hire(db, retiring, graded, start=date(2000, 1, 1))  # past the statutory date: RETIREMENT_DUE ...
+    with UnitOfWork(db, actor="test") as uow:  # ... held until the decided one
+        record_retirement_decision(uow, id_number=retiring, kind="DELAY", retire_on=date(2027, 5, 20),
+                                   document_number="杭人社〔2024〕9号")
+        uow.commit()
+    contract, seconded = id_number(region="110105", serial=801), id_number(region="110105", serial=803)
+    with UnitOfWork(db, actor="test") as uow:
+        non_establishment.record_entry(uow, id_number=contract, name="郑爽", unit_code=paying_unit, kind="CONTRACT",
+                                       start_date=date(2025, 1, 1), document_number="杭人社〔2025〕3号")
+        entry = non_establishment.record_entry(uow, id_number=seconded, name="蒋借", unit_code=graded, kind="SECONDMENT",
+                                               start_date=date(2025, 6, 1)).id
+        uow.commit()
+    with UnitOfWork(db, actor="test") as uow:
+        non_establishment.end_entry(uow, entry_id=entry, end_date=date(2026, 6, 30))
+        uow.commit()
+    return contract
