@@ -426,6 +426,31 @@ def test_age_structure_known_answers(city):
         run(db, "age-structure", caller=reports.Caller(name="m", role=Role.MONITOR))
 
 
+def test_age_pyramid_known_answers(city):
+    db = city["db"]
+    # 330100: 张一 (M) 59; 李二 (F) 41, 孙六 (F) 46, 赵四 (F) 54. 330106: 王三 (M) 36, 钱五 (M) 27.
+    def band(region, key, label, men, women):
+        return [region, key, label, men, women, men + women]
+    assert rows(db, "age-pyramid") == [
+        band("330100", "under_30", "30岁以下", 0, 0), band("330100", "30_39", "30-39岁", 0, 0),
+        band("330100", "40_49", "40-49岁", 0, 2), band("330100", "50_54", "50-54岁", 0, 1),
+        band("330100", "55_plus", "55岁及以上", 1, 0),
+        band("330106", "under_30", "30岁以下", 1, 0), band("330106", "30_39", "30-39岁", 1, 0),
+        band("330106", "40_49", "40-49岁", 0, 0), band("330106", "50_54", "50-54岁", 0, 0),
+        band("330106", "55_plus", "55岁及以上", 0, 0)]
+    # as of 2026-06-10 周七 (M, 38) was still in post at the school and 孙六 not yet; 李二 was 40
+    got = rows(db, "age-pyramid", {"as_of": "2026-06-10", "region": "330100"})
+    assert [r[3:5] for r in got] == [[0, 0], [1, 0], [0, 1], [0, 1], [1, 0]]
+    # the pyramid agrees with age-structure's bands, district by district
+    for region_row in rows(db, "age-structure"):
+        mine = [r for r in rows(db, "age-pyramid") if r[0] == region_row[0]]
+        assert [r[5] for r in mine] == region_row[2:7] and sum(r[5] for r in mine) == region_row[1]
+    xihu = reports.Caller(name="x", role=Role.ADMIN, region_code="330106")
+    assert {r[0] for r in rows(db, "age-pyramid", caller=xihu)} == {"330106"}
+    with pytest.raises(reports.ReportForbidden):
+        run(db, "age-pyramid", caller=reports.Caller(name="m", role=Role.MONITOR))
+
+
 def test_retirements_due_known_answers_and_access_log(city):
     db, u, p = city["db"], city["units"], city["people"]
     got = rows(db, "retirements-due")
