@@ -629,18 +629,27 @@ def test_feed_health_known_answers(city):
 
     db = city["db"]
     utc = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
+    cst = timezone(timedelta(hours=8))
     with db.session() as s, s.begin():
-        for i, (source, at) in enumerate((("/gov/police", utc(2026, 6, 30, 8)), ("/gov/police", utc(2026, 6, 30, 9, 30)),
-                                          ("/gov/hr", utc(2026, 7, 1, 10)), ("/gov/police", utc(2026, 6, 28, 10)))):
-            s.add(AppliedEventRow(source=source, event_id=f"e{i}", payload_sha256="0" * 64, applied_at=at))
+        # (source, applied, sent): police on 30 June lag 60 s, 5 s and 150 s (sent given at +08:00) and one event
+        # applied before sent times were kept; hr on 1 July lag 2.5 s; police on 28 June, outside two days
+        for i, (source, at, sent) in enumerate((
+                ("/gov/police", utc(2026, 6, 30, 8), utc(2026, 6, 30, 7, 59)),
+                ("/gov/police", utc(2026, 6, 30, 9, 30), utc(2026, 6, 30, 9, 29, 55)),
+                ("/gov/police", utc(2026, 6, 30, 9, 0), datetime(2026, 6, 30, 16, 57, 30, tzinfo=cst)),
+                ("/gov/police", utc(2026, 6, 30, 8, 30), None),
+                ("/gov/hr", utc(2026, 7, 1, 10), utc(2026, 7, 1, 9, 59, 57, 500000)),
+                ("/gov/police", utc(2026, 6, 28, 10), utc(2026, 6, 28, 9)))):
+            s.add(AppliedEventRow(source=source, event_id=f"e{i}", payload_sha256="0" * 64, applied_at=at, sent_at=sent))
         for i, (connector, at, replayed) in enumerate((("police", utc(2026, 6, 30, 11), None),
                                                        ("hr", utc(2026, 7, 1, 9), utc(2026, 7, 1, 12)))):
             s.add(DeadLetterRow(connector=connector, topic="t", partition=0, offset=i, key=None, raw_base64="",
                                 reason="bad", created_at=at, replayed_at=replayed))
     assert rows(db, "feed-health", {"days": "2"}) == [
-        [date(2026, 6, 30), "police", 2, 1, 1, "08:00:00", "09:30:00"],
-        [date(2026, 7, 1), "hr", 1, 1, 0, "10:00:00", "10:00:00"]]
-    assert len(rows(db, "feed-health", {"days": "4"})) == 3
+        [date(2026, 6, 30), "police", 4, 1, 1, "08:00:00", "09:30:00", 3, 60.0, 150.0],
+        [date(2026, 7, 1), "hr", 1, 1, 0, "10:00:00", "10:00:00", 1, 2.5, 2.5]]
+    got = rows(db, "feed-health", {"days": "4"})
+    assert len(got) == 3 and got[0][:3] == [date(2026, 6, 28), "police", 1] and got[0][7:] == [1, 3600.0, 3600.0]
 
 
 def test_read_access_known_answers(city):
