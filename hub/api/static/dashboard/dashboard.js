@@ -273,7 +273,7 @@
     if (charts["card-age"]) { charts["card-age"].dispose(); delete charts["card-age"]; }
     if (!total) { body.appendChild(el("p", { "class": "muted nodata", text: t("noData") })); return; }
     var abs = function (v) { return fmt(Math.abs(Number(v))); };
-    var peak = Math.max.apply(null, p.men.concat(p.women));
+    var peak = Math.ceil(1.2 * Math.max.apply(null, p.men.concat(p.women)));  // room for the labels
     return chart("card-age", body, {
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: abs },
       legend: { top: 0, data: [t("men"), t("women")] }, grid: { left: 90, right: 30, top: 30, bottom: 30 },
@@ -281,9 +281,9 @@
       yAxis: { type: "category", data: p.labels, axisTick: { show: false } },
       series: [
         { name: t("men"), type: "bar", stack: "p", data: p.men.map(function (v) { return -v; }), itemStyle: { color: "#3b7dd8" },
-          label: { show: true, position: "left", formatter: function (x) { return abs(x.value); } } },
+          label: { show: true, position: "left", formatter: function (x) { return x.value ? abs(x.value) : ""; } } },
         { name: t("women"), type: "bar", stack: "p", data: p.women, itemStyle: { color: "#d8578a" },
-          label: { show: true, position: "right", formatter: function (x) { return abs(x.value); } } }
+          label: { show: true, position: "right", formatter: function (x) { return x.value ? abs(x.value) : ""; } } }
       ]
     });
   }
