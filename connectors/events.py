@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
@@ -217,6 +217,9 @@ class InboundEvent:
     sequence: int | None
     payload_sha256: str
     data: _Data
+    # When the partner sent it: the CloudEvent `time` (RFC 3339; None when absent, without an offset or unreadable —
+    # it is optional and never a reason to refuse an event). The connector falls back to the Kafka record timestamp.
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -285,4 +288,15 @@ def translate(raw: bytes | None, expected_types: frozenset[str], source: str) ->
     except (InvalidIdentifier, ValueError) as e:
         return Rejected(f"invalid data: {e}")
     return InboundEvent(source=source, event_id=env.id, type=env.type, subject=data.id_number,
-                        sequence=env.sequence, payload_sha256=payload_hash(obj), data=data)
+                        sequence=env.sequence, payload_sha256=payload_hash(obj), data=data, sent_at=event_time(env.time))
+
+
+def event_time(value: str | None) -> datetime | None:
+    """A CloudEvent `time` (RFC 3339) as an aware UTC datetime; None when absent, unreadable or without an offset."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        t = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return t.astimezone(timezone.utc) if t.tzinfo is not None else None

@@ -19,11 +19,13 @@ new events are applied, not skipped until the log reaches the stored offset; eve
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, RecordListTooLargeError
@@ -70,6 +72,15 @@ def _default(setting: str):
     """A runner parameter's default: the setting's (hub/config.py is the one home of these numbers)."""
     return Settings.model_fields[setting].default
 
+
+
+def record_time(record) -> datetime | None:
+    """A Kafka record's timestamp (milliseconds since the epoch: the producer's create time or the broker's append
+    time) as an aware UTC datetime; None when the record carries none (-1)."""
+    ms = getattr(record, "timestamp", None)
+    if ms is None or ms < 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 class DeadLetterUnavailable(RuntimeError):
     """The dead-letter topic could not be written: the connector stops rather than skip a message."""
@@ -380,6 +391,8 @@ class ConnectorRunner:
                 if isinstance(t, Rejected):
                     dead.append(DeadLetter(r, t.reason))
                 else:
+                    if t.sent_at is None:  # no CloudEvent time: the record's Kafka timestamp, when the broker gave one
+                        t = dataclasses.replace(t, sent_at=record_time(r))
                     accepted.append(t)
                     by_event[id(t)] = r
             result = apply_events(uow, accepted, plain=True, max_sequence_jump=self.max_sequence_jump)

@@ -518,13 +518,16 @@ class PartnerInsuranceRow(Base):
 
 
 class AppliedEventRow(Base):
-    """Every inbound CloudEvent applied, by (source, id), with its payload hash: duplicates change nothing."""
+    """Every inbound CloudEvent applied, by (source, id), with its payload hash: duplicates change nothing.
+    ``sent_at``: the event's CloudEvent `time`, or its Kafka record timestamp when it has none (NULL: neither known,
+    or applied before revision 0015); ``applied_at - sent_at`` is the feed's lag (report feed-health)."""
 
     __tablename__ = "applied_events"
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     applied_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class SubjectSequenceRow(Base):

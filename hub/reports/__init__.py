@@ -16,6 +16,7 @@ MODULES = (
     "establishment_ledger",
     "region_summary",
     "age_structure",
+    "age_pyramid",
     "retirements_due",
     "staff_changes",
     "education_structure",

@@ -108,13 +108,15 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
         if e.sequence is not None and sk in seqs and e.sequence < seqs[sk]:
             res.stale += 1
             applied[k] = e.payload_sha256
-            new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now))
+            new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now,
+                                    sent_at=getattr(e, "sent_at", None)))
             continue
         if e.sequence is not None:
             seqs[sk] = e.sequence
             new_seqs[sk] = e.sequence
         applied[k] = e.payload_sha256
-        new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now))
+        new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now,
+                                    sent_at=getattr(e, "sent_at", None)))
         d = e.data
         if e.type == "gov.police.identity.updated":
             identity[d.id_number] = dict(id_number=d.id_number, name=d.name, gender=d.gender, birth_date=d.birth_date,
@@ -143,8 +145,8 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
     _upsert_payroll(uow, list(payroll.values()))
     upsert(s, PartnerInsuranceRow.__table__, list(insurance.values()), ["id_number"])
     if uow.is_postgres and len(new_applied) >= COPY_MIN_ROWS:
-        bulk_insert(s, AppliedEventRow.__table__, ["source", "event_id", "payload_sha256", "applied_at"],
-                    [(r["source"], r["event_id"], r["payload_sha256"], now) for r in new_applied])
+        bulk_insert(s, AppliedEventRow.__table__, ["source", "event_id", "payload_sha256", "applied_at", "sent_at"],
+                    [(r["source"], r["event_id"], r["payload_sha256"], now, r["sent_at"]) for r in new_applied])
     else:
         insert_rows(s, AppliedEventRow.__table__, new_applied)
     upsert(s, SubjectSequenceRow.__table__, [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()],

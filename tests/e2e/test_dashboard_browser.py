@@ -24,7 +24,7 @@ import openpyxl
 from sqlalchemy import func, select
 
 from hub.adapters.database import connect
-from hub.adapters.orm import MismatchRow, UnitRow
+from hub.adapters.orm import MismatchRow, PersonRow, PostingRow, UnitRow
 from hub.service_layer.establishment import establishments
 from tests import events as ev
 from tests.e2e.hub_process import HubProcess
@@ -60,6 +60,38 @@ def expected_headline(db_url: str, region: str | None = None) -> dict:
                     "over": over, "mismatches": open_}
     finally:
         db.dispose()
+
+
+def expected_pyramid(db_url: str, region: str | None = None) -> tuple[list[int], list[int]]:
+    """Men and women in post per age band (under 30, 30-39, 40-49, 50-54, 55+) today, straight from the database."""
+    from datetime import date
+
+    today = date.today()
+    men, women = [0] * 5, [0] * 5
+    db = connect(db_url)
+    try:
+        with db.read_session() as s:
+            q = (select(PersonRow.birth_date, PersonRow.gender).join(PostingRow, PostingRow.id_number == PersonRow.id_number)
+                 .join(UnitRow, UnitRow.code == PostingRow.unit_code)
+                 .where(PostingRow.active, UnitRow.status == "ACTIVE"))
+            if region:
+                q = q.where(UnitRow.region_code == region)
+            for birth, gender in s.execute(q):
+                age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+                band = 0 if age < 30 else 1 if age < 40 else 2 if age < 50 else 3 if age < 55 else 4
+                (women if gender == "F" else men)[band] += 1
+    finally:
+        db.dispose()
+    return men, women
+
+
+def chart_pyramid(cdp) -> tuple[list[int], list[int]]:
+    """The pyramid as ECharts draws it: men as negative bars on the left, women on the right."""
+    got = json.loads(cdp.evaluate("""JSON.stringify((() => {
+        const o = echarts.getInstanceByDom(document.getElementById('card-age-chart')).getOption();
+        return [o.series[0].data, o.series[1].data]; })())"""))
+    assert all(v <= 0 for v in got[0]) and all(v >= 0 for v in got[1]), got  # mirrored
+    return [-v for v in got[0]], got[1]
 
 
 def headline(cdp) -> dict:
@@ -156,6 +188,17 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         for card in ("card-age", "card-education", "card-rank"):
             assert int(cdp.evaluate(f"document.getElementById('{card}').getAttribute('data-total')")) > 0, card
             assert cdp.evaluate(f"!!document.querySelector('#{card} canvas')"), card
+        # The age pyramid: the city's men and women per band as the database counts them, then one district's
+        # (the card's district picker, a real selection).
+        men, women = expected_pyramid(db_url)
+        assert sum(men) > 0 and sum(women) > 0
+        assert chart_pyramid(cdp) == (men, women)
+        assert int(cdp.evaluate("document.getElementById('card-age').getAttribute('data-total')")) == sum(men + women)
+        cdp.evaluate("(() => { const s = document.getElementById('age-district'); s.value = %s; "
+                     "s.dispatchEvent(new Event('change')); })()" % json.dumps(DISTRICT))
+        cdp.wait_for("document.getElementById('card-age').getAttribute('data-pyramid-region') === %s" % json.dumps(DISTRICT),
+                     what="the district's pyramid")
+        assert chart_pyramid(cdp) == expected_pyramid(db_url, DISTRICT) != (men, women)
 
         # A new mismatch appears live, and the headline count follows it.
         ghost = id_number(serial=1)
@@ -180,6 +223,7 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
                      timeout=30, what="the district view")
         assert "西湖区" in cdp.evaluate("document.getElementById('crumbs').textContent")
         wait_headline(cdp, db_url, DISTRICT, keys=("units", "approved", "used", "available", "over"))
+        assert chart_pyramid(cdp) == expected_pyramid(db_url, DISTRICT)  # the district view draws its own pyramid
         # ... then the unit's row, then its ledger (establishment-ledger), exported as CSV with the token.
         row = f"#card-units tbody tr"
         cdp.wait_for(f"!!document.querySelector('{row}')", what="the district's units")
@@ -233,7 +277,7 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         cdp.click("#lang")
         cdp.wait_for("document.documentElement.lang === 'zh-CN'", what="Chinese again")
 
-        # MONITOR: masked ID numbers in the feed, no age structure (birth dates), the rest as the office sees it.
+        # MONITOR: masked ID numbers in the feed, no age pyramid (birth dates), the rest as the office sees it.
         cdp.click("#signout-btn")
         cdp.wait_for("document.readyState === 'complete' && document.body.getAttribute('data-signed-in') === 'no'",
                      what="signed out")

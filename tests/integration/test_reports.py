@@ -426,6 +426,31 @@ def test_age_structure_known_answers(city):
         run(db, "age-structure", caller=reports.Caller(name="m", role=Role.MONITOR))
 
 
+def test_age_pyramid_known_answers(city):
+    db = city["db"]
+    # 330100: 张一 (M) 59; 李二 (F) 41, 孙六 (F) 46, 赵四 (F) 54. 330106: 王三 (M) 36, 钱五 (M) 27.
+    def band(region, key, label, men, women):
+        return [region, key, label, men, women, men + women]
+    assert rows(db, "age-pyramid") == [
+        band("330100", "under_30", "30岁以下", 0, 0), band("330100", "30_39", "30-39岁", 0, 0),
+        band("330100", "40_49", "40-49岁", 0, 2), band("330100", "50_54", "50-54岁", 0, 1),
+        band("330100", "55_plus", "55岁及以上", 1, 0),
+        band("330106", "under_30", "30岁以下", 1, 0), band("330106", "30_39", "30-39岁", 1, 0),
+        band("330106", "40_49", "40-49岁", 0, 0), band("330106", "50_54", "50-54岁", 0, 0),
+        band("330106", "55_plus", "55岁及以上", 0, 0)]
+    # as of 2026-06-10 周七 (M, 38) was still in post at the school and 孙六 not yet; 李二 was 40
+    got = rows(db, "age-pyramid", {"as_of": "2026-06-10", "region": "330100"})
+    assert [r[3:5] for r in got] == [[0, 0], [1, 0], [0, 1], [0, 1], [1, 0]]
+    # the pyramid agrees with age-structure's bands, district by district
+    for region_row in rows(db, "age-structure"):
+        mine = [r for r in rows(db, "age-pyramid") if r[0] == region_row[0]]
+        assert [r[5] for r in mine] == region_row[2:7] and sum(r[5] for r in mine) == region_row[1]
+    xihu = reports.Caller(name="x", role=Role.ADMIN, region_code="330106")
+    assert {r[0] for r in rows(db, "age-pyramid", caller=xihu)} == {"330106"}
+    with pytest.raises(reports.ReportForbidden):
+        run(db, "age-pyramid", caller=reports.Caller(name="m", role=Role.MONITOR))
+
+
 def test_retirements_due_known_answers_and_access_log(city):
     db, u, p = city["db"], city["units"], city["people"]
     got = rows(db, "retirements-due")
@@ -604,18 +629,27 @@ def test_feed_health_known_answers(city):
 
     db = city["db"]
     utc = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
+    cst = timezone(timedelta(hours=8))
     with db.session() as s, s.begin():
-        for i, (source, at) in enumerate((("/gov/police", utc(2026, 6, 30, 8)), ("/gov/police", utc(2026, 6, 30, 9, 30)),
-                                          ("/gov/hr", utc(2026, 7, 1, 10)), ("/gov/police", utc(2026, 6, 28, 10)))):
-            s.add(AppliedEventRow(source=source, event_id=f"e{i}", payload_sha256="0" * 64, applied_at=at))
+        # (source, applied, sent): police on 30 June lag 60 s, 5 s and 150 s (sent given at +08:00) and one event
+        # applied before sent times were kept; hr on 1 July lag 2.5 s; police on 28 June, outside two days
+        for i, (source, at, sent) in enumerate((
+                ("/gov/police", utc(2026, 6, 30, 8), utc(2026, 6, 30, 7, 59)),
+                ("/gov/police", utc(2026, 6, 30, 9, 30), utc(2026, 6, 30, 9, 29, 55)),
+                ("/gov/police", utc(2026, 6, 30, 9, 0), datetime(2026, 6, 30, 16, 57, 30, tzinfo=cst)),
+                ("/gov/police", utc(2026, 6, 30, 8, 30), None),
+                ("/gov/hr", utc(2026, 7, 1, 10), utc(2026, 7, 1, 9, 59, 57, 500000)),
+                ("/gov/police", utc(2026, 6, 28, 10), utc(2026, 6, 28, 9)))):
+            s.add(AppliedEventRow(source=source, event_id=f"e{i}", payload_sha256="0" * 64, applied_at=at, sent_at=sent))
         for i, (connector, at, replayed) in enumerate((("police", utc(2026, 6, 30, 11), None),
                                                        ("hr", utc(2026, 7, 1, 9), utc(2026, 7, 1, 12)))):
             s.add(DeadLetterRow(connector=connector, topic="t", partition=0, offset=i, key=None, raw_base64="",
                                 reason="bad", created_at=at, replayed_at=replayed))
     assert rows(db, "feed-health", {"days": "2"}) == [
-        [date(2026, 6, 30), "police", 2, 1, 1, "08:00:00", "09:30:00"],
-        [date(2026, 7, 1), "hr", 1, 1, 0, "10:00:00", "10:00:00"]]
-    assert len(rows(db, "feed-health", {"days": "4"})) == 3
+        [date(2026, 6, 30), "police", 4, 1, 1, "08:00:00", "09:30:00", 3, 60.0, 150.0],
+        [date(2026, 7, 1), "hr", 1, 1, 0, "10:00:00", "10:00:00", 1, 2.5, 2.5]]
+    got = rows(db, "feed-health", {"days": "4"})
+    assert len(got) == 3 and got[0][:3] == [date(2026, 6, 28), "police", 1] and got[0][7:] == [1, 3600.0, 3600.0]
 
 
 def test_read_access_known_answers(city):

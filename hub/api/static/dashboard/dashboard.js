@@ -10,7 +10,7 @@
       title: "机构编制数据展现", signIn: "登录", signOut: "退出", tokenPlaceholder: "访问令牌（hub token create …）",
       kpiUnits: "机构数", kpiApproved: "核定编制", kpiUsed: "实有人数", kpiAvailable: "空编数", kpiOver: "超编单位",
       kpiMismatches: "未处理比对问题", feedTitle: "比对问题实时动态", footer: "图表：Apache ECharts（随本系统提供，无需互联网）",
-      city: "全市", quotaTitle: "各区划用编情况", over: "超编预警", units: "单位用编", age: "年龄结构",
+      city: "全市", quotaTitle: "各区划用编情况", over: "超编预警", units: "单位用编", age: "年龄金字塔",
       education: "学历结构", rank: "职级结构", ledger: "机构编制台账", report: "查看报表", close: "关闭",
       used: "实有", reserved: "计划占用", available: "空编", approved: "核定", noOver: "无超编单位",
       notAllowed: "当前角色无权查看此报表", signedOut: "未登录：请输入访问令牌", connected: "已连接",
@@ -18,13 +18,13 @@
       districtHint: "点击区划查看明细", lang: "English", role: "角色", region: "区划", noData: "暂无数据",
       badToken: "令牌无效或已吊销", exportFailed: "导出失败", ageBands: ["30岁以下", "30-39岁", "40-49岁", "50-54岁", "55岁及以上"],
       eduLevels: ["博士", "硕士", "大学本科", "大学专科", "中专及以下", "其他", "未填"], avgAge: "平均年龄",
-      retiring: "5年内退休"
+      retiring: "5年内退休", men: "男", women: "女"
     },
     en: {
       title: "Establishment dashboard", signIn: "Sign in", signOut: "Sign out", tokenPlaceholder: "access token (hub token create …)",
       kpiUnits: "Units", kpiApproved: "Approved", kpiUsed: "Used", kpiAvailable: "Available", kpiOver: "Over-quota units",
       kpiMismatches: "Open mismatches", feedTitle: "Live mismatch feed", footer: "Charts: Apache ECharts (served by the hub, no internet needed)",
-      city: "City", quotaTitle: "Quota use by district", over: "Over-quota warnings", units: "Quota use by unit", age: "Age structure",
+      city: "City", quotaTitle: "Quota use by district", over: "Over-quota warnings", units: "Quota use by unit", age: "Age pyramid",
       education: "Education structure", rank: "Rank structure", ledger: "Establishment ledger", report: "Report", close: "Close",
       used: "Used", reserved: "Reserved", available: "Available", approved: "Approved", noOver: "No unit over quota",
       notAllowed: "This role may not read this report", signedOut: "Signed out: enter an access token", connected: "connected",
@@ -32,7 +32,7 @@
       districtHint: "click a district for details", lang: "中文", role: "role", region: "region", noData: "no data",
       badToken: "invalid or revoked token", exportFailed: "export failed", ageBands: ["under 30", "30-39", "40-49", "50-54", "55+"],
       eduLevels: ["Doctorate", "Master", "Bachelor", "College", "Secondary or below", "Other", "Unknown"], avgAge: "average age",
-      retiring: "retiring within 5 years"
+      retiring: "retiring within 5 years", men: "Men", women: "Women"
     }
   };
   // The registry's codes in the office's words (hub/domain/vocabulary.py; contract section 7 for mismatch kinds).
@@ -246,17 +246,67 @@
     c.on("click", function (p) { go(rows[p.dataIndex][0], null); });
     return c;
   }
+  // The age pyramid (age-pyramid): men to the left (drawn as negative values), women to the right, one bar per age
+  // band, youngest at the bottom. At the city level a choice of district redraws it in place (全市 = all districts);
+  // in a district, the district's own. The note under it is age-structure's average age and retirements due.
+  function pyramid(rep, region) {
+    var rows = districtRows(rep).filter(function (r) { return !region || r[0] === region; });
+    var bands = [], labels = [], men = {}, women = {};
+    rows.forEach(function (r) {
+      var b = r[col(rep, "band")];
+      if (bands.indexOf(b) < 0) { bands.push(b); labels.push(lang === "zh" ? r[col(rep, "band_label")] : T.en.ageBands[bands.length - 1]); men[b] = 0; women[b] = 0; }
+      men[b] += Number(r[col(rep, "men")]) || 0;
+      women[b] += Number(r[col(rep, "women")]) || 0;
+    });
+    return { bands: bands, labels: labels, men: bands.map(function (b) { return men[b]; }), women: bands.map(function (b) { return women[b]; }) };
+  }
+  function drawPyramid(body, rep, region) {
+    var p = pyramid(rep, region);
+    var total = p.men.concat(p.women).reduce(function (a, b) { return a + b; }, 0);
+    var box = $("card-age");
+    box.setAttribute("data-total", total);
+    box.setAttribute("data-pyramid-region", region || "");
+    box.setAttribute("data-men", p.men.join(","));
+    box.setAttribute("data-women", p.women.join(","));
+    var old = body.querySelector(".chart, .nodata");
+    if (old) old.remove();
+    if (charts["card-age"]) { charts["card-age"].dispose(); delete charts["card-age"]; }
+    if (!total) { body.appendChild(el("p", { "class": "muted nodata", text: t("noData") })); return; }
+    var abs = function (v) { return fmt(Math.abs(Number(v))); };
+    var peak = Math.ceil(1.2 * Math.max.apply(null, p.men.concat(p.women)));  // room for the labels
+    return chart("card-age", body, {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: abs },
+      legend: { top: 0, data: [t("men"), t("women")] }, grid: { left: 90, right: 30, top: 30, bottom: 30 },
+      xAxis: { type: "value", min: -peak, max: peak, axisLabel: { formatter: abs } },
+      yAxis: { type: "category", data: p.labels, axisTick: { show: false } },
+      series: [
+        { name: t("men"), type: "bar", stack: "p", data: p.men.map(function (v) { return -v; }), itemStyle: { color: "#3b7dd8" },
+          label: { show: true, position: "left", formatter: function (x) { return x.value ? abs(x.value) : ""; } } },
+        { name: t("women"), type: "bar", stack: "p", data: p.women, itemStyle: { color: "#d8578a" },
+          label: { show: true, position: "right", formatter: function (x) { return x.value ? abs(x.value) : ""; } } }
+      ]
+    });
+  }
   function ageCard() {
-    card("card-age", "age", "age-structure", regionParams());
-    return report("age-structure", regionParams()).then(function (rep) {
-      var rows = districtRows(rep);
-      var persons = rows.reduce(function (s, r) { return s + (Number(r[col(rep, "total")]) || 0); }, 0);
-      var retiring = rows.reduce(function (s, r) { return s + (Number(r[col(rep, "retiring_5y")]) || 0); }, 0);
-      var ageSum = rows.reduce(function (s, r) { return s + (Number(r[col(rep, "average_age")]) || 0) * (Number(r[col(rep, "total")]) || 0); }, 0);
-      var note = el("p", { "class": "muted", text: t("avgAge") + " " + (persons ? (ageSum / persons).toFixed(1) : "–") + " · " +
-        t("retiring") + " " + fmt(retiring) + " / " + fmt(persons) });
-      structure("card-age", rep, ["under_30", "age_30_39", "age_40_49", "age_50_54", "age_55_plus"], T[lang].ageBands, note);
-    }).catch(function (e) { refused($("card-age").querySelector(".body"), e); });
+    var body = card("card-age", "age", "age-pyramid", regionParams());
+    return Promise.all([report("age-pyramid", regionParams()), report("age-structure", regionParams())]).then(function (res) {
+      var rep = res[0], st = res[1];
+      var rows = districtRows(st);
+      var persons = rows.reduce(function (s, r) { return s + (Number(r[col(st, "total")]) || 0); }, 0);
+      var retiring = rows.reduce(function (s, r) { return s + (Number(r[col(st, "retiring_5y")]) || 0); }, 0);
+      var ageSum = rows.reduce(function (s, r) { return s + (Number(r[col(st, "average_age")]) || 0) * (Number(r[col(st, "total")]) || 0); }, 0);
+      body.appendChild(el("p", { "class": "muted", text: t("avgAge") + " " + (persons ? (ageSum / persons).toFixed(1) : "–") + " · " +
+        t("retiring") + " " + fmt(retiring) + " / " + fmt(persons) }));
+      var regions = [];
+      districtRows(rep).forEach(function (r) { if (regions.indexOf(r[0]) < 0) regions.push(r[0]); });
+      if (!state.region && regions.length > 1) {
+        var pick = el("select", { id: "age-district", "aria-label": t("region") },
+          [el("option", { value: "", text: t("city") })].concat(regions.map(function (code) { return el("option", { value: code, text: regionName(code) }); })));
+        pick.addEventListener("change", function () { drawPyramid(body, rep, pick.value || null); });
+        body.appendChild(el("p", {}, [el("span", { text: t("region") + " " }), pick]));
+      }
+      drawPyramid(body, rep, state.region || null);
+    }).catch(function (e) { refused(body, e); });
   }
   function educationCard() {
     card("card-education", "education", "education-structure", regionParams());
