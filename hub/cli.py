@@ -279,6 +279,32 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
     console.print(t)
 
 
+@app.command()
+def recheck(kind: Optional[str] = typer.Option(None, "--kind", help="Only this mismatch kind (e.g. NAME_MISMATCH, OVER_QUOTA)."),
+            unit: Optional[str] = typer.Option(None, "--unit", help="Only this unit's persons and the unit (unit code)."),
+            as_json: bool = typer.Option(False, "--json", help="Print the tally as JSON.")):
+    """Re-judge persons and units with today's rules (after a rule change or a fix: stale findings go, missing ones open)."""
+    from hub.service_layer.recheck import recheck as run_recheck
+
+    db = _db()
+    try:
+        tally = run_recheck(db, kind=kind, unit=unit)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    out = {"opened": tally.opened, "updated": tally.updated, "resolved": tally.resolved}
+    if as_json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    t = Table(title="recheck")
+    for c in ("kind", "opened", "updated", "resolved"):
+        t.add_column(c, justify="right" if c != "kind" else "left")
+    for k in sorted(set(tally.opened) | set(tally.updated) | set(tally.resolved)):
+        t.add_row(k, str(tally.opened.get(k, 0)), str(tally.updated.get(k, 0)), str(tally.resolved.get(k, 0)))
+    console.print(t)
+
+
 @export_app.command("roster")
 def export_roster(period: str = typer.Option(..., "--period", help="YYYY-MM"),
                   for_: str = typer.Option(..., "--for", help="finance or insurance."),

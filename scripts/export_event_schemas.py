@@ -82,11 +82,12 @@ INBOUND = {
          "status": one_of("ACTIVE", "SUSPENDED", "TERMINATED")}, closed=False)),
 }
 
+# unit.* and person.created carry the registry's one builder's data (hub.service_layer.registry.unit_data /
+# person_data) on every path, ``hub import`` included: every field is present.
 UNIT = data({"code": UNIT_CODE, "name": NAME, "kind": UNIT_KIND, "level": UNIT_LEVEL,
              "region_code": {"type": "string", "pattern": "^[0-9]{6}$"}, "parent_code": nullable(UNIT_CODE),
-             "funding": FUNDING, "status": one_of("ACTIVE", "ABOLISHED")},
-            {"established_on": nullable(DATE), "abolished_on": nullable(DATE),
-             # issue 19; absent from `hub import`'s unit.created events (made from templates)
+             "funding": FUNDING, "status": one_of("ACTIVE", "ABOLISHED"),
+             "established_on": nullable(DATE), "abolished_on": nullable(DATE),
              "grade": {**nullable(UNIT_GRADE), "description": "机构规格; null: not recorded"},
              "civil_service_managed": {"type": "boolean", "description": "参照公务员法管理"},
              "classification": {**nullable(INSTITUTION_CLASS), "description": "事业单位分类 (public institutions only)"},
@@ -95,14 +96,16 @@ QUOTA = data({"unit_code": UNIT_CODE, "category": CATEGORY, "approved": {"type":
               "document_number": nullable({"type": "string"}), "effective_date": nullable(DATE)})
 LEADER_QUOTA = data({"unit_code": UNIT_CODE, "rank": RANK, "approved": {"type": "integer", "minimum": 0},
                      "document_number": nullable({"type": "string"}), "effective_date": nullable(DATE)})
-PERSON = data({"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"), "birth_date": DATE,
-               "education": nullable(EDUCATION)},
-              {"verified_name": nullable(NAME), "identity_status": nullable(one_of("ALIVE", "DECEASED", "CANCELLED")),
-               "photo_sha256": nullable(SHA256),
-               # issue 19; absent from `hub import`'s person.created and the staged police comparison's person.updated
-               "degree": {**nullable(DEGREE), "description": "full-time degree (全日制学位)"},
-               "in_service_education": {**nullable(EDUCATION), "description": "在职教育学历"},
-               "in_service_degree": {**nullable(DEGREE), "description": "在职教育学位"}})
+_PERSON = {"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"), "birth_date": DATE,
+           "education": nullable(EDUCATION)}
+_PERSON_MORE = {"degree": {**nullable(DEGREE), "description": "full-time degree (全日制学位)"},
+                "in_service_education": {**nullable(EDUCATION), "description": "在职教育学历"},
+                "in_service_degree": {**nullable(DEGREE), "description": "在职教育学位"},
+                "verified_name": nullable(NAME), "identity_status": nullable(one_of("ALIVE", "DECEASED", "CANCELLED")),
+                "photo_sha256": nullable(SHA256)}
+# person.updated: a verified identity's update (the staged police comparison's too) carries no degree fields
+PERSON = data(_PERSON, _PERSON_MORE)
+PERSON_CREATED = data(_PERSON | _PERSON_MORE)
 FORM_NUMBER = {"type": "string", "pattern": "^(JB|JY|DD|ZS|YB)[0-9]{4}-[0-9]{6,}$",
                "description": "an approval form's number: kind prefix (JB onboarding, JY departure, DD transfer, "
                               "ZS leader appointment, YB hiring plan), year, serial"}
@@ -234,7 +237,7 @@ OUTBOUND = {
     "gov.registry.unit.abolished": (UPDATES, "unit code", "unit code", "a unit was abolished", UNIT),
     "gov.registry.quota.changed": (UPDATES, "unit code", "unit code", "a unit's approved quota of a category", QUOTA),
     "gov.registry.leader_quota.changed": (UPDATES, "unit code", "unit code", "a unit's leadership positions of a rank", LEADER_QUOTA),
-    "gov.registry.person.created": (UPDATES, "ID number", "ID number", "a person entered the registry", PERSON),
+    "gov.registry.person.created": (UPDATES, "ID number", "ID number", "a person entered the registry", PERSON_CREATED),
     "gov.registry.person.updated": (UPDATES, "ID number", "ID number", "a person's data or police-verified identity changed", PERSON),
     "gov.registry.posting.started": (UPDATES, "posting id", "ID number", "a person took a quota slot", POSTING),
     "gov.registry.posting.ended": (UPDATES, "posting id", "ID number", "a person left a quota slot", POSTING),

@@ -57,7 +57,7 @@ from hub.api.types import (
 )
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
-from hub.domain.registry import headcount_consistent
+from hub.domain.registry import headcount_consistent, headcount_judged
 from hub.domain.vocabulary import mismatch_class
 from hub.service_layer.establishment import establishments
 
@@ -349,34 +349,25 @@ class Query:
     def headcount_consistency(self, info: Ctx, period: str, region_code: str | None = None, inconsistent_only: bool = False,
                               first: int | None = None, after: str | None = None) -> Connection[HeadcountLine]:
         check(info, "Query.headcountConsistency")
-        from hub.service_layer.compare import FISCAL_FUNDING, PERIOD
+        from hub.service_layer.compare import FISCAL_FUNDING, PERIOD, headcount_facts
 
         if not PERIOD.match(period):
             raise ValueError(f"period {period!r} must be YYYY-MM")
         offset, limit = page_window(first, after)
         with info.context.db.read_session() as s:
-            q = select(UnitRow).where(UnitRow.funding.in_(FISCAL_FUNDING), UnitRow.status == "ACTIVE")
+            q = select(UnitRow).where(UnitRow.funding.in_(FISCAL_FUNDING))  # every unit headcount_judged judges
             if region_code:
                 q = q.where(UnitRow.region_code == region_code)
-            units = s.execute(_in_caller_region(info, q).order_by(UnitRow.code)).scalars().all()
-            est = establishments(s, [u.code for u in units], today=date.today(), leaders=False)
-            from sqlalchemy import text
-
-            from hub.service_layer.compare import OUTSIDE
-
-            paid, other = {}, {}
-            for code, p, o in s.execute(text(
-                    f"SELECT n.unit_code, count(DISTINCT n.id_number) FILTER (WHERE NOT {OUTSIDE}),"
-                    f" count(DISTINCT n.id_number) FILTER (WHERE {OUTSIDE})"
-                    " FROM partner_payroll n WHERE n.period = :p AND n.paid GROUP BY n.unit_code"), {"p": period}):
-                paid[code], other[code] = p, o
+            units = [u for u in s.execute(_in_caller_region(info, q).order_by(UnitRow.code)).scalars()
+                     if headcount_judged(u.funding)]
+            facts = headcount_facts(s, units, period, date.today())
         lines = []
         for u in units:
-            a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
+            a, n, p, o = facts[u.code]
             ok = headcount_consistent(a, n, p)
             if inconsistent_only and ok:
                 continue
-            lines.append((u, a, n, p, ok, other.get(u.code, 0)))
+            lines.append((u, a, n, p, ok, o))
         page = lines[offset:offset + limit]
         return connection(page, len(lines), offset, lambda t: HeadcountLine(
             unit=Unit.from_row(t[0]), approved=t[1], actual=t[2], paid=t[3], consistent=t[4], paid_non_establishment=t[5]))

@@ -95,6 +95,14 @@ def latest(lines, period_of=lambda x: x.period):
     return tuple(x for x in lines if period_of(x) == p)
 
 
+def supersedes(incoming_period: str, stored_period: str | None) -> bool:
+    """Whether a partner's record for ``incoming_period`` (YYYY-MM) replaces the one kept for ``stored_period``: one
+    record per person, the newer period's; the same period's later record replaces it. The one rule the stream
+    (``apply_events``), the comparison (general: ``_replace_partner_view``; staged: ``_replace_view``, in SQL as
+    ``period > :p`` keeps the stored) and so every "latest record" apply."""
+    return stored_period is None or incoming_period >= stored_period
+
+
 def _same_name(a: str | None, b: str | None) -> bool:
     norm = lambda s: "".join((s or "").split())  # noqa: E731
     return norm(a) == norm(b)

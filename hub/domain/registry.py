@@ -286,6 +286,16 @@ class UnitEstablishment:
         }
 
 
+# The funding forms paid from the public purse (全额/差额拨款): the units 三数一致 judges.
+FISCAL_FUNDING = ("FULL", "PARTIAL")
+
+
+def headcount_judged(funding: str) -> bool:
+    """Whether 三数一致 judges a unit: every fiscally funded unit, whatever its status (an abolished unit finance still
+    pays is exactly an inconsistency to see). The comparison, ``headcountConsistency`` and the report select by it."""
+    return funding in FISCAL_FUNDING
+
+
 def headcount_consistent(approved: int, actual: int, paid: int) -> bool:
     """三数一致: the fiscally paid headcount equals the actual one (active postings), and neither exceeds the
     approved quota. The one rule the comparison, ``headcountConsistency`` and the report apply."""

@@ -3,26 +3,20 @@ fiscally funded unit, judged by the domain's rule (``hub.domain.registry.headcou
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
-from hub.adapters.orm import PartnerPayrollRow
-from hub.domain.registry import headcount_consistent
+from hub.domain.registry import headcount_consistent, headcount_judged
 from hub.domain.vocabulary import Role
 from hub.reports.base import OFFICE, Column, Param, Report
-from hub.service_layer.compare import FISCAL_FUNDING
-from hub.service_layer.establishment import establishments
+from hub.service_layer.compare import headcount_facts
 
 
 def query(ctx):
-    units = [u for u in ctx.unit_rows(region=ctx.params["region"]) if u.funding in FISCAL_FUNDING]
-    est = establishments(ctx.session, [u.code for u in units], today=ctx.today, leaders=False)
-    paid = dict(ctx.session.execute(
-        select(PartnerPayrollRow.unit_code, func.count(func.distinct(PartnerPayrollRow.id_number)))
-        .where(PartnerPayrollRow.period == ctx.params["period"], PartnerPayrollRow.paid)
-        .group_by(PartnerPayrollRow.unit_code)).all())
+    # every unit the comparison judges (abolished ones too), with the resolver's facts (编外 pay counted apart)
+    units = [u for u in ctx.unit_rows(active_only=False, region=ctx.params["region"])
+             if headcount_judged(u.funding)]
+    facts = headcount_facts(ctx.session, units, ctx.params["period"], ctx.today)
     rows = []
     for u in units:
-        a, n, p = sum(est[u.code].approved.values()), sum(est[u.code].used.values()), paid.get(u.code, 0)
+        a, n, p, _ = facts[u.code]
         ok = headcount_consistent(a, n, p)
         if ctx.params["only"] == "inconsistent" and ok:
             continue

@@ -45,7 +45,7 @@ from hub.adapters.orm import (
     QuotaRow,
     UnitRow,
 )
-from hub.domain.registry import headcount_consistent
+from hub.domain.registry import FISCAL_FUNDING, headcount_consistent, headcount_judged
 from hub.domain.reconciliation import FINANCE, HR, INSURANCE, POLICE
 from hub.domain.vocabulary import MismatchKind as K
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
@@ -70,7 +70,6 @@ STAGED_SOURCES = SOURCES  # sources whose snapshots PostgreSQL compares with set
 RECHECK_BLOCK = 20000  # persons re-checked together (the general path: every changed person)
 CLASSES_FROM = 1000  # re-checking more persons than this: judge signature classes first (PostgreSQL)
 PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")  # ASCII digits only; \Z: no trailing newline
-FISCAL_FUNDING = ("FULL", "PARTIAL")
 
 Progress = Callable[[str, int, int], None]
 
@@ -399,7 +398,7 @@ def _absences(uow: UnitOfWork, book: MismatchBook, source: str, period: str, rec
         recognised = non_establishment_pairs(s)
         inconsistent = {}
         for code, fund in funding.items():
-            if fund not in FISCAL_FUNDING:
+            if not headcount_judged(fund):
                 continue
             paid_here = paid_by_unit.get(code, ())
             other = sum(1 for i in paid_here if (i, code) in recognised)
@@ -438,6 +437,22 @@ def non_establishment_pairs(s) -> set[tuple[str, str]]:
     posted = select(PostingRow.id_number).where(PostingRow.active)
     return set(s.execute(select(NonEstablishmentRow.id_number, NonEstablishmentRow.unit_code)
                          .where(NonEstablishmentRow.active, NonEstablishmentRow.id_number.not_in(posted))).all())
+
+
+def headcount_facts(s, units, period: str, today) -> dict[str, tuple[int, int, int, int]]:
+    """The facts 三数一致 judges, per unit of ``units`` (rows): approved, actual, paid in ``period`` (finance's view) and
+    paid outside the establishment — for ``headcountConsistency`` and the report; the domain judges them."""
+    from hub.service_layer.establishment import establishments
+
+    codes = [u.code for u in units]
+    est = establishments(s, codes, today=today, leaders=False)
+    paid, other = {}, {}
+    for code, p, o in s.execute(text(
+            f"SELECT n.unit_code, count(DISTINCT n.id_number) FILTER (WHERE NOT {OUTSIDE}),"
+            f" count(DISTINCT n.id_number) FILTER (WHERE {OUTSIDE})"
+            " FROM partner_payroll n WHERE n.period = :p AND n.paid GROUP BY n.unit_code"), {"p": period}):
+        paid[code], other[code] = p, o
+    return {c: (sum(est[c].approved.values()), sum(est[c].used.values()), paid.get(c, 0), other.get(c, 0)) for c in codes}
 
 
 def _still_open(uow: UnitOfWork) -> dict[str, int]:

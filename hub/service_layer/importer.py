@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 from sqlalchemy import text, select
@@ -41,6 +42,7 @@ from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStat
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, partner_known_ids, reconcile_persons
+from hub.service_layer.registry import person_data, posting_data, unit_data
 from hub.service_layer.unit_of_work import UnitOfWork
 
 FILES = {
@@ -471,8 +473,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         params = ["grade", "civil_service_managed", "classification", "dispatched"]
         par = lambda u: (u.grade and u.grade.value, u.civil_service_managed, u.classification and u.classification.value,  # noqa: E731
                          u.dispatched and u.dispatched.value)
-        bulk_insert(s, UnitRow.__table__, ["code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on", *params],
-                    ((u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, day, *par(u)) for u in units))
+        bulk_insert(s, UnitRow.__table__, list(_UNIT_COLUMNS), (_unit_values(u, day) for u in units))
         bulk_insert(s, UnitVersionRow.__table__, ["unit_code", "valid_from", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "document_number", "recorded_at", *params],
                     ((u.code, day, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value, UnitStatus.ACTIVE.value, "import", now, *par(u)) for u in units))
         for table, vtable, col, rows in ((QuotaRow, QuotaVersionRow, "category", quotas),
@@ -531,15 +532,25 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
     return report
 
 
+_UNIT_COLUMNS = ("code", "name", "kind", "level", "region_code", "parent_code", "funding", "status", "established_on",
+                 "grade", "civil_service_managed", "classification", "dispatched")
+
+
+def _unit_values(u: Unit, day: date) -> tuple:
+    """An imported unit's row, in ``_UNIT_COLUMNS`` order (inserted, and the unit.created event's data)."""
+    return (u.code, u.name, u.kind.value, u.level.value, u.region_code, u.parent_code, u.funding.value,
+            UnitStatus.ACTIVE.value, day, u.grade and u.grade.value, u.civil_service_managed,
+            u.classification and u.classification.value, u.dispatched and u.dispatched.value)
+
+
 def _event_rows(loaded: _Loaded, posting_ids: list[int], day: date, now: datetime, progress: Callable[[int], None]):
     """Outbox rows (topic, key, value, created_at), one CloudEvent per created unit, quota, leader quota, person
     and posting, in that order; the values are exactly ``dumps(cloud_event(...))``, made from templates."""
     ids = event_ids()
     topic = UPDATES_TOPIC
     tmpl = cloud_event_template(type="gov.registry.unit.created", now=now)
-    for u in loaded.units:
-        data = {"code": u.code, "name": u.name, "kind": u.kind.value, "level": u.level.value, "region_code": u.region_code,
-                "parent_code": u.parent_code, "funding": u.funding.value, "status": "ACTIVE"}
+    for u in loaded.units:  # the registry's one builder, over the row as inserted
+        data = unit_data(SimpleNamespace(abolished_on=None, **dict(zip(_UNIT_COLUMNS, _unit_values(u, day)))))
         yield topic, u.code, tmpl % (dumps(data), next(ids), json_string(u.code)), now
     effective = day.isoformat()
     for col, rows, type_ in (("category", loaded.quotas, "gov.registry.quota.changed"),
@@ -550,20 +561,22 @@ def _event_rows(loaded: _Loaded, posting_ids: list[int], day: date, now: datetim
             yield topic, c, tmpl % (dumps(data), next(ids), json_string(c)), now
     done = len(loaded.units) + len(loaded.quotas) + len(loaded.leader_quotas)
 
-    # Persons and postings: the data JSON too comes from a template. Every value in it but the name is a
-    # validated ID number, vocabulary value, date or number, which JSON writes as is.
+    # Persons: the registry's one builder over the row as inserted (the columns an import leaves out are null).
     tmpl = cloud_event_template(type="gov.registry.person.created", now=now)
-    data = '{"birth_date":"%s","education":%s,"gender":"%s","id_number":"%s","name":%s}'
-    vocab = {None: "null", **{e.value: f'"{e.value}"' for e in Education}, **{r.value: f'"{r.value}"' for r in LeaderRank}}
+    blank = dict.fromkeys(("degree", "in_service_education", "in_service_degree", "verified_name", "identity_status",
+                           "photo_sha256"))
     for n, (idn, name, gender, birth, education) in enumerate(loaded.persons, done + 1):
-        yield topic, idn, tmpl % (data % (birth.isoformat(), vocab[education], gender, idn, json_string(name)), next(ids), f'"{idn}"'), now
+        data = person_data(SimpleNamespace(id_number=idn, name=name, gender=gender, birth_date=birth, education=education,
+                                           **blank))
+        yield topic, idn, tmpl % (dumps(data), next(ids), f'"{idn}"'), now
         if n % 20000 == 0:
             progress(n)
     done += len(loaded.persons)
     tmpl = cloud_event_template(type="gov.registry.posting.started", now=now)
-    data = ('{"active":true,"category":"%s","end_date":null,"end_reason":null,"form_number":null,"id_number":"%s",'
-            '"leader_rank":%s,"posting_id":%d,"start_date":"%s","unit_code":"%s"}')  # no approval form: not a workflow step
     for n, (pid, (idn, unit, category, rank, start)) in enumerate(zip(posting_ids, loaded.postings), done + 1):
-        yield topic, str(pid), tmpl % (data % (category, idn, vocab[rank], pid, start.isoformat(), unit), next(ids), f'"{idn}"'), now
+        data = posting_data(SimpleNamespace(id=pid, id_number=idn, unit_code=unit, category=category, leader_rank=rank,
+                                            start_date=start, end_date=None, end_reason=None, active=True))
+        data["form_number"] = None  # no approval form: not a workflow step
+        yield topic, str(pid), tmpl % (dumps(data), next(ids), f'"{idn}"'), now
         if n % 20000 == 0:
             progress(n)

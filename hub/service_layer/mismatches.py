@@ -2,7 +2,8 @@
 
 Every open, change and resolution publishes a `registry.mismatches.v1` event through the outbox:
 `gov.registry.mismatch.opened` when opened, `gov.registry.mismatch.updated` (same `mismatch_id`) when raising an
-open mismatch changes its details, `gov.registry.mismatch.resolved` when resolved.
+open mismatch changes its details (a grown ``caused_by`` alone is recorded, not published),
+`gov.registry.mismatch.resolved` when resolved.
 """
 
 from __future__ import annotations
@@ -174,12 +175,19 @@ class MismatchBook:
         self._announce(row, "gov.registry.mismatch.resolved")
 
     def _refresh(self, row, kind: MismatchKind, source: str | None, details_json: str, caused_by: list[str] | None) -> bool:
-        """Bring an open row (ORM or plain) up to date and announce it; False when nothing changed."""
-        if row.details == details_json and row.source == source and (not caused_by or set(caused_by) <= set(loads(row.caused_by))):
+        """Bring an open row (ORM or plain) up to date; False when nothing changed. Announced as
+        ``gov.registry.mismatch.updated`` only when its details or source changed: a grown ``caused_by`` alone (the
+        same problem seen again) is recorded, not published — a consumer counts one problem once."""
+        causes = set(loads(row.caused_by))
+        grown = bool(caused_by) and not set(caused_by) <= causes
+        changed = row.details != details_json or row.source != source
+        if not (changed or grown):
             return False
+        row.caused_by = dumps(sorted(causes | set(caused_by or [])))
+        if not changed:
+            return True
         row.details = details_json
         row.source = source
-        row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by or [])))
         row.updated_at = self.uow.now
         self.tally.add("updated", kind.value)
         self._announce(row, "gov.registry.mismatch.updated")

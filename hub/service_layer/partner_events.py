@@ -29,6 +29,7 @@ from hub.adapters.orm import (
     SubjectSequenceRow,
 )
 from hub.adapters.outbox import UPDATES_TOPIC, sql_cloud_event, sql_json
+from hub.domain.reconciliation import supersedes
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -135,15 +136,18 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
                                 name=prev["name"] if prev else None, gross_amount=prev["gross_amount"] if prev else None,
                                 paid=False, event_id=e.event_id, updated_at=now)
         elif e.type == "gov.insurance.contribution.recorded":
-            insurance[d.id_number] = dict(id_number=d.id_number, name=d.name, employer_code=d.employer_code, period=d.period,
-                                          base_amount=d.base_amount, status=d.status, event_id=e.event_id, updated_at=now)
+            prev = insurance.get(d.id_number)
+            if prev is None or supersedes(d.period, prev["period"]):  # an older period's record arriving late stays out
+                insurance[d.id_number] = dict(id_number=d.id_number, name=d.name, employer_code=d.employer_code, period=d.period,
+                                              base_amount=d.base_amount, status=d.status, event_id=e.event_id,
+                                              updated_at=now)
         touched[e.subject].append(e.event_id)
         res.applied += 1
 
     upsert(s, PartnerIdentityRow.__table__, list(identity.values()), ["id_number"])
     upsert(s, PartnerEmploymentRow.__table__, list(employment.values()), ["id_number"])
     _upsert_payroll(uow, list(payroll.values()))
-    upsert(s, PartnerInsuranceRow.__table__, list(insurance.values()), ["id_number"])
+    upsert(s, PartnerInsuranceRow.__table__, _newer_than_stored(s, insurance), ["id_number"])
     if uow.is_postgres and len(new_applied) >= COPY_MIN_ROWS:
         bulk_insert(s, AppliedEventRow.__table__, ["source", "event_id", "payload_sha256", "applied_at", "sent_at"],
                     [(r["source"], r["event_id"], r["payload_sha256"], now, r["sent_at"]) for r in new_applied])
@@ -155,6 +159,18 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
         verify_identities(uow, identity)
     reconcile_persons(uow, book, touched.keys(), caused_by=touched, plain=plain, locked=True)  # locked at the start
     return res
+
+
+def _newer_than_stored(s, insurance: dict[str, dict]) -> list[dict]:
+    """The batch's insurance records that supersede the one kept for their person (the persons are locked)."""
+    if not insurance:
+        return []
+    ids = sorted(insurance)
+    kept = {}
+    for i in range(0, len(ids), 1000):
+        kept.update(s.execute(select(PartnerInsuranceRow.id_number, PartnerInsuranceRow.period)
+                              .where(PartnerInsuranceRow.id_number.in_(ids[i:i + 1000]))).all())
+    return [r for idn, r in insurance.items() if supersedes(r["period"], kept.get(idn))]
 
 
 def _upsert_payroll(uow: UnitOfWork, rows: list[dict]) -> None:

@@ -199,12 +199,14 @@ def lock_persons(uow: UnitOfWork, ids: list[str]) -> None:
 
 
 def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[str],
-                      caused_by: dict[str, list[str]] | None = None, *, plain: bool = False, locked: bool = False) -> None:
+                      caused_by: dict[str, list[str]] | None = None, *, plain: bool = False, locked: bool = False,
+                      only: frozenset | None = None) -> None:
     """Open, update or resolve every person-level streaming mismatch for these persons.
 
     ``plain=True`` (the connectors' batches, whose transaction loads no mismatch through the ORM): open rows are
     read as plain rows and every change is written with one statement, instead of ORM objects and a flush.
     ``locked=True``: the caller already holds ``lock_persons`` for these persons (or more).
+    ``only``: judge just these kinds (``hub recheck --kind``); the others are left as they are.
     """
     ids = sorted(set(id_numbers))
     if not ids:
@@ -212,7 +214,9 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
     if not locked:
         lock_persons(uow, ids)
     reg, views = load_views(uow, ids)
-    kinds = [k.value for k in PERSON_STREAMING_KINDS]
+    kinds = sorted(k.value for k in PERSON_STREAMING_KINDS if only is None or k in only)
+    if only is not None:
+        plain = False  # the ORM path below filters the findings by kind
     if plain and len(ids) <= FULL_SCAN_THRESHOLD:
         _reconcile_plain(book, ids, kinds, reg, views, caused_by or {})
         return
@@ -228,6 +232,8 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
     caused_by = caused_by or {}
     for idn in ids:
         found = person_findings(reg[idn], views[idn])
+        if only is not None:
+            found = {key: f for key, f in found.items() if key[0] in only}
         existing = open_rows.get(idn, {})
         for (kind, unit), f in found.items():
             book.raise_(kind, subject=idn, unit_code=unit, source=f.source, details=f.details,

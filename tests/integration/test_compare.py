@@ -205,3 +205,36 @@ def test_start_comparison_over_graphql_and_headcount_consistency_report(db, tmp_
     assert c["status"] == "SUCCEEDED" and c["summary"]["by_kind"]["UNPAID_POSTING"]["opened"] == 1
     r = post(admin, '{ headcountConsistency(period: "2026-10", inconsistentOnly: true) { totalCount edges { node { unit { code } approved actual paid consistent } } } }')
     assert r["data"]["headcountConsistency"]["edges"][0]["node"] == {"unit": {"code": unit}, "approved": 3, "actual": 2, "paid": 1, "consistent": False}
+
+
+def test_headcount_consistency_resolver_and_comparison_judge_the_same_units(db, tmp_path):
+    """三数一致 has one home: the resolver lists exactly the units the comparison judges (an abolished fiscally funded
+    unit that finance still pays is inconsistent for both), with the same three numbers."""
+    from datetime import date
+
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.config import load_settings
+    from hub.service_layer import registry
+    from hub.service_layer.tokens import create_token
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    live = make_unit(db, approved={"ADMINISTRATIVE": 3})
+    gone = make_unit(db, approved={"ADMINISTRATIVE": 2})
+    a = make_person(db)
+    hire(db, a, live)
+    with UnitOfWork(db, actor="test") as uow:
+        registry.abolish_unit(uow, code=gone, effective=date(2025, 1, 1))
+        uow.commit()
+    run_compare(db, source="finance", period=P, path=finance_csv(tmp_path / "f.csv", [(a, "甲", live), (id_number(), "乙", gone)]))
+    compared = {u: (d["approved"], d["actual"], d["paid"]) for (u, _), d in open_of(db, "HEADCOUNT_INCONSISTENT").items()}
+    assert gone in compared  # the comparison judges the abolished unit still paid
+
+    client = TestClient(create_app(db, settings=load_settings(comparison_dir=tmp_path)))
+    _, admin = create_token(db, role="ADMIN", name="office")
+    r = client.post("/graphql", headers={"Authorization": f"Bearer {admin}"}, json={"query": '{ headcountConsistency('
+                    'period: "2026-10", inconsistentOnly: true) { edges { node { unit { code } approved actual paid } } } }'}).json()
+    listed = {e["node"]["unit"]["code"]: (e["node"]["approved"], e["node"]["actual"], e["node"]["paid"])
+              for e in r["data"]["headcountConsistency"]["edges"]}
+    assert listed == compared

@@ -145,3 +145,20 @@ def test_cli_import_prints_a_row_numbered_report_and_exits_1(db_url, tmp_path):
     assert r.exit_code == 1, r.output
     out = json.loads(r.output)
     assert out["ok"] is False and out["errors"][0]["line"] == 3 and out["errors"][0]["file"] == "persons.csv"
+
+
+def test_imported_created_events_carry_what_the_registry_publishes_for_the_same_types(db, city):
+    """One builder per entity: an imported unit's unit.created and person's person.created carry exactly the data the
+    registry's own events of those types carry (registry.unit_data / person_data of the stored row)."""
+    from hub.adapters.jsonutil import dumps
+    from hub.service_layer.registry import person_data, unit_data
+
+    src, _ = city
+    import_registry(db, src)
+    with db.read_session() as s:
+        units = {u.code: json.loads(dumps(unit_data(u))) for u in s.execute(select(UnitRow)).scalars()}
+        persons = {p.id_number: json.loads(dumps(person_data(p))) for p in s.execute(select(PersonRow)).scalars()}
+        events = [json.loads(v) for v in s.execute(select(OutboxRow.value)).scalars()]
+    by_type = lambda t: {e["subject"]: e["data"] for e in events if e["type"] == t}  # noqa: E731
+    assert by_type("gov.registry.unit.created") == units
+    assert by_type("gov.registry.person.created") == persons
