@@ -25,6 +25,7 @@ ALL_ROLES = frozenset(Role)
 OFFICE = frozenset({Role.ADMIN, Role.AUDITOR, Role.ORGANIZATION})
 OFFICE_AND_MONITOR = OFFICE | {Role.MONITOR}
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+YEARS = (1900, 2199)  # dates and periods a report accepts: far from date.min/max, so day arithmetic never overflows
 REGION = re.compile(r"^\d{6}$")
 
 
@@ -50,14 +51,19 @@ def _parse_period(p: "Param", raw: str):
     raw = str(raw).strip()
     if not PERIOD.match(raw):
         raise ReportError(f"parameter {p.name}: {raw!r} must be YYYY-MM")
+    if not YEARS[0] <= int(raw[:4]) <= YEARS[1]:
+        raise ReportError(f"parameter {p.name}: {raw!r} is outside the years {YEARS[0]}..{YEARS[1]}")
     return raw
 
 
 def _parse_date(p: "Param", raw: str):
     try:
-        return date.fromisoformat(str(raw).strip())
+        d = date.fromisoformat(str(raw).strip())
     except ValueError:
         raise ReportError(f"parameter {p.name}: {raw!r} must be a date YYYY-MM-DD") from None
+    if not YEARS[0] <= d.year <= YEARS[1]:
+        raise ReportError(f"parameter {p.name}: {raw!r} is outside the years {YEARS[0]}..{YEARS[1]}")
+    return d
 
 
 def _parse_unit(p: "Param", raw: str):
