@@ -816,6 +816,8 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
     """Run a statistical report (统计报表): `hub report` lists them, `hub report NAME --param KEY=VALUE` runs one."""
     import getpass
 
+    from rich.markup import escape as escape_markup
+
     from hub import reports
     from hub.api.access import write_reads
     from hub.reports import render
@@ -865,7 +867,7 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
         for lbl, col in zip(table.labels, table.columns):
             t.add_column(f"{lbl}\n{col}", overflow="fold")
         for row in table.rows:
-            t.add_row(*("" if v is None else str(v) for v in row))
+            t.add_row(*("" if v is None else escape_markup(str(v)) for v in row))  # names are data, not rich markup
         console.print(t)
         return
     data: bytes
