@@ -32,7 +32,8 @@ def _plain(row):
 
 # --- XLSX ---------------------------------------------------------------------------------------------------------
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# characters XML 1.0 does not allow: one in a name made the whole workbook unreadable
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _col(i: int) -> str:
