@@ -808,6 +808,9 @@ def _next_steps(settings: Settings, hub, base: str, with_demo: bool, demo_skippe
         console.print(f"    more events:    {stream}", soft_wrap=True, highlight=False)
 
 
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # control characters (ESC…) a name must not send to a terminal
+
+
 @app.command()
 def report(name: Optional[str] = typer.Argument(None, help="Report name (without it: the catalogue)."),
            param: list[str] = typer.Option([], "--param", help="KEY=VALUE, repeatable (see the catalogue)."),
@@ -867,7 +870,7 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
         for lbl, col in zip(table.labels, table.columns):
             t.add_column(f"{lbl}\n{col}", overflow="fold")
         for row in table.rows:
-            t.add_row(*("" if v is None else escape_markup(str(v)) for v in row))  # names are data, not rich markup
+            t.add_row(*("" if v is None else escape_markup(_TERMINAL_UNSAFE.sub("\ufffd", str(v))) for v in row))  # names are data: no markup, no escapes
         console.print(t)
         return
     data: bytes
