@@ -109,3 +109,29 @@ def test_the_terminal_table_prints_names_as_they_are_not_as_rich_markup(db):
     r = CliRunner().invoke(cli_app, ["--database-url", db.url, "report", "quota-use"], env={"COLUMNS": "400"})
     assert r.exit_code == 0, r.output
     assert name in r.output, r.output
+
+
+def test_the_terminal_table_sends_no_escape_sequence_from_a_name(db):
+    """A unit name may hold ESC (the registry accepts it): rich escapes markup but passes ESC through, so a name
+    "…\\x1b[2J…" cleared the operator's screen (or set the title, wrote a hyperlink) when `hub report` printed it."""
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli_app
+
+    rc._unit(db, name="市局\x1b[2J\x1b]8;;http://evil.example/\x1b\\点此", approved={"ADMINISTRATIVE": 1})
+    r = CliRunner().invoke(cli_app, ["--database-url", db.url, "report", "quota-use"], env={"COLUMNS": "400"})
+    assert r.exit_code == 0, r.output
+    assert "市局" in r.output and "\x1b" not in r.output
+
+
+@pytest.mark.parametrize("char", ["\uffff", "\ufffe"])
+def test_one_name_with_a_non_xml_character_does_not_break_the_xlsx_export(db, char):
+    """U+FFFE/U+FFFF are not XML characters; a unit named with one (the registry accepts it) made the exported
+    workbook unreadable — the office's whole quota-use or annual-report XLSX, not just that row."""
+    rc._unit(db, name=f"市局{char}一处", approved={"ADMINISTRATIVE": 1})
+    client = TestClient(create_app(db), raise_server_exceptions=False)
+    admin = create_token(db, role="ADMIN", name="a")[1]
+    r = client.get("/dashboard/export/quota-use.xlsx", headers={"Authorization": f"Bearer {admin}"})
+    assert r.status_code == 200
+    names = [row[6] for row in openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(min_row=4, values_only=True)]
+    assert "市局一处" in names
