@@ -18,6 +18,7 @@ Plain Python: no framework imports here.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import Enum
 
 from hub.domain.vocabulary import LeaderRank, _Vocab
@@ -112,6 +113,10 @@ _ALIASES: dict[str, Rank] = {
     "正处级": R.DIVISION_CHIEF, "副处级": R.DEPUTY_DIVISION_CHIEF, "正科级": R.SECTION_CHIEF, "副科级": R.DEPUTY_SECTION_CHIEF,
     **{f"{_CN[i - 1]}级职员": Rank(f"MANAGEMENT_{i}") for i in range(1, 11)},
     "高级技师": R.WORKER_1, "技师": R.WORKER_2, "高级工": R.WORKER_3, "中级工": R.WORKER_4, "初级工": R.WORKER_5,
+    # the post grades written with Arabic digits (管理岗位5级, 专业技术岗位10级, 工勤技能岗位2级)
+    **{f"管理岗位{i}级": Rank(f"MANAGEMENT_{i}") for i in range(1, 11)},
+    **{f"专业技术岗位{i}级": Rank(f"PROFESSIONAL_{i}") for i in range(1, 14)},
+    **{f"工勤技能岗位{i}级": Rank(f"WORKER_{i}") for i in range(1, 6)},
 }
 
 RANK_LEVEL: dict[Rank, RankLevel] = {
@@ -136,16 +141,19 @@ LEADER_LEVEL: dict[LeaderRank, RankLevel] = {
 SENIOR_PROFESSIONAL = frozenset(Rank(f"PROFESSIONAL_{i}") for i in range(1, 8))  # 正高级 and 副高级 titles
 WORKER_POSTS = frozenset({*(Rank(f"WORKER_{i}") for i in range(1, 6)), R.WORKER_GENERAL})
 COUNTY_DIVISION_LEVELS = frozenset({L.DIVISION, L.DEPUTY_DIVISION})  # 县处级
+# 一级、二级职员 sit above 厅局级 (省部级正职、副职): no level of the ladder here, yet above 县处级 all the same.
+ABOVE_BUREAU = frozenset({R.MANAGEMENT_1, R.MANAGEMENT_2})
 
 _BY_TEXT: dict[str, Rank] = {**{n: r for r, n in RANK_NAMES.items()}, **_ALIASES, **{r.value: r for r in Rank}}
 
 
 def parse_rank(text: str | None) -> Rank | None:
     """HR's rank as the registry's ``Rank``: its code or its Chinese name (spaces ignored); None when it is empty or
-    names no rank the registry knows (HR's free text is kept as sent; it then decides nothing)."""
+    names no rank the registry knows (HR's free text is kept as sent; it then decides nothing). Full-width letters,
+    digits and signs read as their ASCII forms (NFKC)."""
     if text is None:
         return None
-    key = "".join(text.split())
+    key = "".join(unicodedata.normalize("NFKC", text).split())
     return _BY_TEXT.get(key) or _BY_TEXT.get(key.upper())
 
 
@@ -171,5 +179,7 @@ def is_worker_post(rank: Rank | None) -> bool:
 
 def is_county_division(rank: Rank | None, leader_rank: LeaderRank | str | None = None) -> bool:
     """A 县处级 leader or rank: the posting's leader rank or HR's rank sits at 县处级 or above."""
+    if rank in ABOVE_BUREAU:
+        return True
     levels = {rank_level(rank), LEADER_LEVEL.get(LeaderRank(leader_rank)) if leader_rank else None}
     return bool(levels & {L.DIVISION, L.DEPUTY_DIVISION, L.BUREAU, L.DEPUTY_BUREAU})
