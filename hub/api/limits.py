@@ -53,6 +53,7 @@ def selection_cost(selection_set, multiplier: int, variables: dict | None, fragm
                 size = DEFAULT_FIRST
             m = multiplier * max(1, min(size, MAX_FIRST)) if size is not None else multiplier
             total += (m if size is not None else 0) + selection_cost(sel.selection_set, m, variables, fragments, seen)
+            total += multiplier * FIXED_COST.get(sel.name.value, 0)
         elif isinstance(sel, InlineFragmentNode):
             total += selection_cost(sel.selection_set, multiplier, variables, fragments, seen)
         elif isinstance(sel, FragmentSpreadNode):
@@ -169,5 +170,8 @@ class BodySizeLimit:
 
 # Connection fields whose default page size counts when `first` is not given: every field with a `first` argument
 # (tests/integration/test_request_limits.py checks the schema against this list).
+# Fields that read many rows whatever their arguments: a statistical report scans the registry (tens of thousands of
+# rows on a city) and may log a read per person; each counts this much, so aliases cannot multiply them unnoticed.
+FIXED_COST = {"report": 10_000}
 LIST_FIELDS = {"units", "persons", "mismatches", "postings", "accessLog", "accessHistory", "headcountConsistency",
                "onboardings", "hiringPlans", "documents"}

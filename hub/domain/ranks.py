@@ -162,14 +162,16 @@ def rank_level(rank: Rank | None) -> RankLevel | None:
 
 
 def leader_rank_conflict(leader_rank: LeaderRank | str | None, hr_rank: str | None) -> RankLevel | None:
-    """HR's rank level when it contradicts the posting's leader rank (a 正处 leader whom HR ranks 四级主任科员);
-    None when they agree, when either is missing, or when HR's rank is not on the leadership ladder."""
+    """HR's rank level when it contradicts the posting's leader rank: below the post's level (a 正处 leader whom HR
+    ranks 四级主任科员). Under 职务与职级并行 a leader may hold a 职级 above the post (a 正科 leader who is 四级调研员):
+    no contradiction. None when they agree, when either is missing, or when HR's rank is not on the ladder."""
     if not leader_rank:
         return None
     level = rank_level(parse_rank(hr_rank))
     if level is None:
         return None
-    return level if level is not LEADER_LEVEL[LeaderRank(leader_rank)] else None
+    ladder = list(RankLevel)  # from 厅局级正职 down
+    return level if ladder.index(level) > ladder.index(LEADER_LEVEL[LeaderRank(leader_rank)]) else None
 
 
 def is_worker_post(rank: Rank | None) -> bool:

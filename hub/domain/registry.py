@@ -304,13 +304,20 @@ def headcount_consistent(approved: int, actual: int, paid: int) -> bool:
 # slots (政法专项编制) and worker slots (机关工勤); public institutions (事业单位) hold public-institution and worker slots.
 ORGAN_CATEGORIES = frozenset({QuotaCategory.ADMINISTRATIVE, QuotaCategory.POLITICAL_LEGAL, QuotaCategory.WORKER})
 INSTITUTION_CATEGORIES = frozenset({QuotaCategory.PUBLIC_INSTITUTION, QuotaCategory.WORKER})
+# 政法专项编制 belongs to the 政法机关 only: courts, procuratorates and the government's public security, state security
+# and judicial administration organs (a GOVERNMENT_ORGAN); a 人大, 政协, 民主党派, 群团, party or supervisory organ
+# holding one is 混编混岗.
+POLITICAL_LEGAL_ORGANS = frozenset({UnitKind.COURT, UnitKind.PROCURATORATE, UnitKind.GOVERNMENT_ORGAN})
 
 
 def category_fits(unit_kind: UnitKind | str, category: QuotaCategory | str) -> bool:
     """Whether a slot of ``category`` belongs in a unit of ``unit_kind`` (an administrative slot in a public
     institution, or a public-institution slot in an organ, does not: 混编混岗)."""
-    allowed = INSTITUTION_CATEGORIES if UnitKind(unit_kind) is UnitKind.PUBLIC_INSTITUTION else ORGAN_CATEGORIES
-    return QuotaCategory(category) in allowed
+    kind, category = UnitKind(unit_kind), QuotaCategory(category)
+    if category is QuotaCategory.POLITICAL_LEGAL:
+        return kind in POLITICAL_LEGAL_ORGANS
+    allowed = INSTITUTION_CATEGORIES if kind is UnitKind.PUBLIC_INSTITUTION else ORGAN_CATEGORIES
+    return category in allowed
 
 
 # 机构规格 and 领导职务 on one ladder: a unit's leaders are at most of its grade (a 正处级 unit has 正处 and lower

@@ -260,3 +260,20 @@ def test_a_subscription_counts_its_variables_too(api):
     refused = asyncio.run(first({"n": 500}))
     assert refused is not None and refused.errors[0].extensions["code"] == "COST_LIMIT", refused
     assert asyncio.run(first({"n": 5})) is None
+
+
+def test_aliased_reports_are_counted_so_one_request_cannot_run_thirty(api):
+    """Each `report` costs FIXED_COST (it scans the registry): five fit the default limit, six do not."""
+    from hub.api.limits import FIXED_COST
+
+    assert FIXED_COST["report"] * 5 <= 50_000 < FIXED_COST["report"] * 6
+    def doc(n):
+        return "{ %s }" % " ".join(f'r{i}: report(name: "units-by-kind") {{ name }}' for i in range(n))
+    ok = api["gql"](doc(5)).json()
+    assert "errors" not in ok and len(ok["data"]) == 5, ok
+    refused = api["gql"](doc(6)).json()
+    assert refused.get("data") is None and refused["errors"][0]["extensions"]["code"] == "COST_LIMIT", refused
+    # the same through a fragment
+    frag = api["gql"]("fragment R on Query { %s } { ...R }" % " ".join(
+        f'r{i}: report(name: "units-by-kind") {{ name }}' for i in range(6))).json()
+    assert frag["errors"][0]["extensions"]["code"] == "COST_LIMIT", frag

@@ -65,9 +65,6 @@ def test_schedule_boundaries(birth, gender, worker, expected):
 
 # --- 4. 职务与职级并行: a leader whose 职级 is above the post is no contradiction ---------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="defect not fixed: leader_rank_conflict flags any level difference; under "
-                   "《公务员职务与职级并行规定》 a 正科 leader may hold 四级调研员 (领导职务、职级 兼任), so upward "
-                   "differences are false LEADER_RANK_CONFLICT findings")
 def test_a_section_chief_promoted_to_level4_researcher_is_not_a_conflict():
     from hub.domain.ranks import leader_rank_conflict
 
@@ -77,8 +74,6 @@ def test_a_section_chief_promoted_to_level4_researcher_is_not_a_conflict():
 
 # --- 5. 混编混岗: 政法专项编制 belongs to 政法机关 only -----------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="defect not fixed: ORGAN_CATEGORIES lets every organ kind hold 政法专项编制; "
-                   "a 政协/人大/民主党派/群团 organ holding one is 混编混岗 (hub/domain/registry.py category_fits)")
 def test_political_legal_slots_in_a_cppcc_organ_are_mixed_use():
     from hub.domain.registry import category_fits
 
