@@ -249,16 +249,17 @@ class Unit:
 
     @strawberry.field(description="领导职数 split between the leadership team (班子) and the internal departments, per rank.")
     def leader_split(self, info: Ctx) -> list[LeaderSplit]:
-        from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
+        from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow, UnitRow
         from hub.domain.registry import leader_split
 
         with info.context.db.read_session() as s:
+            grade = s.scalar(select(UnitRow.grade).where(UnitRow.code == self.code))
             approved = {v.LeaderRank(r): n for r, n in s.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved)
                                                                   .where(LeaderQuotaRow.unit_code == self.code))}
             depts = s.execute(select(InternalDepartmentRow.chief_positions, InternalDepartmentRow.deputy_positions)
                               .where(InternalDepartmentRow.unit_code == self.code, InternalDepartmentRow.active)).all()
         return [LeaderSplit(rank=r, approved=n["approved"], departments=n["departments"], team=n["team"])
-                for r, n in leader_split(approved, [tuple(d) for d in depts]).items()]
+                for r, n in leader_split(approved, [tuple(d) for d in depts], grade).items()]
 
     @strawberry.field(description="Why the office froze the unit (no hiring plans, no onboarding), or null.")
     async def frozen_reason(self, info: Ctx) -> str | None:

@@ -341,20 +341,31 @@ def check_leader_rank_fits(unit_code: str, grade: UnitGrade | str | None, rank: 
                                    f"{UnitGrade(grade).value} (机构规格)")
 
 
-# 内设机构: internal departments (科室) and their leader positions (正职, 副职), drawn from the unit's leader quota as
-# the 三定 approval splits it between the leadership team (班子) and the departments. A department's 正职 is a
-# 正科 position and its 副职 a 副科 one; in a 正科级 or 副科级 unit departments (股室) hold no leader positions.
+# 内设机构: internal departments and their leader positions (正职, 副职), drawn from the unit's leader quota as the
+# 三定 approval splits it between the leadership team (班子) and the departments. In a 厅局级 unit the departments are
+# 处室, led by 正处 and 副处; in a 县处级 unit (or one without a recorded grade) 科室, led by 正科 and 副科; in a 正科级 or
+# 副科级 unit departments (股室) hold no leader positions.
 DEPARTMENT_RANKS = (LeaderRank.SECTION_CHIEF, LeaderRank.DEPUTY_SECTION_CHIEF)
+BUREAU_DEPARTMENT_RANKS = (LeaderRank.DIVISION_CHIEF, LeaderRank.DEPUTY_DIVISION_CHIEF)
+
+
+def department_ranks(grade: UnitGrade | str | None) -> tuple[LeaderRank, LeaderRank]:
+    """The ranks of a department's 正职 and 副职 in a unit of ``grade``."""
+    if grade and UnitGrade(grade) in (UnitGrade.BUREAU, UnitGrade.DEPUTY_BUREAU):
+        return BUREAU_DEPARTMENT_RANKS
+    return DEPARTMENT_RANKS
 
 
 def department_positions_allowed(grade: UnitGrade | str | None) -> bool:
     return not grade or UnitGrade(grade) not in (UnitGrade.SECTION, UnitGrade.DEPUTY_SECTION)
 
 
-def leader_split(leaders_approved: dict, departments: list[tuple[int, int]]) -> dict[LeaderRank, dict[str, int]]:
-    """Per rank: the unit's approved positions, those its internal departments hold (正职 at 正科, 副职 at 副科) and
-    what remains for the leadership team (班子)."""
-    held = {DEPARTMENT_RANKS[0]: sum(c for c, _ in departments), DEPARTMENT_RANKS[1]: sum(d for _, d in departments)}
+def leader_split(leaders_approved: dict, departments: list[tuple[int, int]],
+                 grade: UnitGrade | str | None = None) -> dict[LeaderRank, dict[str, int]]:
+    """Per rank: the unit's approved positions, those its internal departments hold (正职 and 副职 at the ranks of
+    ``department_ranks(grade)``) and what remains for the leadership team (班子)."""
+    chief_rank, deputy_rank = department_ranks(grade)
+    held = {chief_rank: sum(c for c, _ in departments), deputy_rank: sum(d for _, d in departments)}
     out = {}
     for rank in sorted(set(leaders_approved) | {r for r, n in held.items() if n}, key=lambda r: list(LeaderRank).index(r)):
         approved = leaders_approved.get(rank, 0)
@@ -369,7 +380,7 @@ def check_department(unit_code: str, grade, leaders_approved: dict, departments:
         raise ValueError("a department's leader positions are not negative")
     if (chief or deputy) and not department_positions_allowed(grade):
         raise LeaderRankAboveGrade(f"departments of unit {unit_code} (grade {UnitGrade(grade).value}) hold no leader positions")
-    for rank, n in leader_split(leaders_approved, departments + [(chief, deputy)]).items():
+    for rank, n in leader_split(leaders_approved, departments + [(chief, deputy)], grade).items():
         if n["team"] < 0:
             raise LeaderQuotaExhausted(
                 f"unit {unit_code} has {n['approved']} {rank.value} positions; its departments would hold {n['departments']}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
+from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow, UnitRow
 from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import DomainError, LeaderRank, UnitAbolished, check_department, leader_split
 from hub.domain.vocabulary import MismatchKind, UnitStatus
@@ -35,7 +35,8 @@ def _active(uow: UnitOfWork, unit_code: str) -> list[InternalDepartmentRow]:
 def split_of(uow: UnitOfWork, unit_code: str) -> dict[LeaderRank, dict[str, int]]:
     approved = {LeaderRank(r): n for r, n in uow.session.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved)
                                                                   .where(LeaderQuotaRow.unit_code == unit_code))}
-    return leader_split(approved, [(d.chief_positions, d.deputy_positions) for d in _active(uow, unit_code)])
+    grade = uow.session.scalar(select(UnitRow.grade).where(UnitRow.code == unit_code))
+    return leader_split(approved, [(d.chief_positions, d.deputy_positions) for d in _active(uow, unit_code)], grade)
 
 
 def set_up(uow: UnitOfWork, *, unit_code: str, name: str, chief_positions: int, deputy_positions: int, approved: bool,

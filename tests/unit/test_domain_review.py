@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from hub.domain.ranks import Rank, is_county_division, parse_rank
-from hub.domain.registry import check_department
+from hub.domain.registry import LeaderQuotaExhausted, check_department, leader_split
 from hub.domain.retirement import retirement_due, statutory_retirement_date
 from hub.domain.vocabulary import LeaderRank
 
@@ -38,11 +38,18 @@ def test_management_posts_1_and_2_count_as_county_division_or_above():
 
 # --- 3. Internal departments' leaders are fixed at 正科/副科 whatever the unit's grade -------------------------------
 
-@pytest.mark.xfail(strict=True, reason="defect not fixed: DEPARTMENT_RANKS is 正科/副科 for every grade; a 正厅(局)级 "
-                   "unit's 处室 are led by 正处/副处 (hub/domain/registry.py leader_split/check_department)")
 def test_a_bureau_grade_unit_may_give_its_divisions_division_rank_positions():
     approved = {LeaderRank.DIVISION_CHIEF: 5, LeaderRank.DEPUTY_DIVISION_CHIEF: 10}
     check_department("U1", "BUREAU", approved, [], 1, 2)  # one 处室 with 1 正处, 2 副处: within the quota
+    split = leader_split(approved, [(1, 2)], "BUREAU")
+    assert split[LeaderRank.DIVISION_CHIEF] == {"approved": 5, "departments": 1, "team": 4}
+    assert split[LeaderRank.DEPUTY_DIVISION_CHIEF] == {"approved": 10, "departments": 2, "team": 8}
+    assert LeaderRank.SECTION_CHIEF not in split
+    with pytest.raises(LeaderQuotaExhausted):  # six 正处 department heads do not fit five positions
+        check_department("U1", "BUREAU", approved, [(5, 0)], 1, 0)
+    # a 县处级 unit's 科室 are still led by 正科/副科
+    assert set(leader_split({LeaderRank.SECTION_CHIEF: 3}, [(1, 1)], "DIVISION")) == {LeaderRank.SECTION_CHIEF,
+                                                                                      LeaderRank.DEPUTY_SECTION_CHIEF}
 
 
 # --- schedule boundaries that held (kept as regression checks) ---------------------------------------------------
