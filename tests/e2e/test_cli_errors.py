@@ -134,7 +134,7 @@ MINIMAL_ARGS = {
     "export roster": ["--period", P, "--for", "finance"], "token create": ["--role", "ADMIN", "--name", "x"],
     "token list": [], "token revoke": ["1"], "audit verify": [], "demo": ["--persons", "5", "--events", "0"],
     "up": ["--connectors", "none"], "connector run": ["police"], "deadletter list": [],
-    "deadletter replay": ["--id", "1", "--dry-run"], "audit rekey": ["--from-unkeyed"], "report": ["quota-use"],
+    "deadletter replay": ["--id", "1", "--dry-run"], "audit rekey": ["--from-unkeyed"], "report": ["quota-use"], "recheck": [],
 }
 # What a command needs besides its arguments to reach its database.
 MINIMAL_ENV = {"connector run": {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
