@@ -7,7 +7,6 @@ import platform
 import resource
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path

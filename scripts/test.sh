@@ -6,4 +6,6 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# Lint first (pyproject [tool.ruff]): a wrong name fails here in a second, not in the middle of the suite.
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

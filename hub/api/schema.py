@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections import defaultdict
 from datetime import date, datetime
 from typing import Annotated, AsyncGenerator
 
 import strawberry
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from strawberry.scalars import JSON
 
 from hub.adapters import history
@@ -20,7 +18,6 @@ from hub.adapters.orm import (
     ComparisonRow,
     MismatchRow,
     OutboxRow,
-    PartnerPayrollRow,
     PersonRow,
     PersonVersionRow,
     PostingRow,
@@ -41,11 +38,8 @@ from hub.api.types import (
     Ctx,
     Mismatch,
     MismatchFilter,
-    MismatchKind,
     Person,
     PersonFilter,
-    QuotaCategory,
-    LeaderRank,
     Unit,
     UnitFilter,
     UnitLevel,

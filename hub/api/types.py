@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -15,7 +15,6 @@ from hub.adapters import history
 from hub.adapters.orm import (
     AccessLogRow,
     LeaderQuotaVersionRow,
-    PersonRow,
     PostingRow,
     QuotaVersionRow,
     UnitRow,
@@ -249,7 +248,7 @@ class Unit:
 
     @strawberry.field(description="领导职数 split between the leadership team (班子) and the internal departments, per rank.")
     def leader_split(self, info: Ctx) -> list[LeaderSplit]:
-        from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow, UnitRow
+        from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
         from hub.domain.registry import leader_split
 
         with info.context.db.read_session() as s:
@@ -289,7 +288,7 @@ class Unit:
 
     @strawberry.field(description="Policy over-quota decisions (政策性超编): allowed slots, document, deadline to absorb "
                                   "(消化), the excess today and whether it is overdue.")
-    def policy_over_quota(self, info: Ctx) -> list[Annotated["PolicyOverQuota", strawberry.lazy("hub.api.workflow_types")]]:
+    def policy_over_quota(self, info: Ctx) -> list[Annotated["PolicyOverQuota", strawberry.lazy("hub.api.workflow_types")]]:  # noqa: F821 (strawberry.lazy)
         from hub.api.workflow_types import OFFICE_TIME, PolicyOverQuota
         from hub.service_layer.workflows.policy import decisions_of
 
@@ -302,7 +301,7 @@ class Unit:
 
     @strawberry.field(description="The documents (文号) its history names — versions, quotas, leader positions, "
                                   "appointments — oldest first, with the register's entry when recorded.")
-    def documents(self, info: Ctx) -> list[Annotated["DocumentUse", strawberry.lazy("hub.api.workflow_types")]]:
+    def documents(self, info: Ctx) -> list[Annotated["DocumentUse", strawberry.lazy("hub.api.workflow_types")]]:  # noqa: F821 (strawberry.lazy)
         check(info, "Unit.history")
         from hub.api.workflow_types import Document, DocumentUse
         from hub.service_layer.workflows.documents import unit_documents

@@ -68,7 +68,7 @@ def parse_id_number(raw: str) -> IdNumber:
     if value[17] != expected:
         raise InvalidIdentifier(f"ID number {raw!r} has check character {value[17]}, expected {expected}")
     try:
-        IdNumber(value).birth_date
+        _ = IdNumber(value).birth_date
     except ValueError:
         raise InvalidIdentifier(f"ID number {raw!r} encodes no valid birth date") from None
     return IdNumber(value)

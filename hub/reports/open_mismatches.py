@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import case, func, select
 
-from hub.adapters.orm import MismatchRow, UnitRow
+from hub.adapters.orm import MismatchRow
 from hub.domain.vocabulary import BIRTH_DATE_KINDS, MismatchKind
 from hub.reports.base import Column, Param, Report
 

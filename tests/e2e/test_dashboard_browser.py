@@ -225,7 +225,7 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         wait_headline(cdp, db_url, DISTRICT, keys=("units", "approved", "used", "available", "over"))
         assert chart_pyramid(cdp) == expected_pyramid(db_url, DISTRICT)  # the district view draws its own pyramid
         # ... then the unit's row, then its ledger (establishment-ledger), exported as CSV with the token.
-        row = f"#card-units tbody tr"
+        row = "#card-units tbody tr"
         cdp.wait_for(f"!!document.querySelector('{row}')", what="the district's units")
         codes = cdp.evaluate(f"[...document.querySelectorAll('{row}')].map(tr => tr.cells[0].textContent)")
         assert unit in codes

@@ -159,7 +159,7 @@ def test_get_requests_cannot_run_mutations(world):
 
 
 def test_unit_and_person_read_as_of_a_past_date(world):
-    db, unit = world["db"], world["unit"]
+    _db, unit = world["db"], world["unit"]
     r = q(world, "ADMIN", 'mutation($c: String!) { updateUnit(code: $c, changes: {name: "杭州市新名局"}, effectiveDate: "2025-07-01", documentNumber: "杭编〔2025〕7号") { __typename } }', {"c": unit})
     assert r["data"]["updateUnit"]["__typename"] == "UnitPayload"
     old = q(world, "ADMIN", 'query($c: String!) { unit(code: $c, asOf: "2024-01-01") { name headcount quotas { category approved } } }', {"c": unit})["data"]["unit"]

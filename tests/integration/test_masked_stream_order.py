@@ -44,7 +44,7 @@ async def _stream(db, principal, change) -> list[dict]:
 def test_a_change_larger_than_a_batch_reaches_a_masked_subscriber_in_mismatch_id_order(db, tmp_path, monkeypatch):
     monkeypatch.setattr(schema_module, "BATCH_MAX", 2)
     monkeypatch.setattr(schema_module, "OUTBOX_PAGE", 2)
-    persons = sorted(make_person(db, birth=date(1960 + i, 3, 4), name=f"人{i}") for i in range(PERSONS))
+    sorted(make_person(db, birth=date(1960 + i, 3, 4), name=f"人{i}") for i in range(PERSONS))
     known = make_person(db, birth=date(1990, 1, 1), name="李四")
     snapshot = tmp_path / "police.csv"
     with snapshot.open("w", encoding="utf-8", newline="") as f:

@@ -28,7 +28,6 @@ from hub.domain.workflows import (
     policy_placement,
     record_id,
     review,
-    row_id,
 )
 from hub.service_layer import registry
 from hub.service_layer.establishment import establishments, locked_establishment
