@@ -97,13 +97,17 @@ def test_hostile_names_stay_data_in_csv_xlsx_and_the_printed_page(db):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_the_terminal_table_prints_names_as_they_are_not_as_rich_markup(db):
+def test_the_terminal_table_prints_names_as_they_are_not_as_rich_markup(db, monkeypatch):
     """`hub report NAME` (format table) printed cells through rich with markup on: a unit named "[b]…[/b]" or
     "[link=…]" was restyled or turned into a hyperlink on the operator's terminal, its brackets gone."""
     from typer.testing import CliRunner
 
+    import hub.cli
     from hub.cli import app as cli_app
 
+    # hub.cli's console read its width when the module was imported, not from COLUMNS below: a wide console so
+    # the name is not wrapped across table lines (it was, under pytest-xdist's import order)
+    monkeypatch.setattr(hub.cli.console, "width", 400)
     name = "[link=http://evil.example/]市局[/link][b]X[/b]"
     rc._unit(db, name=name, approved={"ADMINISTRATIVE": 1})
     r = CliRunner().invoke(cli_app, ["--database-url", db.url, "report", "quota-use"], env={"COLUMNS": "400"})
