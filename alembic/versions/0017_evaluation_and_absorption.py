@@ -4,14 +4,14 @@ hiring_plans.evaluation_id), and the targets of each over-quota unit's absorptio
 are computed from existing tables and store nothing.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -786,6 +786,80 @@ class PolicyOverQuotaRow(Base):
     )
 
 
+# --- Supervision (contract section 11) ---------------------------------------------------------------------------
+
+from hub.domain.supervision import (  # noqa: E402  (kept next to the checks that use them)
+    FindingCategory,
+    FindingSource,
+    FindingStatus,
+    RecommendationKind,
+    StepAction,
+)
+
+
+class FindingRow(Base):
+    """A finding (整改事项) of an audit, an inspection or the hub's own checks about a unit, tracked to closing (销号).
+    ``evidence``: JSON list of ``{"kind": PERSON|MISMATCH|DOCUMENT, "ref": …}``. ``condition_key`` names the condition
+    a hub-raised finding is about (one live finding per condition); ``overdue_at``: when its overdue event was raised
+    (cleared when the deadline moves)."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    source: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(100))  # the audit report's or inspection feedback's number
+    recommendation: Mapped[str] = mapped_column(Text)
+    recommendation_kind: Mapped[str | None] = mapped_column(String(32))
+    responsible_party: Mapped[str] = mapped_column(String(200))
+    deadline: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    condition_key: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    verified_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    overdue_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    __table_args__ = (
+        _enum_check("source", FindingSource),
+        _enum_check("category", FindingCategory),
+        _enum_check("status", FindingStatus),
+        CheckConstraint("recommendation_kind IS NULL OR recommendation_kind IN ("
+                        + ", ".join(f"'{k.value}'" for k in RecommendationKind) + ")", name="recommendation_kind_allowed"),
+        Index("ix_findings_unit_status", "unit_code", "status"),
+        Index("ix_findings_status_deadline", "status", "deadline"),
+        Index("ix_findings_live_condition", "condition_key", unique=True,
+              postgresql_where=text("closed_at IS NULL AND condition_key IS NOT NULL"),
+              sqlite_where=text("closed_at IS NULL AND condition_key IS NOT NULL")),
+    )
+
+
+class FindingStepRow(Base):
+    """One step on a finding's timeline: who (actor, role) did what, when, with which comment and evidence."""
+
+    __tablename__ = "finding_steps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    status_before: Mapped[str | None] = mapped_column(String(16))
+    status_after: Mapped[str] = mapped_column(String(16))
+    deadline_before: Mapped[date | None] = mapped_column(Date)
+    deadline_after: Mapped[date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # a token's role, or SYSTEM for the hub's own steps
+    comment: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        _enum_check("action", StepAction),
+        Index("ix_finding_steps_finding", "finding_id", "id"),
+    )
+
+
 # --- Annual evaluation (年度评估) and over-quota absorption (超编消化), issue 17, revision 0017 ----------------------
 
 

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from hub.adapters import database
 from hub.adapters.database import connect, current_revision, migrate
 from hub.adapters.orm import Base
 from hub.adapters.payroll_partitions import include_name
