@@ -180,7 +180,10 @@ def hiring_plan(status: str, *, approved: bool = False, decided: bool = False) -
                  "filled": {"type": "integer", "minimum": 0, "description": "hires made from the plan's slots"},
                  "reason": TEXT, "status": {"const": status},
                  "comment": nullable({"type": "string"}) if decided else NONE,
-                 "form_number": FORM_NUMBER if approved else NONE})
+                 "form_number": FORM_NUMBER if approved else NONE,
+                 "evaluation_id": {**nullable(ID), "description": "the annual evaluation result (年度评估) a cut cites "
+                                   "(减少核定用编计划): approved slots below those asked, or a rejection"}
+                 if decided else NONE})
 
 
 def leader_appointment(stage: str, *, confirmed: bool = False) -> dict:

@@ -35,6 +35,12 @@ MODULES = (
     "hiring_plans",
     "annual_report",
     "annual_staff",
+    "scorecards",
+    "scorecard_offices",
+    "scorecard_trend",
+    "evaluation_league",
+    "evaluation_report",
+    "absorption_ledger",
 )
 
 

@@ -18,6 +18,7 @@ from hub.adapters.orm import (
     EvaluationIndicatorRow,
     EvaluationResultRow,
     EvaluationScoreRow,
+    FindingRow,
     MismatchRow,
     UnitRow,
 )
@@ -25,6 +26,7 @@ from hub.domain import scorecard as rules
 from hub.domain.calendar import WorkingCalendar
 from hub.domain.identifiers import parse_unit_code
 from hub.domain.registry import UnitNotFound
+from hub.domain.supervision import FindingStatus
 from hub.domain.vocabulary import Role
 from hub.domain.workflows import TEXT_MAX, ApplicationNotFound, Caller, NotAllowed, WrongState, bounded, record_id
 from hub.service_layer import scorecards
@@ -145,14 +147,10 @@ def _score_data(r: EvaluationScoreRow, ind: EvaluationIndicatorRow) -> dict:
             "score": r.score / 10, "comment": r.comment, "entered_by": r.entered_by}
 
 
-def unresolved_findings(session: Session, unit_code: str) -> int | None:
-    """Supervision findings of the unit not closed (销号); None while the findings register is not installed."""
-    try:
-        from hub.adapters.orm import FindingRow  # s7-findings' table (issue 17, revision 0016)
-    except ImportError:
-        return None
+def unresolved_findings(session: Session, unit_code: str) -> int:
+    """Supervision findings (审计, 巡察, the hub's own) of the unit not closed yet (销号)."""
     return session.scalar(select(func.count()).select_from(FindingRow).where(
-        FindingRow.unit_code == unit_code, FindingRow.status != "CLOSED"))
+        FindingRow.unit_code == unit_code, FindingRow.status != FindingStatus.CLOSED.value))
 
 
 @dataclass
