@@ -525,6 +525,7 @@ class Subscription:
 from strawberry.tools import merge_types  # noqa: E402
 
 from hub.api.workflows import WorkflowMutation, WorkflowQuery  # noqa: E402
+from hub.api.evaluation import EvaluationMutation, EvaluationQuery  # noqa: E402  (issue 17: scorecards, evaluation)
 
-Query = merge_types("Query", (Query, WorkflowQuery))
-Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation))
+Query = merge_types("Query", (Query, WorkflowQuery, EvaluationQuery))
+Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation, EvaluationMutation))
