@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from hub.reports.base import Column, Param, Report
+from hub.reports.base import OFFICE, Column, Param, Report
 from hub.service_layer import absorption
 
 
@@ -35,4 +35,5 @@ REPORT = Report(
              Column("next_remaining", "目标剩余超编数"), Column("final_target", "消化完成期限"), Column("status", "状态代码"),
              Column("status_zh", "消化状态")),
     query=query,
+    roles=OFFICE,  # as absorptionLedger
 )
