@@ -48,6 +48,10 @@ app.add_typer(connector_app, name="connector")
 app.add_typer(deadletter_app, name="deadletter")
 export_app = typer.Typer(help="Lists the registry gives to partners.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+from hub.cli_evaluation import absorption_app, evaluation_app  # noqa: E402  (issue 17)
+
+app.add_typer(evaluation_app, name="evaluation")
+app.add_typer(absorption_app, name="absorption")
 
 console = Console()
 err = Console(stderr=True)

@@ -184,3 +184,38 @@ def test_a_hiring_plan_cut_cites_the_units_evaluation(city):
         events = [json.loads(v) for (v,) in s.execute(select(OutboxRow.value).where(OutboxRow.key == f"hiring-plan-{plan}"))]
     approved = [e for e in events if e["type"] == "gov.registry.hiring_plan.approved"]
     assert approved[0]["data"]["evaluation_id"] == int(own)
+
+
+def test_the_cli_defines_scores_decides_and_plans_with_one_line_refusals(city):
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli_app
+
+    db, u = city["db"], city["units"]
+
+    def hub(*args):
+        return CliRunner().invoke(cli_app, ["--database-url", db.url, *args], env={"COLUMNS": "300"})
+
+    r = hub("evaluation", "indicator", "--year", "2026", "--code", "reform", "--name", "年度重点改革任务", "--max", "20")
+    assert r.exit_code == 0, r.output
+    indicator = json.loads(r.stdout)["indicator_id"]
+    for bad in (["--year", "2026", "--code", "REFORM", "--name", "again", "--max", "5"],  # exists
+                ["--year", "2026", "--code", "X", "--name", "n", "--max", "5"],
+                ["--year", "2026", "--code", "ABC", "--name", "n", "--max", "500"]):
+        r = hub("evaluation", "indicator", *bad)
+        assert r.exit_code == 1 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert hub("evaluation", "decide", "--unit", u["A1"], "--year", "2026").exit_code == 1  # not scored yet
+    assert hub("evaluation", "score", "--indicator", str(indicator), "--unit", u["A1"], "--score", "30").exit_code == 1
+    assert hub("evaluation", "score", "--indicator", str(indicator), "--unit", u["A1"], "--score", "17.5").exit_code == 0
+    r = hub("evaluation", "decide", "--unit", u["A1"], "--year", "2026", "--comment", "整改到位")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["unit_code"] == u["A1"] and out["max_score"] == 80.0 and "REFORM" in {i["code"] for i in out["indicators"]}
+    # A1 is 1 over its ADMINISTRATIVE quota: a plan to absorb it by a date
+    r = hub("absorption", "plan", "--unit", u["A1"], "--category", "ADMINISTRATIVE", "--target", "2099-12-31=0")
+    assert r.exit_code == 0 and "excess 1 now" in r.stdout, r.output
+    for bad in (["--target", "tomorrow"], ["--target", "2099-12-31=1"], ["--category", "WORKER"]):
+        args = {"--unit": u["A1"], "--category": "ADMINISTRATIVE", "--target": "2099-12-31=0"}
+        args.update(dict(zip(bad[::2], bad[1::2])))
+        r = hub("absorption", "plan", *[x for kv in args.items() for x in kv])
+        assert r.exit_code != 0 and "Traceback" not in r.output, (bad, r.output)
