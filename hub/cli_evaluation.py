@@ -13,6 +13,12 @@ import typer
 
 evaluation_app = typer.Typer(help="The annual evaluation (年度评估): indicators, scores, decisions.", no_args_is_help=True)
 absorption_app = typer.Typer(help="Over-quota absorption plans (超编消化计划).", no_args_is_help=True)
+_cli: dict = {}  # the `hub` command's database opener, one-line failure and settings (``use``)
+
+
+def use(*, db, fail, settings) -> None:
+    """Wire the commands to the running `hub` command's options (hub/cli.py calls it once)."""
+    _cli.update(db=db, fail=fail, settings=settings)
 
 
 def _operator():
@@ -24,27 +30,25 @@ def _operator():
 
 def _run(work):
     """Run ``work(uow, caller)`` in one unit of work; an expected refusal is one line and exit code 1."""
-    from hub.cli import _db, _fail
     from hub.service_layer.unit_of_work import UnitOfWork
 
     c = _operator()
-    db = _db()
+    db = _cli["db"]()
     try:
         with UnitOfWork(db, actor=c.actor) as uow:
             out = work(uow, c)
             uow.commit()
             return out
     except ValueError as e:  # every domain refusal
-        _fail(str(e))
+        _cli["fail"](str(e))
     finally:
         db.dispose()
 
 
 def _calendar():
     from hub.adapters.calendar_file import load_calendar
-    from hub.cli import state
 
-    return load_calendar(state.settings().calendar_file)
+    return load_calendar(_cli["settings"]().calendar_file)
 
 
 @evaluation_app.command("indicator")

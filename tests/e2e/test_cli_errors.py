@@ -136,9 +136,9 @@ MINIMAL_ARGS = {
     "up": ["--connectors", "none"], "connector run": ["police"], "deadletter list": [],
     "deadletter replay": ["--id", "1", "--dry-run"], "audit rekey": ["--from-unkeyed"], "report": ["quota-use"], "recheck": [],
     "evaluation indicator": ["--year", "2026", "--code", "REFORM", "--name", "改革", "--max", "10"],
-    "evaluation score": ["--indicator", "1", "--unit", "X", "--score", "1"],
-    "evaluation decide": ["--unit", "X", "--year", "2026"],
-    "absorption plan": ["--unit", "X", "--category", "ADMINISTRATIVE", "--target", "2027-01-01=0"],
+    "evaluation score": ["--indicator", "1", "--unit", "11330100000000001L", "--score", "1"],
+    "evaluation decide": ["--unit", "11330100000000001L", "--year", "2026"],
+    "absorption plan": ["--unit", "11330100000000001L", "--category", "ADMINISTRATIVE", "--target", "2027-01-01=0"],
 }
 # What a command needs besides its arguments to reach its database.
 MINIMAL_ENV = {"connector run": {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
