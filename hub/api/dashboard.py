@@ -98,6 +98,8 @@ PAGE = """<!doctype html>
     <section class="card" id="card-age"></section>
     <section class="card" id="card-education"></section>
     <section class="card" id="card-rank"></section>
+    <section class="card" id="card-scorecard"></section>
+    <section class="card" id="card-absorption"></section>
     <section class="card wide" id="card-ledger" hidden></section>
   </div>
   <section id="report-view" class="card wide" hidden></section>
