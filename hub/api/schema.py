@@ -524,7 +524,8 @@ class Subscription:
 # The registry's own edits and the workflows (contract section 9), one Query and one Mutation type.
 from strawberry.tools import merge_types  # noqa: E402
 
+from hub.api.supervision import SupervisionMutation, SupervisionQuery  # noqa: E402
 from hub.api.workflows import WorkflowMutation, WorkflowQuery  # noqa: E402
 
-Query = merge_types("Query", (Query, WorkflowQuery))
-Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation))
+Query = merge_types("Query", (Query, WorkflowQuery, SupervisionQuery))
+Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation, SupervisionMutation))
