@@ -48,6 +48,10 @@ app.add_typer(connector_app, name="connector")
 app.add_typer(deadletter_app, name="deadletter")
 export_app = typer.Typer(help="Lists the registry gives to partners.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+from hub.cli_supervision import finding_app, supervision_app  # noqa: E402  (hub/cli_supervision.py)
+
+app.add_typer(finding_app, name="finding")
+app.add_typer(supervision_app, name="supervision")
 
 console = Console()
 err = Console(stderr=True)

@@ -19,6 +19,7 @@ English names ↔ Chinese labels (docs/supervision.md, "Findings (整改事项)"
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
@@ -26,6 +27,7 @@ from enum import Enum
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import DomainError
 from hub.domain.vocabulary import Role
+from hub.domain.workflows import NotAllowed, WrongState
 
 
 class _Labelled(str, Enum):
@@ -110,12 +112,8 @@ class FindingNotFound(DomainError):
     code = "FINDING_NOT_FOUND"
 
 
-class FindingNotAllowed(DomainError):
-    code = "NOT_ALLOWED"
-
-
-class FindingWrongState(DomainError):
-    code = "WRONG_STATE"
+# The workflows' refusals: the API answers them with the same union members (NotAllowed, WrongState).
+FindingNotAllowed, FindingWrongState = NotAllowed, WrongState
 
 
 # Who records findings and judges their rectification: the office (city-wide, or a district office in its region) and
@@ -207,12 +205,9 @@ class Evidence:
             text = parse_id_number(text).value
         elif k is EvidenceKind.MISMATCH:
             try:
-                n = int(text)
+                text = str(uuid.UUID(text))
             except ValueError:
                 raise ValueError(f"mismatch evidence {text[:40]!r} is not a mismatch id") from None
-            if not 1 <= n <= 2**63 - 1:
-                raise ValueError(f"mismatch evidence {text[:40]!r} is not a mismatch id")
-            text = str(n)
         elif len(text) > 100:
             raise ValueError(f"document number of {len(text)} characters; at most 100 are allowed")
         return cls(k, text)

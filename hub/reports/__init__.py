@@ -35,6 +35,8 @@ MODULES = (
     "hiring_plans",
     "annual_report",
     "annual_staff",
+    "findings_by_category",
+    "rectification_rate",
     "scorecards",
     "scorecard_offices",
     "scorecard_trend",
