@@ -141,6 +141,22 @@ def test_evaluation_lifecycle_and_permissions(city):
     assert "机构编制年度评估报告" in page and "超编进人" in page and "评估等次" in page
     other, _ = reports.run_report(city["db"], "evaluation-report", {"unit": u["A2"], "year": "2026"}, caller=admin)
     assert other.rows[-1][10] == "未评定(预览)" and [r[7] for r in other.rows if r[3] == "动态指标"] == [None] * 3
+    # an audit finding of A2 not closed yet (s7-findings' register) costs 2.5 of UNRESOLVED_FINDINGS
+    from hub.domain.workflows import Caller
+    from hub.service_layer.findings import NewFinding, record_finding
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    def findings_points():
+        t, _ = reports.run_report(city["db"], "evaluation-report", {"unit": u["A2"], "year": "2026"}, caller=admin)
+        return next(r[7] for r in t.rows if r[4] == "UNRESOLVED_FINDINGS")
+
+    assert findings_points() == 10.0
+    with UnitOfWork(city["db"], actor="AUDITOR:audit") as w:
+        record_finding(w, Caller(name="audit", role=Role.AUDITOR), NewFinding(
+            unit_code=u["A2"], source="AUDIT", category="OVER_QUOTA_HIRING", title="超编进人", description="审计发现",
+            recommendation="限期消化", responsible_party="西湖区城管局", deadline=date(2027, 6, 30)))
+        w.commit()
+    assert findings_points() == 7.5
     with pytest.raises(reports.ReportError):
         reports.run_report(city["db"], "evaluation-report", {"unit": a1, "year": "2026"},
                            caller=reports.Caller(name="d", role=Role.ADMIN, region_code=sc.B))
