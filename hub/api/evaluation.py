@@ -6,6 +6,7 @@ scorecards (``scorecards``), the annual evaluation (``evaluationIndicators``, ``
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Union
@@ -240,12 +241,20 @@ AbsorptionPlanResult = Annotated[Union[AbsorptionPlanPayload, NotAllowed, Invali
 _EVAL = (NotAllowed, InvalidIdNumber, UnitNotFound, WrongState, ApplicationNotFound)
 
 
+def _year(year: int) -> int:
+    if not 2000 <= year <= 2199:
+        raise ValueError(f"year {year} is outside 2000..2199")
+    return year
+
+
 def _region(info: Ctx, region_code: str | None, readers: frozenset) -> str | None:
     """The region the caller reads: a district ADMIN its own (another is FORBIDDEN); others what they ask."""
     c = caller(info)
     if c.role not in readers:
         raise Forbidden(f"role {c.role.value} may not read this")
     region = region_code.strip() if region_code else None
+    if region and not re.fullmatch(r"\d{6}", region):
+        raise ValueError(f"regionCode {region[:20]!r} must be a six-digit division code")
     if c.role is R.ADMIN and c.region_code:
         if region and region != c.region_code:
             raise Forbidden(f"this ADMIN token reads only region {c.region_code}")
@@ -269,9 +278,8 @@ class EvaluationQuery:
                                   "the sources' calibration and the monthly trend. ADMIN (a district office: its region), "
                                   "AUDITOR, ORGANIZATION; a UNIT its own card (ranked in its district) only.")
     def scorecards(self, info: Ctx, year: int, region_code: str | None = None) -> Scorecards:
-        if not 2000 <= year <= 2199:
-            raise ValueError(f"year {year} is outside 2000..2199")
         region = _region(info, region_code, SCORECARD_READERS)
+        _year(year)
         c = caller(info)
         today = date.today()
         with info.context.db.read_session() as s:
@@ -298,6 +306,7 @@ class EvaluationQuery:
     def evaluation_indicators(self, info: Ctx, year: int) -> list[EvaluationIndicator]:
         if caller(info).role not in evaluation.READERS:
             raise Forbidden("this role may not read evaluations")
+        _year(year)
         with info.context.db.read_session() as s:
             rows = s.execute(select(EvaluationIndicatorRow).where(EvaluationIndicatorRow.year == year)
                              .order_by(EvaluationIndicatorRow.code)).scalars().all()
@@ -307,6 +316,7 @@ class EvaluationQuery:
                                   "computed today, dynamic scores entered so far). ADMIN (its region), AUDITOR, "
                                   "ORGANIZATION, FINANCE; a UNIT its own.")
     def evaluation(self, info: Ctx, unit_code: str, year: int) -> Evaluation:
+        _year(year)
         with info.context.db.read_session() as s:
             _unit_region(info, s, unit_code)
             code = unit_code.strip().upper()
@@ -322,6 +332,7 @@ class EvaluationQuery:
                                   "AUDITOR, ORGANIZATION, FINANCE; a UNIT its own.")
     def evaluations(self, info: Ctx, year: int, region_code: str | None = None) -> list[Evaluation]:
         region = _region(info, region_code, evaluation.READERS)
+        _year(year)
         c = caller(info)
         q = select(EvaluationResultRow).where(EvaluationResultRow.year == year)
         if region:

@@ -126,6 +126,8 @@ def enter_score(uow: UnitOfWork, caller: Caller, *, indicator_id, unit_code: str
     if not (score == score) or not 0 <= score <= ind.max_score:  # NaN too
         raise ValueError(f"a score on {ind.code} is between 0 and {ind.max_score}, not {score}")
     comment = bounded(comment, "comment", TEXT_MAX) or None
+    # the unit's row lock, as ``decide`` takes it: a score cannot slip in while the result is being decided
+    uow.session.execute(select(UnitRow.code).where(UnitRow.code == unit.code).with_for_update()).all()
     if _decided(uow.session, ind.year, unit.code):
         raise WrongState(f"the {ind.year} evaluation of unit {unit.code} is decided: its scores are final")
     row = uow.session.execute(select(EvaluationScoreRow).where(EvaluationScoreRow.indicator_id == ind.id,

@@ -235,3 +235,16 @@ def test_the_cli_defines_scores_decides_and_plans_with_one_line_refusals(city):
         args.update(dict(zip(bad[::2], bad[1::2])))
         r = hub("absorption", "plan", *[x for kv in args.items() for x in kv])
         assert r.exit_code != 0 and "Traceback" not in r.output, (bad, r.output)
+
+
+def test_bad_years_and_regions_are_one_line_input_errors(city):
+    """A year far outside the evaluation's range (99999 overflowed the scorecard's date arithmetic) and a region code
+    that is not six digits are BAD_USER_INPUT with a clear message, for every read."""
+    u = city["units"]
+    for q in ("{ evaluation(unitCode: \"%s\", year: 99999) { score } }" % u["A1"],
+              "{ evaluations(year: 99999) { score } }", "{ evaluationIndicators(year: -1) { code } }",
+              "{ scorecards(year: 99999) { year } }", "{ scorecards(year: 2026, regionCode: \"西湖\") { year } }",
+              "{ absorptionLedger(regionCode: \"33010\") { excess } }", "{ evaluations(year: 2026, regionCode: \"x\") { score } }"):
+        err = gql(city, "ADMIN", q)["errors"][0]
+        assert err["extensions"]["code"] == "BAD_USER_INPUT", (q, err)
+        assert "year" in err["message"] or "division code" in err["message"], (q, err)
