@@ -121,3 +121,22 @@ def test_scorecards_report_and_graphql(city):
     for role in ("MONITOR", "POLICE", "HR", "FINANCE", "INSURANCE"):
         token = create_token(db, role=role, name=role.lower())[1]
         assert ask(token)["errors"][0]["extensions"]["code"] == "FORBIDDEN", role
+
+
+def test_a_bulk_import_is_not_the_offices_daily_work(db, tmp_path):
+    """`hub import` writes every version with document number "import" in one step: no change of the scorecard (its
+    operation-log entry is registry.import, not an office step), neither measured nor undated."""
+    from datetime import date
+
+    from hub.service_layer.importer import import_registry
+    from tests.factories import id_number, unit_code
+    from tests.registry_csv import write_registry
+
+    units = [{"code": unit_code(), "name": f"导入单位{i}"} for i in range(3)]
+    idn = id_number()
+    import_registry(db, write_registry(tmp_path / "reg", units=units, persons=[(idn, "丙")],
+                                       postings=[(idn, units[0]["code"], "ADMINISTRATIVE")]))
+    with db.read_session() as s:
+        out = scorecards.compute(s, year=date.today().year, today=date.today(), calendar=CAL)
+    assert {c.code for c in out.units} == {u["code"] for u in units}
+    assert all((c.score.office.total, c.score.undated_changes) == (0, 0) for c in out.units)
