@@ -87,6 +87,11 @@ def test_scorecards_report_and_graphql(city):
     offices, _ = reports.run_report(db, "scorecard-offices", {"year": "2026"},
                                     caller=reports.Caller(name="t", role=Role.AUDITOR), today=sc.TODAY)
     assert [(r[0], r[1]) for r in offices.rows] == [(1, sc.B), (2, sc.A)]
+    trend, _ = reports.run_report(db, "scorecard-trend", {"year": "2026", "region": sc.A},
+                                  caller=reports.Caller(name="t", role=Role.ORGANIZATION), today=sc.TODAY)
+    march = next(r for r in trend.rows if r[0] == "2026-03")
+    assert march == ["2026-03", sc.A, 2, 50.0, 1, 0.0, 1, 100.0, round(100 * 25 / 55, 1)]
+    assert [r[0] for r in trend.rows] == ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
     district = reports.Caller(name="d", role=Role.ADMIN, region_code=sc.B)
     t, _ = reports.run_report(db, "scorecards", {"year": "2026"}, caller=district, today=sc.TODAY)
     assert [r[2] for r in t.rows] == [u["B1"]]
