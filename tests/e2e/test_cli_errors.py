@@ -135,6 +135,11 @@ MINIMAL_ARGS = {
     "token list": [], "token revoke": ["1"], "audit verify": [], "demo": ["--persons", "5", "--events", "0"],
     "up": ["--connectors", "none"], "connector run": ["police"], "deadletter list": [],
     "deadletter replay": ["--id", "1", "--dry-run"], "audit rekey": ["--from-unkeyed"], "report": ["quota-use"], "recheck": [],
+    "finding record": ["--unit", "11330100000000001L", "--source", "AUDIT", "--category", "MIXED_USE", "--title", "t",
+                       "--description", "d", "--recommendation", "r", "--responsible", "p", "--deadline", "2030-01-01"],
+    "finding update": ["1", "--action", "VERIFIED"], "finding show": ["1"], "finding list": [], "finding overdue": [],
+    "finding check": [], "supervision pack": ["--unit", "11330100000000001L", "--for", "audit", "--format", "xlsx",
+                                              "--out", "{tmp}/pack.xlsx"],
 }
 # What a command needs besides its arguments to reach its database.
 MINIMAL_ENV = {"connector run": {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
