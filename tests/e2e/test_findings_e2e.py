@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 
 import httpx
+from confluent_kafka.admin import AdminClient
 from sqlalchemy import update
 
 from hub.adapters.database import connect
@@ -28,6 +29,9 @@ def _gql(hub: HubProcess, token: str, query: str, variables: dict | None = None)
 def test_an_overdue_finding_reaches_kafka_once(tmp_path):
     hub = HubProcess(tmp_path / "data").start()
     try:
+        bootstrap = re.search(r"Kafka bootstrap servers: (\S+)", hub.output()).group(1)
+        topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics  # asks for none: creates none
+        assert len(topics["registry.supervision.v1"].partitions) == 6  # created at start (HUB_TOPIC_PARTITIONS)
         admin = hub.run("token", "create", "--role", "ADMIN", "--name", "市编办").stdout.strip().splitlines()[-1]
         auditor = hub.run("token", "create", "--role", "AUDITOR", "--name", "审计局").stdout.strip().splitlines()[-1]
         code = unit_code(5300)
@@ -51,7 +55,6 @@ def test_an_overdue_finding_reaches_kafka_once(tmp_path):
         steps = json.loads(hub.run("finding", "show", fid, "--json").stdout)["steps"]
         assert [s["action"] for s in steps] == ["RECORDED", "OVERDUE"]
 
-        bootstrap = re.search(r"Kafka bootstrap servers: (\S+)", hub.output()).group(1)
         reader = TopicReader(bootstrap, "registry.supervision.v1")
         try:
             def overdue(ms):
