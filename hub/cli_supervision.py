@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -23,10 +24,22 @@ CATEGORIES = ", ".join(f"{c.value} {c.label}" for c in sv.FindingCategory)
 ACTIONS = ", ".join(f"{a.value} {a.label}" for a in sv.StepAction if a in sv.UPDATE_ACTIONS)
 
 
-def _cli():
-    from hub import cli
+console = Console()
+err = Console(stderr=True)
 
-    return cli
+
+def _settings(ctx: typer.Context):
+    """The settings, with the root command's --database-url (read from the command's context: hub.cli may run as
+    ``__main__``, so its module state is not necessarily this process's ``hub.cli``)."""
+    from hub.config import load_settings
+
+    return load_settings(database_url=ctx.find_root().params.get("database_url"))
+
+
+def _db(ctx: typer.Context):
+    from hub.bootstrap import database
+
+    return database(_settings(ctx), run_migrations=True)
 
 
 def _caller(role: str):
@@ -55,13 +68,12 @@ def _today() -> date:
     return office_date(datetime.now(timezone.utc))
 
 
-def _run(role: str, work):
+def _run(ctx: typer.Context, role: str, work):
     """``work(uow, caller)`` in one unit of work as the operator; a refusal is one line on stderr, nothing changed."""
     from hub.service_layer.unit_of_work import UnitOfWork
 
-    cli = _cli()
     caller = _caller(role)
-    db = cli._db()
+    db = _db(ctx)
     try:
         with UnitOfWork(db, actor=caller.actor) as uow:
             row = work(uow, caller)
@@ -88,7 +100,6 @@ def _as_dict(row, session, today: date, steps=None) -> dict:
 
 
 def _print_one(d: dict, as_json: bool) -> None:
-    cli = _cli()
     if as_json:
         print(json.dumps(d, ensure_ascii=False, indent=1))
         return
@@ -96,7 +107,7 @@ def _print_one(d: dict, as_json: bool) -> None:
     for k in ("unit_code", "source", "category_label", "status_label", "title", "description", "recommendation",
               "responsible_party", "deadline", "overdue", "reference"):
         t.add_row(k, escape(str(d[k])))
-    cli.console.print(t)
+    console.print(t)
     if d.get("steps"):
         s = Table(title="整改过程 steps")
         for c in ("at", "action", "actor", "status", "comment"):
@@ -104,11 +115,11 @@ def _print_one(d: dict, as_json: bool) -> None:
         for st in d["steps"]:
             s.add_row(st["at"][:19], f"{st['action']} {st['action_label']}", escape(st["actor"]), st["status"],
                       escape(st["comment"] or ""))
-        cli.console.print(s)
+        console.print(s)
 
 
 @finding_app.command("record")
-def record(unit: str = typer.Option(..., "--unit", help="The unit (unified social credit code)."),
+def record(ctx: typer.Context, unit: str = typer.Option(..., "--unit", help="The unit (unified social credit code)."),
            source: str = typer.Option(..., "--source", help="AUDIT 审计 or INSPECTION 巡察."),
            category: str = typer.Option(..., "--category", help=f"One of: {CATEGORIES}."),
            title: str = typer.Option(..., "--title", help="事项: one line."),
@@ -129,11 +140,11 @@ def record(unit: str = typer.Option(..., "--unit", help="The unit (unified socia
     new = findings.NewFinding(unit_code=unit, source=source, category=category, title=title, description=description,
                               recommendation=recommendation, responsible_party=responsible, deadline=_date(deadline),
                               recommendation_kind=kind, reference=reference, evidence=_evidence(evidence))
-    _print_one(_run(as_role, lambda uow, c: findings.record_finding(uow, c, new)), as_json)
+    _print_one(_run(ctx, as_role, lambda uow, c: findings.record_finding(uow, c, new)), as_json)
 
 
 @finding_app.command("update")
-def update(finding_id: str = typer.Argument(..., help="The finding's id."),
+def update(ctx: typer.Context, finding_id: str = typer.Argument(..., help="The finding's id."),
            action: str = typer.Option(..., "--action", help=f"One of: {ACTIONS}."),
            comment: Optional[str] = typer.Option(None, "--comment", help="What was done / why (needed for PROGRESS, REOPENED, DEADLINE_CHANGED)."),
            deadline: Optional[str] = typer.Option(None, "--deadline", help="The new deadline (DEADLINE_CHANGED)."),
@@ -144,18 +155,17 @@ def update(finding_id: str = typer.Argument(..., help="The finding's id."),
     from hub.service_layer import findings
 
     new_deadline = _date(deadline) if deadline else None
-    _print_one(_run(as_role, lambda uow, c: findings.update_finding(
+    _print_one(_run(ctx, as_role, lambda uow, c: findings.update_finding(
         uow, c, finding_id, action=action, comment=comment, evidence=_evidence(evidence), deadline=new_deadline)), as_json)
 
 
 @finding_app.command("show")
-def show(finding_id: str = typer.Argument(..., help="The finding's id."),
+def show(ctx: typer.Context, finding_id: str = typer.Argument(..., help="The finding's id."),
          as_json: bool = typer.Option(False, "--json", help="Print the finding and its steps as JSON.")):
     """A finding with its timeline (整改过程)."""
     from hub.service_layer import findings
 
-    cli = _cli()
-    db = cli._db()
+    db = _db(ctx)
     try:
         with db.read_session() as s:
             row = findings.finding_for(s, _caller("ADMIN"), finding_id)
@@ -166,7 +176,7 @@ def show(finding_id: str = typer.Argument(..., help="The finding's id."),
 
 
 @finding_app.command("list")
-def list_findings(unit: Optional[str] = typer.Option(None, "--unit", help="Only this unit."),
+def list_findings(ctx: typer.Context, unit: Optional[str] = typer.Option(None, "--unit", help="Only this unit."),
                   region: Optional[str] = typer.Option(None, "--region", help="Only units of this six-digit division code."),
                   category: Optional[str] = typer.Option(None, "--category", help=f"One of: {CATEGORIES}."),
                   status: Optional[str] = typer.Option(None, "--status", help="OPEN 待整改, RECTIFYING 整改中, VERIFIED 已验收, CLOSED 已销号."),
@@ -178,12 +188,11 @@ def list_findings(unit: Optional[str] = typer.Option(None, "--unit", help="Only 
     from hub.adapters.orm import FindingRow
     from hub.service_layer import findings
 
-    cli = _cli()
     today = _today()
     q = findings.select_findings(_caller("ADMIN"), findings.FindingQuery(
         unit_code=unit, region_code=region, category=category, status=status, source=source,
         overdue=True if overdue else None), today)
-    db = cli._db()
+    db = _db(ctx)
     try:
         with db.read_session() as s:
             rows = [_as_dict(r, s, today) for r in s.execute(q.order_by(FindingRow.id.desc()).limit(limit)).scalars()]
@@ -202,11 +211,11 @@ def _print_list(rows: list[dict], as_json: bool, title: str) -> None:
     for d in rows:
         t.add_row(str(d["id"]), d["unit_code"], d["category_label"], d["status_label"], d["deadline"],
                   "逾期" if d["overdue"] else "", escape(d["title"]))
-    _cli().console.print(t)
+    console.print(t)
 
 
 @finding_app.command("overdue")
-def overdue(today: Optional[str] = typer.Option(None, "--today", help="Check as of this date (default: today, the office's date)."),
+def overdue(ctx: typer.Context, today: Optional[str] = typer.Option(None, "--today", help="Check as of this date (default: today, the office's date)."),
             as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
     """Raise gov.registry.finding.overdue once for each finding past its deadline (逾期未整改), as the daily checks do,
     and list every overdue finding."""
@@ -214,9 +223,8 @@ def overdue(today: Optional[str] = typer.Option(None, "--today", help="Check as 
     from hub.service_layer import findings
     from hub.service_layer.unit_of_work import UnitOfWork
 
-    cli = _cli()
     day = _date(today) if today else _today()
-    db = cli._db()
+    db = _db(ctx)
     try:
         with UnitOfWork(db, actor=f"cli:{getpass.getuser()}") as uow:
             raised = [r.id for r in findings.raise_overdue(uow, day)]
@@ -229,18 +237,17 @@ def overdue(today: Optional[str] = typer.Option(None, "--today", help="Check as 
     if as_json:
         print(json.dumps({"raised": raised, "overdue": rows}, ensure_ascii=False, indent=1))
         return
-    cli.err.print(f"overdue events raised now: {len(raised)}")
+    err.print(f"overdue events raised now: {len(raised)}")
     _print_list(rows, False, "逾期整改事项 Overdue findings")
 
 
 @finding_app.command("check")
-def check(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
+def check(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
     """Run the supervision checks of the daily round now: the hub's own findings (系统发现: 混编混岗, policy over-quota
     past its deadline) and the overdue events."""
     from hub.service_layer.daily import run_supervision_checks
 
-    cli = _cli()
-    db = cli._db()
+    db = _db(ctx)
     try:
         opened, raised = run_supervision_checks(db, today=_today())
     finally:
@@ -249,11 +256,11 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
     if as_json:
         print(json.dumps(out, ensure_ascii=False))
     else:
-        cli.console.print(f"findings opened by the hub: {len(opened)}; overdue events raised: {len(raised)}")
+        console.print(f"findings opened by the hub: {len(opened)}; overdue events raised: {len(raised)}")
 
 
 @supervision_app.command("pack")
-def pack(unit: Optional[str] = typer.Option(None, "--unit", help="One unit (unified social credit code)."),
+def pack(ctx: typer.Context, unit: Optional[str] = typer.Option(None, "--unit", help="One unit (unified social credit code)."),
          region: Optional[str] = typer.Option(None, "--region", help="Every unit of this district (six-digit division code)."),
          purpose: str = typer.Option(..., "--for", help="audit (审计事前参考数据) or inspection (巡察参考数据)."),
          fmt: str = typer.Option(..., "--format", help="html or xlsx."),
@@ -267,13 +274,12 @@ def pack(unit: Optional[str] = typer.Option(None, "--unit", help="One unit (unif
     from hub.reports.audit_pack import build_pack
     from hub.service_layer.tokens import Principal
 
-    cli = _cli()
     if fmt not in ("html", "xlsx"):
         raise ValueError(f"--format must be html or xlsx, not {fmt!r}")
     if purpose not in ("audit", "inspection"):
         raise ValueError(f"--for must be audit or inspection, not {purpose!r}")
-    settings = cli.state.settings()
-    db = cli._db()
+    settings = _settings(ctx)
+    db = _db(ctx)
     today = _today()
     operator = f"cli:{getpass.getuser()}"
     try:
@@ -289,7 +295,7 @@ def pack(unit: Optional[str] = typer.Option(None, "--unit", help="One unit (unif
     data = (render.to_xlsx(p.tables) if fmt == "xlsx"
             else render.to_html_book(p.title, p.tables, office=settings.office_name, generated_on=today).encode("utf-8"))
     out.write_bytes(data)
-    cli.err.print(f"wrote {p.title}: {len(p.tables)} tables, {sum(len(t.rows) for t in p.tables)} rows to {out}")
+    err.print(f"wrote {p.title}: {len(p.tables)} tables, {sum(len(t.rows) for t in p.tables)} rows to {out}")
 
 
 def _date(text: str) -> date:

@@ -94,6 +94,7 @@ PAGE = """<!doctype html>
       <ol id="feed"></ol>
     </section>
     <section class="card" id="card-over"></section>
+    <section class="card" id="card-findings"></section>
     <section class="card" id="card-units"></section>
     <section class="card" id="card-age"></section>
     <section class="card" id="card-education"></section>

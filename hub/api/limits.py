@@ -174,4 +174,4 @@ class BodySizeLimit:
 # rows on a city) and may log a read per person; each counts this much, so aliases cannot multiply them unnoticed.
 FIXED_COST = {"report": 10_000}
 LIST_FIELDS = {"units", "persons", "mismatches", "postings", "accessLog", "accessHistory", "headcountConsistency",
-               "onboardings", "hiringPlans", "documents"}
+               "onboardings", "hiringPlans", "documents", "findings"}

@@ -41,10 +41,11 @@ class _Labelled(str, Enum):
 
     @classmethod
     def parse(cls, value, what: str):
-        """The member named ``value`` (its English name or its Chinese label); a ValueError listing both otherwise."""
+        """The member named ``value`` (its English name, in any case, or its Chinese label); a ValueError listing both
+        otherwise."""
         text = (value or "").strip() if isinstance(value, str) else value
         for m in cls:
-            if text in (m.value, m.label):
+            if text in (m.value, m.label) or (isinstance(text, str) and text.upper() == m.value):
                 return m
         allowed = ", ".join(f"{m.value} ({m.label})" for m in cls)
         raise ValueError(f"unknown {what} {str(value)[:60]!r} (allowed: {allowed})")

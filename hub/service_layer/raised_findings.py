@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hub.adapters.orm import DocumentRow, FindingRow, MismatchRow, PolicyOverQuotaRow, PostingRow, UnitRow
 from hub.domain import supervision as sv
@@ -53,8 +53,15 @@ def _live_keys(uow: UnitOfWork) -> set[str]:
         FindingRow.condition_key.is_not(None), FindingRow.closed_at.is_(None))).scalars())
 
 
+SWEEP_LOCK_KEY = 0x5355504552  # "SUPER": one hub-findings sweep at a time (PostgreSQL advisory lock)
+
+
 def raise_hub_findings(uow: UnitOfWork, today: date) -> Raised:
-    """Open a HUB finding for each condition above that has no live finding; returns what was opened."""
+    """Open a HUB finding for each condition above that has no live finding; returns what was opened. Sweeps run
+    one at a time (PostgreSQL: a transaction advisory lock; SQLite writers are serialised), so two at once open
+    each finding once — the second finds the first's."""
+    if uow.is_postgres:
+        uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK_KEY})
     out = Raised()
     live = _live_keys(uow)
     units = {u.code: u for u in uow.session.execute(select(UnitRow).where(UnitRow.status == UnitStatus.ACTIVE.value)).scalars()}

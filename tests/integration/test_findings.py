@@ -345,3 +345,30 @@ def test_the_hub_raises_mixed_use_and_overdue_policy_findings_once_per_condition
     opened_events = [e for _, e in supervision_events(db) if e["type"] == "gov.registry.finding.opened"]
     assert len(opened_events) == 3 and all(e["data"]["source"] == "HUB" for e in opened_events)
     assert all(p not in json.dumps(e, ensure_ascii=False) for e in opened_events for p in (p1, p2))
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_two_sweeps_at_once_open_each_hub_finding_once(db):
+    import threading
+
+    inst = _district_unit(db, "330106", kind="PUBLIC_INSTITUTION")
+    for name in ("甲", "乙"):
+        hire(db, make_person(db, name=name), inst, category="ADMINISTRATIVE")
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def sweep():
+        barrier.wait()
+        try:
+            results.append(run_supervision_checks(db, today=TODAY)[0])
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(len(r) for r in results) == [0, 0, 0, 1]
+    with db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(FindingRow).where(FindingRow.condition_key == f"MIXED_USE:{inst}")) == 1

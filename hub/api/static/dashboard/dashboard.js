@@ -19,6 +19,7 @@
       badToken: "令牌无效或已吊销", exportFailed: "导出失败", ageBands: ["30岁以下", "30-39岁", "40-49岁", "50-54岁", "55岁及以上"],
       eduLevels: ["博士", "硕士", "大学本科", "大学专科", "中专及以下", "其他", "未填"], avgAge: "平均年龄",
       retiring: "5年内退休", men: "男", women: "女",
+      findings: "逾期整改事项", noFindings: "无逾期整改事项", findingCols: ["单位", "违规类别", "状态", "整改期限", "事项"],
       scorecard: "时效记分卡", absorption: "超编消化台账", noAbsorption: "无超编单位，无需消化"
     },
     en: {
@@ -34,6 +35,7 @@
       badToken: "invalid or revoked token", exportFailed: "export failed", ageBands: ["under 30", "30-39", "40-49", "50-54", "55+"],
       eduLevels: ["Doctorate", "Master", "Bachelor", "College", "Secondary or below", "Other", "Unknown"], avgAge: "average age",
       retiring: "retiring within 5 years", men: "Men", women: "Women",
+      findings: "Overdue findings", noFindings: "No overdue finding", findingCols: ["unit", "category", "status", "deadline", "title"],
       scorecard: "Timeliness scorecard", absorption: "Over-quota absorption", noAbsorption: "No unit over quota: nothing to absorb"
     }
   };
@@ -198,6 +200,25 @@
         var full = rep.rows.find(function (r) { return r[keep[0]] === row[0]; });
         go(state.region, full[unitIdx], row[0]);
       }));
+    }).catch(function (e) { refused(body, e); });
+  }
+  // Findings past their deadline and not yet rectified (整改事项, contract section 11), through `findings`.
+  var FINDINGS_Q = "query DashboardFindings($f: FindingFilter) { findings(filter: $f, first: 50) { totalCount " +
+    "edges { node { id unitCode unit { name } category categoryLabel status statusLabel deadline title } } } }";
+  function findingsCard() {
+    var body = card("card-findings", "findings", "findings-by-category", regionParams());
+    var filter = { overdue: true };
+    if (state.region) filter.regionCode = state.region;
+    return gql(FINDINGS_Q, { f: filter }).then(function (d) {
+      var c = d.findings;
+      $("card-findings").setAttribute("data-count", c.totalCount);
+      if (!c.edges.length) { body.appendChild(el("p", { "class": "muted", text: t("noFindings") })); return; }
+      var view = { name: "overdue-findings", columns: ["unit", "category", "status", "deadline", "title"], labels: t("findingCols"),
+        rows: c.edges.map(function (e) {
+          var n = e.node;
+          return [n.unit.name, lang === "zh" ? n.categoryLabel : n.category, lang === "zh" ? n.statusLabel : n.status, n.deadline, n.title];
+        }) };
+      body.appendChild(table(view));
     }).catch(function (e) { refused(body, e); });
   }
   // issue 17: the district ranking of the timeliness scorecard (the units of a district in its view) and the
@@ -470,7 +491,7 @@
     $("report-view").hidden = true;
     document.body.removeAttribute("data-headline");
     document.body.setAttribute("data-loaded", "no");
-    var all = [headline(), quotaCard(), overCard(), unitsCard(), ageCard(), educationCard(), rankCard(), ledgerCard(),
+    var all = [headline(), quotaCard(), overCard(), findingsCard(), unitsCard(), ageCard(), educationCard(), rankCard(), ledgerCard(),
                scorecardCard(), absorptionCard()];
     return Promise.all(all.map(function (p) { return p.catch(function (e) { showError(e.message); }); }))
       .then(function () { document.body.setAttribute("data-loaded", "yes"); });
