@@ -145,3 +145,20 @@ def test_a_bulk_import_is_not_the_offices_daily_work(db, tmp_path):
         out = scorecards.compute(s, year=date.today().year, today=date.today(), calendar=CAL)
     assert {c.code for c in out.units} == {u["code"] for u in units}
     assert all((c.score.office.total, c.score.undated_changes) == (0, 0) for c in out.units)
+
+
+def test_aliased_scorecards_ledgers_and_evaluations_are_counted_like_reports(db):
+    """`scorecards`, `absorptionLedger` and `evaluation` (a preview computes the year's scorecard) scan the registry as
+    a report does: thirty aliases in one request ran thirty scans; each now costs FIXED_COST, so six are refused."""
+    client = TestClient(create_app(db), raise_server_exceptions=False)
+    admin = create_token(db, role="ADMIN", name="a")[1]
+    code = sc.unit(db, "测试局", sc.A, "FULL", {"ADMINISTRATIVE": 1})
+    for field in ("scorecards(year: 2026) { year }", "absorptionLedger { excess }",
+                  'evaluation(unitCode: "%s", year: 2026) { score }' % code):
+        def ask(n):
+            doc = "{ %s }" % " ".join(f"a{i}: {field}" for i in range(n))
+            return client.post("/graphql", json={"query": doc}, headers={"Authorization": f"Bearer {admin}"}).json()
+        ok = ask(5)
+        assert "errors" not in ok and len(ok["data"]) == 5, (field, ok)
+        refused = ask(6)
+        assert refused.get("data") is None and refused["errors"][0]["extensions"]["code"] == "COST_LIMIT", (field, refused)
