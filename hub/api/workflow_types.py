@@ -144,7 +144,7 @@ class HiringPlan:
                    evaluation_id=r.evaluation_id)
 
     @strawberry.field(description="The annual evaluation result (年度评估) the cut of this plan cites (减少核定用编计划).")
-    def evaluation(self, info: Ctx) -> Annotated["Evaluation", strawberry.lazy("hub.api.evaluation")] | None:
+    def cited_evaluation(self, info: Ctx) -> Annotated["Evaluation", strawberry.lazy("hub.api.evaluation")] | None:
         if self.evaluation_id is None:
             return None
         from hub.adapters.orm import EvaluationResultRow

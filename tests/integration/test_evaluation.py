@@ -176,7 +176,7 @@ def test_a_hiring_plan_cut_cites_the_units_evaluation(city):
                u=u["A2"], y=year)["data"]["submitHiringPlan"]["hiringPlan"]["id"]
     cut = """mutation($p: ID!, $ok: Boolean!, $n: Int, $e: ID) { decideHiringPlan(id: $p, approve: $ok, approvedSlots: $n,
              comment: "评估结果应用：减少核定用编计划", evaluationId: $e) { __typename
-             ... on HiringPlanPayload { hiringPlan { status approvedSlots evaluation { id year unitCode gradeLabel } } }
+             ... on HiringPlanPayload { hiringPlan { status approvedSlots citedEvaluation { id year unitCode gradeLabel } } }
              ... on InvalidInput { message } ... on ApplicationNotFound { message } ... on NotAllowed { message } } }"""
 
     def decide_plan(approve, n, evaluation):
@@ -191,10 +191,10 @@ def test_a_hiring_plan_cut_cites_the_units_evaluation(city):
         row = s.get(HiringPlanRow, int(plan))
         assert (row.status, row.evaluation_id, row.approved_slots) == ("IN_REVIEW", None, None)
     r = decide_plan(True, 1, own)["hiringPlan"]
-    assert (r["status"], r["approvedSlots"], r["evaluation"]["id"], r["evaluation"]["unitCode"]) == \
+    assert (r["status"], r["approvedSlots"], r["citedEvaluation"]["id"], r["citedEvaluation"]["unitCode"]) == \
         ("APPROVED", 1, own, u["A2"])
-    shown = gql(city, "A2", "{ hiringPlans { edges { node { id evaluation { id year } } } } }")["data"]["hiringPlans"]
-    assert shown["edges"][0]["node"] == {"id": plan, "evaluation": {"id": own, "year": 2026}}
+    shown = gql(city, "A2", "{ hiringPlans { edges { node { id citedEvaluation { id year } } } } }")["data"]["hiringPlans"]
+    assert shown["edges"][0]["node"] == {"id": plan, "citedEvaluation": {"id": own, "year": 2026}}
     with city["db"].read_session() as s:
         assert s.get(HiringPlanRow, int(plan)).evaluation_id == int(own)
         events = [json.loads(v) for (v,) in s.execute(select(OutboxRow.value).where(OutboxRow.key == f"hiring-plan-{plan}"))]
