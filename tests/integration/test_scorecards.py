@@ -5,6 +5,8 @@ date and from the partners' evidence, ranking, trend, calibration; and the repor
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +16,7 @@ from hub.api.app import create_app
 from hub.domain.vocabulary import Role
 from hub.service_layer import scorecards
 from hub.service_layer.tokens import create_token
+from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration import score_city as sc
 
 CAL = load_calendar(None)
@@ -162,3 +165,26 @@ def test_aliased_scorecards_ledgers_and_evaluations_are_counted_like_reports(db)
         assert "errors" not in ok and len(ok["data"]) == 5, (field, ok)
         refused = ask(6)
         assert refused.get("data") is None and refused["errors"][0]["extensions"]["code"] == "COST_LIMIT", (field, refused)
+
+
+def test_office_dates_not_utc_dates_decide_the_day_and_the_year(db):
+    """07:00 on Tuesday in the office is still Monday in UTC: the change is late (2 working days after Friday's
+    document), and 00:30 on 1 January 2027 in the office (2026 in UTC) belongs to 2027."""
+    from datetime import date
+
+    code = sc.unit(db, "萧山区财政局", "330109", "FULL", {"ADMINISTRATIVE": 3})
+    sc.document(db, "X1", date(2026, 3, 6))
+    sc.document(db, "X2", date(2026, 12, 31))
+    with sc.uow(db, date(2026, 3, 10), 7) as w:
+        sc.registry.set_quota(w, unit_code=code, category="ADMINISTRATIVE", approved=4, document_number="X1",
+                              effective=date(2026, 3, 6))
+        w.commit()
+    with UnitOfWork(db, actor="ADMIN:office", now=sc.at(date(2027, 1, 1), 0) + timedelta(minutes=30)) as w:
+        sc.registry.set_quota(w, unit_code=code, category="ADMINISTRATIVE", approved=5, document_number="X2",
+                              effective=date(2027, 1, 1))
+        w.commit()
+    with db.read_session() as s:
+        y2026 = scorecards.compute(s, year=2026, today=date(2027, 1, 2), calendar=CAL, region="330109").units[0]
+        y2027 = scorecards.compute(s, year=2027, today=date(2027, 1, 2), calendar=CAL, region="330109").units[0]
+    assert (y2026.score.office.prompt, y2026.score.office.total) == (0, 1)
+    assert (y2027.score.office.prompt, y2027.score.office.total) == (1, 1)
