@@ -201,6 +201,12 @@ def test_a_hiring_plan_cut_cites_the_units_evaluation(city):
     approved = [e for e in events if e["type"] == "gov.registry.hiring_plan.approved"]
     assert approved[0]["data"]["evaluation_id"] == int(own)
 
+    # a rejection is a cut too: it may cite the evaluation
+    plan = gql(city, "A2", """mutation($u: String!, $y: Int!) { submitHiringPlan(plan: {unitCode: $u, year: $y,
+               category: ADMINISTRATIVE, slots: 1, reason: "再补充"}) { ... on HiringPlanPayload { hiringPlan { id } } } }""",
+               u=u["A2"], y=year)["data"]["submitHiringPlan"]["hiringPlan"]["id"]
+    r = decide_plan(False, None, own)["hiringPlan"]
+    assert (r["status"], r["citedEvaluation"]["id"]) == ("REJECTED", own)
 
 def test_the_cli_defines_scores_decides_and_plans_with_one_line_refusals(city):
     from typer.testing import CliRunner
