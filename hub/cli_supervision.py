@@ -215,7 +215,7 @@ def _print_list(rows: list[dict], as_json: bool, title: str) -> None:
 
 
 @finding_app.command("overdue")
-def overdue(ctx: typer.Context, today: Optional[str] = typer.Option(None, "--today", help="Check as of this date (default: today, the office's date)."),
+def overdue(ctx: typer.Context, today: Optional[str] = typer.Option(None, "--today", help="Check as of this date, not after today (default: today, the office's date)."),
             as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
     """Raise gov.registry.finding.overdue once for each finding past its deadline (逾期未整改), as the daily checks do,
     and list every overdue finding."""
@@ -224,6 +224,8 @@ def overdue(ctx: typer.Context, today: Optional[str] = typer.Option(None, "--tod
     from hub.service_layer.unit_of_work import UnitOfWork
 
     day = _date(today) if today else _today()
+    if day > _today():  # an event raised early would not be raised again when the day comes
+        raise ValueError(f"--today {day} is after today ({_today()}): overdue events are raised only for days that came")
     db = _db(ctx)
     try:
         with UnitOfWork(db, actor=f"cli:{getpass.getuser()}") as uow:

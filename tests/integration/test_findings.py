@@ -122,7 +122,7 @@ def test_the_lifecycle_to_closing_with_every_step_logged_and_published(office):
     progress = gql(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "已调出1人",
                                               "e": [{"kind": "DOCUMENT", "ref": "杭审〔2026〕7号"}]})["updateFinding"]
     assert progress["finding"]["status"] == "RECTIFYING", progress
-    again = gql(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "第2人已退休"})["updateFinding"]
+    again = gql(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": f"第2人({person})已退休"})["updateFinding"]
     assert again["finding"]["status"] == "RECTIFYING"
     later = str(TODAY + timedelta(days=90))
     moved = gql(office, "ADMIN", UPDATE, {"id": fid, "a": "DEADLINE_CHANGED", "c": "退休手续办理中", "d": later})["updateFinding"]
@@ -147,7 +147,8 @@ def test_the_lifecycle_to_closing_with_every_step_logged_and_published(office):
     evs = supervision_events(db)
     assert [e["type"].rsplit(".", 1)[1] for _, e in evs] == ["opened"] + ["updated"] * 6 + ["closed"]
     assert {k for k, _ in evs} == {fid}
-    assert all(person not in json.dumps(e, ensure_ascii=False) for _, e in evs)
+    assert all(person not in json.dumps(e, ensure_ascii=False) for _, e in evs)  # also the one typed into a comment:
+    assert evs[2][1]["data"]["step"]["comment"] == "第2人([身份证号已隐去])已退休"
     assert evs[0][1]["data"]["person_count"] == 1
     assert evs[0][1]["data"]["evidence"] == [{"kind": "DOCUMENT", "ref": "杭审〔2026〕7号"}]
     assert evs[-1][1]["data"]["status"] == "CLOSED" and evs[-1][1]["data"]["step"]["comment"] == "同意销号"

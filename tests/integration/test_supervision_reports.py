@@ -234,7 +234,8 @@ def test_the_finding_commands_and_their_refusals(city, tmp_path):
             (["update", "999999", "--action", "CLOSED"], "no finding"),
             (["update", fid, "--action", "FLY"], "unknown finding action"),
             (["show", "abc"], "no finding"),
-            (["list", "--status", "DONE"], "unknown finding status")):
+            (["list", "--status", "DONE"], "unknown finding status"),
+            (["overdue", "--today", str(today + timedelta(days=400))], "is after today")):
         r = _cli(db, "finding", *args)
         assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output, (args, r.output)
     for args, message in ((["--unit", u["school"], "--for", "court", "--format", "xlsx", "--out", str(tmp_path / "x")], "audit or inspection"),
