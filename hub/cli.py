@@ -48,6 +48,10 @@ app.add_typer(connector_app, name="connector")
 app.add_typer(deadletter_app, name="deadletter")
 export_app = typer.Typer(help="Lists the registry gives to partners.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+from hub.cli_supervision import finding_app, supervision_app  # noqa: E402  (hub/cli_supervision.py)
+
+app.add_typer(finding_app, name="finding")
+app.add_typer(supervision_app, name="supervision")
 
 console = Console()
 err = Console(stderr=True)
@@ -885,6 +889,15 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
     else:
         out.write_bytes(data)
         err.print(f"wrote {len(table.rows)} rows to {out}")
+
+
+# issue 17: `hub evaluation …` and `hub absorption …` (given this module's database and error helpers: under
+# `python -m hub.cli` this module is __main__, and importing hub.cli again would read other, empty options)
+from hub import cli_evaluation  # noqa: E402
+
+cli_evaluation.use(db=_db, fail=_fail, settings=lambda: state.settings())
+app.add_typer(cli_evaluation.evaluation_app, name="evaluation")
+app.add_typer(cli_evaluation.absorption_app, name="absorption")
 
 
 def run() -> None:

@@ -180,7 +180,10 @@ def hiring_plan(status: str, *, approved: bool = False, decided: bool = False) -
                  "filled": {"type": "integer", "minimum": 0, "description": "hires made from the plan's slots"},
                  "reason": TEXT, "status": {"const": status},
                  "comment": nullable({"type": "string"}) if decided else NONE,
-                 "form_number": FORM_NUMBER if approved else NONE})
+                 "form_number": FORM_NUMBER if approved else NONE,
+                 "evaluation_id": {**nullable(ID), "description": "the annual evaluation result (年度评估) a cut cites "
+                                   "(减少核定用编计划): approved slots below those asked, or a rejection"}
+                 if decided else NONE})
 
 
 def leader_appointment(stage: str, *, confirmed: bool = False) -> dict:
@@ -228,7 +231,35 @@ RETIREMENT_DECISION = data({"id_number": ID_NUMBER, "kind": FLEXIBLE_RETIREMENT,
                             "retire_on": {**DATE, "description": "the decided date; replaces the statutory one"},
                             "statutory_date": DATE, "document_number": {**TEXT, "maxLength": 100}})
 
+# Supervision findings (整改事项, contract section 11; docs/supervision.md). No ID numbers: persons linked as evidence
+# are counted (person_count), and an ID number typed into a free text is replaced by [身份证号已隐去].
+FINDING_CATEGORY = one_of("UNAUTHORIZED_INSTITUTION", "OVER_QUOTA_HIRING", "OVER_LEADER_POSITIONS", "MIXED_USE",
+                          "UNAUTHORIZED_QUOTA_INCREASE", "FALSE_HEADCOUNT", "IRREGULAR_DEPARTMENTS",
+                          "INSTITUTION_BEYOND_MANDATE", "GHOST_PAYROLL")
+FINDING_STATUS = one_of("OPEN", "RECTIFYING", "VERIFIED", "CLOSED")
+FINDING_EVIDENCE = {"type": "array", "description": "mismatch ids and document numbers (文号); never persons",
+                    "items": data({"kind": one_of("MISMATCH", "DOCUMENT"), "ref": {**TEXT, "maxLength": 100}})}
+
+
+def finding(status: dict, *, actions: tuple[str, ...], overdue: dict | None = None, closed: bool = False) -> dict:
+    step = data({"action": one_of(*actions), "actor": TEXT, "role": {**TEXT, "description": "a token's role, or SYSTEM"},
+                 "comment": nullable({"type": "string"}), "at": TIMESTAMP, "deadline_before": nullable(DATE),
+                 "deadline_after": nullable(DATE), "evidence": FINDING_EVIDENCE, "person_count": COUNT})
+    return data({"finding_id": ID, "unit_code": UNIT_CODE, "source": one_of("AUDIT", "INSPECTION", "HUB"),
+                 "category": FINDING_CATEGORY, "category_label": TEXT, "status": status, "status_label": TEXT,
+                 "title": TEXT, "description": TEXT, "reference": nullable({"type": "string", "maxLength": 100}),
+                 "recommendation": TEXT, "recommendation_kind": nullable(one_of(
+                     "RETURN_FUNCTIONS", "RESTRUCTURE", "ABSORB_EXCESS", "CORRECT_POSTINGS", "REDUCE_POSITIONS",
+                     "ADJUST_DEPARTMENTS", "RECOVER_FUNDS", "OTHER")),
+                 "responsible_party": TEXT, "deadline": {**DATE, "description": "整改期限, the office's local date"},
+                 "overdue": overdue or {"type": "boolean", "description": "past the deadline and OPEN or RECTIFYING"},
+                 "evidence": FINDING_EVIDENCE, "person_count": {**COUNT, "description": "persons linked as evidence"},
+                 "recorded_at": TIMESTAMP, "verified_at": nullable(TIMESTAMP),
+                 "closed_at": TIMESTAMP if closed else NONE, "step": step})
+
+
 UPDATES, MISMATCHES, DEAD = "registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1"
+SUPERVISION = "registry.supervision.v1"
 ONBOARDING_KEY, PLAN_KEY, APPOINTMENT_KEY = "onboarding-<id>", "hiring-plan-<id>", "leader-appointment-<id>"
 # Outbound: what the hub publishes (type -> topic, key, subject, meaning, data schema).
 OUTBOUND = {
@@ -297,6 +328,18 @@ OUTBOUND = {
                                              non_establishment(False)),
     "gov.registry.retirement_decision.recorded": (UPDATES, "ID number", "ID number", "an approved flexible retirement "
                                                   "(弹性提前 / 弹性延迟退休) replaced the statutory date", RETIREMENT_DECISION),
+    # supervision (contract section 11, docs/supervision.md)
+    "gov.registry.finding.opened": (SUPERVISION, "finding id", "unit code", "a finding (整改事项) was recorded or raised by "
+                                    "the hub", finding({"const": "OPEN"}, actions=("RECORDED",))),
+    "gov.registry.finding.updated": (SUPERVISION, "finding id", "unit code", "a step on a finding: progress, verification, "
+                                     "return to rectification, a new deadline", finding(
+                                         one_of("RECTIFYING", "VERIFIED", "OPEN"),
+                                         actions=("PROGRESS", "VERIFIED", "REOPENED", "DEADLINE_CHANGED"))),
+    "gov.registry.finding.overdue": (SUPERVISION, "finding id", "unit code", "a finding passed its deadline unrectified "
+                                     "(once per deadline)", finding(one_of("OPEN", "RECTIFYING"), actions=("OVERDUE",),
+                                                                    overdue={"const": True})),
+    "gov.registry.finding.closed": (SUPERVISION, "finding id", "unit code", "a verified finding was closed (销号)",
+                                    finding({"const": "CLOSED"}, actions=("CLOSED",), closed=True)),
 }
 
 

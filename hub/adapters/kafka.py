@@ -12,7 +12,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 log = logging.getLogger("hub.kafka")
 
 INBOUND_TOPICS = ("police.identity.v1", "hr.employment.v1", "finance.payroll.v1", "insurance.contribution.v1")
-OUTBOUND_TOPICS = ("registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1")
+OUTBOUND_TOPICS = ("registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1", "registry.supervision.v1")
 
 
 def producer(bootstrap: str, **overrides) -> KafkaProducer:

@@ -638,6 +638,8 @@ class HiringPlanRow(Base):
     submitted_at: Mapped[datetime] = mapped_column(Timestamp)
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
     form_number: Mapped[str | None] = mapped_column(String(20))
+    # the annual evaluation (年度评估) a cut (减少核定用编计划) cites, revision 0017
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_results.id"))
     __table_args__ = (
         _enum_check("category", QuotaCategory),
         _enum_check("status", ApplicationStatus),
@@ -781,4 +783,162 @@ class PolicyOverQuotaRow(Base):
         _enum_check("category", QuotaCategory),
         CheckConstraint("slots > 0", name="slots_positive"),
         Index("ix_policy_overquota_unit", "unit_code", "category", "deadline"),
+    )
+
+
+# --- Supervision (contract section 11) ---------------------------------------------------------------------------
+
+from hub.domain.supervision import (  # noqa: E402  (kept next to the checks that use them)
+    FindingCategory,
+    FindingSource,
+    FindingStatus,
+    RecommendationKind,
+    StepAction,
+)
+
+
+class FindingRow(Base):
+    """A finding (整改事项) of an audit, an inspection or the hub's own checks about a unit, tracked to closing (销号).
+    ``evidence``: JSON list of ``{"kind": PERSON|MISMATCH|DOCUMENT, "ref": …}``. ``condition_key`` names the condition
+    a hub-raised finding is about (one live finding per condition); ``overdue_at``: when its overdue event was raised
+    (cleared when the deadline moves)."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    source: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(100))  # the audit report's or inspection feedback's number
+    recommendation: Mapped[str] = mapped_column(Text)
+    recommendation_kind: Mapped[str | None] = mapped_column(String(32))
+    responsible_party: Mapped[str] = mapped_column(String(200))
+    deadline: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    condition_key: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    verified_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    overdue_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    __table_args__ = (
+        _enum_check("source", FindingSource),
+        _enum_check("category", FindingCategory),
+        _enum_check("status", FindingStatus),
+        CheckConstraint("recommendation_kind IS NULL OR recommendation_kind IN ("
+                        + ", ".join(f"'{k.value}'" for k in RecommendationKind) + ")", name="recommendation_kind_allowed"),
+        Index("ix_findings_unit_status", "unit_code", "status"),
+        Index("ix_findings_status_deadline", "status", "deadline"),
+        Index("ix_findings_live_condition", "condition_key", unique=True,
+              postgresql_where=text("closed_at IS NULL AND condition_key IS NOT NULL"),
+              sqlite_where=text("closed_at IS NULL AND condition_key IS NOT NULL")),
+    )
+
+
+class FindingStepRow(Base):
+    """One step on a finding's timeline: who (actor, role) did what, when, with which comment and evidence."""
+
+    __tablename__ = "finding_steps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    status_before: Mapped[str | None] = mapped_column(String(16))
+    status_after: Mapped[str] = mapped_column(String(16))
+    deadline_before: Mapped[date | None] = mapped_column(Date)
+    deadline_after: Mapped[date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # a token's role, or SYSTEM for the hub's own steps
+    comment: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        _enum_check("action", StepAction),
+        Index("ix_finding_steps_finding", "finding_id", "id"),
+    )
+
+
+# --- Annual evaluation (年度评估) and over-quota absorption (超编消化), issue 17, revision 0017 ----------------------
+
+
+class EvaluationIndicatorRow(Base):
+    """A dynamic indicator (动态指标) the office sets for a year's priorities: its maximum points and who scores it
+    (the office, or ORGANIZATION / FINANCE for their own). The fixed indicators are computed by the hub."""
+
+    __tablename__ = "evaluation_indicators"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    max_score: Mapped[int] = mapped_column(Integer)
+    scored_by: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        UniqueConstraint("year", "code", name="uq_evaluation_indicators_year_code"),
+        CheckConstraint("max_score > 0 AND max_score <= 100", name="max_score_range"),
+        CheckConstraint("scored_by IN ('ADMIN', 'ORGANIZATION', 'FINANCE')", name="scored_by_allowed"),
+    )
+
+
+class EvaluationScoreRow(Base):
+    """A unit's score on a dynamic indicator, entered by the joint evaluation group (联合评估组), with a comment."""
+
+    __tablename__ = "evaluation_scores"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("evaluation_indicators.id"))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    score: Mapped[int] = mapped_column(Integer)  # tenths of a point (8.5 → 85): exact on both databases
+    comment: Mapped[str | None] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(200))
+    entered_role: Mapped[str] = mapped_column(String(20))
+    entered_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "unit_code", name="uq_evaluation_scores_indicator_unit"),
+        CheckConstraint("score >= 0", name="score_not_negative"),
+        Index("ix_evaluation_scores_unit", "unit_code"),
+    )
+
+
+class EvaluationResultRow(Base):
+    """A unit's evaluation result for a year (评估结果): the fixed indicators as computed when it was decided, the
+    dynamic scores, total, grade and the office's comment. A hiring-plan cut may cite it."""
+
+    __tablename__ = "evaluation_results"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    score: Mapped[int] = mapped_column(Integer)  # tenths of a point
+    max_score: Mapped[int] = mapped_column(Integer)  # tenths of a point
+    grade: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON: every indicator with its points
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        UniqueConstraint("year", "unit_code", name="uq_evaluation_results_year_unit"),
+        CheckConstraint("grade IN ('EXCELLENT', 'GOOD', 'PASS', 'FAIL')", name="grade_allowed"),
+    )
+
+
+class AbsorptionTargetRow(Base):
+    """A target of an over-quota unit's absorption plan (超编消化计划): by ``target_date`` at most ``remaining`` slots
+    of the category above quota; ``baseline`` is the excess when the plan was entered."""
+
+    __tablename__ = "absorption_targets"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    category: Mapped[str] = mapped_column(String(32))
+    target_date: Mapped[date] = mapped_column(Date)
+    remaining: Mapped[int] = mapped_column(Integer)
+    baseline: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(200))
+    entered_at: Mapped[datetime] = mapped_column(Timestamp)
+    __table_args__ = (
+        _enum_check("category", QuotaCategory),
+        UniqueConstraint("unit_code", "category", "target_date", name="uq_absorption_targets_unit_category_date"),
+        CheckConstraint("remaining >= 0 AND baseline > 0", name="counts_allowed"),
     )

@@ -19,6 +19,7 @@ REGISTRY_SOURCE = "/gov/registry"
 UPDATES_TOPIC = "registry.updates.v1"
 MISMATCHES_TOPIC = "registry.mismatches.v1"
 DEADLETTER_TOPIC = "registry.deadletter.v1"
+SUPERVISION_TOPIC = "registry.supervision.v1"  # findings (整改事项), contract section 11
 
 # A JSON string literal exactly as jsonutil.dumps writes one (ensure_ascii=False).
 json_string = json.encoder.encode_basestring

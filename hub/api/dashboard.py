@@ -94,10 +94,13 @@ PAGE = """<!doctype html>
       <ol id="feed"></ol>
     </section>
     <section class="card" id="card-over"></section>
+    <section class="card" id="card-findings"></section>
     <section class="card" id="card-units"></section>
     <section class="card" id="card-age"></section>
     <section class="card" id="card-education"></section>
     <section class="card" id="card-rank"></section>
+    <section class="card" id="card-scorecard"></section>
+    <section class="card" id="card-absorption"></section>
     <section class="card wide" id="card-ledger" hidden></section>
   </div>
   <section id="report-view" class="card wide" hidden></section>

@@ -172,6 +172,9 @@ class BodySizeLimit:
 # (tests/integration/test_request_limits.py checks the schema against this list).
 # Fields that read many rows whatever their arguments: a statistical report scans the registry (tens of thousands of
 # rows on a city) and may log a read per person; each counts this much, so aliases cannot multiply them unnoticed.
-FIXED_COST = {"report": 10_000}
+FIXED_COST = {"report": 10_000,
+              # issue 17: each computes from the whole registry (and the year's operation log) as a report does
+              "scorecards": 10_000, "absorptionLedger": 10_000, "evaluation": 10_000, "scoreEvaluation": 10_000,
+              "decideEvaluation": 10_000}
 LIST_FIELDS = {"units", "persons", "mismatches", "postings", "accessLog", "accessHistory", "headcountConsistency",
-               "onboardings", "hiringPlans", "documents"}
+               "onboardings", "hiringPlans", "documents", "findings"}

@@ -524,7 +524,9 @@ class Subscription:
 # The registry's own edits and the workflows (contract section 9), one Query and one Mutation type.
 from strawberry.tools import merge_types  # noqa: E402
 
+from hub.api.supervision import SupervisionMutation, SupervisionQuery  # noqa: E402
 from hub.api.workflows import WorkflowMutation, WorkflowQuery  # noqa: E402
+from hub.api.evaluation import EvaluationMutation, EvaluationQuery  # noqa: E402  (issue 17: scorecards, evaluation)
 
-Query = merge_types("Query", (Query, WorkflowQuery))
-Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation))
+Query = merge_types("Query", (Query, WorkflowQuery, SupervisionQuery, EvaluationQuery))
+Mutation = merge_types("Mutation", (RegistryMutation, WorkflowMutation, SupervisionMutation, EvaluationMutation))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,6 +12,9 @@ from hub.api.types import Ctx, LeaderRank, Posting, QuotaCategory, Role, Unit
 from hub.domain import vocabulary as v
 from hub.domain.calendar import OFFICE_TIME, office_date as _office_date  # noqa: F401  (OFFICE_TIME: hub.api.types)
 from hub.domain.workflows import FORM_TITLE
+
+if TYPE_CHECKING:
+    from hub.api.evaluation import Evaluation
 
 RecruitmentRoute = strawberry.enum(v.RecruitmentRoute, description="录用途径")
 DepartureReason = strawberry.enum(v.DepartureReason, description="出编原因")
@@ -129,13 +133,25 @@ class HiringPlan:
     decided_at: datetime | None
     unit_code: strawberry.Private[str]
     form_number: strawberry.Private[str | None]
+    evaluation_id: strawberry.Private[int | None] = None
 
     @classmethod
     def from_row(cls, r: HiringPlanRow) -> "HiringPlan":
         return cls(id=strawberry.ID(str(r.id)), year=r.year, category=v.QuotaCategory(r.category), slots=r.slots,
                    approved_slots=r.approved_slots, filled=r.filled, reason=r.reason,
                    status=v.ApplicationStatus(r.status), comment=r.comment, submitted_at=r.submitted_at,
-                   decided_at=r.decided_at, unit_code=r.unit_code, form_number=r.form_number)
+                   decided_at=r.decided_at, unit_code=r.unit_code, form_number=r.form_number,
+                   evaluation_id=r.evaluation_id)
+
+    @strawberry.field(description="The annual evaluation result (年度评估) the cut of this plan cites (减少核定用编计划).")
+    def cited_evaluation(self, info: Ctx) -> Annotated["Evaluation", strawberry.lazy("hub.api.evaluation")] | None:
+        if self.evaluation_id is None:
+            return None
+        from hub.adapters.orm import EvaluationResultRow
+        from hub.api.evaluation import Evaluation
+
+        with info.context.db.read_session() as s:
+            return Evaluation.from_row(s.get(EvaluationResultRow, self.evaluation_id))
 
     @strawberry.field
     async def unit(self, info: Ctx) -> Unit:

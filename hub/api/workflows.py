@@ -277,11 +277,13 @@ class WorkflowMutation:
             uow, c, unit_code=plan.unit_code, year=plan.year, category=plan.category.value, slots=plan.slots,
             reason=plan.reason))))
 
-    @strawberry.mutation(description="The office (ADMIN) approves a plan, possibly with fewer slots, or rejects it.")
+    @strawberry.mutation(description="The office (ADMIN) approves a plan, possibly with fewer slots, or rejects it. A cut "
+                                     "(fewer slots, or a rejection: 减少核定用编计划) may cite the unit's annual evaluation "
+                                     "result (`evaluationId`): another unit's is InvalidInput, an unknown one ApplicationNotFound.")
     def decide_hiring_plan(self, info: Ctx, id: strawberry.ID, approve: bool, approved_slots: int | None = None,
-                           comment: str | None = None) -> HiringPlanResult:
+                           comment: str | None = None, evaluation_id: strawberry.ID | None = None) -> HiringPlanResult:
         return _act(info, _PLAN, lambda uow, c: HiringPlanPayload(hiring_plan=HiringPlan.from_row(plans.decide_hiring_plan(
-            uow, c, info.context.form_key, id, approve, approved_slots, comment))))
+            uow, c, info.context.form_key, id, approve, approved_slots, comment, evaluation_id))))
 
     @strawberry.mutation(description="The office freezes a unit (no plans, no onboarding) or lifts the freeze.")
     def freeze_unit(self, info: Ctx, code: str, frozen: bool, reason: str | None = None) -> UnitResult:

@@ -35,6 +35,14 @@ MODULES = (
     "hiring_plans",
     "annual_report",
     "annual_staff",
+    "findings_by_category",
+    "rectification_rate",
+    "scorecards",
+    "scorecard_offices",
+    "scorecard_trend",
+    "evaluation_league",
+    "evaluation_report",
+    "absorption_ledger",
 )
 
 

@@ -141,6 +141,30 @@ def _css_string(s: str) -> str:
             .replace("<", "\\3C ").replace(">", "\\3E "))
 
 
+def _html_table(table: ReportTable) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(lbl)}<small>{e(col)}</small></th>" for lbl, col in zip(table.labels, table.columns))
+    body = "".join("<tr>" + "".join(
+        f'<td class="n">{e(str(v))}</td>' if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+        else f"<td>{e('' if v is None else str(v))}</td>" for v in _plain(r)) + "</tr>" for r in table.rows)
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if table.rows
+            else '<p class="empty">（无数据 no rows）</p>')
+
+
+def to_html_book(title: str, tables: list[ReportTable], *, office: str, generated_on: date) -> str:
+    """Several tables as one printable document (A4, the office and ``title`` on every page, page numbers): a
+    heading per table, each table from a new page."""
+    e = html.escape
+    css = _CSS % {"office": _css_string(office), "title": _css_string(title)}
+    css += "section.part { break-before: page; } section.part:first-of-type { break-before: auto; } h2 { font-size: 13pt; }"
+    parts = "".join(f'<section class="part"><h2>{e(t.title)}</h2><div class="meta">共 {len(t.rows)} 行</div>'
+                    f"{_html_table(t)}</section>" for t in tables)
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            f"<style>{css}</style></head><body>"
+            f'<header class="report"><div class="office">{e(office)}</div><h1>{e(title)}</h1>'
+            f'<div class="meta">制表日期 {generated_on.isoformat()}</div></header>{parts}</body></html>')
+
+
 def to_html(table: ReportTable, *, office: str) -> str:
     """A page that prints on A4: the office and the title on every page's top margin, page numbers at the foot
     (第 n 页 / 共 m 页), the table header repeated on each page."""

@@ -135,6 +135,15 @@ MINIMAL_ARGS = {
     "token list": [], "token revoke": ["1"], "audit verify": [], "demo": ["--persons", "5", "--events", "0"],
     "up": ["--connectors", "none"], "connector run": ["police"], "deadletter list": [],
     "deadletter replay": ["--id", "1", "--dry-run"], "audit rekey": ["--from-unkeyed"], "report": ["quota-use"], "recheck": [],
+    "finding record": ["--unit", "11330100000000001L", "--source", "AUDIT", "--category", "MIXED_USE", "--title", "t",
+                       "--description", "d", "--recommendation", "r", "--responsible", "p", "--deadline", "2030-01-01"],
+    "finding update": ["1", "--action", "VERIFIED"], "finding show": ["1"], "finding list": [], "finding overdue": [],
+    "finding check": [], "supervision pack": ["--unit", "11330100000000001L", "--for", "audit", "--format", "xlsx",
+                                              "--out", "{tmp}/pack.xlsx"],
+    "evaluation indicator": ["--year", "2026", "--code", "REFORM", "--name", "改革", "--max", "10"],
+    "evaluation score": ["--indicator", "1", "--unit", "11330100000000001L", "--score", "1"],
+    "evaluation decide": ["--unit", "11330100000000001L", "--year", "2026"],
+    "absorption plan": ["--unit", "11330100000000001L", "--category", "ADMINISTRATIVE", "--target", "2027-01-01=0"],
 }
 # What a command needs besides its arguments to reach its database.
 MINIMAL_ENV = {"connector run": {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},

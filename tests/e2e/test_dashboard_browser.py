@@ -23,8 +23,10 @@ from urllib.parse import urlsplit
 import openpyxl
 from sqlalchemy import func, select
 
+from hub.adapters.calendar_file import load_calendar
 from hub.adapters.database import connect
 from hub.adapters.orm import MismatchRow, PersonRow, PostingRow, UnitRow
+from hub.service_layer import absorption, scorecards
 from hub.service_layer.establishment import establishments
 from tests import events as ev
 from tests.e2e.hub_process import HubProcess
@@ -83,6 +85,31 @@ def expected_pyramid(db_url: str, region: str | None = None) -> tuple[list[int],
     finally:
         db.dispose()
     return men, women
+
+
+def expected_supervision(db_url: str, region: str | None = None):
+    """Issue 17 from the database: the scorecard ranking (district offices city-wide, units in a district's view) and
+    the units of the over-quota absorption ledger."""
+    from datetime import date
+
+    db = connect(db_url)
+    try:
+        with db.read_session() as s:
+            cards = scorecards.compute(s, year=date.today().year, today=date.today(), calendar=load_calendar(None),
+                                       region=region)
+            ledger = absorption.ledger(s, today=date.today(), region=region)
+    finally:
+        db.dispose()
+    ranking = [u.code for u in cards.units] if region else [o.region_code for o in cards.offices]
+    return ranking, len(cards.units), [x.unit_name for x in ledger]
+
+
+def open_card_report(cdp, card: str, report: str, rows: int) -> None:
+    """One click on the card's 查看报表: the report opens with ``rows`` rows."""
+    cdp.evaluate(f"document.querySelector('#{card} [data-report=\"{report}\"]').scrollIntoView()")
+    cdp.click(f"#{card} [data-report=\"{report}\"]")
+    cdp.wait_for(f"!document.getElementById('report-view').hidden && document.querySelectorAll("
+                 f"'#report-view table[data-report-table={report}] tbody tr').length === {rows}", what=f"the {report} report")
 
 
 def chart_pyramid(cdp) -> tuple[list[int], list[int]]:
@@ -144,6 +171,23 @@ def watch_live(cdp, producer: PartnerProducer, idn: str, unit: str, shown: str) 
                  timeout=60, what=f"mismatch {shown} in the live feed")
 
 
+def _overdue_finding(hub, db, unit: str, title: str) -> str:
+    """An audit finding recorded with `hub finding record`, then its deadline moved into the past: overdue."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import update
+
+    from hub.adapters.orm import FindingRow
+
+    made = hub.run("finding", "record", "--unit", unit, "--source", "AUDIT", "--category", "OVER_QUOTA_HIRING",
+                   "--title", title, "--description", "审计发现", "--recommendation", "限期消化", "--responsible", "单位",
+                   "--deadline", date.today().isoformat(), "--json").stdout
+    with db.session() as s, s.begin():
+        s.execute(update(FindingRow).where(FindingRow.id == json.loads(made)["id"])
+                  .values(deadline=date.today() - timedelta(days=3)))
+    return title
+
+
 def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa: F811
     hub = HubProcess(tmp_path / "data").start()
     cdp = chromium
@@ -160,6 +204,10 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         with db.read_session() as s:
             unit, unit_name = s.execute(select(UnitRow.code, UnitRow.name).where(
                 UnitRow.status == "ACTIVE", UnitRow.region_code == DISTRICT).order_by(UnitRow.code)).first()
+            city_unit = s.execute(select(UnitRow.code).where(UnitRow.status == "ACTIVE", UnitRow.region_code != DISTRICT)
+                                  .order_by(UnitRow.code)).scalars().first()
+        overdue = {unit: _overdue_finding(hub, db, unit, "西湖区逾期整改事项"),
+                   city_unit: _overdue_finding(hub, db, city_unit, "市本级逾期整改事项")}
         db.dispose()
 
         for domain in ("Network", "Page", "Runtime", "Log"):
@@ -183,6 +231,22 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         db.dispose()
         over_text = cdp.evaluate("document.getElementById('card-over').textContent")
         assert over_names and all(n in over_text for n in over_names), (over_names, over_text)
+        # The overdue findings (整改事项 past their deadline), with their Chinese labels.
+        assert int(cdp.evaluate("document.getElementById('card-findings').getAttribute('data-count')")) == len(overdue)
+        findings_text = cdp.evaluate("document.getElementById('card-findings').textContent")
+        assert all(title in findings_text for title in overdue.values()) and "超编进人" in findings_text, findings_text
+        assert "待整改" in findings_text and "逾期整改事项" in findings_text
+        # issue 17: the scorecard's district ranking and the absorption ledger as the database gives them, each one
+        # click from its report
+        ranking, units, absorbing = expected_supervision(db_url)
+        assert len(ranking) >= 10 and absorbing, (ranking, absorbing)
+        assert cdp.evaluate("document.getElementById('card-scorecard').getAttribute('data-ranking')").split(",") == ranking
+        assert int(cdp.evaluate("document.getElementById('card-absorption').getAttribute('data-count')")) == len(absorbing)
+        ledger_text = cdp.evaluate("document.getElementById('card-absorption').textContent")
+        assert all(n in ledger_text for n in absorbing), (absorbing, ledger_text)
+        open_card_report(cdp, "card-scorecard", "scorecards", units)
+        open_card_report(cdp, "card-absorption", "absorption-ledger", len(absorbing))
+        cdp.evaluate("window.scrollTo(0, 0)")
         regions = cdp.evaluate("document.getElementById('card-quota').getAttribute('data-regions')").split(",")
         assert DISTRICT in regions and len(regions) >= 10
         for card in ("card-age", "card-education", "card-rank"):
@@ -285,6 +349,9 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
         sign_in(cdp, hub, monitor)
         assert headline(cdp)["units"] == want["units"]
         assert cdp.evaluate("!!document.querySelector('#card-age [data-refused]')")
+        assert cdp.evaluate("!!document.querySelector('#card-findings [data-refused]')")  # findings: not MONITOR's
+        assert cdp.evaluate("!!document.querySelector('#card-scorecard [data-refused]')")  # office roles only
+        assert cdp.evaluate("!!document.querySelector('#card-absorption [data-refused]')")
         ghost2 = id_number(serial=2)
         watch_live(cdp, producer, ghost2, unit, ghost2[:6] + "********" + ghost2[-4:])
         assert ghost2 not in cdp.evaluate("document.body.innerHTML")
@@ -295,6 +362,10 @@ def test_dashboard_on_a_demo_city_in_a_real_browser(tmp_path, chromium):  # noqa
                      what="signed out")
         sign_in(cdp, hub, xihu)
         assert cdp.evaluate("document.getElementById('card-quota').getAttribute('data-regions')") == DISTRICT
+        cdp.wait_for("document.getElementById('card-findings').getAttribute('data-count') === '1'", what="its findings")
+        assert overdue[unit] in cdp.evaluate("document.getElementById('card-findings').textContent")
+        ranking, _, absorbing = expected_supervision(db_url, DISTRICT)
+        assert cdp.evaluate("document.getElementById('card-scorecard').getAttribute('data-ranking')") == ",".join(ranking)
         wait_headline(cdp, db_url, DISTRICT, keys=("units", "approved", "used", "available", "over"))
 
         # Nothing left the machine; no page exception, no console error.

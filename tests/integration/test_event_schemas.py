@@ -173,6 +173,8 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
     _drive_the_workflows(db)
     # ... the domain model's changes (issue 19: grades, degrees, departments, 编外, flexible retirement, new kinds) ...
     contract = _drive_the_domain_model(db, unit)
+    # ... the supervision findings (contract section 11) ...
+    _drive_the_findings(db, unit, a)
     # ... partner events: a mismatch opened, updated and resolved, a ghost, and a poison message ...
     dead_letters = streaming.reader("registry.deadletter.v1")  # published by the connector itself, not the outbox
     streaming.start()
@@ -290,6 +292,33 @@ def _drive_the_workflows(db) -> None:
          document_number="杭编〔2026〕50号", deadline=today + timedelta(days=60), reason="军转干部安置")
     step(office, plans.set_unit_frozen, unit_code=unit, frozen=True, reason="机构改革期间")
     step(office, plans.set_unit_frozen, unit_code=unit, frozen=False, reason=None)
+
+
+def _drive_the_findings(db, unit: str, person: str) -> None:
+    """Every finding event: the hub's own (混编混岗 from the domain model's mixed posting), one recorded by the auditor
+    with a person as evidence, its progress, a new deadline, verification and closing (销号), and one overdue."""
+    from hub.service_layer import findings
+    from hub.service_layer.daily import run_supervision_checks
+
+    today = date.today()
+    opened, _ = run_supervision_checks(db, today=today)
+    assert opened
+    auditor, unit_token = Caller("audit", Role.AUDITOR), Caller("unit", Role.UNIT, unit_code=unit)
+    with UnitOfWork(db, actor=auditor.actor) as uow:
+        f = findings.record_finding(uow, auditor, findings.NewFinding(
+            unit_code=unit, source="AUDIT", category="OVER_QUOTA_HIRING", title=f"超编进人 {person}", description="审计发现",
+            recommendation="限期消化", responsible_party="测试局", deadline=today + timedelta(days=30),
+            evidence=(("PERSON", person),)))
+        uow.commit()
+    for who, action, kw in ((unit_token, "PROGRESS", {"comment": "已调出"}),
+                            (auditor, "DEADLINE_CHANGED", {"comment": "延期", "deadline": today + timedelta(days=60)}),
+                            (auditor, "VERIFIED", {}), (auditor, "CLOSED", {"comment": "销号"})):
+        with UnitOfWork(db, actor=who.actor) as uow:
+            findings.update_finding(uow, who, f.id, action=action, comment=kw.get("comment"), deadline=kw.get("deadline"))
+            uow.commit()
+    with UnitOfWork(db, actor="system:test") as uow:
+        assert findings.raise_overdue(uow, today + timedelta(days=400))
+        uow.commit()
 
 
 def _drive_the_domain_model(db, paying_unit: str) -> str:

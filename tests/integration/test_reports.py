@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 import subprocess
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 

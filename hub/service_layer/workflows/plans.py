@@ -11,6 +11,7 @@ from hub.adapters.outbox import UPDATES_TOPIC
 from hub.domain.registry import QuotaExhausted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory
 from hub.domain.workflows import TEXT_MAX, ApplicationNotFound, Caller, UnitOverQuota, WrongState, bounded, record_id
+from hub.service_layer import evaluation
 from hub.service_layer.establishment import establishments, locked_establishment
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows.common import ensure_not_frozen, unit_for
@@ -20,7 +21,7 @@ from hub.service_layer.workflows.forms import issue_form
 def plan_data(r: HiringPlanRow) -> dict:
     return {"hiring_plan_id": r.id, "unit_code": r.unit_code, "year": r.year, "category": r.category, "slots": r.slots,
             "approved_slots": r.approved_slots, "filled": r.filled, "reason": r.reason, "status": r.status,
-            "comment": r.comment, "form_number": r.form_number}
+            "comment": r.comment, "form_number": r.form_number, "evaluation_id": r.evaluation_id}
 
 
 def _publish(uow: UnitOfWork, row: HiringPlanRow, action: str, before: dict | None = None) -> None:
@@ -59,8 +60,9 @@ def submit_hiring_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, year:
 
 
 def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, approve: bool,
-                       approved_slots: int | None, comment: str | None) -> HiringPlanRow:
-    """The office approves (all or fewer slots, within what is available) or rejects a plan in review."""
+                       approved_slots: int | None, comment: str | None, evaluation_id=None) -> HiringPlanRow:
+    """The office approves (all or fewer slots, within what is available) or rejects a plan in review. A cut (fewer
+    slots than asked, or a rejection: 减少核定用编计划) may cite the unit's annual evaluation result (``evaluation_id``)."""
     pid = record_id(plan_id)
     if pid is None:
         raise ApplicationNotFound(f"no hiring plan {str(plan_id)[:40]!r}")
@@ -75,6 +77,10 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
         raise WrongState(f"hiring plan {row.id} is {row.status}; only a plan in review can be decided")
     before = plan_data(row)
     row.comment, row.decided_at = bounded(comment, "comment", TEXT_MAX) or None, uow.now
+    if evaluation_id is not None:
+        if approve and (approved_slots is None or approved_slots >= row.slots):
+            raise ValueError("an evaluation result is cited by a cut: approve fewer slots than asked, or reject the plan")
+        row.evaluation_id = evaluation.cited(uow.session, evaluation_id, row.unit_code).id
     if not approve:
         row.status = ApplicationStatus.REJECTED.value
         _publish(uow, row, "rejected", before)

@@ -18,7 +18,9 @@
       districtHint: "点击区划查看明细", lang: "English", role: "角色", region: "区划", noData: "暂无数据",
       badToken: "令牌无效或已吊销", exportFailed: "导出失败", ageBands: ["30岁以下", "30-39岁", "40-49岁", "50-54岁", "55岁及以上"],
       eduLevels: ["博士", "硕士", "大学本科", "大学专科", "中专及以下", "其他", "未填"], avgAge: "平均年龄",
-      retiring: "5年内退休", men: "男", women: "女"
+      retiring: "5年内退休", men: "男", women: "女",
+      findings: "逾期整改事项", noFindings: "无逾期整改事项", findingCols: ["单位", "违规类别", "状态", "整改期限", "事项"],
+      scorecard: "时效记分卡", absorption: "超编消化台账", noAbsorption: "无超编单位，无需消化"
     },
     en: {
       title: "Establishment dashboard", signIn: "Sign in", signOut: "Sign out", tokenPlaceholder: "access token (hub token create …)",
@@ -32,7 +34,9 @@
       districtHint: "click a district for details", lang: "中文", role: "role", region: "region", noData: "no data",
       badToken: "invalid or revoked token", exportFailed: "export failed", ageBands: ["under 30", "30-39", "40-49", "50-54", "55+"],
       eduLevels: ["Doctorate", "Master", "Bachelor", "College", "Secondary or below", "Other", "Unknown"], avgAge: "average age",
-      retiring: "retiring within 5 years", men: "Men", women: "Women"
+      retiring: "retiring within 5 years", men: "Men", women: "Women",
+      findings: "Overdue findings", noFindings: "No overdue finding", findingCols: ["unit", "category", "status", "deadline", "title"],
+      scorecard: "Timeliness scorecard", absorption: "Over-quota absorption", noAbsorption: "No unit over quota: nothing to absorb"
     }
   };
   // The registry's codes in the office's words (hub/domain/vocabulary.py; contract section 7 for mismatch kinds).
@@ -196,6 +200,60 @@
         var full = rep.rows.find(function (r) { return r[keep[0]] === row[0]; });
         go(state.region, full[unitIdx], row[0]);
       }));
+    }).catch(function (e) { refused(body, e); });
+  }
+  // Findings past their deadline and not yet rectified (整改事项, contract section 11), through `findings`.
+  var FINDINGS_Q = "query DashboardFindings($f: FindingFilter) { findings(filter: $f, first: 50) { totalCount " +
+    "edges { node { id unitCode unit { name } category categoryLabel status statusLabel deadline title } } } }";
+  function findingsCard() {
+    var body = card("card-findings", "findings", "findings-by-category", regionParams());
+    var filter = { overdue: true };
+    if (state.region) filter.regionCode = state.region;
+    return gql(FINDINGS_Q, { f: filter }).then(function (d) {
+      var c = d.findings;
+      $("card-findings").setAttribute("data-count", c.totalCount);
+      if (!c.edges.length) { body.appendChild(el("p", { "class": "muted", text: t("noFindings") })); return; }
+      var view = { name: "overdue-findings", columns: ["unit", "category", "status", "deadline", "title"], labels: t("findingCols"),
+        rows: c.edges.map(function (e) {
+          var n = e.node;
+          return [n.unit.name, lang === "zh" ? n.categoryLabel : n.category, lang === "zh" ? n.statusLabel : n.status, n.deadline, n.title];
+        }) };
+      body.appendChild(table(view));
+    }).catch(function (e) { refused(body, e); });
+  }
+  // issue 17: the district ranking of the timeliness scorecard (the units of a district in its view) and the
+  // over-quota absorption ledger; each card's 查看报表 opens its report
+  function pick(rep, keys) {
+    var idx = keys.map(function (k) { return col(rep, k); });
+    return { name: rep.name, columns: keys, labels: idx.map(function (i) { return rep.labels[i]; }),
+      rows: rep.rows.map(function (r) { return idx.map(function (i) { return r[i]; }); }) };
+  }
+  function scorecardCard() {
+    var year = String(new Date().getFullYear());
+    var body = card("card-scorecard", "scorecard", "scorecards", Object.assign({ year: year }, regionParams()));
+    function units(region) {  // a district's units ranked (the district view, or a district office's only district)
+      return report("scorecards", { year: year, region: region }).then(function (rep) {
+        $("card-scorecard").setAttribute("data-ranking", rep.rows.map(function (r) { return r[col(rep, "unit")]; }).join(","));
+        body.appendChild(table(pick(rep, ["rank", "unit_name", "score", "changes_prompt_pct", "departures_prompt_pct"])));
+      });
+    }
+    var done = state.region ? units(state.region) : report("scorecard-offices", { year: year }).then(function (rep) {
+      if (rep.rows.length === 1) return units(rep.rows[0][col(rep, "region")]);
+      var view = pick(rep, ["rank", "region", "changes", "changes_prompt_pct", "average_unit_score"]);
+      view.rows.forEach(function (r) { r[1] = regionName(r[1]); });
+      $("card-scorecard").setAttribute("data-ranking", rep.rows.map(function (r) { return r[col(rep, "region")]; }).join(","));
+      body.appendChild(table(view, function (row) {
+        openReport("scorecards", { year: year, region: rep.rows[view.rows.indexOf(row)][col(rep, "region")] });
+      }));
+    });
+    return done.catch(function (e) { refused(body, e); });
+  }
+  function absorptionCard() {
+    var body = card("card-absorption", "absorption", "absorption-ledger", regionParams());
+    return report("absorption-ledger", regionParams()).then(function (rep) {
+      $("card-absorption").setAttribute("data-count", rep.rows.length);
+      if (!rep.rows.length) { body.appendChild(el("p", { "class": "ok", text: t("noAbsorption") })); return; }
+      body.appendChild(table(pick(rep, ["unit_name", "category", "excess", "absorbed", "next_target", "status_zh"])));
     }).catch(function (e) { refused(body, e); });
   }
   function unitsCard() {
@@ -433,7 +491,8 @@
     $("report-view").hidden = true;
     document.body.removeAttribute("data-headline");
     document.body.setAttribute("data-loaded", "no");
-    var all = [headline(), quotaCard(), overCard(), unitsCard(), ageCard(), educationCard(), rankCard(), ledgerCard()];
+    var all = [headline(), quotaCard(), overCard(), findingsCard(), unitsCard(), ageCard(), educationCard(), rankCard(), ledgerCard(),
+               scorecardCard(), absorptionCard()];
     return Promise.all(all.map(function (p) { return p.catch(function (e) { showError(e.message); }); }))
       .then(function () { document.body.setAttribute("data-loaded", "yes"); });
   }
