@@ -8,4 +8,6 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e '.[test]'
 # Lint first (pyproject [tool.ruff]): a wrong name fails here in a second, not in the middle of the suite.
 .venv/bin/ruff check .
+# Types of the domain rules (pyproject [tool.mypy]: hub/domain, strict).
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"
