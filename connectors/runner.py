@@ -229,6 +229,7 @@ class ConnectorRunner:
                 self._open()
             records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
             self.last_progress = time.time()
+            METRICS.set("hub_connector_last_progress_seconds", self.last_progress, connector=self.spec.name)
             if self._log_started_over():
                 return  # positions moved to the log's start; this poll's records come again
             if records:

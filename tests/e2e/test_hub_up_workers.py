@@ -1,6 +1,7 @@
 """`hub up` with HUB_HTTP_WORKERS=2: worker processes serve GraphQL (tokens, 401s, subscriptions' auth) and all stop on Ctrl-C."""
 
 import re
+import time
 
 import httpx
 
@@ -62,6 +63,7 @@ def test_every_worker_serves_the_connectors_counters_in_metrics(tmp_path):
             assert _sample(body, 'hub_mismatches_opened_total{kind="GHOST_PAYROLL"}') == 3, body
             assert _sample(body, 'hub_component_ready{component="connector.police"}') == 1, body
             assert "# TYPE hub_connector_applied_total counter" in body
+            assert _sample(body, 'hub_connector_last_progress_seconds{connector="finance"}') > time.time() - 60, body
     finally:
         code = hub.stop()
     assert code == 0, hub.output()
