@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # (HUB_KAFKA_BOOTSTRAP_SERVERS); `hub up` without one says so and exits.
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir -e . \
+RUN pip install --no-cache-dir -c constraints.txt -e . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin hub \
     && mkdir -p /app/.hub-data \
     && chown hub:hub /app/.hub-data

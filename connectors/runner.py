@@ -41,6 +41,7 @@ from hub.adapters.jsonutil import dumps
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import ConsumerOffsetRow, DeadLetterRow
 from hub.adapters.outbox import DEADLETTER_TOPIC, cloud_event
+from hub.adapters.retry import Retry
 from hub.config import Settings
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -222,35 +223,31 @@ class ConnectorRunner:
             self.consumer.assign(tps)
             self.seek_to_stored(tps)
 
+    def _poll_once(self) -> None:
+        try:
+            if self.consumer is None:
+                self._open()
+            records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
+            self.last_progress = time.time()
+            METRICS.set("hub_connector_last_progress_seconds", self.last_progress, connector=self.spec.name)
+            if self._log_started_over():
+                return  # positions moved to the log's start; this poll's records come again
+            if records:
+                self.process(records)
+                self._report_lag()
+        except OffsetOutOfRangeError as e:
+            positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
+            self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
+                                         "the stored offset is not in the log (out of range)", positions)
+
     def run(self) -> None:
         """Consume until stopped. Raises DeadLetterUnavailable when a rejected message cannot be dead-lettered."""
-        backoff = 0.2
+        # polling, seeking, resetting offsets: broker or database errors retried with capped backoff (hub/adapters/retry.py)
+        retry = Retry(self.spec.name, on=(KafkaError, OperationalError, DBAPIError), log=log, stop_event=self.stop_event,
+                      max_s=self.max_backoff_s, after_failure=lambda e: self._close_consumer(), raise_on_stop=False)
         try:
             while not self.stop_event.is_set():
-                try:
-                    if self.consumer is None:
-                        self._open()
-                    records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
-                    self.last_progress = time.time()
-                    if self._log_started_over():
-                        continue  # positions moved to the log's start; this poll's records come again
-                    if records:
-                        self.process(records)
-                        self._report_lag()
-                    backoff = 0.2
-                except DeadLetterUnavailable:
-                    raise
-                except OffsetOutOfRangeError as e:
-                    positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
-                    self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
-                                                 "the stored offset is not in the log (out of range)", positions)
-                except (KafkaError, OperationalError, DBAPIError) as e:  # polling, seeking, resetting offsets
-                    log.warning("%s: %s %s; retrying in %.1fs", self.spec.name,
-                                "broker error" if isinstance(e, KafkaError) else "database error", e.__class__.__name__,
-                                backoff)
-                    self._close_consumer()
-                    self.stop_event.wait(backoff)
-                    backoff = min(backoff * 2, self.max_backoff_s)
+                retry(self._poll_once)
         except BaseException as e:
             self.failed = e
             log.exception("%s connector stopped", self.spec.name)
@@ -326,28 +323,20 @@ class ConnectorRunner:
         """Apply one poll's records exactly once, retrying database or broker outages with capped backoff."""
         flat = [r for tp in sorted(records, key=lambda t: t.partition) for r in records[tp]]
         translated = [(r, self.spec.translate(r.value)) for r in flat]
-        backoff = 0.2
-        started, first_attempt = time.monotonic(), time.time()
-        while True:
-            try:
-                self._apply(translated)
-                self._retried(None)
-                return
-            except DeadLetterUnavailable as e:
-                if self.stop_event.is_set() or time.monotonic() - started > self.deadletter_give_up_s:
-                    raise
-                log.warning("%s: %s; retrying in %.1fs", self.spec.name, e, backoff)
+        first_attempt = time.time()
+
+        def failed(e: BaseException) -> None:
+            if isinstance(e, DeadLetterUnavailable):
                 self._reset_dlq()
-                self._retried(e, since=first_attempt)
-            except (OperationalError, DBAPIError, KafkaError) as e:
-                if self.stop_event.is_set():
-                    raise
-                log.warning("%s: infrastructure error (%s); retrying batch in %.1fs", self.spec.name,
-                            e.__class__.__name__, backoff)
-                self._retried(e, since=first_attempt)
+            self._retried(e, since=first_attempt)
             self.last_progress = time.time()
-            self.stop_event.wait(backoff)
-            backoff = min(backoff * 2, self.max_backoff_s)
+
+        # retried until stopped; an unwritable dead-letter topic only for deadletter_give_up_s (then the connector stops)
+        Retry(f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError), log=log,
+              stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=failed, log_recovery=False,
+              give_up=lambda e, s: isinstance(e, DeadLetterUnavailable) and s > self.deadletter_give_up_s,
+              )(self._apply, translated)
+        self._retried(None)
 
     def _retried(self, error: BaseException | None, since: float | None = None) -> None:
         """Note that the current batch, first tried at unix time ``since``, failed (``error``) or went through

@@ -25,6 +25,7 @@ class Hub:
     threads: list[threading.Thread] = field(default_factory=list)
     runners: list = field(default_factory=list)  # (ConnectorRunner, Thread)
     relay: object = None
+    cleanups: list = field(default_factory=list)  # called last by close()
 
     def close(self) -> None:
         self.stop_event.set()
@@ -33,6 +34,8 @@ class Hub:
         if self.broker:
             self.broker.stop()
         self.db.dispose()
+        for cleanup in self.cleanups:
+            cleanup()
 
 
 def database(settings: Settings, *, run_migrations: bool = False) -> Database:
@@ -153,6 +156,33 @@ def start_outbox_relay(hub: Hub):
     hub.threads.append(t)
     hub.relay = relay
     return relay
+
+
+def share_metrics_with_workers(hub: Hub, every_s: float = 1.0) -> str:
+    """`hub up` with HUB_HTTP_WORKERS > 1, before connectors and relay start: count in a fresh per-run directory
+    (prometheus_client multiprocess mode; the worker processes inherit it through the environment) so that whichever
+    worker answers /metrics reports the connectors' and the relay's counters, and keep `hub_component_ready` there
+    up to date every ``every_s`` seconds (a worker cannot run this process's readiness checks). Returns the directory;
+    ``Hub.close`` removes it."""
+    import shutil
+    import tempfile
+
+    from hub.adapters.metrics import METRICS
+
+    path = tempfile.mkdtemp(prefix="hub-metrics-")  # fresh per run: no counts of an earlier run are merged in
+    METRICS.use_multiprocess_dir(path)
+    hub.cleanups.append(lambda: shutil.rmtree(path, ignore_errors=True))
+
+    def publish_readiness() -> None:
+        while not hub.stop_event.is_set():
+            for component, state in readiness(hub).items():
+                METRICS.set("hub_component_ready", 1 if state == "ok" else 0, component=component)
+            hub.stop_event.wait(every_s)
+
+    t = threading.Thread(target=_guard(publish_readiness, "readiness metrics"), name="readiness-metrics", daemon=True)
+    t.start()
+    hub.threads.append(t)
+    return path
 
 
 def _guard(fn, what: str):

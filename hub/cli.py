@@ -533,7 +533,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     import uvicorn
 
     from hub.api.app import create_app
-    from hub.bootstrap import build, ensure_topics, readiness, start_connectors, start_daily_checks, start_outbox_relay
+    from hub.bootstrap import (build, ensure_topics, readiness, share_metrics_with_workers, start_connectors,
+                               start_daily_checks, start_outbox_relay)
 
     settings = state.settings(http_host=host, http_port=port)
     names = _connector_names(connectors)
@@ -557,6 +558,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         start_daily_checks(hub, in_subprocess=True)  # off the API's process (GIL): no request stalls after start
         ensure_topics(hub)
         demo_skipped = _demo_if_empty(hub) if with_demo else None
+        if settings.http_workers > 1:  # /metrics of every worker merges the connectors' and relay's counters
+            share_metrics_with_workers(hub)
         if names:
             start_connectors(hub, names)
         start_outbox_relay(hub)

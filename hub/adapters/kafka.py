@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from hub.adapters.retry import Retry
 
 log = logging.getLogger("hub.kafka")
 
@@ -49,23 +50,19 @@ def topic_id(consumer: KafkaConsumer, topic: str) -> str | None:
 
 def ensure_topics(bootstrap: str, names: list[str], partitions: int, *, timeout_s: float = 30) -> None:
     """Create the topics that do not exist yet (the broker may still be starting: retried until timeout)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def create_missing() -> None:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, client_id="staffing-hub-admin")
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, client_id="staffing-hub-admin")
-            try:
-                existing = set(admin.list_topics())
-                missing = [n for n in names if n not in existing]
-                if missing:
-                    try:
-                        admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
-                    except TopicAlreadyExistsError:
-                        pass
-                    log.info("created topics %s", ", ".join(missing))
-                return
-            finally:
-                admin.close()
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+            existing = set(admin.list_topics())
+            missing = [n for n in names if n not in existing]
+            if missing:
+                try:
+                    admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+                except TopicAlreadyExistsError:
+                    pass
+                log.info("created topics %s", ", ".join(missing))
+        finally:
+            admin.close()
+
+    Retry("creating topics", on=(KafkaError,), log=log, first_s=0.5, max_s=0.5, log_recovery=False,
+          give_up=lambda e, seconds: seconds > timeout_s)(create_missing)

@@ -1,61 +1,125 @@
-"""Process-wide counters and gauges, rendered in the Prometheus text format at /metrics."""
+"""Process-wide counters and gauges (prometheus_client), rendered in the Prometheus text format at /metrics.
+
+One process (`hub up` with one HTTP worker, the tests) keeps them in memory. With ``HUB_HTTP_WORKERS`` > 1 the
+HTTP workers are other processes than the one running connectors and relay: the composition root then calls
+``use_multiprocess_dir`` before anything counts, every process writes its values to files in that directory
+(prometheus_client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``), and whichever worker answers /metrics merges
+them — counters summed over all processes, gauges the live processes' most recent value."""
 
 from __future__ import annotations
 
+import glob
+import os
+import re
 import threading
-from collections import defaultdict
 
-_HELP = {
-    "hub_connector_consumed_total": "Records consumed per connector.",
-    "hub_connector_applied_total": "Events applied per connector.",
-    "hub_connector_duplicates_total": "Redelivered or duplicated event ids that changed nothing.",
-    "hub_connector_stale_total": "Events older than the applied sequence for their subject.",
-    "hub_connector_deadlettered_total": "Records sent to the dead-letter topic.",
-    "hub_connector_lag": "Records behind the partition's high watermark.",
-    "hub_connector_last_progress_seconds": "Unix time of the connector's last completed poll.",
-    "hub_connector_batch_retry_seconds": "How long the connector has been retrying its current batch (0: not retrying).",
-    "hub_connector_log_resets_total": "Partitions consumed again from the log's start because the broker's log started over.",
-    "hub_component_ready": "1 when the component's /readyz check is ok, else 0 (connectors, broker, outbox relay).",
-    "hub_mismatches_opened_total": "Mismatches opened, by kind.",
-    "hub_mismatches_resolved_total": "Mismatches resolved, by kind.",
-    "hub_outbox_backlog": "Outbox rows not yet acknowledged by the broker.",
-    "hub_outbox_published_total": "Outbox rows published and acknowledged.",
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest, values
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+disable_created_metrics()  # no `*_created` series: the names and meanings stay those of docs/operations.md
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# name: (type, help, label names). The names and meanings are part of docs/operations.md.
+_SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "hub_connector_consumed_total": ("counter", "Records consumed per connector.", ("connector",)),
+    "hub_connector_applied_total": ("counter", "Events applied per connector.", ("connector",)),
+    "hub_connector_duplicates_total": ("counter", "Redelivered or duplicated event ids that changed nothing.",
+                                       ("connector",)),
+    "hub_connector_stale_total": ("counter", "Events older than the applied sequence for their subject.", ("connector",)),
+    "hub_connector_deadlettered_total": ("counter", "Records sent to the dead-letter topic.", ("connector",)),
+    "hub_connector_lag": ("gauge", "Records behind the partition's high watermark.", ("connector", "partition")),
+    "hub_connector_last_progress_seconds": ("gauge", "Unix time of the connector's last completed poll.", ("connector",)),
+    "hub_connector_batch_retry_seconds": ("gauge", "How long the connector has been retrying its current batch "
+                                                   "(0: not retrying).", ("connector",)),
+    "hub_connector_log_resets_total": ("counter", "Partitions consumed again from the log's start because the broker's "
+                                                  "log started over.", ("connector",)),
+    "hub_component_ready": ("gauge", "1 when the component's /readyz check is ok, else 0 (connectors, broker, outbox "
+                                     "relay).", ("component",)),
+    "hub_mismatches_opened_total": ("counter", "Mismatches opened, by kind.", ("kind",)),
+    "hub_mismatches_resolved_total": ("counter", "Mismatches resolved, by kind.", ("kind",)),
+    "hub_outbox_backlog": ("gauge", "Outbox rows not yet acknowledged by the broker.", ()),
+    "hub_outbox_published_total": ("counter", "Outbox rows published and acknowledged.", ()),
 }
+
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live\w*_(\d+)\.db$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Metrics:
-    def __init__(self):
+    """The hub's metrics by name (``_SPEC``); labels as keyword arguments."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counters: dict[str, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
-        self._gauges: dict[str, dict[tuple, float]] = defaultdict(dict)
+        self._registry = CollectorRegistry(auto_describe=True)
+        self._metrics: dict[str, Counter | Gauge] = {}
+        # an HTTP worker process of `hub up` inherits the directory its parent chose (use_multiprocess_dir)
+        self._dir: str | None = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
-    def inc(self, name: str, value: float = 1, **labels) -> None:
-        if value:
+    def use_multiprocess_dir(self, path: str) -> None:
+        """Count in files under ``path`` (shared with the HTTP worker processes, which inherit the environment).
+        Called by the composition root before anything counts; metrics counted before are forgotten."""
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        values.ValueClass = values.get_value_class()  # prometheus_client chose its value class at import
+        with self._lock:
+            self._dir = path
+            self._registry = CollectorRegistry(auto_describe=True)
+            self._metrics = {}
+
+    def _metric(self, name: str) -> Counter | Gauge:
+        m = self._metrics.get(name)
+        if m is None:
             with self._lock:
-                self._counters[name][tuple(sorted(labels.items()))] += value
+                m = self._metrics.get(name)
+                if m is None:
+                    kind, help_, labels = _SPEC[name]
+                    if kind == "counter":
+                        m = Counter(name, help_, labels, registry=self._registry)
+                    else:  # one process sets each gauge: the most recent value of the live processes
+                        m = Gauge(name, help_, labels, registry=self._registry, multiprocess_mode="livemostrecent")
+                    self._metrics[name] = m
+        return m
 
-    def set(self, name: str, value: float, **labels) -> None:
-        with self._lock:
-            self._gauges[name][tuple(sorted(labels.items()))] = value
+    def _child(self, name: str, labels: dict[str, object]) -> Counter | Gauge:
+        m = self._metric(name)
+        return m.labels(**{k: str(v) for k, v in labels.items()}) if labels else m
 
-    def get(self, name: str, **labels) -> float:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            if name in self._counters:
-                return self._counters[name].get(key, 0.0)
-            return self._gauges.get(name, {}).get(key, 0.0)
+    def inc(self, name: str, value: float = 1, **labels: object) -> None:
+        if value:
+            self._child(name, labels).inc(value)
+
+    def set(self, name: str, value: float, **labels: object) -> None:
+        child = self._child(name, labels)
+        assert isinstance(child, Gauge), f"{name} is a counter"
+        child.set(value)
+
+    def get(self, name: str, **labels: object) -> float:
+        """This process's value (0 when never counted)."""
+        self._metric(name)
+        v = self._registry.get_sample_value(name, {k: str(val) for k, val in labels.items()})
+        return v or 0.0
 
     def render(self) -> str:
-        lines = []
-        with self._lock:
-            for kind, store in (("counter", self._counters), ("gauge", self._gauges)):
-                for name in sorted(store):
-                    lines.append(f"# HELP {name} {_HELP.get(name, name)}")
-                    lines.append(f"# TYPE {name} {kind}")
-                    for labels, v in sorted(store[name].items()):
-                        lab = ",".join(f'{k}="{val}"' for k, val in labels)
-                        lines.append(f"{name}{{{lab}}} {v:g}" if lab else f"{name} {v:g}")
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition (label values escaped): this process's metrics, or in multiprocess mode
+        every process's merged (files of worker processes that died are marked dead first)."""
+        if self._dir is None:
+            return generate_latest(self._registry).decode("utf-8")
+        for path in glob.glob(os.path.join(self._dir, "gauge_live*_*.db")):
+            m = _LIVE_GAUGE_FILE.search(os.path.basename(path))
+            if m and not _alive(int(m.group(1))):
+                mark_process_dead(int(m.group(1)), self._dir)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self._dir)
+        return generate_latest(registry).decode("utf-8")
 
 
 METRICS = Metrics()

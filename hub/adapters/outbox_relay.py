@@ -19,6 +19,7 @@ from hub.adapters import outbox
 from hub.adapters.database import Database
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import OutboxRow
+from hub.adapters.retry import Retry
 
 log = logging.getLogger("hub.outbox")
 RELAY_LOCK_KEY = 0x68756272  # "hubr"
@@ -100,33 +101,31 @@ class OutboxRelay:
         return len(ids)
 
     def run(self) -> None:
-        backoff = 0.2
+        # broker unavailable, database hiccups: retried with capped backoff (hub/adapters/retry.py), logged once
+        retry = Retry("outbox relay", on=(Exception,), traceback_unless=(KafkaError,), log=log,
+                      stop_event=self.stop_event, max_s=10, after_failure=self._failed, raise_on_stop=False)
         while not self.stop_event.is_set():
-            try:
-                if not self._leader():
-                    self.stop_event.wait(2)
-                    continue
-                self._measure_backlog()  # before publishing: an unreachable broker blocks publish_once ~30 s
-                n = self.publish_once()
-                self.healthy = True
-                backoff = 0.2
-                if n < self.batch_size:
-                    outbox.wait_for_rows(self.idle_wait_s)  # woken at once by commits in this process
-            except KafkaError as e:
-                self.healthy = False
-                log.warning("outbox relay: broker unavailable (%s); retrying in %.1fs", e.__class__.__name__, backoff)
-                self._reset_producer()
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, 10)
-            except Exception:  # noqa: BLE001 - database hiccups: retry with capped backoff
-                self.healthy = False
-                self._release_leadership()
-                self._leading = False
-                log.exception("outbox relay failed; retrying in %.1fs", backoff)
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, 10)
+            retry(self._step)
         self._reset_producer()
         self._release_leadership()
+
+    def _step(self) -> None:
+        if not self._leader():
+            self.stop_event.wait(2)
+            return
+        self._measure_backlog()  # before publishing: an unreachable broker blocks publish_once ~30 s
+        n = self.publish_once()
+        self.healthy = True
+        if n < self.batch_size:
+            outbox.wait_for_rows(self.idle_wait_s)  # woken at once by commits in this process
+
+    def _failed(self, error: BaseException) -> None:
+        self.healthy = False
+        if isinstance(error, KafkaError):
+            self._reset_producer()
+        else:
+            self._release_leadership()
+            self._leading = False
 
     def _release_leadership(self) -> None:
         """Give the advisory lock back before the connection returns to the pool (else no relay could lead again)."""

@@ -365,11 +365,11 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
 
     @app.get("/metrics")
     def metrics():
-        from hub.adapters.metrics import METRICS
+        from hub.adapters.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, METRICS
 
         for component, state in (readiness() if readiness else {}).items():  # what /readyz checks besides the database
             METRICS.set("hub_component_ready", 1 if state == "ok" else 0, component=component)
-        return PlainTextResponse(METRICS.render(), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(METRICS.render(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/readyz")
     def readyz():

@@ -31,15 +31,18 @@ class HubSchema(strawberry.Schema):
 
 def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000,
                  max_cost: int = 50_000) -> strawberry.Schema:
+    # Classes or factories, never instances: strawberry builds each request its own extensions (instances shared
+    # between concurrent requests are deprecated). The parser and validation caches live at module level in
+    # strawberry, keyed by maxsize, so a fresh ParserCache per request still hits the same cache.
+    validation_rules = [cost_rule(max_cost), NoUnstorableLiterals] + ([NoSchemaIntrospectionCustomRule] if production else [])
     extensions = [
-        ParserCache(maxsize=512),  # partners send the same few documents again and again
-        ValidationCache(maxsize=512),  # the validation rules below do not depend on variables, so caching is safe
+        lambda: ParserCache(maxsize=512),  # partners send the same few documents again and again
+        lambda: ValidationCache(maxsize=512),  # the validation rules below do not depend on variables: caching is safe
         FlushAccessLog,
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
-        AddValidationRules([cost_rule(max_cost), NoUnstorableLiterals]
-                           + ([NoSchemaIntrospectionCustomRule] if production else [])),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(validation_rules),
         variable_cost_limit(max_cost),  # the cost again with the request's variable values
         InputGuard,
         lambda: HubErrors(production=production),  # what the client sees of each error, in every mode

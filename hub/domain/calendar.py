@@ -40,7 +40,8 @@ class WorkingCalendar:
     def parse(cls, text: str, source: str = "calendar") -> "WorkingCalendar":
         """Lines ``YYYY-MM-DD 休|班 [note]`` (also ``holiday`` / ``workday``); ``#`` starts a comment. A bad line is a
         ValueError naming it; a date listed twice is one too."""
-        holidays, workdays = set(), set()
+        holidays: set[date] = set()
+        workdays: set[date] = set()
         for n, raw in enumerate(text.splitlines(), 1):
             line = raw.split("#", 1)[0].strip()
             if not line:

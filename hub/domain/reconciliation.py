@@ -8,7 +8,8 @@ should be open for the person; the caller opens what is missing and resolves wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from hub.domain.ranks import leader_rank_conflict, parse_rank
 from hub.domain.vocabulary import MismatchKind as K
@@ -84,10 +85,13 @@ class Finding:
     kind: K
     unit_code: str
     source: str
-    details: dict = field(hash=False, compare=False)
+    details: dict[str, Any] = field(hash=False, compare=False)
 
 
-def latest(lines, period_of=lambda x: x.period):
+_Line = TypeVar("_Line")
+
+
+def latest(lines: Sequence[_Line], period_of: Callable[[Any], str] = lambda x: x.period) -> tuple[_Line, ...]:
     """The lines of the latest period present (partners' current month)."""
     if not lines:
         return ()
@@ -104,8 +108,7 @@ def supersedes(incoming_period: str, stored_period: str | None) -> bool:
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
-    norm = lambda s: "".join((s or "").split())  # noqa: E731
-    return norm(a) == norm(b)
+    return "".join((a or "").split()) == "".join((b or "").split())
 
 
 def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str], Finding]:
@@ -116,7 +119,7 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
     stays a ghost — so does pay continuing after a retirement nobody registered as a pension."""
     out: dict[tuple[K, str], Finding] = {}
 
-    def add(kind: K, unit: str | None, source: str, details: dict) -> None:
+    def add(kind: K, unit: str | None, source: str, details: dict[str, Any]) -> None:
         out[(kind, unit or "")] = Finding(kind, unit or "", source, details)
 
     posting = reg.posting_unit
@@ -125,7 +128,7 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
     period = pay_now[0].period if pay_now else None
 
     if reg.registered:
-        names = {}
+        names: dict[str, str | list[str]] = {}
         if views.police and not _same_name(views.police.name, reg.name):
             names[POLICE] = views.police.name
         if views.hr and not _same_name(views.hr.name, reg.name):
@@ -169,7 +172,8 @@ def person_findings(reg: RegistryView, views: PartnerViews) -> dict[tuple[K, str
             add(K.HR_UNIT_MISMATCH, posting, HR, {"expected": posting, "found": views.hr.unit_code})
         if views.hr and views.hr.status == "EMPLOYED":
             level = leader_rank_conflict(reg.leader_rank, views.hr.rank)
-            if level is not None:
+            hr_rank = parse_rank(views.hr.rank)  # a rank level implies a parsed rank
+            if level is not None and hr_rank is not None:
                 add(K.LEADER_RANK_CONFLICT, posting, HR, {"expected": reg.leader_rank, "found": views.hr.rank,
-                                                          "hr_rank": parse_rank(views.hr.rank).value, "hr_level": level.value})
+                                                          "hr_rank": hr_rank.value, "hr_level": level.value})
     return out

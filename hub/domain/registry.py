@@ -360,20 +360,20 @@ def department_positions_allowed(grade: UnitGrade | str | None) -> bool:
     return not grade or UnitGrade(grade) not in (UnitGrade.SECTION, UnitGrade.DEPUTY_SECTION)
 
 
-def leader_split(leaders_approved: dict, departments: list[tuple[int, int]],
+def leader_split(leaders_approved: dict[LeaderRank, int], departments: list[tuple[int, int]],
                  grade: UnitGrade | str | None = None) -> dict[LeaderRank, dict[str, int]]:
     """Per rank: the unit's approved positions, those its internal departments hold (正职 and 副职 at the ranks of
     ``department_ranks(grade)``) and what remains for the leadership team (班子)."""
     chief_rank, deputy_rank = department_ranks(grade)
     held = {chief_rank: sum(c for c, _ in departments), deputy_rank: sum(d for _, d in departments)}
-    out = {}
+    out: dict[LeaderRank, dict[str, int]] = {}
     for rank in sorted(set(leaders_approved) | {r for r, n in held.items() if n}, key=lambda r: list(LeaderRank).index(r)):
         approved = leaders_approved.get(rank, 0)
         out[rank] = {"approved": approved, "departments": held.get(rank, 0), "team": approved - held.get(rank, 0)}
     return out
 
 
-def check_department(unit_code: str, grade, leaders_approved: dict, departments: list[tuple[int, int]], chief: int,
+def check_department(unit_code: str, grade: UnitGrade | str | None, leaders_approved: dict[LeaderRank, int], departments: list[tuple[int, int]], chief: int,
                      deputy: int) -> None:
     """Refuse a department's leader positions the unit's leader quota cannot hold beside its other departments'."""
     if chief < 0 or deputy < 0:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Self
 
 
 class _Vocab(str, Enum):
     @classmethod
-    def parse(cls, value: str, what: str | None = None):
+    def parse(cls, value: str, what: str | None = None) -> Self:
         """The member named ``value``; a clear ValueError listing allowed values otherwise."""
         try:
             return cls(value.strip())

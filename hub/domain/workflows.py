@@ -8,6 +8,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from hub.domain.identifiers import parse_id_number, parse_unit_code
 from hub.domain.registry import DomainError
@@ -68,7 +69,7 @@ def required_reviews(route: RecruitmentRoute, category: QuotaCategory) -> tuple[
 MAX_RECORD_ID = 2**63 - 1  # ids are 64-bit: a larger number names no record (and must not reach the database)
 
 
-def record_id(value) -> int | None:
+def record_id(value: object) -> int | None:
     """An application's or plan's id from its GraphQL ``ID``, or None when it cannot name a record (not a whole
     number, or outside 1 … 2⁶³−1)."""
     try:
@@ -182,7 +183,7 @@ def ensure_open(status: ApplicationStatus) -> None:
 MAX_ROW_ID = 2**63 - 1  # the largest id both databases store (BIGINT)
 
 
-def row_id(value) -> int | None:
+def row_id(value: object) -> int | None:
     """The id of an application, a plan or another row as the API receives it (a GraphQL ID), or None when it cannot
     be one: not a number, not positive, or beyond what the database stores. None is answered as "no such …", so a
     crafted id is never a database error."""
@@ -291,9 +292,9 @@ def form_number(kind: FormKind, year: int, serial: int) -> str:
     return f"{FORM_PREFIX[kind]}{year}-{serial:06d}"
 
 
-def canonical_facts(facts: dict) -> str:
+def canonical_facts(facts: dict[str, Any]) -> str:
     """The facts of a form as canonical JSON (sorted keys, dates as ISO strings): what the code is computed over."""
-    def plain(v):
+    def plain(v: object) -> object:
         return v.isoformat() if isinstance(v, date) else v
     return json.dumps({k: plain(v) for k, v in facts.items()}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
