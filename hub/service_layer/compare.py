@@ -26,7 +26,7 @@ from typing import Callable
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text
 
-from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid, describe
+from hub.contract.inbound import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid, describe
 from hub.adapters import csv_safe
 from hub.adapters.bulk import any_of, bulk_insert
 from hub.adapters.database import Database

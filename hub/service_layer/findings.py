@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps, loads
-from hub.adapters.outbox import SUPERVISION_TOPIC
+from hub.contract.topics import SUPERVISION_TOPIC
+from hub.contract.types import FINDING_OVERDUE, FINDING_TYPES
 from hub.adapters.orm import DocumentRow, FindingRow, FindingStepRow, MismatchRow, PersonRow, UnitRow
 from hub.domain import supervision as sv
 from hub.domain.calendar import office_date
@@ -122,7 +123,7 @@ def _publish(uow: UnitOfWork, row: FindingRow, step: FindingStepRow, kind: str, 
     uow.record(f"finding.{step.action.lower()}", "finding", str(row.id), before=before,
                after={**audit_data(row), "step": {"action": step.action, "comment": step.comment,
                                                   "evidence": loads(step.evidence)}})
-    uow.publish(SUPERVISION_TOPIC, key=str(row.id), type=f"gov.registry.finding.{kind}", subject=row.unit_code,
+    uow.publish(SUPERVISION_TOPIC, key=str(row.id), type=FINDING_TYPES[kind], subject=row.unit_code,
                 data=finding_data(row, step, today_of(uow)))
 
 
@@ -276,7 +277,7 @@ def raise_overdue(uow: UnitOfWork, today: date) -> list[FindingRow]:
         uow.session.flush()
         uow.record("finding.overdue", "finding", str(row.id), after={"finding_id": row.id, "deadline": row.deadline,
                                                                     "status": row.status, "today": today})
-        uow.publish(SUPERVISION_TOPIC, key=str(row.id), type="gov.registry.finding.overdue", subject=row.unit_code,
+        uow.publish(SUPERVISION_TOPIC, key=str(row.id), type=FINDING_OVERDUE, subject=row.unit_code,
                     data=finding_data(row, step, today))
         raised.append(row)
     return raised

@@ -34,7 +34,8 @@ from hub.adapters.orm import (
     UnitRow,
     UnitVersionRow,
 )
-from hub.adapters.outbox import UPDATES_TOPIC, cloud_event_template, event_ids, json_string
+from hub.contract.cloudevents import cloud_event_template, event_ids, json_string
+from hub.contract.topics import UPDATES_TOPIC
 from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
 from hub.domain.identifiers import _ID_CHECK, _ID_WEIGHTS, InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import Person, Unit, leader_rank_fits_grade
