@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.adapters.orm import MismatchRow, OperationLogRow, OutboxRow, PersonRow, PostingRow, UnitRow
-from hub.demo_city import generate_city
+from hub.demo.city import generate_city
 from hub.domain.identifiers import id_check_char
 from hub.service_layer.importer import ImportRejected, import_registry
 
@@ -151,7 +151,7 @@ def test_imported_created_events_carry_what_the_registry_publishes_for_the_same_
     """One builder per entity: an imported unit's unit.created and person's person.created carry exactly the data the
     registry's own events of those types carry (registry.unit_data / person_data of the stored row)."""
     from hub.adapters.jsonutil import dumps
-    from hub.service_layer.registry import person_data, unit_data
+    from hub.service_layer.registry_changes import person_data, unit_data
 
     src, _ = city
     import_registry(db, src)
