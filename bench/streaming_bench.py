@@ -808,7 +808,7 @@ def latency_breakdown(db, trace: list) -> dict:
 def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, seconds: float, tmp: Path,
                 broker_pid: int | None) -> dict:
     from connectors.finance.translate import TOPIC as FINANCE_TOPIC
-    from hub.adapters.outbox import MISMATCHES_TOPIC
+    from hub.contract.topics import MISMATCHES_TOPIC
     from hub.adapters.outbox_relay import OutboxRelay
 
     warmup = int(rate)  # the first second is warm-up, reported separately
@@ -866,7 +866,8 @@ def run_experiment(db, bootstrap: str, city: Path, count: int, seed: int, prefix
     """Fresh events (another seed, other topics) through the four connectors once more: with stage timers only
     (``kind="timers"``, optionally with what-if replacements), or each connector thread under a profiler."""
     from connectors.spec import all_connectors
-    from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
+    from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+    from hub.adapters.kafka import ensure_topics
     from hub.demo.events import key_of, plan_events, topic_of
 
     ensure_topics(bootstrap, [prefix + t for t in INBOUND_TOPICS + OUTBOUND_TOPICS], 6)
@@ -1028,7 +1029,8 @@ def main() -> None:
     from common import scratch_postgres
     from hub.adapters.database import connect, migrate
     from hub.adapters.embedded_broker import EmbeddedBroker
-    from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
+    from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+    from hub.adapters.kafka import ensure_topics
     from hub.demo.city import generate_city
     from hub.demo.events import key_of, plan_events, topic_of
     from hub.service_layer.importer import import_registry

@@ -32,7 +32,6 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeE
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from connectors.events import InboundEvent, Rejected, storable
 from connectors.spec import ConnectorSpec
 from hub.adapters import kafka as kafka_adapter
 from hub.adapters.bulk import upsert
@@ -40,8 +39,11 @@ from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import ConsumerOffsetRow, DeadLetterRow
-from hub.adapters.outbox import DEADLETTER_TOPIC, cloud_event
 from hub.config import Settings
+from hub.contract.cloudevents import cloud_event
+from hub.contract.inbound import InboundEvent, Rejected, storable
+from hub.contract.topics import DEADLETTER_TOPIC
+from hub.contract.types import DEADLETTER
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -104,7 +106,7 @@ def dead_letter_event(connector: str, record, reason: str, now, *, head_only: bo
     """The `gov.registry.deadletter` event of a rejected record: the whole raw value, or (``head_only``) its first
     DEADLETTER_HEAD_BYTES; ``raw_size`` and ``raw_sha256`` always describe the whole value."""
     raw = record.value or b""
-    return cloud_event(type="gov.registry.deadletter", subject=None, now=now, data={
+    return cloud_event(type=DEADLETTER, subject=None, now=now, data={
         "reason": reason, "topic": record.topic, "partition": record.partition, "offset": record.offset,
         "key": key_text(record.key), "connector": connector,
         "raw_base64": base64.b64encode(raw[:DEADLETTER_HEAD_BYTES] if head_only else raw).decode("ascii"),

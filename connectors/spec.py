@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from connectors.events import InboundEvent, Rejected
+from hub.contract.inbound import InboundEvent, Rejected
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ def _daily_checks_child(url: str, busy_timeout_ms: int, audit_key: bytes | None 
 
 
 def ensure_topics(hub: Hub) -> None:
-    from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics as create
+    from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+    from hub.adapters.kafka import ensure_topics as create
 
     s = hub.settings
     create(hub.bootstrap_servers, [s.topic(t) for t in INBOUND_TOPICS + OUTBOUND_TOPICS], s.topic_partitions)

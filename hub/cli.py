@@ -130,7 +130,7 @@ def explain(e: BaseException) -> str | None:
         return (f"no Kafka broker answers ({str(e).split(': ', 1)[-1] or type(e).__name__}); start it or fix "
                 "HUB_KAFKA_BOOTSTRAP_SERVERS (or --bootstrap)")
     if isinstance(e, ValidationError):
-        from connectors.events import describe
+        from hub.contract.inbound import describe
 
         return f"{e.title}: {describe(e.errors()[0], 'value')}"
     if isinstance(e, ValueError):  # the service layer's refusals of bad input are ValueErrors worded for people

@@ -4,7 +4,7 @@
     python scripts/export_event_schemas.py --check  # exit 1 when a file is missing or differs
 
 tests/integration/test_event_schemas.py validates what the hub really publishes (its outbox) and accepts (the
-inbound models of connectors.events) against these files, so they cannot drift from the code unnoticed.
+inbound models of hub.contract.inbound) against these files, so they cannot drift from the code unnoticed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hub.contract.topics import (  # noqa: E402 - the repository root is on the path from here on
+    DEADLETTER_TOPIC as DEAD,
+    FINANCE_TOPIC,
+    HR_TOPIC,
+    INSURANCE_TOPIC,
+    MISMATCHES_TOPIC as MISMATCHES,
+    POLICE_TOPIC,
+    UPDATES_TOPIC as UPDATES,
+)
 
 OUT = Path(__file__).resolve().parents[1] / "schema" / "events"
 
@@ -67,17 +79,17 @@ def data(required: dict, optional: dict | None = None, *, closed: bool = True) -
 
 # Inbound (section 4 of the contract): what partners send. Unknown data fields are ignored by the hub.
 INBOUND = {
-    "gov.police.identity.updated": ("police", "police.identity.v1", "police identity changes", data(
+    "gov.police.identity.updated": ("police", POLICE_TOPIC, "police identity changes", data(
         {"id_number": ID_NUMBER, "name": NAME, "gender": one_of("M", "F"), "birth_date": DATE,
          "status": one_of("ALIVE", "DECEASED", "CANCELLED")}, {"photo_sha256": nullable(SHA256)}, closed=False)),
-    "gov.hr.employment.updated": ("hr", "hr.employment.v1", "HR employment changes", data(
+    "gov.hr.employment.updated": ("hr", HR_TOPIC, "HR employment changes", data(
         {"id_number": ID_NUMBER, "name": NAME, "unit_code": UNIT_CODE, "status": one_of("EMPLOYED", "RETIRED", "LEFT"),
          "effective_date": DATE}, {"rank": nullable({"type": "string", "maxLength": 100})}, closed=False)),
-    "gov.finance.payroll.paid": ("finance", "finance.payroll.v1", "a payroll line", data(
+    "gov.finance.payroll.paid": ("finance", FINANCE_TOPIC, "a payroll line", data(
         {"id_number": ID_NUMBER, "name": NAME, "unit_code": UNIT_CODE, "period": PERIOD, "gross_amount": AMOUNT}, closed=False)),
-    "gov.finance.payroll.stopped": ("finance", "finance.payroll.v1", "pay stopped for a period", data(
+    "gov.finance.payroll.stopped": ("finance", FINANCE_TOPIC, "pay stopped for a period", data(
         {"id_number": ID_NUMBER, "unit_code": UNIT_CODE, "period": PERIOD}, closed=False)),
-    "gov.insurance.contribution.recorded": ("insurance", "insurance.contribution.v1", "a social-insurance contribution", data(
+    "gov.insurance.contribution.recorded": ("insurance", INSURANCE_TOPIC, "a social-insurance contribution", data(
         {"id_number": ID_NUMBER, "name": NAME, "employer_code": UNIT_CODE, "period": PERIOD, "base_amount": AMOUNT,
          "status": one_of("ACTIVE", "SUSPENDED", "TERMINATED")}, closed=False)),
 }
@@ -228,7 +240,6 @@ RETIREMENT_DECISION = data({"id_number": ID_NUMBER, "kind": FLEXIBLE_RETIREMENT,
                             "retire_on": {**DATE, "description": "the decided date; replaces the statutory one"},
                             "statutory_date": DATE, "document_number": {**TEXT, "maxLength": 100}})
 
-UPDATES, MISMATCHES, DEAD = "registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1"
 ONBOARDING_KEY, PLAN_KEY, APPOINTMENT_KEY = "onboarding-<id>", "hiring-plan-<id>", "leader-appointment-<id>"
 # Outbound: what the hub publishes (type -> topic, key, subject, meaning, data schema).
 OUTBOUND = {

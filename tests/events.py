@@ -57,7 +57,7 @@ def encode(event: dict) -> bytes:
 
 def translated(event: dict):
     """The event as the connector of its type's department translates it: an InboundEvent (a Rejected fails)."""
-    from connectors.events import InboundEvent
+    from hub.contract.inbound import InboundEvent
     from connectors.spec import all_connectors
 
     [connector] = [c for c in all_connectors().values() if event["type"] in c.types]

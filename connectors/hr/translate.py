@@ -1,11 +1,14 @@
 """Pure translation of a hr message into a validated inbound event (no broker, no database)."""
 
-from connectors.events import InboundEvent, Rejected, translate as _translate
 from connectors.spec import ConnectorSpec
+from hub.contract.inbound import InboundEvent, Rejected
+from hub.contract.inbound import translate as _translate
+from hub.contract.topics import HR_SOURCE, HR_TOPIC
+from hub.contract.types import HR_TYPES
 
-TOPIC = "hr.employment.v1"
-SOURCE = "/gov/hr"  # the department that owns the topic: the only source accepted on it
-TYPES = frozenset({"gov.hr.employment.updated"})
+TOPIC = HR_TOPIC
+SOURCE = HR_SOURCE  # the department that owns the topic: the only source accepted on it
+TYPES = HR_TYPES
 
 
 def translate(raw: bytes | None) -> InboundEvent | Rejected:

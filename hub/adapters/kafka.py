@@ -1,4 +1,5 @@
-"""Kafka clients (kafka-python): the idempotent producer, consumers, and topic creation."""
+"""Kafka clients (kafka-python): the idempotent producer, consumers, and topic creation (the topic names are the
+contract's: hub.contract.topics)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 log = logging.getLogger("hub.kafka")
-
-INBOUND_TOPICS = ("police.identity.v1", "hr.employment.v1", "finance.payroll.v1", "insurance.contribution.v1")
-OUTBOUND_TOPICS = ("registry.updates.v1", "registry.mismatches.v1", "registry.deadletter.v1")
 
 
 def producer(bootstrap: str, **overrides) -> KafkaProducer:

@@ -4,7 +4,7 @@ The table is a temporary one with text columns, or a regular table typed like th
 period's partition of it (``stage(..., types=...)``).
 
 The staged checks are a fast filter, not a second validator: a row the SQL below accepts is one the Python models
-(``connectors.events``) accept unchanged — canonical already, no surrounding white space, upper-case identifiers
+(``hub.contract.inbound``) accept unchanged — canonical already, no surrounding white space, upper-case identifiers
 with right check characters. Every row the SQL flags goes back to the Python models, which decide and word the
 error (or give the normalised values when the row was fine after all). tests/integration/test_compare_staged.py
 checks the two agree on corrupted rows of every class.
@@ -53,10 +53,10 @@ def _uscc_ok(col: str) -> str:
             f" substr('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = substr({col}, 18, 1) ELSE false END)")
 
 
-_AMOUNT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,4})?")  # connectors.events.Amount, matched whole
+_AMOUNT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,4})?")  # hub.contract.inbound.Amount, matched whole
 
 def _date_ok(col: str) -> str:
-    """connectors.events.IsoDate: YYYY-MM-DD and a real date (year ≥ 1). Nested CASEs fix the order."""
+    """hub.contract.inbound.IsoDate: YYYY-MM-DD and a real date (year ≥ 1). Nested CASEs fix the order."""
     y, m, d = (f"substr({col}, 1, 4)::int", f"substr({col}, 6, 2)::int", f"substr({col}, 9, 2)::int")
     return (f"(CASE WHEN {col} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' THEN"
             f" (CASE WHEN {y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} >= 1 THEN"

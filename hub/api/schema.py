@@ -24,7 +24,7 @@ from hub.adapters.orm import (
     UnitRow,
     UnitVersionRow,
 )
-from hub.adapters.outbox import MISMATCHES_TOPIC, UPDATES_TOPIC
+from hub.contract.topics import MISMATCHES_TOPIC, UPDATES_TOPIC
 from hub.service_layer.mismatches import mismatch_data
 from hub.api import access, disclosure
 from hub.api.context import Forbidden, TokenRevoked

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.registry import DomainError, LeaderRank, UnitAbolished, check_department
 from hub.domain.vocabulary import MismatchKind, UnitStatus
 from hub.service_layer.mismatches import MismatchBook

@@ -33,7 +33,8 @@ from hub.adapters.orm import (
     UnitRow,
     UnitVersionRow,
 )
-from hub.adapters.outbox import UPDATES_TOPIC, cloud_event_template, event_ids, json_string
+from hub.contract.cloudevents import cloud_event_template, event_ids, json_string
+from hub.contract.topics import UPDATES_TOPIC
 from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
 from hub.domain.identifiers import IdNumberChecks, InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import Person, Unit, leader_rank_fits_grade

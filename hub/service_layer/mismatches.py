@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from hub.adapters.jsonutil import dumps, loads
 from hub.adapters.orm import MismatchRow
-from hub.adapters.outbox import MISMATCHES_TOPIC
+from hub.contract import types
+from hub.contract.topics import MISMATCHES_TOPIC
 from hub.domain.vocabulary import MismatchKind, MismatchStatus, mismatch_class
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -107,7 +108,7 @@ class MismatchBook:
         )
         self.uow.session.add(row)
         self.tally.add("opened", kind.value)
-        self._announce(row, "gov.registry.mismatch.opened")
+        self._announce(row, types.MISMATCH_OPENED)
         return row
 
     def resolve(self, row: MismatchRow, *, caused_by: list[str] | None = None, resolution: dict | None = None) -> None:
@@ -120,7 +121,7 @@ class MismatchBook:
             d["resolution"] = resolution
             row.details = dumps(d)
         self.tally.add("resolved", row.kind)
-        self._announce(row, "gov.registry.mismatch.resolved")
+        self._announce(row, types.MISMATCH_RESOLVED)
 
     # --- plain rows (no ORM): for callers that own the transaction's mismatches of these persons ---------------
     def load_open_plain(self, kinds: list[str], subjects: list[str]) -> list["PlainMismatch"]:
@@ -150,7 +151,7 @@ class MismatchBook:
                             resolved_at=None)
         self._pending[row.id] = row
         self.tally.add("opened", kind.value)
-        self._announce(row, "gov.registry.mismatch.opened")
+        self._announce(row, types.MISMATCH_OPENED)
         return row
 
     def resolve_plain(self, row: "PlainMismatch", *, caused_by: list[str] | None = None) -> None:
@@ -160,7 +161,7 @@ class MismatchBook:
         self._close(row, caused_by)
         self._pending[row.id] = row
         self.tally.add("resolved", row.kind)
-        self._announce(row, "gov.registry.mismatch.resolved")
+        self._announce(row, types.MISMATCH_RESOLVED)
 
     def _refresh(self, row, kind: MismatchKind, source: str | None, details_json: str, caused_by: list[str] | None) -> bool:
         """Bring an open row (ORM or plain) up to date; False when nothing changed. Announced as
@@ -178,7 +179,7 @@ class MismatchBook:
         row.source = source
         row.updated_at = self.uow.now
         self.tally.add("updated", kind.value)
-        self._announce(row, "gov.registry.mismatch.updated")
+        self._announce(row, types.MISMATCH_UPDATED)
         return True
 
     def _close(self, row, caused_by: list[str] | None) -> None:

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import select
 
 from hub.adapters.orm import NonEstablishmentRow, UnitRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number, parse_unit_code
 from hub.domain.registry import DomainError, UnitAbolished, UnitNotFound
 from hub.domain.vocabulary import NonEstablishmentKind, UnitStatus

@@ -28,7 +28,9 @@ from hub.adapters.orm import (
     PersonRow,
     SubjectSequenceRow,
 )
-from hub.adapters.outbox import UPDATES_TOPIC, sql_cloud_event, sql_json
+from hub.contract.cloudevents import sql_cloud_event, sql_json
+from hub.contract.topics import UPDATES_TOPIC
+from hub.contract.types import PERSON_UPDATED
 from hub.domain.reconciliation import supersedes
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
@@ -46,7 +48,7 @@ class BatchResult:
 
 def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None, plain: bool = False,
                  max_sequence_jump: int | None = None) -> BatchResult:
-    """Apply validated InboundEvents (connectors.events) in order; returns what happened to each.
+    """Apply validated InboundEvents (hub.contract.inbound) in order; returns what happened to each.
 
     ``plain=True``: this transaction holds no mismatch as an ORM object (a connector's batch), so reconciliation
     may read and write mismatches as plain rows (see ``reconcile_persons``). ``max_sequence_jump``: how far a
@@ -233,7 +235,7 @@ def verify_staged_identities(uow: UnitOfWork, stage: str) -> int:
             WHERE (p.verified_name, p.identity_status, p.photo_sha256) IS DISTINCT FROM (s.name, s.status, s.photo_sha256)""")).rowcount
     if not n:
         return 0
-    value, params = sql_cloud_event(type="gov.registry.person.updated", now=uow.now, data_sql=_VERIFIED_DATA_SQL,
+    value, params = sql_cloud_event(type=PERSON_UPDATED, now=uow.now, data_sql=_VERIFIED_DATA_SQL,
                                     subject_sql="p.id_number")
     s.execute(text(f"""INSERT INTO outbox (topic, key, value, created_at)
                        SELECT :topic, p.id_number, {value}, :now
@@ -279,6 +281,6 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
                 [dict(b_id=p.id_number, b_name=n[0], b_status=n[1], b_photo=n[2]) for p, n in changed])
         for p, (name, status, photo) in changed:
             data = verified_data(p.id_number, p.name, p.gender, p.birth_date, p.education, name, status, photo)
-            uow.publish(UPDATES_TOPIC, key=p.id_number, type="gov.registry.person.updated", subject=p.id_number, data=data)
+            uow.publish(UPDATES_TOPIC, key=p.id_number, type=PERSON_UPDATED, subject=p.id_number, data=data)
         if len(ids) > VERIFY_BLOCK:
             uow.flush()

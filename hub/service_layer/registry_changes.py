@@ -25,7 +25,7 @@ from hub.adapters.orm import (
     UnitRow,
     UnitVersionRow,
 )
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number, parse_unit_code
 from hub.domain.registry import (
     Person,

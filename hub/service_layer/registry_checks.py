@@ -90,7 +90,7 @@ def record_retirement_decision(uow: UnitOfWork, *, id_number: str, kind: str, re
     """Record an approved flexible retirement (弹性提前 / 弹性延迟退休) for a posted person, replacing any earlier one:
     the date it sets replaces the statutory one, and RETIREMENT_DUE opens or resolves accordingly. Refused (ValueError,
     nothing changed) when the law does not allow the date, the person has no active posting or no document is named."""
-    from hub.adapters.outbox import UPDATES_TOPIC
+    from hub.contract.topics import UPDATES_TOPIC
     from hub.domain.identifiers import parse_id_number
     from hub.domain.registry import PersonNotFound
 

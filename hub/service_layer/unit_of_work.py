@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from hub.adapters import operation_log, outbox
 from hub.adapters.database import Database
+from hub.contract.cloudevents import cloud_event
 from hub.adapters.operation_log import Operation
 
 
@@ -45,7 +46,7 @@ class UnitOfWork:
 
     def publish(self, topic: str, *, key: str | None, type: str, subject: str | None, data: dict) -> dict:
         """Queue an outbound CloudEvent; it reaches the outbox in this transaction."""
-        event = outbox.cloud_event(type=type, subject=subject, data=data, now=self.now)
+        event = cloud_event(type=type, subject=subject, data=data, now=self.now)
         self._events.append((topic, key, event))
         return event
 

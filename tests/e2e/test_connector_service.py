@@ -9,7 +9,8 @@ import uuid
 from sqlalchemy import select
 
 from hub.adapters.database import connect, migrate
-from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
+from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+from hub.adapters.kafka import ensure_topics
 from hub.adapters.orm import ConsumerOffsetRow, PartnerPayrollRow
 from tests import events as ev
 from tests.e2e.hub_process import hub_executable

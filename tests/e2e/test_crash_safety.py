@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from hub.adapters.database import connect
-from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
+from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+from hub.adapters.kafka import ensure_topics
 from hub.demo.city import generate_city
 from hub.demo.events import key_of, plan_events, topic_of
 from hub.service_layer.importer import import_registry

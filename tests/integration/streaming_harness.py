@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from connectors.runner import ConnectorRunner
 from connectors.spec import all_connectors
 from hub.adapters.database import connect
-from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
+from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+from hub.adapters.kafka import ensure_topics
 from hub.adapters.orm import ConsumerOffsetRow, OutboxRow
 from hub.adapters.outbox_relay import OutboxRelay
 from tests.kafka_tools import PartnerProducer, TopicReader

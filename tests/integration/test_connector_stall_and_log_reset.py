@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, select, text
 from connectors.runner import ConnectorRunner
 from connectors.spec import all_connectors
 from hub.adapters.embedded_broker import EmbeddedBroker, free_port
-from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS, ensure_topics
+from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
+from hub.adapters.kafka import ensure_topics
 from hub.adapters.orm import ConsumerOffsetRow, OperationLogRow, PartnerIdentityRow
 from hub.api.app import create_app
 from hub.bootstrap import Hub, readiness

@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from connectors.events import InboundEvent
+from hub.contract.inbound import InboundEvent
 from hub.adapters.database import connect
 from hub.adapters.jsonutil import dumps, loads
 from hub.adapters.orm import (

@@ -1,7 +1,7 @@
 """The JSON Schemas under schema/events/ are the partners' contract of every event: each is checked against what
 the hub really publishes (every outbox row of a day's work, on SQLite and PostgreSQL — streaming, import,
 registry changes, the workflows, the domain model, comparisons, dead letters) and what it accepts (the inbound models of
-connectors.events)."""
+hub.contract.inbound)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from connectors.events import DATA_MODELS
+from hub.contract.inbound import DATA_MODELS
 from hub.adapters.orm import OutboxRow
 from hub.demo.city import generate_city
 from hub.domain.identifiers import parse_id_number
@@ -119,7 +119,7 @@ BREAKS = {  # (data field, value): refused by the hub's model and by the schema 
 
 @pytest.mark.parametrize("type_", sorted(DATA_MODELS))
 def test_what_the_hub_accepts_the_schema_accepts_and_what_it_refuses_the_schema_refuses(type_):
-    from connectors.events import Rejected
+    from hub.contract.inbound import Rejected
     from connectors.spec import all_connectors
 
     [connector] = [c for c in all_connectors().values() if type_ in c.types]  # the topic's department reads it

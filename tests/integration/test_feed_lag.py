@@ -55,7 +55,7 @@ def test_connector_stores_the_sent_time_and_feed_health_reports_the_lag(streamin
 
 
 def test_event_time_is_read_as_rfc3339_and_never_refuses_an_event():
-    from connectors.events import event_time, translate
+    from hub.contract.inbound import event_time, translate
 
     assert event_time("2026-11-01T08:00:00Z") == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
     assert event_time("2026-11-01T16:00:00.250+08:00") == datetime(2026, 11, 1, 8, 0, 0, 250000, tzinfo=timezone.utc)

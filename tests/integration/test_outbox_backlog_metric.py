@@ -9,7 +9,8 @@ import time
 import uuid
 
 from hub.adapters.database import connect
-from hub.adapters.kafka import OUTBOUND_TOPICS, ensure_topics
+from hub.contract.topics import OUTBOUND_TOPICS
+from hub.adapters.kafka import ensure_topics
 from hub.adapters.metrics import METRICS
 from hub.adapters.outbox_relay import OutboxRelay
 from hub.service_layer.unit_of_work import UnitOfWork

@@ -12,7 +12,7 @@ import json
 
 from sqlalchemy import select
 
-from connectors.events import InboundEvent
+from hub.contract.inbound import InboundEvent
 from connectors.hr import CONNECTOR as HR
 from connectors.police import CONNECTOR as POLICE
 from hub.adapters.orm import AppliedEventRow, PartnerIdentityRow, SubjectSequenceRow

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import create_engine, text
 
 from hub.adapters.jsonutil import dumps
-from hub.adapters.outbox import cloud_event, json_string, sql_cloud_event, sql_json
+from hub.contract.cloudevents import cloud_event, json_string, sql_cloud_event, sql_json
 from hub.service_layer.partner_events import _VERIFIED_DATA_SQL, verified_data
 
 # PostgreSQL text holds no NUL; everything else may come from a partner: quotes, backslashes, controls, any script

@@ -4,8 +4,8 @@ resolves inside it, and it names every topic, event type (with its schema) and m
 import re
 from pathlib import Path
 
-from connectors.events import DATA_MODELS
-from hub.adapters.kafka import INBOUND_TOPICS, OUTBOUND_TOPICS
+from hub.contract.inbound import DATA_MODELS
+from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
 from hub.domain.vocabulary import MismatchKind, Role
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import tests.events as ev
-from connectors.events import Rejected
+from hub.contract.inbound import Rejected
 from connectors.finance import CONNECTOR as FINANCE
 from connectors.insurance import CONNECTOR as INSURANCE
 from connectors.police import CONNECTOR as POLICE

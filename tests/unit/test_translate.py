@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from connectors.events import InboundEvent, Rejected
+from hub.contract.inbound import InboundEvent, Rejected
 from connectors.finance import CONNECTOR as FINANCE
 from connectors.hr import CONNECTOR as HR
 from connectors.insurance import CONNECTOR as INSURANCE

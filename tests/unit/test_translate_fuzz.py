@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from connectors.events import InboundEvent, Rejected
+from hub.contract.inbound import InboundEvent, Rejected
 from connectors.finance import CONNECTOR as FINANCE
 from connectors.hr import CONNECTOR as HR
 from connectors.insurance import CONNECTOR as INSURANCE

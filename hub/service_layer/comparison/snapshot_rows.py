@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from connectors.events import describe
+from hub.contract.inbound import describe
 from hub.adapters.csv_rows import CsvRows, UnreadableCsv
 from hub.adapters.text_files import decode
 from hub.service_layer.comparison.sources import SNAPSHOTS, Progress

@@ -14,7 +14,7 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Callable
 
-from connectors.events import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
+from hub.contract.inbound import ContributionRecorded, EmploymentUpdated, IdentityUpdated, PayrollPaid
 from hub.adapters.snapshot_staging import StagedColumns
 from hub.domain.reconciliation import FINANCE, HR, INSURANCE, POLICE
 from hub.domain.vocabulary import MismatchKind as K

@@ -18,7 +18,7 @@ from hub.adapters.orm import (
     QuotaVersionRow,
     UnitVersionRow,
 )
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.vocabulary import DocumentKind, Role
 from hub.domain.workflows import DOCUMENT_NUMBER_MAX, ISSUER_MAX, TITLE_MAX, Caller, NotAllowed, bounded
 from hub.service_layer.unit_of_work import UnitOfWork

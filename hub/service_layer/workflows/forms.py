@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.adapters.orm import ApprovalFormRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.vocabulary import FormKind
 from hub.domain.workflows import canonical_facts, form_code, form_is_genuine, form_number
 from hub.service_layer.unit_of_work import UnitOfWork

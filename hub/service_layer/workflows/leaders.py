@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from hub.adapters.orm import LeaderAppointmentRow, PersonRow, UnitRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import PersonNotFound, PostingNotFound
 from hub.domain.vocabulary import FormKind, LeaderRank, QuotaCategory, Role

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.adapters.orm import ApplicationStepRow, HiringPlanRow, OnboardingRow, PartnerIdentityRow, PostingRow, UnitRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import Person, PersonAlreadyPosted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory, Role

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.adapters.orm import HiringPlanRow, UnitFreezeRow, UnitRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.registry import QuotaExhausted
 from hub.domain.vocabulary import ApplicationStatus, FormKind, QuotaCategory
 from hub.domain.workflows import TEXT_MAX, ApplicationNotFound, Caller, UnitOverQuota, WrongState, bounded, record_id

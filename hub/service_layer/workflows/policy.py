@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.adapters.orm import PolicyOverQuotaRow
-from hub.adapters.outbox import UPDATES_TOPIC
+from hub.contract.topics import UPDATES_TOPIC
 from hub.domain.vocabulary import QuotaCategory
 from hub.domain.workflows import DOCUMENT_NUMBER_MAX, TEXT_MAX, Caller, bounded
 from hub.service_layer import registry_checks

@@ -11,12 +11,23 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
+from hub.contract import types
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
 
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -185,11 +196,11 @@ class ContributionRecorded(_Data):
 
 
 DATA_MODELS: dict[str, type[_Data]] = {
-    "gov.police.identity.updated": IdentityUpdated,
-    "gov.hr.employment.updated": EmploymentUpdated,
-    "gov.finance.payroll.paid": PayrollPaid,
-    "gov.finance.payroll.stopped": PayrollStopped,
-    "gov.insurance.contribution.recorded": ContributionRecorded,
+    types.IDENTITY_UPDATED: IdentityUpdated,
+    types.EMPLOYMENT_UPDATED: EmploymentUpdated,
+    types.PAYROLL_PAID: PayrollPaid,
+    types.PAYROLL_STOPPED: PayrollStopped,
+    types.CONTRIBUTION_RECORDED: ContributionRecorded,
 }
 
 
@@ -208,7 +219,7 @@ class Envelope(BaseModel):
 
 @dataclass(frozen=True)
 class InboundEvent:
-    """A validated inbound event, ready for the service layer."""
+    """A validated inbound event, ready for its connector's mapping (``connectors.<department>.rows``)."""
 
     source: str  # the department that owns the topic, e.g. /gov/police: de-duplication and ordering key on it
     event_id: str
