@@ -6,7 +6,9 @@ The text comes from ``text_files.decode`` (the one decoder: UTF-8 or GB18030/GBK
   means its last column (as ``csv.DictReader``); columns nobody asked for are ignored;
 * a required column missing from the header is one problem, reported as line 1 (``CsvRows.missing``);
 * blank lines are skipped; line numbers are the physical line where a row ends (header = 1);
-* a row with more or fewer fields than the header is a bad row, not a crash;
+* a row with more fields than the header is a bad row, not a crash; a row with fewer reads its missing trailing
+  fields as empty (Excel leaves out the commas of empty trailing cells on long sheets), and the row's own
+  validation then says what a required column lacks;
 * values are stripped of surrounding white space; an optional column the file lacks reads as "";
 * a field of any length is read (the file is in memory already): the caller's validation says it is too long;
 * a line the csv module cannot read at all raises ``UnreadableCsv`` (a ValueError naming file and line).
@@ -22,7 +24,6 @@ from typing import Iterator
 csv.field_size_limit(sys.maxsize)  # an over-long field is a bad row for the validation to word, never a csv.Error
 
 MORE_FIELDS = "more fields than the header has"
-FEWER_FIELDS = "fewer fields than the header has"
 
 
 class UnreadableCsv(ValueError):
@@ -53,13 +54,16 @@ class CsvRows:
         if self.missing:
             return
         reader, take, width = self._reader, self._take, len(self.header)
+        pad = [""] * width
         try:
             for row in reader:
                 if len(row) != width:
                     if not row:  # a blank line
                         continue
-                    yield reader.line_num, None, MORE_FIELDS if len(row) > width else FEWER_FIELDS
-                    continue
+                    if len(row) > width:
+                        yield reader.line_num, None, MORE_FIELDS
+                        continue
+                    row = row + pad[len(row):]
                 yield reader.line_num, ["" if i is None else row[i].strip() for i in take], None
         except csv.Error as e:
             raise UnreadableCsv(f"{self.name}, line {reader.line_num}: unreadable CSV ({e})") from None
