@@ -29,21 +29,21 @@ from datetime import datetime, timezone
 
 from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, RecordListTooLargeError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from connectors.spec import ConnectorSpec
 from hub.adapters import kafka as kafka_adapter
-from hub.adapters.bulk import upsert
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
 from hub.adapters.metrics import METRICS
-from hub.adapters.orm import ConsumerOffsetRow, DeadLetterRow
 from hub.config import Settings
 from hub.contract.cloudevents import cloud_event
 from hub.contract.inbound import InboundEvent, Rejected, storable
 from hub.contract.topics import DEADLETTER_TOPIC
 from hub.contract.types import DEADLETTER
+from hub.service_layer import deadletters, offsets
+from hub.service_layer.deadletters import Rejection
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -172,11 +172,7 @@ class ConnectorRunner:
     # --- offsets -------------------------------------------------------------------------------------------
     def stored_offsets(self) -> dict[int, tuple[int, str | None]]:
         """partition -> (next offset, the topic id it was stored under)."""
-        with self.db.read_session() as s:
-            rows = s.execute(select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset,
-                                    ConsumerOffsetRow.topic_id).where(
-                ConsumerOffsetRow.connector == self.spec.name, ConsumerOffsetRow.topic == self.topic)).all()
-        return {p: (n, tid) for p, n, tid in rows}
+        return offsets.stored(self.db, connector=self.spec.name, topic=self.topic)
 
     def seek_to_stored(self, partitions) -> None:
         """Position each partition at its stored offset (the first poll then checks the log is still the one
@@ -234,6 +230,8 @@ class ConnectorRunner:
                         self._open()
                     records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
                     self.last_progress = time.time()
+                    if self.retrying_since is not None:  # opened again after a database outage (below)
+                        self._retried(None)
                     if self._log_started_over():
                         continue  # positions moved to the log's start; this poll's records come again
                     if records:
@@ -250,6 +248,8 @@ class ConnectorRunner:
                     log.warning("%s: %s %s; retrying in %.1fs", self.spec.name,
                                 "broker error" if isinstance(e, KafkaError) else "database error", e.__class__.__name__,
                                 backoff)
+                    if not isinstance(e, KafkaError):  # the database is down before a batch (reading the stored
+                        self._retried(e)  # offsets): as long as it lasts, reported as a batch retried would be
                     self._close_consumer()
                     self.stop_event.wait(backoff)
                     backoff = min(backoff * 2, self.max_backoff_s)
@@ -294,12 +294,9 @@ class ConnectorRunner:
         starts = self.consumer.beginning_offsets(tps)
         current = kafka_adapter.topic_id(self.consumer, self.topic)
         with UnitOfWork(self.db, actor=f"connector:{self.spec.name}") as uow:
-            rows = [dict(connector=self.spec.name, topic=self.topic, partition=tp.partition, next_offset=starts[tp],
-                         topic_id=current, updated_at=uow.now) for tp in tps]
-            upsert(uow.session, ConsumerOffsetRow.__table__, rows, ["connector", "topic", "partition"])
-            uow.record(f"connector.{self.spec.name}.offset_reset", "connector", self.spec.name,
-                       before={str(tp.partition): positions.get(tp) for tp in tps},
-                       after={"reason": why, **{str(tp.partition): starts[tp] for tp in tps}})
+            offsets.reset(uow, connector=self.spec.name, topic=self.topic, topic_id=current, why=why,
+                          starts={tp.partition: starts[tp] for tp in tps},
+                          was={tp.partition: positions.get(tp) for tp in tps})
             uow.commit()
         for tp in tps:
             log.warning("%s: %s: partition %s continues from offset %s instead of %s (event ids keep this "
@@ -379,10 +376,7 @@ class ConnectorRunner:
             if uow.is_postgres:
                 uow.session.execute(_PLANNER)
             partitions = sorted({r.partition for r, _ in translated})
-            stored = {p: n for p, n in uow.session.execute(
-                select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
-                    ConsumerOffsetRow.connector == name, ConsumerOffsetRow.topic == self.topic,
-                    ConsumerOffsetRow.partition.in_(partitions)).with_for_update()).all()}
+            stored = offsets.lock(uow, connector=name, topic=self.topic, partitions=partitions)
             fresh = [(r, t) for r, t in translated if r.offset >= stored.get(r.partition, 0)]
             if not fresh:
                 return
@@ -397,22 +391,18 @@ class ConnectorRunner:
                         t = dataclasses.replace(t, sent_at=record_time(r))
                     accepted.append(t)
                     by_event[id(t)] = r
-            result = apply_events(uow, accepted, plain=True, max_sequence_jump=self.max_sequence_jump)
+            result = apply_events(uow, accepted, partner_row=self.spec.partner_row, plain=True,
+                                  max_sequence_jump=self.max_sequence_jump)
             for event, reason in result.conflicts:
                 dead.append(DeadLetter(by_event[id(event)], reason))
             next_offsets: dict[int, int] = {}
             for r, _ in fresh:
                 next_offsets[r.partition] = max(next_offsets.get(r.partition, 0), r.offset + 1)
             topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
-            upsert(uow.session, ConsumerOffsetRow.__table__,
-                   [dict(connector=name, topic=self.topic, partition=p, next_offset=n, topic_id=topic_id,
-                         updated_at=uow.now) for p, n in next_offsets.items()], ["connector", "topic", "partition"])
-            if dead:
-                rows = [dict(connector=name, topic=d.record.topic, partition=d.record.partition, offset=d.record.offset,
-                             key=key_text(d.record.key),
-                             raw_base64=base64.b64encode(d.record.value or b"").decode("ascii"),
-                             reason=d.reason, created_at=uow.now) for d in dead]
-                upsert(uow.session, DeadLetterRow.__table__, rows, ["topic", "partition", "offset"])
+            offsets.store(uow, connector=name, topic=self.topic, next_offsets=next_offsets, topic_id=topic_id)
+            deadletters.record(uow, connector=name, rejected=[
+                Rejection(d.record.topic, d.record.partition, d.record.offset, key_text(d.record.key),
+                          d.record.value or b"", d.reason) for d in dead])
             if result.applied or dead:
                 uow.record(f"connector.{name}.batch", "connector", name, after={
                     "offsets": {str(p): n for p, n in sorted(next_offsets.items())}, "applied": result.applied,

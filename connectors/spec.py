@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable
 
 from hub.contract.inbound import InboundEvent, Rejected
+from hub.service_layer.partner_views import PartnerRow
 
 
 @dataclass(frozen=True)
@@ -14,7 +16,8 @@ class ConnectorSpec:
     topic: str  # contract topic name, without the configured prefix
     source: str  # the department's CloudEvents source (/gov/<name>): the only one accepted on its topic
     types: frozenset[str]
-    translate: Callable[[bytes | None], InboundEvent | Rejected]
+    translate: Callable[[bytes | None], InboundEvent | Rejected]  # the message's bytes → a validated event or a reason
+    partner_row: Callable[[InboundEvent], PartnerRow]  # a validated event → its row of the department's view
 
 
 def all_connectors() -> dict[str, ConnectorSpec]:
@@ -24,3 +27,14 @@ def all_connectors() -> dict[str, ConnectorSpec]:
     from connectors.police import CONNECTOR as police
 
     return {c.name: c for c in (police, hr, finance, insurance)}
+
+
+@cache
+def _by_type() -> dict[str, ConnectorSpec]:
+    return {t: c for c in all_connectors().values() for t in c.types}
+
+
+def partner_row(event: InboundEvent) -> PartnerRow:
+    """The row of any department's event, by its connector's mapping (for callers that mix departments: the demo,
+    tests; a connector's batch uses its own ``ConnectorSpec.partner_row``)."""
+    return _by_type()[event.type].partner_row(event)

@@ -1,6 +1,5 @@
 """Pure translation of a finance message into a validated inbound event (no broker, no database)."""
 
-from connectors.spec import ConnectorSpec
 from hub.contract.inbound import InboundEvent, Rejected
 from hub.contract.inbound import translate as _translate
 from hub.contract.topics import FINANCE_SOURCE, FINANCE_TOPIC
@@ -14,5 +13,3 @@ TYPES = FINANCE_TYPES
 def translate(raw: bytes | None) -> InboundEvent | Rejected:
     return _translate(raw, TYPES, SOURCE)
 
-
-CONNECTOR = ConnectorSpec(name="finance", topic=TOPIC, source=SOURCE, types=TYPES, translate=translate)

@@ -1,6 +1,5 @@
 """Pure translation of an insurance message into a validated inbound event (no broker, no database)."""
 
-from connectors.spec import ConnectorSpec
 from hub.contract.inbound import InboundEvent, Rejected
 from hub.contract.inbound import translate as _translate
 from hub.contract.topics import INSURANCE_SOURCE, INSURANCE_TOPIC
@@ -14,5 +13,3 @@ TYPES = INSURANCE_TYPES
 def translate(raw: bytes | None) -> InboundEvent | Rejected:
     return _translate(raw, TYPES, SOURCE)
 
-
-CONNECTOR = ConnectorSpec(name="insurance", topic=TOPIC, source=SOURCE, types=TYPES, translate=translate)

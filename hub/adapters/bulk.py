@@ -184,34 +184,44 @@ def any_of(session: Session, column, values):
     return column.in_(list(values))
 
 
-def _pg_unnest_insert(session: Session, table: Table, rows: list[dict], key: tuple[str, ...] | None, update: bool) -> None:
-    """One statement for the whole batch: INSERT … SELECT * FROM unnest(arrays) [ON CONFLICT …] (PostgreSQL)."""
-    from sqlalchemy import text
-
-    dialect = session.get_bind().dialect
+def unnest_insert_sql(dialect, table: Table, rows: list[dict], key: tuple[str, ...] | None, update: bool, *,
+                      keep: tuple[str, ...] = (), prefix: str = "p") -> tuple[str, dict]:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(arrays) [ON CONFLICT …]`` of ``rows`` and its parameters (named
+    ``prefix`` + column number, so that several can share one statement as data-modifying CTEs). ``keep``: columns
+    an existing row keeps on conflict (they are inserted for new keys only)."""
     cols = list(rows[0].keys())
-    casts = ", ".join(f"CAST(:p{i} AS {table.c[c].type.compile(dialect=dialect)}[])" for i, c in enumerate(cols))
+    casts = ", ".join(f"CAST(:{prefix}{i} AS {table.c[c].type.compile(dialect=dialect)}[])" for i, c in enumerate(cols))
     sql = f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) SELECT * FROM unnest({casts})'
     if key:
-        rest = [c for c in cols if c not in key]
+        rest = [c for c in cols if c not in key and c not in keep]
         target = ", ".join(f'"{k}"' for k in key)
         if update and rest:
             sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in rest)
         else:
             sql += f" ON CONFLICT ({target}) DO NOTHING"
-    session.execute(text(sql), {f"p{i}": array_param([r[c] for r in rows]) for i, c in enumerate(cols)})
+    return sql, {f"{prefix}{i}": array_param([r[c] for r in rows]) for i, c in enumerate(cols)}
 
 
-def upsert(session: Session, table: Table, rows: list[dict], key: list[str]) -> None:
+def _pg_unnest_insert(session: Session, table: Table, rows: list[dict], key: tuple[str, ...] | None, update: bool,
+                      keep: tuple[str, ...] = ()) -> None:
+    """One statement for the whole batch: INSERT … SELECT * FROM unnest(arrays) [ON CONFLICT …] (PostgreSQL)."""
+    from sqlalchemy import text
+
+    sql, params = unnest_insert_sql(session.get_bind().dialect, table, rows, key, update, keep=keep)
+    session.execute(text(sql), params)
+
+
+def upsert(session: Session, table: Table, rows: list[dict], key: list[str], *, keep: tuple[str, ...] = ()) -> None:
     """INSERT … ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite; every row has the same keys and no two
-    rows share a key. PostgreSQL: one statement over arrays; SQLite: one cached statement, executemany."""
+    rows share a key. PostgreSQL: one statement over arrays; SQLite: one cached statement, executemany.
+    ``keep``: columns an existing row keeps (set for new rows only)."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        _pg_unnest_insert(session, table, rows, tuple(key), True)
+        _pg_unnest_insert(session, table, rows, tuple(key), True, tuple(keep))
         return
-    cols = tuple(c for c in rows[0].keys() if c not in key)
+    cols = tuple(c for c in rows[0].keys() if c not in key and c not in keep)
     session.execute(_upsert_statement(dialect, table, tuple(key), cols), rows)
 
 

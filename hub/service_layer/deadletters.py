@@ -1,4 +1,5 @@
-"""Dead letters: list them, and replay them to their original topic after a fix (dry-run and audited)."""
+"""Dead letters: keep the rejected messages (``record``), list them, and replay them to their original topic after a
+fix (dry-run and audited)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,33 @@ from datetime import datetime
 from sqlalchemy import select
 
 from hub.adapters import kafka as kafka_adapter
+from hub.adapters.bulk import upsert
 from hub.adapters.database import Database
 from hub.adapters.orm import DeadLetterRow
 from hub.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An inbound message the hub rejected: where it was, what it held and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None  # the message key as storable text
+    raw: bytes
+    reason: str
+
+
+def record(uow: UnitOfWork, *, connector: str, rejected: list[Rejection]) -> None:
+    """Keep the rejected messages (one row per topic, partition and offset: a batch retried writes them once), in the
+    transaction of the batch that consumed them; `hub deadletter replay` sends the raw bytes again."""
+    if not rejected:
+        return
+    upsert(uow.session, DeadLetterRow.__table__,
+           [dict(connector=connector, topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
+                 raw_base64=base64.b64encode(r.raw).decode("ascii"), reason=r.reason, created_at=uow.now)
+            for r in rejected], ["topic", "partition", "offset"])
 
 
 @dataclass

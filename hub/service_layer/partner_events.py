@@ -4,8 +4,9 @@ Per event: a CloudEvent `id` already applied for its `source` is a duplicate (sa
 different payload: a dead letter); an event whose `sequence` is older than the one applied for its
 (source, subject) is stale and changes nothing; one implausibly far ahead of it (more than ``max_sequence_jump``)
 is a dead letter, held for review, so that one wild number cannot make the person's later events stale. Accepted
-events update the partner's latest view, police events also the registry's verified identity, and every touched
-person is reconciled once at the end of the batch.
+events become rows of the partners' latest views by their connector's mapping (connectors/<department>/rows.py),
+merged by the views' rules (partner_views); police rows also update the registry's verified identity, and every
+touched person is reconciled once at the end of the batch.
 
 `source` is the department that owns the event's topic (``InboundEvent.source``, set by the connector, never the
 sender's string): a department cannot write into another's de-duplication or ordering.
@@ -15,24 +16,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
-from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy import bindparam, select, text, update
 
-from hub.adapters.bulk import any_of, array_param, bulk_insert, insert_rows, upsert
-from hub.adapters.orm import (
-    AppliedEventRow,
-    PartnerEmploymentRow,
-    PartnerIdentityRow,
-    PartnerInsuranceRow,
-    PartnerPayrollRow,
-    PersonRow,
-    SubjectSequenceRow,
-)
+from hub.adapters.bulk import any_of, array_param, insert_rows, unnest_insert_sql, upsert
+from hub.adapters.orm import AppliedEventRow, PersonRow, SubjectSequenceRow
 from hub.contract.cloudevents import sql_cloud_event, sql_json
 from hub.contract.topics import UPDATES_TOPIC
 from hub.contract.types import PERSON_UPDATED
-from hub.domain.reconciliation import supersedes
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
+from hub.service_layer.partner_views import IDENTITY, VIEWS, BatchViews, PartnerRow
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -46,55 +40,39 @@ class BatchResult:
     mismatches: MismatchTally = field(default_factory=MismatchTally)
 
 
-def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = None, plain: bool = False,
+def apply_events(uow: UnitOfWork, events: list, *, partner_row: Callable[[object], PartnerRow],
+                 book: MismatchBook | None = None, plain: bool = False,
                  max_sequence_jump: int | None = None) -> BatchResult:
     """Apply validated InboundEvents (hub.contract.inbound) in order; returns what happened to each.
 
-    ``plain=True``: this transaction holds no mismatch as an ORM object (a connector's batch), so reconciliation
-    may read and write mismatches as plain rows (see ``reconcile_persons``). ``max_sequence_jump``: how far a
-    `sequence` may lie ahead of the last one applied for the same person (``HUB_CONNECTOR_MAX_SEQUENCE_JUMP``);
-    None: any distance."""
+    ``partner_row``: the connector's mapping of an event to its row of a partner view (``ConnectorSpec.partner_row``;
+    ``connectors.spec.partner_row`` for any department's). ``plain=True``: this transaction holds no mismatch as an
+    ORM object (a connector's batch), so reconciliation may read and write mismatches as plain rows (see
+    ``reconcile_persons``). ``max_sequence_jump``: how far a `sequence` may lie ahead of the last one applied for the
+    same person (``HUB_CONNECTOR_MAX_SEQUENCE_JUMP``); None: any distance.
+
+    Set-based: the batch is judged in Python against what one lookup read for the whole batch (applied event ids,
+    last sequences, the stored records of views kept by period), and written with one statement per table over
+    arrays (on PostgreSQL one statement for all of them); the touched persons are re-checked together."""
     res = BatchResult()
     book = book or MismatchBook(uow, res.mismatches)
     res.mismatches = book.tally
     if not events:
         return res
-    s, now = uow.session, uow.now
+    now = uow.now
     # The reconciliation locks before any partner table: a monthly comparison holds the global lock exclusively
     # and then locks the finance view's partitions (attaching one); taking them in the other order deadlocks.
     lock_persons(uow, sorted({e.subject for e in events}))
-    # Lookups per source with a plain IN list (an index scan; a row-value IN would plan as a 1000-way OR).
-    by_source: dict[str, set[str]] = defaultdict(set)
-    subjects_by_source: dict[str, set[str]] = defaultdict(set)
-    for e in events:
-        by_source[e.source].add(e.event_id)
-        if e.sequence is not None:
-            subjects_by_source[e.source].add(e.subject)
-    applied: dict[tuple[str, str], str] = {}
-    seqs: dict[tuple[str, str], int] = {}
-    if uow.is_postgres:
-        # Both lookups of a source in one round trip.
-        for src in sorted(set(by_source) | set(subjects_by_source)):
-            for tag, key, h, n in s.execute(_PG_LOOKUP, {"src": src, "ids": array_param(sorted(by_source.get(src, ()))),
-                                                         "subjects": array_param(sorted(subjects_by_source.get(src, ())))}):
-                if tag == "a":
-                    applied[(src, key)] = h
-                else:
-                    seqs[(src, key)] = n
-        by_source, subjects_by_source = {}, {}
-    for src, ids in by_source.items():
-        for eid, h in s.execute(select(AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
-                                .where(AppliedEventRow.source == src, any_of(s, AppliedEventRow.event_id, sorted(ids)))):
-            applied[(src, eid)] = h
-    for src, subjects in subjects_by_source.items():
-        for sub, n in s.execute(select(SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
-                                .where(SubjectSequenceRow.source == src, any_of(s, SubjectSequenceRow.subject, sorted(subjects)))):
-            seqs[(src, sub)] = n
+    mapped = [(e, partner_row(e)) for e in events]
+    latest_keys = {name: sorted({tuple(r.values[k] for k in VIEWS[name].key) for _, r in mapped if r.view == name})
+                   for name, v in VIEWS.items() if v.latest_by}
+    facts = _lookup(uow, events, {n: ks for n, ks in latest_keys.items() if ks})
 
-    identity, employment, payroll, insurance = {}, {}, {}, {}
+    applied, seqs = facts.applied, facts.sequences
+    views = BatchViews()
     new_applied, new_seqs = [], {}
     touched: dict[str, list[str]] = defaultdict(list)
-    for e in events:
+    for e, row in mapped:
         k = (e.source, e.event_id)
         if k in applied:
             if applied[k] == e.payload_sha256:
@@ -108,99 +86,125 @@ def apply_events(uow: UnitOfWork, events: list, *, book: MismatchBook | None = N
             res.conflicts.append((e, f"sequence {e.sequence} is {e.sequence - seqs[sk]} ahead of the last applied for "
                                      f"this person ({seqs[sk]}), more than {max_sequence_jump}: held for review"))
             continue
-        if e.sequence is not None and sk in seqs and e.sequence < seqs[sk]:
-            res.stale += 1
-            applied[k] = e.payload_sha256
-            new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now,
-                                    sent_at=getattr(e, "sent_at", None)))
-            continue
-        if e.sequence is not None:
-            seqs[sk] = e.sequence
-            new_seqs[sk] = e.sequence
         applied[k] = e.payload_sha256
         new_applied.append(dict(source=e.source, event_id=e.event_id, payload_sha256=e.payload_sha256, applied_at=now,
-                                    sent_at=getattr(e, "sent_at", None)))
-        d = e.data
-        if e.type == "gov.police.identity.updated":
-            identity[d.id_number] = dict(id_number=d.id_number, name=d.name, gender=d.gender, birth_date=d.birth_date,
-                                         status=d.status, photo_sha256=d.photo_sha256, event_id=e.event_id, updated_at=now)
-        elif e.type == "gov.hr.employment.updated":
-            employment[d.id_number] = dict(id_number=d.id_number, name=d.name, unit_code=d.unit_code, status=d.status,
-                                           effective_date=d.effective_date, rank=d.rank, event_id=e.event_id, updated_at=now)
-        elif e.type == "gov.finance.payroll.paid":
-            payroll[(d.id_number, d.unit_code, d.period)] = dict(
-                id_number=d.id_number, unit_code=d.unit_code, period=d.period, name=d.name,
-                gross_amount=d.gross_amount, paid=True, event_id=e.event_id, updated_at=now)
-        elif e.type == "gov.finance.payroll.stopped":
-            key = (d.id_number, d.unit_code, d.period)
-            prev = payroll.get(key)
-            payroll[key] = dict(id_number=d.id_number, unit_code=d.unit_code, period=d.period,
-                                name=prev["name"] if prev else None, gross_amount=prev["gross_amount"] if prev else None,
-                                paid=False, event_id=e.event_id, updated_at=now)
-        elif e.type == "gov.insurance.contribution.recorded":
-            prev = insurance.get(d.id_number)
-            if prev is None or supersedes(d.period, prev["period"]):  # an older period's record arriving late stays out
-                insurance[d.id_number] = dict(id_number=d.id_number, name=d.name, employer_code=d.employer_code, period=d.period,
-                                              base_amount=d.base_amount, status=d.status, event_id=e.event_id,
-                                              updated_at=now)
+                                sent_at=getattr(e, "sent_at", None)))
+        if e.sequence is not None and sk in seqs and e.sequence < seqs[sk]:
+            res.stale += 1
+            continue
+        if e.sequence is not None:
+            seqs[sk] = new_seqs[sk] = e.sequence
+        views.add(row, event_id=e.event_id, now=now)
         touched[e.subject].append(e.event_id)
         res.applied += 1
 
-    upsert(s, PartnerIdentityRow.__table__, list(identity.values()), ["id_number"])
-    upsert(s, PartnerEmploymentRow.__table__, list(employment.values()), ["id_number"])
-    _upsert_payroll(uow, list(payroll.values()))
-    upsert(s, PartnerInsuranceRow.__table__, _newer_than_stored(s, insurance), ["id_number"])
-    if uow.is_postgres and len(new_applied) >= COPY_MIN_ROWS:
-        bulk_insert(s, AppliedEventRow.__table__, ["source", "event_id", "payload_sha256", "applied_at", "sent_at"],
-                    [(r["source"], r["event_id"], r["payload_sha256"], now, r["sent_at"]) for r in new_applied])
+    writes = views.writes(facts.latest)
+    seq_rows = [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()]
+    if uow.is_postgres:
+        _pg_write(uow.session, new_applied, seq_rows, writes)
     else:
+        s = uow.session
+        for view, rows, keep in writes:
+            upsert(s, view.table, rows, list(view.key), keep=keep)
         insert_rows(s, AppliedEventRow.__table__, new_applied)
-    upsert(s, SubjectSequenceRow.__table__, [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()],
-           ["source", "subject"])
+        upsert(s, SubjectSequenceRow.__table__, seq_rows, ["source", "subject"])
+    identity = {r.values["id_number"]: r.values for r in views.of(IDENTITY)}
     if identity:
         verify_identities(uow, identity)
     reconcile_persons(uow, book, touched.keys(), caused_by=touched, plain=plain, locked=True)  # locked at the start
     return res
 
 
-def _newer_than_stored(s, insurance: dict[str, dict]) -> list[dict]:
-    """The batch's insurance records that supersede the one kept for their person (the persons are locked)."""
-    if not insurance:
-        return []
-    ids = sorted(insurance)
-    kept = {}
-    for i in range(0, len(ids), 1000):
-        kept.update(s.execute(select(PartnerInsuranceRow.id_number, PartnerInsuranceRow.period)
-                              .where(PartnerInsuranceRow.id_number.in_(ids[i:i + 1000]))).all())
-    return [r for idn, r in insurance.items() if supersedes(r["period"], kept.get(idn))]
+@dataclass
+class _Facts:
+    """What a batch is judged against, read before it is applied."""
+
+    applied: dict[tuple[str, str], str]  # (source, event id) -> payload hash
+    sequences: dict[tuple[str, str], int]  # (source, subject) -> last sequence applied
+    latest: dict[str, dict[tuple, str]]  # view kept by period -> key -> the stored record's period
 
 
-def _upsert_payroll(uow: UnitOfWork, rows: list[dict]) -> None:
-    """A stop keeps the name and amount of the paid line it stops."""
-    if not rows:
+def _lookup(uow: UnitOfWork, events: list, latest_keys: dict[str, list[tuple]]) -> _Facts:
+    """The applied event ids, last sequences and stored records a batch meets: one statement on PostgreSQL."""
+    s = uow.session
+    ids_by_source: dict[str, set[str]] = defaultdict(set)
+    subjects_by_source: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        ids_by_source[e.source].add(e.event_id)
+        if e.sequence is not None:
+            subjects_by_source[e.source].add(e.subject)
+    facts = _Facts({}, {}, {name: {} for name in latest_keys})
+    sources = sorted(set(ids_by_source) | set(subjects_by_source))
+    if any(len(VIEWS[name].key) != 1 for name in latest_keys):
+        raise NotImplementedError("a view kept by period has a one-column key")
+    if uow.is_postgres:
+        # Per source: `source = :s AND event_id = ANY(:ids)` plans as an index scan with the array seen whole (a
+        # row-value IN list plans as a 1000-way OR). Every part in one round trip.
+        parts, params = [], {}
+        for i, src in enumerate(sources):
+            parts.append(f"SELECT 'a', {i}, event_id, payload_sha256, NULL::bigint FROM applied_events "
+                         f"WHERE source = :src{i} AND event_id = ANY(CAST(:ids{i} AS varchar(200)[]))")
+            parts.append(f"SELECT 's', {i}, subject, NULL, sequence FROM subject_sequences "
+                         f"WHERE source = :src{i} AND subject = ANY(CAST(:subjects{i} AS varchar(18)[]))")
+            params.update({f"src{i}": src, f"ids{i}": array_param(sorted(ids_by_source.get(src, ()))),
+                           f"subjects{i}": array_param(sorted(subjects_by_source.get(src, ())))})
+        names = sorted(latest_keys)
+        for j, name in enumerate(names):
+            view = VIEWS[name]
+            (key,), by = view.key, view.latest_by
+            key_type = view.table.c[key].type.compile(dialect=s.get_bind().dialect)
+            parts.append(f"SELECT 'l', {j}, {key}, {by}, NULL FROM {view.table.name} "
+                         f"WHERE {key} = ANY(CAST(:latest{j} AS {key_type}[]))")
+            params[f"latest{j}"] = array_param([k[0] for k in latest_keys[name]])
+        for tag, i, key, text_value, n in s.execute(text(" UNION ALL ".join(parts)), params):
+            if tag == "a":
+                facts.applied[(sources[i], key)] = text_value
+            elif tag == "s":
+                facts.sequences[(sources[i], key)] = n
+            else:
+                facts.latest[names[i]][(key,)] = text_value
+        return facts
+    for src, ids in ids_by_source.items():
+        for eid, h in s.execute(select(AppliedEventRow.event_id, AppliedEventRow.payload_sha256)
+                                .where(AppliedEventRow.source == src, any_of(s, AppliedEventRow.event_id, sorted(ids)))):
+            facts.applied[(src, eid)] = h
+    for src, subjects in subjects_by_source.items():
+        for sub, n in s.execute(select(SubjectSequenceRow.subject, SubjectSequenceRow.sequence)
+                                .where(SubjectSequenceRow.source == src, any_of(s, SubjectSequenceRow.subject, sorted(subjects)))):
+            facts.sequences[(src, sub)] = n
+    for name, keys in latest_keys.items():
+        view = VIEWS[name]
+        col, by = view.table.c[view.key[0]], view.table.c[view.latest_by]
+        ids = [k[0] for k in keys]
+        for i in range(0, len(ids), 1000):
+            for key, value in s.execute(select(col, by).where(col.in_(ids[i:i + 1000]))):
+                facts.latest[name][(key,)] = value
+    return facts
+
+
+def _pg_write(session, applied: list[dict], sequences: list[dict], writes: list) -> None:
+    """PostgreSQL: a batch's applied events, last sequences and partner-view rows in ONE statement — each an
+    ``INSERT … SELECT unnest(arrays)`` as a data-modifying CTE (distinct tables, so no row is touched twice)."""
+    dialect = session.get_bind().dialect
+    parts: list[tuple[str, dict]] = []
+    if applied:
+        parts.append(unnest_insert_sql(dialect, AppliedEventRow.__table__, applied, None, False, prefix="a"))
+    if sequences:
+        parts.append(unnest_insert_sql(dialect, SubjectSequenceRow.__table__, sequences, ("source", "subject"), True,
+                                       prefix="s"))
+    for i, (view, rows, keep) in enumerate(writes):
+        parts.append(unnest_insert_sql(dialect, view.table, rows, view.key, True, keep=keep, prefix=f"v{i}_"))
+    if not parts:
         return
-    stops = [r for r in rows if not r["paid"] and r["name"] is None]
-    if stops:
-        keys = [(r["id_number"], r["unit_code"], r["period"]) for r in stops]
-        known = {}
-        for i in range(0, len(keys), 1000):
-            for idn, unit, period, name, amount in uow.session.execute(
-                    select(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period,
-                           PartnerPayrollRow.name, PartnerPayrollRow.gross_amount)
-                    .where(tuple_(PartnerPayrollRow.id_number, PartnerPayrollRow.unit_code, PartnerPayrollRow.period).in_(keys[i:i + 1000]))):
-                known[(idn, unit, period)] = (name, amount)
-        for r in stops:
-            r["name"], r["gross_amount"] = known.get((r["id_number"], r["unit_code"], r["period"]), (None, None))
-    upsert(uow.session, PartnerPayrollRow.__table__, rows, ["id_number", "unit_code", "period"])
+    params: dict = {}
+    for _, p in parts:
+        params.update(p)
+    if len(parts) == 1:
+        session.execute(text(parts[0][0]), params)
+        return
+    ctes = ", ".join(f"w{i} AS ({sql} RETURNING 1)" for i, (sql, _) in enumerate(parts[:-1]))
+    session.execute(text(f"WITH {ctes} {parts[-1][0]}"), params)
 
-
-COPY_MIN_ROWS = 64  # fewer rows: one INSERT over arrays (one round trip; COPY takes two)
-
-_PG_LOOKUP = text(
-    "SELECT 'a', event_id, payload_sha256, NULL::bigint FROM applied_events "
-    "WHERE source = :src AND event_id = ANY(CAST(:ids AS varchar(200)[])) "
-    "UNION ALL SELECT 's', subject, NULL, sequence FROM subject_sequences "
-    "WHERE source = :src AND subject = ANY(CAST(:subjects AS varchar(18)[]))")
 
 _PG_VERIFY = text(
     "UPDATE persons SET verified_name = v.name, identity_status = v.status, photo_sha256 = v.photo "

@@ -41,11 +41,12 @@ def hire(db, idn, unit, category="ADMINISTRATIVE", rank=None, start=date(2021, 3
 
 def apply(db, *events: dict):
     """Apply partner CloudEvents (tests/events.py) in-process, as a connector's batch would."""
+    from connectors.spec import partner_row
     from hub.service_layer.partner_events import apply_events
     from tests.events import translated as as_the_connector_reads_it
 
     translated = [as_the_connector_reads_it(e) for e in events]  # each by its topic's department (a Rejected fails)
     with UnitOfWork(db, actor="test:connector") as uow:
-        res = apply_events(uow, translated)
+        res = apply_events(uow, partner_row=partner_row, events=translated)
         uow.commit()
     return res

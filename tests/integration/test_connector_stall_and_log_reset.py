@@ -127,6 +127,40 @@ def test_a_database_outage_longer_than_the_stall_time_makes_the_connector_not_re
         st.close()
 
 
+def test_a_database_outage_before_the_first_batch_makes_the_connector_not_ready(pg_url, kafka_bootstrap):
+    """Down while the connector reads its stored offsets (starting, or re-opening after a broker error): it retries
+    that, and is reported like a batch retried too long, not as alive and well."""
+    st = Streaming(pg_url, kafka_bootstrap, partitions=1, relay=False)
+    dbname = pg_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    stop = threading.Event()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": dbname})
+        runner = ConnectorRunner(all_connectors()["hr"], st.db, st.bootstrap, topic_prefix=st.prefix, stop_event=stop,
+                                 max_backoff_s=0.5, stall_s=1)
+        thread = threading.Thread(target=runner.run, daemon=True)
+        thread.start()
+        hub = Hub(settings=None, db=st.db)
+        hub.runners = [(runner, thread)]
+        wait_until(lambda: readiness(hub)["connector.hr"].startswith("retrying"), 30, "the outage to be reported",
+                   detail=lambda: readiness(hub)["connector.hr"])
+        assert "OperationalError" in readiness(hub)["connector.hr"]
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
+        st.send(ev.hr(id_number(), "蒋三", "91330100MA27XK0000"))
+        st.wait_consumed("hr", 1, timeout=60)
+        wait_until(lambda: readiness(hub)["connector.hr"] == "ok", 10, "ready again",
+                   detail=lambda: readiness(hub)["connector.hr"])
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+        stop.set()
+        st.close()
+
+
 def _restart_empty(broker: EmbeddedBroker, st: Streaming) -> EmbeddedBroker:
     """Stop the broker and start it again on its port: Tansu comes back without topics or records."""
     broker.stop()

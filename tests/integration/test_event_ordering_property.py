@@ -51,6 +51,7 @@ from hub.adapters.orm import (
     PartnerPayrollRow,
     PersonRow,
 )
+from connectors.spec import partner_row
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests import events as ev
@@ -100,14 +101,14 @@ def apply_one_by_one(db, events: list[dict]):
     results = []
     for e in events:
         with UnitOfWork(db, actor="test:connector") as uow:
-            results.append(apply_events(uow, [_translated(e)]))
+            results.append(apply_events(uow, partner_row=partner_row, events=[_translated(e)]))
             uow.commit()
     return results
 
 
 def apply_as_one_batch(db, events: list[dict]):
     with UnitOfWork(db, actor="test:connector") as uow:
-        res = apply_events(uow, [_translated(e) for e in events])
+        res = apply_events(uow, partner_row=partner_row, events=[_translated(e) for e in events])
         uow.commit()
     return res
 
@@ -259,7 +260,7 @@ def test_a_reused_id_with_another_payload_is_a_conflict_and_changes_nothing(db):
     idn = make_person(db, name="周六")
     e = ev.police(idn, "周陆", sequence=5)  # opens NAME_MISMATCH
     with UnitOfWork(db, actor="test") as uow:
-        assert apply_events(uow, [_translated(e)]).applied == 1
+        assert apply_events(uow, partner_row=partner_row, events=[_translated(e)]).applied == 1
         uow.commit()
     before = _snapshot(db)
     assert [m[0] for m in before["mismatches"]] == ["NAME_MISMATCH"]
@@ -268,7 +269,7 @@ def test_a_reused_id_with_another_payload_is_a_conflict_and_changes_nothing(db):
     twin["sequence"] = 9
     t = _translated(twin)
     with UnitOfWork(db, actor="test") as uow:
-        res = apply_events(uow, [t])
+        res = apply_events(uow, partner_row=partner_row, events=[t])
         uow.commit()
     assert res.applied == 0 and res.duplicates == 0 and res.stale == 0
     assert len(res.conflicts) == 1
@@ -284,7 +285,7 @@ def test_a_reused_id_with_another_payload_in_the_same_batch_is_a_conflict(db):
     e = ev.police(idn, "周陆", sequence=5)
     twin = _twin(e, name="周六")
     with UnitOfWork(db, actor="test") as uow:
-        res = apply_events(uow, [_translated(e), _translated(e), _translated(twin)])
+        res = apply_events(uow, partner_row=partner_row, events=[_translated(e), _translated(e), _translated(twin)])
         uow.commit()
     assert res.applied == 1 and res.duplicates == 1
     assert [reason for _, reason in res.conflicts] == [
@@ -298,12 +299,12 @@ def test_redelivery_of_the_same_event_is_a_duplicate_and_changes_nothing(db):
     idn = make_person(db, name="周六")
     e = ev.police(idn, "周陆", sequence=5)
     with UnitOfWork(db, actor="test") as uow:
-        apply_events(uow, [_translated(e)])
+        apply_events(uow, partner_row=partner_row, events=[_translated(e)])
         uow.commit()
     before = _snapshot(db)
     reordered = {k: e[k] for k in reversed(list(e))}  # same payload, other key order
     with UnitOfWork(db, actor="test") as uow:
-        res = apply_events(uow, [_translated(e), _translated(reordered)])
+        res = apply_events(uow, partner_row=partner_row, events=[_translated(e), _translated(reordered)])
         uow.commit()
     assert (res.applied, res.duplicates, res.stale, res.conflicts) == (0, 2, 0, [])
     assert _snapshot(db) == before
@@ -313,7 +314,7 @@ def test_name_mismatch_source_follows_the_sources_whose_names_differ(db):
     idn = make_person(db, name="周六")
     for e in (ev.police(idn, "周陆", sequence=1), ev.hr(idn, "周陆", unit_code(7004), sequence=1)):
         with UnitOfWork(db, actor="test") as uow:
-            apply_events(uow, [_translated(e)])
+            apply_events(uow, partner_row=partner_row, events=[_translated(e)])
             uow.commit()
     with db.read_session() as s:
         row = s.execute(select(MismatchRow).where(MismatchRow.kind == "NAME_MISMATCH",

@@ -14,6 +14,7 @@ from hub.adapters import payroll_partitions
 from hub.adapters.database import connect
 from hub.adapters.payroll_partitions import partition_name
 from hub.service_layer.comparison.pipeline import run_compare
+from connectors.spec import partner_row
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -62,7 +63,7 @@ def test_a_connector_batch_waits_for_a_comparison_before_it_touches_a_partner_vi
     def batch():
         try:
             with UnitOfWork(db, actor="connector:finance") as uow:
-                apply_events(uow, [event], plain=True)
+                apply_events(uow, partner_row=partner_row, events=[event], plain=True)
                 uow.commit()
         except Exception as e:  # noqa: BLE001 - reported below
             failures.append(e)

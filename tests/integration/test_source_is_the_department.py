@@ -16,6 +16,7 @@ from hub.contract.inbound import InboundEvent
 from connectors.hr import CONNECTOR as HR
 from connectors.police import CONNECTOR as POLICE
 from hub.adapters.orm import AppliedEventRow, PartnerIdentityRow, SubjectSequenceRow
+from connectors.spec import partner_row
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests import events as ev
@@ -30,7 +31,7 @@ def feed(db, connector, *events: dict, max_sequence_jump: int | None = JUMP) -> 
     translated = [connector.translate(ev.encode(e)) for e in events]
     dead = [t.reason for t in translated if not isinstance(t, InboundEvent)]
     with UnitOfWork(db, actor="test:connector") as uow:
-        res = apply_events(uow, [t for t in translated if isinstance(t, InboundEvent)], plain=True,
+        res = apply_events(uow, partner_row=partner_row, events=[t for t in translated if isinstance(t, InboundEvent)], plain=True,
                            max_sequence_jump=max_sequence_jump)
         uow.commit()
     return dead + [reason for _, reason in res.conflicts]

@@ -22,6 +22,7 @@ from hub.api.app import create_app
 from hub.domain.registry import Unit
 from hub.service_layer import registry_changes
 from hub.service_layer.establishment import establishments
+from connectors.spec import partner_row
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -50,7 +51,7 @@ POSTING_FIELDS = """__typename ... on PostingPayload { posting { active endReaso
 
 def _police(db, idn, name, status="ALIVE"):
     with UnitOfWork(db, actor="test:police") as uow:
-        apply_events(uow, [ev.translated(ev.police(idn, name, status=status))])
+        apply_events(uow, partner_row=partner_row, events=[ev.translated(ev.police(idn, name, status=status))])
         uow.commit()
 
 
@@ -374,7 +375,7 @@ def test_departure_frees_the_slot_yields_a_form_and_later_pay_is_ghost_payroll(o
     q = gql(office, "ADMIN", "query($c: String!) { unit(code: $c) { quotas { category used available } } }", {"c": a})
     assert {"category": "ADMINISTRATIVE", "used": 0, "available": 2} in q["unit"]["quotas"]
     with UnitOfWork(db, actor="test:finance") as uow:
-        apply_events(uow, [ev.translated(ev.paid(idn, "吴退", a, period="2026-06"))])
+        apply_events(uow, partner_row=partner_row, events=[ev.translated(ev.paid(idn, "吴退", a, period="2026-06"))])
         uow.commit()
     assert count(db, MismatchRow, MismatchRow.kind == "GHOST_PAYROLL", MismatchRow.subject == idn, MismatchRow.status == "OPEN") == 1
 
