@@ -20,7 +20,7 @@ import_registry; the import's own outbox rows are marked sent), one EmbeddedBrok
                calls per batch) and per-statement SQL timings show where the time goes. Then the OutboxRelay
                drains what the connectors wrote (timed separately), and a probe times the duplicate lookup.
 (c) latency    connectors and relay running; a separate process produces payroll lines for unknown ID numbers
-               (each opens GHOST_PAYROLL for a unique subject) at --rate events/s for --latency-seconds (plus
+               (each opens GHOST_PAYROLL for a unique subject) at each of --rates events/s for --latency-seconds (plus
                1 s of warm-up, reported separately) and reads `registry.mismatches.v1` with its own consumer
                (assign(); what is already there is skipped before producing); latency = produce() call →
                `gov.registry.mismatch.opened` whose caused_by holds the event id is readable. The database's own

@@ -126,9 +126,10 @@ def test_a_stop_in_a_later_batch_keeps_the_stored_paid_line(db):
     unit = make_unit(db)
     idn = make_person(db)
     batch(db, ev.paid(idn, "张伟", unit, amount="7100.00"))
-    batch(db, ev.stopped(idn, unit), ev.stopped(idn, unit, period="2026-11"))  # the second stops a line never paid
+    # the second stops a line never paid; the paid line beside the stops is written in the same statement
+    batch(db, ev.stopped(idn, unit), ev.stopped(idn, unit, period="2026-11"), ev.paid(idn, "张伟", unit, period="2026-12"))
     with db.read_session() as s:
         assert sorted(tuple(r) for r in s.execute(select(PartnerPayrollRow.period, PartnerPayrollRow.name,
                                                          PartnerPayrollRow.gross_amount, PartnerPayrollRow.paid)
                                                   .where(PartnerPayrollRow.id_number == idn))) == [
-            ("2026-10", "张伟", "7100.00", False), ("2026-11", None, None, False)]
+            ("2026-10", "张伟", "7100.00", False), ("2026-11", None, None, False), ("2026-12", "张伟", "8650.00", True)]
