@@ -209,7 +209,7 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=200_000)
     ap.add_argument("--finance-only", action="store_true", help="Skip the police, HR and insurance comparisons.")
     args = ap.parse_args()
-    from hub.demo_city import generate_city
+    from hub.demo.city import generate_city
 
     with tempfile.TemporaryDirectory() as tmp, scratch_postgres("hub_cmp") as url:
         city = Path(tmp) / "city"
@@ -233,8 +233,7 @@ def main() -> None:
         floor2 = floor(url, snapshot)  # again after, to see the noise
         startup = min(run_measured([HUB, "--help"])[0] for _ in range(3))  # the command's own start-up, for scale
         # what `hub compare` imports before it does anything (interpreter start-up included), for scale
-        imports = min(run_measured([sys.executable, "-c", "import hub.cli, hub.service_layer.compare,"
-                                    " hub.service_layer.staged_compare"])[0] for _ in range(3))
+        imports = min(run_measured([sys.executable, "-c", "import hub.cli, hub.service_layer.comparison.pipeline"])[0] for _ in range(3))
         others = None if args.finance_only else compare_other_sources(url, make_other_snapshots(city, Path(tmp)))
     result = {"persons": args.persons, "snapshot_rows": summary["rows"], "floor_s": round(min(floor_s, floor2), 2),
               "copy_and_persist_s": round(persist_s, 2), "copy_into_new_table_with_key_s": round(partition_s, 2),

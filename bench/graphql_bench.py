@@ -660,7 +660,7 @@ def hub_cli(url: str, *args: str) -> str:
 
 
 def prepare(url: str, persons: int, tmp: Path) -> dict:
-    from hub.demo_city import generate_city
+    from hub.demo.city import generate_city
     from sqlalchemy import create_engine, text
 
     city = tmp / "city"

@@ -87,7 +87,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         city = Path(tmp) / "city"
-        from hub.demo_city import generate_city
+        from hub.demo.city import generate_city
 
         t0 = time.perf_counter()
         generate_city(city, args.persons)

@@ -37,7 +37,7 @@ def main() -> None:
     from hub import reports
     from hub.adapters.database import connect
     from hub.adapters.orm import PostingRow
-    from hub.demo_city import generate_city
+    from hub.demo.city import generate_city
     from hub.domain.vocabulary import Role
 
     with contextlib.ExitStack() as stack:

@@ -912,7 +912,7 @@ def run_experiment(db, bootstrap: str, city: Path, count: int, seed: int, prefix
     from connectors.spec import all_connectors
     from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
     from hub.adapters.kafka import ensure_topics
-    from hub.demo_events import key_of, plan_events, topic_of
+    from hub.demo.events import key_of, plan_events, topic_of
 
     ensure_topics(bootstrap, [prefix + t for t in INBOUND_TOPICS + OUTBOUND_TOPICS], 6)
     plan = plan_events(city, count, seed=seed)
@@ -1075,8 +1075,8 @@ def main() -> None:
     from hub.adapters.embedded_broker import EmbeddedBroker
     from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
     from hub.adapters.kafka import ensure_topics
-    from hub.demo_city import generate_city
-    from hub.demo_events import key_of, plan_events, topic_of
+    from hub.demo.city import generate_city
+    from hub.demo.events import key_of, plan_events, topic_of
     from hub.service_layer.importer import import_registry
 
     label = args.code_label

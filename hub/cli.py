@@ -249,7 +249,8 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
             skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", help="List bad rows and apply the rest."),
             as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
     """Full comparison of a department's monthly snapshot against the registry (全库比对)."""
-    from hub.service_layer.compare import CompareRejected, run_compare
+    from hub.service_layer.comparison.pipeline import run_compare
+    from hub.service_layer.comparison.report import CompareRejected
 
     db = _db()
     try:
@@ -313,7 +314,7 @@ def export_roster(period: str = typer.Option(..., "--period", help="YYYY-MM"),
                   for_: str = typer.Option(..., "--for", help="finance or insurance."),
                   out: Optional[Path] = typer.Option(None, "--out", help="CSV file to write (default: standard output).")):
     """Write who should be paid (finance) or insured (insurance) by which unit, from the registry."""
-    from hub.service_layer.compare import export_roster as do_export
+    from hub.service_layer.comparison.roster import export_roster as do_export
 
     db = _db()
     try:
@@ -456,7 +457,7 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
          rate: float = typer.Option(200.0, "--rate", help="Events per second."),
          bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="Broker to stream to (default HUB_KAFKA_BOOTSTRAP_SERVERS; `hub up` prints its embedded one).")):
     """Generate a realistic synthetic city (13 districts), import it, and stream partner events so mismatches appear."""
-    from hub.demo_city import demo_dir, generate_city
+    from hub.demo.city import demo_dir, generate_city
 
     settings = state.settings()
     out = out or demo_dir(settings.data_dir, settings.effective_database_url())
@@ -498,7 +499,7 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
 
 
 def _stream_demo(city: Path, target: str, events: int, *, seed: int, rate: float, sequence_base: int = 0) -> None:
-    from hub.demo_events import plan_events, stream_events
+    from hub.demo.events import plan_events, stream_events
 
     settings = state.settings()
     plan = plan_events(city, events, seed=seed, sequence_base=sequence_base)
@@ -776,8 +777,8 @@ def _demo_if_empty(hub) -> int | None:
     Returns None when it loaded the city, else how many persons the registry held (the demo was skipped)."""
     import threading
 
-    from hub.demo_city import demo_dir, generate_city
-    from hub.demo_events import plan_events, stream_events
+    from hub.demo.city import demo_dir, generate_city
+    from hub.demo.events import plan_events, stream_events
     from hub.service_layer.importer import import_registry
 
     held = _registry_persons(hub.db)

@@ -95,7 +95,7 @@ INBOUND = {
          "status": one_of("ACTIVE", "SUSPENDED", "TERMINATED")}, closed=False)),
 }
 
-# unit.* and person.created carry the registry's one builder's data (hub.service_layer.registry.unit_data /
+# unit.* and person.created carry the registry's one builder's data (hub.service_layer.registry_changes.unit_data /
 # person_data) on every path, ``hub import`` included: every field is present.
 UNIT = data({"code": UNIT_CODE, "name": NAME, "kind": UNIT_KIND, "level": UNIT_LEVEL,
              "region_code": {"type": "string", "pattern": "^[0-9]{6}$"}, "parent_code": nullable(UNIT_CODE),

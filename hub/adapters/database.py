@@ -57,10 +57,6 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def __post_init__(self) -> None:
         # One factory each: building a sessionmaker per call sets up SQLAlchemy's event dispatch every time.
         self._writer = sessionmaker(self.engine, expire_on_commit=False)

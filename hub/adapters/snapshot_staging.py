@@ -18,8 +18,6 @@ not have (ignored) are fine.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +25,8 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from hub.domain.identifiers import USCC_ALPHABET, _ID_WEIGHTS, _USCC_WEIGHTS
+from hub.adapters.csv_rows import CsvRows, UnreadableCsv
+from hub.domain.identifiers import ID_CHECK_CHARS, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 
 TABLE = "snapshot_stage"
 
@@ -37,19 +36,19 @@ _SPACE = r"[\s\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x1c-
 
 def _id_ok(col: str) -> str:
     """GB 11643: 17 digits and the check character, and a real birth date (year ≥ 1). Nested CASEs fix the order."""
-    total = " + ".join(f"(ascii(substr({col}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(_ID_WEIGHTS))
+    total = " + ".join(f"(ascii(substr({col}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(ID_WEIGHTS))
     y, m, d = (f"substr({col}, 7, 4)::int", f"substr({col}, 11, 2)::int", f"substr({col}, 13, 2)::int")
     return (f"(CASE WHEN {col} ~ '^[0-9]{{17}}[0-9X]$' THEN"
             f" (CASE WHEN {y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} >= 1 THEN"
             f" {d} <= extract(day FROM make_date({y}, {m}, 1) + interval '1 month - 1 day')"
-            f" AND substr('10X98765432', (({total}) % 11) + 1, 1) = substr({col}, 18, 1) ELSE false END)"
+            f" AND substr('{ID_CHECK_CHARS}', (({total}) % 11) + 1, 1) = substr({col}, 18, 1) ELSE false END)"
             f" ELSE false END)")
 
 
 def _uscc_ok(col: str) -> str:
     """GB 32100: 18 characters of the code alphabet, the last the check character."""
     value = lambda i: f"(strpos('{USCC_ALPHABET}', substr({col}, {i + 1}, 1)) - 1)"  # noqa: E731
-    total = " + ".join(f"{value(i)} * {w}" for i, w in enumerate(_USCC_WEIGHTS))
+    total = " + ".join(f"{value(i)} * {w}" for i, w in enumerate(USCC_WEIGHTS))
     return (f"(CASE WHEN {col} ~ '^[{USCC_ALPHABET}]{{18}}$' THEN"
             f" substr('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = substr({col}, 18, 1) ELSE false END)")
 
@@ -125,9 +124,9 @@ def stage(session: Session, raw: bytes, columns: StagedColumns, *, table: str = 
     if b"\r" in first.removesuffix(b"\r"):  # the csv module sees a line break inside the header line
         return None
     try:
-        header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8"))))]
+        header = CsvRows(first.decode("utf-8"), "header", ()).header  # the one CSV policy's header
         body.decode("utf-8")
-    except (UnicodeDecodeError, StopIteration, csv.Error):  # csv.Error: e.g. bare CR line ends (one long "line")
+    except (UnicodeDecodeError, UnreadableCsv):  # UnreadableCsv: e.g. bare CR line ends (one long "line")
         return None
     # Columns the source does not have are staged as ``_extra_N`` and ignored, as the csv reader ignores them (in a
     # temporary table only: a partition-to-be has exactly the view's columns).

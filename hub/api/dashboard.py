@@ -116,8 +116,8 @@ PAGE = """<!doctype html>
 
 
 def region_names() -> dict[str, str]:
-    """Names of the city's divisions (GB/T 2260), as the demo city (hub.demo_city) knows them."""
-    from hub.demo_city import division_names
+    """Names of the city's divisions (GB/T 2260), as the demo city (hub.demo.city) knows them."""
+    from hub.demo.city import division_names
 
     return division_names()
 

@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from hub.adapters.orm import PostingRow
+from hub.adapters.orm import PostingRow, UnitRow
 from hub.adapters.text_limits import is_too_long, refuse_overlong
 
 from hub.api.workflow_types import ApprovalForm, LeaderAppointment
@@ -37,7 +37,7 @@ from hub.domain.registry import Unit as DomainUnit
 from hub.domain.retirement import FlexibleRetirement as FlexibleRetirementKind
 from hub.domain.vocabulary import NonEstablishmentKind as NonEstablishmentKindValue
 from hub.domain.vocabulary import Role
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.unit_of_work import UnitOfWork
 
 
@@ -227,7 +227,7 @@ def _in_region(info: Ctx, uow, *, unit_code: str | None = None, region_code: str
     if not mine:
         return
     if unit_code is not None:
-        row = uow.session.get(registry.UnitRow, unit_code.strip().upper())
+        row = uow.session.get(UnitRow, unit_code.strip().upper())
         region_code = row.region_code if row is not None else region_code
     if region_code is not None and region_code.strip() != mine:
         raise RegionRefused(f"this ADMIN token acts only in region {mine}, not {region_code}")
@@ -237,7 +237,7 @@ def _quota_result(info: Ctx, set_slots) -> "QuotaResult":
     """Run a quota or leader-quota change; the payload is the unit with its quotas as they now stand."""
     def work(uow):
         row = set_slots(uow)
-        return QuotaPayload(unit=Unit.from_row(uow.session.get(registry.UnitRow, row.unit_code)))
+        return QuotaPayload(unit=Unit.from_row(uow.session.get(UnitRow, row.unit_code)))
     return _run(info, (InvalidInput, UnitNotFound), work)
 
 
@@ -291,7 +291,7 @@ class Mutation:
                                grade=unit.grade.value if unit.grade else None, civil_service_managed=unit.civil_service_managed,
                                classification=unit.classification.value if unit.classification else None,
                                dispatched=unit.dispatched.value if unit.dispatched else None)
-            return UnitPayload(unit=Unit.from_row(registry.create_unit(uow, unit=d, document_number=document_number, effective=effective_date)))
+            return UnitPayload(unit=Unit.from_row(registry_changes.create_unit(uow, unit=d, document_number=document_number, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
 
     @strawberry.mutation(description="Rename or reclassify a unit; the old version stays in its history (沿革).")
@@ -300,25 +300,25 @@ class Mutation:
             _in_region(info, uow, unit_code=code)
             _in_region(info, uow, region_code=changes.region_code)
             ch = {k: (x.value if hasattr(x, "value") else x) for k, x in vars(changes).items() if x is not None}
-            return UnitPayload(unit=Unit.from_row(registry.update_unit(uow, code=code, changes=ch, document_number=document_number, effective=effective_date)))
+            return UnitPayload(unit=Unit.from_row(registry_changes.update_unit(uow, code=code, changes=ch, document_number=document_number, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), work)
 
     @strawberry.mutation(description="Abolish a unit (机构撤销); refused while it has active postings.")
     def abolish_unit(self, info: Ctx, code: str, effective_date: date, document_number: str | None = None) -> UnitResult:
         return _run(info, (InvalidInput, InvalidIdNumber, UnitNotFound), lambda uow: _in_region(info, uow, unit_code=code) or UnitPayload(
-            unit=Unit.from_row(registry.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
+            unit=Unit.from_row(registry_changes.abolish_unit(uow, code=code, document_number=document_number, effective=effective_date))))
 
     @strawberry.mutation(description="Approve a unit's quota in a category (核定编制); a cut below use opens OVER_QUOTA.")
     def set_quota(self, info: Ctx, unit_code: str, category: QuotaCategory, approved: int, effective_date: date,
                   document_number: str | None = None) -> QuotaResult:
-        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry.set_quota(
+        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry_changes.set_quota(
             uow, unit_code=unit_code, category=category.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
     @strawberry.mutation(description="Approve a unit's leadership positions of a rank (核定领导职数).")
     def set_leader_quota(self, info: Ctx, unit_code: str, rank: LeaderRank, approved: int, effective_date: date,
                          document_number: str | None = None) -> QuotaResult:
-        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry.set_leader_quota(
+        return _quota_result(info, lambda uow: _in_region(info, uow, unit_code=unit_code) or registry_changes.set_leader_quota(
             uow, unit_code=unit_code, rank=rank.value, approved=approved, document_number=document_number,
             effective=effective_date))
 
@@ -333,7 +333,7 @@ class Mutation:
                     PostingRow.id_number == d.id_number, PostingRow.active))
                 if posted is not None:
                     _in_region(info, uow, unit_code=posted)
-            return PersonPayload(person=Person.from_row(registry.register_person(uow, person=d, effective=effective_date)))
+            return PersonPayload(person=Person.from_row(registry_changes.register_person(uow, person=d, effective=effective_date)))
         return _run(info, (InvalidInput, InvalidIdNumber, IdentityDisagrees), work)
 
     @strawberry.mutation(description="Record an approved flexible retirement (弹性提前/弹性延迟退休) of a posted person, "
@@ -363,7 +363,7 @@ class Mutation:
             row = set_up(uow, unit_code=unit_code, name=name, chief_positions=chief_positions,
                          deputy_positions=deputy_positions, approved=approved, document_number=document_number)
             return DepartmentPayload(department=InternalDepartment.from_row(row),
-                                     unit=Unit.from_row(uow.session.get(registry.UnitRow, row.unit_code)))
+                                     unit=Unit.from_row(uow.session.get(UnitRow, row.unit_code)))
         return _run(info, (InvalidInput, UnitNotFound, LeaderQuotaExhausted), work)
 
     @strawberry.mutation(description="Abolish an internal department (内设机构撤销); its positions return to the unit.")
@@ -377,7 +377,7 @@ class Mutation:
                 _in_region(info, uow, unit_code=found.unit_code)
             row = abolish(uow, department_id=id)
             return DepartmentPayload(department=InternalDepartment.from_row(row),
-                                     unit=Unit.from_row(uow.session.get(registry.UnitRow, row.unit_code)))
+                                     unit=Unit.from_row(uow.session.get(UnitRow, row.unit_code)))
         return _run(info, (InvalidInput,), work)
 
     @strawberry.mutation(description="Register a person employed and paid by a unit outside the establishment (编外人员): "
@@ -412,7 +412,9 @@ class Mutation:
         import uuid
 
         from hub.config import load_settings
-        from hub.service_layer.compare import PERIOD, SOURCES, _record_start, run_compare, snapshot_file
+        from hub.service_layer.comparison.files import snapshot_file
+        from hub.service_layer.comparison.pipeline import record_start, run_compare
+        from hub.service_layer.comparison.sources import PERIOD, SOURCES
 
         p = info.context.principal
         if p.role is not Role.ADMIN or p.region_code:
@@ -440,6 +442,6 @@ class Mutation:
             except Exception:  # noqa: BLE001 - recorded as REJECTED/FAILED on the comparison row
                 pass
 
-        _record_start(db, cid, source, period, file, digest, p.actor, False)
+        record_start(db, cid, source, period, file, digest, p.actor, False)
         threading.Thread(target=run, name=f"compare-{cid[:8]}", daemon=True).start()
         return ComparisonStarted(comparison_id=strawberry.ID(cid))

@@ -343,7 +343,9 @@ class Query:
     def headcount_consistency(self, info: Ctx, period: str, region_code: str | None = None, inconsistent_only: bool = False,
                               first: int | None = None, after: str | None = None) -> Connection[HeadcountLine]:
         check(info, "Query.headcountConsistency")
-        from hub.service_layer.compare import FISCAL_FUNDING, PERIOD, headcount_facts
+        from hub.domain.registry import FISCAL_FUNDING
+        from hub.service_layer.comparison.absences import headcount_facts
+        from hub.service_layer.comparison.sources import PERIOD
 
         if not PERIOD.match(period):
             raise ValueError(f"period {period!r} must be YYYY-MM")

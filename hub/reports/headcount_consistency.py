@@ -6,7 +6,7 @@ from __future__ import annotations
 from hub.domain.registry import headcount_consistent, headcount_judged
 from hub.domain.vocabulary import Role
 from hub.reports.base import OFFICE, Column, Param, Report
-from hub.service_layer.compare import headcount_facts
+from hub.service_layer.comparison.absences import headcount_facts
 
 
 def query(ctx):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow, UnitRow
+from hub.adapters.orm import InternalDepartmentRow, LeaderQuotaRow
 from hub.contract.topics import UPDATES_TOPIC
-from hub.domain.registry import DomainError, LeaderRank, UnitAbolished, check_department, leader_split
+from hub.domain.registry import DomainError, LeaderRank, UnitAbolished, check_department
 from hub.domain.vocabulary import MismatchKind, UnitStatus
 from hub.service_layer.mismatches import MismatchBook
-from hub.service_layer.registry import _get_unit
+from hub.service_layer.registry_changes import _get_unit
 from hub.service_layer.unit_of_work import UnitOfWork
 
 REGISTRY = "registry"
@@ -30,13 +30,6 @@ def department_data(r: InternalDepartmentRow) -> dict:
 def _active(uow: UnitOfWork, unit_code: str) -> list[InternalDepartmentRow]:
     return list(uow.session.execute(select(InternalDepartmentRow).where(
         InternalDepartmentRow.unit_code == unit_code, InternalDepartmentRow.active).order_by(InternalDepartmentRow.id)).scalars())
-
-
-def split_of(uow: UnitOfWork, unit_code: str) -> dict[LeaderRank, dict[str, int]]:
-    approved = {LeaderRank(r): n for r, n in uow.session.execute(select(LeaderQuotaRow.rank, LeaderQuotaRow.approved)
-                                                                  .where(LeaderQuotaRow.unit_code == unit_code))}
-    grade = uow.session.scalar(select(UnitRow.grade).where(UnitRow.code == unit_code))
-    return leader_split(approved, [(d.chief_positions, d.deputy_positions) for d in _active(uow, unit_code)], grade)
 
 
 def set_up(uow: UnitOfWork, *, unit_code: str, name: str, chief_positions: int, deputy_positions: int, approved: bool,
@@ -94,7 +87,7 @@ def recheck_departments(uow: UnitOfWork, book: MismatchBook, unit_code: str) -> 
     unapproved = sorted(d.name for d in _active(uow, unit_code) if not d.approved)
     [row] = book.open_rows(MismatchKind.UNAPPROVED_DEPARTMENT, subjects=[unit_code]) or [None]
     if unapproved:
-        book.raise_(MismatchKind.UNAPPROVED_DEPARTMENT, subject=unit_code, unit_code=unit_code, source=REGISTRY,
+        book.open_or_update(MismatchKind.UNAPPROVED_DEPARTMENT, subject=unit_code, unit_code=unit_code, source=REGISTRY,
                     details={"departments": unapproved}, existing=row, lookup=False)
     elif row is not None:
         book.resolve(row)

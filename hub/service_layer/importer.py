@@ -8,9 +8,7 @@ Legacy data may already be over quota: it is accepted and OVER_QUOTA / LEADERSHI
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Callable
 from sqlalchemy import text, select
 
 from hub.adapters.bulk import bulk_insert
+from hub.adapters.csv_rows import CsvRows, UnreadableCsv
 from hub.adapters.database import Database
 from hub.adapters.jsonutil import dumps
 from hub.adapters.orm import (
@@ -37,13 +36,13 @@ from hub.adapters.orm import (
 from hub.contract.cloudevents import cloud_event_template, event_ids, json_string
 from hub.contract.topics import UPDATES_TOPIC
 from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
-from hub.domain.identifiers import _ID_CHECK, _ID_WEIGHTS, InvalidIdentifier, parse_id_number, parse_unit_code
+from hub.domain.identifiers import IdNumberChecks, InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import Person, Unit, leader_rank_fits_grade
 from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStatus
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, partner_known_ids, reconcile_persons
-from hub.service_layer.registry import person_data, posting_data, unit_data
+from hub.service_layer.registry_changes import person_data, posting_data, unit_data
 from hub.service_layer.unit_of_work import UnitOfWork
 
 FILES = {
@@ -62,7 +61,9 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)
-class RowError:
+class BadImportRow:
+    """A row of an import file that was not imported (or a whole file: line 0, a header problem: line 1) and why."""
+
     file: str
     line: int
     reason: str
@@ -74,7 +75,7 @@ class RowError:
 @dataclass
 class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[BadImportRow] = field(default_factory=list)
     mismatches: MismatchTally = field(default_factory=MismatchTally)
     encodings: dict[str, str] = field(default_factory=dict)  # file name -> encoding read (hub.adapters.text_files)
 
@@ -105,43 +106,33 @@ def _parse_count(raw: str) -> int:
 
 
 def _read(path: Path, report: ImportReport, loaded: "_Loaded"):
-    """Yield (line, [stripped value of each FILES column]) for a CSV file; header problems are reported as line 1.
+    """Yield (line, [stripped value of each FILES column, then each OPTIONAL one]) for a CSV file, read by the one
+    CSV policy (``hub.adapters.csv_rows``); header problems are reported as line 1, rows with more or fewer fields
+    than the header as bad rows.
 
     The file's text is the one ``_validate`` decoded (UTF-8 or GB18030); an undecodable file yields nothing.
-
-    The same rows, values and line numbers as csv.DictReader gives (blank lines skipped, missing trailing fields
-    empty, a repeated header name meaning its last column), without building a dict per row.
     """
     name = path.name
-    wanted = FILES[name]
     content = loaded.texts.pop(name, None)
     if content is None:
         return
-    with io.StringIO(content, newline="") as f:
-        del content
-        reader = csv.reader(f)
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in wanted if c not in header]
-        if missing:
-            report.errors.append(RowError(name, 1, f"header lacks column(s): {', '.join(missing)}"))
-            return
-        width = len(header)
-        position = {h: i for i, h in enumerate(header)}
-        take = [position[c] for c in wanted]
-        optional = [position.get(c) for c in OPTIONAL.get(name, ())]
-        pad = [""] * width
-        for row in reader:
-            if len(row) != width:
-                if not row:
-                    continue
-                if len(row) > width:
-                    report.errors.append(RowError(name, reader.line_num, "more fields than the header has"))
-                    continue
-                row = row + pad[len(row):]
-            values = [row[i].strip() for i in take]
-            if optional:
-                values += ["" if i is None else row[i].strip() for i in optional]
-            yield reader.line_num, values
+    try:
+        rows = CsvRows(content, name, FILES[name], OPTIONAL.get(name, ()))
+    except UnreadableCsv as e:
+        report.errors.append(BadImportRow(name, 1, str(e).removeprefix(f"{name}, line 1: ")))
+        return
+    del content
+    if rows.missing:
+        report.errors.append(BadImportRow(name, 1, f"header lacks column(s): {', '.join(rows.missing)}"))
+        return
+    try:
+        for line, values, problem in rows:
+            if problem:
+                report.errors.append(BadImportRow(name, line, problem))
+                continue
+            yield line, values
+    except UnreadableCsv as e:
+        report.errors.append(BadImportRow(name, rows.line, str(e).removeprefix(f"{name}, line {rows.line}: ")))
 
 
 @dataclass
@@ -157,46 +148,6 @@ class _Loaded:
     texts: dict[str, str] = field(default_factory=dict)  # file name -> decoded text, until read
 
 
-class _IdNumbers:
-    """A quick, memoised check of citizen ID numbers for the hot loops of a large import.
-
-    ``check(value)`` takes an upper-cased, stripped ID number and returns (birth date, ISO birth date, gender) when
-    it is plainly valid: 18 ASCII characters, 17 digits and the right check character, a real birth date. It
-    returns None for anything else, and the caller then asks parse_id_number, which has the final word and the
-    error message. The GB 11643 weighted sum is put together from memoised parts (region, birth date, serial).
-    """
-
-    def __init__(self):
-        self._region: dict[str, int] = {}
-        self._birth: dict[str, tuple[int, tuple[date, str] | None]] = {}
-        self._serial: dict[str, int] = {}
-
-    @staticmethod
-    def _weighted(digits: str, weights: tuple[int, ...]) -> int:
-        return sum(int(d) * w for d, w in zip(digits, weights))
-
-    def check(self, v: str) -> tuple[date, str, str] | None:
-        if len(v) != 18 or not v.isascii() or not v[:17].isdigit():
-            return None
-        region = self._region.get(v[:6])
-        if region is None:
-            region = self._region[v[:6]] = self._weighted(v[:6], _ID_WEIGHTS[:6])
-        b = self._birth.get(v[6:14])
-        if b is None:
-            try:
-                d = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
-                born = (d, d.isoformat())
-            except ValueError:
-                born = None
-            b = self._birth[v[6:14]] = (self._weighted(v[6:14], _ID_WEIGHTS[6:14]), born)
-        serial = self._serial.get(v[14:17])
-        if serial is None:
-            serial = self._serial[v[14:17]] = self._weighted(v[14:17], _ID_WEIGHTS[14:17])
-        if v[17] != _ID_CHECK[(region + b[0] + serial) % 11] or b[1] is None:
-            return None
-        return b[1][0], b[1][1], "M" if v[16] in "13579" else "F"
-
-
 def _workbook(directory: Path, name: str) -> Path:
     """``units.xlsx`` for ``units.csv``: the Excel workbook a file may come as instead."""
     return directory / f"{name.removesuffix('.csv')}.xlsx"
@@ -205,7 +156,7 @@ def _workbook(directory: Path, name: str) -> Path:
 def _validate(db: Database, directory: Path, report: ImportReport, progress: Progress | None) -> _Loaded:
     present = [n for n in FILES if (directory / n).is_file() or _workbook(directory, n).is_file()]
     if not present:
-        report.errors.append(RowError(str(directory), 0, f"no registry CSV files found (expected any of {', '.join(FILES)}, "
+        report.errors.append(BadImportRow(str(directory), 0, f"no registry CSV files found (expected any of {', '.join(FILES)}, "
                                                          "or .xlsx workbooks of the same names)"))
         return _Loaded()
     out = _Loaded()
@@ -220,7 +171,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                 continue
             decoded = decode(raw, n)
         except UnreadableText as e:
-            err(RowError(path.name, e.line, str(e).removeprefix(f"{path.name}: line {e.line}, ")))
+            err(BadImportRow(path.name, e.line, str(e).removeprefix(f"{path.name}: line {e.line}, ")))
             continue
         del raw
         out.texts[n], report.encodings[n] = decoded.text, decoded.encoding
@@ -247,13 +198,13 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                              grade=grade or None, civil_service_managed=managed.lower() in _TRUE,
                              classification=classification or None, dispatched=dispatched or None)
             except ValueError as e:
-                err(RowError("units.csv", line, str(e)))
+                err(BadImportRow("units.csv", line, str(e)))
                 continue
             if u.code in known_units:
-                err(RowError("units.csv", line, f"unit {u.code} is already in the registry"))
+                err(BadImportRow("units.csv", line, f"unit {u.code} is already in the registry"))
                 continue
             if u.code in file_units:
-                err(RowError("units.csv", line, f"unit {u.code} appears twice (first on line {file_units[u.code]})"))
+                err(BadImportRow("units.csv", line, f"unit {u.code} appears twice (first on line {file_units[u.code]})"))
                 continue
             file_units[u.code] = line
             out.units.append(u)
@@ -262,17 +213,17 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
     grades = {**known_grades, **{u.code: u.grade.value for u in out.units if u.grade}}
     for line, u in parents:
         if u.parent_code and u.parent_code not in all_units:
-            err(RowError("units.csv", line, f"parent unit {u.parent_code} is unknown"))
+            err(BadImportRow("units.csv", line, f"parent unit {u.parent_code} is unknown"))
     out.units = _parents_first(out.units, known_units, report, file_units)
 
     def unit_ref(file: str, line: int, raw: str) -> str | None:
         try:
             code = parse_unit_code(raw)
         except InvalidIdentifier as e:
-            err(RowError(file, line, str(e)))
+            err(BadImportRow(file, line, str(e)))
             return None
         if code not in all_units:
-            err(RowError(file, line, f"unknown unit {code}"))
+            err(BadImportRow(file, line, f"unknown unit {code}"))
             return None
         return code
 
@@ -289,18 +240,18 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                 value = vocab.parse(raw_value, f"quota {what}" if what == "category" else "leader rank")
                 approved = _parse_count(raw_approved)
             except ValueError as e:
-                err(RowError(fname, line, str(e)))
+                err(BadImportRow(fname, line, str(e)))
                 continue
             if code is None:
                 continue
             if what == "rank" and approved > 0 and not leader_rank_fits_grade(grades.get(code), value):
-                err(RowError(fname, line, f"a {value.value} position does not fit unit {code} of grade {grades[code]} (机构规格)"))
+                err(BadImportRow(fname, line, f"a {value.value} position does not fit unit {code} of grade {grades[code]} (机构规格)"))
                 continue
             key = (code, value.value)
             if key in known:
-                err(RowError(fname, line, f"{what} {value.value} of unit {code} is already set in the registry"))
+                err(BadImportRow(fname, line, f"{what} {value.value} of unit {code} is already set in the registry"))
             elif key in seen:
-                err(RowError(fname, line, f"{what} {value.value} of unit {code} appears twice (first on line {seen[key]})"))
+                err(BadImportRow(fname, line, f"{what} {value.value} of unit {code} appears twice (first on line {seen[key]})"))
             else:
                 seen[key] = line
                 target.append((code, value.value, approved))
@@ -308,7 +259,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
     # persons and postings: the hot loops. Plainly valid rows take quick, memoised checks; any row that does not
     # is run through the domain's own parsers (Person.new, parse_id_number, _Vocab.parse, _parse_date), which
     # decide and give the error message, so verdicts and messages are those of the domain.
-    ids = _IdNumbers()
+    ids = IdNumberChecks()
     educations = frozenset(e.value for e in Education)
     categories = frozenset(c.value for c in QuotaCategory)
     ranks = frozenset(r.value for r in LeaderRank)
@@ -327,15 +278,15 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                     person = Person.new(id_number=raw_id, name=name, gender=gender or None,
                                         birth_date=birth, education=education or None)
                 except ValueError as e:
-                    err(RowError("persons.csv", line, str(e)))
+                    err(BadImportRow("persons.csv", line, str(e)))
                     continue
                 p = (person.id_number, person.name, person.gender.value, person.birth_date,
                      person.education.value if person.education else None)
             idn = p[0]
             if idn in known_persons:
-                err(RowError("persons.csv", line, f"person {idn} is already in the registry"))
+                err(BadImportRow("persons.csv", line, f"person {idn} is already in the registry"))
             elif idn in file_persons:
-                err(RowError("persons.csv", line, f"person {idn} appears twice (first on line {file_persons[idn][0]})"))
+                err(BadImportRow("persons.csv", line, f"person {idn} appears twice (first on line {file_persons[idn][0]})"))
             else:
                 file_persons[idn] = (line, p[3])
                 persons.append(p)
@@ -354,7 +305,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                     try:
                         idn = parse_id_number(raw_id).value
                     except InvalidIdentifier as e:
-                        err(RowError("postings.csv", line, str(e)))
+                        err(BadImportRow("postings.csv", line, str(e)))
                         continue
             code = units_seen.get(raw_unit)
             if code is None:
@@ -371,19 +322,19 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                 if start is None:
                     start = dates[raw_start] = _parse_date(raw_start, "start date")
             except ValueError as e:
-                err(RowError("postings.csv", line, str(e)))
+                err(BadImportRow("postings.csv", line, str(e)))
                 continue
             if rank and code is not None and not leader_rank_fits_grade(grades.get(code), rank):
-                err(RowError("postings.csv", line, f"a {rank} leader does not fit unit {code} of grade {grades[code]} (机构规格)"))
+                err(BadImportRow("postings.csv", line, f"a {rank} leader does not fit unit {code} of grade {grades[code]} (机构规格)"))
                 continue
             if idn not in known_persons and idn not in file_persons:
-                err(RowError("postings.csv", line, f"unknown person {idn}"))
+                err(BadImportRow("postings.csv", line, f"unknown person {idn}"))
                 continue
             if idn in posted:
-                err(RowError("postings.csv", line, f"person {idn} is posted twice: already holds an active posting in the registry"))
+                err(BadImportRow("postings.csv", line, f"person {idn} is posted twice: already holds an active posting in the registry"))
                 continue
             if idn in posted_in_file:
-                err(RowError("postings.csv", line, f"person {idn} is posted twice (first on line {posted_in_file[idn]})"))
+                err(BadImportRow("postings.csv", line, f"person {idn} is posted twice (first on line {posted_in_file[idn]})"))
                 continue
             if idn in file_persons:
                 birth = file_persons[idn][1]
@@ -391,7 +342,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                 quick = ids.check(idn)
                 birth = quick[0] if quick is not None else parse_id_number(idn).birth_date
             if start < birth:
-                err(RowError("postings.csv", line, f"start date {start} is before the person's birth date {birth}"))
+                err(BadImportRow("postings.csv", line, f"start date {start} is before the person's birth date {birth}"))
                 continue
             posted_in_file[idn] = line
             if code is None:
@@ -413,7 +364,7 @@ def _parents_first(units: list[Unit], known: set[str], report: ImportReport, lin
         if u.code in done:
             return
         if u.code in visiting:
-            report.errors.append(RowError("units.csv", lines[u.code], f"unit {u.code} is its own ancestor (parent cycle)"))
+            report.errors.append(BadImportRow("units.csv", lines[u.code], f"unit {u.code} is its own ancestor (parent cycle)"))
             done.add(u.code)
             return
         visiting.add(u.code)
@@ -454,7 +405,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
     loaded = _validate(db, directory, report, progress)
     if report.errors:
         workbooks = {f"{n.removesuffix('.xlsx')}.csv": n for n, e in report.encodings.items() if e == XLSX}
-        report.errors = [RowError(workbooks.get(e.file, e.file), e.line, e.reason) for e in report.errors]
+        report.errors = [BadImportRow(workbooks.get(e.file, e.file), e.line, e.reason) for e in report.errors]
         raise ImportRejected(report)
     units, quotas, leader_quotas, persons, postings = (loaded.units, loaded.quotas, loaded.leader_quotas,
                                                        loaded.persons, loaded.postings)

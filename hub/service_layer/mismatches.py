@@ -88,7 +88,7 @@ class MismatchBook:
             )
         ).scalar_one_or_none()
 
-    def raise_(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
+    def open_or_update(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
                details: dict, caused_by: list[str] | None = None, existing: MismatchRow | None = None,
                lookup: bool = True) -> MismatchRow:
         """Open the mismatch, or update the open one for (kind, subject, unit).
@@ -123,18 +123,6 @@ class MismatchBook:
         self.tally.add("resolved", row.kind)
         self._announce(row, types.MISMATCH_RESOLVED)
 
-    def resolve_matching(self, kind: MismatchKind, *, subject: str, unit_code: str | None = None,
-                         caused_by: list[str] | None = None) -> int:
-        """Resolve the open mismatches of a kind for a subject (optionally one unit); returns how many."""
-        q = select(MismatchRow).where(MismatchRow.kind == kind.value, MismatchRow.subject == subject,
-                                      MismatchRow.status == "OPEN")
-        if unit_code is not None:
-            q = q.where(MismatchRow.unit_code == unit_code)
-        rows = list(self.uow.session.execute(q).scalars())
-        for r in rows:
-            self.resolve(r, caused_by=caused_by)
-        return len(rows)
-
     # --- plain rows (no ORM): for callers that own the transaction's mismatches of these persons ---------------
     def load_open_plain(self, kinds: list[str], subjects: list[str]) -> list["PlainMismatch"]:
         """The open mismatches of these kinds for these subjects, as plain rows (no identity map, no flush)."""
@@ -145,10 +133,10 @@ class MismatchBook:
         q = select(t).where(t.c.kind.in_(kinds), t.c.status == "OPEN", any_of(s, t.c.subject, subjects))
         return [PlainMismatch(**r._mapping) for r in s.execute(q)]
 
-    def raise_plain(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
+    def open_or_update_plain(self, kind: MismatchKind, *, subject: str, unit_code: str | None, source: str | None,
                     details: dict, caused_by: list[str] | None = None,
                     existing: "PlainMismatch | None" = None) -> "PlainMismatch":
-        """``raise_`` on plain rows: ``existing`` is the open row (None: none is open). Changes are written by
+        """``open_or_update`` on plain rows: ``existing`` is the open row (None: none is open). Changes are written by
         ``write_plain`` — one statement for every new and changed row."""
         details_json = dumps(details)
         row = existing

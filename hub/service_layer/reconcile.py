@@ -115,7 +115,7 @@ def load_views(uow: UnitOfWork, ids: list[str]) -> tuple[dict[str, RegistryView]
 def person_view_joins(key: str) -> str:
     """The LEFT JOINs that set one person's registry entry and partner views beside ``key`` (an ID number column):
     ``pe`` persons, ``po`` the active posting, ``u`` its unit, ``pol`` police, ``hr`` HR, ``ins`` insurance.
-    Shared by the per-person loads here and the signature classes of ``finding_classes``."""
+    Shared by the per-person loads here and the signature classes of ``comparison.recheck_selection``."""
     return (f"LEFT JOIN persons pe ON pe.id_number = {key}\n"
             f"LEFT JOIN postings po ON po.id_number = {key} AND po.active\n"
             "LEFT JOIN units u ON u.code = po.unit_code\n"
@@ -236,7 +236,7 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
             found = {key: f for key, f in found.items() if key[0] in only}
         existing = open_rows.get(idn, {})
         for (kind, unit), f in found.items():
-            book.raise_(kind, subject=idn, unit_code=unit, source=f.source, details=f.details,
+            book.open_or_update(kind, subject=idn, unit_code=unit, source=f.source, details=f.details,
                         caused_by=caused_by.get(idn), existing=existing.get((kind.value, unit)), lookup=False)
         still = {(k.value, u) for k, u in found}
         for (kind, unit), row in existing.items():
@@ -253,7 +253,7 @@ def _reconcile_plain(book: MismatchBook, ids: list[str], kinds: list[str], reg, 
         found = person_findings(reg[idn], views[idn])
         existing = open_rows.get(idn, {})
         for (kind, unit), f in found.items():
-            book.raise_plain(kind, subject=idn, unit_code=unit, source=f.source, details=f.details,
+            book.open_or_update_plain(kind, subject=idn, unit_code=unit, source=f.source, details=f.details,
                              caused_by=caused_by.get(idn), existing=existing.get((kind.value, unit)))
         still = {(k.value, u) for k, u in found}
         for (kind, unit), row in existing.items():

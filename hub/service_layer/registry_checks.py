@@ -39,7 +39,7 @@ def recheck_unit_quotas(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str
         for code, e in est.items():
             over = finder(e)
             if over:
-                book.raise_(kind, subject=code, unit_code=code, source=REGISTRY, details={"over": over},
+                book.open_or_update(kind, subject=code, unit_code=code, source=REGISTRY, details={"over": over},
                             caused_by=caused_by, existing=open_rows.get(code), lookup=False)
             elif code in open_rows:
                 book.resolve(open_rows[code], caused_by=caused_by)
@@ -78,7 +78,7 @@ def recheck_retirement(uow: UnitOfWork, book: MismatchBook, today: date, id_numb
         if row is not None:
             # Keep the open one as it is: only the check date would change.
             continue
-        book.raise_(MismatchKind.RETIREMENT_DUE, subject=idn, unit_code=unit, source=REGISTRY, details=details,
+        book.open_or_update(MismatchKind.RETIREMENT_DUE, subject=idn, unit_code=unit, source=REGISTRY, details=details,
                     caused_by=caused_by, lookup=False)
     for key, row in open_rows.items():
         if key not in due:
@@ -149,7 +149,7 @@ def recheck_mixed_categories(uow: UnitOfWork, book: MismatchBook, unit_codes: se
     existing = {(r.subject, r.unit_code): r for r in open_rows}
     for key, details in found.items():
         if key not in existing:
-            book.raise_(MismatchKind.MIXED_CATEGORY, subject=key[0], unit_code=key[1], source=REGISTRY, details=details,
+            book.open_or_update(MismatchKind.MIXED_CATEGORY, subject=key[0], unit_code=key[1], source=REGISTRY, details=details,
                         caused_by=caused_by, lookup=False)
     for key, row in existing.items():
         if key not in found:

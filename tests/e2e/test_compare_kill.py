@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from hub.adapters.database import connect
 from hub.adapters.payroll_partitions import partition_name
-from hub.demo_city import generate_city
+from hub.demo.city import generate_city
 from hub.service_layer.importer import import_registry
 from tests.conftest import new_pg_database
 from tests.e2e.hub_process import hub_executable

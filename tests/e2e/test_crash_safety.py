@@ -10,8 +10,8 @@ import pytest
 from hub.adapters.database import connect
 from hub.contract.topics import INBOUND_TOPICS, OUTBOUND_TOPICS
 from hub.adapters.kafka import ensure_topics
-from hub.demo_city import generate_city
-from hub.demo_events import key_of, plan_events, topic_of
+from hub.demo.city import generate_city
+from hub.demo.events import key_of, plan_events, topic_of
 from hub.service_layer.importer import import_registry
 from tests.conftest import new_pg_database
 from tests.e2e.hub_process import HubProcess

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from hub.domain.registry import Person, Unit
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.factories import id_number, unit_code
 
@@ -14,12 +14,12 @@ def make_unit(db, *, approved: dict | None = None, leaders: dict | None = None, 
               effective=date(2020, 1, 1), name="杭州市测试局") -> str:
     code = code or unit_code()
     with UnitOfWork(db, actor="test") as uow:
-        registry.create_unit(uow, unit=Unit.new(code=code, name=name, kind="GOVERNMENT_ORGAN", level="CITY",
+        registry_changes.create_unit(uow, unit=Unit.new(code=code, name=name, kind="GOVERNMENT_ORGAN", level="CITY",
                                                 region_code="330100", funding=funding), effective=effective)
         for cat, n in (approved or {"ADMINISTRATIVE": 5}).items():
-            registry.set_quota(uow, unit_code=code, category=cat, approved=n, document_number="杭编〔2020〕1号", effective=effective)
+            registry_changes.set_quota(uow, unit_code=code, category=cat, approved=n, document_number="杭编〔2020〕1号", effective=effective)
         for rank, n in (leaders or {}).items():
-            registry.set_leader_quota(uow, unit_code=code, rank=rank, approved=n, document_number="杭编〔2020〕2号", effective=effective)
+            registry_changes.set_leader_quota(uow, unit_code=code, rank=rank, approved=n, document_number="杭编〔2020〕2号", effective=effective)
         uow.commit()
     return code
 
@@ -27,14 +27,14 @@ def make_unit(db, *, approved: dict | None = None, leaders: dict | None = None, 
 def make_person(db, *, birth=date(1985, 6, 15), male=True, name="张伟", effective=date(2020, 1, 1)) -> str:
     idn = id_number(birth, male)
     with UnitOfWork(db, actor="test") as uow:
-        registry.register_person(uow, person=Person.new(id_number=idn, name=name, education="BACHELOR"), effective=effective)
+        registry_changes.register_person(uow, person=Person.new(id_number=idn, name=name, education="BACHELOR"), effective=effective)
         uow.commit()
     return idn
 
 
 def hire(db, idn, unit, category="ADMINISTRATIVE", rank=None, start=date(2021, 3, 1)):
     with UnitOfWork(db, actor="test") as uow:
-        row = registry.start_posting(uow, id_number=idn, unit_code=unit, category=category, leader_rank=rank, start_date=start)
+        row = registry_changes.start_posting(uow, id_number=idn, unit_code=unit, category=category, leader_rank=rank, start_date=start)
         uow.commit()
         return row
 

@@ -8,7 +8,7 @@ from datetime import date
 from hub.domain.registry import Person, Unit
 from hub.domain.vocabulary import Role
 from hub.domain.workflows import Caller
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.factories import id_number, unit_code
 
@@ -20,14 +20,14 @@ def _unit(db, *, name, kind="GOVERNMENT_ORGAN", level="CITY", region=CITY, fundi
           approved=None, leaders=None):
     code = unit_code()
     with UnitOfWork(db, actor="test") as uow:
-        registry.create_unit(uow, unit=Unit.new(code=code, name=name, kind=kind, level=level, region_code=region,
+        registry_changes.create_unit(uow, unit=Unit.new(code=code, name=name, kind=kind, level=level, region_code=region,
                                                 funding=funding, parent_code=parent),
                              document_number="杭编〔2020〕1号", effective=date(2020, 1, 1))
         for cat, n in (approved or {}).items():
-            registry.set_quota(uow, unit_code=code, category=cat, approved=n, document_number="杭编〔2020〕2号",
+            registry_changes.set_quota(uow, unit_code=code, category=cat, approved=n, document_number="杭编〔2020〕2号",
                                effective=date(2020, 1, 1))
         for rank, n in (leaders or {}).items():
-            registry.set_leader_quota(uow, unit_code=code, rank=rank, approved=n, document_number="杭编〔2020〕3号",
+            registry_changes.set_leader_quota(uow, unit_code=code, rank=rank, approved=n, document_number="杭编〔2020〕3号",
                                       effective=date(2020, 1, 1))
         uow.commit()
     return code
@@ -36,7 +36,7 @@ def _unit(db, *, name, kind="GOVERNMENT_ORGAN", level="CITY", region=CITY, fundi
 def _person(db, name, birth, male, education):
     idn = id_number(birth, male)
     with UnitOfWork(db, actor="test") as uow:
-        registry.register_person(uow, person=Person.new(id_number=idn, name=name, education=education),
+        registry_changes.register_person(uow, person=Person.new(id_number=idn, name=name, education=education),
                                  effective=date(2020, 1, 1))
         uow.commit()
     return idn
@@ -44,7 +44,7 @@ def _person(db, name, birth, male, education):
 
 def _hire(db, idn, unit, category="ADMINISTRATIVE", rank=None, start=date(2021, 3, 1)):
     with UnitOfWork(db, actor="test") as uow:
-        registry.start_posting(uow, id_number=idn, unit_code=unit, category=category, leader_rank=rank,
+        registry_changes.start_posting(uow, id_number=idn, unit_code=unit, category=category, leader_rank=rank,
                                start_date=start)
         uow.commit()
 
@@ -78,10 +78,10 @@ def build(db) -> dict:
     _hire(db, p["周七"], u["school"], category="PUBLIC_INSTITUTION")
     with UnitOfWork(db, actor="test") as uow:
         # a cut below use: the branch is over quota (OVER_QUOTA opens)
-        registry.set_quota(uow, unit_code=u["branch"], category="ADMINISTRATIVE", approved=0,
+        registry_changes.set_quota(uow, unit_code=u["branch"], category="ADMINISTRATIVE", approved=0,
                            document_number="杭编〔2025〕7号", effective=date(2025, 1, 1))
         # 周七 resigns
-        registry.end_posting(uow, id_number=p["周七"], end_date=date(2026, 6, 20), reason="RESIGNATION")
+        registry_changes.end_posting(uow, id_number=p["周七"], end_date=date(2026, 6, 20), reason="RESIGNATION")
         uow.commit()
     return {"db": db, "units": u, "people": p}
 

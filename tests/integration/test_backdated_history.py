@@ -27,7 +27,7 @@ from hub.adapters.orm import (
 )
 from hub.api.app import create_app
 from hub.domain.registry import Person
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.factories import id_number
@@ -58,18 +58,18 @@ class Entity:
     def change(self, on: date, value: int, first: bool) -> None:
         with UnitOfWork(self.db, actor="test") as uow:
             if self.kind == "quota":
-                registry.set_quota(uow, unit_code=self.unit, category="WORKER", approved=value, document_number=f"D{value}",
+                registry_changes.set_quota(uow, unit_code=self.unit, category="WORKER", approved=value, document_number=f"D{value}",
                                    effective=on)
             elif self.kind == "leader_quota":
-                registry.set_leader_quota(uow, unit_code=self.unit, rank="SECTION_CHIEF", approved=value,
+                registry_changes.set_leader_quota(uow, unit_code=self.unit, rank="SECTION_CHIEF", approved=value,
                                           document_number=f"D{value}", effective=on)
             elif self.kind == "unit" and first:
                 self.unit = make_unit(self.db, name=NAMES[value], effective=on)
                 return
             elif self.kind == "unit":
-                registry.update_unit(uow, code=self.unit, changes={"name": NAMES[value]}, effective=on)
+                registry_changes.update_unit(uow, code=self.unit, changes={"name": NAMES[value]}, effective=on)
             else:
-                registry.register_person(uow, person=Person.new(id_number=self.idn, name=NAMES[value], education="BACHELOR"),
+                registry_changes.register_person(uow, person=Person.new(id_number=self.idn, name=NAMES[value], education="BACHELOR"),
                                          effective=on)
             uow.commit()
 
@@ -157,9 +157,9 @@ def test_a_backdated_set_quota_reads_right_on_both_sides_through_graphql(db):
 def test_abolishing_a_unit_before_its_later_changes_is_refused(db):
     unit = make_unit(db, effective=date(2020, 1, 1))
     with UnitOfWork(db, actor="test") as uow:
-        registry.update_unit(uow, code=unit, changes={"name": "杭州市新名局"}, effective=date(2024, 1, 1))
+        registry_changes.update_unit(uow, code=unit, changes={"name": "杭州市新名局"}, effective=date(2024, 1, 1))
         uow.commit()
     with UnitOfWork(db, actor="test") as uow, pytest.raises(ValueError, match="2024-01-01"):
-        registry.abolish_unit(uow, code=unit, effective=date(2022, 1, 1))
+        registry_changes.abolish_unit(uow, code=unit, effective=date(2022, 1, 1))
     with db.read_session() as s:
         assert s.get(UnitRow, unit).status == "ACTIVE"

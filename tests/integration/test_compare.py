@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.adapters.orm import MismatchRow, OutboxRow, PartnerPayrollRow
-from hub.service_layer.compare import CompareRejected, export_roster, run_compare
+from hub.service_layer.comparison.pipeline import run_compare
+from hub.service_layer.comparison.report import CompareRejected
+from hub.service_layer.comparison.roster import export_roster
 from tests.factories import id_number
 from tests.integration.registry_helpers import hire, make_person, make_unit
 
@@ -80,12 +82,12 @@ def test_three_numbers_for_a_ghost_a_missing_pay_line_and_an_over_quota_unit(db,
     for u, people in staff.items():
         for p in people:
             hire(db, p, u)
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.unit_of_work import UnitOfWork
     from datetime import date
 
     with UnitOfWork(db, actor="test") as uow:  # a legacy quota cut leaves over_unit over quota
-        registry.set_quota(uow, unit_code=over_unit, category="ADMINISTRATIVE", approved=1, document_number="x", effective=date(2024, 1, 1))
+        registry_changes.set_quota(uow, unit_code=over_unit, category="ADMINISTRATIVE", approved=1, document_number="x", effective=date(2024, 1, 1))
         uow.commit()
     ghost = id_number()
     lines = [(p, "某", u) for u, people in staff.items() for p in people if not (u == gap_unit and p == people[1])]
@@ -216,7 +218,7 @@ def test_headcount_consistency_resolver_and_comparison_judge_the_same_units(db, 
 
     from hub.api.app import create_app
     from hub.config import load_settings
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.tokens import create_token
     from hub.service_layer.unit_of_work import UnitOfWork
 
@@ -225,7 +227,7 @@ def test_headcount_consistency_resolver_and_comparison_judge_the_same_units(db, 
     a = make_person(db)
     hire(db, a, live)
     with UnitOfWork(db, actor="test") as uow:
-        registry.abolish_unit(uow, code=gone, effective=date(2025, 1, 1))
+        registry_changes.abolish_unit(uow, code=gone, effective=date(2025, 1, 1))
         uow.commit()
     run_compare(db, source="finance", period=P, path=finance_csv(tmp_path / "f.csv", [(a, "甲", live), (id_number(), "乙", gone)]))
     compared = {u: (d["approved"], d["actual"], d["paid"]) for (u, _), d in open_of(db, "HEADCOUNT_INCONSISTENT").items()}

@@ -3,7 +3,7 @@
 Both paths run on clones of one database holding a demo city whose partners disagree in every way the rules know
 (deceased, retired, other employer, older pay periods, stopped pay, spacing in names); their effects must be the
 same: mismatches with details, the finance view, the events published, the bad-row report. Also: the signature
-classes of ``finding_classes`` are sound (every member of a class is judged like its representative).
+classes of ``recheck_selection`` are sound (every member of a class is judged like its representative).
 """
 
 from __future__ import annotations
@@ -19,21 +19,22 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hub.adapters.database import connect
-from hub.demo_city import generate_city
+from hub.demo.city import generate_city
 from hub.domain.identifiers import make_id_number
 from hub.domain.reconciliation import person_findings
-from hub.service_layer.compare import CompareRejected, run_compare
+from hub.service_layer.comparison.pipeline import run_compare
+from hub.service_layer.comparison.report import CompareRejected
 from hub.adapters.payroll_partitions import partition_name
 from hub.adapters.snapshot_staging import TABLE as STAGE
-from hub.service_layer.finding_classes import (
+from hub.service_layer.comparison.recheck_selection import (
     _SIGNATURES,
     CLASSES,
     LATER,
     PERSONS,
     STAGED_JOINS,
     STAGED_SIGNATURES,
-    judge_among,
-    staged_persons_to_judge,
+    select_for_recheck,
+    select_staged_for_recheck,
 )
 from hub.service_layer.importer import import_registry
 from hub.service_layer.mismatches import MismatchBook
@@ -309,7 +310,7 @@ def test_persons_without_pay_lines_are_judged_by_class_not_one_by_one(pg_url, ci
             uow.session.execute(text(
                 "INSERT INTO partner_identity (id_number, name, gender, birth_date, status, photo_sha256, event_id,"
                 " updated_at) SELECT id_number, name, gender, birth_date, 'ALIVE', NULL, 'seed', now() FROM persons"))
-            assert judge_among(uow, ids) == []  # every class is free of findings: nobody is judged
+            assert select_for_recheck(uow, ids) == []  # every class is free of findings: nobody is judged
             uow.session.execute(text(f"DROP TABLE {CLASSES}"))
             uow.session.execute(text(_SIGNATURES))
             x, n = uow.session.execute(text(f"SELECT count(*) FILTER (WHERE signature LIKE '%X%'), count(DISTINCT signature)"
@@ -351,7 +352,7 @@ def test_staged_signature_classes_are_judged_like_their_representative(pg_url, c
             rows = classes()
             reg, views = load_views(uow, sorted({r[0] for r in rows}))
             later = set(s.execute(text(f"SELECT id_number FROM partner_payroll WHERE period > '{P}'")).scalars())
-            judged = set(staged_persons_to_judge(uow, stage=STAGE, period=P, all_changed=True))
+            judged = set(select_staged_for_recheck(uow, stage=STAGE, period=P, all_changed=True))
         one_by_one = {idn for idn, x, _ in rows if x}
         verdicts = defaultdict(set)
         for idn, x, sig in rows:
@@ -601,8 +602,8 @@ def test_other_sources_staged_by_class_and_general_leave_the_same_state(pg_url, 
     """The staged path (SQL), the classes path (rows read in Python, persons judged by signature class) and the general path,
     on clones of one database, over two snapshots: the same mismatches, views, verified identities and events.
     (Signature classes from 100 changed persons, so that both faster paths use them.)"""
-    monkeypatch.setattr("hub.service_layer.compare.CLASSES_FROM", 100)
-    monkeypatch.setattr("hub.service_layer.compare.RECHECK_BLOCK", 250)  # the general path works in blocks too
+    monkeypatch.setattr("hub.service_layer.comparison.recheck_selection.CLASSES_FROM", 100)
+    monkeypatch.setattr("hub.service_layer.comparison.pipeline.RECHECK_BLOCK", 250)  # the general path works in blocks too
     monkeypatch.setattr("hub.service_layer.partner_events.VERIFY_BLOCK", 200)
     out, persons, funding, postings = city
     db = connect(pg_url)
@@ -627,7 +628,7 @@ def test_other_sources_staged_by_class_and_general_leave_the_same_state(pg_url, 
             snap = _other_snapshot(tmp_path / f"{source}{seed}.csv", source, persons, postings, random.Random(seed))
             runs = [run_compare(dbs[0], source=source, period=P, path=snap)]
             with monkeypatch.context() as m:  # the classes path: the file read in Python, persons judged by class
-                m.setattr("hub.service_layer.compare.STAGED_SOURCES", ())
+                m.setattr("hub.service_layer.comparison.pipeline.STAGED_SOURCES", ())
                 runs.append(run_compare(dbs[1], source=source, period=P, path=snap))
             runs.append(run_compare(dbs[2], source=source, period=P, path=snap, staged=False))
             assert [r.method for r in runs] == ["staged", "classes", "general"]

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.config import load_settings
-from hub.service_layer.compare import snapshot_file
+from hub.service_layer.comparison.files import snapshot_file
 from hub.service_layer.tokens import create_token
 
 START = ('mutation($p: String!) { startComparison(source: "finance", period: "2026-10", path: $p) '
@@ -88,12 +88,12 @@ def test_a_file_swapped_for_a_link_after_the_check_is_not_compared(db, tree, mon
     the comparison's errors. The comparison now only runs the bytes the check saw (their SHA-256)."""
     import time
 
-    from hub.service_layer import compare
+    from hub.service_layer.comparison import pipeline
 
     inside, outside = tree
     (outside / "secret.csv").write_text(CSV + "TOPSECRET-0123,名,X,2026-10,1\n", encoding="utf-8")
     (inside / "race.csv").write_text(CSV, encoding="utf-8")
-    original = compare._record_start
+    original = pipeline.record_start
 
     def swap_then_record(*args, **kwargs):  # runs after the mutation's check and digest, before the comparison reads
         target = inside / "race.csv"
@@ -102,7 +102,7 @@ def test_a_file_swapped_for_a_link_after_the_check_is_not_compared(db, tree, mon
             target.symlink_to(outside / "secret.csv")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(compare, "_record_start", swap_then_record)
+    monkeypatch.setattr(pipeline, "record_start", swap_then_record)
     client = TestClient(create_app(db, settings=load_settings(comparison_dir=inside)))
     token = create_token(db, role="ADMIN", name="office")[1]
     headers = {"Authorization": f"Bearer {token}"}

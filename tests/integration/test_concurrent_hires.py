@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from hub.adapters.database import connect
 from hub.adapters.orm import PostingRow
 from hub.domain.registry import QuotaExhausted
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration.registry_helpers import hire, make_person, make_unit
 
@@ -29,7 +29,7 @@ def _race(url):
             barrier.wait()
             try:
                 with UnitOfWork(db, actor="test") as uow:
-                    registry.start_posting(uow, id_number=idn, unit_code=unit, category="ADMINISTRATIVE", start_date=date(2024, 1, 1))
+                    registry_changes.start_posting(uow, id_number=idn, unit_code=unit, category="ADMINISTRATIVE", start_date=date(2024, 1, 1))
                     uow.commit()
                 outcome = "ok"
             except QuotaExhausted:

@@ -140,8 +140,8 @@ def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_i
     unknown to every register, paid the same way, is GHOST_PAYROLL; a retiree is a ghost until the unit registers
     the pension it pays through finance. 三数一致 counts the recognised pay apart (general path on SQLite, staged set
     operations on PostgreSQL)."""
-    from hub.service_layer import registry
-    from hub.service_layer.compare import run_compare
+    from hub.service_layer import registry_changes
+    from hub.service_layer.comparison.pipeline import run_compare
     from hub.service_layer.non_establishment import end_entry, record_entry
     from hub.service_layer.unit_of_work import UnitOfWork
     from tests.events import paid
@@ -150,7 +150,7 @@ def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_i
     retiree = make_person(db, birth=date(1960, 2, 2), name="吴刚")
     hire(db, retiree, unit, start=date(1990, 1, 1))
     with UnitOfWork(db, actor="test") as uow:
-        registry.end_posting(uow, id_number=retiree, end_date=date(2020, 2, 29), reason="RETIREMENT")
+        registry_changes.end_posting(uow, id_number=retiree, end_date=date(2020, 2, 29), reason="RETIREMENT")
         uow.commit()
     staff = make_person(db, name="周杰")
     hire(db, staff, unit)
@@ -198,7 +198,7 @@ def test_non_establishment_staff_paid_by_finance_are_not_ghosts_and_a_stranger_i
 def test_a_posting_whose_category_does_not_fit_its_unit_is_flagged_mixed_category(db):
     import json
 
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.unit_of_work import UnitOfWork
 
     organ = make_unit(db, approved={"ADMINISTRATIVE": 2, "PUBLIC_INSTITUTION": 1})
@@ -210,11 +210,11 @@ def test_a_posting_whose_category_does_not_fit_its_unit_is_flagged_mixed_categor
     assert json.loads(m.details) == {"expected": "a category of a organ", "found": "PUBLIC_INSTITUTION",
                                      "unit_kind": "GOVERNMENT_ORGAN"}
     with UnitOfWork(db, actor="test") as uow:  # reclassified as a public institution: now the administrative slot is mixed
-        registry.update_unit(uow, code=organ, changes={"kind": "PUBLIC_INSTITUTION"}, effective=date(2021, 1, 1))
+        registry_changes.update_unit(uow, code=organ, changes={"kind": "PUBLIC_INSTITUTION"}, effective=date(2021, 1, 1))
         uow.commit()
     assert {(m.subject, json.loads(m.details)["found"]) for m in _open(db, "MIXED_CATEGORY")} == {(fits, "ADMINISTRATIVE")}
     with UnitOfWork(db, actor="test") as uow:
-        registry.end_posting(uow, id_number=fits, end_date=date(2022, 1, 1), reason="TRANSFER_OUT")
+        registry_changes.end_posting(uow, id_number=fits, end_date=date(2022, 1, 1), reason="TRANSFER_OUT")
         uow.commit()
     assert not _open(db, "MIXED_CATEGORY")
 
@@ -226,7 +226,7 @@ def test_unit_grade_and_parameters_through_graphql_and_leader_ranks_must_fit_the
 
     from hub.api.app import create_app
     from hub.domain.registry import LeaderRankAboveGrade
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.tokens import create_token
     from hub.service_layer.unit_of_work import UnitOfWork
     from tests.factories import unit_code
@@ -249,15 +249,15 @@ def test_unit_grade_and_parameters_through_graphql_and_leader_ranks_must_fit_the
             f' {{ __typename ... on InvalidInput {{ message }} }} }}')
     assert r["data"]["setLeaderQuota"]["__typename"] == "InvalidInput" and "机构规格" in r["data"]["setLeaderQuota"]["message"]
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_quota(uow, unit_code=code, category="ADMINISTRATIVE", approved=2, document_number=None, effective=date(2020, 1, 1))
-        registry.set_leader_quota(uow, unit_code=code, rank="SECTION_CHIEF", approved=1, document_number=None, effective=date(2020, 1, 1))
+        registry_changes.set_quota(uow, unit_code=code, category="ADMINISTRATIVE", approved=2, document_number=None, effective=date(2020, 1, 1))
+        registry_changes.set_leader_quota(uow, unit_code=code, rank="SECTION_CHIEF", approved=1, document_number=None, effective=date(2020, 1, 1))
         uow.commit()
     chief = make_person(db, name="钱进")
     hire(db, chief, code, rank="SECTION_CHIEF")
     other = make_person(db, name="孙退")
     with UnitOfWork(db, actor="test") as uow:
         try:
-            registry.start_posting(uow, id_number=other, unit_code=code, category="ADMINISTRATIVE",
+            registry_changes.start_posting(uow, id_number=other, unit_code=code, category="ADMINISTRATIVE",
                                    leader_rank="DIVISION_CHIEF", start_date=date(2021, 1, 1))
             raise AssertionError("accepted")
         except LeaderRankAboveGrade as e:
@@ -283,7 +283,7 @@ def test_the_demo_city_imports_with_its_grades_and_an_import_refuses_a_leader_ab
     from sqlalchemy import func
 
     from hub.adapters.orm import UnitRow
-    from hub.demo_city import generate_city
+    from hub.demo.city import generate_city
     from hub.service_layer.importer import import_registry
 
     out = tmp_path / "city"

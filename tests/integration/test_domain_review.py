@@ -11,7 +11,7 @@ from hub.adapters.orm import MismatchRow
 from hub.domain.registry import LeaderQuotaExhausted, LeaderRankAboveGrade
 from hub.domain.vocabulary import LeaderRank, Role
 from hub.domain.workflows import Caller
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.registry_checks import recheck_retirement
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -44,14 +44,14 @@ def test_a_woman_whose_hr_rank_is_written_in_full_width_digits_follows_the_60_sc
 def test_a_division_leader_in_a_section_grade_unit_is_refused_on_every_path(db):
     unit = make_unit(db, approved={"ADMINISTRATIVE": 5}, leaders={"SECTION_CHIEF": 1})
     with UnitOfWork(db, actor="test") as uow:
-        registry.update_unit(uow, code=unit, changes={"grade": "SECTION"}, effective=date(2021, 1, 1))
+        registry_changes.update_unit(uow, code=unit, changes={"grade": "SECTION"}, effective=date(2021, 1, 1))
         uow.commit()
     with pytest.raises(LeaderRankAboveGrade), UnitOfWork(db, actor="test") as uow:
-        registry.set_leader_quota(uow, unit_code=unit, rank="DIVISION_CHIEF", approved=1, document_number="x",
+        registry_changes.set_leader_quota(uow, unit_code=unit, rank="DIVISION_CHIEF", approved=1, document_number="x",
                                   effective=date(2021, 2, 1))
     p = make_person(db, birth=date(1980, 2, 1))
     with pytest.raises(LeaderRankAboveGrade), UnitOfWork(db, actor="test") as uow:
-        registry.start_posting(uow, id_number=p, unit_code=unit, category="ADMINISTRATIVE", leader_rank="DIVISION_CHIEF",
+        registry_changes.start_posting(uow, id_number=p, unit_code=unit, category="ADMINISTRATIVE", leader_rank="DIVISION_CHIEF",
                                start_date=date(2021, 3, 1))
     hire(db, p, unit)
     with pytest.raises(LeaderQuotaExhausted), UnitOfWork(db, actor=ADMIN.actor) as uow:
@@ -59,11 +59,11 @@ def test_a_division_leader_in_a_section_grade_unit_is_refused_on_every_path(db):
                                effective_date=date(2026, 9, 1), document_number="杭组干〔2026〕9号")
     # a 正科 leader fits; lowering the grade below him afterwards is refused
     with UnitOfWork(db, actor="test") as uow:
-        registry.update_unit(uow, code=unit, changes={"grade": "SECTION"}, effective=date(2022, 1, 1))
+        registry_changes.update_unit(uow, code=unit, changes={"grade": "SECTION"}, effective=date(2022, 1, 1))
         uow.commit()
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_leader_quota(uow, unit_code=unit, rank="SECTION_CHIEF", approved=1, document_number="x",
+        registry_changes.set_leader_quota(uow, unit_code=unit, rank="SECTION_CHIEF", approved=1, document_number="x",
                                   effective=date(2022, 2, 1))
         uow.commit()
     with pytest.raises(LeaderRankAboveGrade), UnitOfWork(db, actor="test") as uow:
-        registry.update_unit(uow, code=unit, changes={"grade": "DEPUTY_SECTION"}, effective=date(2023, 1, 1))
+        registry_changes.update_unit(uow, code=unit, changes={"grade": "DEPUTY_SECTION"}, effective=date(2023, 1, 1))

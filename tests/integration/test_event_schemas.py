@@ -19,12 +19,12 @@ from sqlalchemy import select
 
 from hub.contract.inbound import DATA_MODELS
 from hub.adapters.orm import OutboxRow
-from hub.demo_city import generate_city
+from hub.demo.city import generate_city
 from hub.domain.identifiers import parse_id_number
 from hub.domain.vocabulary import DepartureReason, LeaderRank, Role
 from hub.domain.workflows import Caller, OnboardingApplication
-from hub.service_layer import registry
-from hub.service_layer.compare import run_compare
+from hub.service_layer import registry_changes
+from hub.service_layer.comparison.pipeline import run_compare
 from hub.service_layer.importer import import_registry
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows import documents, leaders, onboarding, plans, policy, postings
@@ -160,14 +160,14 @@ def test_everything_the_hub_publishes_matches_its_schema(streaming, tmp_path):
     hire(db, a, unit, rank="SECTION_CHIEF")
     hire(db, b, unit)
     with UnitOfWork(db, actor="test") as uow:
-        registry.update_unit(uow, code=unit, changes={"name": "杭州市测试局（新）"}, effective=date(2026, 1, 1))
-        registry.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=1, document_number="杭编〔2026〕3号",
+        registry_changes.update_unit(uow, code=unit, changes={"name": "杭州市测试局（新）"}, effective=date(2026, 1, 1))
+        registry_changes.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=1, document_number="杭编〔2026〕3号",
                            effective=date(2026, 1, 1))  # over quota now
-        registry.end_posting(uow, id_number=b, end_date=date(2026, 1, 31), reason="RESIGNATION")
+        registry_changes.end_posting(uow, id_number=b, end_date=date(2026, 1, 31), reason="RESIGNATION")
         uow.commit()
     other = make_unit(db)
     with UnitOfWork(db, actor="test") as uow:
-        registry.abolish_unit(uow, code=other, effective=date(2026, 2, 1))
+        registry_changes.abolish_unit(uow, code=other, effective=date(2026, 2, 1))
         uow.commit()
     # ... every step of the workflows (contract section 9) ...
     _drive_the_workflows(db)
@@ -336,21 +336,21 @@ def _drive_the_domain_model(db, paying_unit: str) -> str:
 
     graded, institution = unit_code(), unit_code()
     with UnitOfWork(db, actor="test") as uow:
-        registry.create_unit(uow, unit=Unit.new(code=graded, name="杭州市开发区管委会", kind="GOVERNMENT_ORGAN", level="CITY",
+        registry_changes.create_unit(uow, unit=Unit.new(code=graded, name="杭州市开发区管委会", kind="GOVERNMENT_ORGAN", level="CITY",
                                                 region_code="330100", funding="FULL", grade="DIVISION",
                                                 dispatched="DEVELOPMENT_ZONE"),
                              effective=date(2020, 1, 1))
-        registry.create_unit(uow, unit=Unit.new(code=institution, name="杭州市测试中心", kind="PUBLIC_INSTITUTION", level="CITY",
+        registry_changes.create_unit(uow, unit=Unit.new(code=institution, name="杭州市测试中心", kind="PUBLIC_INSTITUTION", level="CITY",
                                                 region_code="330100", funding="FULL", grade="SECTION",
                                                 civil_service_managed=True, classification="PUBLIC_WELFARE_1"), effective=date(2020, 1, 1))
         for cat, n in (("ADMINISTRATIVE", 3), ("PUBLIC_INSTITUTION", 1)):
-            registry.set_quota(uow, unit_code=graded, category=cat, approved=n, document_number="杭编〔2020〕7号",
+            registry_changes.set_quota(uow, unit_code=graded, category=cat, approved=n, document_number="杭编〔2020〕7号",
                                effective=date(2020, 1, 1))
         for rank, n in (("DIVISION_CHIEF", 1), ("SECTION_CHIEF", 2), ("DEPUTY_SECTION_CHIEF", 1)):
-            registry.set_leader_quota(uow, unit_code=graded, rank=rank, approved=n, document_number="杭编〔2020〕8号",
+            registry_changes.set_leader_quota(uow, unit_code=graded, rank=rank, approved=n, document_number="杭编〔2020〕8号",
                                       effective=date(2020, 1, 1))
         schooled = id_number(date(1990, 1, 1), male=False)
-        registry.register_person(uow, person=Person.new(id_number=schooled, name="吴秀", education="BACHELOR", degree="BACHELOR",
+        registry_changes.register_person(uow, person=Person.new(id_number=schooled, name="吴秀", education="BACHELOR", degree="BACHELOR",
                                                         in_service_education="MASTER", in_service_degree="MASTER"),
                                  effective=date(2020, 1, 1))
         uow.commit()

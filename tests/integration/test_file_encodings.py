@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from hub.adapters.database import connect
 from hub.adapters.orm import PartnerPayrollRow, PersonRow, UnitRow
 from hub.cli import app
-from hub.service_layer.compare import run_compare
+from hub.service_layer.comparison.pipeline import run_compare
 from hub.service_layer.importer import ImportRejected, import_registry
 from tests.factories import id_number, unit_code
 from tests.integration.registry_helpers import hire, make_person, make_unit

@@ -127,13 +127,13 @@ LOOKUP = """query Look($id: String!) { person(idNumber: $id) { idNumber name pos
 
 def test_a_person_lookup_reads_person_postings_and_units_in_one_statement(town, monkeypatch):
     from hub.api.loaders import Loaders
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.unit_of_work import UnitOfWork
 
     db, unit, other = town["db"], town["unit"], town["other"]
     mover = town["people"][0]
     with UnitOfWork(db, actor="test") as uow:  # an ended posting in `unit`, then an active one in `other`
-        registry.end_posting(uow, id_number=mover, end_date=date(2024, 6, 30), reason="TRANSFER")
+        registry_changes.end_posting(uow, id_number=mover, end_date=date(2024, 6, 30), reason="TRANSFER")
         uow.commit()
     hire_start = date(2024, 7, 1)
     from tests.integration.registry_helpers import hire as hire_again

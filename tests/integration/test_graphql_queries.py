@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hub.api.app import create_app
 from hub.config import load_settings
 from hub.domain.registry import Unit
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.factories import unit_code
@@ -23,12 +23,12 @@ def _unit(db, *, name, kind="GOVERNMENT_ORGAN", level="CITY", region="330100", f
           approved=None, leaders=None):
     code = unit_code()
     with UnitOfWork(db, actor="test") as uow:
-        registry.create_unit(uow, unit=Unit.new(code=code, name=name, kind=kind, level=level, region_code=region,
+        registry_changes.create_unit(uow, unit=Unit.new(code=code, name=name, kind=kind, level=level, region_code=region,
                                                 funding=funding, parent_code=parent), effective=date(2020, 1, 1))
         for cat, n in (approved or {}).items():
-            registry.set_quota(uow, unit_code=code, category=cat, approved=n, document_number=None, effective=date(2020, 1, 1))
+            registry_changes.set_quota(uow, unit_code=code, category=cat, approved=n, document_number=None, effective=date(2020, 1, 1))
         for rank, n in (leaders or {}).items():
-            registry.set_leader_quota(uow, unit_code=code, rank=rank, approved=n, document_number=None, effective=date(2020, 1, 1))
+            registry_changes.set_leader_quota(uow, unit_code=code, rank=rank, approved=n, document_number=None, effective=date(2020, 1, 1))
         uow.commit()
     return code
 
@@ -45,7 +45,7 @@ def city(db):
     hire(db, people["李二"], branch)
     hire(db, people["王三"], school, category="PUBLIC_INSTITUTION")
     with UnitOfWork(db, actor="test") as uow:  # a cut below use: the branch is over quota (OVER_QUOTA opens)
-        registry.set_quota(uow, unit_code=branch, category="ADMINISTRATIVE", approved=0, document_number="杭编〔2025〕1号",
+        registry_changes.set_quota(uow, unit_code=branch, category="ADMINISTRATIVE", approved=0, document_number="杭编〔2025〕1号",
                            effective=date(2025, 1, 1))
         uow.commit()
     tokens = {r: create_token(db, role=r, name=r.lower())[1] for r in ("ADMIN", "AUDITOR")}
@@ -121,7 +121,7 @@ def test_mismatch_stats_count_by_kind_status_source_and_unit(city):
     assert st["byKind"] == [{"key": "OVER_QUOTA", "count": 1}] and st["byStatus"] == [{"key": "OPEN", "count": 1}]
     assert st["byUnit"] == [{"key": city["branch"], "count": 1}] and sum(c["count"] for c in st["bySource"]) == 1
     with UnitOfWork(city["db"], actor="test") as uow:  # restoring the quota resolves it
-        registry.set_quota(uow, unit_code=city["branch"], category="ADMINISTRATIVE", approved=1, document_number=None,
+        registry_changes.set_quota(uow, unit_code=city["branch"], category="ADMINISTRATIVE", approved=1, document_number=None,
                            effective=date(2025, 6, 1))
         uow.commit()
     st = gql(city, "{ mismatchStats(filter: {status: RESOLVED}) { total byStatus { key count } } }")["data"]["mismatchStats"]

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.tokens import create_token, revoke_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests import events as ev

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.adapters.orm import MismatchRow, OperationLogRow, OutboxRow, PersonRow, PostingRow, UnitRow
-from hub.demo_city import generate_city
+from hub.demo.city import generate_city
 from hub.domain.identifiers import id_check_char
 from hub.service_layer.importer import ImportRejected, import_registry
 
@@ -129,6 +129,21 @@ def test_missing_header_column_and_empty_folder_are_reported(db, tmp_path):
     assert e.value.report.errors[0].line == 1 and "level" in e.value.report.errors[0].reason
 
 
+def test_a_field_longer_than_the_csv_modules_limit_is_read_by_the_one_csv_policy_not_a_crash(db, tmp_path):
+    """A 140,000-character field (a pasted blob) was a ``_csv.Error`` traceback out of `hub import` (the csv
+    module's default field limit, raised only by `hub compare`); the one CSV reader policy reads it, and the rows'
+    own checks report what is wrong, with file and line."""
+    d = tmp_path / "long"
+    d.mkdir()
+    (d / "persons.csv").write_text("id_number,name,gender,birth_date,education\n"
+                                   f"110105194912310021,{'张' * 140_000},F,1949-12-31,BACHELOR\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, d)
+    (error,) = e.value.report.errors
+    assert (error.file, error.line) == ("persons.csv", 2) and "check character" in error.reason
+    assert _count(db, PersonRow) == 0
+
+
 def test_cli_import_prints_a_row_numbered_report_and_exits_1(db_url, tmp_path):
     from typer.testing import CliRunner
 
@@ -151,7 +166,7 @@ def test_imported_created_events_carry_what_the_registry_publishes_for_the_same_
     """One builder per entity: an imported unit's unit.created and person's person.created carry exactly the data the
     registry's own events of those types carry (registry.unit_data / person_data of the stored row)."""
     from hub.adapters.jsonutil import dumps
-    from hub.service_layer.registry import person_data, unit_data
+    from hub.service_layer.registry_changes import person_data, unit_data
 
     src, _ = city
     import_registry(db, src)

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.adapters.orm import PartnerInsuranceRow
-from hub.service_layer.compare import run_compare
+from hub.service_layer.comparison.pipeline import run_compare
 from tests.events import contribution
 from tests.integration.registry_helpers import apply, hire, make_person, make_unit
 from tests.integration.test_compare import write_csv

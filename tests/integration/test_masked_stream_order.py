@@ -13,7 +13,7 @@ from hub.api import schema as schema_module
 from hub.api.build import build_schema
 from hub.api.context import HubContext
 from hub.domain.identifiers import parse_id_number
-from hub.service_layer.compare import run_compare
+from hub.service_layer.comparison.pipeline import run_compare
 from hub.service_layer.tokens import authenticate, create_token
 from tests.integration.registry_helpers import make_person
 

@@ -32,8 +32,8 @@ from hub.api.build import build_schema
 from hub.api.context import HubContext
 from hub.domain.identifiers import id_check_char, make_id_number, parse_id_number
 from hub.domain.vocabulary import MismatchKind
-from hub.service_layer import registry
-from hub.service_layer.compare import run_compare
+from hub.service_layer import registry_changes
+from hub.service_layer.comparison.pipeline import run_compare
 from hub.service_layer.daily import run_daily_checks
 from hub.service_layer.tokens import authenticate, create_token
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -98,10 +98,10 @@ def _eid(x: str, n: int) -> dict:
 def _quota(db, unit, approved, rank=None):
     with UnitOfWork(db, actor="test") as uow:
         if rank:
-            registry.set_leader_quota(uow, unit_code=unit, rank=rank, approved=approved, document_number="杭编〔2026〕9号",
+            registry_changes.set_leader_quota(uow, unit_code=unit, rank=rank, approved=approved, document_number="杭编〔2026〕9号",
                                       effective=date(2026, 6, 1))
         else:
-            registry.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=approved,
+            registry_changes.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=approved,
                                document_number="杭编〔2026〕9号", effective=date(2026, 6, 1))
         uow.commit()
 
@@ -109,7 +109,7 @@ def _quota(db, unit, approved, rank=None):
 def _mixed(db, x):
     """A public-institution slot in an organ (混编混岗)."""
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_quota(uow, unit_code=U1, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕9号",
+        registry_changes.set_quota(uow, unit_code=U1, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕9号",
                            effective=date(2020, 1, 1))
         uow.commit()
     hire(db, x, U1, category="PUBLIC_INSTITUTION")
@@ -167,7 +167,7 @@ def base(tmp_path_factory, sqlite_template) -> Path:
         make_unit(db, code=U1, approved={"ADMINISTRATIVE": 2}, leaders={"SECTION_CHIEF": 1})
         make_unit(db, code=U2, approved={"ADMINISTRATIVE": 2}, name="杭州市另一局")
         with UnitOfWork(db, actor="test") as uow:
-            registry.register_person(uow, person=registry.Person.new(id_number=Z, name="李四"), effective=date(2020, 1, 1))
+            registry_changes.register_person(uow, person=registry_changes.Person.new(id_number=Z, name="李四"), effective=date(2020, 1, 1))
             uow.commit()
         hire(db, Z, U1)
     finally:
@@ -268,7 +268,7 @@ def observe(template: Path, tmp: Path, x: str, guesses: list[str], kind: Mismatc
 
             def scenario():
                 with UnitOfWork(db, actor="test") as uow:
-                    registry.register_person(uow, person=registry.Person.new(id_number=x, name=NAME),
+                    registry_changes.register_person(uow, person=registry_changes.Person.new(id_number=x, name=NAME),
                                              effective=date(2020, 1, 1))
                     uow.commit()
                 SCENARIOS[kind](db, x, work)

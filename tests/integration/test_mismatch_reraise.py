@@ -1,6 +1,6 @@
 """An open mismatch raised again: `gov.registry.mismatch.updated` only when its details (or source) changed;
 a grown `caused_by` alone is recorded but not published (a monitoring consumer counts one problem once) —
-the ORM (`raise_`) and plain-row (`raise_plain`) paths alike, SQLite and PostgreSQL."""
+the ORM (`open_or_update`) and plain-row (`open_or_update_plain`) paths alike, SQLite and PostgreSQL."""
 
 import json
 
@@ -31,26 +31,26 @@ def stored(db, subject):
 def test_reraising_publishes_updated_only_when_details_change(db, plain):
     idn = id_number()
 
-    def raise_(details, cause):
+    def book_it(details, cause):
         with UnitOfWork(db, actor="test") as uow:
             book = MismatchBook(uow)
             kw = dict(subject=idn, unit_code=None, source="police", details=details, caused_by=[cause])
             if plain:
                 [existing] = book.load_open_plain([K.NAME_MISMATCH.value], [idn]) or [None]
-                book.raise_plain(K.NAME_MISMATCH, existing=existing, **kw)
+                book.open_or_update_plain(K.NAME_MISMATCH, existing=existing, **kw)
                 book.write_plain()
             else:
-                book.raise_(K.NAME_MISMATCH, **kw)
+                book.open_or_update(K.NAME_MISMATCH, **kw)
             uow.commit()
             return book.tally
 
-    raise_({"found": "张卫"}, "e1")
+    book_it({"found": "张卫"}, "e1")
     assert published(db, idn) == ["gov.registry.mismatch.opened"]
-    tally = raise_({"found": "张卫"}, "e2")  # the same problem seen again: only caused_by grows
+    tally = book_it({"found": "张卫"}, "e2")  # the same problem seen again: only caused_by grows
     assert published(db, idn) == ["gov.registry.mismatch.opened"] and not tally.updated
     assert stored(db, idn) == ({"found": "张卫"}, ["e1", "e2"])
-    raise_({"found": "章伟"}, "e3")  # its details changed
+    book_it({"found": "章伟"}, "e3")  # its details changed
     assert published(db, idn) == ["gov.registry.mismatch.opened", "gov.registry.mismatch.updated"]
-    raise_({"found": "章伟"}, "e3")  # nothing new at all
+    book_it({"found": "章伟"}, "e3")  # nothing new at all
     assert published(db, idn) == ["gov.registry.mismatch.opened", "gov.registry.mismatch.updated"]
     assert stored(db, idn) == ({"found": "章伟"}, ["e1", "e2", "e3"])

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from hub.adapters import payroll_partitions
 from hub.adapters.database import connect
 from hub.adapters.payroll_partitions import partition_name
-from hub.service_layer.compare import run_compare
+from hub.service_layer.comparison.pipeline import run_compare
 from connectors.spec import partner_row
 from hub.service_layer.partner_events import apply_events
 from hub.service_layer.reconcile import GLOBAL_LOCK_KEY
@@ -126,7 +126,7 @@ def test_a_name_correction_waits_for_a_connector_before_it_locks_the_persons_row
     then updates the person's row (police verification); a correction of the person must wait for the batch
     before it locks that row, or the two deadlock."""
     from hub.domain.registry import Person
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.reconcile import person_lock_key
 
     db = connect(pg_url)
@@ -137,7 +137,7 @@ def test_a_name_correction_waits_for_a_connector_before_it_locks_the_persons_row
     def correct():
         try:
             with UnitOfWork(db, actor="office") as uow:
-                registry.register_person(uow, person=Person.new(id_number=idn, name="张壹", education="BACHELOR"),
+                registry_changes.register_person(uow, person=Person.new(id_number=idn, name="张壹", education="BACHELOR"),
                                          effective=date(2026, 1, 1))
                 uow.commit()
         except Exception as e:  # noqa: BLE001 - reported below
@@ -182,7 +182,7 @@ def test_a_table_named_like_a_partition_is_not_one_until_attached(pg_url):
 def test_an_error_among_the_parallel_joins_is_reported_as_itself(pg_url):
     from sqlalchemy.exc import DataError
 
-    from hub.service_layer.finding_classes import both_cores
+    from hub.service_layer.comparison.recheck_selection import both_cores
 
     db = connect(pg_url)
     try:

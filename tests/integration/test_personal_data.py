@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hub.adapters.orm import AccessLogRow
 from hub.api.app import create_app
 from hub.domain.identifiers import id_check_char, parse_id_number
-from hub.service_layer.compare import export_roster
+from hub.service_layer.comparison.roster import export_roster
 from hub.service_layer.tokens import create_token
 from tests import events as ev
 from tests.integration.registry_helpers import apply, hire, make_person, make_unit
@@ -130,12 +130,12 @@ def test_a_lookup_outside_the_callers_scope_answers_as_an_unknown_number_and_is_
 
 
 def test_a_unit_token_reading_a_former_holder_through_its_postings_gets_null_not_an_error(town):
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.unit_of_work import UnitOfWork
 
     db = town["db"]
     with UnitOfWork(db, actor="test") as uow:
-        registry.end_posting(uow, id_number=town["here"], end_date=date(2024, 6, 30), reason="TRANSFER")
+        registry_changes.end_posting(uow, id_number=town["here"], end_date=date(2024, 6, 30), reason="TRANSFER")
         uow.commit()
     q = "query($u: String!) { unit(code: $u) { postings(includeEnded: true) { edges { node { active person { name } } } } } }"
     r = post(town, "UNIT", q, {"u": town["unit"]}).json()

@@ -24,7 +24,7 @@ def open_kinds(db, subject):
 def stale(db, kind, subject, unit=""):
     """A finding today's rules would not make (as a rule since changed or a fixed bug left it)."""
     with UnitOfWork(db, actor="test") as uow:
-        MismatchBook(uow).raise_(kind, subject=subject, unit_code=unit, source="police", details={"old": "rule"})
+        MismatchBook(uow).open_or_update(kind, subject=subject, unit_code=unit, source="police", details={"old": "rule"})
         uow.commit()
 
 

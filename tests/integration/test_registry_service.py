@@ -18,7 +18,7 @@ from hub.adapters.orm import (
     UnitVersionRow,
 )
 from hub.domain.registry import LeaderQuotaExhausted, PersonAlreadyPosted, QuotaExhausted
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration.registry_helpers import hire, make_person, make_unit
 
@@ -83,14 +83,14 @@ def test_quota_cut_below_use_opens_over_quota_and_restoring_it_resolves(db):
     hire(db, make_person(db), unit)
     hire(db, make_person(db), unit)
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=1, document_number="杭编〔2023〕9号", effective=date(2023, 1, 1))
+        registry_changes.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=1, document_number="杭编〔2023〕9号", effective=date(2023, 1, 1))
         uow.commit()
     with db.read_session() as s:
         m = s.execute(select(MismatchRow).where(MismatchRow.kind == "OVER_QUOTA")).scalar_one()
         assert m.status == "OPEN" and m.subject == unit
         assert json.loads(m.details) == {"over": {"ADMINISTRATIVE": {"approved": 1, "used": 2}}}
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=2, document_number="杭编〔2024〕1号", effective=date(2024, 1, 1))
+        registry_changes.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=2, document_number="杭编〔2024〕1号", effective=date(2024, 1, 1))
         uow.commit()
     with db.read_session() as s:
         assert s.execute(select(MismatchRow.status).where(MismatchRow.kind == "OVER_QUOTA")).scalar_one() == "RESOLVED"
@@ -105,7 +105,7 @@ def test_retirement_due_opens_for_a_holder_past_retirement_and_resolves_when_pos
         assert (m.subject, m.status) == (old, "OPEN")
         assert json.loads(m.details)["retirement_date"] == "2020-03-01"
     with UnitOfWork(db, actor="test") as uow:
-        registry.end_posting(uow, id_number=old, end_date=date(2024, 1, 1), reason="retirement")
+        registry_changes.end_posting(uow, id_number=old, end_date=date(2024, 1, 1), reason="retirement")
         uow.commit()
     with db.read_session() as s:
         assert s.execute(select(MismatchRow.status).where(MismatchRow.kind == "RETIREMENT_DUE")).scalar_one() == "RESOLVED"
@@ -114,13 +114,13 @@ def test_retirement_due_opens_for_a_holder_past_retirement_and_resolves_when_pos
 def test_registry_reads_as_of_a_past_date(db):
     unit = make_unit(db, approved={"ADMINISTRATIVE": 3}, effective=date(2020, 1, 1), name="杭州市旧名局")
     with UnitOfWork(db, actor="test") as uow:
-        registry.update_unit(uow, code=unit, changes={"name": "杭州市新名局"}, document_number="杭编〔2022〕5号", effective=date(2022, 7, 1))
-        registry.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=8, document_number="杭编〔2022〕6号", effective=date(2022, 7, 1))
+        registry_changes.update_unit(uow, code=unit, changes={"name": "杭州市新名局"}, document_number="杭编〔2022〕5号", effective=date(2022, 7, 1))
+        registry_changes.set_quota(uow, unit_code=unit, category="ADMINISTRATIVE", approved=8, document_number="杭编〔2022〕6号", effective=date(2022, 7, 1))
         uow.commit()
     a, b = make_person(db, name="李娜"), make_person(db, name="王强")
     hire(db, a, unit, start=date(2021, 1, 1))
     with UnitOfWork(db, actor="test") as uow:
-        registry.end_posting(uow, id_number=a, end_date=date(2023, 1, 1), reason="transfer")
+        registry_changes.end_posting(uow, id_number=a, end_date=date(2023, 1, 1), reason="transfer")
         uow.commit()
     hire(db, b, unit, start=date(2023, 2, 1))
     with db.read_session() as s:
@@ -142,7 +142,7 @@ def test_person_correction_keeps_the_old_version(db):
     from hub.domain.registry import Person
 
     with UnitOfWork(db, actor="test") as uow:
-        registry.register_person(uow, person=Person.new(id_number=idn, name="张伟"), effective=date(2024, 5, 1))
+        registry_changes.register_person(uow, person=Person.new(id_number=idn, name="张伟"), effective=date(2024, 5, 1))
         uow.commit()
     with db.read_session() as s:
         assert history.version_as_of(s, PersonVersionRow, key={"id_number": idn}, on=date(2023, 1, 1)).name == "张卫"
@@ -182,7 +182,7 @@ def test_verify_catches_a_deleted_entry_and_a_deleted_tail(db):
 def test_operation_log_records_who_what_before_and_after(db):
     unit = make_unit(db)
     with UnitOfWork(db, actor="ADMIN:王主任") as uow:
-        registry.update_unit(uow, code=unit, changes={"name": "杭州市改名局"}, effective=date(2024, 1, 1))
+        registry_changes.update_unit(uow, code=unit, changes={"name": "杭州市改名局"}, effective=date(2024, 1, 1))
         uow.commit()
     with db.read_session() as s:
         e = s.execute(select(OperationLogRow).where(OperationLogRow.action == "unit.update")).scalar_one()
@@ -197,7 +197,7 @@ def test_leader_quota_cut_is_versioned_logged_published_and_opens_leadership_ove
     hire(db, make_person(db), unit, rank="SECTION_CHIEF")
     hire(db, make_person(db), unit, rank="SECTION_CHIEF")
     with UnitOfWork(db, actor="ADMIN:王主任") as uow:
-        registry.set_leader_quota(uow, unit_code=unit, rank="SECTION_CHIEF", approved=1, document_number="杭编〔2023〕3号",
+        registry_changes.set_leader_quota(uow, unit_code=unit, rank="SECTION_CHIEF", approved=1, document_number="杭编〔2023〕3号",
                                   effective=date(2023, 1, 1))
         uow.commit()
     with db.read_session() as s:
@@ -217,7 +217,7 @@ def test_leader_quota_cut_is_versioned_logged_published_and_opens_leadership_ove
         before = _count(db, OperationLogRow)
         args = dict(unit_code=unit, document_number=None, effective=date(2024, 1, 1)) | bad
         with pytest.raises(Exception) as raised, UnitOfWork(db, actor="test") as uow:
-            registry.set_leader_quota(uow, **args)
+            registry_changes.set_leader_quota(uow, **args)
             uow.commit()
         assert error is None or error in str(raised.value)
         assert _count(db, OperationLogRow) == before  # nothing changed

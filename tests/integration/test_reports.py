@@ -97,7 +97,7 @@ def test_bad_parameters_are_refused_clearly(city):
 
 def _mismatch(db, kind, subject, unit, detected: datetime):
     with UnitOfWork(db, actor="test") as uow:
-        row = MismatchBook(uow).raise_(kind, subject=subject, unit_code=unit, source="finance", details={"period": "2026-06"})
+        row = MismatchBook(uow).open_or_update(kind, subject=subject, unit_code=unit, source="finance", details={"period": "2026-06"})
         uow.session.flush()
         rid = row.id
         uow.commit()
@@ -380,14 +380,14 @@ def test_establishment_ledger_known_answers(city):
 
 
 def test_unit_history_and_quota_changes_known_answers(city):
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
     from hub.service_layer.workflows.documents import record_document
 
     db, u = city["db"], city["units"]
     with UnitOfWork(db, actor="test") as uow:
         record_document(uow, OFFICE, number="杭编〔2025〕7号", title="关于调整西湖区财政局机构编制的批复",
                         issuer="杭州市机构编制委员会", issued_on=date(2024, 12, 20), kind="REPLY")
-        registry.update_unit(uow, code=u["branch"], changes={"name": "西湖区财政局(国资)"}, document_number="杭编〔2026〕3号",
+        registry_changes.update_unit(uow, code=u["branch"], changes={"name": "西湖区财政局(国资)"}, document_number="杭编〔2026〕3号",
                              effective=date(2026, 3, 1))
         uow.commit()
     got = rows(db, "unit-history", {"unit": u["branch"]})
@@ -517,7 +517,7 @@ def test_education_gender_leaders_and_rank_structure_known_answers(city):
 
 def test_staff_changes_known_answers(city):
     from hub.adapters.orm import OnboardingRow, PostingRow
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
 
     db, u, p = city["db"], city["units"], city["people"]
     with db.session() as s, s.begin():  # 孙六 came through an onboarding application (公开招聘)
@@ -527,8 +527,8 @@ def test_staff_changes_known_answers(city):
                             round=1, submitted_by="UNIT:x", submitted_at=datetime(2026, 6, 1, tzinfo=timezone.utc),
                             posting_id=posting))
     with UnitOfWork(db, actor="test") as uow:  # 王三 moves from the branch to the street office on 25 June
-        registry.end_posting(uow, id_number=p["王三"], end_date=date(2026, 6, 25), reason="TRANSFER_OUT")
-        registry.start_posting(uow, id_number=p["王三"], unit_code=u["street"], category="ADMINISTRATIVE",
+        registry_changes.end_posting(uow, id_number=p["王三"], end_date=date(2026, 6, 25), reason="TRANSFER_OUT")
+        registry_changes.start_posting(uow, id_number=p["王三"], unit_code=u["street"], category="ADMINISTRATIVE",
                                start_date=date(2026, 6, 25), reason="transfer")
         uow.commit()
     assert rows(db, "staff-changes", {"period": "2026-06"}) == sorted([
@@ -600,9 +600,9 @@ def test_ghost_pay_known_answers(city):
     stranger = id_number(date(1979, 1, 1), True)
     with UnitOfWork(db, actor="test") as uow:
         book = MismatchBook(uow)
-        book.raise_(MismatchKind.GHOST_PAYROLL, subject=stranger, unit_code=u["bureau"], source="finance",
+        book.open_or_update(MismatchKind.GHOST_PAYROLL, subject=stranger, unit_code=u["bureau"], source="finance",
                     details={"name": "吴八", "period": "2026-06", "found": "paid 8000.00, no posting"})
-        book.raise_(MismatchKind.DECEASED_ACTIVE, subject=p["李二"], unit_code=u["bureau"], source="police",
+        book.open_or_update(MismatchKind.DECEASED_ACTIVE, subject=p["李二"], unit_code=u["bureau"], source="police",
                     details={"died_on": "2026-05-01"})
         uow.commit()
     table, reads = run(db, "ghost-pay")
@@ -699,7 +699,7 @@ def test_hiring_plans_known_answers(city):
 # --- the annual report (as of 31 December, from history) ------------------------------------------------------------
 
 def test_annual_report_as_of_31_december_and_reproducible(city, tmp_path):
-    from hub.service_layer import registry
+    from hub.service_layer import registry_changes
 
     db, u, p = city["db"], city["units"], city["people"]
     expected_units = [  # 31 Dec 2025: the branch's cut (2025-01-01) holds; 钱五 and 孙六 came in 2026, 周七 left in 2026
@@ -713,10 +713,10 @@ def test_annual_report_as_of_31_december_and_reproducible(city, tmp_path):
     assert rows(db, "annual-report", {"year": "2025"}) == expected_units
     assert rows(db, "annual-staff", {"year": "2025"}) == expected_staff
     with UnitOfWork(db, actor="test") as uow:  # 2026 changes the registry; the 2025 report stays as it was
-        registry.update_unit(uow, code=u["branch"], changes={"name": "西湖区财政局(国资)"}, effective=date(2026, 3, 1))
-        registry.set_quota(uow, unit_code=u["bureau"], category="ADMINISTRATIVE", approved=5, document_number="杭编〔2026〕5号",
+        registry_changes.update_unit(uow, code=u["branch"], changes={"name": "西湖区财政局(国资)"}, effective=date(2026, 3, 1))
+        registry_changes.set_quota(uow, unit_code=u["bureau"], category="ADMINISTRATIVE", approved=5, document_number="杭编〔2026〕5号",
                            effective=date(2026, 2, 1))
-        registry.end_posting(uow, id_number=p["李二"], end_date=date(2026, 7, 1), reason="RESIGNATION")
+        registry_changes.end_posting(uow, id_number=p["李二"], end_date=date(2026, 7, 1), reason="RESIGNATION")
         uow.commit()
     assert rows(db, "annual-report", {"year": "2025"}) == expected_units
     assert rows(db, "annual-staff", {"year": "2025"}) == expected_staff

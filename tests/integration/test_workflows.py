@@ -20,7 +20,7 @@ from hub.adapters.orm import (
 )
 from hub.api.app import create_app
 from hub.domain.registry import Unit
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.establishment import establishments
 from connectors.spec import partner_row
 from hub.service_layer.partner_events import apply_events
@@ -58,10 +58,10 @@ def _police(db, idn, name, status="ALIVE"):
 def _district_unit(db, region: str, approved: dict) -> str:
     code = unit_code()
     with UnitOfWork(db, actor="test") as uow:
-        registry.create_unit(uow, unit=Unit.new(code=code, name=f"{region}区测试局", kind="COURT", level="DISTRICT",
+        registry_changes.create_unit(uow, unit=Unit.new(code=code, name=f"{region}区测试局", kind="COURT", level="DISTRICT",
                                                 region_code=region, funding="FULL"), effective=date(2020, 1, 1))
         for cat, n in approved.items():
-            registry.set_quota(uow, unit_code=code, category=cat, approved=n, document_number="区编〔2020〕1号",
+            registry_changes.set_quota(uow, unit_code=code, category=cat, approved=n, document_number="区编〔2020〕1号",
                                effective=date(2020, 1, 1))
         uow.commit()
     return code
@@ -342,7 +342,7 @@ def test_an_over_quota_unit_gets_no_plan_and_a_frozen_unit_neither_plans_nor_hir
     for _ in range(2):
         hire(db, make_person(db), b, category="WORKER")
     with UnitOfWork(db, actor="test") as uow:  # legacy cut: B is now over quota in WORKER
-        registry.set_quota(uow, unit_code=b, category="WORKER", approved=1, document_number="区编〔2026〕9号", effective=date(2026, 1, 1))
+        registry_changes.set_quota(uow, unit_code=b, category="WORKER", approved=1, document_number="区编〔2026〕9号", effective=date(2026, 1, 1))
         uow.commit()
     r = gql(office, "UNIT_B", submit_plan, {"p": {"unitCode": b, "year": year, "category": "ADMINISTRATIVE", "slots": 1, "reason": "补员"}})
     assert r["submitHiringPlan"]["__typename"] == "UnitOverQuota" and "只出不进" in r["submitHiringPlan"]["message"]

@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 
 from hub.adapters.orm import HiringPlanRow, LeaderAppointmentRow, OnboardingRow, OperationLogRow, OutboxRow, PostingRow
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.factories import id_number
 from tests.integration.registry_helpers import hire, make_person, make_unit
@@ -118,7 +118,7 @@ def test_a_quota_cut_below_a_plans_reservation_does_not_let_the_plan_overfill_th
     assert gql(office, "ADMIN", DECIDE, {"id": pid})["decideHiringPlan"]["hiringPlan"]["approvedSlots"] == 2
     hire(db, make_person(db), a, category="PUBLIC_INSTITUTION")  # 3 approved: 1 used, 2 reserved
     with UnitOfWork(db, actor="test") as uow:  # the committee cuts the category to 1
-        registry.set_quota(uow, unit_code=a, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕20号",
+        registry_changes.set_quota(uow, unit_code=a, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕20号",
                            effective=date(2026, 1, 1))
         uow.commit()
     pi = dict(category="PUBLIC_INSTITUTION", route="OPEN_RECRUITMENT", hiringPlanId=pid)
@@ -126,13 +126,13 @@ def test_a_quota_cut_below_a_plans_reservation_does_not_let_the_plan_overfill_th
     assert r["__typename"] == "QuotaExhausted", r
     # an application submitted before the cut is refused at approval, and nothing changes
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_quota(uow, unit_code=a, category="PUBLIC_INSTITUTION", approved=3, document_number="杭编〔2026〕21号",
+        registry_changes.set_quota(uow, unit_code=a, category="PUBLIC_INSTITUTION", approved=3, document_number="杭编〔2026〕21号",
                            effective=date(2026, 1, 1))
         uow.commit()
     oid = submit(office, "UNIT_A", application(a, id_number(date(1994, 3, 3)), **pi))["onboarding"]["id"]
     gql(office, "HR", REVIEW, {"id": oid, "ok": True})
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_quota(uow, unit_code=a, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕22号",
+        registry_changes.set_quota(uow, unit_code=a, category="PUBLIC_INSTITUTION", approved=1, document_number="杭编〔2026〕22号",
                            effective=date(2026, 1, 1))
         uow.commit()
     assert gql(office, "ADMIN", APPROVE, {"id": oid})["approveOnboarding"]["__typename"] == "QuotaExhausted"
@@ -161,7 +161,7 @@ def test_a_departure_or_transfer_closes_the_persons_open_leader_appointment(offi
     # a transfer: the mover's appointment in U (decided) does not follow them to V
     assert step("ADMIN", mover)["__typename"] == "LeaderQuotaExhausted"  # U's one position is being filled
     with UnitOfWork(db, actor="test") as uow:
-        registry.set_leader_quota(uow, unit_code=u, rank="SECTION_CHIEF", approved=2, document_number="杭编〔2026〕5号",
+        registry_changes.set_leader_quota(uow, unit_code=u, rank="SECTION_CHIEF", approved=2, document_number="杭编〔2026〕5号",
                                   effective=date(2026, 1, 1))
         uow.commit()
     assert step("ADMIN", mover)["appointment"]["stage"] == "CHECKED"

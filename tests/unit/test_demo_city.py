@@ -1,4 +1,4 @@
-"""The synthetic demo city (hub.demo_city): bulk-import CSVs that are valid, consistent and realistic."""
+"""The synthetic demo city (hub.demo.city): bulk-import CSVs that are valid, consistent and realistic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.demo_city import (
+from hub.demo.city import (
     DISTRICT_CODES,
     PLANTED_LEADERSHIP,
     PLANTED_OVER_QUOTA,
@@ -292,7 +292,7 @@ def test_bad_arguments_are_refused(tmp_path):
 def test_the_city_is_graded_like_a_sub_provincial_city_and_leaders_fit_their_units_grade(city):
     """Issue 19: city departments 副厅(局)级, district departments 正处级, county-level ones 正科级; every leader rank and
     leader position fits its unit's grade; classifications only for public institutions, dispatched bodies only organs."""
-    from hub.demo_city import COUNTY_REGIONS
+    from hub.demo.city import COUNTY_REGIONS
     from hub.domain.registry import leader_rank_fits_grade
 
     grades = {(u["level"], u["region_code"] in COUNTY_REGIONS): set() for u in city.units}

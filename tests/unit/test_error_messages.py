@@ -9,7 +9,7 @@ from hub.contract.inbound import Rejected
 from connectors.finance import CONNECTOR as FINANCE
 from connectors.insurance import CONNECTOR as INSURANCE
 from connectors.police import CONNECTOR as POLICE
-from hub.service_layer.compare import check_row
+from hub.service_layer.comparison.snapshot_rows import check_row
 from tests.factories import id_number, unit_code
 
 REGEX_BITS = ("[0-9]", "{1,12}", "^", "$", "pattern")

@@ -86,3 +86,28 @@ def test_generated_identifiers_validate():
         v = make_id_number("330106", date(1990, 2, 28), serial, male)
         assert parse_id_number(v).gender == ("M" if male else "F")
     assert is_valid_unit_code(make_unit_code("11330100MB0123456"))
+
+
+# The importer's memoised check (IdNumberChecks) is the same rule as parse_id_number: it may only say "plainly
+# valid" (with the right birth date and gender) for what parse_id_number accepts unchanged, and must say it for
+# every canonical valid number.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from hub.domain.identifiers import IdNumberChecks  # noqa: E402
+
+_CHECKS = IdNumberChecks()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(
+    st.builds(make_id_number, st.from_regex(r"[0-9]{6}", fullmatch=True),
+              st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)), st.integers(0, 99), st.booleans()),
+    st.from_regex(r"[0-9]{17}[0-9X]", fullmatch=True),
+    st.text(max_size=19)))
+def test_the_memoised_id_check_agrees_with_parse_id_number(value):
+    verdict = _CHECKS.check(value)
+    valid = is_valid_id_number(value) and value == value.strip().upper()
+    assert (verdict is not None) == valid, value
+    if verdict:
+        parsed = parse_id_number(value)
+        assert verdict == (parsed.birth_date, parsed.birth_date.isoformat(), parsed.gender)

@@ -26,7 +26,7 @@ from hub.domain.workflows import (
     ensure_not_far_ahead,
     next_appointment_step,
 )
-from hub.service_layer import registry, registry_checks
+from hub.service_layer import registry_changes, registry_checks
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.reconcile import lock_persons
@@ -64,7 +64,7 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
     if uow.session.get(PersonRow, idn) is None:
         raise PersonNotFound(f"person {idn} is not in the registry")
     lock_persons(uow, [idn])  # the reconciliation lock before any row lock
-    posting = registry.active_posting(uow, idn)
+    posting = registry_changes.active_posting(uow, idn)
     if posting is None:
         raise PostingNotFound(f"person {idn} holds no active posting")
     unit = uow.session.get(UnitRow, posting.unit_code)
@@ -109,10 +109,10 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
         "id_number": idn, "name": person.name, "from_rank": RANK_ZH.get(posting.leader_rank or "", None),
         "to_rank": RANK_ZH.get(wanted or "", None), "effective_date": row.effective_date,
         "document_number": row.document_number})
-    posting_before = registry.posting_data(posting)
+    posting_before = registry_changes.posting_data(posting)
     posting.leader_rank = wanted
     uow.session.flush()
-    data = registry.posting_data(posting) | {"form_number": form.number}
+    data = registry_changes.posting_data(posting) | {"form_number": form.number}
     uow.record("posting.leader_rank", "posting", str(posting.id), before=posting_before, after=data)
     uow.publish(UPDATES_TOPIC, key=str(posting.id), type="gov.registry.posting.updated", subject=idn, data=data)
     row.stage, row.confirmed_by, row.confirmed_at, row.form_number = CONFIRMED, caller.actor, uow.now, form.number

@@ -29,7 +29,7 @@ from hub.domain.workflows import (
     record_id,
     review,
 )
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.establishment import establishments, locked_establishment
 from hub.service_layer.reconcile import lock_persons
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -196,13 +196,13 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
     plan = _usable_plan(uow, app, lock=True)
     policy = policy_placement(app.route)
     est.check_free(category, from_reservation=plan is not None, policy=policy)
-    registry.register_person(uow, person=Person.new(id_number=row.id_number, name=row.name, education=row.education),
+    registry_changes.register_person(uow, person=Person.new(id_number=row.id_number, name=row.name, education=row.education),
                              effective=row.start_date)
     form = issue_form(uow, key, kind=FormKind.ONBOARDING, unit_code=unit.code, id_number=row.id_number, facts={
         "title": "进编审批表", "onboarding_id": row.id, "unit_code": unit.code, "unit_name": unit.name,
         "id_number": row.id_number, "name": row.name, "category": row.category, "route": row.route,
         "start_date": row.start_date, "hiring_plan_id": row.hiring_plan_id})
-    posting = registry.start_posting(uow, id_number=row.id_number, unit_code=unit.code, category=row.category,
+    posting = registry_changes.start_posting(uow, id_number=row.id_number, unit_code=unit.code, category=row.category,
                                      start_date=row.start_date, reason="onboarding", from_reservation=plan is not None,
                                      form_number=form.number, policy=policy)
     if plan is not None:
@@ -262,12 +262,3 @@ def visible_to(caller: Caller, unit_code: str, unit_region: str, required: tuple
     if caller.role is Role.UNIT:
         return caller.unit_code == unit_code
     return caller.role is Role.AUDITOR or caller.role in required
-
-
-def steps_of(session, onboarding_ids: list[int]) -> dict[int, list[ApplicationStepRow]]:
-    out: dict[int, list[ApplicationStepRow]] = {i: [] for i in onboarding_ids}
-    for s in session.execute(select(ApplicationStepRow).where(ApplicationStepRow.application_id.in_(onboarding_ids))
-                             .order_by(ApplicationStepRow.id)).scalars():
-        out[s.application_id].append(s)
-    return out
-

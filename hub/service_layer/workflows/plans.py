@@ -129,8 +129,3 @@ def set_unit_frozen(uow: UnitOfWork, caller: Caller, *, unit_code: str, frozen: 
     uow.publish(UPDATES_TOPIC, key=unit.code, type="gov.registry.unit.frozen" if frozen else "gov.registry.unit.unfrozen",
                 subject=unit.code, data=data)
     return frozen
-
-
-def plans_of(session, unit_code: str) -> list[HiringPlanRow]:
-    return list(session.execute(select(HiringPlanRow).where(HiringPlanRow.unit_code == unit_code)
-                                .order_by(HiringPlanRow.id)).scalars())

@@ -10,7 +10,7 @@ from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import PersonNotFound, PostingNotFound
 from hub.domain.vocabulary import DepartureReason, FormKind, QuotaCategory, Role
 from hub.domain.workflows import TEXT_MAX, Caller, bounded, ensure_may_act_for_unit, ensure_not_far_ahead, ensure_role
-from hub.service_layer import registry
+from hub.service_layer import registry_changes
 from hub.service_layer.establishment import locked_establishment
 from hub.service_layer.reconcile import lock_persons
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -32,7 +32,7 @@ def _posted(uow: UnitOfWork, caller: Caller, id_number: str, what: str) -> tuple
     if person is None:
         raise PersonNotFound(f"person {idn} is not in the registry")
     lock_persons(uow, [idn])  # the reconciliation lock before any row lock
-    posting = registry.active_posting(uow, idn)
+    posting = registry_changes.active_posting(uow, idn)
     if posting is None:
         raise PostingNotFound(f"person {idn} holds no active posting")
     unit = uow.session.get(UnitRow, posting.unit_code)
@@ -52,7 +52,7 @@ def end_posting(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: str, 
         "title": "减员通知单", "posting_id": posting.id, "unit_code": unit.code, "unit_name": unit.name,
         "id_number": person.id_number, "name": person.name, "category": posting.category, "end_date": end_date,
         "reason": reason.value, "reason_zh": REASON_ZH[reason.value], "comment": bounded(comment, "comment", TEXT_MAX) or None})
-    row = registry.end_posting(uow, id_number=person.id_number, end_date=end_date, reason=reason.value,
+    row = registry_changes.end_posting(uow, id_number=person.id_number, end_date=end_date, reason=reason.value,
                                form_number=form.number, row=posting)
     return row, form.number
 
@@ -79,8 +79,8 @@ def transfer_person(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: s
         "from_unit_name": from_unit.name, "from_category": posting.category, "to_unit_code": to_unit.code,
         "to_unit_name": to_unit.name, "to_category": cat.value, "effective_date": effective_date,
         "comment": bounded(comment, "comment", TEXT_MAX) or None})
-    registry.end_posting(uow, id_number=person.id_number, end_date=effective_date, reason="TRANSFER_OUT",
+    registry_changes.end_posting(uow, id_number=person.id_number, end_date=effective_date, reason="TRANSFER_OUT",
                          form_number=form.number, row=posting)
-    row = registry.start_posting(uow, id_number=person.id_number, unit_code=to_unit.code, category=cat.value,
+    row = registry_changes.start_posting(uow, id_number=person.id_number, unit_code=to_unit.code, category=cat.value,
                                  start_date=effective_date, reason="transfer", form_number=form.number)
     return row, form.number

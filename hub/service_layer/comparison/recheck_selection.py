@@ -1,4 +1,5 @@
-"""Which of many re-checked persons can have person-level findings — without running the rules on each of them.
+"""Who to re-check after a snapshot: of many changed persons, those who can have person-level findings — found
+without running the rules on each of them.
 
 A monthly snapshot changes the partner view of nearly every person, so ``reconcile_persons`` would load and judge
 200,000 persons one by one. Nearly all of them look alike: registered, one posting, every partner agreeing on
@@ -25,9 +26,10 @@ from contextlib import contextmanager
 from sqlalchemy import text
 
 from hub.domain.reconciliation import PERSON_STREAMING_KINDS, person_findings
-from hub.service_layer.reconcile import person_view_joins
+from hub.service_layer.reconcile import load_views, person_view_joins
 from hub.service_layer.unit_of_work import UnitOfWork
 
+CLASSES_FROM = 1000  # re-checking more persons than this: judge signature classes first
 PERSONS = "snapshot_changed"  # temp table (id_number) of the persons to re-check, filled by the caller
 CLASSES = "snapshot_classes"
 
@@ -74,11 +76,9 @@ LEFT JOIN partner_insurance ins ON ins.id_number = c.id_number
 """
 
 
-def persons_to_judge(uow: UnitOfWork) -> list[str]:
+def select_changed_for_recheck(uow: UnitOfWork) -> list[str]:
     """Of the persons in the temp table ``snapshot_changed``: those whose person-level findings may be non-empty
     or who have an open person-level finding. PostgreSQL only (the caller stages the snapshot there)."""
-    from hub.service_layer.reconcile import load_views
-
     s = uow.session
     s.execute(text(f"DROP TABLE IF EXISTS {CLASSES}"))
     s.execute(text(_SIGNATURES))
@@ -86,22 +86,22 @@ def persons_to_judge(uow: UnitOfWork) -> list[str]:
         f"SELECT min(id_number), signature FROM {CLASSES} WHERE signature NOT LIKE '%X%' GROUP BY signature")).all())
     reg, views = load_views(uow, sorted(reps))
     flagged = [sig for rep, sig in reps.items() if person_findings(reg[rep], views[rep])]
-    judge = set(s.execute(text(f"SELECT id_number FROM {CLASSES} WHERE signature = ANY(:sigs) OR signature LIKE '%X%'"),
+    recheck = set(s.execute(text(f"SELECT id_number FROM {CLASSES} WHERE signature = ANY(:sigs) OR signature LIKE '%X%'"),
                           {"sigs": flagged}).scalars())
-    judge.update(s.execute(text(
+    recheck.update(s.execute(text(
         f"SELECT DISTINCT m.subject FROM mismatches m JOIN {PERSONS} c ON c.id_number = m.subject"
         " WHERE m.status = 'OPEN' AND m.kind = ANY(:kinds)"), {"kinds": [k.value for k in PERSON_STREAMING_KINDS]}).scalars())
-    return sorted(judge)
+    return sorted(recheck)
 
 
-def judge_among(uow: UnitOfWork, ids: set[str] | list[str]) -> list[str]:
-    """``persons_to_judge`` for a set of persons held in Python (PostgreSQL): the general compare path's many."""
+def select_for_recheck(uow: UnitOfWork, ids: set[str] | list[str]) -> list[str]:
+    """``select_changed_for_recheck`` for a set of persons held in Python (PostgreSQL): the general compare path's many."""
     s = uow.session
     s.execute(text(f"DROP TABLE IF EXISTS {PERSONS}"))
     s.execute(text(f"CREATE TEMP TABLE {PERSONS} (id_number text PRIMARY KEY) ON COMMIT DROP"))
     s.execute(text(f"INSERT INTO {PERSONS} SELECT DISTINCT unnest(CAST(:ids AS text[]))"), {"ids": list(ids)})
     s.execute(text(f"ANALYZE {PERSONS}"))
-    return persons_to_judge(uow)
+    return select_changed_for_recheck(uow)
 
 
 # The staged finance comparison knows each changed person's new pay lines: the rows of the staged snapshot. The
@@ -147,16 +147,14 @@ def both_cores(session):
     session.execute(text("SET LOCAL parallel_tuple_cost = DEFAULT"))
 
 
-def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_changed: bool) -> list[str]:
-    """``persons_to_judge`` for the staged finance comparison, from the snapshot's rows in ``stage`` (one per person
+def select_staged_for_recheck(uow: UnitOfWork, *, stage: str, period: str, all_changed: bool) -> list[str]:
+    """``select_changed_for_recheck`` for the staged finance comparison, from the snapshot's rows in ``stage`` (one per person
     and unit: duplicates are removed first).
 
     The changed persons are every person of ``stage`` when ``all_changed`` (the period had no lines before), else
     those in the temp table ``snapshot_changed`` — of which the ones without a row in ``stage`` (their lines of the
     period are gone) are all judged.
     """
-    from hub.service_layer.reconcile import load_views
-
     s = uow.session
     later = s.execute(text("SELECT EXISTS (SELECT 1 FROM partner_payroll WHERE period > :p)"), {"p": period}).scalar()
     s.execute(text(f"DROP TABLE IF EXISTS {CLASSES}"))
@@ -178,15 +176,15 @@ def staged_persons_to_judge(uow: UnitOfWork, *, stage: str, period: str, all_cha
             {"sigs": lost}).all())
     reg, views = load_views(uow, sorted(reps))
     flagged = [sig for rep, sig in reps.items() if person_findings(reg[rep], views[rep])]
-    judge = set(s.execute(text(f"SELECT id_number FROM {CLASSES} WHERE x OR signature = ANY(:sigs)"),
+    recheck = set(s.execute(text(f"SELECT id_number FROM {CLASSES} WHERE x OR signature = ANY(:sigs)"),
                           {"sigs": flagged}).scalars())
     changed = stage if all_changed else PERSONS
-    judge.update(s.execute(text(
+    recheck.update(s.execute(text(
         f"SELECT m.subject FROM mismatches m WHERE m.status = 'OPEN' AND m.kind = ANY(:kinds)"
         f" AND EXISTS (SELECT 1 FROM {changed} c WHERE c.id_number = m.subject)"),
         {"kinds": [k.value for k in PERSON_STREAMING_KINDS]}).scalars())
     if not all_changed:  # their lines of the period are gone: what they are paid now is an older period's lines
-        judge.update(s.execute(text(
+        recheck.update(s.execute(text(
             f"SELECT c.id_number FROM {PERSONS} c WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.id_number = c.id_number)"
         )).scalars())
-    return sorted(judge)
+    return sorted(recheck)

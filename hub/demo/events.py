@@ -6,13 +6,13 @@ Used by `hub demo` (streamed to the broker), by the crash and outage tests and b
 
 from __future__ import annotations
 
-import csv
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from hub.adapters.csv_rows import read_records
 from hub.domain.identifiers import make_id_number
 
 TOPIC_OF_SOURCE = {"police": "police.identity.v1", "hr": "hr.employment.v1", "finance": "finance.payroll.v1",
@@ -38,12 +38,12 @@ def plan_events(city_dir: Path, count: int, *, seed: int = 1, anomalies: float =
     Sequences start after ``sequence_base``: a later stream over the same city (`hub demo --stream-only`) gives a
     higher base, so the hub takes its events as newer than an earlier stream's, not as stale."""
     rng = random.Random(seed)
-    with (city_dir / "persons.csv").open(encoding="utf-8") as f:
-        persons = {r["id_number"]: r for r in csv.DictReader(f)}
-    with (city_dir / "postings.csv").open(encoding="utf-8") as f:
-        postings = {r["id_number"]: r for r in csv.DictReader(f)}
-    with (city_dir / "units.csv").open(encoding="utf-8") as f:
-        units = [r["code"] for r in csv.DictReader(f)]
+    def read(name: str, *columns: str) -> list[dict[str, str]]:
+        return read_records((city_dir / name).read_text(encoding="utf-8"), name, columns)
+
+    persons = {r["id_number"]: r for r in read("persons.csv", "id_number", "name", "gender", "birth_date")}
+    postings = {r["id_number"]: r for r in read("postings.csv", "id_number", "unit_code", "start_date")}
+    units = [r["code"] for r in read("units.csv", "code")]
     posted = sorted(postings)
     rng.shuffle(posted)
     plan = EventPlan()

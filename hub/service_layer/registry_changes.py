@@ -1,4 +1,5 @@
-"""Handlers that change the registry: units, quotas, leader quotas, persons and postings.
+"""Handlers that change the registry: units, quotas, leader quotas, persons and postings (the entities themselves and
+their rules are ``hub.domain.registry``; this module is the service layer's use of them).
 
 Each handler runs inside a caller's UnitOfWork, keeps a version of what it changed, writes the operation log
 and publishes a `registry.updates.v1` event, then re-checks the rules the change may affect.
