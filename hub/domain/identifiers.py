@@ -87,7 +87,7 @@ class IdNumberChecks:
     tests/unit/test_identifiers.py checks it agrees with ``parse_id_number``.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._region: dict[str, int] = {}
         self._birth: dict[str, tuple[int, tuple[date, str] | None]] = {}
         self._serial: dict[str, int] = {}

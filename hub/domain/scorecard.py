@@ -7,6 +7,7 @@ fiscally paid headcount agree (一一对应). Working days come from the calenda
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -63,7 +64,7 @@ class Rate:
         return Rate(self.prompt + other.prompt, self.total + other.total)
 
 
-def rate(calendar: WorkingCalendar, pairs, target: int) -> Rate:
+def rate(calendar: WorkingCalendar, pairs: Iterable[tuple[date, date]], target: int) -> Rate:
     """``pairs``: (from date, recorded date); on time when recorded within ``target`` working days after."""
     pairs = list(pairs)
     return Rate(sum(is_prompt(calendar, a, b, target) for a, b in pairs), len(pairs))

@@ -23,6 +23,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
+from collections.abc import Iterable
+from typing import Any, Self
 
 from hub.domain.identifiers import parse_id_number
 from hub.domain.registry import DomainError
@@ -33,14 +35,16 @@ from hub.domain.workflows import NotAllowed, WrongState
 class _Labelled(str, Enum):
     """A vocabulary whose members carry the Chinese label office staff read."""
 
-    def __new__(cls, value: str, label: str):
+    label: str
+
+    def __new__(cls, value: str, label: str) -> "_Labelled":
         obj = str.__new__(cls, value)
         obj._value_ = value
         obj.label = label
         return obj
 
     @classmethod
-    def parse(cls, value, what: str):
+    def parse(cls, value: object, what: str) -> Self:
         """The member named ``value`` (its English name, in any case, or its Chinese label); a ValueError listing both
         otherwise."""
         text = (value or "").strip() if isinstance(value, str) else value
@@ -197,7 +201,7 @@ class Evidence:
     ref: str
 
     @classmethod
-    def parse(cls, kind: str, ref) -> "Evidence":
+    def parse(cls, kind: str, ref: object) -> "Evidence":
         k = EvidenceKind.parse(kind, "evidence kind")
         text = str(ref if ref is not None else "").strip()
         if not text:
@@ -213,11 +217,11 @@ class Evidence:
             raise ValueError(f"document number of {len(text)} characters; at most 100 are allowed")
         return cls(k, text)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind.value, "ref": self.ref}
 
 
-def evidence_list(items) -> list[Evidence]:
+def evidence_list(items: Iterable[tuple[str, object]] | None) -> list[Evidence]:
     """Validated, de-duplicated evidence in the order given (at most EVIDENCE_MAX links)."""
     out: list[Evidence] = []
     for kind, ref in items or ():
@@ -229,7 +233,7 @@ def evidence_list(items) -> list[Evidence]:
     return out
 
 
-def public_evidence(items: list[dict]) -> list[dict]:
+def public_evidence(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Evidence as events carry it: mismatch ids and document numbers; persons only counted (an event on
     registry.supervision.v1 carries no ID number — docs/supervision.md, "Events")."""
     return [e for e in items if e["kind"] != EvidenceKind.PERSON.value]

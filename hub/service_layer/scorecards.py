@@ -176,7 +176,7 @@ def compute(session: Session, *, year: int, today: date, calendar: WorkingCalend
     """Every active unit's card (of ``region`` / only ``unit_code`` when given), the district offices' cards, the
     sources' calibration and the monthly trend for ``year``. Status indicators (open mismatches, over quota,
     三数一致) are today's."""
-    from hub.service_layer.compare import headcount_facts  # the facts 三数一致 judges, gathered in one place
+    from hub.service_layer.comparison.absences import headcount_facts  # the facts 三数一致 judges, gathered in one place
 
     q = select(UnitRow).where(UnitRow.status == "ACTIVE")
     if region:

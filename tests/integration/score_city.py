@@ -28,7 +28,7 @@ from hub.adapters.orm import ComparisonRow
 from hub.domain.registry import Person, Unit
 from hub.domain.vocabulary import MismatchKind, Role
 from hub.domain.workflows import Caller
-from hub.service_layer import registry
+from hub.service_layer import registry_changes as registry
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.unit_of_work import UnitOfWork
 from hub.service_layer.workflows import documents
@@ -126,7 +126,7 @@ def build(db) -> dict:
     quota(db, u["A1"], "WORKER", 5, "未登记〔2026〕9号", date(2026, 6, 10), date(2026, 6, 10))  # undated
     quota(db, u["B1"], "ADMINISTRATIVE", 1, "D6", date(2026, 6, 1), date(2026, 6, 1))
     with uow(db, date(2026, 3, 18), 15) as w:  # police report the death (DECEASED_ACTIVE opens)
-        MismatchBook(w).raise_(MismatchKind.DECEASED_ACTIVE, subject=p["deceased"], unit_code=u["A2"], source="police",
+        MismatchBook(w).open_or_update(MismatchKind.DECEASED_ACTIVE, subject=p["deceased"], unit_code=u["A2"], source="police",
                                details={"status": "DECEASED"})
         w.commit()
     depart(db, p["retiree"], date(2026, 3, 31), "RETIREMENT", date(2026, 4, 2))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from hub.adapters.orm import FindingRow, FindingStepRow, MismatchRow, OperationLogRow, OutboxRow, PostingRow
 from hub.api.app import create_app
 from hub.domain.registry import Unit
-from hub.service_layer import registry
+from hub.service_layer import registry_changes as registry
 from hub.service_layer.daily import run_supervision_checks
 from hub.service_layer.findings import raise_overdue
 from hub.service_layer.raised_findings import raise_hub_findings
