@@ -42,6 +42,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "hub.demo": ("hub.domain", "hub.contract", "hub.adapters"),
     "hub.bootstrap": ("*",),
     "hub.cli": ("*",),
+    # the command's sub-commands in their own modules (hub finding|supervision, hub evaluation|absorption)
+    "hub.cli_supervision": ("*",),
+    "hub.cli_evaluation": ("*",),
     "hub": (),  # hub/__init__.py
     "connectors.runner": ("hub.domain", "hub.contract", "hub.adapters", "hub.config", "hub.service_layer", "connectors"),
     # hub.service_layer.partner_views is the port a department's mapping writes to (PartnerRow, the view names):
