@@ -111,6 +111,22 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _DIRECT, base.wrapped_func, field_def, sfield, obj_type, schema.config.info_class
 
     # --- execution --------------------------------------------------------------------------------------------
+    # Compiled reads (hub/api/compiled/): a query in a compiled shape is answered by one SQL statement; None from
+    # the planner (anything else, and SQLite) runs the fields below. Class attribute: tests turn it off to compare.
+    compiled_reads = True
+
+    def execute_collected_root_fields(self, root_type, root_value, grouped_field_set, serially, new_defer_usages):
+        if self.compiled_reads and not serially and not new_defer_usages:
+            mm = self.middleware_manager
+            if mm is None or getattr(mm, "_middleware_resolvers", True) is None:
+                from hub.api.compiled import answer
+
+                data = answer(self, root_type, grouped_field_set)
+                if data is not None:
+                    return data
+        return super().execute_collected_root_fields(root_type, root_value, grouped_field_set, serially,
+                                                     new_defer_usages)
+
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
         mm = self.middleware_manager  # strawberry passes one even without middleware: look inside
         if mm is not None and getattr(mm, "_middleware_resolvers", True) is not None:
