@@ -442,12 +442,13 @@ def postgraphile_names(url: str) -> dict:
              unit: __type(name: "Unit") { fields { name args { name } } }
              posting: __type(name: "Posting") { fields { name } }
              order: __type(name: "PostingsOrderBy") { enumValues { name } }
+             order5: __type(name: "PostingOrderBy") { enumValues { name } }
              cond: __type(name: "PostingCondition") { inputFields { name } } }"""
     d = gql(url, q, {})
     query_fields = {f["name"] for f in d["query"]["fields"]}
     unit_fields = {f["name"]: {a["name"] for a in f["args"]} for f in d["unit"]["fields"]}
     posting_fields = {f["name"] for f in d["posting"]["fields"]}
-    order = {e["name"] for e in d["order"]["enumValues"]}
+    order = {e["name"] for e in (d["order"] or d["order5"] or {"enumValues": []})["enumValues"]}  # v4 / v5 naming
     cond = {f["name"] for f in d["cond"]["inputFields"]}
     names = {"all_units": "allUnits", "unit_postings": "postingsByUnitCode", "posting_person": "personByIdNumber"}
     missing = [n for n, where in ((names["all_units"], query_fields), (names["unit_postings"], unit_fields),
@@ -639,6 +640,14 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         times = asyncio.run(run(query, variables, headers, n, on))
         return {"wall_ms": summary_ms(times), "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
                 "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2), "gc_max_pause_ms": round(gc_time["max"] * 1000, 1)}
+
+    # The general path (hub/api/compiled/ off: the resolvers and loaders), the same requests, for the A/B
+    from hub.api.execution import HubExecutionContext
+
+    HubExecutionContext.compiled_reads = False
+    out["general_path"] = {c: timed(c) for c in cases}
+    HubExecutionContext.compiled_reads = True
+    out["compiled_path_again"] = {c: timed(c) for c in cases}
 
     # What-if: the same without hub.api.app.freeze_heap (the interpreter's default collector settings)
     threshold = gc.get_threshold()

@@ -284,3 +284,21 @@ def test_units_page_and_person_lookup_are_one_statement_with_the_same_log(city):
             assert fast[1], "person reads are logged"
     finally:
         event.remove(city["db"].read_engine, "before_cursor_execute", count)
+
+
+def test_a_failing_compiled_statement_is_answered_by_the_general_path(city, monkeypatch):
+    from hub.api.compiled import planner
+
+    real = planner.plan
+
+    def broken(*a):
+        found = real(*a)
+        if found is not None:
+            found.sql = found.sql.replace("json_build_object(", "no_such_function(", 1)
+        return found
+
+    monkeypatch.setattr(planner, "plan", broken)
+    query = "query P { units(first: 3) { edges { node { code postings { edges { node { person { name } } } } } } } }"
+    fast = ask(city, "ADMIN", query, {}, None, compiled=True)
+    assert fast == ask(city, "ADMIN", query, {}, None, compiled=False)
+    assert b'"errors"' not in fast[0][2] and fast[1]

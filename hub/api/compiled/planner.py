@@ -235,7 +235,8 @@ class _Planner:
                 pairs.append((key, f"e.{col}"))
             else:
                 raise Unsupported
-        aggs.append(f"count({x}.ord) AS n")
+        if wants_total:
+            aggs.append(f"count({x}.ord) AS n")  # pageInfo's cursors
         aggs.append(f"string_agg({self.concat(edge_reads)}, {NL} ORDER BY {x}.ord) AS r")
         inner = f"SELECT {', '.join(aggs)} FROM ({page}) {x} {' '.join(edge_joins)}"
         total = (f" CROSS JOIN (SELECT count(*) AS total FROM {page_from} {x}_c WHERE {where.format(x + '_c')}) c"
