@@ -453,7 +453,9 @@ def postgraphile_names(url: str) -> dict:
     names = {"all_units": "allUnits", "unit_postings": "postingsByUnitCode", "posting_person": "personByIdNumber"}
     missing = [n for n, where in ((names["all_units"], query_fields), (names["unit_postings"], unit_fields),
                                   (names["posting_person"], posting_fields)) if n not in where]
-    missing += [o for o in ("START_DATE_ASC", "ID_ASC") if o not in order] + [c for c in ("active",) if c not in cond]
+    # v5 calls the `id` column rowId (`id` is its global node id): ROW_ID_ASC
+    names["id_order"] = "ID_ASC" if "ID_ASC" in order else "ROW_ID_ASC"
+    missing += [o for o in ("START_DATE_ASC", names["id_order"]) if o not in order] + [c for c in ("active",) if c not in cond]
     if missing:
         raise RuntimeError(f"PostGraphile schema lacks {missing}; Query has {sorted(query_fields)[:40]}, "
                            f"Unit has {sorted(unit_fields)}, Posting has {sorted(posting_fields)}")
@@ -464,7 +466,7 @@ def postgraphile_names(url: str) -> dict:
 def postgraphile_query(names: dict, with_person: bool = True) -> str:
     person = f" {names['posting_person']} {{ idNumber name }}" if with_person else ""
     return (f"query UnitsPage {{ {names['all_units']}(first: 100, orderBy: CODE_ASC) {{ nodes {{ code name "
-            f"{names['unit_postings']}(first: 50, condition: {{active: true}}, orderBy: [START_DATE_ASC, ID_ASC]) "
+            f"{names['unit_postings']}(first: 50, condition: {{active: true}}, orderBy: [START_DATE_ASC, {names['id_order']}]) "
             f"{{ nodes {{ category startDate{person} }} }} }} }} }}")
 
 
