@@ -749,6 +749,35 @@ def code_version() -> dict:
             "hub_modified": bool(git("status", "--porcelain", "--", "hub"))}
 
 
+def profile(args, result: dict, url: str, dbname: str, admin: str, finance: str, ids: list[str]) -> None:
+    """The in-process profile (step 5), in a child process (its own imports and pools)."""
+    # ---- profile, in a child process (its own imports and pools)
+    print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
+    wait_quiet(args, result, "profile")
+    spec = json.dumps({"admin": admin, "finance": finance, "ids": ids[:1000]})
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b0, p0, t0 = system_busy_s(), postgres_backends_cpu(dbname), time.perf_counter()
+    r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs),
+                        "--profile-lookups", str(args.profile_lookups)],
+                       env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+    pgc = postgres_backends_cpu(dbname) - p0
+    wall = time.perf_counter() - t0
+    prof = json.loads(r.stdout)
+    prof["cpu"] = {"wall_s": round(wall, 1), "child_cores": round(child / wall, 2),
+                   "postgres_cores": round(pgc / wall, 2),
+                   "other_cores": round(max(0.0, system_busy_s() - b0 - child - pgc) / wall, 2)}
+    text_path = Path(args.out).with_suffix(".pyinstrument.txt")
+    text_path.parent.mkdir(parents=True, exist_ok=True)
+    text_path.write_text("\n\n".join(f"===== {name} =====\n{case.pop('pyinstrument_text')}"
+                                      for name, case in prof.items() if "pyinstrument_text" in case))
+    result["in_process_profile"] = prof
+    result["in_process_profile_text_file"] = str(text_path)
+
+
 def run(args, result: dict) -> dict:
     """The whole benchmark; fills ``result`` as it goes (kept if a later phase fails)."""
     tmp = Path(tempfile.mkdtemp(prefix="graphql_bench_"))
@@ -764,6 +793,9 @@ def run(args, result: dict) -> dict:
             finance = hub_cli(url, "token", "create", "--role", "FINANCE", "--name", "bench-finance").strip().splitlines()[-1]
             ids = sample_ids(url, 5000, args.seed)
             result["machine"] = machine(url)
+            if args.only_profile:
+                profile(args, result, url, dbname, admin, finance, ids)
+                return result
             node = shutil.which("node")
             if node:
                 result["machine"]["node"] = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
@@ -978,31 +1010,7 @@ def run(args, result: dict) -> dict:
                 result["ratio_hub_workers_over_postgraphile_without_person"] = (
                     round(mp["units_page_without_person"]["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
 
-            # ---- profile, in a child process (its own imports and pools)
-            print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
-            wait_quiet(args, result, "profile")
-            spec = json.dumps({"admin": admin, "finance": finance, "ids": ids[:1000]})
-            ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-            b0, p0, t0 = system_busy_s(), postgres_backends_cpu(dbname), time.perf_counter()
-            r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs),
-                                "--profile-lookups", str(args.profile_lookups)],
-                               env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
-            if r.returncode != 0:
-                raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-            ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            child = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
-            pgc = postgres_backends_cpu(dbname) - p0
-            wall = time.perf_counter() - t0
-            prof = json.loads(r.stdout)
-            prof["cpu"] = {"wall_s": round(wall, 1), "child_cores": round(child / wall, 2),
-                           "postgres_cores": round(pgc / wall, 2),
-                           "other_cores": round(max(0.0, system_busy_s() - b0 - child - pgc) / wall, 2)}
-            text_path = Path(args.out).with_suffix(".pyinstrument.txt")
-            text_path.parent.mkdir(parents=True, exist_ok=True)
-            text_path.write_text("\n\n".join(f"===== {name} =====\n{case.pop('pyinstrument_text')}"
-                                              for name, case in prof.items() if "pyinstrument_text" in case))
-            result["in_process_profile"] = prof
-            result["in_process_profile_text_file"] = str(text_path)
+            profile(args, result, url, dbname, admin, finance, ids)
     finally:
         for s in servers:
             s.stop()
@@ -1128,6 +1136,8 @@ def main() -> None:
     ap.add_argument("--interleave-rounds", type=int, default=3,
                     help="rounds of alternated hub / PostGraphile page phases, both servers up (0: skip)")
     ap.add_argument("--interleave-s", type=float, default=8, help="seconds per interleaved phase")
+    ap.add_argument("--only-profile", action="store_true",
+                    help="only the in-process profile (compiled and general path timed in one process)")
     ap.add_argument("--only-interleaved", action="store_true",
                     help="after the lookup phase, only the interleaved hub / PostGraphile v4 / v5 rounds (no separate "
                          "phases, no workers, no profile)")
