@@ -453,6 +453,10 @@ def plan(executor, root_type, grouped_field_set) -> Compiled | None:
     """The request's one statement, or None: run the general path."""
     if executor.operation.operation.value != "query":
         return None
+    if len(grouped_field_set) > 1:
+        # Not compiled: a `person` root beside a `units` root answered unit postings in another order on the general
+        # path than here (found by the property test at the end of session 7, not yet explained): one root only.
+        return None
     p = _Planner(executor)
     try:
         pairs, joins, reads = [], [], []
