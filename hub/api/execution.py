@@ -111,6 +111,35 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _DIRECT, base.wrapped_func, field_def, sfield, obj_type, schema.config.info_class
 
     # --- execution --------------------------------------------------------------------------------------------
+    # Compiled reads (hub/api/compiled/): a query in a compiled shape is answered by one SQL statement; None from
+    # the planner (anything else, and SQLite) runs the fields below. Class attribute: tests turn it off to compare.
+    compiled_reads = True
+
+    def execute_collected_root_fields(self, root_type, root_value, grouped_field_set, serially, new_defer_usages):
+        if self.compiled_reads and not serially and not new_defer_usages:
+            mm = self.middleware_manager
+            if mm is None or getattr(mm, "_middleware_resolvers", True) is None:
+                from hub.api.compiled import answer
+
+                compiled = answer(self, root_type, grouped_field_set)
+                if compiled is not None:
+                    return self._compiled_or_general(compiled, root_type, root_value, grouped_field_set, serially,
+                                                     new_defer_usages)
+        return super().execute_collected_root_fields(root_type, root_value, grouped_field_set, serially,
+                                                     new_defer_usages)
+
+    async def _compiled_or_general(self, compiled, *args):
+        """The compiled answer; should its statement fail (it notes no read before it has succeeded), the general
+        path answers instead, with its own errors."""
+        try:
+            return await compiled
+        except Exception:  # noqa: BLE001 - logged; the general path answers and reports
+            import logging
+
+            logging.getLogger("hub.api.compiled").exception("compiled read failed; answered by the general path")
+        result = super().execute_collected_root_fields(*args)
+        return await result if self.is_awaitable(result) else result
+
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
         mm = self.middleware_manager  # strawberry passes one even without middleware: look inside
         if mm is not None and getattr(mm, "_middleware_resolvers", True) is not None:

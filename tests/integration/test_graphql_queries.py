@@ -161,6 +161,9 @@ def test_production_mode_turns_introspection_and_graphiql_off_and_masks_unexpect
         raise RuntimeError("SELECT secret FROM internals")
 
     monkeypatch.setattr(Loaders, "_units", broken)
+    from hub.api.execution import HubExecutionContext
+
+    monkeypatch.setattr(HubExecutionContext, "compiled_reads", False)  # the loaders' path
     unit_q = 'query($c: String!) { unit(code: $c) { name } }'
     shown = gql(city, unit_q, {"c": city["bureau"]}, client=dev)
     masked = gql(city, unit_q, {"c": city["bureau"]}, client=prod)

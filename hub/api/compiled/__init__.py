@@ -1,0 +1,65 @@
+"""Compiled GraphQL reads: the hot read shapes answered by one SQL statement that builds the JSON in PostgreSQL.
+
+The units page ("first 100 units × postings(first: 50) × person"), a person lookup with postings and units, and
+the like are compiled — as PostGraphile and Hasura do — into one statement of ``json_build_object`` / ``json_agg``
+over ``LATERAL`` subqueries. The response is parsed once (``json.loads``) and handed to graphql-core as the
+operation's data: no resolver, no per-field Python work.
+
+The boundary (``answer``): the hub's executor (hub/api/execution.py) asks it, once the operation is parsed,
+validated, its limits checked (depth, aliases, tokens, cost with the variables) and its root fields collected
+(``@skip``/``@include`` evaluated). ``planner.plan`` decides whether the request — document, variables and the
+caller's role and purpose — is in a compiled shape *and would run without a single error*; anything else
+(SQLite, mutations, a field the role may not read, a refused person read, a UNIT token reading postings or
+persons, a bad cursor or page size, an invalid ID number, any field or argument not compiled, any directive
+other than ``@skip``/``@include``) gets ``None`` and runs on the general path, which then answers and reports
+exactly as before. The compiled answer is therefore only ever an error-free one, and the errors, partial data and
+refusals of the role × field matrix stay the general path's own.
+
+What the general path does besides the data is done here too: every person read is noted on the context
+(``record_read``, same ID number, field, operation and purpose, NOT_FOUND for a lookup that found nobody) and
+written to the access log by the same end-of-operation flush. tests/integration/test_compiled_reads.py compares
+both paths' full HTTP responses and access-log rows for every role on generated selection sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def answer(executor, root_type, grouped_field_set):
+    """An awaitable of the operation's data when the request is in a compiled shape, else None."""
+    ctx = executor.context_value
+    db = getattr(ctx, "db", None)
+    if db is None or not db.is_postgres or getattr(ctx, "principal", None) is None:
+        return None
+    from hub.api.compiled.planner import plan
+
+    compiled = plan(executor, root_type, grouped_field_set)
+    if compiled is None:
+        return None
+    return _run(db, ctx, compiled)
+
+
+async def _run(db, ctx, compiled):
+    def fetch():
+        with db.read_session() as s:
+            return s.connection().exec_driver_sql(compiled.sql, compiled.params).one()
+
+    # PostgreSQL builds the page in a thread (psycopg releases the GIL): the event loop serves others meanwhile
+    text, reads = await asyncio.to_thread(fetch)
+    data = json.loads(text)
+    record = ctx.record_read
+    if reads:
+        sites = compiled.sites
+        for token in reads.split("\n"):
+            site, _, idn = token.partition(":")
+            field, operation, purpose = sites[int(site)]
+            record(idn, operation=operation, field=field, purpose=purpose)
+    for key, idn, operation, purpose, outcome in compiled.lookups:
+        if data.get(key) is None:  # a lookup that found nobody: logged as the general path logs it
+            record(idn, operation=operation, field="Query.person", purpose=purpose, outcome=outcome)
+    return data
