@@ -226,7 +226,9 @@ class UnitPostingsLoader:
                 q = select(*inner.c).select_from(codes_t).join(inner, true())
                 if with_person:
                     q = q.add_columns(*JOINED_PERSON_COLUMNS).outerjoin(_P, _P.c.id_number == inner.c.id_number)
-                rows = s.execute(q).all()  # in page order within each unit
+                # in page order within each unit: said again outside, since a join to the persons (a hash right join
+                # when PostgreSQL builds the hash on the postings) returns rows in the persons' order
+                rows = s.execute(q.order_by(inner.c.start_date, inner.c.id)).all()
             else:
                 rn = func.row_number().over(partition_by=PostingRow.unit_code, order_by=(PostingRow.start_date, PostingRow.id)).label("rn")
                 sub = select(PostingRow.id, rn).where(*cond).subquery()
