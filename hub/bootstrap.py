@@ -6,11 +6,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from hub.adapters.database import Database, connect, migrate
 from hub.adapters.embedded_broker import EmbeddedBroker
 from hub.config import Settings
+from hub.domain.calendar import office_today
 
 log = logging.getLogger("hub")
 
@@ -90,7 +90,7 @@ def start_daily_checks(hub: Hub, interval_s: float = 24 * 3600, *, in_subprocess
                 if in_subprocess:
                     round_in_child()
                 else:
-                    run_daily_checks(hub.db, today=datetime.now(timezone.utc).date())
+                    run_daily_checks(hub.db, today=office_today())
             except Exception:  # noqa: BLE001 - keep the hub running; try again next round
                 log.exception("daily checks failed")
             hub.stop_event.wait(interval_s)
@@ -109,7 +109,7 @@ def _daily_checks_child(url: str, busy_timeout_ms: int, audit_key: bytes | None 
     os.nice(10)  # background work: the API's processes come first on a small machine
     db = connect(url, busy_timeout_ms=busy_timeout_ms, pool_size=1, audit_key=audit_key)
     try:
-        run_daily_checks(db, today=datetime.now(timezone.utc).date())
+        run_daily_checks(db, today=office_today())
     finally:
         db.dispose()
 

@@ -22,6 +22,7 @@ from hub.api.workflows import ApplicationNotFound, WrongState, _act, caller
 from hub.domain import scorecard as rules
 from hub.domain.vocabulary import Role as R
 from hub.service_layer import absorption, evaluation, scorecards
+from hub.domain.calendar import office_today
 
 SCORECARD_READERS = frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT})
 LEDGER_READERS = frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT})
@@ -281,7 +282,7 @@ class EvaluationQuery:
         region = _region(info, region_code, SCORECARD_READERS)
         _year(year)
         c = caller(info)
-        today = date.today()
+        today = office_today()
         with info.context.db.read_session() as s:
             if c.role is R.UNIT:
                 region = s.scalar(select(UnitRow.region_code).where(UnitRow.code == c.unit_code))
@@ -324,7 +325,7 @@ class EvaluationQuery:
                                                               EvaluationResultRow.year == year)).scalar_one_or_none()
             if row is not None:
                 return Evaluation.from_row(row)
-            indicators = (evaluation.fixed_indicators(s, code, year=year, today=date.today(), calendar=info.context.calendar)
+            indicators = (evaluation.fixed_indicators(s, code, year=year, today=office_today(), calendar=info.context.calendar)
                           + evaluation.dynamic_indicators(s, code, year))
         return Evaluation.preview(code, year, indicators)
 
@@ -349,7 +350,7 @@ class EvaluationQuery:
     def absorption_ledger(self, info: Ctx, region_code: str | None = None) -> list[AbsorptionEntry]:
         region = _region(info, region_code, LEDGER_READERS)
         c = caller(info)
-        today = date.today()
+        today = office_today()
         with info.context.db.read_session() as s:
             entries = absorption.ledger(s, today=today, region=region,
                                         unit_code=c.unit_code if c.role is R.UNIT else None)

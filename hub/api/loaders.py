@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from hub.adapters.database import Database
 from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, PersonRow, PostingRow, UnitFreezeRow, UnitRow
 from hub.service_layer.establishment import establishments
+from hub.domain.calendar import office_today
 
 # Plain rows (tuples with attribute access) rather than ORM entities on the read path: no identity map, no
 # instance state, far fewer objects for the garbage collector. The GraphQL types read them by attribute name.
@@ -120,9 +121,8 @@ class Loaders:
 
     async def _establishments(self, codes: list[str]):
         """Quota use of the units (hub.service_layer.establishment: the one place it is counted)."""
-        from datetime import date
 
-        est = establishments(self.session(), codes, today=date.today())
+        est = establishments(self.session(), codes, today=office_today())
         return [est[c] for c in codes]
 
     async def _quotas(self, codes: list[str]):

@@ -54,6 +54,7 @@ from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_uni
 from hub.domain.registry import headcount_consistent, headcount_judged
 from hub.domain.vocabulary import mismatch_class
 from hub.service_layer.establishment import establishments
+from hub.domain.calendar import office_today
 
 
 def _unit_code(code: str) -> str:
@@ -324,7 +325,7 @@ class Query:
         units = _in_caller_region(info, units)
         with info.context.db.read_session() as s:
             codes = list(s.execute(units).scalars())
-            est = establishments(s, codes, today=date.today()).values()
+            est = establishments(s, codes, today=office_today()).values()
             over = s.execute(select(UnitRow).where(UnitRow.code.in_(units), UnitRow.code.in_(select(MismatchRow.subject).where(
                 MismatchRow.kind == "OVER_QUOTA", MismatchRow.status == "OPEN"))).order_by(UnitRow.code)).scalars().all()
 
@@ -356,7 +357,7 @@ class Query:
                 q = q.where(UnitRow.region_code == region_code)
             units = [u for u in s.execute(_in_caller_region(info, q).order_by(UnitRow.code)).scalars()
                      if headcount_judged(u.funding)]
-            facts = headcount_facts(s, units, period, date.today())
+            facts = headcount_facts(s, units, period, office_today())
         lines = []
         for u in units:
             a, n, p, o = facts[u.code]

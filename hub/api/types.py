@@ -25,6 +25,7 @@ from hub.api.context import Forbidden, HubContext
 from hub.api.execution import direct
 from hub.api.pagination import Edge, PageInfo, encode_cursor, page_window
 from hub.domain import vocabulary as v
+from hub.domain.calendar import office_today
 
 UnitKind = strawberry.enum(v.UnitKind, description="机构类别")
 UnitLevel = strawberry.enum(v.UnitLevel, description="层级")
@@ -289,10 +290,10 @@ class Unit:
     @strawberry.field(description="Policy over-quota decisions (政策性超编): allowed slots, document, deadline to absorb "
                                   "(消化), the excess today and whether it is overdue.")
     def policy_over_quota(self, info: Ctx) -> list[Annotated["PolicyOverQuota", strawberry.lazy("hub.api.workflow_types")]]:  # noqa: F821 (strawberry.lazy)
-        from hub.api.workflow_types import OFFICE_TIME, PolicyOverQuota
+        from hub.api.workflow_types import PolicyOverQuota
         from hub.service_layer.workflows.policy import decisions_of
 
-        today = datetime.now(OFFICE_TIME).date()
+        today = office_today()
         with info.context.db.read_session() as s:
             found = decisions_of(s, self.code, today)
         return [PolicyOverQuota(id=strawberry.ID(str(d.row.id)), category=v.QuotaCategory(d.row.category),

@@ -20,6 +20,7 @@ from hub.adapters.orm import UnitRow
 from hub.domain.identifiers import InvalidIdentifier, mask_id_number, parse_id_number, parse_unit_code
 from hub.domain.vocabulary import Role
 from hub.domain.workflows import Caller  # who asks: a token's principal, or the operator at the command line
+from hub.domain.calendar import office_today
 
 ALL_ROLES = frozenset(Role)
 OFFICE = frozenset({Role.ADMIN, Role.AUDITOR, Role.ORGANIZATION})
@@ -264,7 +265,7 @@ def run(report: Report, session, raw_params: dict | None, *, caller: Caller, tod
         from hub.adapters.calendar_file import load_calendar
 
         calendar = load_calendar(None)
-    ctx = ReportContext(session=session, params=params, today=today or date.today(), caller=caller, region=region,
+    ctx = ReportContext(session=session, params=params, today=today or office_today(), caller=caller, region=region,
                         calendar=calendar)
     rows = [list(r) for r in report.query(ctx)]
     person_cols = [i for i, c in enumerate(report.columns) if c.person]

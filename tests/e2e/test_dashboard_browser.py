@@ -33,6 +33,7 @@ from tests.e2e.hub_process import HubProcess
 from tests.e2e.test_graphiql_offline import chromium  # noqa: F401  (the fixture)
 from tests.factories import id_number
 from tests.kafka_tools import PartnerProducer
+from hub.domain.calendar import office_today
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -51,7 +52,7 @@ def expected_headline(db_url: str, region: str | None = None) -> dict:
             if region:
                 q = q.where(UnitRow.region_code == region)
             codes = list(s.execute(q).scalars())
-            est = establishments(s, codes, today=date.today()).values()
+            est = establishments(s, codes, today=office_today()).values()
             approved = sum(sum(e.approved.values()) for e in est)
             used = sum(sum(e.used.values()) for e in est)
             reserved = sum(sum(e.reserved.values()) for e in est)
@@ -68,7 +69,7 @@ def expected_pyramid(db_url: str, region: str | None = None) -> tuple[list[int],
     """Men and women in post per age band (under 30, 30-39, 40-49, 50-54, 55+) today, straight from the database."""
     from datetime import date
 
-    today = date.today()
+    today = office_today()
     men, women = [0] * 5, [0] * 5
     db = connect(db_url)
     try:
@@ -95,9 +96,9 @@ def expected_supervision(db_url: str, region: str | None = None):
     db = connect(db_url)
     try:
         with db.read_session() as s:
-            cards = scorecards.compute(s, year=date.today().year, today=date.today(), calendar=load_calendar(None),
+            cards = scorecards.compute(s, year=office_today().year, today=office_today(), calendar=load_calendar(None),
                                        region=region)
-            ledger = absorption.ledger(s, today=date.today(), region=region)
+            ledger = absorption.ledger(s, today=office_today(), region=region)
     finally:
         db.dispose()
     ranking = [u.code for u in cards.units] if region else [o.region_code for o in cards.offices]
@@ -181,10 +182,10 @@ def _overdue_finding(hub, db, unit: str, title: str) -> str:
 
     made = hub.run("finding", "record", "--unit", unit, "--source", "AUDIT", "--category", "OVER_QUOTA_HIRING",
                    "--title", title, "--description", "审计发现", "--recommendation", "限期消化", "--responsible", "单位",
-                   "--deadline", date.today().isoformat(), "--json").stdout
+                   "--deadline", office_today().isoformat(), "--json").stdout
     with db.session() as s, s.begin():
         s.execute(update(FindingRow).where(FindingRow.id == json.loads(made)["id"])
-                  .values(deadline=date.today() - timedelta(days=3)))
+                  .values(deadline=office_today() - timedelta(days=3)))
     return title
 
 

@@ -17,6 +17,7 @@ from hub.adapters.orm import FindingRow
 from tests.e2e.hub_process import HubProcess
 from tests.factories import unit_code
 from tests.kafka_tools import TopicReader
+from hub.domain.calendar import office_today
 
 
 def _gql(hub: HubProcess, token: str, query: str, variables: dict | None = None) -> dict:
@@ -41,11 +42,11 @@ def test_an_overdue_finding_reaches_kafka_once(tmp_path):
                  ... on FindingPayload { finding { id status } } } }""", {"f": {
             "unitCode": code, "source": "AUDIT", "category": "FALSE_HEADCOUNT", "title": "虚报人员占编",
             "description": "审计发现虚报2人", "recommendation": "核减虚报人员", "responsibleParty": "杭州市审计试点局",
-            "deadline": date.today().isoformat(), "reference": "杭审〔2026〕12号"}})
+            "deadline": office_today().isoformat(), "reference": "杭审〔2026〕12号"}})
         fid = r["recordFinding"]["finding"]["id"]
         db = connect(f"sqlite:///{(tmp_path / 'data' / 'hub.sqlite3').resolve()}")
         with db.session() as s, s.begin():  # the deadline passes
-            s.execute(update(FindingRow).where(FindingRow.id == int(fid)).values(deadline=date.today() - timedelta(days=1)))
+            s.execute(update(FindingRow).where(FindingRow.id == int(fid)).values(deadline=office_today() - timedelta(days=1)))
         db.dispose()
 
         sweeps = [json.loads(hub.run("finding", "overdue", "--json").stdout) for _ in range(2)]
@@ -68,6 +69,6 @@ def test_an_overdue_finding_reaches_kafka_once(tmp_path):
         data = events[1][1]["data"]
         assert events[1][1]["subject"] == code
         assert (data["finding_id"], data["status"], data["overdue"], data["category_label"]) == (int(fid), "OPEN", True, "虚报人员占编")
-        assert data["deadline"] == (date.today() - timedelta(days=1)).isoformat() and data["step"]["action"] == "OVERDUE"
+        assert data["deadline"] == (office_today() - timedelta(days=1)).isoformat() and data["step"]["action"] == "OVERDUE"
     finally:
         assert hub.stop() == 0, hub.output()

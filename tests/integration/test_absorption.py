@@ -17,8 +17,9 @@ from hub.service_layer import absorption, registry
 from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration import score_city as sc
+from hub.domain.calendar import office_today
 
-TODAY = date.today()
+TODAY = office_today()
 T1, T2 = TODAY + timedelta(days=30), TODAY + timedelta(days=200)
 LEDGER = """query($r: String) { absorptionLedger(regionCode: $r) { unitCode category approved used excess baseline
             absorbed departures targets { targetDate remaining } status } }"""

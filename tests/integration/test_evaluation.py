@@ -20,6 +20,7 @@ from hub.reports import render
 from hub.service_layer import scorecards
 from hub.service_layer.tokens import create_token
 from tests.integration import score_city as sc
+from hub.domain.calendar import office_today
 
 YEAR = 2026
 RESULT = "... on EvaluationPayload { evaluation { id decided score maxScore grade gradeLabel indicators { code kind score maxScore } } }"
@@ -101,7 +102,7 @@ def test_evaluation_lifecycle_and_permissions(city):
     # the fixed indicators as the hub computes them: A1 is over quota (0 of 15), no leader excess, no 混编混岗, no
     # findings; timeliness = 15 × the scorecard's score / 100
     with city["db"].read_session() as s:
-        card = scorecards.unit_timeliness(s, unit_code=a1, year=YEAR, today=date.today(), calendar=load_calendar(None))
+        card = scorecards.unit_timeliness(s, unit_code=a1, year=YEAR, today=office_today(), calendar=load_calendar(None))
     fixed = {i["code"]: i["score"] for i in result["indicators"] if i["kind"] == "FIXED"}
     assert fixed == {"OVER_QUOTA": 0.0, "LEADER_OVER_QUOTA": 10.0, "MIXED_CATEGORY": 10.0,
                      "TIMELINESS": round(15 * card / 100, 1), "UNRESOLVED_FINDINGS": 10.0}
@@ -170,7 +171,7 @@ def test_a_hiring_plan_cut_cites_the_units_evaluation(city):
         decide(city, "ADMIN", unit)
     q = "query($u: String!) { evaluation(unitCode: $u, year: 2026) { id } }"
     own, other = (gql(city, "ADMIN", q, u=x)["data"]["evaluation"]["id"] for x in (u["A2"], u["A1"]))
-    year = date.today().year
+    year = office_today().year
     plan = gql(city, "A2", """mutation($u: String!, $y: Int!) { submitHiringPlan(plan: {unitCode: $u, year: $y,
                category: ADMINISTRATIVE, slots: 3, reason: "补充执法力量"}) { ... on HiringPlanPayload { hiringPlan { id } } } }""",
                u=u["A2"], y=year)["data"]["submitHiringPlan"]["hiringPlan"]["id"]

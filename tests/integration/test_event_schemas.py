@@ -32,6 +32,7 @@ from tests import events as ev
 from tests.factories import id_number
 from tests.integration.registry_helpers import hire, make_person, make_unit
 from tests.integration.streaming_harness import Streaming
+from hub.domain.calendar import office_today
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = {p.name.removesuffix(".schema.json"): json.loads(p.read_text(encoding="utf-8"))
@@ -252,7 +253,7 @@ def _drive_the_workflows(db) -> None:
 
     step(office, documents.record_document, number="杭编委〔2026〕9号", title="关于市流程局编制的批复",
          issuer="杭州市机构编制委员会", issued_on=date(2026, 3, 10), kind="REPLY")
-    today = datetime.now(timezone.utc).date()  # the hub's clock
+    today = office_today()  # the hub's clock
     year = today.year
     plan = step(own, plans.submit_hiring_plan, unit_code=unit, year=year, category="ADMINISTRATIVE", slots=2,
                 reason="业务扩展").id
@@ -300,7 +301,7 @@ def _drive_the_findings(db, unit: str, person: str) -> None:
     from hub.service_layer import findings
     from hub.service_layer.daily import run_supervision_checks
 
-    today = date.today()
+    today = office_today()
     opened, _ = run_supervision_checks(db, today=today)
     assert opened
     auditor, unit_token = Caller("audit", Role.AUDITOR), Caller("unit", Role.UNIT, unit_code=unit)

@@ -25,6 +25,7 @@ from hub.domain.workflows import Caller
 from hub.domain.vocabulary import Role
 from tests.factories import unit_code
 from tests.integration.registry_helpers import hire, make_person, make_unit
+from hub.domain.calendar import office_today
 
 KEY = b"finding-test-key-0123456789abcdef"
 FIELDS = """__typename ... on FindingPayload { finding { id status statusLabel category categoryLabel source deadline
@@ -37,7 +38,7 @@ UPDATE = ("mutation($id: ID!, $a: FindingAction!, $c: String, $e: [EvidenceInput
           "{ updateFinding(id: $id, action: $a, comment: $c, evidence: $e, deadline: $d) { %s } }" % FIELDS)
 LIST = """query($f: FindingFilter, $n: Int, $after: String) { findings(filter: $f, first: $n, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { node { id unitCode status category overdue } } } }"""
-TODAY = date.today()
+TODAY = office_today()
 
 
 def _district_unit(db, region: str, kind="GOVERNMENT_ORGAN") -> str:

@@ -28,6 +28,7 @@ from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.e2e.test_graphiql_offline import IN_CI, chromium_executable
 from tests.integration import report_city as rc
+from hub.domain.calendar import office_today
 
 ADMIN = reports.Caller(name="test", role=Role.ADMIN)
 
@@ -64,8 +65,8 @@ def test_every_report_declares_title_purpose_params_and_columns():
 
 def test_quota_use_known_answers(city):
     db, u = city["db"], city["units"]
-    rc.plan(db, u["school"], 1, date.today().year)
-    got = rows(db, "quota-use", today=date.today())
+    rc.plan(db, u["school"], 1, office_today().year)
+    got = rows(db, "quota-use", today=office_today())
     assert [r[:6] for r in got] == sorted([
         [u["bureau"], "ADMINISTRATIVE", 3, 2, 0, 1],
         [u["bureau"], "WORKER", 1, 1, 0, 0],
@@ -76,7 +77,7 @@ def test_quota_use_known_answers(city):
     assert got[0][6:] == ["杭州市财政局", "330100"]
     assert [r[:2] for r in rows(db, "quota-use", {"region": "330106"})] == sorted(
         [[u["branch"], "ADMINISTRATIVE"], [u["street"], "ADMINISTRATIVE"]])
-    full = rows(db, "quota-use", {"only": "full"}, today=date.today())
+    full = rows(db, "quota-use", {"only": "full"}, today=office_today())
     assert sorted((r[0], r[1]) for r in full) == sorted([(u["bureau"], "WORKER"), (u["branch"], "ADMINISTRATIVE")])
     assert [r[0] for r in rows(db, "quota-use", {"unit": u["school"]})] == [u["school"]]
 
@@ -358,7 +359,7 @@ def test_headcount_consistency_known_answers(city):
 
 def test_establishment_ledger_known_answers(city):
     db, u = city["db"], city["units"]
-    rc.plan(db, u["school"], 1, date.today().year)
+    rc.plan(db, u["school"], 1, office_today().year)
     got = run(db, "establishment-ledger", {"unit": u["bureau"]})[0]
     by_item = {(r[0], r[2] if r[0] != "基本情况" else r[1]): r for r in got.rows}
     assert by_item[("基本情况", "单位名称 name")][2] == "杭州市财政局"
@@ -370,7 +371,7 @@ def test_establishment_ledger_known_answers(city):
     branch = {r[1]: r for r in rows(db, "establishment-ledger", {"unit": u["branch"]})}
     assert branch["上级单位 parent"][2] == f"{u['bureau']} 杭州市财政局"
     assert branch["核定编制 quota"][3:] == [0, 1, 0, -1, "杭编〔2025〕7号", date(2025, 1, 1)]
-    school = [r for r in rows(db, "establishment-ledger", {"unit": u["school"]}, today=date.today()) if r[0] == "编制"]
+    school = [r for r in rows(db, "establishment-ledger", {"unit": u["school"]}, today=office_today()) if r[0] == "编制"]
     assert school[0][3:7] == [3, 1, 1, 2]  # 空编 2, one of them reserved by the hiring plan
     district = reports.Caller(name="d", role=Role.ADMIN, region_code=rc.DISTRICT)
     with pytest.raises(reports.ReportError, match="not in your region|in your region"):
@@ -667,7 +668,7 @@ def test_read_access_known_answers(city):
                                              (p["王三"], "q", "Query.person", "案件A", NOT_FOUND)])
     write_reads(db, principal=Principal(token_id=8, name="hr-a", role=Role.HR),
                 reads=[(p["赵四"], "q", "Person.postings", "调动", None)])
-    today = datetime.now(timezone.utc).date()
+    today = office_today()
     assert rows(db, "read-access", today=today) == [
         ["HR", "HR:hr-a", "调动", "Person.postings", 1, 1, today, today],
         ["POLICE", "POLICE:police-a", "案件A", "Query.person", 3, 2, today, today]]
@@ -680,7 +681,7 @@ def test_hiring_plans_known_answers(city):
     from hub.service_layer.workflows.plans import decide_hiring_plan, submit_hiring_plan
 
     db, u = city["db"], city["units"]
-    year = date.today().year
+    year = office_today().year
     rc.plan(db, u["school"], 1, year)
     with UnitOfWork(db, actor="test") as uow:
         pid = submit_hiring_plan(uow, OFFICE, unit_code=u["street"], year=year, category="ADMINISTRATIVE", slots=2,
@@ -689,11 +690,11 @@ def test_hiring_plans_known_answers(city):
     with UnitOfWork(db, actor="test") as uow:
         decide_hiring_plan(uow, OFFICE, b"k" * 32, pid, False, None, "暂缓")
         uow.commit()
-    assert rows(db, "hiring-plans", today=date.today()) == [
+    assert rows(db, "hiring-plans", today=office_today()) == [
         [u["school"], "杭州市第一中学", year, "PUBLIC_INSTITUTION", 1, 1, 0, 1, 1, 0, 1],
         [u["street"], "西湖区转塘街道办事处", year, "ADMINISTRATIVE", 1, 0, 1, 2, 0, 0, 0]]
     assert rows(db, "hiring-plans", {"year": str(year)}, today=date(year + 1, 1, 1))[0][10] == 0  # expired
-    assert rows(db, "hiring-plans", {"year": str(year - 1)}, today=date.today()) == []
+    assert rows(db, "hiring-plans", {"year": str(year - 1)}, today=office_today()) == []
 
 
 # --- the annual report (as of 31 December, from history) ------------------------------------------------------------

@@ -18,6 +18,7 @@ from hub.service_layer import scorecards
 from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration import score_city as sc
+from hub.domain.calendar import office_today
 
 CAL = load_calendar(None)
 
@@ -145,7 +146,7 @@ def test_a_bulk_import_is_not_the_offices_daily_work(db, tmp_path):
     import_registry(db, write_registry(tmp_path / "reg", units=units, persons=[(idn, "丙")],
                                        postings=[(idn, units[0]["code"], "ADMINISTRATIVE")]))
     with db.read_session() as s:
-        out = scorecards.compute(s, year=date.today().year, today=date.today(), calendar=CAL)
+        out = scorecards.compute(s, year=office_today().year, today=office_today(), calendar=CAL)
     assert {c.code for c in out.units} == {u["code"] for u in units}
     assert all((c.score.office.total, c.score.undated_changes) == (0, 0) for c in out.units)
 

@@ -25,6 +25,7 @@ from hub.service_layer import findings
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration import report_city as rc
 from tests.integration.test_reports import _pdf_of
+from hub.domain.calendar import office_today
 
 ADMIN = reports.Caller(name="test", role=Role.ADMIN)
 DISTRICT = reports.Caller(name="west", role=Role.ADMIN, region_code=rc.DISTRICT)
@@ -102,7 +103,7 @@ def _record(db, unit, person, title, *, deadline=None):
     with UnitOfWork(db, actor=office.actor) as uow:
         row = findings.record_finding(uow, office, findings.NewFinding(
             unit_code=unit, source="AUDIT", category="OVER_QUOTA_HIRING", title=title, description="审计发现超编",
-            recommendation="限期消化", responsible_party="杭州市财政局", deadline=deadline or date.today() + timedelta(days=30),
+            recommendation="限期消化", responsible_party="杭州市财政局", deadline=deadline or office_today() + timedelta(days=30),
             reference="AUD-2026-7", evidence=(("PERSON", person),)))
         uow.commit()
     with UnitOfWork(db, actor="UNIT:bureau") as uow:
@@ -190,7 +191,7 @@ def _cli(db, *args):
 
 def test_the_finding_commands_and_their_refusals(city, tmp_path):
     db, u = city["db"], city["units"]
-    today = date.today()
+    today = office_today()
     r = _cli(db, "finding", "record", "--unit", u["school"], "--source", "INSPECTION", "--category", "混编混岗",
              "--title", "混岗2人", "--description", "巡察发现", "--recommendation", "调整编制使用",
              "--recommendation-kind", "CORRECT_POSTINGS", "--responsible", "杭州市第一中学",

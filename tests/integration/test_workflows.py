@@ -29,6 +29,7 @@ from hub.service_layer.unit_of_work import UnitOfWork
 from tests import events as ev
 from tests.factories import id_number, unit_code
 from tests.integration.registry_helpers import hire, make_person, make_unit
+from hub.domain.calendar import office_today
 
 KEY = b"workflow-test-key-0123456789abcdef"
 ONBOARD_FIELDS = """__typename ... on OnboardingPayload { onboarding { id status round requiredReviews name
@@ -529,7 +530,7 @@ def test_policy_over_quota_needs_an_office_decision_and_is_a_violation_again_aft
              "slots: 1, documentNumber: $doc, deadline: $d, reason: \"军转干部安置\") { __typename "
              "... on PolicyOverQuotaPayload { decision { slots deadline overBy overdue } } ... on InvalidInput { message } "
              "... on NotAllowed { message } } }")
-    today = datetime.now(timezone.utc).date()
+    today = office_today()
     deadline = today + timedelta(days=60)
     assert gql(office, "UNIT_A", allow, {"c": a, "d": deadline.isoformat(), "doc": "杭编〔2026〕50号"})["allowPolicyOverQuota"]["__typename"] == "NotAllowed"
     assert gql(office, "DISTRICT", allow, {"c": a, "d": deadline.isoformat(), "doc": "杭编〔2026〕50号"})["allowPolicyOverQuota"]["__typename"] == "NotAllowed"

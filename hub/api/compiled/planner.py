@@ -20,7 +20,6 @@ everywhere. Each rule below mirrors one resolver of hub/api/types.py or hub/api/
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from graphql import GraphQLNonNull
 from graphql.execution.values import get_argument_values
@@ -29,6 +28,7 @@ from hub.api import access
 from hub.api.pagination import page_window
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import InvalidIdentifier, parse_id_number, parse_unit_code
+from hub.domain.calendar import office_today
 
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 NL = "E'\\n'"
@@ -85,7 +85,7 @@ class _Planner:
         self.sites: list = []
         self.site_of: dict = {}
         self.lookups: list = []
-        self.today = date.today()
+        self.today = office_today()
 
     # --- helpers ------------------------------------------------------------------------------------------------
     def alias(self, prefix: str) -> str:
