@@ -373,3 +373,26 @@ def test_two_sweeps_at_once_open_each_hub_finding_once(db):
     assert sorted(len(r) for r in results) == [0, 0, 0, 1]
     with db.read_session() as s:
         assert s.scalar(select(func.count()).select_from(FindingRow).where(FindingRow.condition_key == f"MIXED_USE:{inst}")) == 1
+
+
+def test_a_unit_token_is_no_membership_oracle_through_person_evidence(office):
+    """A UNIT token reads only persons actively posted in its unit (docs/access.md, "No membership oracle"): a progress
+    report linking a person of another unit is answered exactly as a number nobody holds, and changes nothing."""
+    from tests.factories import id_number
+
+    db, a, b = office["db"], office["a"], office["b"]
+    other = make_person(db, name="李四", birth=date(1979, 2, 3))
+    hire(db, other, b)
+    fid = gql(office, "ADMIN", RECORD, {"f": new_finding(a)})["recordFinding"]["finding"]["id"]
+    before = state(db)
+    answers = []
+    for ref in (other, id_number(birth=date(1966, 7, 8), serial=321)):
+        r = post(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "已整改",
+                                            "e": [{"kind": "PERSON", "ref": ref}]})["data"]["updateFinding"]
+        answers.append((r["__typename"], r.get("message", "").replace(ref[:6], "")))
+    assert answers[0] == answers[1] and answers[0][0] == "InvalidInput", answers
+    assert state(db) == before
+    # its own staff it may link
+    ok = gql(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "已整改",
+                                        "e": [{"kind": "PERSON", "ref": office["person"]}]})["updateFinding"]
+    assert ok["__typename"] == "FindingPayload", ok
