@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from hub import reports
 from hub.api.app import create_app
 from hub.domain.vocabulary import Role
-from hub.service_layer import absorption, registry
+from hub.service_layer import absorption
+from hub.service_layer import registry_changes as registry
 from hub.service_layer.tokens import create_token
 from hub.service_layer.unit_of_work import UnitOfWork
 from tests.integration import score_city as sc
