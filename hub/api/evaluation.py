@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated, Union
 
@@ -20,6 +20,7 @@ from hub.api.mutations import InvalidIdNumber, InvalidInput, NotAllowed, UnitNot
 from hub.api.types import Ctx, QuotaCategory, Role
 from hub.api.workflows import ApplicationNotFound, WrongState, _act, caller
 from hub.domain import scorecard as rules
+from hub.domain.calendar import office_date
 from hub.domain.vocabulary import Role as R
 from hub.service_layer import absorption, evaluation, scorecards
 
@@ -241,6 +242,11 @@ AbsorptionPlanResult = Annotated[Union[AbsorptionPlanPayload, NotAllowed, Invali
 _EVAL = (NotAllowed, InvalidIdNumber, UnitNotFound, WrongState, ApplicationNotFound)
 
 
+def _today() -> date:
+    """The office's local date now (UTC+8), as the service layer's: not the server's own date."""
+    return office_date(datetime.now(timezone.utc))
+
+
 def _year(year: int) -> int:
     if not 2000 <= year <= 2199:
         raise ValueError(f"year {year} is outside 2000..2199")
@@ -281,7 +287,7 @@ class EvaluationQuery:
         region = _region(info, region_code, SCORECARD_READERS)
         _year(year)
         c = caller(info)
-        today = date.today()
+        today = _today()
         with info.context.db.read_session() as s:
             if c.role is R.UNIT:
                 region = s.scalar(select(UnitRow.region_code).where(UnitRow.code == c.unit_code))
@@ -324,7 +330,7 @@ class EvaluationQuery:
                                                               EvaluationResultRow.year == year)).scalar_one_or_none()
             if row is not None:
                 return Evaluation.from_row(row)
-            indicators = (evaluation.fixed_indicators(s, code, year=year, today=date.today(), calendar=info.context.calendar)
+            indicators = (evaluation.fixed_indicators(s, code, year=year, today=_today(), calendar=info.context.calendar)
                           + evaluation.dynamic_indicators(s, code, year))
         return Evaluation.preview(code, year, indicators)
 
@@ -349,7 +355,7 @@ class EvaluationQuery:
     def absorption_ledger(self, info: Ctx, region_code: str | None = None) -> list[AbsorptionEntry]:
         region = _region(info, region_code, LEDGER_READERS)
         c = caller(info)
-        today = date.today()
+        today = _today()
         with info.context.db.read_session() as s:
             entries = absorption.ledger(s, today=today, region=region,
                                         unit_code=c.unit_code if c.role is R.UNIT else None)
@@ -373,7 +379,7 @@ class EvaluationMutation:
         def work(uow, c):
             row = evaluation.enter_score(uow, c, indicator_id=indicator_id, unit_code=unit_code, score=score, comment=comment)
             ind = uow.session.get(EvaluationIndicatorRow, row.indicator_id)
-            indicators = (evaluation.fixed_indicators(uow.session, row.unit_code, year=ind.year, today=uow.now.date(),
+            indicators = (evaluation.fixed_indicators(uow.session, row.unit_code, year=ind.year, today=office_date(uow.now),
                                                       calendar=info.context.calendar)
                           + evaluation.dynamic_indicators(uow.session, row.unit_code, ind.year))
             return EvaluationPayload(evaluation=Evaluation.preview(row.unit_code, ind.year, indicators))
@@ -393,7 +399,7 @@ class EvaluationMutation:
         def work(uow, c):
             rows = absorption.set_plan(uow, c, unit_code=unit_code, category=category.value,
                                        targets=[(t.target_date, t.remaining) for t in targets], note=note)
-            today = uow.now.date()
+            today = office_date(uow.now)
             entry = next(x for x in absorption.ledger(uow.session, today=today, unit_code=rows[0].unit_code)
                          if x.category == category.value)
             return AbsorptionPlanPayload(entry=AbsorptionEntry.of(entry, today))
