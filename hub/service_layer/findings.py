@@ -40,7 +40,8 @@ SYSTEM_ROLE = "SYSTEM"  # the role written on the hub's own steps (hub-raised fi
 
 # An ID number typed into a free text (title, description, comment) is withheld from events: persons are linked as
 # evidence, which events only count (docs/supervision.md, "Events").
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
+# \d: also the full-width digits (１２３) a Chinese input method types.
+_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-zＡ-Ｚａ-ｚ])\d{17}[\dXxＸｘ](?![\dA-Za-zＡ-Ｚａ-ｚ])")
 WITHHELD = "[身份证号已隐去]"
 
 
@@ -61,7 +62,7 @@ def finding_data(row: FindingRow, step: FindingStepRow | None, today: date) -> d
         "finding_id": row.id, "unit_code": row.unit_code, "source": row.source, "category": row.category,
         "category_label": FindingCategory(row.category).label, "status": row.status,
         "status_label": FindingStatus(row.status).label, "title": _public_text(row.title),
-        "description": _public_text(row.description), "reference": row.reference,
+        "description": _public_text(row.description), "reference": _public_text(row.reference),
         "recommendation": _public_text(row.recommendation), "recommendation_kind": row.recommendation_kind,
         "responsible_party": _public_text(row.responsible_party), "deadline": row.deadline,
         "overdue": sv.is_overdue(FindingStatus(row.status), row.deadline, today),

@@ -396,3 +396,15 @@ def test_a_unit_token_is_no_membership_oracle_through_person_evidence(office):
     ok = gql(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "已整改",
                                         "e": [{"kind": "PERSON", "ref": office["person"]}]})["updateFinding"]
     assert ok["__typename"] == "FindingPayload", ok
+
+
+def test_an_id_number_in_the_reference_or_in_full_width_digits_does_not_reach_the_events(office):
+    """The reference (the audit report's number, free text) was published as typed, and an ID number typed with a
+    Chinese input method's full-width digits (１１０１…) passed the withholding: neither reaches the events."""
+    db, a, person = office["db"], office["a"], office["person"]
+    wide = person.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})
+    gql(office, "AUDITOR", RECORD, {"f": new_finding(a, reference=f"审计发现{person}", title=f"{wide}超编进人")})
+    [(_, e)] = supervision_events(db)
+    text = json.dumps(e, ensure_ascii=False)
+    assert person not in text and wide not in text, text
+    assert e["data"]["reference"] == "审计发现[身份证号已隐去]" and e["data"]["title"] == "[身份证号已隐去]超编进人"
