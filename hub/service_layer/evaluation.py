@@ -237,12 +237,16 @@ def visible(caller: Caller, unit_code: str, region: str) -> bool:
     return caller.role in READERS
 
 
-def cited(session: Session, evaluation_id, unit_code: str) -> EvaluationResultRow:
-    """The evaluation result a hiring-plan cut of ``unit_code`` cites: it must exist and be that unit's."""
+def cited(session: Session, evaluation_id, unit_code: str, plan_year: int) -> EvaluationResultRow:
+    """The evaluation result a hiring-plan cut of ``unit_code`` for ``plan_year`` cites: it must exist, be that
+    unit's, and be of the plan's year or the year before (the evaluation that informs the unit's next plan)."""
     eid = record_id(evaluation_id)
     row = session.get(EvaluationResultRow, eid) if eid else None
     if row is None:
         raise EvaluationNotFound(f"no evaluation result {str(evaluation_id)[:40]!r}")
     if row.unit_code != unit_code:
         raise ValueError(f"evaluation {row.id} is of unit {row.unit_code}, not of the plan's unit {unit_code}")
+    if row.year not in (plan_year - 1, plan_year):
+        raise ValueError(f"evaluation {row.id} is of {row.year}; a {plan_year} hiring plan cites the evaluation of "
+                         f"{plan_year - 1} or {plan_year}")
     return row
