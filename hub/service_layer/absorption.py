@@ -80,7 +80,7 @@ def set_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, category: str, 
     if len(set(dates)) != len(dates):
         raise ValueError("two targets of the plan fall on the same date")
     e = establishments(uow.session, [unit.code], today=today, leaders=False)[unit.code]
-    excess = e.used.get(cat, 0) - e.approved.get(cat, 0)
+    excess = e.excess(cat)
     if excess <= 0:
         raise ValueError(f"unit {unit.code} is not over quota in {cat.value} (approved {e.approved.get(cat, 0)}, "
                          f"used {e.used.get(cat, 0)}): there is nothing to absorb")
@@ -123,7 +123,7 @@ def ledger(session: Session, *, today: date, region: str | None = None, unit_cod
     entries = []
     for code, e in est.items():
         for cat in e.categories():
-            excess = e.used.get(cat, 0) - e.approved.get(cat, 0)
+            excess = e.excess(cat)
             if excess > 0:
                 u = units[code]
                 entries.append(LedgerEntry(code, u.name, u.region_code, cat.value, e.approved.get(cat, 0),
