@@ -173,7 +173,7 @@ def _last_finance_period(session: Session) -> str | None:
 
 def compute(session: Session, *, year: int, today: date, calendar: WorkingCalendar, region: str | None = None,
             unit_code: str | None = None) -> Scorecards:
-    """Every active unit's card (of ``region`` / only ``unit_code`` when given), the district offices' cards, the
+    """Every active unit's card (of ``region`` / only ``unit_code`` when given, abolished or not), the district offices' cards, the
     sources' calibration and the monthly trend for ``year``. Status indicators (open mismatches, over quota,
     三数一致) are today's."""
     from hub.service_layer.comparison.absences import headcount_facts  # the facts 三数一致 judges, gathered in one place
@@ -184,9 +184,9 @@ def compute(session: Session, *, year: int, today: date, calendar: WorkingCalend
     if unit_code:
         q = q.where(UnitRow.code == unit_code)
     # an abolished unit has no card, but the office's changes of it (its abolition too) still count for its district
-    # office and the trend
+    # office and the trend; asked for by its code (the evaluation's timeliness), it has its card
     every = list(session.execute(q.order_by(UnitRow.code)).scalars())
-    units = [u for u in every if u.status == "ACTIVE"]
+    units = [u for u in every if u.status == "ACTIVE" or unit_code]
     codes = {u.code for u in units}
     changes = office_changes(session, year)
     ends = departures(session, year)
@@ -216,7 +216,7 @@ def compute(session: Session, *, year: int, today: date, calendar: WorkingCalend
         by_region[c.region_code].append(c)
     gone: dict[str, list] = defaultdict(lambda: [rules.Rate(0, 0), 0])  # per region: abolished units' changes
     for u in every:
-        if u.status != "ACTIVE":
+        if u.code not in codes:
             rows = changes.get(u.code, ())
             g = gone[u.region_code]
             g[0] += rules.rate(calendar, [(d, r) for d, r, _ in rows if d is not None], rules.OFFICE_TARGET_DAYS)

@@ -208,3 +208,18 @@ def test_an_abolished_unit_s_changes_still_count_for_its_district_office(db):
     [office] = out.offices
     assert (office.office.prompt, office.office.total, office.units) == (0, 1, 1)
     assert [(m.month, m.office.total, m.office.prompt) for m in out.trend] == [("2026-03", 1, 0)]
+
+
+def test_an_abolished_unit_s_own_timeliness_is_measured_not_zero(db):
+    """The annual evaluation reads a unit's timeliness through unit_timeliness; for a unit abolished during the year
+    it found no card and answered 0 — the unit lost all 15 TIMELINESS points for having been abolished."""
+    from datetime import date
+
+    gone = sc.unit(db, "富阳区撤并办", "330111", "FULL", {})
+    sc.document(db, "撤2", date(2026, 3, 9))
+    with sc.uow(db, date(2026, 3, 9)) as w:  # abolished on its document's day: on time
+        sc.registry.abolish_unit(w, code=gone, document_number="撤2", effective=date(2026, 3, 9))
+        w.commit()
+    with db.read_session() as s:
+        assert scorecards.unit_timeliness(s, unit_code=gone, year=2026, today=date(2026, 7, 1), calendar=CAL) == 100.0
+        assert scorecards.compute(s, year=2026, today=date(2026, 7, 1), calendar=CAL, region="330111").units == []
