@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Union
 
@@ -20,7 +20,7 @@ from hub.api.mutations import InvalidIdNumber, InvalidInput, NotAllowed, UnitNot
 from hub.api.types import Ctx, QuotaCategory, Role
 from hub.api.workflows import ApplicationNotFound, WrongState, _act, caller
 from hub.domain import scorecard as rules
-from hub.domain.calendar import office_date
+from hub.domain.calendar import office_date, office_today
 from hub.domain.vocabulary import Role as R
 from hub.service_layer import absorption, evaluation, scorecards
 
@@ -244,7 +244,7 @@ _EVAL = (NotAllowed, InvalidIdNumber, UnitNotFound, WrongState, ApplicationNotFo
 
 def _today() -> date:
     """The office's local date now (UTC+8), as the service layer's: not the server's own date."""
-    return office_date(datetime.now(timezone.utc))
+    return office_today()
 
 
 def _year(year: int) -> int:

@@ -13,6 +13,11 @@ def office_date(t: datetime) -> date:
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
 
 
+def office_today(now: datetime | None = None) -> date:
+    """The office's local date now (or at ``now``): the "today" of every deadline, scorecard and evaluation."""
+    return office_date(now or datetime.now(timezone.utc))
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
