@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -63,9 +63,9 @@ def _evidence(items: list[str]) -> tuple:
 
 
 def _today() -> date:
-    from hub.domain.calendar import office_date
+    from hub.domain.calendar import office_today
 
-    return office_date(datetime.now(timezone.utc))
+    return office_today()
 
 
 def _run(ctx: typer.Context, role: str, work):

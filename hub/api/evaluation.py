@@ -20,9 +20,9 @@ from hub.api.mutations import InvalidIdNumber, InvalidInput, NotAllowed, UnitNot
 from hub.api.types import Ctx, QuotaCategory, Role
 from hub.api.workflows import ApplicationNotFound, WrongState, _act, caller
 from hub.domain import scorecard as rules
+from hub.domain.calendar import office_date, office_today
 from hub.domain.vocabulary import Role as R
 from hub.service_layer import absorption, evaluation, scorecards
-from hub.domain.calendar import office_today
 
 SCORECARD_READERS = frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT})
 LEDGER_READERS = frozenset({R.ADMIN, R.AUDITOR, R.ORGANIZATION, R.UNIT})
@@ -374,7 +374,7 @@ class EvaluationMutation:
         def work(uow, c):
             row = evaluation.enter_score(uow, c, indicator_id=indicator_id, unit_code=unit_code, score=score, comment=comment)
             ind = uow.session.get(EvaluationIndicatorRow, row.indicator_id)
-            indicators = (evaluation.fixed_indicators(uow.session, row.unit_code, year=ind.year, today=uow.now.date(),
+            indicators = (evaluation.fixed_indicators(uow.session, row.unit_code, year=ind.year, today=office_date(uow.now),
                                                       calendar=info.context.calendar)
                           + evaluation.dynamic_indicators(uow.session, row.unit_code, ind.year))
             return EvaluationPayload(evaluation=Evaluation.preview(row.unit_code, ind.year, indicators))
@@ -394,7 +394,7 @@ class EvaluationMutation:
         def work(uow, c):
             rows = absorption.set_plan(uow, c, unit_code=unit_code, category=category.value,
                                        targets=[(t.target_date, t.remaining) for t in targets], note=note)
-            today = uow.now.date()
+            today = office_date(uow.now)
             entry = next(x for x in absorption.ledger(uow.session, today=today, unit_code=rows[0].unit_code)
                          if x.category == category.value)
             return AbsorptionPlanPayload(entry=AbsorptionEntry.of(entry, today))

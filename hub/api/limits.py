@@ -175,6 +175,8 @@ class BodySizeLimit:
 FIXED_COST = {"report": 10_000,
               # issue 17: each computes from the whole registry (and the year's operation log) as a report does
               "scorecards": 10_000, "absorptionLedger": 10_000, "evaluation": 10_000, "scoreEvaluation": 10_000,
-              "decideEvaluation": 10_000}
+              "decideEvaluation": 10_000,
+              # a year's league table: one decided result per unit of the city, unpaged (ten fill the limit)
+              "evaluations": 5_000}
 LIST_FIELDS = {"units", "persons", "mismatches", "postings", "accessLog", "accessHistory", "headcountConsistency",
                "onboardings", "hiringPlans", "documents", "findings"}

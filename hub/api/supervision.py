@@ -5,7 +5,7 @@ of work; refusals are the result union's typed members, as in the workflow mutat
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated, Union
 
 import strawberry
@@ -22,7 +22,7 @@ from hub.api.workflows import WrongState, caller
 from hub.domain import registry as rules
 from hub.domain import supervision as sv
 from hub.domain import workflows as wf
-from hub.domain.calendar import office_date
+from hub.domain.calendar import office_date, office_today
 from hub.domain.identifiers import InvalidIdentifier, mask_id_number
 from hub.service_layer import findings
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -261,7 +261,7 @@ class SupervisionMutation:
 
 
 def _today() -> date:
-    return office_date(datetime.now(timezone.utc))
+    return office_today()
 
 
 @strawberry.type

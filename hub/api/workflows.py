@@ -279,7 +279,8 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="The office (ADMIN) approves a plan, possibly with fewer slots, or rejects it. A cut "
                                      "(fewer slots, or a rejection: 减少核定用编计划) may cite the unit's annual evaluation "
-                                     "result (`evaluationId`): another unit's is InvalidInput, an unknown one ApplicationNotFound.")
+                                     "result (`evaluationId`) of the plan's year or the year before: another unit's or another "
+                                     "year's is InvalidInput, an unknown one ApplicationNotFound.")
     def decide_hiring_plan(self, info: Ctx, id: strawberry.ID, approve: bool, approved_slots: int | None = None,
                            comment: str | None = None, evaluation_id: strawberry.ID | None = None) -> HiringPlanResult:
         return _act(info, _PLAN, lambda uow, c: HiringPlanPayload(hiring_plan=HiringPlan.from_row(plans.decide_hiring_plan(

@@ -8,15 +8,15 @@ from datetime import date, datetime, timedelta, timezone
 OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
 
 
-def office_today() -> date:
-    """Today in the office (UTC+8), whatever the host's zone: the date every rule of "today" uses (a container in
-    UTC would otherwise start the office's day at 08:00)."""
-    return datetime.now(OFFICE_TIME).date()
-
-
 def office_date(t: datetime) -> date:
     """The office's local date of a stored time (SQLite gives it back without a zone: it is UTC)."""
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
+
+
+def office_today(now: datetime | None = None) -> date:
+    """The office's local date now (or at ``now``): the "today" of every deadline, scorecard, evaluation, report and
+    daily check, whatever the host's zone (a container in UTC would otherwise start the office's day at 08:00)."""
+    return office_date(now or datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True)

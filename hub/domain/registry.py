@@ -217,7 +217,12 @@ class UnitEstablishment:
 
     def over_quota_now(self) -> bool:
         """Any category where used exceeds approved (只出不进: such a unit gets no hiring plan)."""
-        return any(n > self.approved.get(c, 0) for c, n in self.used.items())
+        return any(self.excess(c) > 0 for c in self.used)
+
+    def excess(self, category: QuotaCategory) -> int:
+        """Slots of the category used beyond the approved quota, policy placements included (超编人数; ≤ 0: none) —
+        what the absorption ledger (超编消化台账) tracks until it is absorbed."""
+        return self.used.get(category, 0) - self.approved.get(category, 0)
 
     def check_free(self, category: QuotaCategory, *, from_reservation: bool = False, policy: bool = False) -> None:
         """Refuse unless a slot of the category is free and unreserved (or, ``from_reservation``, reserved for this

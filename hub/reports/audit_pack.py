@@ -18,6 +18,7 @@ from sqlalchemy import select
 from hub.adapters.jsonutil import loads
 from hub.adapters.orm import FindingRow, FindingStepRow, MismatchRow, PersonRow, PostingRow, UnitRow
 from hub.domain import supervision as sv
+from hub.domain.calendar import office_date
 from hub.domain.identifiers import parse_unit_code
 from hub.domain.vocabulary import UNIT_LEVEL_KINDS, Role
 from hub.reports import get, run
@@ -115,8 +116,8 @@ def build_pack(session, *, caller: Caller, unit: str | None, region: str | None,
     for m in mism:
         if m.kind not in UNIT_LEVEL:  # a person's mismatch: its subject is an ID number
             reads.append(m.subject)
-        mrows.append([m.id, m.kind, m.unit_code, m.subject, m.source, m.detected_at.date(),
-                      (today - m.detected_at.date()).days, _short(loads(m.details))])
+        mrows.append([m.id, m.kind, m.unit_code, m.subject, m.source, office_date(m.detected_at),
+                      (today - office_date(m.detected_at)).days, _short(loads(m.details))])
     tables.append(_table("open-mismatches", "未处理比对问题 Open mismatches", [
         ("mismatch_id", "编号"), ("kind", "问题类型"), ("unit", "单位代码"), ("subject", "对象"), ("source", "来源"),
         ("detected_on", "发现日期"), ("age_days", "天数"), ("details", "详情")], mrows, params, today))
@@ -128,8 +129,8 @@ def build_pack(session, *, caller: Caller, unit: str | None, region: str | None,
         st, cat = sv.FindingStatus(f.status), sv.FindingCategory(f.category)
         frows.append([f.id, f.unit_code, sv.FindingSource(f.source).label, cat.label, st.label, f.title, f.description,
                       f.recommendation, f.responsible_party, f.deadline,
-                      "是" if sv.is_overdue(st, f.deadline, today) else "否", f.recorded_at.date(),
-                      f.closed_at.date() if f.closed_at else None, f.reference or ""])
+                      "是" if sv.is_overdue(st, f.deadline, today) else "否", office_date(f.recorded_at),
+                      office_date(f.closed_at) if f.closed_at else None, f.reference or ""])
     tables.append(_table("findings", "整改事项 Findings", [
         ("finding_id", "编号"), ("unit", "单位代码"), ("source", "来源"), ("category", "违规类别"), ("status", "状态"),
         ("title", "事项"), ("description", "情况"), ("recommendation", "整改建议"), ("responsible_party", "责任主体"),
@@ -142,7 +143,7 @@ def build_pack(session, *, caller: Caller, unit: str | None, region: str | None,
     for s in steps:
         ev = loads(s.evidence)
         reads += [e["ref"] for e in ev if e["kind"] == sv.EvidenceKind.PERSON.value]
-        srows.append([s.finding_id, s.at.date(), sv.StepAction(s.action).label, s.actor, s.role,
+        srows.append([s.finding_id, office_date(s.at), sv.StepAction(s.action).label, s.actor, s.role,
                       sv.FindingStatus(s.status_after).label, s.comment or "",
                       "; ".join(f"{sv.EvidenceKind(e['kind']).label} {e['ref']}" for e in ev)])
     for f in found:  # the evidence given when each finding was recorded is on its RECORDED step too

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from hub.adapters.orm import EvaluationResultRow
 from hub.domain import scorecard as rules
+from hub.domain.calendar import office_date
 from hub.domain.vocabulary import Role
 from hub.reports.base import OFFICE, Column, Param, Report, share
 
@@ -24,7 +25,7 @@ def query(ctx):
     for region in {reg for _, _, reg in rows}:
         district |= rules.rank({r.unit_code: pct[r.unit_code] for r, _, reg in rows if reg == region})
     out = [[city[r.unit_code], region, district[r.unit_code], r.unit_code, name, r.score / 10, r.max_score / 10,
-            pct[r.unit_code], r.grade, rules.GRADE_ZH[r.grade], r.decided_at.date(), r.id]
+            pct[r.unit_code], r.grade, rules.GRADE_ZH[r.grade], office_date(r.decided_at), r.id]
            for r, name, region in rows]
     return sorted(out, key=lambda x: (x[0], x[3]))
 

@@ -23,7 +23,7 @@ def query(ctx):
     rows = []
     for code, e in est.items():
         for cat in e.categories():
-            over = e.used.get(cat, 0) - e.approved.get(cat, 0)
+            over = e.excess(cat)
             if over <= 0:
                 continue
             allowed = e.policy_allowance.get(cat, 0)

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.adapters.orm import AbsorptionTargetRow, PostingRow, UnitRow
+from hub.domain.calendar import office_date
 from hub.domain.vocabulary import QuotaCategory, Role
 from hub.domain.workflows import TEXT_MAX, Caller, NotAllowed, bounded
 from hub.service_layer.establishment import establishments
@@ -74,12 +75,12 @@ def set_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, category: str, 
     note = bounded(note, "note", TEXT_MAX) or None
     if not 1 <= len(targets) <= MAX_TARGETS:
         raise ValueError(f"an absorption plan has 1 to {MAX_TARGETS} targets, not {len(targets)}")
-    today = uow.now.date()
+    today = office_date(uow.now)  # the office's local date, as every deadline
     dates = [d for d, _ in targets]
     if len(set(dates)) != len(dates):
         raise ValueError("two targets of the plan fall on the same date")
     e = establishments(uow.session, [unit.code], today=today, leaders=False)[unit.code]
-    excess = e.used.get(cat, 0) - e.approved.get(cat, 0)
+    excess = e.excess(cat)
     if excess <= 0:
         raise ValueError(f"unit {unit.code} is not over quota in {cat.value} (approved {e.approved.get(cat, 0)}, "
                          f"used {e.used.get(cat, 0)}): there is nothing to absorb")
@@ -122,7 +123,7 @@ def ledger(session: Session, *, today: date, region: str | None = None, unit_cod
     entries = []
     for code, e in est.items():
         for cat in e.categories():
-            excess = e.used.get(cat, 0) - e.approved.get(cat, 0)
+            excess = e.excess(cat)
             if excess > 0:
                 u = units[code]
                 entries.append(LedgerEntry(code, u.name, u.region_code, cat.value, e.approved.get(cat, 0),
@@ -138,7 +139,7 @@ def ledger(session: Session, *, today: date, region: str | None = None, unit_cod
         if not rows:
             continue
         x.baseline, x.note = rows[0].baseline, rows[0].note
-        x.planned_on = min(r.entered_at for r in rows).date()
+        x.planned_on = office_date(min(r.entered_at for r in rows))
         x.targets = [Target(r.target_date, r.remaining) for r in rows]
         x.departures = session.scalar(select(func.count()).select_from(PostingRow).where(
             PostingRow.unit_code == x.unit_code, PostingRow.category == x.category,

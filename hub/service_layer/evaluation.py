@@ -23,7 +23,7 @@ from hub.adapters.orm import (
     UnitRow,
 )
 from hub.domain import scorecard as rules
-from hub.domain.calendar import WorkingCalendar
+from hub.domain.calendar import WorkingCalendar, office_date
 from hub.domain.identifiers import parse_unit_code
 from hub.domain.registry import UnitNotFound
 from hub.domain.supervision import FindingStatus
@@ -83,7 +83,7 @@ def define_indicator(uow: UnitOfWork, caller: Caller, *, year: int, code: str, n
     _office(caller, "define evaluation indicators")
     if caller.region_code:
         raise NotAllowed("the evaluation's indicators are set by the city office (an ADMIN token without a region)")
-    year = _year(year, uow.now.year)
+    year = _year(year, office_date(uow.now).year)
     code = (code or "").strip().upper()
     if not CODE.match(code):
         raise ValueError(f"an indicator code is 2–40 capital letters, digits or _, starting with a letter, not {code[:40]!r}")
@@ -200,7 +200,7 @@ def decide(uow: UnitOfWork, caller: Caller, *, unit_code: str, year: int, commen
     indicator is scored: the fixed indicators are computed now and kept with the result."""
     _office(caller, "decide evaluations")
     unit = _unit(uow, caller, unit_code)
-    year = _year(year, uow.now.year)
+    year = _year(year, office_date(uow.now).year)
     comment = bounded(comment, "comment", TEXT_MAX) or None
     uow.session.execute(select(UnitRow.code).where(UnitRow.code == unit.code).with_for_update()).all()
     if _decided(uow.session, year, unit.code):
@@ -209,7 +209,7 @@ def decide(uow: UnitOfWork, caller: Caller, *, unit_code: str, year: int, commen
     missing = [i.code for i in dynamic if i.score is None]
     if missing:
         raise WrongState(f"unit {unit.code} has no score yet on {', '.join(missing)} ({year})")
-    indicators = fixed_indicators(uow.session, unit.code, year=year, today=uow.now.date(), calendar=calendar) + dynamic
+    indicators = fixed_indicators(uow.session, unit.code, year=year, today=office_date(uow.now), calendar=calendar) + dynamic
     total = round(sum(i.score for i in indicators), 1)
     maximum = float(sum(i.max_score for i in indicators))
     row = EvaluationResultRow(year=year, unit_code=unit.code, score=rules.tenths(total), max_score=rules.tenths(maximum),
@@ -237,12 +237,16 @@ def visible(caller: Caller, unit_code: str, region: str) -> bool:
     return caller.role in READERS
 
 
-def cited(session: Session, evaluation_id, unit_code: str) -> EvaluationResultRow:
-    """The evaluation result a hiring-plan cut of ``unit_code`` cites: it must exist and be that unit's."""
+def cited(session: Session, evaluation_id, unit_code: str, plan_year: int) -> EvaluationResultRow:
+    """The evaluation result a hiring-plan cut of ``unit_code`` for ``plan_year`` cites: it must exist, be that
+    unit's, and be of the plan's year or the year before (the evaluation that informs the unit's next plan)."""
     eid = record_id(evaluation_id)
     row = session.get(EvaluationResultRow, eid) if eid else None
     if row is None:
         raise EvaluationNotFound(f"no evaluation result {str(evaluation_id)[:40]!r}")
     if row.unit_code != unit_code:
         raise ValueError(f"evaluation {row.id} is of unit {row.unit_code}, not of the plan's unit {unit_code}")
+    if row.year not in (plan_year - 1, plan_year):
+        raise ValueError(f"evaluation {row.id} is of {row.year}; a {plan_year} hiring plan cites the evaluation of "
+                         f"{plan_year - 1} or {plan_year}")
     return row

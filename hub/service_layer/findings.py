@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.jsonutil import dumps, loads
 from hub.contract.topics import SUPERVISION_TOPIC
 from hub.contract.types import FINDING_OVERDUE, FINDING_TYPES
-from hub.adapters.orm import DocumentRow, FindingRow, FindingStepRow, MismatchRow, PersonRow, UnitRow
+from hub.adapters.orm import DocumentRow, FindingRow, FindingStepRow, MismatchRow, PersonRow, PostingRow, UnitRow
 from hub.domain import supervision as sv
 from hub.domain.calendar import office_date
 from hub.domain.identifiers import parse_unit_code
@@ -40,7 +40,8 @@ SYSTEM_ROLE = "SYSTEM"  # the role written on the hub's own steps (hub-raised fi
 
 # An ID number typed into a free text (title, description, comment) is withheld from events: persons are linked as
 # evidence, which events only count (docs/supervision.md, "Events").
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
+# \d: also the full-width digits (１２３) a Chinese input method types.
+_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-zＡ-Ｚａ-ｚ])\d{17}[\dXxＸｘ](?![\dA-Za-zＡ-Ｚａ-ｚ])")
 WITHHELD = "[身份证号已隐去]"
 
 
@@ -61,7 +62,7 @@ def finding_data(row: FindingRow, step: FindingStepRow | None, today: date) -> d
         "finding_id": row.id, "unit_code": row.unit_code, "source": row.source, "category": row.category,
         "category_label": FindingCategory(row.category).label, "status": row.status,
         "status_label": FindingStatus(row.status).label, "title": _public_text(row.title),
-        "description": _public_text(row.description), "reference": row.reference,
+        "description": _public_text(row.description), "reference": _public_text(row.reference),
         "recommendation": _public_text(row.recommendation), "recommendation_kind": row.recommendation_kind,
         "responsible_party": _public_text(row.responsible_party), "deadline": row.deadline,
         "overdue": sv.is_overdue(FindingStatus(row.status), row.deadline, today),
@@ -88,11 +89,18 @@ def audit_data(row: FindingRow) -> dict:
             "condition_key": row.condition_key}
 
 
-def _check_evidence(session: Session, evidence: list[sv.Evidence], unit_code: str) -> None:
+def _check_evidence(session: Session, evidence: list[sv.Evidence], unit_code: str, *, unit_caller: bool = False,
+                    linked: frozenset[str] = frozenset()) -> None:
     """Evidence must exist: a person in the registry, a mismatch of this unit (or about a person, with no unit), a
-    document of the register. The refusal names the first link that does not."""
+    document of the register. The refusal names the first link that does not. A UNIT token links only persons
+    actively posted in its unit, or already linked to the finding: anyone else is answered as a number nobody holds
+    (docs/access.md, "No membership oracle")."""
     for e in evidence:
-        if e.kind is EvidenceKind.PERSON:
+        if e.kind is EvidenceKind.PERSON and unit_caller:
+            ok = e.ref in linked or session.execute(select(PostingRow.id).where(
+                PostingRow.id_number == e.ref, PostingRow.unit_code == unit_code, PostingRow.active.is_(True))).first() is not None
+            what = "no person of this unit with this ID number"
+        elif e.kind is EvidenceKind.PERSON:
             ok = session.get(PersonRow, e.ref) is not None
             what = "no person with this ID number in the registry"
         elif e.kind is EvidenceKind.MISMATCH:
@@ -105,6 +113,12 @@ def _check_evidence(session: Session, evidence: list[sv.Evidence], unit_code: st
         if not ok:
             ref = e.ref if e.kind is not EvidenceKind.PERSON else e.ref[:6] + "…"
             raise ValueError(f"evidence {e.kind.value} {ref}: {what}")
+
+
+def _linked_persons(session: Session, row: FindingRow) -> frozenset[str]:
+    """The ID numbers already linked to the finding (when recorded or by a step)."""
+    items = loads(row.evidence) + [e for s in steps_of(session, [row.id])[row.id] for e in loads(s.evidence)]
+    return frozenset(e["ref"] for e in items if e["kind"] == EvidenceKind.PERSON.value)
 
 
 def _step(uow: UnitOfWork, row: FindingRow, action: StepAction, *, actor: str, role: str, before: FindingStatus | None,
@@ -243,7 +257,9 @@ def update_finding(uow: UnitOfWork, caller: Caller, finding_id, *, action: str, 
             raise ValueError(f"the deadline is already {deadline}")
     elif deadline is not None:
         raise ValueError("a deadline is changed only by DEADLINE_CHANGED")
-    _check_evidence(uow.session, links, row.unit_code)
+    unit_caller = caller.role is Role.UNIT
+    _check_evidence(uow.session, links, row.unit_code, unit_caller=unit_caller,
+                    linked=_linked_persons(uow.session, row) if unit_caller and links else frozenset())
     before, old_deadline = audit_data(row), row.deadline
     row.status, row.updated_at = after.value, uow.now
     if act is StepAction.VERIFIED:

@@ -173,17 +173,20 @@ def _last_finance_period(session: Session) -> str | None:
 
 def compute(session: Session, *, year: int, today: date, calendar: WorkingCalendar, region: str | None = None,
             unit_code: str | None = None) -> Scorecards:
-    """Every active unit's card (of ``region`` / only ``unit_code`` when given), the district offices' cards, the
+    """Every active unit's card (of ``region`` / only ``unit_code`` when given, abolished or not), the district offices' cards, the
     sources' calibration and the monthly trend for ``year``. Status indicators (open mismatches, over quota,
     三数一致) are today's."""
     from hub.service_layer.comparison.absences import headcount_facts  # the facts 三数一致 judges, gathered in one place
 
-    q = select(UnitRow).where(UnitRow.status == "ACTIVE")
+    q = select(UnitRow)
     if region:
         q = q.where(UnitRow.region_code == region)
     if unit_code:
         q = q.where(UnitRow.code == unit_code)
-    units = list(session.execute(q.order_by(UnitRow.code)).scalars())
+    # an abolished unit has no card, but the office's changes of it (its abolition too) still count for its district
+    # office and the trend; asked for by its code (the evaluation's timeliness), it has its card
+    every = list(session.execute(q.order_by(UnitRow.code)).scalars())
+    units = [u for u in every if u.status == "ACTIVE" or unit_code]
     codes = {u.code for u in units}
     changes = office_changes(session, year)
     ends = departures(session, year)
@@ -211,19 +214,28 @@ def compute(session: Session, *, year: int, today: date, calendar: WorkingCalend
     by_region = defaultdict(list)
     for c in out.units:
         by_region[c.region_code].append(c)
+    gone: dict[str, list] = defaultdict(lambda: [rules.Rate(0, 0), 0])  # per region: abolished units' changes
+    for u in every:
+        if u.code not in codes:
+            rows = changes.get(u.code, ())
+            g = gone[u.region_code]
+            g[0] += rules.rate(calendar, [(d, r) for d, r, _ in rows if d is not None], rules.OFFICE_TARGET_DAYS)
+            g[1] += sum(d is None for d, _, _ in rows)
     for region_code, cards in sorted(by_region.items()):
         ranks = rules.rank({c.code: c.score.score for c in cards})
         for c in cards:
             c.rank_in_region = ranks[c.code]
-        office = sum((c.score.office for c in cards), rules.Rate(0, 0))
-        out.offices.append(OfficeCard(region_code, len(cards), office, sum(c.score.undated_changes for c in cards),
+        abolished, undated = gone.get(region_code, (rules.Rate(0, 0), 0))
+        office = sum((c.score.office for c in cards), abolished)
+        out.offices.append(OfficeCard(region_code, len(cards), office,
+                                      undated + sum(c.score.undated_changes for c in cards),
                                       round(sum(c.score.score for c in cards) / len(cards), 1)))
     office_ranks = rules.rank({o.region_code: o.office.points(100) for o in out.offices})
     for o in out.offices:
         o.rank = office_ranks[o.region_code]
     out.units.sort(key=lambda c: (c.region_code, c.rank_in_region, c.code))
     out.offices.sort(key=lambda o: (o.rank, o.region_code))
-    out.trend = _trend(calendar, units, changes, ends, year)
+    out.trend = _trend(calendar, every, changes, ends, year)
     return out
 
 

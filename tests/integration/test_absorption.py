@@ -104,3 +104,22 @@ def test_the_ledger_follows_departures_until_the_unit_fits(city):
     assert gql(city, "ADMIN", LEDGER)["data"]["absorptionLedger"] == []
     table, _ = reports.run_report(city["db"], "absorption-ledger", {}, caller=reports.Caller(name="t", role=Role.ADMIN))
     assert table.rows == []
+
+
+def test_a_target_date_is_judged_on_the_office_s_local_date(city):
+    """01:00 tomorrow in the office (UTC+8) is still today in UTC: a target on the office's today is not "after today"
+    and is refused, changing nothing (uow.now.date() took the UTC date and let it through)."""
+    from datetime import datetime, timezone
+
+    from hub.domain.calendar import OFFICE_TIME
+    from hub.domain.workflows import Caller
+
+    tomorrow = TODAY + timedelta(days=1)
+    at = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 1, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
+    with pytest.raises(ValueError, match="after today"):
+        with UnitOfWork(city["db"], actor="ADMIN:office", now=at) as w:
+            absorption.set_plan(w, Caller("ADMIN:office", Role.ADMIN), unit_code=city["code"], category="ADMINISTRATIVE",
+                                targets=[(tomorrow, 0)], note=None)
+            w.commit()
+    with city["db"].read_session() as s:
+        assert absorption.ledger(s, today=tomorrow)[0].targets == []

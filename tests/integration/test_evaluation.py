@@ -255,3 +255,24 @@ def test_bad_years_and_regions_are_one_line_input_errors(city):
         err = gql(city, "ADMIN", q)["errors"][0]
         assert err["extensions"]["code"] == "BAD_USER_INPUT", (q, err)
         assert "year" in err["message"] or "division code" in err["message"], (q, err)
+
+
+def test_a_cut_cites_the_plan_year_s_or_the_previous_year_s_evaluation_only(city):
+    """Evaluation ids are plain numbers: an office picking the wrong one cut this year's plan on a result from 2019,
+    or from a year after the plan's. A plan of year Y cites an evaluation of Y or Y − 1 (the one that informs "the
+    unit's next hiring plan"); any other is refused and changes nothing."""
+    u, year = city["units"], date.today().year
+    ids = {y: decide(city, "ADMIN", u["A2"], year=y)["evaluation"]["id"] for y in (2019, year - 1, year + 1)}
+    plan = gql(city, "A2", """mutation($u: String!, $y: Int!) { submitHiringPlan(plan: {unitCode: $u, year: $y,
+               category: ADMINISTRATIVE, slots: 3, reason: "补充执法力量"}) { ... on HiringPlanPayload { hiringPlan { id } } } }""",
+               u=u["A2"], y=year)["data"]["submitHiringPlan"]["hiringPlan"]["id"]
+    cut = """mutation($p: ID!, $e: ID) { decideHiringPlan(id: $p, approve: false, comment: "减少核定用编计划",
+             evaluationId: $e) { __typename ... on InvalidInput { message }
+             ... on HiringPlanPayload { hiringPlan { status citedEvaluation { year } } } } }"""
+    for y in (2019, year + 1):
+        r = gql(city, "ADMIN", cut, p=plan, e=ids[y])["data"]["decideHiringPlan"]
+        assert r["__typename"] == "InvalidInput" and str(y) in r["message"], r
+    with city["db"].read_session() as s:
+        assert (s.get(HiringPlanRow, int(plan)).status, s.get(HiringPlanRow, int(plan)).evaluation_id) == ("IN_REVIEW", None)
+    r = gql(city, "ADMIN", cut, p=plan, e=ids[year - 1])["data"]["decideHiringPlan"]
+    assert r["hiringPlan"] == {"status": "REJECTED", "citedEvaluation": {"year": year - 1}}, r

@@ -374,3 +374,38 @@ def test_two_sweeps_at_once_open_each_hub_finding_once(db):
     assert sorted(len(r) for r in results) == [0, 0, 0, 1]
     with db.read_session() as s:
         assert s.scalar(select(func.count()).select_from(FindingRow).where(FindingRow.condition_key == f"MIXED_USE:{inst}")) == 1
+
+
+def test_a_unit_token_is_no_membership_oracle_through_person_evidence(office):
+    """A UNIT token reads only persons actively posted in its unit (docs/access.md, "No membership oracle"): a progress
+    report linking a person of another unit is answered exactly as a number nobody holds, and changes nothing."""
+    from tests.factories import id_number
+
+    db, a, b = office["db"], office["a"], office["b"]
+    other = make_person(db, name="李四", birth=date(1979, 2, 3))
+    hire(db, other, b)
+    fid = gql(office, "ADMIN", RECORD, {"f": new_finding(a)})["recordFinding"]["finding"]["id"]
+    before = state(db)
+    answers = []
+    for ref in (other, id_number(birth=date(1966, 7, 8), serial=321)):
+        r = post(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "已整改",
+                                            "e": [{"kind": "PERSON", "ref": ref}]})["data"]["updateFinding"]
+        answers.append((r["__typename"], r.get("message", "").replace(ref[:6], "")))
+    assert answers[0] == answers[1] and answers[0][0] == "InvalidInput", answers
+    assert state(db) == before
+    # its own staff it may link
+    ok = gql(office, "UNIT_A", UPDATE, {"id": fid, "a": "PROGRESS", "c": "已整改",
+                                        "e": [{"kind": "PERSON", "ref": office["person"]}]})["updateFinding"]
+    assert ok["__typename"] == "FindingPayload", ok
+
+
+def test_an_id_number_in_the_reference_or_in_full_width_digits_does_not_reach_the_events(office):
+    """The reference (the audit report's number, free text) was published as typed, and an ID number typed with a
+    Chinese input method's full-width digits (１１０１…) passed the withholding: neither reaches the events."""
+    db, a, person = office["db"], office["a"], office["person"]
+    wide = person.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})
+    gql(office, "AUDITOR", RECORD, {"f": new_finding(a, reference=f"审计发现{person}", title=f"{wide}超编进人")})
+    [(_, e)] = supervision_events(db)
+    text = json.dumps(e, ensure_ascii=False)
+    assert person not in text and wide not in text, text
+    assert e["data"]["reference"] == "审计发现[身份证号已隐去]" and e["data"]["title"] == "[身份证号已隐去]超编进人"

@@ -277,3 +277,24 @@ def test_aliased_reports_are_counted_so_one_request_cannot_run_thirty(api):
     frag = api["gql"]("fragment R on Query { %s } { ...R }" % " ".join(
         f'r{i}: report(name: "units-by-kind") {{ name }}' for i in range(6))).json()
     assert frag["errors"][0]["extensions"]["code"] == "COST_LIMIT", frag
+
+
+def test_every_unpaged_list_of_the_query_root_is_costed_or_known_small(api):
+    """A root list without `first` reads every row its filter matches; aliased thirty times (the alias limit) it ran
+    thirty league tables (`evaluations`: one decided result per unit of the city) at cost 0. Each such field is in
+    FIXED_COST — ten league tables fit a request, eleven do not — or is a list known to stay small (the report
+    catalogue, a year's handful of dynamic indicators)."""
+    from graphql import GraphQLList, GraphQLNonNull
+
+    from hub.api.build import schema
+    from hub.api.limits import FIXED_COST, LIST_FIELDS
+
+    small = {"reports", "evaluationIndicators"}
+    unpaged = {n for n, f in schema._schema.query_type.fields.items()
+               if isinstance(f.type.of_type if isinstance(f.type, GraphQLNonNull) else f.type, GraphQLList)} - LIST_FIELDS
+    assert unpaged - small - set(FIXED_COST) == set(), unpaged - small - set(FIXED_COST)
+    doc = "{ %s }" % " ".join(f"e{i}: evaluations(year: 2026) {{ score }}" for i in range(11))
+    refused = api["gql"](doc).json()
+    assert refused.get("data") is None and refused["errors"][0]["extensions"]["code"] == "COST_LIMIT", refused
+    ten = "{ %s }" % " ".join(f"e{i}: evaluations(year: 2026) {{ score }}" for i in range(10))
+    assert "errors" not in api["gql"](ten).json()

@@ -189,3 +189,38 @@ def test_office_dates_not_utc_dates_decide_the_day_and_the_year(db):
         y2027 = scorecards.compute(s, year=2027, today=date(2027, 1, 2), calendar=CAL, region="330109").units[0]
     assert (y2026.score.office.prompt, y2026.score.office.total) == (0, 1)
     assert (y2027.score.office.prompt, y2027.score.office.total) == (1, 1)
+
+
+def test_an_abolished_unit_s_changes_still_count_for_its_district_office(db):
+    """unit.abolish is an office change (docs/supervision.md), but the cards read active units only, so a unit
+    abolished late — or abolished at all — dropped every change of the year from its district office's card and trend:
+    abolishing a unit two weeks after its document cost the office nothing. The unit itself has no card any more."""
+    from datetime import date
+
+    kept = sc.unit(db, "临平区水利局", "330113", "FULL", {"ADMINISTRATIVE": 3})
+    gone = sc.unit(db, "临平区撤并中心", "330113", "FULL", {})
+    sc.document(db, "撤1", date(2026, 3, 6))
+    with sc.uow(db, date(2026, 3, 20)) as w:
+        sc.registry.abolish_unit(w, code=gone, document_number="撤1", effective=date(2026, 3, 6))
+        w.commit()
+    with db.read_session() as s:
+        out = scorecards.compute(s, year=2026, today=date(2026, 7, 1), calendar=CAL, region="330113")
+    assert [c.code for c in out.units] == [kept]
+    [office] = out.offices
+    assert (office.office.prompt, office.office.total, office.units) == (0, 1, 1)
+    assert [(m.month, m.office.total, m.office.prompt) for m in out.trend] == [("2026-03", 1, 0)]
+
+
+def test_an_abolished_unit_s_own_timeliness_is_measured_not_zero(db):
+    """The annual evaluation reads a unit's timeliness through unit_timeliness; for a unit abolished during the year
+    it found no card and answered 0 — the unit lost all 15 TIMELINESS points for having been abolished."""
+    from datetime import date
+
+    gone = sc.unit(db, "富阳区撤并办", "330111", "FULL", {})
+    sc.document(db, "撤2", date(2026, 3, 9))
+    with sc.uow(db, date(2026, 3, 9)) as w:  # abolished on its document's day: on time
+        sc.registry.abolish_unit(w, code=gone, document_number="撤2", effective=date(2026, 3, 9))
+        w.commit()
+    with db.read_session() as s:
+        assert scorecards.unit_timeliness(s, unit_code=gone, year=2026, today=date(2026, 7, 1), calendar=CAL) == 100.0
+        assert scorecards.compute(s, year=2026, today=date(2026, 7, 1), calendar=CAL, region="330111").units == []

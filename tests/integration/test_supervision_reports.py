@@ -246,3 +246,25 @@ def test_the_finding_commands_and_their_refusals(city, tmp_path):
         r = _cli(db, "supervision", "pack", *args)
         assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output, (args, r.output)
     assert count() == before
+
+
+def test_the_pack_dates_a_finding_and_its_steps_by_the_office_s_day(city):
+    """A finding recorded at 07:30 in the office is stored at 23:30 UTC the day before: the pack showed that UTC day
+    (recorded, step and mismatch dates), one day off from ageDays and findings-by-category."""
+    db, u = city["db"], city["units"]
+    early = datetime(2026, 6, 22, 7, 30, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
+    with db.session() as s, s.begin():
+        f = FindingRow(unit_code=u["branch"], source="AUDIT", category="FALSE_HEADCOUNT", status="OPEN", title="早登记",
+                       description="情况", recommendation="建议", responsible_party="单位", deadline=date(2026, 9, 30),
+                       evidence="[]", recorded_by="test", recorded_at=early, updated_at=early)
+        s.add(f)
+        s.flush()
+        s.add(FindingStepRow(finding_id=f.id, action="RECORDED", status_after="OPEN", actor="test", role="ADMIN",
+                             evidence="[]", at=early))
+        fid = f.id
+    with db.read_session() as s:
+        pack = build_pack(s, caller=ADMIN, unit=u["branch"], region=None, purpose="audit", today=rc.TODAY)
+    tables = {t.name: t for t in pack.tables}
+    [row] = [r for r in tables["findings"].rows if r[0] == fid]
+    [step] = [r for r in tables["rectification"].rows if r[0] == fid]
+    assert (row[11], step[1]) == (date(2026, 6, 22), date(2026, 6, 22))

@@ -49,3 +49,14 @@ def test_evaluation_fixed_points_and_grades():
     assert [rules.grade(s, 100) for s in (90, 89.9, 75, 74.9, 60, 59.9, 0)] == \
         ["EXCELLENT", "GOOD", "GOOD", "PASS", "PASS", "FAIL", "FAIL"]
     assert rules.grade(99, 110) == "EXCELLENT" and rules.tenths(8.5) == 85 and rules.tenths(15.5) == 155
+
+
+def test_the_office_s_today_is_one_function_of_the_clock():
+    """The office's today (UTC+8) had three private copies (findings API, evaluation API, `hub finding`): one now."""
+    from datetime import datetime, timezone
+
+    from hub.domain.calendar import office_date, office_today
+
+    before = office_date(datetime.now(timezone.utc))
+    assert office_today() in (before, office_date(datetime.now(timezone.utc)))
+    assert office_today(datetime(2026, 12, 31, 16, 30, tzinfo=timezone.utc)).isoformat() == "2027-01-01"

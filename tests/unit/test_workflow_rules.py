@@ -148,6 +148,9 @@ def test_a_policy_allowance_admits_policy_placements_only_and_keeps_them_out_of_
         e.admit(C.ADMINISTRATIVE)
     e.admit(C.ADMINISTRATIVE, policy=True)
     assert e.over_quota() == {} and e.policy_over_quota() == {"ADMINISTRATIVE": {"approved": 2, "used": 3, "allowed": 1}}
+    # the excess (超编人数) counts policy placements: the absorption ledger, the over-quota report and the policy
+    # decisions' overdue check all read it from here
+    assert (e.excess(C.ADMINISTRATIVE), e.excess(C.WORKER), e.over_quota_now()) == (1, 0, True)
     with pytest.raises(QuotaExhausted):
         e.admit(C.ADMINISTRATIVE, policy=True)
     e.policy_allowance.clear()  # the deadline passed

@@ -80,7 +80,7 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
     if evaluation_id is not None:
         if approve and (approved_slots is None or approved_slots >= row.slots):
             raise ValueError("an evaluation result is cited by a cut: approve fewer slots than asked, or reject the plan")
-        row.evaluation_id = evaluation.cited(uow.session, evaluation_id, row.unit_code).id
+        row.evaluation_id = evaluation.cited(uow.session, evaluation_id, row.unit_code, row.year).id
     if not approve:
         row.status = ApplicationStatus.REJECTED.value
         _publish(uow, row, "rejected", before)

@@ -68,6 +68,6 @@ def decisions_of(session: Session, unit_code: str, today: date) -> list[Decision
     out = []
     for r in rows:
         c = QuotaCategory(r.category)
-        over_by = max(est.used.get(c, 0) - est.approved.get(c, 0), 0)
+        over_by = max(est.excess(c), 0)
         out.append(DecisionState(row=r, over_by=over_by, overdue=r.deadline < today and over_by > 0))
     return out
