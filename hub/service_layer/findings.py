@@ -21,7 +21,7 @@ from hub.contract.types import FINDING_OVERDUE, FINDING_TYPES
 from hub.adapters.orm import DocumentRow, FindingRow, FindingStepRow, MismatchRow, PersonRow, PostingRow, UnitRow
 from hub.domain import supervision as sv
 from hub.domain.calendar import office_date
-from hub.domain.identifiers import parse_unit_code
+from hub.domain.identifiers import parse_region_code, parse_unit_code
 from hub.domain.registry import UnitNotFound
 from hub.domain.supervision import (
     EvidenceKind,
@@ -329,7 +329,7 @@ def select_findings(caller: Caller, f: FindingQuery, today: date):
     elif caller.role not in sv.SUPERVISORS:
         raise sv.FindingNotAllowed(f"role {caller.role.value} may not read findings")
     region = caller.region_code if caller.role is Role.ADMIN and caller.region_code else None
-    for r in (region, f.region_code):
+    for r in (region, parse_region_code(f.region_code) if f.region_code else None):
         if r:
             q = q.where(FindingRow.unit_code.in_(select(UnitRow.code).where(UnitRow.region_code == r)))
     if f.unit_code:

@@ -265,6 +265,9 @@ def test_filters_and_pages(office):
     rest = gql(office, "AUDITOR", LIST, {"n": 2, "after": page["pageInfo"]["endCursor"]})["findings"]
     assert [e["node"]["id"] for e in page["edges"] + rest["edges"]] == [other] + ids[::-1]
     assert post(office, "AUDITOR", LIST, {"f": {"unitCode": "bad"}})["errors"]
+    # a region code that is not six digits is an error, not an empty list (it would look like "nothing to rectify")
+    bad_region = post(office, "AUDITOR", LIST, {"f": {"regionCode": "33010"}})
+    assert bad_region["data"] is None and "region code" in bad_region["errors"][0]["message"]
 
 
 def test_overdue_is_raised_once_and_again_only_after_a_new_deadline_passes(office):
