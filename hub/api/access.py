@@ -45,6 +45,27 @@ NOT_FOUND = "NOT_FOUND"
 OUT_OF_SCOPE = "OUT_OF_SCOPE"
 
 
+class _Label:
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+
+class FormHolder:
+    """Whoever opens a printed approval form (``/forms/{number}?code=…``): no token — the number and verification code
+    on the paper are the key. Written to the access log as actor ``FORM:<number>``, role ``FORM``, field ``Form.page``."""
+
+    token_id = None
+    role = _Label("FORM")
+
+    def __init__(self, number: str):
+        self.actor = f"FORM:{number}"[:200]
+
+
+FORM_PAGE = "Form.page"
+
+
 def allowed(field: str, role: R) -> bool:
     return role in MATRIX.get(field, ALL)
 

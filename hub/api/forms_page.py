@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from hub.adapters.database import Database
+from hub.api.access import FORM_PAGE, FormHolder, write_reads
 from hub.domain.vocabulary import FormKind
 from hub.domain.workflows import FORM_TITLE
 from hub.service_layer.workflows.forms import genuine_form
@@ -98,6 +99,12 @@ def forms_router(db: Database, key: bytes) -> APIRouter:
             row = genuine_form(s, key, number, code)
             if row is None:
                 return HTMLResponse(not_found(), status_code=404, headers=HEADERS)
-            return HTMLResponse(render(row.number, row.code, FormKind(row.kind), json.loads(row.facts)), headers=HEADERS)
+            number, facts = row.number, json.loads(row.facts)
+            page = render(number, row.code, FormKind(row.kind), facts)
+        # The page shows a person's name and ID number: a read of person data, logged (durably, before the page goes
+        # out) as every other read is — the paper's holder has no token, so the form number says who looked.
+        if facts.get("id_number"):
+            write_reads(db, principal=FormHolder(number), reads=[(facts["id_number"], number, FORM_PAGE, None, None)])
+        return HTMLResponse(page, headers=HEADERS)
 
     return router

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from hub.adapters.orm import (
+    AccessLogRow,
     ApprovalFormRow,
     MismatchRow,
     OnboardingRow,
@@ -18,6 +19,7 @@ from hub.adapters.orm import (
     OutboxRow,
     PostingRow,
 )
+from hub.adapters import access_chain
 from hub.api.app import create_app
 from hub.domain.registry import Unit
 from hub.service_layer import registry_changes
@@ -166,6 +168,13 @@ def test_a_changed_fact_in_the_database_fails_verification_and_the_printed_page(
     page = office["client"].get(f"/forms/{form['number']}", params={"code": form["code"]})
     assert page.status_code == 200 and "进编审批表" in page.text and "李明" in page.text and "事业单位公开招聘" in page.text
     assert office["client"].get(f"/forms/{form['number']}", params={"code": "0" * 16}).status_code == 404
+    # the page shows the person: its view is a logged read (the failed one is not: it showed nothing)
+    with db.read_session() as s:
+        views = s.execute(select(AccessLogRow.actor, AccessLogRow.role, AccessLogRow.field, AccessLogRow.operation)
+                          .where(AccessLogRow.id_number == idn, AccessLogRow.field == "Form.page")).all()
+    assert views == [(f"FORM:{form['number']}", "FORM", "Form.page", form["number"])]
+    with db.read_session() as s:
+        assert access_chain.verify(s, key=db.audit_key).ok  # the read is sealed into the chain like any other
     with db.session() as s, s.begin():
         s.execute(update(ApprovalFormRow).where(ApprovalFormRow.number == form["number"]).values(
             facts=func.replace(ApprovalFormRow.facts, "李明", "李鸣")))
