@@ -10,8 +10,11 @@ is started on a free port for the session.
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -71,16 +74,76 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+class _BackgroundDropper:
+    """Drops finished test databases on one background thread, so that no test waits for ``DROP DATABASE``.
+
+    A drop waits for PostgreSQL to unlink the files and to checkpoint (about a second per database on the shared
+    machine, more than the test itself for most PostgreSQL tests), which bought the test nothing. At most ``MAX_PENDING``
+    drops wait (the next teardown blocks until one is done: the disk never fills up); the session's end waits for
+    all of them and reports a database that could not be dropped.
+    """
+
+    MAX_PENDING = 8
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=self.MAX_PENDING)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.failures: list[str] = []
+
+    def drop_later(self, name: str) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="test-database-dropper", daemon=True)
+                self._thread.start()
+        self._queue.put(name)
+
+    def _run(self) -> None:
+        eng = _admin_engine()
+        try:
+            while (name := self._queue.get()) is not None:
+                try:
+                    with eng.connect() as c:
+                        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                except Exception as e:  # noqa: BLE001 - reported at the session's end
+                    self.failures.append(f"{name}: {e}")
+        finally:
+            eng.dispose()
+
+    def finish(self) -> list[str]:
+        """Wait until every database handed over is dropped; the ones that could not be dropped."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+        return self.failures
+
+
+_DROPPER = _BackgroundDropper()
+atexit.register(_DROPPER.finish)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    failures = _DROPPER.finish()
+    if failures:
+        session.config.get_terminal_writer().line("test databases that could not be dropped:\n  " + "\n  ".join(failures), red=True)
+        if session.exitstatus == 0:
+            session.exitstatus = 1
+
+
 def new_pg_database(template: str) -> tuple[str, callable]:
+    """A new database cloned from ``template``; the returned ``drop()`` hands it to the background dropper."""
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     eng = _admin_engine()
-    with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        with eng.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    finally:
+        eng.dispose()
 
     def drop():
-        with eng.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
+        _DROPPER.drop_later(name)
 
     return _pg_url(name), drop
 
