@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 import queue
 import shutil
 import threading
@@ -62,6 +63,7 @@ def pg_template(pg_available):
         c.execute(text(f'CREATE DATABASE "{name}"'))
     migrate(_pg_url(name))
     yield name
+    _CLONES.discard(name)  # no clone of it may be under way while it is dropped
     with eng.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     eng.dispose()
@@ -125,6 +127,7 @@ atexit.register(_DROPPER.finish)
 
 
 def pytest_sessionfinish(session, exitstatus):
+    _CLONES.finish()
     failures = _DROPPER.finish()
     if failures:
         session.config.get_terminal_writer().line("test databases that could not be dropped:\n  " + "\n  ".join(failures), red=True)
@@ -132,8 +135,7 @@ def pytest_sessionfinish(session, exitstatus):
             session.exitstatus = 1
 
 
-def new_pg_database(template: str) -> tuple[str, callable]:
-    """A new database cloned from ``template``; the returned ``drop()`` hands it to the background dropper."""
+def _clone(template: str) -> str:
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     eng = _admin_engine()
     try:
@@ -141,6 +143,59 @@ def new_pg_database(template: str) -> tuple[str, callable]:
             c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     finally:
         eng.dispose()
+    return name
+
+
+class _ClonesAhead:
+    """Keeps one database cloned ahead per template, made on a background thread while the previous test runs.
+
+    Every test still gets a database nobody used: a clone is handed out once, the next one is started at once.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-database-cloner")
+        self._lock = threading.Lock()
+        self._ahead: dict[str, Future] = {}
+
+    def take(self, template: str) -> str:
+        with self._lock:
+            ahead = self._ahead.pop(template, None)
+        name = None
+        if ahead is not None:
+            try:
+                name = ahead.result()
+            except Exception:  # noqa: BLE001 - cloned again below, where a failure is the test's error
+                name = None
+        if name is None:
+            name = _clone(template)
+        with self._lock:
+            self._ahead[template] = self._executor.submit(_clone, template)
+        return name
+
+    def discard(self, template: str) -> None:
+        """Wait for the clone of ``template`` under way, if any, and drop it (before the template is dropped)."""
+        with self._lock:
+            ahead = self._ahead.pop(template, None)
+        if ahead is not None:
+            try:
+                _DROPPER.drop_later(ahead.result())
+            except Exception:  # noqa: BLE001 - nothing was created
+                pass
+
+    def finish(self) -> None:
+        with self._lock:
+            templates = list(self._ahead)
+        for template in templates:
+            self.discard(template)
+
+
+_CLONES = _ClonesAhead()
+
+
+def new_pg_database(template: str) -> tuple[str, callable]:
+    """A new database cloned from ``template`` (cloned ahead, see _ClonesAhead); ``drop()`` hands it to the
+    background dropper."""
+    name = _CLONES.take(template)
 
     def drop():
         _DROPPER.drop_later(name)
