@@ -10,8 +10,12 @@ is started on a free port for the session.
 
 from __future__ import annotations
 
+import atexit
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
+import queue
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -59,6 +63,7 @@ def pg_template(pg_available):
         c.execute(text(f'CREATE DATABASE "{name}"'))
     migrate(_pg_url(name))
     yield name
+    _CLONES.discard(name)  # no clone of it may be under way while it is dropped
     with eng.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     eng.dispose()
@@ -71,16 +76,129 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-def new_pg_database(template: str) -> tuple[str, callable]:
+class _BackgroundDropper:
+    """Drops finished test databases on one background thread, so that no test waits for ``DROP DATABASE``.
+
+    A drop waits for PostgreSQL to unlink the files and to checkpoint (about a second per database on the shared
+    machine, more than the test itself for most PostgreSQL tests), which bought the test nothing. At most ``MAX_PENDING``
+    drops wait (the next teardown blocks until one is done: the disk never fills up); the session's end waits for
+    all of them and reports a database that could not be dropped.
+    """
+
+    MAX_PENDING = 8
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=self.MAX_PENDING)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.failures: list[str] = []
+
+    def drop_later(self, name: str) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="test-database-dropper", daemon=True)
+                self._thread.start()
+        self._queue.put(name)
+
+    def _run(self) -> None:
+        eng = _admin_engine()
+        try:
+            while (name := self._queue.get()) is not None:
+                try:
+                    with eng.connect() as c:
+                        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                except Exception as e:  # noqa: BLE001 - reported at the session's end
+                    self.failures.append(f"{name}: {e}")
+        finally:
+            eng.dispose()
+
+    def finish(self) -> list[str]:
+        """Wait until every database handed over is dropped; the ones that could not be dropped."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+        return self.failures
+
+
+_DROPPER = _BackgroundDropper()
+atexit.register(_DROPPER.finish)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _CLONES.finish()
+    failures = _DROPPER.finish()
+    if failures:
+        session.config.get_terminal_writer().line("test databases that could not be dropped:\n  " + "\n  ".join(failures), red=True)
+        if session.exitstatus == 0:
+            session.exitstatus = 1
+
+
+def _clone(template: str) -> str:
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     eng = _admin_engine()
-    with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        with eng.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    finally:
+        eng.dispose()
+    return name
+
+
+class _ClonesAhead:
+    """Keeps one database cloned ahead per template, made on a background thread while the previous test runs.
+
+    Every test still gets a database nobody used: a clone is handed out once, the next one is started at once.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-database-cloner")
+        self._lock = threading.Lock()
+        self._ahead: dict[str, Future] = {}
+
+    def take(self, template: str) -> str:
+        with self._lock:
+            ahead = self._ahead.pop(template, None)
+        name = None
+        if ahead is not None:
+            try:
+                name = ahead.result()
+            except Exception:  # noqa: BLE001 - cloned again below, where a failure is the test's error
+                name = None
+        if name is None:
+            name = _clone(template)
+        with self._lock:
+            self._ahead[template] = self._executor.submit(_clone, template)
+        return name
+
+    def discard(self, template: str) -> None:
+        """Wait for the clone of ``template`` under way, if any, and drop it (before the template is dropped)."""
+        with self._lock:
+            ahead = self._ahead.pop(template, None)
+        if ahead is not None:
+            try:
+                _DROPPER.drop_later(ahead.result())
+            except Exception:  # noqa: BLE001 - nothing was created
+                pass
+
+    def finish(self) -> None:
+        with self._lock:
+            templates = list(self._ahead)
+        for template in templates:
+            self.discard(template)
+
+
+_CLONES = _ClonesAhead()
+
+
+def new_pg_database(template: str) -> tuple[str, callable]:
+    """A new database cloned from ``template`` (cloned ahead, see _ClonesAhead); ``drop()`` hands it to the
+    background dropper."""
+    name = _CLONES.take(template)
 
     def drop():
-        with eng.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
+        _DROPPER.drop_later(name)
 
     return _pg_url(name), drop
 

@@ -13,7 +13,18 @@ from tests.registry_csv import write_registry
 from tests.waiting import wait_until
 
 
-def test_hub_up_with_two_http_workers_serves_graphql_and_stops_cleanly(tmp_path):
+def _sample(body: str, line_start: str) -> float | None:
+    values = [float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(line_start + " ")]
+    return values[0] if len(values) == 1 else None
+
+
+def test_hub_up_with_two_http_workers_serves_graphql_metrics_of_the_connectors_and_stops_cleanly(tmp_path):
+    """One `hub up` with two HTTP workers (one start instead of two: the start is this file's cost): the workers
+    serve GraphQL (tokens, 401s); whichever answers /metrics reports what the connectors (in the parent process)
+    counted (prometheus_client's multiprocess mode); Ctrl-C stops all of them."""
+    unit = unit_code()
+    registry = write_registry(tmp_path / "registry", units=[{"code": unit, "name": "杭州市甲局"}],
+                              persons=[(id_number(), "赵一")], postings=[])
     hub = HubProcess(tmp_path / "data", env={"HUB_HTTP_WORKERS": "2"}).start(timeout=90)
     try:
         assert "2 HTTP worker processes" in hub.output()
@@ -25,25 +36,7 @@ def test_hub_up_with_two_http_workers_serves_graphql_and_stops_cleanly(tmp_path)
                 assert r.status_code == 200 and r.json()["data"]["units"]["totalCount"] == 0
             assert c.post("/graphql", json={"query": "{ __typename }"}).status_code == 401
             assert c.get("/readyz").json()["checks"]["database"] == "ok"
-    finally:
-        code = hub.stop()
-    assert code == 0, hub.output()
-    assert "hub stopped" in hub.output()
 
-
-def _sample(body: str, line_start: str) -> float | None:
-    values = [float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(line_start + " ")]
-    return values[0] if len(values) == 1 else None
-
-
-def test_every_worker_serves_the_connectors_counters_in_metrics(tmp_path):
-    """With two HTTP workers, whichever answers /metrics reports what the connectors (in the parent process)
-    counted: prometheus_client's multiprocess mode."""
-    unit = unit_code()
-    registry = write_registry(tmp_path / "registry", units=[{"code": unit, "name": "杭州市甲局"}],
-                              persons=[(id_number(), "赵一")], postings=[])
-    hub = HubProcess(tmp_path / "data", env={"HUB_HTTP_WORKERS": "2"}).start(timeout=90)
-    try:
         hub.run("import", str(registry))
         bootstrap = re.search(r"Kafka bootstrap servers: (\S+)", hub.output()).group(1)
         partner = PartnerProducer(bootstrap)
@@ -64,6 +57,11 @@ def test_every_worker_serves_the_connectors_counters_in_metrics(tmp_path):
             assert _sample(body, 'hub_component_ready{component="connector.police"}') == 1, body
             assert "# TYPE hub_connector_applied_total counter" in body
             assert _sample(body, 'hub_connector_last_progress_seconds{connector="finance"}') > time.time() - 60, body
+        for _ in range(4):  # new connections: both workers see the imported unit
+            r = httpx.post(hub.url + "/graphql", json={"query": "{ units(first: 1) { totalCount } }"},
+                           headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and r.json()["data"]["units"]["totalCount"] == 1, r.text
     finally:
         code = hub.stop()
     assert code == 0, hub.output()
+    assert "hub stopped" in hub.output()

@@ -40,7 +40,7 @@ from hub.service_layer.importer import import_registry
 from hub.service_layer.mismatches import MismatchBook
 from hub.service_layer.reconcile import load_views, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
-from tests.conftest import _admin_engine, _pg_url
+from tests.conftest import _DROPPER, _admin_engine, _pg_url
 
 P, BEFORE, AFTER = "2026-10", "2026-09", "2026-11"
 NOW = datetime(2026, 10, 1, tzinfo=timezone.utc)
@@ -202,11 +202,8 @@ def twin_databases(pg_url):
         return _pg_url(name)
 
     yield clone
-    eng = _admin_engine()
-    with eng.connect() as c:
-        for name in made:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    eng.dispose()
+    for name in made:
+        _DROPPER.drop_later(name)  # dropped on the background thread, as pg_url's database is
 
 
 @pytest.mark.parametrize("lines_of_p", [True, False], ids=["period-has-lines", "first-of-period"])
