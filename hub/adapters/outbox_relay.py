@@ -38,6 +38,7 @@ class OutboxRelay:
         self._backlog_at = float("-inf")  # monotonic time of the last backlog count
         self._producer = None
         self._lock_conn = None
+        self._next: list | None = None  # unsent rows read with the last marks: the next batch
         self.healthy = True
 
     def _ensure_producer(self):
@@ -79,11 +80,20 @@ class OutboxRelay:
         self._backlog_at = now
         METRICS.set("hub_outbox_backlog", self.backlog())
 
+    def _unsent(self, s) -> list:
+        return s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
+                         .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
+
     def publish_once(self) -> int:
-        """Publish one batch of unsent rows; returns how many were acknowledged and marked sent."""
-        with self.db.read_session() as s:
-            rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
-                             .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
+        """Publish one batch of unsent rows; returns how many were acknowledged and marked sent.
+
+        The transaction that marks a batch sent also reads the next one (kept for the next call, which then
+        publishes without a round trip of its own): a busy relay goes from one broker acknowledgement to the next
+        publication with one transaction in between, not two."""
+        rows, self._next = self._next, None
+        if not rows:
+            with self.db.read_session() as s:
+                rows = self._unsent(s)
         if not rows:
             return 0
         p = self._ensure_producer()
@@ -97,6 +107,7 @@ class OutboxRelay:
         with self.db.session() as s, s.begin():
             for i in range(0, len(ids), 1000):
                 s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids[i:i + 1000])).values(sent_at=now))
+            self._next = self._unsent(s) or None  # after the marks, in the same transaction: none of these rows
         METRICS.inc("hub_outbox_published_total", len(ids))
         return len(ids)
 
@@ -116,11 +127,12 @@ class OutboxRelay:
         self._measure_backlog()  # before publishing: an unreachable broker blocks publish_once ~30 s
         n = self.publish_once()
         self.healthy = True
-        if n < self.batch_size:
+        if n < self.batch_size and not self._next:
             outbox.wait_for_rows(self.idle_wait_s)  # woken at once by commits in this process
 
     def _failed(self, error: BaseException) -> None:
         self.healthy = False
+        self._next = None  # read again after a failure (another relay may have published them meanwhile)
         if isinstance(error, KafkaError):
             self._reset_producer()
         else:
