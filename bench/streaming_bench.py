@@ -1054,6 +1054,8 @@ def main() -> None:
     ap.add_argument("--no-whatif", action="store_true", help="skip the what-if runs")
     ap.add_argument("--processes", action="store_true", help="also run (b) with one process per connector")
     ap.add_argument("--floor-repeats", type=int, default=3, help="floor runs (the median is the reference)")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the latency phases (c): no floors, no (b), no drain (for quick runs; no ratios)")
     ap.add_argument("--code-label", default=None, help="describe the code measured (default: git HEAD of the tree)")
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per phase")
     ap.add_argument("--json-out", type=Path, help="also write the JSON result here")
@@ -1128,57 +1130,59 @@ def main() -> None:
                                              "per_topic": produced}
         log(f"{n} events produced twice")
 
-        pg_url = url  # psycopg takes the plain postgresql:// URL
-        global PG_URL
-        PG_URL = url
-        runs = []
-        for _ in range(max(1, args.floor_repeats)):
-            runs.append(run_floor(bootstrap, pg_url, len(events), bpid))
-            log(f"(a) floor: {runs[-1]['msgs_per_s']} msgs/s")
-        # other jobs share the machine: the median of a few floor runs is the reference
-        result["a_floor"] = dict(sorted(runs, key=lambda r: r["msgs_per_s"])[len(runs) // 2])
-        result["a_floor"]["all_runs_msgs_per_s"] = [r["msgs_per_s"] for r in runs]
-        runs = []
-        for _ in range(max(1, args.floor_repeats)):
-            runs.append(run_set_floor(bootstrap, pg_url, len(events), bpid))
-            log(f"(a') set-based floor: {runs[-1]['msgs_per_s']} msgs/s")
-        result["a_set_floor"] = dict(sorted(runs, key=lambda r: r["msgs_per_s"])[len(runs) // 2])
-        result["a_set_floor"]["all_runs_msgs_per_s"] = [r["msgs_per_s"] for r in runs]
+        if not args.latency_only:
+            pg_url = url  # psycopg takes the plain postgresql:// URL
+            global PG_URL
+            PG_URL = url
+            runs = []
+            for _ in range(max(1, args.floor_repeats)):
+                runs.append(run_floor(bootstrap, pg_url, len(events), bpid))
+                log(f"(a) floor: {runs[-1]['msgs_per_s']} msgs/s")
+            # other jobs share the machine: the median of a few floor runs is the reference
+            result["a_floor"] = dict(sorted(runs, key=lambda r: r["msgs_per_s"])[len(runs) // 2])
+            result["a_floor"]["all_runs_msgs_per_s"] = [r["msgs_per_s"] for r in runs]
+            runs = []
+            for _ in range(max(1, args.floor_repeats)):
+                runs.append(run_set_floor(bootstrap, pg_url, len(events), bpid))
+                log(f"(a') set-based floor: {runs[-1]['msgs_per_s']} msgs/s")
+            result["a_set_floor"] = dict(sorted(runs, key=lambda r: r["msgs_per_s"])[len(runs) // 2])
+            result["a_set_floor"]["all_runs_msgs_per_s"] = [r["msgs_per_s"] for r in runs]
 
-        result["b_connectors"] = run_connectors(db, bootstrap, produced, bpid, args.timeout)
-        result["b_over_a"] = round(result["b_connectors"]["msgs_per_s"] / result["a_floor"]["msgs_per_s"], 3)
-        result["b_over_set_floor"] = round(result["b_connectors"]["msgs_per_s"] / result["a_set_floor"]["msgs_per_s"], 3)
-        log(f"(b) connectors: {result['b_connectors']['msgs_per_s']} msgs/s, ratio {result['b_over_a']} "
-            f"(per-poll floor), {result['b_over_set_floor']} (set-based floor)")
-        with db.read_engine.connect() as c:
-            result["b_check"] = {
-                "applied_events": c.execute(text("SELECT count(*) FROM applied_events")).scalar(),
-                "dead_letters": c.execute(text("SELECT count(*) FROM dead_letters")).scalar(),
-                "open_mismatches_by_kind": dict(c.execute(text(
-                    "SELECT kind, count(*) FROM mismatches WHERE status = 'OPEN' GROUP BY kind ORDER BY kind")).all()),
-                "operation_log_rows": c.execute(text("SELECT count(*) FROM operation_log")).scalar(),
-            }
+            result["b_connectors"] = run_connectors(db, bootstrap, produced, bpid, args.timeout)
+            result["b_over_a"] = round(result["b_connectors"]["msgs_per_s"] / result["a_floor"]["msgs_per_s"], 3)
+            result["b_over_set_floor"] = round(result["b_connectors"]["msgs_per_s"] / result["a_set_floor"]["msgs_per_s"], 3)
+            log(f"(b) connectors: {result['b_connectors']['msgs_per_s']} msgs/s, ratio {result['b_over_a']} "
+                f"(per-poll floor), {result['b_over_set_floor']} (set-based floor)")
+            with db.read_engine.connect() as c:
+                result["b_check"] = {
+                    "applied_events": c.execute(text("SELECT count(*) FROM applied_events")).scalar(),
+                    "dead_letters": c.execute(text("SELECT count(*) FROM dead_letters")).scalar(),
+                    "open_mismatches_by_kind": dict(c.execute(text(
+                        "SELECT kind, count(*) FROM mismatches WHERE status = 'OPEN' GROUP BY kind ORDER BY kind")).all()),
+                    "operation_log_rows": c.execute(text("SELECT count(*) FROM operation_log")).scalar(),
+                }
 
-        if args.processes:
-            # the same events again into a reset partner side, each connector in its own process
-            with db.engine.begin() as c:
-                c.execute(text("TRUNCATE partner_identity, partner_employment, partner_payroll, partner_insurance, "
-                               "applied_events, subject_sequences, consumer_offsets, dead_letters"))
-                c.execute(text("DELETE FROM mismatches WHERE source IS DISTINCT FROM 'registry'"))
-                c.execute(text("UPDATE persons SET verified_name = NULL, identity_status = NULL, photo_sha256 = NULL"))
-            result["b_processes"] = run_connector_processes(db, bootstrap, produced, args.timeout)
-            result["b_processes_over_a"] = round(result["b_processes"]["msgs_per_s"] / result["a_floor"]["msgs_per_s"], 3)
-            log(f"(b') connector processes: {result['b_processes']['msgs_per_s']} msgs/s, ratio {result['b_processes_over_a']}")
+            if args.processes:
+                # the same events again into a reset partner side, each connector in its own process
+                with db.engine.begin() as c:
+                    c.execute(text("TRUNCATE partner_identity, partner_employment, partner_payroll, partner_insurance, "
+                                   "applied_events, subject_sequences, consumer_offsets, dead_letters"))
+                    c.execute(text("DELETE FROM mismatches WHERE source IS DISTINCT FROM 'registry'"))
+                    c.execute(text("UPDATE persons SET verified_name = NULL, identity_status = NULL, photo_sha256 = NULL"))
+                result["b_processes"] = run_connector_processes(db, bootstrap, produced, args.timeout)
+                result["b_processes_over_a"] = round(result["b_processes"]["msgs_per_s"] / result["a_floor"]["msgs_per_s"], 3)
+                log(f"(b') connector processes: {result['b_processes']['msgs_per_s']} msgs/s, ratio {result['b_processes_over_a']}")
 
-        result["b_probe_duplicate_lookup"] = probe_lookups(db)
-        log(f"lookup probe: {result['b_probe_duplicate_lookup']}")
-        result["b_outbox_drain"] = drain_outbox(db, bootstrap, bpid, args.timeout)
-        log(f"outbox drain: {result['b_outbox_drain']}")
-        # OutboxRelay.run() closes its leader-lock connection back into the pool without pg_advisory_unlock: the
-        # session lock stays on a pooled connection and a new relay on the same engine stands by forever.
-        # Closing the pool releases it (see docs/bench-streaming.md, findings).
+            result["b_probe_duplicate_lookup"] = probe_lookups(db)
+            log(f"lookup probe: {result['b_probe_duplicate_lookup']}")
+            result["b_outbox_drain"] = drain_outbox(db, bootstrap, bpid, args.timeout)
+            log(f"outbox drain: {result['b_outbox_drain']}")
+            # OutboxRelay.run() closes its leader-lock connection back into the pool without pg_advisory_unlock: the
+            # session lock stays on a pooled connection and a new relay on the same engine stands by forever.
+            # Closing the pool releases it (see docs/bench-streaming.md, findings).
+            db.dispose()
+
         db.dispose()
-
         import csv
 
         with (city / "persons.csv").open(encoding="utf-8") as f:
@@ -1215,8 +1219,8 @@ def main() -> None:
         db.dispose()
 
     result["targets"] = {"b_over_set_floor_min": round(1 / 3, 3), "p99_max_ms": 250,
-                         "b_over_set_floor_met": result["b_over_set_floor"] >= 1 / 3,
-                         "b_over_a_met": result["b_over_a"] >= 1 / 3,
+                         **({} if args.latency_only else {"b_over_set_floor_met": result["b_over_set_floor"] >= 1 / 3,
+                                                          "b_over_a_met": result["b_over_a"] >= 1 / 3}),
                          **{f"p99_met_{k}": (v["p99_ms"] or 1e9) <= 250 for k, v in result.items()
                             if k.startswith("c_latency")}}
     tree = result.get("p_pyinstrument", {}).pop("tree", None)

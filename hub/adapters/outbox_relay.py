@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, update
 
 from hub.adapters import kafka as kafka_adapter
 from hub.adapters import outbox
+from hub.adapters.bulk import any_of
 from hub.adapters.database import Database
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import OutboxRow
@@ -105,8 +106,8 @@ class OutboxRelay:
         ids = [r[0] for r in rows]
         now = datetime.now(timezone.utc)
         with self.db.session() as s, s.begin():
-            for i in range(0, len(ids), 1000):
-                s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids[i:i + 1000])).values(sent_at=now))
+            for i in range(0, len(ids), 1000):  # PostgreSQL: one array parameter (1000 placeholders cost ~0.1 s)
+                s.execute(update(OutboxRow).where(any_of(s, OutboxRow.id, ids[i:i + 1000])).values(sent_at=now))
             self._next = self._unsent(s) or None  # after the marks, in the same transaction: none of these rows
         METRICS.inc("hub_outbox_published_total", len(ids))
         return len(ids)
