@@ -91,6 +91,24 @@ def _pg_backend_cpu() -> dict[int, float]:
     return {p: _proc_cpu(p) for p in pids}
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each thread of this process, by thread name (threads of one name summed; threads Python does
+    not know — none expected — as "(native)"). Shows how much of one core — the GIL's limit — the Python threads
+    (connectors, relay, the Kafka clients' I/O threads) take together."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        name = names.get(int(tid), "(native)")
+        name = "kafka-python threads" if name.startswith("kafka") else name
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            out[name] = out.get(name, 0.0) + (int(parts[11]) + int(parts[12])) / _TICK
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
 def _machine() -> tuple[float, float]:
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -118,6 +136,7 @@ class CpuMeter:
         self.self0 = t.user + t.system
         self.b0 = _proc_cpu(self.broker_pid) if self.broker_pid else 0.0
         self.pg0 = _pg_backend_cpu()
+        self.th0 = _thread_cpu()
         return self
 
     def __exit__(self, *exc):
@@ -131,6 +150,9 @@ class CpuMeter:
         broker = (_proc_cpu(self.broker_pid) - self.b0) / wall if self.broker_pid else 0.0
         pg1 = _pg_backend_cpu()
         pg = sum(v - self.pg0.get(p, 0.0) for p, v in pg1.items()) / wall
+        th1 = _thread_cpu()
+        threads = {k: round((v - self.th0.get(k, 0.0)) / wall, 3) for k, v in sorted(th1.items())
+                   if v - self.th0.get(k, 0.0) > 0}
         self.result = {  # in cores (1.0 = one core fully busy)
             "wall_s": round(wall, 2), "cores": ncpu, "machine_busy_cores": round(busy, 2),
             "bench_process_cores": round(bench, 2), "broker_cores": round(broker, 2),
@@ -139,6 +161,8 @@ class CpuMeter:
             "other_cores": round(max(0.0, busy - bench - broker - pg), 2),
             "loadavg_1m_before_after": [round(self.load0, 2), round(os.getloadavg()[0], 2)],
             "cpu_s": {"bench": round(bench * wall, 2), "broker": round(broker * wall, 2), "postgres": round(pg * wall, 2)},
+            # the bench process's threads, in cores (one process: together at most ~1 core of Python, the GIL)
+            "bench_threads_cores": threads,
         }
 
 
@@ -1130,10 +1154,10 @@ def main() -> None:
                                              "per_topic": produced}
         log(f"{n} events produced twice")
 
+        global PG_URL
+        PG_URL = url  # only the scratch database's backends are counted
         if not args.latency_only:
             pg_url = url  # psycopg takes the plain postgresql:// URL
-            global PG_URL
-            PG_URL = url
             runs = []
             for _ in range(max(1, args.floor_repeats)):
                 runs.append(run_floor(bootstrap, pg_url, len(events), bpid))
