@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 from kafka.errors import KafkaError
 from sqlalchemy import func, select, text, update
@@ -60,6 +62,9 @@ class OutboxRelay:
             return True
         if self._lock_conn is None:
             self._lock_conn = self.db.engine.connect()
+            # The relay's marks on this connection need not wait for the WAL flush (see publish_once).
+            self._lock_conn.execute(text("SET synchronous_commit TO OFF"))
+            self._lock_conn.commit()
         if getattr(self, "_leading", False):
             return True
         got = self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY}).scalar()
@@ -85,15 +90,39 @@ class OutboxRelay:
         return s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
                          .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
 
+    @contextmanager
+    def _transaction(self, *, read_only: bool = False) -> Iterator:
+        """A transaction on the relay's own connection — PostgreSQL, while it leads: no pool checkout and ping per
+        round, marks committed without waiting for the WAL flush (set once for the connection) — or else on a
+        pooled session (with ``synchronous_commit`` off for the transaction on PostgreSQL; a read-only one reads
+        through the read session, which on SQLite takes no write lock)."""
+        if self._lock_conn is not None and getattr(self, "_leading", False):
+            with self._lock_conn.begin():
+                yield self._lock_conn
+            return
+        if read_only:
+            with self.db.read_session() as r:
+                yield r
+            return
+        with self.db.session() as s, s.begin():
+            if self.db.is_postgres:
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            yield s
+
     def publish_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were acknowledged and marked sent.
 
         The transaction that marks a batch sent also reads the next one (kept for the next call, which then
         publishes without a round trip of its own): a busy relay goes from one broker acknowledgement to the next
-        publication with one transaction in between, not two."""
+        publication with one transaction in between, not two.
+
+        The marks need not wait for the WAL flush (``synchronous_commit`` off): a mark lost with a crash of
+        PostgreSQL itself only publishes its rows again, with the same event ids — as a relay that stops between the
+        broker's acknowledgement and the marks does anyway (at least once; consumers drop a known id). The rows and
+        the changes they report were committed durably by their own transactions."""
         rows, self._next = self._next, None
         if not rows:
-            with self.db.read_session() as s:
+            with self._transaction(read_only=True) as s:
                 rows = self._unsent(s)
         if not rows:
             return 0
@@ -105,13 +134,7 @@ class OutboxRelay:
             f.get(timeout=30)  # raises if any was not acknowledged: nothing is marked sent
         ids = [r[0] for r in rows]
         now = datetime.now(timezone.utc)
-        with self.db.session() as s, s.begin():
-            if self.db.is_postgres:
-                # The marks need not wait for the WAL flush: a mark lost with a crash of PostgreSQL itself only
-                # publishes its rows again, with the same event ids — as a relay that stops between the broker's
-                # acknowledgement and the marks does anyway (at-least-once; consumers drop a known id). The rows and
-                # the changes they report were committed durably by their own transactions.
-                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        with self._transaction() as s:
             for i in range(0, len(ids), 1000):  # PostgreSQL: one array parameter (1000 placeholders cost ~0.1 s)
                 s.execute(update(OutboxRow).where(any_of(s, OutboxRow.id, ids[i:i + 1000])).values(sent_at=now))
             self._next = self._unsent(s) or None  # after the marks, in the same transaction: none of these rows

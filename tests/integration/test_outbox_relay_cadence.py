@@ -67,6 +67,7 @@ def test_the_batch_read_with_the_marks_is_published_once_also_by_a_relay_that_ta
     prefix = _prefixed(kafka_bootstrap)
     db = connect(db_url)
     first = OutboxRelay(db, kafka_bootstrap, topic_prefix=prefix, batch_size=3)
+    assert first._leader()  # PostgreSQL: reads and marks on its own connection, as a running relay does
     reader = TopicReader(kafka_bootstrap, prefix + UPDATES_TOPIC)
     try:
         _write(db, 0, 7)
@@ -77,6 +78,7 @@ def test_the_batch_read_with_the_marks_is_published_once_also_by_a_relay_that_ta
         first._reset_producer()  # the relay stops here, holding 6-8 read but not published
         first._release_leadership()
         second = OutboxRelay(db, kafka_bootstrap, topic_prefix=prefix, batch_size=3)
+        assert second._leader()  # the first gave its lock back
         assert second.publish_once() == 3
         assert second.publish_once() == 0
         second._reset_producer()
