@@ -170,12 +170,18 @@ class OutboxRelay:
             self._leading = False
 
     def _release_leadership(self) -> None:
-        """Give the advisory lock back before the connection returns to the pool (else no relay could lead again)."""
+        """Give the advisory lock back and reset ``synchronous_commit`` before the connection returns to the pool
+        (else no relay could lead again, and the next user of the connection — a connector's batch — would commit
+        without waiting for the WAL flush); a connection that cannot be reset is discarded, not pooled."""
         if self._lock_conn is not None:
             try:
                 self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK_KEY})
+                self._lock_conn.execute(text("RESET synchronous_commit"))
                 self._lock_conn.commit()
             except Exception:  # noqa: BLE001 - a dead connection holds no lock
-                pass
+                try:
+                    self._lock_conn.invalidate()
+                except Exception:  # noqa: BLE001
+                    pass
             self._lock_conn.close()
             self._lock_conn = None

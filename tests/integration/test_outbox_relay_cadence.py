@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hub.adapters.database import connect
 from hub.adapters.kafka import ensure_topics
@@ -90,4 +90,28 @@ def test_the_batch_read_with_the_marks_is_published_once_also_by_a_relay_that_ta
         assert _unsent(db) == 0
     finally:
         reader.close()
+        db.dispose()
+
+
+def test_the_relay_s_connection_goes_back_to_the_pool_committing_durably(db_url, kafka_bootstrap):
+    """The leading relay marks with ``synchronous_commit`` off on its own connection; once it gives the lead back that
+    connection serves others (a connector's batch must commit durably): the setting is reset first."""
+    db = connect(db_url)
+    try:
+        if not db.is_postgres:
+            return
+        relay = OutboxRelay(db, kafka_bootstrap)
+        assert relay._leader()
+        assert relay._lock_conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        relay._lock_conn.commit()
+        relay._release_leadership()
+        idle = db.engine.pool.checkedin()
+        assert idle >= 1
+        conns = [db.engine.connect() for _ in range(idle)]  # every pooled connection, the relay's among them
+        try:
+            assert [c.execute(text("SHOW synchronous_commit")).scalar() for c in conns] == ["on"] * idle
+        finally:
+            for c in conns:
+                c.close()
+    finally:
         db.dispose()
