@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 
 from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, RecordListTooLargeError
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from connectors.spec import ConnectorSpec
@@ -55,8 +54,8 @@ log = logging.getLogger("hub.connector")
 # see the array's length and scans every row of a source against it — O(table × batch), 0.1–0.4 s per lookup at
 # 25k rows per source. And with the default random_page_cost of 4 the planner prefers sequential scans of
 # `persons` and `postings` (200k rows) to 1000 index probes of pages that are in memory anyway (105 ms vs 21 ms).
-_PLANNER = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-                "set_config('random_page_cost', '1.1', true)")
+# Set by the statement that locks the batch's offsets (offsets.lock: no round trip of their own).
+_PLANNER = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 
 
 # The broker answers a fetch as soon as records arrive (long poll; measured on the embedded Tansu: 4–5 ms from
@@ -365,10 +364,8 @@ class ConnectorRunner:
     def _apply(self, translated: list) -> None:
         name = self.spec.name
         with UnitOfWork(self.db, actor=f"connector:{name}") as uow:
-            if uow.is_postgres:
-                uow.session.execute(_PLANNER)
             partitions = sorted({r.partition for r, _ in translated})
-            stored = offsets.lock(uow, connector=name, topic=self.topic, partitions=partitions)
+            stored = offsets.lock(uow, connector=name, topic=self.topic, partitions=partitions, settings=_PLANNER)
             fresh = [(r, t) for r, t in translated if r.offset >= stored.get(r.partition, 0)]
             if not fresh:
                 return

@@ -169,7 +169,8 @@ def any_of(session: Session, column, values):
     """``column IN values``: ``column = ANY(:array)`` on PostgreSQL — one parameter, a short query text, planned as
     an index scan — with the array passed as its text literal (see ``array_param``; for str, int, bool, date and
     datetime values); a plain IN list elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind() if hasattr(session, "get_bind") else session  # a Session, or a Connection
+    if bind.dialect.name == "postgresql":
         from sqlalchemy import any_, bindparam, cast
         from sqlalchemy.dialects.postgresql import ARRAY
         from sqlalchemy.types import NullType

@@ -12,9 +12,14 @@ from hub.adapters.jsonutil import dumps
 from hub.adapters.orm import OutboxRow
 
 
-def event_rows(events: list[tuple[str, str | None, dict]], now: datetime) -> list[dict]:
-    """Rows for the outbox table from (topic, key, event) triples."""
-    return [dict(topic=t, key=k, value=dumps(e), created_at=now, sent_at=None) for t, k, e in events]
+def value_of(event: dict | str) -> str:
+    """An outbox value: the event's canonical JSON (an event given as text already is that JSON)."""
+    return event if isinstance(event, str) else dumps(event)
+
+
+def event_rows(events: list[tuple[str, str | None, dict | str]], now: datetime) -> list[dict]:
+    """Rows for the outbox table from (topic, key, event) triples (an event as a dict, or its JSON text)."""
+    return [dict(topic=t, key=k, value=value_of(e), created_at=now, sent_at=None) for t, k, e in events]
 
 
 _NEW_ROWS = threading.Event()
@@ -31,7 +36,7 @@ def wait_for_rows(timeout: float) -> None:
     _NEW_ROWS.clear()
 
 
-def write(session: Session, events: list[tuple[str, str | None, dict]], now: datetime) -> None:
+def write(session: Session, events: list[tuple[str, str | None, dict | str]], now: datetime) -> None:
     """Insert the events' outbox rows in the session's transaction (PostgreSQL: one COPY for many rows, whose
     text format needs far less client-side escaping of the JSON values than array parameters; one INSERT over
     arrays for a few, as elsewhere an executemany)."""
@@ -41,7 +46,7 @@ def write(session: Session, events: list[tuple[str, str | None, dict]], now: dat
         from hub.adapters.bulk import bulk_insert
 
         bulk_insert(session, OutboxRow.__table__, ["topic", "key", "value", "created_at"],
-                    [(t, k, dumps(e), now) for t, k, e in events])
+                    [(t, k, value_of(e), now) for t, k, e in events])
         return
     from hub.adapters.bulk import insert_rows
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 from kafka.errors import KafkaError
 from sqlalchemy import func, select, text, update
 
 from hub.adapters import kafka as kafka_adapter
 from hub.adapters import outbox
+from hub.adapters.bulk import any_of
 from hub.adapters.database import Database
 from hub.adapters.metrics import METRICS
 from hub.adapters.orm import OutboxRow
@@ -38,6 +41,7 @@ class OutboxRelay:
         self._backlog_at = float("-inf")  # monotonic time of the last backlog count
         self._producer = None
         self._lock_conn = None
+        self._next: list | None = None  # unsent rows read with the last marks: the next batch
         self.healthy = True
 
     def _ensure_producer(self):
@@ -58,6 +62,9 @@ class OutboxRelay:
             return True
         if self._lock_conn is None:
             self._lock_conn = self.db.engine.connect()
+            # The relay's marks on this connection need not wait for the WAL flush (see publish_once).
+            self._lock_conn.execute(text("SET synchronous_commit TO OFF"))
+            self._lock_conn.commit()
         if getattr(self, "_leading", False):
             return True
         got = self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY}).scalar()
@@ -79,11 +86,44 @@ class OutboxRelay:
         self._backlog_at = now
         METRICS.set("hub_outbox_backlog", self.backlog())
 
+    def _unsent(self, s) -> list:
+        return s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
+                         .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
+
+    @contextmanager
+    def _transaction(self, *, read_only: bool = False) -> Iterator:
+        """A transaction on the relay's own connection — PostgreSQL, while it leads: no pool checkout and ping per
+        round, marks committed without waiting for the WAL flush (set once for the connection) — or else on a
+        pooled session (with ``synchronous_commit`` off for the transaction on PostgreSQL; a read-only one reads
+        through the read session, which on SQLite takes no write lock)."""
+        if self._lock_conn is not None and getattr(self, "_leading", False):
+            with self._lock_conn.begin():
+                yield self._lock_conn
+            return
+        if read_only:
+            with self.db.read_session() as r:
+                yield r
+            return
+        with self.db.session() as s, s.begin():
+            if self.db.is_postgres:
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            yield s
+
     def publish_once(self) -> int:
-        """Publish one batch of unsent rows; returns how many were acknowledged and marked sent."""
-        with self.db.read_session() as s:
-            rows = s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
-                             .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
+        """Publish one batch of unsent rows; returns how many were acknowledged and marked sent.
+
+        The transaction that marks a batch sent also reads the next one (kept for the next call, which then
+        publishes without a round trip of its own): a busy relay goes from one broker acknowledgement to the next
+        publication with one transaction in between, not two.
+
+        The marks need not wait for the WAL flush (``synchronous_commit`` off): a mark lost with a crash of
+        PostgreSQL itself only publishes its rows again, with the same event ids — as a relay that stops between the
+        broker's acknowledgement and the marks does anyway (at least once; consumers drop a known id). The rows and
+        the changes they report were committed durably by their own transactions."""
+        rows, self._next = self._next, None
+        if not rows:
+            with self._transaction(read_only=True) as s:
+                rows = self._unsent(s)
         if not rows:
             return 0
         p = self._ensure_producer()
@@ -94,9 +134,10 @@ class OutboxRelay:
             f.get(timeout=30)  # raises if any was not acknowledged: nothing is marked sent
         ids = [r[0] for r in rows]
         now = datetime.now(timezone.utc)
-        with self.db.session() as s, s.begin():
-            for i in range(0, len(ids), 1000):
-                s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids[i:i + 1000])).values(sent_at=now))
+        with self._transaction() as s:
+            for i in range(0, len(ids), 1000):  # PostgreSQL: one array parameter (1000 placeholders cost ~0.1 s)
+                s.execute(update(OutboxRow).where(any_of(s, OutboxRow.id, ids[i:i + 1000])).values(sent_at=now))
+            self._next = self._unsent(s) or None  # after the marks, in the same transaction: none of these rows
         METRICS.inc("hub_outbox_published_total", len(ids))
         return len(ids)
 
@@ -116,11 +157,12 @@ class OutboxRelay:
         self._measure_backlog()  # before publishing: an unreachable broker blocks publish_once ~30 s
         n = self.publish_once()
         self.healthy = True
-        if n < self.batch_size:
+        if n < self.batch_size and not self._next:
             outbox.wait_for_rows(self.idle_wait_s)  # woken at once by commits in this process
 
     def _failed(self, error: BaseException) -> None:
         self.healthy = False
+        self._next = None  # read again after a failure (another relay may have published them meanwhile)
         if isinstance(error, KafkaError):
             self._reset_producer()
         else:
@@ -128,12 +170,18 @@ class OutboxRelay:
             self._leading = False
 
     def _release_leadership(self) -> None:
-        """Give the advisory lock back before the connection returns to the pool (else no relay could lead again)."""
+        """Give the advisory lock back and reset ``synchronous_commit`` before the connection returns to the pool
+        (else no relay could lead again, and the next user of the connection — a connector's batch — would commit
+        without waiting for the WAL flush); a connection that cannot be reset is discarded, not pooled."""
         if self._lock_conn is not None:
             try:
                 self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK_KEY})
+                self._lock_conn.execute(text("RESET synchronous_commit"))
                 self._lock_conn.commit()
             except Exception:  # noqa: BLE001 - a dead connection holds no lock
-                pass
+                try:
+                    self._lock_conn.invalidate()
+                except Exception:  # noqa: BLE001
+                    pass
             self._lock_conn.close()
             self._lock_conn = None

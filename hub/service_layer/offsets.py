@@ -6,7 +6,7 @@ started over moves its partitions back to the log's first offset (``reset``, rec
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.adapters.bulk import upsert
 from hub.adapters.database import Database
@@ -24,12 +24,20 @@ def stored(db: Database, *, connector: str, topic: str) -> dict[int, tuple[int, 
     return {p: (n, tid) for p, n, tid in rows}
 
 
-def lock(uow: UnitOfWork, *, connector: str, topic: str, partitions: list[int]) -> dict[int, int]:
-    """Lock the partitions' offset rows until the transaction ends; partition -> next offset stored."""
-    return {p: n for p, n in uow.session.execute(
-        select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
-            ConsumerOffsetRow.connector == connector, ConsumerOffsetRow.topic == topic,
-            ConsumerOffsetRow.partition.in_(partitions)).with_for_update()).all()}
+def lock(uow: UnitOfWork, *, connector: str, topic: str, partitions: list[int],
+         settings: dict[str, str] | None = None) -> dict[int, int]:
+    """Lock the partitions' offset rows until the transaction ends; partition -> next offset stored.
+
+    ``settings`` (PostgreSQL): configuration set for the rest of the transaction (``set_config(…, true)``) by the same
+    statement — a one-time filter PostgreSQL evaluates before it reads any row, also when none matches — so that
+    a batch's planner settings cost no round trip of their own."""
+    q = select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
+        ConsumerOffsetRow.connector == connector, ConsumerOffsetRow.topic == topic,
+        ConsumerOffsetRow.partition.in_(partitions))
+    if settings and uow.is_postgres:
+        configs = [func.set_config(k, v, True) for k, v in sorted(settings.items())]
+        q = q.where(select(func.concat(*configs)).scalar_subquery().is_not(None))
+    return {p: n for p, n in uow.session.execute(q.with_for_update()).all()}
 
 
 def store(uow: UnitOfWork, *, connector: str, topic: str, next_offsets: dict[int, int], topic_id: str | None) -> None:

@@ -21,7 +21,7 @@ class UnitOfWork:
         self.now = now or datetime.now(timezone.utc)
         self.session: Session | None = None
         self._operations: list[Operation] = []
-        self._events: list[tuple[str, str | None, dict]] = []
+        self._events: list[tuple[str, str | None, dict | str]] = []
         self._flushed = False
 
     def __enter__(self) -> "UnitOfWork":
@@ -49,6 +49,11 @@ class UnitOfWork:
         event = cloud_event(type=type, subject=subject, data=data, now=self.now)
         self._events.append((topic, key, event))
         return event
+
+    def publish_json(self, topic: str, *, key: str | None, value: str) -> None:
+        """Queue an outbound event given as its canonical JSON text (exactly ``dumps(cloud_event(...))``, made by a
+        template of hub.contract.cloudevents: the hot paths that publish one event per row)."""
+        self._events.append((topic, key, value))
 
     def wrote_outbox(self) -> None:
         """Outbox rows were written by SQL in this transaction (bulk work): wake the relay at commit as for published

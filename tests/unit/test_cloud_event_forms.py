@@ -54,3 +54,25 @@ def test_bulk_event_ids_are_version_4_uuids_and_differ():
     for i in ids:
         assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i)
         assert str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4
+
+
+kinds = st.sampled_from([k.value for k in __import__("hub.domain.vocabulary", fromlist=["MismatchKind"]).MismatchKind])
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=kinds, subject=texts, unit=st.one_of(st.just(""), texts), source=st.one_of(st.none(), texts),
+       details=st.dictionaries(texts, json_values, max_size=4), causes=st.lists(texts, max_size=4), now=times)
+def test_a_mismatch_opened_event_made_as_text_is_the_dict_path_s_bytes(kind, subject, unit, source, details, causes,
+                                                                       now):
+    """The connectors' hot path writes `gov.registry.mismatch.opened` from a template (no decode and re-encode of the
+    details): the same bytes as the event built as a dict and written as canonical JSON."""
+    from hub.contract.types import MISMATCH_OPENED
+    from hub.service_layer.mismatches import PlainMismatch, mismatch_data, opened_event_json
+
+    row = PlainMismatch(id=str(uuid.uuid4()), kind=kind, subject=subject, unit_code=unit, source=source, status="OPEN",
+                        details=dumps(details), caused_by=dumps(sorted(set(causes))), detected_at=now, updated_at=now,
+                        resolved_at=None)
+    event = cloud_event(type=MISMATCH_OPENED, subject=subject, data=mismatch_data(row), now=now)
+    made = opened_event_json(row, cloud_event_template(type=MISMATCH_OPENED, now=now), dumps(now), event["id"])
+    assert made == dumps(event)
+    assert json.loads(made)["data"]["details"] == details
