@@ -105,8 +105,9 @@ def test_a_database_outage_is_retried_and_never_dead_lettered(pg_url, kafka_boot
 
 def test_replay_by_time_range_selects_only_that_range_and_is_audited(db_url, kafka_bootstrap):
     st = Streaming(db_url, kafka_bootstrap, partitions=1)
+    police_stop = threading.Event()
     try:
-        st.start("police")
+        st.start("police", stop_event=police_stop)
         st.partner.send("police.identity.v1", id_number(), b"first poison")
         st.partner.flush()
         st.wait_consumed("police", 1)
@@ -122,6 +123,9 @@ def test_replay_by_time_range_selects_only_that_range_and_is_audited(db_url, kaf
         log_before = _count(st.db, OperationLogRow, OperationLogRow.action == "deadletter.replay")
         assert [r.id for r in replay(st.db, kafka_bootstrap, later, dry_run=True)] == [second.id]
         assert _count(st.db, OperationLogRow, OperationLogRow.action == "deadletter.replay") == log_before  # dry run
+        # the connector stops first: a running one would consume the replayed poison again and dead-letter it anew
+        police_stop.set()
+        st.runners[-1][1].join(15)
         replay(st.db, st.bootstrap, DeadLetterFilter(since=middle, until=middle + timedelta(hours=1)), dry_run=False,
                actor="ADMIN:test")
         with st.db.read_session() as s:
