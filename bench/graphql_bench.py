@@ -30,6 +30,13 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
    run it on a portal thread that the profiler does not see): SQL statements counted and timed by SQLAlchemy events,
    garbage-collector time by ``gc.callbacks``, a pyinstrument profile grouped by library, and a what-if without
    ``freeze_heap()`` (the interpreter's default collector settings).
+6. Mismatch lists (``--only-mismatches`` runs only this after the setup): ``--mismatches-per-kind`` mismatches of
+   seven kinds are seeded on active postings (details with the holder's name, birth date and gender: person data),
+   then a child process builds the app and times ``mismatches(first: 100)`` in-process — ADMIN (purpose ``bench``)
+   with and without ``details``, MONITOR without ``details`` (compiled) and with ``details`` (general path on both
+   sides: not compiled) — with the compiled and the general path alternated in ``--mismatch-rounds`` rounds of
+   ``--mismatch-runs`` pages (order flipped every round); both paths' last answers are compared byte for byte.
+   PostGraphile is not run here: it would list the table as stored, without the hub's scope, masking and read log.
 
 Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
 during the measurement) and the database is VACUUM ANALYZEd and CHECKPOINTed; then the bench waits until the hub and
@@ -916,7 +923,6 @@ def run(args, result: dict) -> dict:
             result["machine"] = machine(url)
             if args.only_profile:
                 profile(args, result, url, dbname, admin, finance, ids)
-            mismatch_phase(args, result, url, dbname, admin)
                 return result
             if args.only_mismatches:
                 mismatch_phase(args, result, url, dbname, admin)
@@ -1136,6 +1142,7 @@ def run(args, result: dict) -> dict:
                     round(mp["units_page_without_person"]["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
 
             profile(args, result, url, dbname, admin, finance, ids)
+            mismatch_phase(args, result, url, dbname, admin)
     finally:
         for s in servers:
             s.stop()

@@ -25,10 +25,8 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-from hub.adapters.orm import MismatchRow
 from hub.api import access, disclosure
 from hub.api.compiled.planner import NL, Unsupported, _cursor, _lit
 from hub.api.pagination import page_window
