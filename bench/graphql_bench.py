@@ -788,7 +788,8 @@ def seed_mismatches(url: str, per_kind: int) -> dict:
                 "json_build_array('bench-' || n)::text, now() - (n * 37 + :k) * interval '1 second', now(), "
                 "CASE WHEN n % 5 = 4 THEN now() END "
                 "FROM (SELECT po.id_number, po.unit_code, row_number() OVER (ORDER BY po.id) AS n FROM postings po "
-                "WHERE po.active ORDER BY po.id OFFSET :off LIMIT :lim) p JOIN persons pe ON pe.id_number = p.id_number"),
+                "WHERE po.active ORDER BY po.id OFFSET :off LIMIT :lim) p JOIN persons pe ON pe.id_number = p.id_number "
+                "ON CONFLICT DO NOTHING"),  # one open mismatch per (kind, subject, unit): the import's stay
                 {"kind": kind, "k": k, "off": k * 17, "lim": per_kind})
         c.execute(text("VACUUM ANALYZE mismatches"))
         n = c.execute(text("SELECT count(*) FROM mismatches")).scalar()
