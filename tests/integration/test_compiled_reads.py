@@ -390,3 +390,39 @@ def test_a_failed_root_field_does_not_cancel_a_sibling_roots_loads(city):
     assert status == 200 and answer["data"]["r2"] is None
     assert [e["extensions"]["code"] for e in answer["errors"]] == ["FORBIDDEN"]
     assert len(answer["data"]["r1"]["edges"]) == 4 and answer["data"]["r1"]["edges"][0]["node"]["quotas"]
+
+
+def test_mismatch_list_and_several_roots_are_one_statement_with_the_same_log(city):
+    statements = []
+
+    def count(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    multi = """query Desk($i: String!) { person(idNumber: $i) { name postings { unit { code } } }
+               units(first: 2) { edges { node { code postings { edges { node { person { idNumber } } } } } } }
+               mismatches(first: 40, filter: {status: OPEN}) { totalCount edges { cursor node { id kind subject
+               detectedAt details causedBy unit { code } } } } }"""
+    refused = """query Desk { units(first: 2) { edges { node { code name } } }
+                 mismatches(first: 40) { edges { node { kind subject details } } } }"""
+    masked = """query Watch { mismatches(first: 40) { totalCount pageInfo { endCursor } edges { node { kind subject
+                class causedBy } } } }"""
+    event.listen(city["db"].read_engine, "before_cursor_execute", count)
+    try:
+        for who, query, purpose, logged in (("ADMIN", multi, "p-1", True), ("AUDITOR", multi, "p-1", True),
+                                             ("FINANCE", refused, None, False), ("MONITOR", masked, None, False)):
+            variables = {"i": city["people"][1]} if query is multi else {}
+            statements.clear()
+            fast = ask(city, who, query, variables, purpose, compiled=True)
+            reads = [s for s in statements if "access_" not in s and "api_tokens" not in s]
+            assert len(reads) == 1 and "json_build_object" in reads[0], (who, statements)
+            assert fast == ask(city, who, query, variables, purpose, compiled=False), who
+            assert bool(fast[1]) is logged, who
+            if who == "ADMIN":
+                assert any(r[4] == "Mismatch.details" for r in fast[1]), "details with person data are logged"
+            if query is refused:  # no purpose: the person keys of the details withheld (RETIREMENT_DUE: all three)
+                nodes = [e["node"] for e in json.loads(fast[0][2])["data"]["mismatches"]["edges"]]
+                due = [n["details"] for n in nodes if n["kind"] == "RETIREMENT_DUE"]
+                assert due and all("birth_date" not in d and "gender" not in d for d in due), due
+                assert any("birth_date" in n["details"] for n in nodes if n["kind"] == "GHOST_PAYROLL")
+    finally:
+        event.remove(city["db"].read_engine, "before_cursor_execute", count)
