@@ -259,15 +259,27 @@ def mismatches_root(doc: Doc, draw, units: list[str], people: list[str], total: 
         cursor = encode_cursor(doc.draw(st.integers(0, total)))
         parts.append(doc.arg("after", "String", cursor, f'"{cursor}"'))
     if draw(st.integers(0, 1)) == 0:
-        person = draw(st.sampled_from(people))
-        conds = draw(st.lists(st.sampled_from([
-            "kinds: [NAME_MISMATCH, RETIREMENT_DUE, GHOST_PAYROLL]", "kinds: [OVER_QUOTA]", "class: WARNING",
-            "class: DISCREPANCY", "status: OPEN", "status: RESOLVED", f'unitCode: "{units[0].lower()}"',
-            f'unitCode: "{units[1]}"', f'subject: "{person}"', f'subject: "{mask_id_number(person)}"',
-            f'subject: "{units[0]}"', 'source: "finance"', 'source: "police,hr"']), min_size=1, max_size=3, unique=True))
-        parts.append("filter: {" + ", ".join(conds) + "}")
+        parts.append(mismatch_filter(draw, units, people))
     args = "(" + ", ".join(parts) + ")" if parts else ""
     return f"{args} {connection(doc, '{ ' + mismatch_sel(doc) + ' }', total)}"
+
+
+def mismatch_filter(draw, units: list[str], people: list[str]) -> str:
+    person = draw(st.sampled_from(people))
+    conds = draw(st.lists(st.sampled_from([
+        "kinds: [NAME_MISMATCH, RETIREMENT_DUE, GHOST_PAYROLL]", "kinds: [OVER_QUOTA]", "class: WARNING",
+        "class: DISCREPANCY", "status: OPEN", "status: RESOLVED", f'unitCode: "{units[0].lower()}"',
+        f'unitCode: "{units[1]}"', f'subject: "{person}"', f'subject: "{mask_id_number(person)}"',
+        f'subject: "{units[0]}"', 'source: "finance"', 'source: "police,hr"']), min_size=1, max_size=3, unique=True))
+    return "filter: {" + ", ".join(conds) + "}"
+
+
+def stats_root(doc: Doc, draw, units: list[str], people: list[str]) -> str:
+    args = f"({mismatch_filter(draw, units, people)})" if draw(st.booleans()) else ""
+    counts = {name: (lambda: "{ " + " ".join(draw(st.lists(st.sampled_from(["key", "count", "__typename"]),
+                                                           min_size=1, max_size=3))) + " }")
+              for name in ("byKind", "byClass", "byStatus", "bySource", "byUnit")}
+    return f"{args} {{ {doc.fields(['total'], counts, 'MismatchStats')} }}"
 
 
 @st.composite
@@ -277,8 +289,11 @@ def requests(draw, units: list[str], people: list[str], mismatches: int = 0):
     count = draw(st.sampled_from([1, 1, 2, 3]))
     for i in range(count):
         root = (lambda name: f"r{i}: {name}") if count > 1 else doc.key  # several roots: distinct keys
-        kind = draw(st.sampled_from(["units", "units", "person", "unit", "mismatches", "mismatches", "mismatches"]))
-        if kind == "mismatches":
+        kind = draw(st.sampled_from(["units", "units", "person", "unit", "mismatches", "mismatches", "mismatches",
+                                     "mismatchStats"]))
+        if kind == "mismatchStats":
+            roots.append(root("mismatchStats") + stats_root(doc, draw, units, people))
+        elif kind == "mismatches":
             roots.append(root("mismatches") + mismatches_root(doc, draw, units, people, mismatches))
         elif kind == "units":
             args = page_args(doc, 4)

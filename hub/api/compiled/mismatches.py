@@ -1,4 +1,4 @@
-"""``Query.mismatches`` compiled: one page of mismatches built as JSON in PostgreSQL (entered from planner.root_field).
+"""``Query.mismatches`` and ``Query.mismatchStats`` compiled: one page of mismatches built as JSON in PostgreSQL (entered from planner.root_field).
 
 What is compiled, and what is not (``None`` from the planner: the general path answers):
 
@@ -17,7 +17,10 @@ What is compiled, and what is not (``None`` from the planner: the general path a
 * Masked roles (MONITOR): ``subject`` masked as ``identifiers.mask_id_number`` (unit-level kinds unmasked),
   ``causedBy`` empty. ``details`` for a masked reader (projection on ``disclosure.MASKED_DETAILS`` and masking of
   every valid ID number inside) is **not compiled**: a masked request that selects ``details`` runs the general path.
-* Not compiled: ``mismatchStats``, a page size or cursor the general path refuses, any other field or argument.
+* ``mismatchStats(filter)``: ``total``, ``byKind``, ``byClass``, ``byStatus``, ``bySource``, ``byUnit`` (top 50) over
+  the same compiled scope, in the general path's order (count descending, then the key); no person data, no reads.
+* Not compiled: a page size or cursor the general path refuses, any other field or argument; two ``mismatches``
+  roots of an unnamed operation (their reads would be logged under two operation names: ``read_site``).
 """
 
 from __future__ import annotations
@@ -219,3 +222,55 @@ def mismatches(p, key, fdef, fds, args, joins, reads) -> str:
     m = _Mismatches(p, key)
     scope = m.scope_sql(args.get("filter"))
     return m.connection(fdef.type, fds, f"({scope})", offset, limit, joins, reads)
+
+
+def _counts(p, gtype, fds, rows_sql: str) -> str:
+    """A list of Count objects over ``rows_sql`` (columns k, n; already in the general path's order: column ``o``)."""
+    item = p.inner(p.inner(gtype).of_type)
+    pairs = []
+    for key, sub in p.subfields(item, fds).items():
+        name = sub[0].node.name.value
+        expr = {"__typename": _lit(item.name), "key": "coalesce(g.k::text, '')", "count": "g.n"}.get(name)
+        if expr is None:
+            raise Unsupported
+        pairs.append((key, expr))
+    j = "json_build_object(" + ", ".join(f"{_lit(k)}, {e}" for k, e in pairs) + ")"
+    return f"(SELECT coalesce(json_agg({j} ORDER BY g.o), '[]'::json) FROM ({rows_sql}) g)"
+
+
+def mismatch_stats(p, key, fdef, fds, args, joins, reads) -> str:
+    """Query.mismatchStats(filter): hub.api.schema.Query.mismatch_stats over the same compiled scope — groups by
+    count descending, then the key (the database's order, as the general path's ORDER BY); classes from the kinds'
+    counts ordered by count, then class name; top 50 units."""
+    p.allow("Query.mismatchStats")
+    scope = _Mismatches(p, key).scope_sql(args.get("filter"))
+    gtype = p.inner(fdef.type)
+
+    def group(col: str, limit: str = "") -> str:
+        return (f"SELECT s.{col} AS k, count(*) AS n, row_number() OVER (ORDER BY count(*) DESC, s.{col}) AS o "
+                f"FROM ({scope}) s GROUP BY s.{col} ORDER BY count(*) DESC, s.{col}{limit}")
+
+    classes = (f"SELECT c.k, c.n, row_number() OVER (ORDER BY c.n DESC, c.k COLLATE \"C\") AS o FROM ("
+               f"SELECT {_class_sql('s.kind')} AS k, count(*) AS n FROM ({scope}) s GROUP BY 1) c")
+    pairs = []
+    for k, sub in p.subfields(gtype, fds).items():
+        name = sub[0].node.name.value
+        ftype = gtype.fields[name].type if name in gtype.fields else None
+        if name == "__typename":
+            expr = _lit(gtype.name)
+        elif name == "total":
+            expr = f"(SELECT count(*) FROM ({scope}) s)"
+        elif name == "byKind":
+            expr = _counts(p, ftype, sub, group("kind"))
+        elif name == "byClass":
+            expr = _counts(p, ftype, sub, classes)
+        elif name == "byStatus":
+            expr = _counts(p, ftype, sub, group("status"))
+        elif name == "bySource":
+            expr = _counts(p, ftype, sub, group("source"))
+        elif name == "byUnit":
+            expr = _counts(p, ftype, sub, group("unit_code", " LIMIT 50"))
+        else:
+            raise Unsupported
+        pairs.append((k, expr))
+    return "json_build_object(" + ", ".join(f"{_lit(k)}, {e}" for k, e in pairs) + ")"

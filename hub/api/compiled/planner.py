@@ -10,7 +10,8 @@ Compiled shapes (root fields; all of an operation's root fields must be compiled
 * ``units(filter, first, after)`` → ``totalCount``, ``pageInfo``, ``edges { cursor node { Unit } }``
 * ``unit(code)`` → Unit
 * ``person(idNumber, purpose)`` → Person (not ``asOf``)
-* ``mismatches(filter, first, after)`` → hub/api/compiled/mismatches.py (what of it is compiled: its docstring)
+* ``mismatches(filter, first, after)``, ``mismatchStats(filter)`` → hub/api/compiled/mismatches.py (what of them is
+  compiled: its docstring)
 
 Several root fields in one operation are compiled together (one statement, one JSON object in the operation's
 order of response keys) when each of them is; their person reads go through ``read_site``, so that the access log's
@@ -425,10 +426,11 @@ class _Planner:
             self.lookups.append((key, idn, self.sites[site][1], purpose, access.NOT_FOUND))
             return self.nested_obj("person", fdef.type, fds, "persons", "{}.id_number = " + self.param(idn, "text"),
                                    joins, reads, own_read=f"'{site}:' || {{}}.id_number")
-        if name == "mismatches":
-            from hub.api.compiled.mismatches import mismatches
+        if name in ("mismatches", "mismatchStats"):
+            from hub.api.compiled import mismatches
 
-            return mismatches(self, key, fdef, fds, args, joins, reads)
+            build = mismatches.mismatches if name == "mismatches" else mismatches.mismatch_stats
+            return build(self, key, fdef, fds, args, joins, reads)
         raise Unsupported
 
     def unit_filter(self, f) -> str:
