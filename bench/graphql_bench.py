@@ -30,6 +30,13 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
    run it on a portal thread that the profiler does not see): SQL statements counted and timed by SQLAlchemy events,
    garbage-collector time by ``gc.callbacks``, a pyinstrument profile grouped by library, and a what-if without
    ``freeze_heap()`` (the interpreter's default collector settings).
+6. Mismatch lists (``--only-mismatches`` runs only this after the setup): ``--mismatches-per-kind`` mismatches of
+   seven kinds are seeded on active postings (details with the holder's name, birth date and gender: person data),
+   then a child process builds the app and times ``mismatches(first: 100)`` in-process — ADMIN (purpose ``bench``)
+   with and without ``details``, MONITOR without ``details`` (compiled) and with ``details`` (general path on both
+   sides: not compiled) — with the compiled and the general path alternated in ``--mismatch-rounds`` rounds of
+   ``--mismatch-runs`` pages (order flipped every round); both paths' last answers are compared byte for byte.
+   PostGraphile is not run here: it would list the table as stored, without the hub's scope, masking and read log.
 
 Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
 during the measurement) and the database is VACUUM ANALYZEd and CHECKPOINTed; then the bench waits until the hub and
@@ -83,6 +90,17 @@ UNITS_QUERY_NO_PERSON = """query UnitsPageNoPerson {
   units(first: 100) { edges { node { code name
     postings(first: 50) { edges { node { category startDate } } } } } }
 }"""
+MISMATCHES_QUERY = """query MismatchList {
+  mismatches(first: 100) { totalCount edges { cursor node { id kind class status subject source detectedAt resolvedAt
+    details causedBy unit { code name } } } }
+}"""
+MISMATCHES_QUERY_NO_DETAILS = """query MismatchListNoDetails {
+  mismatches(first: 100) { totalCount edges { cursor node { id kind class status subject source detectedAt resolvedAt
+    causedBy unit { code name } } } }
+}"""
+# Kinds seeded for the mismatch phase (person kinds with names in their details, unit-level kinds with counts).
+SEED_KINDS = ("NAME_MISMATCH", "GHOST_PAYROLL", "PAYROLL_UNIT_MISMATCH", "INSURANCE_MISSING", "HR_UNIT_MISMATCH",
+              "RETIREMENT_DUE", "DECEASED_ACTIVE")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -749,6 +767,117 @@ def code_version() -> dict:
             "hub_modified": bool(git("status", "--porcelain", "--", "hub"))}
 
 
+def seed_mismatches(url: str, per_kind: int) -> dict:
+    """Mismatches to list (the demo city's import opens few): ``per_kind`` OPEN ones of each of SEED_KINDS on active
+    postings, details holding the holder's name (person data) and the unit, newest first spread over a month, one
+    in five RESOLVED; VACUUM ANALYZE after."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        for k, kind in enumerate(SEED_KINDS):
+            c.execute(text(
+                "INSERT INTO mismatches (id, kind, subject, unit_code, source, status, details, caused_by, detected_at, "
+                "updated_at, resolved_at) "
+                "SELECT gen_random_uuid()::text, :kind, p.id_number, p.unit_code, "
+                "(ARRAY['finance','police','hr','insurance','finance,insurance'])[1 + (n % 5)], "
+                "CASE WHEN n % 5 = 4 THEN 'RESOLVED' ELSE 'OPEN' END, "
+                "json_build_object('expected', pe.name, 'found', pe.name || '某', 'period', '2026-10', "
+                "'posting_unit', p.unit_code, 'paying_units', json_build_array(p.unit_code), 'birth_date', "
+                "pe.birth_date::text, 'gender', pe.gender, 'amount', 5000.5)::text, "
+                "json_build_array('bench-' || n)::text, now() - (n * 37 + :k) * interval '1 second', now(), "
+                "CASE WHEN n % 5 = 4 THEN now() END "
+                "FROM (SELECT po.id_number, po.unit_code, row_number() OVER (ORDER BY po.id) AS n FROM postings po "
+                "WHERE po.active ORDER BY po.id OFFSET :off LIMIT :lim) p JOIN persons pe ON pe.id_number = p.id_number "
+                "ON CONFLICT DO NOTHING"),  # one open mismatch per (kind, subject, unit): the import's stay
+                {"kind": kind, "k": k, "off": k * 17, "lim": per_kind})
+        c.execute(text("VACUUM ANALYZE mismatches"))
+        n = c.execute(text("SELECT count(*) FROM mismatches")).scalar()
+    eng.dispose()
+    return {"mismatches": n, "seeded_kinds": list(SEED_KINDS), "per_kind": per_kind}
+
+
+def mismatch_child(url: str, admin: str, monitor: str, runs: int, rounds: int) -> dict:
+    """In this process: ``mismatches(first: 100)`` pages timed in-process (httpx.ASGITransport), the compiled and the
+    general path (HubExecutionContext.compiled_reads) alternated in ``rounds`` (order flipped every round)."""
+    from hub.adapters.database import connect
+    from hub.api.app import create_app, freeze_heap
+    from hub.api.execution import HubExecutionContext
+    from hub.config import Settings
+
+    db = connect(url)
+    app = create_app(db, token_cache_s=Settings().token_cache_s)
+    h_admin = {"Authorization": f"Bearer {admin}", "X-Purpose": "bench"}
+    h_monitor = {"Authorization": f"Bearer {monitor}"}
+    cases = {"admin_with_details": (MISMATCHES_QUERY, h_admin),
+             "admin_without_details": (MISMATCHES_QUERY_NO_DETAILS, h_admin),
+             "monitor_without_details": (MISMATCHES_QUERY_NO_DETAILS, h_monitor),
+             "monitor_with_details_general_path_both": (MISMATCHES_QUERY, h_monitor)}
+
+    async def run(query: str, headers: dict, n: int) -> tuple[list[float], bytes]:
+        times, body = [], b""
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=120) as c:
+            for _ in range(n):
+                t = time.perf_counter()
+                r = await c.post("/graphql", json={"query": query}, headers=headers)
+                times.append(time.perf_counter() - t)
+                if not good(r):
+                    raise RuntimeError(r.text[:1000])
+                body = r.content
+        return times, body
+
+    freeze_heap()
+    out: dict = {}
+    for name, (query, headers) in cases.items():
+        per = {"compiled": [], "general": []}
+        cpu = {"compiled": 0.0, "general": 0.0}
+        bodies = {}
+        for rnd in range(rounds):
+            for mode in (("compiled", "general") if rnd % 2 == 0 else ("general", "compiled")):
+                HubExecutionContext.compiled_reads = mode == "compiled"
+                asyncio.run(run(query, headers, 2))  # warm-up
+                c0 = time.process_time()
+                times, bodies[mode] = asyncio.run(run(query, headers, runs))
+                cpu[mode] += time.process_time() - c0
+                per[mode] += times
+        HubExecutionContext.compiled_reads = True
+        res = {m: {"wall_ms": summary_ms(t), "cpu_ms_per_request": round(cpu[m] * 1000 / len(t), 2)}
+               for m, t in per.items()}
+        res["same_bytes"] = bodies["compiled"] == bodies["general"]
+        res["response_bytes"] = len(bodies["compiled"])
+        res["general_over_compiled_median"] = round(res["general"]["wall_ms"]["p50"] / res["compiled"]["wall_ms"]["p50"], 2)
+        out[name] = res
+    db.dispose()
+    return out
+
+
+def mismatch_phase(args, result: dict, url: str, dbname: str, admin: str) -> None:
+    """The mismatch-list phase: seeded mismatches, then ``mismatch_child`` in a child process."""
+    print("[bench] mismatch lists (compiled vs general path, in-process)", file=sys.stderr, flush=True)
+    result["mismatch_seed"] = seed_mismatches(url, args.mismatches_per_kind)
+    monitor = hub_cli(url, "token", "create", "--role", "MONITOR", "--name", "bench-monitor").strip().splitlines()[-1]
+    wait_quiet(args, result, "mismatches")
+    spec = json.dumps({"admin": admin, "monitor": monitor})
+    b0, p0, t0 = system_busy_s(), postgres_backends_cpu(dbname), time.perf_counter()
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = subprocess.run([sys.executable, __file__, "--mismatches-of", url, "--mismatch-runs", str(args.mismatch_runs),
+                        "--mismatch-rounds", str(args.mismatch_rounds)],
+                       env={**os.environ, "BENCH_PROFILE": spec}, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"mismatch child failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+    pgc = postgres_backends_cpu(dbname) - p0
+    wall = time.perf_counter() - t0
+    out = json.loads(r.stdout)
+    out["cpu"] = {"wall_s": round(wall, 1), "child_cores": round(child / wall, 2), "postgres_cores": round(pgc / wall, 2),
+                  "other_cores": round(max(0.0, system_busy_s() - b0 - child - pgc) / wall, 2),
+                  "loadavg": os.getloadavg()}
+    out["postgraphile"] = ("not measured: PostGraphile would serve the mismatches table as stored; the hub's list is "
+                           "scoped, masked and logged per role, which PostGraphile has no equivalent of")
+    result["mismatch_lists"] = out
+
+
 def profile(args, result: dict, url: str, dbname: str, admin: str, finance: str, ids: list[str]) -> None:
     """The in-process profile (step 5), in a child process (its own imports and pools)."""
     # ---- profile, in a child process (its own imports and pools)
@@ -795,6 +924,9 @@ def run(args, result: dict) -> dict:
             result["machine"] = machine(url)
             if args.only_profile:
                 profile(args, result, url, dbname, admin, finance, ids)
+                return result
+            if args.only_mismatches:
+                mismatch_phase(args, result, url, dbname, admin)
                 return result
             node = shutil.which("node")
             if node:
@@ -1011,6 +1143,7 @@ def run(args, result: dict) -> dict:
                     round(mp["units_page_without_person"]["req_per_s"] / ptp2["req_per_s"], 3) if ptp2["req_per_s"] else None)
 
             profile(args, result, url, dbname, admin, finance, ids)
+            mismatch_phase(args, result, url, dbname, admin)
     finally:
         for s in servers:
             s.stop()
@@ -1144,8 +1277,19 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2,
                     help="also measure hub up with HUB_HTTP_WORKERS=N (lookups and both pages); 1 skips it")
     ap.add_argument("--out", help="where to write the JSON (default bench/results/graphql-<persons>.json)")
+    ap.add_argument("--only-mismatches", action="store_true",
+                    help="only the mismatch-list phase (compiled and general path alternated in one process)")
+    ap.add_argument("--mismatches-per-kind", type=int, default=3000, help="mismatches seeded per kind (7 kinds)")
+    ap.add_argument("--mismatch-runs", type=int, default=20, help="pages per path per round in the mismatch phase")
+    ap.add_argument("--mismatch-rounds", type=int, default=3, help="compiled/general rounds in the mismatch phase")
+    ap.add_argument("--mismatches-of", help=argparse.SUPPRESS)  # the mismatch child: database URL (tokens in BENCH_PROFILE)
     ap.add_argument("--profile-of", help=argparse.SUPPRESS)  # the profiling child: database URL (tokens, ids in BENCH_PROFILE)
     args = ap.parse_args()
+    if args.mismatches_of:
+        spec = json.loads(os.environ["BENCH_PROFILE"])
+        print(json.dumps(mismatch_child(args.mismatches_of, spec["admin"], spec["monitor"], args.mismatch_runs,
+                                        args.mismatch_rounds), ensure_ascii=False))
+        return
     if args.profile_of:
         spec = json.loads(os.environ["BENCH_PROFILE"])
         print(json.dumps(profile_child(args.profile_of, spec["admin"], spec["finance"], spec["ids"], args.profile_runs,

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict, namedtuple
 
 from sqlalchemy import String, any_, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
-from strawberry.dataloader import DataLoader
+from strawberry.dataloader import DataLoader as _StrawberryDataLoader
 
 from hub.adapters.database import Database
 from hub.adapters.orm import ApplicationStepRow, ApprovalFormRow, PersonRow, PostingRow, UnitFreezeRow, UnitRow
 from hub.service_layer.establishment import establishments
 from hub.domain.calendar import office_today
+
+
+
+class DataLoader(_StrawberryDataLoader):
+    """strawberry's DataLoader, each ``load`` shielded: a loaded value's future is shared by every field that asks
+    for the key, and one field's awaiting task being cancelled (graphql-core cancels a failed field's siblings) must
+    not cancel the shared future under another root field still waiting for it — that answered the whole request
+    with a CancelledError (a UNIT token's FORBIDDEN ``unit.postings`` beside a ``units`` root reading the same
+    quotas and children)."""
+
+    def load(self, key):
+        return asyncio.shield(super().load(key))
+
 
 # Plain rows (tuples with attribute access) rather than ORM entities on the read path: no identity map, no
 # instance state, far fewer objects for the garbage collector. The GraphQL types read them by attribute name.

@@ -133,6 +133,13 @@ def mask_id_number(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+def mask_id_number_sql(expr: str) -> str:
+    """``mask_id_number`` of the SQL text expression ``expr`` (PostgreSQL), for the compiled reads: the same rule,
+    next to it."""
+    return (f"CASE WHEN length({expr}) <= 10 THEN {expr} "
+            f"ELSE substr({expr}, 1, 6) || repeat('*', length({expr}) - 10) || right({expr}, 4) END")
+
+
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters."""
     total = sum(map(mul, map(_USCC_VALUE.__getitem__, first17), USCC_WEIGHTS))
