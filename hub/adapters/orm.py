@@ -369,6 +369,7 @@ class MismatchRow(Base):
         Index("ix_mismatches_status_kind", "status", "kind"),
         Index("ix_mismatches_subject", "subject"),
         Index("ix_mismatches_unit", "unit_code"),
+        Index("ix_mismatches_detected_at", "detected_at"),  # the lists' order, newest first (scanned backwards)
     )
 
 
