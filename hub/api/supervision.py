@@ -10,7 +10,7 @@ from typing import Annotated, Union
 
 import strawberry
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from strawberry.dataloader import DataLoader
+from hub.api.loaders import DataLoader  # shielded loads (hub/api/loaders.py)
 
 from hub.adapters.jsonutil import loads
 from hub.adapters.orm import FindingRow
