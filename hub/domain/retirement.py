@@ -22,7 +22,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from enum import Enum
-from datetime import date
+from datetime import date, timedelta
 
 
 @dataclass(frozen=True)
@@ -173,3 +173,20 @@ def retirement_due(birth_date: date, gender: str, *, category: str | None, leade
     statutory = rule.statutory_date(birth_date)
     kind, on = decision if decision else (None, statutory)
     return RetirementDue(on, statutory, "WORKER" if worker else "CADRE", rule.schedule, kind)
+
+
+# The lowest original age of every schedule (a woman worker's 50): no statutory date comes earlier, and a flexible
+# early retirement never goes below the original age either.
+_EARLIEST_AGE_MONTHS = min(s.base_age_months for s in _SCHEDULES.values())
+
+
+def latest_birth_date_retiring_by(today: date) -> date:
+    """The latest birth date whose holder can have reached a statutory retirement date by ``today``, whatever the
+    gender, post or rank: anyone born later is not yet due without a flexible decision. A bound for bulk checks,
+    which then need not judge the young (``retirement_due(...).retire_on > today`` for every later birth date)."""
+    born = _add_months(today, -_EARLIEST_AGE_MONTHS)
+    while _add_months(born, _EARLIEST_AGE_MONTHS) > today:  # a day clamped to the month's end
+        born -= timedelta(days=1)
+    while _add_months(born + timedelta(days=1), _EARLIEST_AGE_MONTHS) <= today:
+        born += timedelta(days=1)
+    return born

@@ -33,12 +33,13 @@ from hub.adapters.orm import (
     UnitRow,
     UnitVersionRow,
 )
-from hub.contract.cloudevents import cloud_event_template, event_ids, json_string
+from hub.contract.cloudevents import cloud_event_format, cloud_event_template, event_ids, json_string, slot
 from hub.contract.topics import UPDATES_TOPIC
 from hub.adapters.text_files import XLSX, UnreadableText, decode, workbook_csv
 from hub.domain.identifiers import IdNumberChecks, InvalidIdentifier, parse_id_number, parse_unit_code
 from hub.domain.registry import Person, Unit, leader_rank_fits_grade
 from hub.domain.vocabulary import Education, LeaderRank, QuotaCategory, UnitStatus
+from hub.domain.workflows import NAME_MAX, bounded
 from hub.service_layer import registry_checks
 from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.reconcile import lock_persons, partner_known_ids, reconcile_persons
@@ -269,7 +270,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
         for line, (raw_id, name, gender, raw_birth, education) in _read(directory / "persons.csv", report, out):
             v = raw_id.upper()
             quick = ids.check(v)
-            if (quick is not None and name and (not gender or gender == quick[2])
+            if (quick is not None and name and len(name) <= NAME_MAX and (not gender or gender == quick[2])
                     and (not raw_birth or raw_birth == quick[1]) and (not education or education in educations)):
                 p = (v, name, quick[2], quick[0], education or None)
             else:
@@ -277,6 +278,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
                     birth = _parse_date(raw_birth, "birth date") if raw_birth else None
                     person = Person.new(id_number=raw_id, name=name, gender=gender or None,
                                         birth_date=birth, education=education or None)
+                    bounded(person.name, "person's name", NAME_MAX)  # the registry keeps 100 characters
                 except ValueError as e:
                     err(BadImportRow("persons.csv", line, str(e)))
                     continue
@@ -513,22 +515,31 @@ def _event_rows(loaded: _Loaded, posting_ids: list[int], day: date, now: datetim
             yield topic, c, tmpl % (dumps(data), next(ids), json_string(c)), now
     done = len(loaded.units) + len(loaded.quotas) + len(loaded.leader_quotas)
 
-    # Persons: the registry's one builder over the row as inserted (the columns an import leaves out are null).
-    tmpl = cloud_event_template(type="gov.registry.person.created", now=now)
-    blank = dict.fromkeys(("degree", "in_service_education", "in_service_degree", "verified_name", "identity_status",
-                           "photo_sha256"))
+    # Persons and postings, by the hundred thousand: the registry's one builder, over a row as inserted whose
+    # per-row values are slots, gives the data's JSON once; each event fills in its values' JSON (the columns an
+    # import leaves out are null). Every value but a name is a validated ID number, unit code, vocabulary value,
+    # date or number, which JSON writes between quotes as it is (or as null).
+    quoted = {None: "null"}
+    json_of = lambda v: quoted.get(v) or quoted.setdefault(v, f'"{v}"')  # noqa: E731
+    dates: dict[date, str] = {}
+    iso = lambda d: dates.get(d) or dates.setdefault(d, f'"{d.isoformat()}"')  # noqa: E731
+    fmt = cloud_event_format(type="gov.registry.person.created", now=now, slots=5, data_json=dumps(person_data(
+        SimpleNamespace(id_number=slot(0), name=slot(1), gender=slot(2), birth_date=slot(3), education=slot(4),
+                        degree=None, in_service_education=None, in_service_degree=None, verified_name=None,
+                        identity_status=None, photo_sha256=None))))
     for n, (idn, name, gender, birth, education) in enumerate(loaded.persons, done + 1):
-        data = person_data(SimpleNamespace(id_number=idn, name=name, gender=gender, birth_date=birth, education=education,
-                                           **blank))
-        yield topic, idn, tmpl % (dumps(data), next(ids), f'"{idn}"'), now
+        q = f'"{idn}"'
+        yield topic, idn, fmt.format(next(ids), q, q, json_string(name), json_of(gender), iso(birth), json_of(education)), now
         if n % 20000 == 0:
             progress(n)
     done += len(loaded.persons)
-    tmpl = cloud_event_template(type="gov.registry.posting.started", now=now)
+    posting = posting_data(SimpleNamespace(id=slot(0), id_number=slot(1), unit_code=slot(2), category=slot(3),
+                                           leader_rank=slot(4), start_date=slot(5), end_date=None, end_reason=None,
+                                           active=True))
+    posting["form_number"] = None  # no approval form: not a workflow step
+    fmt = cloud_event_format(type="gov.registry.posting.started", now=now, slots=6, data_json=dumps(posting))
     for n, (pid, (idn, unit, category, rank, start)) in enumerate(zip(posting_ids, loaded.postings), done + 1):
-        data = posting_data(SimpleNamespace(id=pid, id_number=idn, unit_code=unit, category=category, leader_rank=rank,
-                                            start_date=start, end_date=None, end_reason=None, active=True))
-        data["form_number"] = None  # no approval form: not a workflow step
-        yield topic, str(pid), tmpl % (dumps(data), next(ids), f'"{idn}"'), now
+        q = f'"{idn}"'
+        yield topic, str(pid), fmt.format(next(ids), q, pid, q, json_of(unit), json_of(category), json_of(rank), iso(start)), now
         if n % 20000 == 0:
             progress(n)

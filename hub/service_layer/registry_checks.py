@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from hub.adapters.orm import PartnerEmploymentRow, PersonRow, PostingRow, RetirementDecisionRow, UnitRow
 from hub.domain.registry import UnitEstablishment, category_fits
 from hub.domain.retirement import (
     FlexibleRetirement,
+    RetirementDue,
     RetirementRule,
     check_flexible,
+    latest_birth_date_retiring_by,
     retirement_due,
     retirement_rule,
 )
@@ -63,10 +65,16 @@ def recheck_retirement(uow: UnitOfWork, book: MismatchBook, today: date, id_numb
          .where(PostingRow.active))
     if id_numbers is not None:
         q = q.where(PostingRow.id_number.in_(sorted(id_numbers)))
+    # Only those old enough to be due, or with a flexible decision, need judging (an import's young need not be read).
+    q = q.where(or_(PersonRow.birth_date <= latest_birth_date_retiring_by(today), RetirementDecisionRow.kind.is_not(None)))
     due: dict[tuple[str, str], dict] = {}
+    judged: dict[tuple, RetirementDue] = {}  # the rule is a function of the facts; many postings share them
     for idn, unit, cat, leader, gender, birth, hr_rank, kind, retire_on in s.execute(q):
-        r = retirement_due(birth, gender, category=cat, leader_rank=leader, hr_rank=hr_rank,
-                           decision=(kind, retire_on) if kind else None)
+        facts = (birth, gender, cat, leader, hr_rank, kind, retire_on)
+        r = judged.get(facts)
+        if r is None:
+            r = judged[facts] = retirement_due(birth, gender, category=cat, leader_rank=leader, hr_rank=hr_rank,
+                                               decision=(kind, retire_on) if kind else None)
         if today >= r.retire_on:
             due[(idn, unit)] = {"retirement_date": r.retire_on.isoformat(), "birth_date": birth.isoformat(),
                                 "gender": gender, "category": cat, "checked_on": today.isoformat(), "post": r.post,
@@ -136,13 +144,21 @@ def recheck_mixed_categories(uow: UnitOfWork, book: MismatchBook, unit_codes: se
     """Open MIXED_CATEGORY (混编混岗, a WARNING) for every active posting whose category does not fit its unit's kind
     (an administrative slot in a public institution, a public-institution slot in an organ); resolve the rest. For
     the given units (all when None)."""
-    q = (select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, UnitRow.kind)
-         .join(UnitRow, UnitRow.code == PostingRow.unit_code).where(PostingRow.active))
-    if unit_codes is not None:
-        q = q.where(PostingRow.unit_code.in_(sorted(unit_codes)))
-    found = {(idn, unit): {"expected": "a category of a " + ("public institution" if kind == "PUBLIC_INSTITUTION" else "organ"),
-                           "found": cat, "unit_kind": kind}
-             for idn, unit, cat, kind in uow.session.execute(q) if not category_fits(kind, cat)}
+    def of_units(q):
+        q = q.join(UnitRow, UnitRow.code == PostingRow.unit_code).where(PostingRow.active)
+        return q if unit_codes is None else q.where(PostingRow.unit_code.in_(sorted(unit_codes)))
+
+    # The domain judges each (unit kind, category) pair that occurs; only the postings of a pair that does not fit
+    # are read (an import's hundred thousand postings are not read back one by one to find the few).
+    pairs = uow.session.execute(of_units(select(UnitRow.kind, PostingRow.category).distinct())).all()
+    misfits = [(kind, cat) for kind, cat in pairs if not category_fits(kind, cat)]
+    found = {}
+    if misfits:
+        q = of_units(select(PostingRow.id_number, PostingRow.unit_code, PostingRow.category, UnitRow.kind))
+        q = q.where(or_(*(and_(UnitRow.kind == kind, PostingRow.category == cat) for kind, cat in misfits)))
+        found = {(idn, unit): {"expected": "a category of a " + ("public institution" if kind == "PUBLIC_INSTITUTION" else "organ"),
+                               "found": cat, "unit_kind": kind}
+                 for idn, unit, cat, kind in uow.session.execute(q)}
     open_rows = book.open_rows(MismatchKind.MIXED_CATEGORY)
     if unit_codes is not None:
         open_rows = [r for r in open_rows if r.unit_code in unit_codes]

@@ -177,3 +177,82 @@ def test_imported_created_events_carry_what_the_registry_publishes_for_the_same_
     by_type = lambda t: {e["subject"]: e["data"] for e in events if e["type"] == t}  # noqa: E731
     assert by_type("gov.registry.unit.created") == units
     assert by_type("gov.registry.person.created") == persons
+
+
+def test_imported_events_are_the_registry_builders_output_byte_for_byte(db, city, tmp_path):
+    """The import fills its unit, quota, person and posting events from templates made once per type; every outbox
+    value is exactly the canonical JSON of the CloudEvent the registry's builders make from the stored row — also
+    for names JSON must escape or that look like format fields, and a name of the 100 characters the registry keeps.
+    Postings whose category does not fit their unit's kind open MIXED_CATEGORY, exactly those."""
+    from datetime import datetime
+
+    from hub.adapters.jsonutil import dumps
+    from hub.adapters.orm import LeaderQuotaRow, QuotaRow
+    from hub.contract.cloudevents import cloud_event
+    from hub.domain.registry import category_fits
+    from hub.service_layer.registry_changes import person_data, posting_data, quota_data, unit_data
+
+    src, _ = city
+    odd = tmp_path / "odd"
+    shutil.copytree(src, odd)
+    persons, postings = _rows(odd / "persons.csv"), _rows(odd / "postings.csv")
+    names = ['O\'Brien "the {0}th" %s %(x)s', "back\\slash\ttab", "line\nbreak", "张三😀\u2028\x7f", "{", "}}",
+             "\x01ctl", "长" * 100]
+    for p, name in zip(persons, names):
+        p["name"] = name
+    kinds = {u["code"]: u["kind"] for u in _rows(odd / "units.csv")}
+    for p in postings[:40:4]:  # a public-institution slot in an organ, an administrative one in an institution
+        p["category"] = "ADMINISTRATIVE" if kinds[p["unit_code"]] == "PUBLIC_INSTITUTION" else "PUBLIC_INSTITUTION"
+        p["leader_rank"] = ""
+    _write(odd / "persons.csv", persons)
+    _write(odd / "postings.csv", postings)
+
+    report = import_registry(db, odd)
+    with db.read_session() as s:
+        stored = {"gov.registry.unit.created": {r.code: unit_data(r) for r in s.execute(select(UnitRow)).scalars()},
+                  "gov.registry.person.created": {r.id_number: person_data(r) for r in s.execute(select(PersonRow)).scalars()},
+                  "gov.registry.posting.started": {str(r.id): {**posting_data(r), "form_number": None}
+                                                   for r in s.execute(select(PostingRow)).scalars()},
+                  "gov.registry.quota.changed": {(r.unit_code, r.category): quota_data(r) for r in s.execute(select(QuotaRow)).scalars()},
+                  "gov.registry.leader_quota.changed": {(r.unit_code, r.rank): quota_data(r)
+                                                        for r in s.execute(select(LeaderQuotaRow)).scalars()}}
+        outbox = s.execute(select(OutboxRow.key, OutboxRow.value).order_by(OutboxRow.id)).all()
+        mixed = set(s.execute(select(MismatchRow.subject).where(MismatchRow.kind == "MIXED_CATEGORY")).scalars())
+    assert {r.name for r in _stored_persons(db, [p["id_number"] for p in persons[:len(names)]])} == set(names)
+    checked = 0
+    for key, value in outbox:
+        event = json.loads(value)
+        rows = stored.get(event["type"])
+        if rows is None:  # the checks' mismatch events
+            continue
+        data = rows[key if "quota" not in event["type"] else (key, event["data"].get("category") or event["data"]["rank"])]
+        expected = cloud_event(type=event["type"], subject=event["subject"], data=data,
+                               now=datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
+        assert value == dumps({**expected, "id": event["id"]}), value
+        checked += 1
+    assert checked == report.counts["events"]
+    assert mixed == {p["id_number"] for p in postings if not category_fits(kinds[p["unit_code"]], p["category"])}
+    assert len(mixed) >= 10
+
+
+def _stored_persons(db, ids):
+    with db.read_session() as s:
+        return s.execute(select(PersonRow).where(PersonRow.id_number.in_(ids))).scalars().all()
+
+
+def test_a_person_s_name_longer_than_the_registry_keeps_is_a_bad_row(db, city, tmp_path):
+    src, _ = city
+    bad = tmp_path / "long"
+    shutil.copytree(src, bad)
+    persons = _rows(bad / "persons.csv")
+    persons[2]["name"] = "长" * 101
+    persons[4]["name"] = "x" * 100 + "  "  # stripped: 100 characters, kept
+    persons[5]["name"] = "y" * 101
+    persons[5]["gender"] = ""  # the slow path (the domain's parsers) refuses it too
+    _write(bad / "persons.csv", persons)
+    with pytest.raises(ImportRejected) as e:
+        import_registry(db, bad)
+    assert [(r.file, r.line, r.reason) for r in e.value.report.errors if r.file == "persons.csv"] == [
+        ("persons.csv", 4, "the person's name is 101 characters long; at most 100 are allowed"),
+        ("persons.csv", 7, "the person's name is 101 characters long; at most 100 are allowed")]
+    assert _count(db, PersonRow) == 0 and _count(db, OutboxRow) == 0

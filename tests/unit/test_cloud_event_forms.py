@@ -11,7 +11,18 @@ from datetime import datetime, timezone
 from hypothesis import given, settings, strategies as st
 
 from hub.adapters.jsonutil import dumps
-from hub.contract.cloudevents import ENVELOPE, cloud_event, cloud_event_template, event_ids, json_string, sql_cloud_event
+import pytest
+
+from hub.contract.cloudevents import (
+    ENVELOPE,
+    cloud_event,
+    cloud_event_format,
+    cloud_event_template,
+    event_ids,
+    json_string,
+    slot,
+    sql_cloud_event,
+)
 
 texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | texts,
@@ -76,3 +87,29 @@ def test_a_mismatch_opened_event_made_as_text_is_the_dict_path_s_bytes(kind, sub
     made = opened_event_json(row, cloud_event_template(type=MISMATCH_OPENED, now=now), dumps(now), event["id"])
     assert made == dumps(event)
     assert json.loads(made)["data"]["details"] == details
+
+
+@settings(max_examples=300, deadline=None)
+@given(type_=texts, source=texts, subject=texts, data=st.dictionaries(texts, json_values, min_size=1, max_size=6), now=times,
+       picks=st.lists(st.integers(0, 5), max_size=6, unique=True), fills=st.lists(json_values, min_size=6, max_size=6))
+def test_the_format_filled_in_is_the_dict_written_as_canonical_json(type_, source, subject, data, now, picks, fills):
+    """Any of the data's values may be a slot, whatever the other keys and values hold (braces, %, quotes…)."""
+    keys = sorted(data)
+    slotted = [keys[i] for i in picks if i < len(keys)]
+    with_slots = {**data, **{k: slot(n) for n, k in enumerate(slotted)}}
+    fmt = cloud_event_format(type=type_, now=now, source=source, data_json=dumps(with_slots), slots=len(slotted))
+    filled = {**data, **{k: fills[n] for n, k in enumerate(slotted)}}
+    event = cloud_event(type=type_, subject=subject, data=filled, now=now, source=source)
+    assert fmt.format(event["id"], json_string(subject), *(dumps(fills[n]) for n in range(len(slotted)))) == dumps(event)
+
+
+@pytest.mark.parametrize("data, slots", [
+    ({"a": slot(0)}, 2),  # a slot missing: the builder dropped or transformed a value (bool(), .isoformat()…)
+    ({"a": slot(0), "b": slot(0)}, 1),  # twice
+    ({"a": slot(1)}, 1),  # numbered with a gap
+    ({"a": bool(slot(0))}, 1),
+    ({"a": slot(0).upper()}, 1),
+])
+def test_a_slot_that_is_not_there_once_is_refused(data, slots):
+    with pytest.raises(ValueError, match="slot"):
+        cloud_event_format(type="t", now=datetime(2026, 1, 1, tzinfo=timezone.utc), data_json=dumps(data), slots=slots)

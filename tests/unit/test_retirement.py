@@ -115,3 +115,40 @@ def test_bad_gender_raises(gender):
         statutory_retirement_date(date(1970, 1, 1), gender, True)
     with pytest.raises(ValueError):
         is_past_retirement(date(1970, 1, 1), gender, False, date(2030, 1, 1))
+
+
+# --- The bound bulk checks use to skip the young (recheck_retirement reads only those born by it) -----------------
+
+from datetime import timedelta  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from hub.domain.ranks import Rank  # noqa: E402
+from hub.domain.retirement import latest_birth_date_retiring_by, retirement_due  # noqa: E402
+
+_days = st.dates(min_value=date(1950, 1, 1), max_value=date(2080, 12, 31))
+
+
+@settings(max_examples=400, deadline=None)
+@given(today=_days, gender=st.sampled_from("MF"), category=st.sampled_from(["ADMINISTRATIVE", "POLITICAL_LEGAL", "PUBLIC_INSTITUTION", "WORKER"]),
+       leader=st.sampled_from([None, "DIVISION_CHIEF", "DEPUTY_DIVISION_CHIEF", "SECTION_CHIEF", "DEPUTY_SECTION_CHIEF"]),
+       hr_rank=st.sampled_from([None, *(r.value for r in Rank)]), later=st.integers(1, 400), earlier=st.integers(0, 4000))
+def test_no_one_born_after_the_bound_is_due_and_the_bound_is_tight(today, gender, category, leader, hr_rank, later, earlier):
+    bound = latest_birth_date_retiring_by(today)
+    due = lambda born: retirement_due(born, gender, category=category, leader_rank=leader, hr_rank=hr_rank).retire_on  # noqa: E731
+    assert due(bound + timedelta(days=later)) > today
+    # tight: a woman in a worker post (the youngest schedule, 50 before its delays) born on the bound is due by today
+    # when her cohort is not delayed
+    if bound.year < 1975:
+        assert retirement_due(bound, "F", category="WORKER").retire_on <= today
+        assert retirement_due(bound - timedelta(days=earlier), "F", category="WORKER").retire_on <= today
+
+
+@pytest.mark.parametrize("today, bound", [
+    (date(2026, 2, 28), date(1976, 2, 29)),  # born on 29 February: 600 months later is clamped to the 28th
+    (date(2028, 2, 29), date(1978, 2, 28)),
+    (date(2026, 3, 31), date(1976, 3, 31)),
+    (date(2026, 12, 6), date(1976, 12, 6)),
+])
+def test_the_bound_worked_out_by_hand(today, bound):
+    assert latest_birth_date_retiring_by(today) == bound
