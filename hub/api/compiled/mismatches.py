@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from sqlalchemy.dialects import postgresql
 
 from hub.api import access, disclosure
-from hub.api.compiled.planner import NL, Unsupported, _cursor, _lit
+from hub.api.compiled.planner import Unsupported, _lit
 from hub.api.pagination import page_window
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import mask_id_number_sql
@@ -159,58 +159,6 @@ class _Mismatches:
         site = self.p.read_site(disclosure.DETAILS_FIELD, self.key, self.p.ctx.purpose)
         return f"CASE WHEN {cond} THEN '{site}:' || {x}.subject END"
 
-    # --- the connection (hub.api.types.paged / connection) ---------------------------------------------------------
-    def connection(self, conn_type, fds, page_from: str, offset: int, limit: int, joins, reads) -> str:
-        p = self.p
-        conn_type = p.inner(conn_type)
-        grouped = p.subfields(conn_type, fds)
-        x = p.alias("x")
-        page = (f"SELECT {x}_r.*, row_number() OVER (ORDER BY {ORDER.format(x + '_r')}) AS ord FROM "
-                f"(SELECT * FROM {page_from} {x}_i ORDER BY {ORDER.format(x + '_i')} "
-                f"OFFSET {offset} LIMIT {limit}) {x}_r")
-        wants_total = any(s[0].node.name.value in ("totalCount", "pageInfo") for s in grouped.values())
-        aggs, edge_joins, edge_reads, pairs = [], [], [], []
-        own = self.page_reads(x)
-        if own is not None:
-            edge_reads.append(own)
-        for key, sub in grouped.items():
-            name = sub[0].node.name.value
-            if name == "__typename":
-                pairs.append((key, _lit(conn_type.name)))
-            elif name == "totalCount":
-                pairs.append((key, "c.total"))
-            elif name == "pageInfo":
-                pairs.append((key, p.page_info(conn_type.fields[name].type, sub, offset)))
-            elif name == "edges":
-                edge_type = p.inner(p.inner(conn_type.fields["edges"].type).of_type)
-                epairs = []
-                for ekey, esub in p.subfields(edge_type, sub).items():
-                    ename = esub[0].node.name.value
-                    if ename == "__typename":
-                        epairs.append((ekey, _lit(edge_type.name)))
-                    elif ename == "cursor":
-                        epairs.append((ekey, _cursor(f"{offset} - 1 + {x}.ord")))
-                    elif ename == "node":
-                        node_type = p.inner(edge_type.fields["node"].type)
-                        epairs.append((ekey, self.node(node_type, esub, x, edge_joins, edge_reads)))
-                    else:
-                        raise Unsupported
-                edge = "json_build_object(" + ", ".join(f"{_lit(k)}, {e}" for k, e in epairs) + ")"
-                col = f"e{len(aggs)}"
-                aggs.append(f"coalesce(json_agg({edge} ORDER BY {x}.ord), '[]'::json) AS {col}")
-                pairs.append((key, f"e.{col}"))
-            else:
-                raise Unsupported
-        if wants_total:
-            aggs.append(f"count({x}.ord) AS n")
-        aggs.append(f"string_agg({p.concat(edge_reads)}, {NL} ORDER BY {x}.ord) AS r")
-        inner = f"SELECT {', '.join(aggs)} FROM ({page}) {x} {' '.join(edge_joins)}"
-        total = f" CROSS JOIN (SELECT count(*) AS total FROM {page_from} {x}_c) c" if wants_total else ""
-        j = "json_build_object(" + ", ".join(f"{_lit(k)}, {e}" for k, e in pairs) + ")"
-        la = p.lateral(f"SELECT {j} AS j, e.r AS r FROM ({inner}) e{total}", joins)
-        reads.append(f"{la}.r")
-        return f"{la}.j"
-
 
 def mismatches(p, key, fdef, fds, args, joins, reads) -> str:
     """Query.mismatches(filter, first, after) for the planner ``p``: the JSON expression of the connection."""
@@ -221,7 +169,8 @@ def mismatches(p, key, fdef, fds, args, joins, reads) -> str:
         raise Unsupported from None
     m = _Mismatches(p, key)
     scope = m.scope_sql(args.get("filter"))
-    return m.connection(fdef.type, fds, f"({scope})", offset, limit, joins, reads)
+    return p.connection(fdef.type, fds, None, f"({scope})", "true", ORDER, offset, limit, joins, reads,
+                        node=m.node, row_reads=m.page_reads)
 
 
 def _counts(p, gtype, fds, rows_sql: str) -> str:

@@ -200,9 +200,12 @@ class _Planner:
         return f"{la}.j"
 
     def connection(self, conn_type, fds, node_kind, page_from: str, where: str, order: str, offset: int, limit: int,
-                   joins, reads):
+                   joins, reads, *, node=None, row_reads=None):
         """A Relay connection (hub.api.types.connection) over ``page_from`` filtered by ``where`` (``{}``: the
-        row alias), ordered by ``order``, one page of ``limit`` rows from ``offset``."""
+        row alias), ordered by ``order`` (unique: a key), one page of ``limit`` rows from ``offset``. ``node``:
+        ``(node type, fields, row alias, joins, reads) → JSON expression`` of a node, by default ``obj(node_kind, …)``;
+        ``row_reads``: ``row alias → read expression or None``, person reads of every row of the page whatever is
+        selected (mismatch details)."""
         conn_type = self.inner(conn_type)
         grouped = self.subfields(conn_type, fds)
         x = self.alias("x")
@@ -220,6 +223,9 @@ class _Planner:
             rows_order = order.format(x)
         wants_total = any(s[0].node.name.value in ("totalCount", "pageInfo") for s in grouped.values())
         aggs, edge_joins, edge_reads, pairs = [], [], [], []
+        own = row_reads(x) if row_reads is not None else None
+        if own is not None:
+            edge_reads.append(own)
         for key, sub in grouped.items():
             name = sub[0].node.name.value
             if name == "__typename":
@@ -238,6 +244,9 @@ class _Planner:
                         epairs.append((ekey, _cursor(f"{offset} - 1 + {x}.ord")))
                     elif ename == "node":
                         node_type = self.inner(edge_type.fields["node"].type)
+                        if node is not None:
+                            epairs.append((ekey, node(node_type, esub, x, edge_joins, edge_reads)))
+                            continue
                         j, nj, nr = self.obj(node_kind, node_type, esub, x)
                         edge_joins += nj
                         edge_reads += nr
