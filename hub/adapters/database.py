@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,6 +53,8 @@ class Database:
     engine: Engine
     read_engine: Engine
     audit_key: bytes | None = None  # signs the operation log and the access log (HMAC); None: unkeyed chains
+    # The access chain's head this process last committed (hub.adapters.access_chain.Head, made on first use)
+    access_head: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_postgres(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, bindparam, text
 
 from hub.adapters import access_chain
 from hub.adapters.orm import AccessLogRow
@@ -77,9 +76,10 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     that answered "no such person". On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
     (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
     The seal is one more row, its MAC computed here over the batch; the chain head is locked from the seal to the
-    commit (a short moment per request). Committed synchronously before the response goes out: the audit log must
-    be durable. ``session``: an open session to write and commit on (the request's read session on PostgreSQL: no
-    second connection checkout); by default a short transaction of its own."""
+    commit (a short moment per request). On PostgreSQL, when this process wrote the head last, the seal, the head
+    and the rows are written by one statement (``access_chain.Head``). Committed synchronously before the response
+    goes out: the audit log must be durable. ``session``: an open session to write and commit on (the request's
+    read session on PostgreSQL: no second connection checkout); by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
     ids, ops, fields, purposes, outcomes = [], [], [], [], []
@@ -102,46 +102,59 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     if not ids:
         return
     actor, role = principal.actor, principal.role.value
-
-    def write(s) -> None:
-        seal = access_chain.seal(s, key=db.audit_key, at=now, rows=[
-            (principal.token_id, actor, role, i, o, f, pu, oc)
-            for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)])
-        if db.is_postgres and len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1 \
-                and len(set(outcomes)) == 1:
+    rows = [(principal.token_id, actor, role, i, o, f, pu, oc) for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)]
+    if db.is_postgres:
+        if len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1 and len(set(outcomes)) == 1:
             # the usual case (one operation, one field, one purpose, reads): one array parameter only
-            s.execute(_UNNEST_IDS_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                           "ids": ids, "op": ops[0], "field": fields[0], "purpose": purposes[0],
-                                           "outcome": outcomes[0], "seal": seal})
-        elif db.is_postgres:
-            s.execute(_UNNEST_INSERT, {"at": now, "token_id": principal.token_id, "actor": actor, "role": role,
-                                       "ids": ids, "ops": ops, "fields": fields, "purposes": purposes,
-                                       "outcomes": outcomes, "seal": seal})
+            insert = _UNNEST_IDS_INSERT
+            params = {"at": now, "token_id": principal.token_id, "actor": actor, "role": role, "ids": ids,
+                      "op": ops[0], "field": fields[0], "purpose": purposes[0], "outcome": outcomes[0]}
         else:
+            insert = _UNNEST_INSERT
+            params = {"at": now, "token_id": principal.token_id, "actor": actor, "role": role, "ids": ids, "ops": ops,
+                      "fields": fields, "purposes": purposes, "outcomes": outcomes}
+        head = db.access_head
+        if head is None:
+            head = db.access_head = access_chain.Head()
+
+        def write(s):
+            # one statement when this process wrote the chain's head last (access_chain.Head), else five
+            new_head = head.append(s, key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params)
+            if new_head is None:
+                new_head = access_chain.seal_head(s, key=db.audit_key, at=now, rows=rows)
+                s.connection().exec_driver_sql(insert, {**params, "seal": new_head[0]})
+            return new_head
+    else:
+        def write(s):
+            seal = access_chain.seal(s, key=db.audit_key, at=now, rows=rows)
             s.execute(AccessLogRow.__table__.insert(), [
                 dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f,
                      purpose=pu, outcome=oc, seal_seq=seal)
                 for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)])
+            return None
 
     if session is not None:
-        write(session)
+        new_head = write(session)
         session.commit()
-        return
-    with db.session() as s, s.begin():
-        write(s)
+    else:
+        with db.session() as s, s.begin():
+            new_head = write(s)
+    if new_head is not None:
+        head.remember(new_head)  # committed
 
 
 _MISSING = object()
-_UNNEST_IDS_INSERT = text(
+# psycopg placeholders (run with exec_driver_sql: no SQLAlchemy compile per request); each ends in a WHERE clause
+# (access_chain.Head.append adds its condition on the chain's head to it)
+_UNNEST_IDS_INSERT = (
     "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome, seal_seq) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, CAST(:op AS text), CAST(:field AS text), CAST(:purpose AS text), "
-    "CAST(:outcome AS text), :seal FROM unnest(CAST(:ids AS text[])) AS t(id_number)"
-).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger),
-             bindparam("seal", type_=BigInteger))
-_UNNEST_INSERT = text(
+    "SELECT CAST(%(at)s AS timestamptz), CAST(%(token_id)s AS bigint), CAST(%(actor)s AS text), CAST(%(role)s AS text), "
+    "t.id_number, CAST(%(op)s AS text), CAST(%(field)s AS text), CAST(%(purpose)s AS text), CAST(%(outcome)s AS text), "
+    "CAST(%(seal)s AS bigint) FROM unnest(CAST(%(ids)s AS text[])) AS t(id_number) WHERE true")
+_UNNEST_INSERT = (
     "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome, seal_seq) "
-    "SELECT :at, :token_id, :actor, :role, t.id_number, t.operation, t.field, t.purpose, t.outcome, :seal "
-    "FROM unnest(CAST(:ids AS text[]), CAST(:ops AS text[]), CAST(:fields AS text[]), CAST(:purposes AS text[]), "
-    "CAST(:outcomes AS text[])) AS t(id_number, operation, field, purpose, outcome)"
-).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("token_id", type_=BigInteger),
-             bindparam("seal", type_=BigInteger))
+    "SELECT CAST(%(at)s AS timestamptz), CAST(%(token_id)s AS bigint), CAST(%(actor)s AS text), CAST(%(role)s AS text), "
+    "t.id_number, t.operation, t.field, t.purpose, t.outcome, CAST(%(seal)s AS bigint) "
+    "FROM unnest(CAST(%(ids)s AS text[]), CAST(%(ops)s AS text[]), CAST(%(fields)s AS text[]), "
+    "CAST(%(purposes)s AS text[]), CAST(%(outcomes)s AS text[])) AS t(id_number, operation, field, purpose, outcome) "
+    "WHERE true")

@@ -34,13 +34,18 @@ def build_schema(*, production: bool = False, max_depth: int = 12, max_aliases: 
     # Classes or factories, never instances: strawberry builds each request its own extensions (instances shared
     # between concurrent requests are deprecated). The parser and validation caches live at module level in
     # strawberry, keyed by maxsize, so a fresh ParserCache per request still hits the same cache.
-    validation_rules = [cost_rule(max_cost), NoUnstorableLiterals] + ([NoSchemaIntrospectionCustomRule] if production else [])
+    # The validation rules are built once, here: ValidationCache keys its entries by (schema, document, rules), and
+    # strawberry's QueryDepthLimiter and MaxAliasesLimiter make a new rule class each time one is constructed — built
+    # per request, every request missed the cache and validated its document again (issue 18, session 8). The
+    # order is theirs: depth, aliases, then the hub's rules.
+    validation_rules = (QueryDepthLimiter(max_depth=max_depth).validation_rules
+                        + MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules
+                        + [cost_rule(max_cost), NoUnstorableLiterals]
+                        + ([NoSchemaIntrospectionCustomRule] if production else []))
     extensions = [
         lambda: ParserCache(maxsize=512),  # partners send the same few documents again and again
         lambda: ValidationCache(maxsize=512),  # the validation rules below do not depend on variables: caching is safe
         FlushAccessLog,
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(validation_rules),
         variable_cost_limit(max_cost),  # the cost again with the request's variable values

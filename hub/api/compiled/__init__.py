@@ -26,6 +26,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +48,20 @@ def answer(executor, root_type, grouped_field_set):
 
 
 async def _run(db, ctx, compiled):
+    session = ctx.loaders.session()  # the request's session: the access-log write at its end uses it too
+
     def fetch():
-        with db.read_session() as s:
-            return s.connection().exec_driver_sql(compiled.sql, compiled.params).one()
+        try:
+            return session.connection().exec_driver_sql(compiled.sql, compiled.params).one()
+        except BaseException:
+            session.rollback()  # the general path answers next, on this session
+            raise
 
     # PostgreSQL builds the page in a thread (psycopg releases the GIL): the event loop serves others meanwhile
     text, reads = await asyncio.to_thread(fetch)
-    data = json.loads(text)
+    floats: list = []
+    data = CompiledData(json.loads(text, parse_float=lambda s: floats.append(s) or float(s)))
+    data.has_float = bool(floats)
     record = ctx.record_read
     if reads:
         sites = compiled.sites
@@ -63,3 +73,36 @@ async def _run(db, ctx, compiled):
         if data.get(key) is None:  # a lookup that found nobody: logged as the general path logs it
             record(idn, operation=operation, field="Query.person", purpose=purpose, outcome=outcome)
     return data
+
+
+class CompiledData(dict):
+    """A compiled answer's data, as ``json.loads`` parsed it from PostgreSQL's JSON: strings, integers, booleans,
+    None, lists and dicts only — and floats if ``has_float``. The HTTP response encodes it with ``ascii_json``."""
+
+    __slots__ = ("has_float",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_float = True  # until the parse says otherwise
+
+
+def ascii_json(obj) -> bytes | None:
+    """``json.dumps(obj, separators=(",", ":"))`` (strawberry's encoding of a response: compact, non-ASCII as
+    ``\\uXXXX``), the same bytes, several times faster — for JSON values without floats (orjson writes some floats
+    differently); None when it cannot be sure (an integer beyond 64 bits, a lone surrogate, a key that is not a
+    string…): encode it the usual way then.
+
+    orjson writes compact JSON with the characters as UTF-8 and the same escapes as the standard library for the
+    ASCII it escapes (quote, backslash, control characters); ``encode_basestring_ascii`` (the standard library's
+    own C escaper) then turns every non-ASCII character (and DEL) into ``\\uXXXX`` as ``ensure_ascii`` does, and
+    escapes quotes and backslashes once more, which the two replaces undo (each backslash it doubled is a pair,
+    read left to right; every quote it escaped has that new backslash right before it).
+    tests/unit/test_ascii_json.py checks the equality on generated values and on every character."""
+    try:
+        raw = orjson.dumps(obj)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    if raw.isascii() and b"\x7f" not in raw:
+        return raw
+    text = encode_basestring_ascii(raw.decode())[1:-1]
+    return text.replace("\\\\", "\\").replace('\\"', '"').encode()

@@ -206,9 +206,18 @@ class _Planner:
         conn_type = self.inner(conn_type)
         grouped = self.subfields(conn_type, fds)
         x = self.alias("x")
-        page = (f"SELECT {x}_r.*, row_number() OVER (ORDER BY {order.format(x + '_r')}) AS ord FROM "
-                f"(SELECT * FROM {page_from} {x}_i WHERE {where.format(x + '_i')} ORDER BY {order.format(x + '_i')} "
-                f"OFFSET {offset} LIMIT {limit}) {x}_r")
+        edge_type = self.inner(self.inner(conn_type.fields["edges"].type).of_type)
+        wants_cursor = any(e[0].node.name.value == "cursor" for s in grouped.values() if s[0].node.name.value == "edges"
+                           for e in self.subfields(edge_type, s).values())
+        if wants_cursor:  # an edge's cursor is its offset: number the page's rows
+            page = (f"SELECT {x}_r.*, row_number() OVER (ORDER BY {order.format(x + '_r')}) AS ord FROM "
+                    f"(SELECT * FROM {page_from} {x}_i WHERE {where.format(x + '_i')} ORDER BY {order.format(x + '_i')} "
+                    f"OFFSET {offset} LIMIT {limit}) {x}_r")
+            rows_order = f"{x}.ord"
+        else:  # no window function: the order's columns are unique (a key), so ordering by them is the same order
+            page = (f"SELECT * FROM {page_from} {x}_i WHERE {where.format(x + '_i')} ORDER BY {order.format(x + '_i')} "
+                    f"OFFSET {offset} LIMIT {limit}")
+            rows_order = order.format(x)
         wants_total = any(s[0].node.name.value in ("totalCount", "pageInfo") for s in grouped.values())
         aggs, edge_joins, edge_reads, pairs = [], [], [], []
         for key, sub in grouped.items():
@@ -220,7 +229,6 @@ class _Planner:
             elif name == "pageInfo":
                 pairs.append((key, self.page_info(conn_type.fields[name].type, sub, offset)))
             elif name == "edges":
-                edge_type = self.inner(self.inner(conn_type.fields["edges"].type).of_type)
                 epairs = []
                 for ekey, esub in self.subfields(edge_type, sub).items():
                     ename = esub[0].node.name.value
@@ -238,13 +246,13 @@ class _Planner:
                         raise Unsupported
                 edge = "json_build_object(" + ", ".join(f"{_lit(k)}, {e}" for k, e in epairs) + ")"
                 col = f"e{len(aggs)}"
-                aggs.append(f"coalesce(json_agg({edge} ORDER BY {x}.ord), '[]'::json) AS {col}")
+                aggs.append(f"coalesce(json_agg({edge} ORDER BY {rows_order}), '[]'::json) AS {col}")
                 pairs.append((key, f"e.{col}"))
             else:
                 raise Unsupported
         if wants_total:
-            aggs.append(f"count({x}.ord) AS n")  # pageInfo's cursors
-        aggs.append(f"string_agg({self.concat(edge_reads)}, {NL} ORDER BY {x}.ord) AS r")
+            aggs.append("count(*) AS n")  # pageInfo's cursors
+        aggs.append(f"string_agg({self.concat(edge_reads)}, {NL} ORDER BY {rows_order}) AS r")
         inner = f"SELECT {', '.join(aggs)} FROM ({page}) {x} {' '.join(edge_joins)}"
         total = (f" CROSS JOIN (SELECT count(*) AS total FROM {page_from} {x}_c WHERE {where.format(x + '_c')}) c"
                  if wants_total else "")
