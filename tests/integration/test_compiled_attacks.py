@@ -156,3 +156,31 @@ def test_deep_wide_and_big_pages(city):  # noqa: F811
         _same(city, f"{{ mismatches(first: {first}) {{ totalCount edges {{ cursor }} }} }}")
     for after in ("", "bogus", "bzotMQ==", "bzoxMDAwMDAw", "bzox"):
         _same(city, f'{{ mismatches(after: "{after}") {{ totalCount pageInfo {{ startCursor endCursor hasNextPage }} }} }}')
+
+
+@pytest.mark.parametrize("value", [
+    "\u2028\u2029", "\x7f", "😀𝄞", '\\"', "\\", '"', "\x01\x1f", "é\\\"é", "\\u0041", 2 ** 63 - 1, 2 ** 64, -(2 ** 63),
+    2 ** 70, 1.0, -0.0, 1.5e-7, 1e300, 0.1 + 0.2, [1, "a", None, True], {"k😀": {"\u2028": "\x7f"}}])
+def test_compiled_answers_encode_byte_for_byte_as_the_general_path(city, value, answered):  # noqa: F811
+    """orjson (hub.api.compiled.ascii_json) against strawberry's json.dumps: the same bytes for strings with escapes,
+    non-ASCII, DEL and line separators, for integers at and beyond 64 bits and for floats (the fallback)."""
+    from datetime import datetime, timezone
+
+    from hub.adapters.jsonutil import dumps
+    from hub.adapters.orm import MismatchRow
+
+    mid = f"enc-{abs(hash(repr(value))) % 10 ** 12}"
+    subject = city["units"][3]
+    with city["db"].session() as s, s.begin():
+        s.merge(MismatchRow(id=mid, kind="OVER_QUOTA", subject=subject, unit_code=subject, source="finance",
+                            status="OPEN", details=dumps({"over": value, "note": value}), caused_by=dumps([str(value)]),
+                            detected_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+                            updated_at=datetime(2030, 1, 1, tzinfo=timezone.utc)))
+    try:
+        q = "{ mismatches(first: 1) { edges { node { id subject details causedBy unit { name } } } } }"
+        fast = _same(city, q, who=("ADMIN", "MONITOR", "FINANCE"))
+        assert mid.encode() in fast[0][2]
+        assert answered["answered"] == 2, answered  # ADMIN and FINANCE (MONITOR with details: the general path)
+    finally:
+        with city["db"].session() as s, s.begin():
+            s.query(MismatchRow).filter(MismatchRow.id == mid).delete()
