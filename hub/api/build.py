@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from functools import cache, lru_cache
+
+from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from hub.api.errors import HubErrors, InputGuard, NoUnstorableLiterals, log_errors
@@ -21,6 +23,51 @@ class FlushAccessLog(SchemaExtension):
         ctx = self.execution_context.context
         if hasattr(ctx, "aclose"):
             await ctx.aclose()
+
+
+class _Document:
+    """A parsed document carried through the validation cache without being part of its key (its text is)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Document)
+
+
+@cache
+def _validate_cache(maxsize: int):
+    from strawberry.schema.schema import validate_document
+
+    @lru_cache(maxsize=maxsize)
+    def validate(schema, text: str, rules, document: _Document):
+        return validate_document(schema, document.node, rules)
+
+    return validate
+
+
+class ValidationCache(SchemaExtension):
+    """strawberry's ValidationCache keyed by the document's *text* (with the schema and the rules), not by its syntax
+    tree: graphql-core's node equality compares offsets, not the text, so two documents with the same tree at the same
+    offsets but other line breaks were one entry, and the second got the first one's error locations (lines, columns).
+    The text decides the tree, so a hit is exactly what validating again would answer. No text (a document given
+    parsed): validated every time."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        super().__init__()
+        self.validate = _validate_cache(maxsize)
+
+    def on_validate(self):
+        ec = self.execution_context
+        if isinstance(ec.query, str):
+            ec.pre_execution_errors = self.validate(ec.schema._schema, ec.query, ec.validation_rules,
+                                                    _Document(ec.graphql_document))
+        yield
 
 
 class HubSchema(strawberry.Schema):

@@ -123,12 +123,10 @@ def test_a_hint_from_another_key_or_a_rekeyed_chain_is_not_used(pg_url):
 def test_a_document_is_validated_once():
     import asyncio
 
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    from hub.api.build import build_schema
+    from hub.api.build import _validate_cache, build_schema
 
     schema = build_schema()
-    cache = _get_validate_cache(512)
+    cache = _validate_cache(512)
     run = lambda q: asyncio.run(schema.execute(q))  # noqa: E731
     query = "query Session8ValidationCache { __typename }"
     assert run(query).data == {"__typename": "Query"}

@@ -663,3 +663,24 @@ def test_listing_applications_reads_a_fixed_number_of_statements(office):
     assert r1["data"]["onboardings"]["totalCount"] == 1 and r3["data"]["onboardings"]["totalCount"] == 3
     assert all(e["node"]["form"] and e["node"]["posting"]["active"] for e in r3["data"]["onboardings"]["edges"])
     assert many == few, (few, many)
+
+
+def test_a_form_without_a_person_opens_and_logs_no_read(office):
+    """A hiring plan's form (用编计划核准表) names no person: its page opens (no crash on the missing ID number), writes
+    no access-log row, and the chain still verifies; a wrong code for it writes none either."""
+    db, a = office["db"], office["a"]
+    submit_plan = "mutation($p: HiringPlanInput!) { submitHiringPlan(plan: $p) { %s } }" % PLAN_FIELDS
+    decide = "mutation($id: ID!) { decideHiringPlan(id: $id, approve: true) { %s } }" % PLAN_FIELDS
+    plan = {"unitCode": a, "year": datetime.now(timezone.utc).year, "category": "PUBLIC_INSTITUTION", "slots": 1,
+            "reason": "新增业务"}
+    p = gql(office, "UNIT_A", submit_plan, {"p": plan})["submitHiringPlan"]["hiringPlan"]
+    number = gql(office, "ADMIN", decide, {"id": p["id"]})["decideHiringPlan"]["hiringPlan"]["form"]["number"]
+    with db.read_session() as s:
+        code = s.scalar(select(ApprovalFormRow.code).where(ApprovalFormRow.number == number))
+        before = s.scalar(select(func.count()).select_from(AccessLogRow))
+    page = office["client"].get(f"/forms/{number}", params={"code": code})
+    assert page.status_code == 200 and "用编计划核准表" in page.text
+    assert office["client"].get(f"/forms/{number}", params={"code": "0" * 16}).status_code == 404
+    with db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(AccessLogRow)) == before
+        assert access_chain.verify(s, key=db.audit_key).ok
