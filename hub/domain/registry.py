@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import unicodedata
 from datetime import date
 
 from hub.domain.identifiers import parse_id_number, parse_region_code, parse_unit_code
@@ -20,6 +21,15 @@ from hub.domain.vocabulary import (
     UnitLevel,
     UnitStatus,
 )
+
+
+def plain_text(text: str, what: str) -> str:
+    """``text`` when it holds no control character (Unicode category Cc: NUL, tab, line breaks, DEL, C1 controls);
+    else a ValueError naming ``what``. A name is printed on forms and lists, compared with the departments' names and
+    exported as CSV: a line break or a NUL in it is a typing or encoding error, not a name."""
+    if not text.isprintable() and any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValueError(f"{what} must not contain control characters (line breaks, tabs, NUL …): {text[:40]!r}")
+    return text
 
 
 class DomainError(ValueError):
@@ -94,6 +104,7 @@ class Unit:
         name = (name or "").strip()
         if not name:
             raise ValueError("unit name must not be empty")
+        plain_text(name, "unit name")
         k = UnitKind.parse(kind, "unit kind")
         institution = k is UnitKind.PUBLIC_INSTITUTION
         if civil_service_managed and not institution:
@@ -158,6 +169,7 @@ class Person:
         name = (name or "").strip()
         if not name:
             raise ValueError("person name must not be empty")
+        plain_text(name, "person name")
         g = Gender.parse(gender, "gender") if gender else Gender(idn.gender)
         if g.value != idn.gender:
             raise IdentityDisagrees(f"gender {g.value} disagrees with ID number {idn.value} ({idn.gender})")

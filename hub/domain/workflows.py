@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from hub.domain.identifiers import parse_id_number, parse_unit_code
-from hub.domain.registry import DomainError
+from hub.domain.registry import DomainError, plain_text
 from hub.domain.vocabulary import ApplicationStatus, Education, FormKind, QuotaCategory, RecruitmentRoute, Role
 
 
@@ -227,6 +227,7 @@ class OnboardingApplication:
         name = bounded(name, "person's name", NAME_MAX)
         if not name:
             raise ValueError("the person's name must not be empty")
+        plain_text(name, "the person's name")
         plan = None
         if hiring_plan_id not in (None, ""):
             plan = record_id(hiring_plan_id)

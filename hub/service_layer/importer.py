@@ -270,7 +270,7 @@ def _validate(db: Database, directory: Path, report: ImportReport, progress: Pro
         for line, (raw_id, name, gender, raw_birth, education) in _read(directory / "persons.csv", report, out):
             v = raw_id.upper()
             quick = ids.check(v)
-            if (quick is not None and name and len(name) <= NAME_MAX and (not gender or gender == quick[2])
+            if (quick is not None and name and len(name) <= NAME_MAX and name.isprintable() and (not gender or gender == quick[2])
                     and (not raw_birth or raw_birth == quick[1]) and (not education or education in educations)):
                 p = (v, name, quick[2], quick[0], education or None)
             else:

@@ -227,3 +227,24 @@ def test_departments_hold_section_positions_and_the_team_keeps_the_rest():
         check_department("U", "SECTION", approved, [], 1, 0)
     check_department("U", "SECTION", approved, [], 0, 0)
     assert mismatch_class("UNAPPROVED_DEPARTMENT") is MismatchClass.WARNING
+
+
+@pytest.mark.parametrize("name", ["张\n三", "张三\x00", "\x7f张三", "张\x85三", "张\r三", "张\t三"])
+def test_a_name_with_a_control_character_is_refused(name):
+    from hub.domain.registry import Person
+    from hub.domain.workflows import OnboardingApplication
+
+    with pytest.raises(ValueError, match="control characters"):
+        Person.new(id_number=IDN, name=name)
+    with pytest.raises(ValueError, match="control characters"):
+        _unit(name=name)
+    with pytest.raises(ValueError, match="control characters"):
+        OnboardingApplication.new(unit_code="11330100000000001L", id_number=IDN, name=name,
+                                  category="ADMINISTRATIVE", route="SELECTED_GRADUATE", start_date=date(2026, 3, 1))
+
+
+def test_a_name_with_spaces_and_rare_characters_is_kept():
+    from hub.domain.registry import Person
+
+    for name in ["赵\u3000六", "阿卜杜·热合曼", "Anne-Marie O'Neil", "𠀀𠀁"]:
+        assert Person.new(id_number=IDN, name=f"  {name} ").name == name
