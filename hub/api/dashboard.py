@@ -27,7 +27,7 @@ from typing import Awaitable, Callable
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from hub.api.graphiql import CSS, JS, TEXT, _Asset
+from hub.api.static_assets import CSS, JS, TEXT, StaticAssets
 
 STATIC_DIR = Path(__file__).parent / "static" / "dashboard"
 PAGE_PATH = "/dashboard"
@@ -43,6 +43,7 @@ STATIC_FILES: dict[str, str] = {
     "SHA256SUMS": TEXT,
     "VERSIONS": TEXT,
 }
+ASSETS = StaticAssets(STATIC_DIR, STATIC_FILES)
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 EXPORT_QUERY = ("query DashboardExport($name: String!, $params: JSON) { report(name: $name, params: $params) "
@@ -145,16 +146,7 @@ def dashboard_router(*, schema, context_for: Callable[[Request], Awaitable]) -> 
 
     @router.get(STATIC_PREFIX + "/{name}")
     def dashboard_static(name: str, request: Request) -> Response:
-        if name not in STATIC_FILES:
-            return Response("Not Found", status_code=404, media_type=TEXT)
-        asset = _asset(name)
-        headers = {"ETag": asset.etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-                   "Vary": "Accept-Encoding"}
-        if asset.etag in [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers=headers)
-        if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(asset.gzipped, media_type=asset.media_type, headers={**headers, "Content-Encoding": "gzip"})
-        return Response(asset.body, media_type=asset.media_type, headers=headers)
+        return ASSETS.response(name, request)
 
     @router.get(EXPORT_PREFIX + "/{name}.{fmt}")
     async def dashboard_export(name: str, fmt: str, request: Request) -> Response:
@@ -184,12 +176,3 @@ def _table(data: dict, params: dict):
 
     return ReportTable(name=data["name"], title=data["title"], columns=data["columns"], labels=data["labels"],
                        rows=data["rows"], params=params, generated_on=date.fromisoformat(data["generatedOn"]))
-
-
-_assets: dict[str, _Asset] = {}
-
-
-def _asset(name: str) -> _Asset:
-    if name not in _assets:
-        _assets[name] = _Asset(STATIC_DIR / name, STATIC_FILES[name])
-    return _assets[name]

@@ -18,10 +18,7 @@ reach anything else. See docs/graphiql.md.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import html
-from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -31,14 +28,13 @@ from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import Scope
 
+from hub.api.static_assets import CSS, JS, TEXT, StaticAssets
+
 STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
 PAGE_PATH = "/graphiql"
 STATIC_PREFIX = "/graphiql/static"
 TITLE = "Staffing registry hub \u2014 GraphiQL"
 
-JS = "text/javascript; charset=utf-8"
-CSS = "text/css; charset=utf-8"
-TEXT = "text/plain; charset=utf-8"
 # Only these files are served: the vendored npm assets (see SHA256SUMS) and the hub's own two files.
 STATIC_FILES: dict[str, str] = {
     "react.production.min.js": JS,
@@ -92,19 +88,7 @@ PAGE = """<!doctype html>
 """
 
 
-class _Asset:
-    """One static file held in memory with its ETag and a gzip copy (graphiql.min.js is 3.5 MB, ~0.7 MB gzipped)."""
-
-    def __init__(self, path: Path, media_type: str):
-        self.body = path.read_bytes()
-        self.media_type = media_type
-        self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
-        self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0) if len(self.body) > 1024 else None
-
-
-@lru_cache(maxsize=None)
-def _asset(name: str) -> _Asset:
-    return _Asset(STATIC_DIR / name, STATIC_FILES[name])
+ASSETS = StaticAssets(STATIC_DIR, STATIC_FILES)
 
 
 class BrowserOnlyRoute(APIRoute):
@@ -141,17 +125,7 @@ def graphiql_router(graphql_path: str = "/graphql") -> APIRouter:
 
     @router.get(STATIC_PREFIX + "/{name}")
     def graphiql_static(name: str, request: Request) -> Response:
-        if name not in STATIC_FILES:
-            return Response("Not Found", status_code=404, media_type=TEXT)
-        asset = _asset(name)
-        # File names carry no version: let browsers keep a copy but ask (cheaply, by ETag) before using it.
-        headers = {"ETag": asset.etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-                   "Vary": "Accept-Encoding"}
-        if asset.etag in [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers=headers)
-        if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(asset.gzipped, media_type=asset.media_type, headers={**headers, "Content-Encoding": "gzip"})
-        return Response(asset.body, media_type=asset.media_type, headers=headers)
+        return ASSETS.response(name, request)
 
     def graphql_browser_redirect(request: Request) -> RedirectResponse:
         query = request.url.query
