@@ -140,3 +140,21 @@ def test_exports_carry_the_token_and_follow_the_reports_rules(city):
         logged = {(a.id_number, a.operation) for a in s.execute(select(AccessLogRow).where(
             AccessLogRow.field == "Report.retirements-due", AccessLogRow.actor.like("%office%"))).scalars()}
     assert {i for i, _ in logged} == listed and {op for _, op in logged} == {"DashboardExport"}
+
+
+def test_graphiql_static_files_are_served_like_the_dashboard_s(db):
+    """Both pages serve their files through one StaticAssets: listed files only, ETag and 304, gzip when asked."""
+    from hub.api.graphiql import STATIC_FILES as GRAPHIQL_FILES
+
+    client = TestClient(create_app(db))
+    for name, media in GRAPHIQL_FILES.items():
+        r = client.get(f"/graphiql/static/{name}", headers={"Accept-Encoding": "identity"})
+        assert r.status_code == 200 and r.headers["content-type"] == media, name
+        assert r.content == (STATIC / "graphiql" / name).read_bytes()
+    assert client.get("/graphiql/static/nothing.js").status_code == 404
+    assert client.get("/graphiql/static/echarts.min.js").status_code == 404  # the dashboard's file, not GraphiQL's
+    r = client.get("/graphiql/static/graphiql.min.js", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert r.content == (STATIC / "graphiql" / "graphiql.min.js").read_bytes()  # the client decompressed it
+    etag = r.headers["etag"]
+    assert client.get("/graphiql/static/graphiql.min.js", headers={"If-None-Match": f'W/{etag}, "x"'}).status_code == 304
