@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
@@ -77,6 +77,19 @@ def _decided(session: Session, year: int, unit_code: str | None = None) -> bool:
     return bool(session.scalar(q))
 
 
+EVALUATION_YEAR_LOCK = 0x4556414C  # "EVAL": with the year, PostgreSQL's two-key advisory lock of a year's evaluation
+
+
+def _lock_year(uow: UnitOfWork, year: int, *, exclusive: bool) -> None:
+    """Defining an indicator takes the year's lock exclusively, deciding a result takes it shared: a result is never
+    decided without an indicator defined at the same moment, and no indicator is added to a year with a result
+    (PostgreSQL; SQLite writers are serialised). Each side checks the other's rows after taking the lock, so it sees
+    what the other committed."""
+    if uow.is_postgres:
+        uow.session.execute(text(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(:c, :y)"),
+                            {"c": EVALUATION_YEAR_LOCK, "y": year})
+
+
 def define_indicator(uow: UnitOfWork, caller: Caller, *, year: int, code: str, name: str, max_score: int,
                      scored_by: str) -> EvaluationIndicatorRow:
     """The city office (ADMIN without a region) sets a dynamic indicator (动态指标) for a year."""
@@ -97,6 +110,7 @@ def define_indicator(uow: UnitOfWork, caller: Caller, *, year: int, code: str, n
     role = Role.parse(scored_by, "scored by")
     if role not in SCORERS:
         raise ValueError(f"an indicator is scored by ADMIN, ORGANIZATION or FINANCE, not {role.value}")
+    _lock_year(uow, year, exclusive=True)
     if uow.session.execute(select(EvaluationIndicatorRow.id).where(EvaluationIndicatorRow.year == year,
                                                                    EvaluationIndicatorRow.code == code)).first():
         raise ValueError(f"indicator {code} of {year} already exists")
@@ -203,6 +217,7 @@ def decide(uow: UnitOfWork, caller: Caller, *, unit_code: str, year: int, commen
     year = _year(year, office_date(uow.now).year)
     comment = bounded(comment, "comment", TEXT_MAX) or None
     uow.session.execute(select(UnitRow.code).where(UnitRow.code == unit.code).with_for_update()).all()
+    _lock_year(uow, year, exclusive=False)
     if _decided(uow.session, year, unit.code):
         raise WrongState(f"the {year} evaluation of unit {unit.code} is already decided")
     dynamic = dynamic_indicators(uow.session, unit.code, year)

@@ -276,3 +276,41 @@ def test_a_cut_cites_the_plan_year_s_or_the_previous_year_s_evaluation_only(city
         assert (s.get(HiringPlanRow, int(plan)).status, s.get(HiringPlanRow, int(plan)).evaluation_id) == ("IN_REVIEW", None)
     r = gql(city, "ADMIN", cut, p=plan, e=ids[year - 1])["data"]["decideHiringPlan"]
     assert r["hiringPlan"] == {"status": "REJECTED", "citedEvaluation": {"year": year - 1}}, r
+
+
+def test_an_indicator_defined_while_a_result_is_decided_is_not_missed(city):
+    """Defining an indicator holds the year's lock until its commit; a decision of the same year waits for it and
+    then sees the new indicator (unscored: refused), instead of deciding without it (the race the session-8 note
+    named). Without the lock the decision committed at once with the fixed indicators only."""
+    import threading
+
+    from hub.domain.workflows import Caller as WorkflowCaller
+    from hub.domain.workflows import WrongState
+    from hub.service_layer import evaluation
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    db, a1 = city["db"], city["units"]["A1"]
+    office = WorkflowCaller("office", Role.ADMIN)
+    defined, outcome = threading.Event(), []
+
+    def decide_meanwhile():
+        defined.wait(30)
+        try:
+            with UnitOfWork(db, actor="ADMIN:office") as uow:
+                evaluation.decide(uow, office, unit_code=a1, year=YEAR, comment=None, calendar=load_calendar(None))
+                uow.commit()
+            outcome.append("decided")
+        except WrongState as e:
+            outcome.append(str(e))
+
+    deciding = threading.Thread(target=decide_meanwhile)
+    deciding.start()
+    with UnitOfWork(db, actor="ADMIN:office") as uow:
+        evaluation.define_indicator(uow, office, year=YEAR, code="REFORM", name="年度重点改革任务", max_score=10,
+                                    scored_by="ADMIN")
+        defined.set()
+        deciding.join(1.5)  # the decision waits for this transaction (PostgreSQL: the year's lock; SQLite: the writer)
+        assert deciding.is_alive(), outcome
+        uow.commit()
+    deciding.join(30)
+    assert outcome == [f"unit {a1} has no score yet on REFORM ({YEAR})"]
