@@ -1,5 +1,6 @@
 """年度评估排名 Evaluation league table: every unit's decided result for a year — score, share of the maximum, grade —
-ranked city-wide and within its district (hub.service_layer.evaluation)."""
+ranked city-wide (among all the city's results, whoever asks) and within its district
+(hub.service_layer.evaluation)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ def query(ctx):
         .join(units, units.c.code == EvaluationResultRow.unit_code)
         .where(EvaluationResultRow.year == year)).all()
     pct = {r.unit_code: share(r.score, r.max_score) for r, _, _ in rows}
-    city = rules.rank(pct)
+    # 排名 is the place in the whole city's table, also for a district office or a region filter (its units' places
+    # among every decided result of the year; no other district's unit is shown)
+    city = rules.rank({code: share(score, maximum) for code, score, maximum in ctx.session.execute(
+        select(EvaluationResultRow.unit_code, EvaluationResultRow.score, EvaluationResultRow.max_score)
+        .where(EvaluationResultRow.year == year))})
     district = {}
     for region in {reg for _, _, reg in rows}:
         district |= rules.rank({r.unit_code: pct[r.unit_code] for r, _, reg in rows if reg == region})

@@ -314,3 +314,27 @@ def test_an_indicator_defined_while_a_result_is_decided_is_not_missed(city):
         uow.commit()
     deciding.join(30)
     assert outcome == [f"unit {a1} has no score yet on REFORM ({YEAR})"]
+
+
+def test_the_league_s_rank_is_city_wide_also_for_a_district_office(city):
+    """排名 is a unit's place among all the city's decided results; a district office (or a region filter) sees its
+    units' city-wide places beside their places in the district (区内排名), and no other district's unit."""
+    u = city["units"]
+    ref = define(city, "ADMIN", "REFORM", 20)["indicator"]["id"]
+    for unit, points in (("A1", 1), ("A2", 2), ("B1", 20)):
+        assert score(city, "ADMIN", ref, u[unit], points)["__typename"] == "EvaluationPayload"
+        assert decide(city, "ADMIN", u[unit])["__typename"] == "EvaluationPayload"
+    city_wide, _ = reports.run_report(city["db"], "evaluation-league", {"year": "2026"},
+                                      caller=reports.Caller(name="t", role=Role.ADMIN))
+    place = {r[3]: r[0] for r in city_wide.rows}
+    assert sorted(place) == sorted([u["A1"], u["A2"], u["B1"]])
+    # the check below means something only if a unit of the other district is ahead of one of district A's
+    assert any(place[u["B1"]] < place[u[a]] for a in ("A1", "A2")), city_wide.rows
+    district, _ = reports.run_report(city["db"], "evaluation-league", {"year": "2026"},
+                                     caller=reports.Caller(name="x", role=Role.ADMIN, region_code=sc.A))
+    filtered, _ = reports.run_report(city["db"], "evaluation-league", {"year": "2026", "region": sc.A},
+                                     caller=reports.Caller(name="t", role=Role.ADMIN))
+    for table in (district, filtered):
+        assert sorted(r[3] for r in table.rows) == sorted([u["A1"], u["A2"]])
+        assert all(r[0] == place[r[3]] for r in table.rows), table.rows
+        assert sorted(r[2] for r in table.rows) == [1, 2]
