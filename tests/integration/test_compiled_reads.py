@@ -78,7 +78,8 @@ SOURCES = ["police", "hr", "finance", "insurance", "finance,insurance", "police,
 
 def _mismatches(db, units, people):
     """Mismatches of every kind, several per kind, for several units and sources, OPEN and RESOLVED; details with
-    person data (names, birth dates, genders), nested keys, ID numbers (valid and not) and numbers; equal detection
+    person data (names, birth dates, genders), nested keys, ID numbers (valid and not) and numbers (``1e-05``: json.dumps
+    writes 1e-05, orjson 0.00001 — stored JSON must keep the standard library's parser and encoder); equal detection
     times (the order's tie on id), whole seconds and microseconds. Returns the count."""
     base = datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc)
     rows, n = [], 0
@@ -92,7 +93,7 @@ def _mismatches(db, units, people):
             details = {"expected": f"人{k}" if kind is MismatchKind.NAME_MISMATCH else units[j % 3],
                        "found": {"paying_unit": units[(j + 1) % 3], "period": "2026-10", "name": f"张{j}"}
                        if kind is MismatchKind.GHOST_PAYROLL else f"甲{k}-{j}",
-                       "period": "2026-10", "paying_units": [units[0], units[1]], "amount": 1234.5 + j,
+                       "period": "2026-10", "paying_units": [units[0], units[1]], "amount": 1234.5 + j, "rate": 1e-05 * (j + 1),
                        "other_person": person, "not_an_id": "33010219900101123X", "over": j + 1,
                        "birth_date": "1966-01-03", "gender": "M", "retirement_date": "2026-01-31", "posting_unit": unit}
             if j == 2:

@@ -97,3 +97,31 @@ def test_seal_payload_of_every_character_and_of_what_orjson_refuses():
         assert seal_hash("h", 3, "t", rs, None) == seal_hash("h", 3, "t", expected, None)
         from hub.adapters.operation_log import mac
         assert seal_hash("h", 3, "t", rs, b"k") == mac(b"k", dumps(["h", 3, "t", [list(r) for r in expected]]))
+
+
+def test_names_take_the_one_pass_escape_and_write_the_same_bytes(monkeypatch):
+    """Text whose non-ASCII characters are all in U+0100–U+FFFF (the hub's Chinese names) is escaped by the ASCII
+    codec's backslashreplace alone — the same ``\\uXXXX`` (lowercase) as ``ensure_ascii`` — on every such
+    character, next to every ASCII character but DEL."""
+    import hub.api.compiled as compiled
+
+    def unused(_):
+        raise AssertionError("the fallback escaper ran")
+
+    monkeypatch.setattr(compiled, "encode_basestring_ascii", unused)
+    wide = "".join(chr(c) for c in range(0x100, 0x10000) if not 0xD800 <= c <= 0xDFFF)
+    ascii_ = "".join(chr(c) for c in range(0x7F))
+    for text in (wide, ascii_ + wide + ascii_[::-1], "王小明", '中"\\\n\t\x00文'):
+        obj = {"data": {"s": text, text[:30]: [text[::-1], 1, None, True]}}
+        assert ascii_json(obj) == stock(obj)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(
+    st.none() | st.integers(min_value=-(2**63), max_value=2**63) | st.text(
+        alphabet=st.characters(min_codepoint=0x100, max_codepoint=0xFFFF, blacklist_categories=("Cs",))
+        | st.characters(max_codepoint=0x7E)),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=20))
+def test_generated_names_encode_to_the_same_bytes(value):
+    assert ascii_json({"data": value}) == stock({"data": value})

@@ -59,19 +59,47 @@ async def _run(db, ctx, compiled):
 
     # PostgreSQL builds the page in a thread (psycopg releases the GIL): the event loop serves others meanwhile
     text, reads = await asyncio.to_thread(fetch)
-    floats: list = []
-    data = CompiledData(json.loads(text, parse_float=lambda s: floats.append(s) or float(s)))
-    data.has_float = bool(floats)
+    data = parse(text, compiled.stored_json)
     record = ctx.record_read
     if reads:
         sites = compiled.sites
-        for token in reads.split("\n"):
-            site, _, idn = token.partition(":")
-            field, operation, purpose = sites[int(site)]
-            record(idn, operation=operation, field=field, purpose=purpose)
+        if len(sites) == 1:  # one place of reads (the units page, a lookup): every line is '0:<ID number>'
+            field, operation, purpose = sites[0]
+            for idn in reads[2:].split("\n0:"):
+                record(idn, operation=operation, field=field, purpose=purpose)
+        else:
+            for token in reads.split("\n"):
+                site, _, idn = token.partition(":")
+                field, operation, purpose = sites[int(site)]
+                record(idn, operation=operation, field=field, purpose=purpose)
     for key, idn, operation, purpose, outcome in compiled.lookups:
         if data.get(key) is None:  # a lookup that found nobody: logged as the general path logs it
             record(idn, operation=operation, field="Query.person", purpose=purpose, outcome=outcome)
+    return data
+
+
+def parse(text: str, stored_json: bool) -> CompiledData:
+    """The statement's JSON as Python values, exactly as ``json.loads`` gives them.
+
+    Without stored JSON in it (``Compiled.stored_json``: mismatch ``details``/``causedBy`` are passed through as
+    stored) the JSON holds only what ``json_build_object`` wrote from the compiled columns: strings, dates,
+    integers, booleans and nulls — no table a compiled shape reads has a floating-point or numeric column
+    (tests/unit/test_compiled_parse.py checks the tables) —, keys from GraphQL names, no duplicate key, no lone
+    surrogate (the database's text is UTF-8). For such JSON ``orjson.loads`` gives the same values as
+    ``json.loads``, three or four times faster. Stored JSON may hold anything (floats, integers beyond 64 bits,
+    duplicate keys, ``\\ud800``): the standard library's parser then, noting whether a float was read (the
+    response's encoder needs to know, ``ascii_json``); so too if orjson refuses the text."""
+    if not stored_json:
+        try:
+            data = CompiledData(orjson.loads(text))
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            data.has_float = False
+            return data
+    floats: list = []
+    data = CompiledData(json.loads(text, parse_float=lambda s: floats.append(s) or float(s)))
+    data.has_float = bool(floats)
     return data
 
 
@@ -86,6 +114,12 @@ class CompiledData(dict):
         self.has_float = True  # until the parse says otherwise
 
 
+# UTF-8 bytes after which ``str.encode("ascii", "backslashreplace")`` would not write what ``ensure_ascii`` writes:
+# DEL (left as is, json.dumps writes \u007f), the lead bytes of U+0080–U+00FF (written \xXX, not \u00XX) and of
+# the characters beyond U+FFFF (written \UXXXXXXXX, not as a surrogate pair). Every other byte is deleted.
+_NOT_BACKSLASHREPLACE = bytes(b for b in range(256) if b not in (0x7F, 0xC2, 0xC3) and b < 0xF0)
+
+
 def ascii_json(obj) -> bytes | None:
     """``json.dumps(obj, separators=(",", ":"))`` (strawberry's encoding of a response: compact, non-ASCII as
     ``\\uXXXX``), the same bytes, several times faster — for JSON values without floats (orjson writes some floats
@@ -93,16 +127,25 @@ def ascii_json(obj) -> bytes | None:
     string…): encode it the usual way then.
 
     orjson writes compact JSON with the characters as UTF-8 and the same escapes as the standard library for the
-    ASCII it escapes (quote, backslash, control characters); ``encode_basestring_ascii`` (the standard library's
-    own C escaper) then turns every non-ASCII character (and DEL) into ``\\uXXXX`` as ``ensure_ascii`` does, and
-    escapes quotes and backslashes once more, which the two replaces undo (each backslash it doubled is a pair,
-    read left to right; every quote it escaped has that new backslash right before it).
+    ASCII it escapes (quote, backslash, control characters). What is left is the non-ASCII characters:
+
+    * When all of them are in U+0100–U+FFFF (the hub's names: Chinese characters), the ASCII codec's
+      ``backslashreplace`` writes each as ``\\uXXXX`` with lowercase hex digits — exactly ``ensure_ascii``'s
+      escape — in one pass in C (``_NOT_BACKSLASHREPLACE`` finds the bytes for which this would not hold).
+    * Otherwise ``encode_basestring_ascii`` (the standard library's own C escaper) turns every non-ASCII character
+      (and DEL) into ``\\uXXXX`` as ``ensure_ascii`` does, and escapes quotes and backslashes once more, which the
+      two replaces undo (each backslash it doubled is a pair, read left to right; every quote it escaped has that
+      new backslash right before it).
+
     tests/unit/test_ascii_json.py checks the equality on generated values and on every character."""
     try:
         raw = orjson.dumps(obj)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    if raw.isascii() and b"\x7f" not in raw:
-        return raw
+    if raw.isascii():
+        if b"\x7f" not in raw:
+            return raw
+    elif not raw.translate(None, _NOT_BACKSLASHREPLACE):
+        return raw.decode().encode("ascii", "backslashreplace")
     text = encode_basestring_ascii(raw.decode())[1:-1]
     return text.replace("\\\\", "\\").replace('\\"', '"').encode()

@@ -138,11 +138,13 @@ class _Mismatches:
         if name == "causedBy":
             if self.masked:
                 return "'[]'::json"
+            self.p.stored_json = True
             return (f"CASE WHEN {a}.caused_by IS NULL OR json_typeof({a}.caused_by::json) = 'null' THEN '[]'::json "
                     f"ELSE {a}.caused_by::json END")
         if name == "details":
             if self.masked:
                 raise Unsupported  # MASKED_DETAILS projection and ID masking inside: the general path
+            self.p.stored_json = True
             return _details_without_person_data(a) if self.refused else f"{a}.details::json"
         if name == "unit":
             fdef = gtype.fields[name]
