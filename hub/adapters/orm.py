@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -17,10 +19,17 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    Table,
     UniqueConstraint,
+    and_,
+    bindparam,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -51,6 +60,10 @@ class _SqliteUtcDateTime(TypeDecorator):
 
 # A point in time, read back with its offset on both databases (every timestamp the hub serves is RFC 3339).
 Timestamp = DateTime(timezone=True).with_variant(_SqliteUtcDateTime(), "sqlite")
+
+
+# A batch's ID numbers: text[] on PostgreSQL, a JSON array (text) on SQLite.
+IdNumbers = ARRAY(Text).with_variant(JSON(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -424,6 +437,8 @@ class AccessChainHeadRow(Base):
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str | None] = mapped_column(String(16))
+    # reads written so far: the next batch's reads are numbered from reads + 1 (migration 0019; access_log_batches.id)
+    reads: Mapped[int] = mapped_column(BigId, server_default=text("0"))
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
 
@@ -594,27 +609,103 @@ class ComparisonRow(Base):
     )
 
 
-class AccessLogRow(Base):
-    """Every read of a person's data through the API: who, role, when, which ID numbers, operation, purpose."""
+class AccessLogBatchRow(Base):
+    """The access log as stored (migration 0019): one row per batch group — the reads one request wrote with the
+    same time, token, actor, role, operation, field, purpose, outcome and seal — with their ID numbers in order
+    (``text[]`` on PostgreSQL with a GIN index, JSON text on SQLite). The reads are numbered ``id`` ..
+    ``id + len(id_numbers) - 1`` (``access_chain_head.reads`` counts them). A big page's 1,900 reads are one heap
+    row and one GIN pending-list append instead of 1,900 rows in four btrees (docs/bench-graphql.md, session 9)."""
 
-    __tablename__ = "access_log"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    __tablename__ = "access_log_batches"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(Timestamp)
     token_id: Mapped[int | None] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
-    id_number: Mapped[str] = mapped_column(String(18))
     operation: Mapped[str | None] = mapped_column(String(200))
     field: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str | None] = mapped_column(String(500))
-    seal_seq: Mapped[int | None] = mapped_column(BigInteger)  # the access_log_seals link covering it (None: before 0009)
     # None: a person was read; NOT_FOUND / OUT_OF_SCOPE: a lookup answered "no such person" (docs/access.md)
     outcome: Mapped[str | None] = mapped_column(String(20))
+    seal_seq: Mapped[int | None] = mapped_column(BigInteger)  # the access_log_seals link covering it (None: before 0009)
+    id_numbers: Mapped[list[str]] = mapped_column(IdNumbers)
     __table_args__ = (
-        Index("ix_access_log_id_number_at", "id_number", "at"),
-        Index("ix_access_log_at", "at"),
-        Index("ix_access_log_seal_seq", "seal_seq"),
+        Index("ix_access_log_batches_at", "at"),
+        Index("ix_access_log_batches_seal_seq", "seal_seq"),
+        # GIN on PostgreSQL (for_person); on SQLite a plain index of the JSON text, unused (kept: the models match
+        # the migrated schema on both, and SQLite is not where big pages are served)
+        Index("ix_access_log_batches_id_numbers", "id_numbers", postgresql_using="gin"),
     )
+
+
+# The view ``access_log`` (migration 0019): one row per read, expanded from access_log_batches — what every reader
+# queries. Read only; kept out of Base.metadata (a view, not a table for create_all or autogenerate).
+_access_log_view = Table(
+    "access_log", MetaData(),
+    Column("id", BigInteger, primary_key=True),  # the read's number: batch id + its position in the batch
+    Column("at", Timestamp), Column("token_id", BigInteger), Column("actor", String(200)), Column("role", String(20)),
+    Column("id_number", String(18)), Column("operation", String(200)), Column("field", String(100)),
+    Column("purpose", String(500)), Column("seal_seq", BigInteger), Column("outcome", String(20)),
+    Column("batch_id", BigInteger),  # the access_log_batches row it comes from
+    Column("batch_id_numbers", IdNumbers),  # that row's ID numbers (for_person: GIN-searchable on PostgreSQL)
+)
+
+
+class AccessLogRow(Base):
+    """Every read of a person's data through the API: who, role, when, which ID number, operation, purpose — one row
+    per read of the ``access_log`` view over access_log_batches (read only: write with hub.api.access.write_reads).
+    Order newest first with ``NEWEST_FIRST`` and select a person's reads with ``for_person`` (which PostgreSQL
+    answers from the GIN index)."""
+
+    __table__ = _access_log_view
+    # not loaded with a read (it is the whole batch's array); only for_person's condition names it
+    __mapper_args__ = {"exclude_properties": ["batch_id_numbers"]}
+    id: Mapped[int]
+    at: Mapped[datetime]
+    token_id: Mapped[int | None]
+    actor: Mapped[str]
+    role: Mapped[str]
+    id_number: Mapped[str]
+    operation: Mapped[str | None]
+    field: Mapped[str]
+    purpose: Mapped[str | None]
+    seal_seq: Mapped[int | None]
+    outcome: Mapped[str | None]
+    batch_id: Mapped[int]
+
+    @staticmethod
+    def for_person(id_number: str):
+        """The reads of one ID number: ``id_number = x``, and on PostgreSQL also ``batch_id_numbers @> [x]`` (pushed
+        into the view's scan of access_log_batches: a GIN index search instead of expanding every batch)."""
+        return and_(AccessLogRow.id_number == id_number, _HoldsIdNumber(id_number))
+
+
+# at DESC, then the read's number DESC — as ordered by batch first (disjoint, increasing ranges: the same order),
+# which PostgreSQL can take from the batches' at index and sort within a batch only
+AccessLogRow.NEWEST_FIRST = (AccessLogRow.at.desc(), AccessLogRow.batch_id.desc(), AccessLogRow.id.desc())  # type: ignore[attr-defined]
+
+
+class _HoldsIdNumber(ColumnElement[bool]):
+    """``access_log.batch_id_numbers @> ARRAY[x]`` on PostgreSQL; true elsewhere (SQLite filters on id_number)."""
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, id_number: str) -> None:
+        self.id_number = bindparam(None, [id_number], type_=IdNumbers)
+
+    _traverse_internals = [("id_number", InternalTraversal.dp_clauseelement)]
+
+
+@compiles(_HoldsIdNumber)
+def _holds_default(element, compiler, **kw):
+    return "1"
+
+
+@compiles(_HoldsIdNumber, "postgresql")
+def _holds_pg(element, compiler, **kw):
+    column = compiler.process(_access_log_view.c.batch_id_numbers, **kw)
+    return f"{column} @> {compiler.process(element.id_number, **kw)}"
 
 
 # --- Workflows (contract section 9) ----------------------------------------------------------------------------

@@ -414,7 +414,7 @@ class Query:
         q = select(AccessLogRow)
         if filter:
             if filter.id_number:
-                q = q.where(AccessLogRow.id_number == filter.id_number.strip().upper())
+                q = q.where(AccessLogRow.for_person(filter.id_number.strip().upper()))
             if filter.actor:
                 q = q.where(AccessLogRow.actor == filter.actor)
             if filter.role:
@@ -423,7 +423,7 @@ class Query:
                 q = q.where(AccessLogRow.at >= filter.since)
             if filter.until:
                 q = q.where(AccessLogRow.at < filter.until)
-        return paged(info, q, (AccessLogRow.at.desc(), AccessLogRow.id.desc()), first, after, AccessEntry.from_row)
+        return paged(info, q, AccessLogRow.NEWEST_FIRST, first, after, AccessEntry.from_row)
 
     @strawberry.field(description="A comparison run started with startComparison (or `hub compare`).")
     def comparison(self, info: Ctx, id: strawberry.ID) -> Comparison | None:

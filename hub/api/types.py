@@ -486,8 +486,8 @@ class Person:
     @strawberry.field(description="Who read this person's record, newest first (answers 'who looked at my record').")
     def access_history(self, info: Ctx, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:
         check(info, "Person.accessHistory")
-        q = select(AccessLogRow).where(AccessLogRow.id_number == self.id_number)
-        return paged(info, q, (AccessLogRow.at.desc(), AccessLogRow.id.desc()), first, after, AccessEntry.from_row)
+        q = select(AccessLogRow).where(AccessLogRow.for_person(self.id_number))
+        return paged(info, q, AccessLogRow.NEWEST_FIRST, first, after, AccessEntry.from_row)
 
 
 async def load_person(info: Ctx, id_number: str, *, field: str, purpose: str | None = None,
