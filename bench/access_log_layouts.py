@@ -7,7 +7,7 @@ table layout, on a scratch database holding ~2 million reads (the production sha
 Layouts: ``rows`` (today: one row per read, btree PK, (id_number, at), at, seal_seq), ``rows-brin`` (BRIN on at and
 seal_seq), ``compact`` (one row per batch group, ID numbers as text[], GIN with fastupdate on: pending list),
 ``compact-nofu`` (GIN, fastupdate off), ``compact-brin`` (compact, BRIN on at and seal_seq, GIN with fastupdate),
-``compact-c`` (the array COLLATE "C"), ``compact-c-lz4`` (and lz4 TOAST compression), ``compact-c-nofu``.
+``compact-c`` (the array COLLATE "C"), ``compact-c-lz4`` (and lz4 TOAST compression), ``compact-c-ext`` (no TOAST compression), ``compact-c-nofu``.
 The GIN pending list's cleanup is counted: a run ends with ``gin_clean_pending_list`` and its CPU is spread over
 the writes of that run ("+cleanup")."""
 
@@ -47,6 +47,7 @@ CREATE TABLE {t} (id bigint PRIMARY KEY, at timestamptz NOT NULL, token_id bigin
   role varchar(20) NOT NULL, operation varchar(200), field varchar(100) NOT NULL, purpose varchar(500),
   outcome varchar(20), seal_seq bigint, id_numbers text[] {collate} NOT NULL);
 ALTER TABLE {t} ALTER COLUMN id_numbers SET COMPRESSION {compression};
+ALTER TABLE {t} ALTER COLUMN id_numbers SET STORAGE {storage};
 CREATE INDEX ON {t} {at_using} (at);
 CREATE INDEX ON {t} {at_using} (seal_seq);
 CREATE INDEX ON {t} USING gin (id_numbers) WITH (fastupdate = {fu});
@@ -60,12 +61,14 @@ COMPACT_INSERT = ("INSERT INTO {t} (id, at, token_id, actor, role, operation, fi
 LAYOUTS = {
     "rows": ("rows", ROWS_DDL, dict(at_using="")),
     "rows-brin": ("rows", ROWS_DDL, dict(at_using="USING brin")),
-    "compact": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate="", compression="pglz")),
-    "compact-nofu": ("compact", COMPACT_DDL, dict(at_using="", fu="off", collate="", compression="pglz")),
-    "compact-brin": ("compact", COMPACT_DDL, dict(at_using="USING brin", fu="on", collate="", compression="pglz")),
-    "compact-c": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate='COLLATE "C"', compression="pglz")),
-    "compact-c-lz4": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate='COLLATE "C"', compression="lz4")),
-    "compact-c-nofu": ("compact", COMPACT_DDL, dict(at_using="", fu="off", collate='COLLATE "C"', compression="lz4")),
+    "compact": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate="", compression="pglz", storage="extended")),
+    "compact-nofu": ("compact", COMPACT_DDL, dict(at_using="", fu="off", collate="", compression="pglz", storage="extended")),
+    "compact-brin": ("compact", COMPACT_DDL, dict(at_using="USING brin", fu="on", collate="", compression="pglz", storage="extended")),
+    "compact-c": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate='COLLATE "C"', compression="pglz", storage="extended")),
+    "compact-c-lz4": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate='COLLATE "C"', compression="lz4", storage="extended")),
+    "compact-c-ext": ("compact", COMPACT_DDL, dict(at_using="", fu="on", collate='COLLATE "C"', compression="pglz",
+                                                   storage="external")),
+    "compact-c-nofu": ("compact", COMPACT_DDL, dict(at_using="", fu="off", collate='COLLATE "C"', compression="lz4", storage="extended")),
 }
 
 
@@ -147,7 +150,7 @@ def main() -> None:
                 fill(c, name, a.groups, a.singles)
                 print(f"filled {name} in {time.time() - t0:.0f} s", flush=True)
         c.execute("CHECKPOINT")
-        next_id = [10**9]
+        next_id = [int(time.time() * 1e6)]  # above every id written before (--no-fill reruns)
         results: dict[tuple[str, int], list[tuple[float, float]]] = {}
         for r in range(a.rounds):
             for n in (PAGE, 1):

@@ -1,10 +1,12 @@
 """The access log stored compactly (issue 18, session 9): one row of ``access_log_batches`` per batch group (the reads
 one request wrote with the same time, token, actor, role, operation, field, purpose, outcome and seal), the ID
 numbers as ``text[]`` (PostgreSQL, GIN-indexed) or a JSON array (SQLite). ``access_log`` becomes a view expanding
-it to one row per read with the same columns (plus batch_id, batch_id_numbers); a read keeps its number (``id``:
+it to one row per read with the same columns (plus batch_id); a read keeps its number (``id``:
 batch id + position). ``access_chain_head.reads`` counts the reads written (the next batch's first number).
 
-Existing rows are grouped into runs of consecutive ids with equal attributes, in id order: every seal covers the
+Existing rows are grouped into runs of consecutive ids with equal attributes, in id order (a run repeating an ID
+number, possible only in rows older than write_reads' one read per ID number, is split into one batch per row: an
+ID number appears at most once in a batch, so a person's reads are the batches holding it): every seal covers the
 same (token_id, actor, role, id_number, operation, field, purpose, outcome) tuples as before, so old seals verify
 unchanged (no re-signing). Downgrade expands the batches back into rows.
 
@@ -27,18 +29,18 @@ _COLUMNS = ('id',) + _ATTRS + ('id_numbers',)
 
 _PG_VIEW = (
     "CREATE VIEW access_log AS SELECT b.id + u.ord - 1 AS id, b.at, b.token_id, b.actor, b.role, "
-    "CAST(u.id_number AS varchar(18)) AS id_number, b.operation, b.field, b.purpose, b.seal_seq, b.outcome, "
-    "b.id AS batch_id, b.id_numbers AS batch_id_numbers "
+    "CAST(u.id_number AS varchar(18)) COLLATE \"default\" AS id_number, b.operation, b.field, b.purpose, b.seal_seq, b.outcome, "
+    "b.id AS batch_id "
     "FROM access_log_batches b CROSS JOIN LATERAL unnest(b.id_numbers) WITH ORDINALITY AS u(id_number, ord)")
 _SQLITE_VIEW = (
     "CREATE VIEW access_log AS SELECT b.id + j.key AS id, b.at, b.token_id, b.actor, b.role, j.value AS id_number, "
-    "b.operation, b.field, b.purpose, b.seal_seq, b.outcome, b.id AS batch_id, b.id_numbers AS batch_id_numbers "
+    "b.operation, b.field, b.purpose, b.seal_seq, b.outcome, b.id AS batch_id "
     "FROM access_log_batches b, json_each(b.id_numbers) AS j")
 
 
 def upgrade() -> None:
     pg = op.get_bind().dialect.name == 'postgresql'
-    numbers = postgresql.ARRAY(sa.Text()) if pg else sa.JSON()
+    numbers = postgresql.ARRAY(sa.Text(collation='C')) if pg else sa.JSON()
     op.create_table('access_log_batches',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -57,12 +59,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('reads', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
                                       server_default=sa.text('0'), nullable=False))
     attrs = ", ".join(_ATTRS)
-    if pg:  # runs of consecutive ids with equal attributes (gaps and islands), in one statement
+    if pg:  # runs of consecutive ids with equal attributes (gaps and islands), in one statement; a run that
+        # repeats an ID number (rows from before write_reads wrote one read per ID number) becomes one batch per row
         op.execute(
             f"INSERT INTO access_log_batches ({', '.join(_COLUMNS)}) "
             f"SELECT min(id), {attrs}, array_agg(CAST(id_number AS text) ORDER BY id) FROM ("
-            f"SELECT *, id - row_number() OVER (PARTITION BY {attrs} ORDER BY id) AS run FROM access_log) r "
-            f"GROUP BY {attrs}, run")
+            f"SELECT *, max(copies) OVER (PARTITION BY {attrs}, run) AS worst FROM ("
+            f"SELECT *, count(*) OVER (PARTITION BY {attrs}, run, id_number) AS copies FROM ("
+            f"SELECT *, id - row_number() OVER (PARTITION BY {attrs} ORDER BY id) AS run FROM access_log) r) d) w "
+            f"GROUP BY {attrs}, CASE WHEN worst > 1 THEN -id ELSE run END")
     else:  # SQLite (small databases): grouped here, in id order
         conn = op.get_bind()
         batches = sa.table('access_log_batches', *(sa.column(c) for c in _COLUMNS[:-1]), sa.column('id_numbers', sa.JSON()))
@@ -77,8 +82,10 @@ def upgrade() -> None:
             keyed.append((run, r))
         for _, group in groupby(keyed, key=lambda kr: (kr[0], tuple(kr[1][1:-1]))):
             members = [r for _, r in group]
-            pending.append({'id': members[0][0], **dict(zip(_ATTRS, members[0][1:-1])),
-                            'id_numbers': [r[-1] for r in members]})
+            repeats = len({r[-1] for r in members}) < len(members)
+            for part in ([[r] for r in members] if repeats else [members]):  # a repeated ID number: a batch per row
+                pending.append({'id': part[0][0], **dict(zip(_ATTRS, part[0][1:-1])),
+                                'id_numbers': [r[-1] for r in part]})
         if pending:
             conn.execute(batches.insert(), pending)
     op.execute("UPDATE access_chain_head SET reads = COALESCE((SELECT max(id) FROM access_log), 0)")

@@ -21,7 +21,6 @@ from sqlalchemy import (
     TypeDecorator,
     Table,
     UniqueConstraint,
-    and_,
     bindparam,
     text,
 )
@@ -62,8 +61,9 @@ class _SqliteUtcDateTime(TypeDecorator):
 Timestamp = DateTime(timezone=True).with_variant(_SqliteUtcDateTime(), "sqlite")
 
 
-# A batch's ID numbers: text[] on PostgreSQL, a JSON array (text) on SQLite.
-IdNumbers = ARRAY(Text).with_variant(JSON(), "sqlite")
+# A batch's ID numbers: text[] COLLATE "C" on PostgreSQL (its GIN index compares bytes: ID numbers are ASCII, and
+# the strcoll of a libc collation made the index's upkeep ~20 % dearer), a JSON array (text) on SQLite.
+IdNumbers = ARRAY(Text(collation="C")).with_variant(JSON(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -614,7 +614,9 @@ class AccessLogBatchRow(Base):
     same time, token, actor, role, operation, field, purpose, outcome and seal — with their ID numbers in order
     (``text[]`` on PostgreSQL with a GIN index, JSON text on SQLite). The reads are numbered ``id`` ..
     ``id + len(id_numbers) - 1`` (``access_chain_head.reads`` counts them). A big page's 1,900 reads are one heap
-    row and one GIN pending-list append instead of 1,900 rows in four btrees (docs/bench-graphql.md, session 9)."""
+    row and one GIN pending-list append instead of 1,900 rows in four btrees (docs/bench-graphql.md, session 9).
+    An ID number appears at most once in a batch (write_reads writes one read per ID number, field and outcome;
+    migration 0019 splits old runs that repeat one): a person's reads are the batches that ``holds`` them."""
 
     __tablename__ = "access_log_batches"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
@@ -632,14 +634,19 @@ class AccessLogBatchRow(Base):
     __table_args__ = (
         Index("ix_access_log_batches_at", "at"),
         Index("ix_access_log_batches_seal_seq", "seal_seq"),
-        # GIN on PostgreSQL (for_person); on SQLite a plain index of the JSON text, unused (kept: the models match
+        # GIN on PostgreSQL (holds); on SQLite a plain index of the JSON text, unused (kept: the models match
         # the migrated schema on both, and SQLite is not where big pages are served)
         Index("ix_access_log_batches_id_numbers", "id_numbers", postgresql_using="gin"),
     )
 
+    @staticmethod
+    def holds(id_number: str) -> ColumnElement[bool]:
+        """The batches holding ``id_number``: one read of it each."""
+        return _Holds(id_number)
 
-# The view ``access_log`` (migration 0019): one row per read, expanded from access_log_batches — what every reader
-# queries. Read only; kept out of Base.metadata (a view, not a table for create_all or autogenerate).
+
+# The view ``access_log`` (migration 0019): one row per read, expanded from access_log_batches — what the readers
+# of the whole log query. Read only; kept out of Base.metadata (a view, not a table for create_all or autogenerate).
 _access_log_view = Table(
     "access_log", MetaData(),
     Column("id", BigInteger, primary_key=True),  # the read's number: batch id + its position in the batch
@@ -647,19 +654,16 @@ _access_log_view = Table(
     Column("id_number", String(18)), Column("operation", String(200)), Column("field", String(100)),
     Column("purpose", String(500)), Column("seal_seq", BigInteger), Column("outcome", String(20)),
     Column("batch_id", BigInteger),  # the access_log_batches row it comes from
-    Column("batch_id_numbers", IdNumbers),  # that row's ID numbers (for_person: GIN-searchable on PostgreSQL)
 )
 
 
 class AccessLogRow(Base):
     """Every read of a person's data through the API: who, role, when, which ID number, operation, purpose — one row
     per read of the ``access_log`` view over access_log_batches (read only: write with hub.api.access.write_reads).
-    Order newest first with ``NEWEST_FIRST`` and select a person's reads with ``for_person`` (which PostgreSQL
-    answers from the GIN index)."""
+    Newest first is ``NEWEST_FIRST``. One person's reads are best found in the batches (``AccessLogBatchRow.holds``:
+    the GIN index, and one read per batch), not by filtering this view, which expands every batch."""
 
     __table__ = _access_log_view
-    # not loaded with a read (it is the whole batch's array); only for_person's condition names it
-    __mapper_args__ = {"exclude_properties": ["batch_id_numbers"]}
     id: Mapped[int]
     at: Mapped[datetime]
     token_id: Mapped[int | None]
@@ -673,39 +677,40 @@ class AccessLogRow(Base):
     outcome: Mapped[str | None]
     batch_id: Mapped[int]
 
-    @staticmethod
-    def for_person(id_number: str):
-        """The reads of one ID number: ``id_number = x``, and on PostgreSQL also ``batch_id_numbers @> [x]`` (pushed
-        into the view's scan of access_log_batches: a GIN index search instead of expanding every batch)."""
-        return and_(AccessLogRow.id_number == id_number, _HoldsIdNumber(id_number))
 
-
-# at DESC, then the read's number DESC — as ordered by batch first (disjoint, increasing ranges: the same order),
-# which PostgreSQL can take from the batches' at index and sort within a batch only
+# at DESC, then the read's number DESC — ordered by batch first (disjoint, increasing ranges: the same order), which
+# PostgreSQL takes from the batches' at index, sorting within a batch only
 AccessLogRow.NEWEST_FIRST = (AccessLogRow.at.desc(), AccessLogRow.batch_id.desc(), AccessLogRow.id.desc())  # type: ignore[attr-defined]
 
 
-class _HoldsIdNumber(ColumnElement[bool]):
-    """``access_log.batch_id_numbers @> ARRAY[x]`` on PostgreSQL; true elsewhere (SQLite filters on id_number)."""
+class _Holds(ColumnElement[bool]):
+    """``access_log_batches.id_numbers`` holds an ID number: ``@> ARRAY[x]`` on PostgreSQL (the GIN index), a
+    ``json_each`` search on SQLite."""
 
     inherit_cache = True
     type = Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("id_number", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, id_number: str) -> None:
-        self.id_number = bindparam(None, [id_number], type_=IdNumbers)
+        self.column = AccessLogBatchRow.__table__.c.id_numbers
+        self.id_number = bindparam(None, id_number, type_=String())
 
-    _traverse_internals = [("id_number", InternalTraversal.dp_clauseelement)]
-
-
-@compiles(_HoldsIdNumber)
-def _holds_default(element, compiler, **kw):
-    return "1"
+    @property
+    def _from_objects(self):
+        return self.column._from_objects
 
 
-@compiles(_HoldsIdNumber, "postgresql")
+@compiles(_Holds)
+def _holds_sqlite(element, compiler, **kw):
+    column = compiler.process(element.column, **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {compiler.process(element.id_number, **kw)})"
+
+
+@compiles(_Holds, "postgresql")
 def _holds_pg(element, compiler, **kw):
-    column = compiler.process(_access_log_view.c.batch_id_numbers, **kw)
-    return f"{column} @> {compiler.process(element.id_number, **kw)}"
+    column = compiler.process(element.column, **kw)
+    return f"{column} @> ARRAY[CAST({compiler.process(element.id_number, **kw)} AS text)]"
 
 
 # --- Workflows (contract section 9) ----------------------------------------------------------------------------

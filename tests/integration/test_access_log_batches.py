@@ -88,6 +88,8 @@ def test_old_rows_are_migrated_keep_their_numbers_and_verify_and_a_tampered_one_
             ("110101199001010021", "Q", "Person.education", "p", None),
             ("110101199001010022", "Q", "Query.person", "p", "NOT_FOUND"),
             ("110101199001010023", "Q", "Person.education", "p", None)])
+        _old_batch(c, t0 + timedelta(seconds=2, microseconds=5), "UNIT:d", [  # an old request reading one ID twice
+            ("110101199001010024", "Q", "Query.person", "p", None), ("110101199001010024", "Q", "Query.person", "p", None)])
         _old_batch(c, t0 + timedelta(seconds=3), "UNIT:c",  # after a gap in the numbers (a rolled-back insert)
                    [("110101199001010031", None, "Query.person", None, None),
                     ("110101199001010032", None, "Query.person", None, None)], first_id=20)
@@ -104,10 +106,11 @@ def test_old_rows_are_migrated_keep_their_numbers_and_verify_and_a_tampered_one_
             batches = s.execute(select(AccessLogBatchRow.id, AccessLogBatchRow.id_numbers)
                                 .order_by(AccessLogBatchRow.id)).all()
             assert s.scalar(select(AccessChainHeadRow.reads)) == 21
-        assert [b[0] for b in batches] == [1, 2, 7, 8, 9, 20]  # legacy, the page, three runs, after the gap
+        assert [b[0] for b in batches] == [1, 2, 7, 8, 9, 10, 11, 20]  # legacy, the page, three runs, the repeated ID
+        # in a batch each, after the gap
         assert batches[1][1] == [f"1101011990010100{k:02d}" for k in range(5)]
         report = _verify(db)  # old seals, unchanged, still verify
-        assert report.ok and report.checked == 10, report.problems
+        assert report.ok and report.checked == 12, report.problems
         assert any("1 access-log row(s) from before sealing" in n for n in report.notes)
 
         who = Principal(token_id=None, name="t", role=Role.ADMIN)
@@ -117,7 +120,9 @@ def test_old_rows_are_migrated_keep_their_numbers_and_verify_and_a_tampered_one_
             assert c.execute(text("SELECT id, id_number FROM access_log WHERE id > 20 ORDER BY id")).all() == [
                 (21, "110101199001010032"), (22, "110101199001010041"), (23, "110101199001010042")]
         report = _verify(db)
-        assert report.ok and report.checked == 12, report.problems
+        assert report.ok and report.checked == 14, report.problems
+        with db.read_session() as s:  # a person's reads: the batches holding the ID number, one read each
+            assert s.scalar(select(sa.func.count()).where(AccessLogBatchRow.holds("110101199001010024"))) == 2
 
         with db.session() as s, s.begin():  # an insider swaps one migrated read's ID number
             numbers = s.scalar(select(AccessLogBatchRow.id_numbers).where(AccessLogBatchRow.id == 2))
