@@ -644,6 +644,11 @@ class AccessLogBatchRow(Base):
         """The batches holding ``id_number``: one read of it each."""
         return _Holds(id_number)
 
+    @staticmethod
+    def reads() -> ColumnElement[int]:
+        """How many reads a batch holds: ``cardinality`` (PostgreSQL), ``json_array_length`` (SQLite)."""
+        return _Reads()
+
 
 # The view ``access_log`` (migration 0019): one row per read, expanded from access_log_batches — what the readers
 # of the whole log query. Read only; kept out of Base.metadata (a view, not a table for create_all or autogenerate).
@@ -699,6 +704,29 @@ class _Holds(ColumnElement[bool]):
     @property
     def _from_objects(self):
         return self.column._from_objects
+
+
+class _Reads(ColumnElement[int]):
+    inherit_cache = True
+    type = Integer()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self) -> None:
+        self.column = AccessLogBatchRow.__table__.c.id_numbers
+
+    @property
+    def _from_objects(self):
+        return self.column._from_objects
+
+
+@compiles(_Reads)
+def _reads_sqlite(element, compiler, **kw):
+    return f"json_array_length({compiler.process(element.column, **kw)})"
+
+
+@compiles(_Reads, "postgresql")
+def _reads_pg(element, compiler, **kw):
+    return f"cardinality({compiler.process(element.column, **kw)})"
 
 
 @compiles(_Holds)

@@ -412,7 +412,7 @@ class Query:
     def access_log(self, info: Ctx, filter: AccessLogFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:
         check(info, "Query.accessLog")
         f = filter or AccessLogFilter()
-        return access_entries(info, id_number=f.id_number and f.id_number.strip().upper(), actor=f.actor,
+        return access_entries(info, id_number=f.id_number.strip().upper() if f.id_number else None, actor=f.actor,
                               role=f.role and f.role.value, since=f.since, until=f.until, first=first, after=after)
 
     @strawberry.field(description="A comparison run started with startComparison (or `hub compare`).")

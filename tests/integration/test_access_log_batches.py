@@ -193,7 +193,10 @@ def test_the_readers_answer_read_by_read(db):
                     ({"actor": "UNIT:u2"}, lambda a, r: a == "UNIT:u2"),
                     ({"role": "UNIT", "idNumber": "110101199001000003"}, lambda a, r: r[0] == "110101199001000003"),
                     ({"idNumber": person, "until": times[1].isoformat()}, lambda a, r: r[0] == person and a == "UNIT:u1"
-                     and r[1] == "Units" or r[0] == person and a == "UNIT:u2")):
+                     and r[1] == "Units" or r[0] == person and a == "UNIT:u2"),
+                    ({"idNumber": " "}, lambda a, r: False),
+                    ({"actor": "UNIT:u1", "since": times[0].isoformat()}, lambda a, r: a == "UNIT:u1" and r[1] == "L"),
+                    ({"role": "UNIT", "until": times[0].isoformat()}, lambda a, r: r[1] == "Units")):
         want = expect(keep)
         assert page(log, ["accessLog"], {"f": f}, 2) == (want, len(want)), f
     history = (f"query($i: String!, $first: Int, $after: String) {{ person(idNumber: $i) {{ accessHistory(first: $first, "
