@@ -211,3 +211,36 @@ def test_the_readers_answer_read_by_read(db):
     assert [r[:6] for r in table.rows if r[0] == "UNIT"] == [
         ["UNIT", "UNIT:u1", "staffing", "Posting.person", 41, 41], ["UNIT", "UNIT:u1", "", "Query.person", 1, 1],
         ["UNIT", "UNIT:u2", "check", "Person.education", 1, 1], ["UNIT", "UNIT:u2", "check", "Query.person", 1, 1]]
+
+
+def test_downgrade_expands_the_batches_back_into_rows_and_upgrade_regroups_them(empty_url):
+    from alembic import command
+
+    from hub.adapters.database import alembic_config
+
+    migrate(empty_url)
+    db = connect(empty_url)
+    who = Principal(token_id=3, name="t", role=Role.HR)
+    write_reads(db, principal=who, reads=[(f"1101011990010{k:05d}", "Op", "Person.postings", "p", None) for k in range(30)])
+    write_reads(db, principal=who, reads=[("110101199001010001", "Q", "Query.person", None, "NOT_FOUND"),
+                                          ("110101199001010002", "Q", "Person.postings", "p", None)])
+    with db.engine.connect() as c:
+        before = c.execute(text(f"SELECT {_COLS} FROM access_log ORDER BY id")).all()
+    db.dispose()
+    command.downgrade(alembic_config(empty_url), "0018")
+    eng = sa.create_engine(empty_url)
+    with eng.connect() as c:
+        assert c.execute(text(f"SELECT {_COLS} FROM access_log ORDER BY id")).all() == before
+    eng.dispose()
+    migrate(empty_url)
+    db = connect(empty_url)
+    try:
+        with db.engine.connect() as c:
+            assert c.execute(text(f"SELECT {_COLS} FROM access_log ORDER BY id")).all() == before
+        report = _verify(db)
+        assert report.ok and report.checked == 32, report.problems
+        write_reads(db, principal=who, reads=[("110101199001010003", "Q", "Query.person", None, None)])
+        with db.engine.connect() as c:
+            assert c.execute(text("SELECT max(id) FROM access_log")).scalar() == 33
+    finally:
+        db.dispose()
