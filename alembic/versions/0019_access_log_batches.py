@@ -29,7 +29,7 @@ _COLUMNS = ('id',) + _ATTRS + ('id_numbers',)
 
 _PG_VIEW = (
     "CREATE VIEW access_log AS SELECT b.id + u.ord - 1 AS id, b.at, b.token_id, b.actor, b.role, "
-    "CAST(u.id_number AS varchar(18)) COLLATE \"default\" AS id_number, b.operation, b.field, b.purpose, b.seal_seq, b.outcome, "
+    "u.id_number COLLATE \"default\" AS id_number, b.operation, b.field, b.purpose, b.seal_seq, b.outcome, "
     "b.id AS batch_id "
     "FROM access_log_batches b CROSS JOIN LATERAL unnest(b.id_numbers) WITH ORDINALITY AS u(id_number, ord)")
 _SQLITE_VIEW = (
