@@ -5,7 +5,12 @@ previous seal's hash, its sequence number, time and every row of its batch. Rows
 editing, deleting or adding a row changes what its seal covers; deleting, inserting or reordering seals breaks the
 sequence or the links. Sealing per batch rather than per row keeps the bulk insert of a big page's reads one
 statement; the chain head is locked only from the seal to the commit. Rows written before migration 0009 have no
-seal and stay outside the chain (reported, not verified)."""
+seal and stay outside the chain (reported, not verified).
+
+Since migration 0019 the reads are stored as batches (``access_log_batches``: one row per group of a batch, the ID
+numbers as an array) and read back one row per read through the ``access_log`` view (``AccessLogRow``); a seal
+covers the same tuples as before, so verification reads the view. The head also counts the reads written
+(``reads``): a batch's reads are numbered from the count before it + 1, under the head's lock."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
 from hub.adapters.operation_log import GENESIS, VerifyReport, check_key, describe, key_id, mac
-from hub.adapters.orm import AccessChainHeadRow, AccessLogRow, AccessSealRow
+from hub.adapters.orm import AccessChainHeadRow, AccessLogBatchRow, AccessLogRow, AccessSealRow
 
 
 def _at(value: datetime) -> str:
@@ -56,16 +61,18 @@ def seal(session: Session, *, key: bytes | None, at: datetime, rows: list[tuple]
     return seal_head(session, key=key, at=at, rows=rows)[0]
 
 
-def seal_head(session: Session, *, key: bytes | None, at: datetime, rows: list[tuple]) -> tuple[int, str, str | None]:
-    """``seal``, returning the new head: (sequence number, hash, key id) — a ``Head`` hint once committed."""
+def seal_head(session: Session, *, key: bytes | None, at: datetime, rows: list[tuple]) -> tuple[int, str, str | None, int]:
+    """``seal``, returning the new head: (sequence number, hash, key id, reads written) — a ``Head`` hint once
+    committed. The batch's reads are numbered from reads written − len(rows) + 1."""
     head = session.execute(select(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).with_for_update()).scalar_one()
     check_key(head, key, "access log")
     seq, when = head.seq + 1, _at(at)
     h = seal_hash(head.hash, seq, when, rows, key)
     session.execute(AccessSealRow.__table__.insert(), [dict(seq=seq, at=when, rows=len(rows), prev_hash=head.hash, hash=h)])
+    reads = head.reads + len(rows)
     session.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1)
-                    .values(seq=seq, hash=h, key_id=head.key_id))
-    return seq, h, head.key_id
+                    .values(seq=seq, hash=h, key_id=head.key_id, reads=reads))
+    return seq, h, head.key_id, reads
 
 
 class Head:
@@ -83,38 +90,41 @@ class Head:
     ``remember`` is called after the commit; an older head never replaces a newer one."""
 
     def __init__(self) -> None:
-        self.hint: tuple[int, str, str | None] | None = None
+        self.hint: tuple[int, str, str | None, int] | None = None
 
-    def remember(self, head: tuple[int, str, str | None]) -> None:
+    def remember(self, head: tuple[int, str, str | None, int]) -> None:
         hint = self.hint
         if hint is None or hint[0] < head[0]:
             self.hint = head
 
     def append(self, session: Session, *, key: bytes | None, at: datetime, rows: list[tuple], insert_sql: str,
-               params: dict) -> tuple[int, str, str | None] | None:
-        """Seal ``rows`` and run ``insert_sql`` (psycopg placeholders; ``%(seal)s`` is the seal's number; it must end
-        in a WHERE clause, to which the condition on the head is added) in one statement; the new head, or None if
-        the head is not the hint (then nothing was written)."""
+               params: dict, written: int) -> tuple[int, str, str | None, int] | None:
+        """Seal ``rows`` and run ``insert_sql`` (psycopg placeholders; ``%(seal)s`` is the seal's number and
+        ``%(first)s`` the number of the batch's first read; it must end in a WHERE clause, to which the condition on
+        the head is added, and writes ``written`` rows) in one statement; the new head, or None if the head is not
+        the hint (then nothing was written)."""
         hint = self.hint
         if hint is None or hint[2] != key_id(key):
             return None
-        prev_seq, prev_hash, kid = hint
-        seq, when = prev_seq + 1, _at(at)
+        prev_seq, prev_hash, kid, prev_reads = hint
+        seq, when, reads = prev_seq + 1, _at(at), prev_reads + len(rows)
         h = seal_hash(prev_hash, seq, when, rows, key)
         result = session.connection().exec_driver_sql(
             _APPEND.format(insert=insert_sql),
-            {**params, "seal": seq, "prev_seq": prev_seq, "prev_hash": prev_hash, "kid": kid, "hash": h, "when": when,
-             "n": len(rows)})
-        if result.rowcount != len(rows):
+            {**params, "seal": seq, "first": prev_reads + 1, "prev_seq": prev_seq, "prev_hash": prev_hash,
+             "prev_reads": prev_reads, "reads": reads, "kid": kid, "hash": h, "when": when, "n": len(rows)})
+        if result.rowcount != written:
             if result.rowcount:  # cannot happen: the rows are written only with the head moved
-                raise RuntimeError(f"access log: {result.rowcount} of {len(rows)} rows written by a sealed append")
+                raise RuntimeError(f"access log: {result.rowcount} of {written} rows written by a sealed append")
             return None
-        return seq, h, kid
+        return seq, h, kid, reads
 
 
 _APPEND = (
-    "WITH head AS (UPDATE access_chain_head SET seq = CAST(%(seal)s AS bigint), hash = CAST(%(hash)s AS text) "
+    "WITH head AS (UPDATE access_chain_head SET seq = CAST(%(seal)s AS bigint), hash = CAST(%(hash)s AS text), "
+    "reads = CAST(%(reads)s AS bigint) "
     "WHERE id = 1 AND seq = CAST(%(prev_seq)s AS bigint) AND hash = CAST(%(prev_hash)s AS text) "
+    "AND reads = CAST(%(prev_reads)s AS bigint) "
     "AND key_id IS NOT DISTINCT FROM CAST(%(kid)s AS text) RETURNING seq), "
     "seal AS (INSERT INTO access_log_seals (seq, at, rows, prev_hash, hash) SELECT head.seq, CAST(%(when)s AS text), "
     "CAST(%(n)s AS integer), CAST(%(prev_hash)s AS text), CAST(%(hash)s AS text) FROM head) "
@@ -183,7 +193,8 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> 
         checked += len(rows)
     if head_seq != last or head_hash != prev:
         problems.append(f"access chain head says seal {head_seq}, the seals end at {last} (tail deleted or head edited)")
-    first_sealed = session.scalar(select(func.min(AccessLogRow.id)).where(AccessLogRow.seal_seq.is_not(None)))
+    # a batch's id is its first read's number
+    first_sealed = session.scalar(select(func.min(AccessLogBatchRow.id)).where(AccessLogBatchRow.seal_seq.is_not(None)))
     unsealed = select(func.count()).select_from(AccessLogRow).where(AccessLogRow.seal_seq.is_(None))
     legacy = session.scalar(unsealed if first_sealed is None else unsealed.where(AccessLogRow.id < first_sealed))
     late = 0 if first_sealed is None else session.scalar(unsealed.where(AccessLogRow.id > first_sealed))

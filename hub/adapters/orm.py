@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -17,10 +19,16 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    Table,
     UniqueConstraint,
+    bindparam,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -51,6 +59,11 @@ class _SqliteUtcDateTime(TypeDecorator):
 
 # A point in time, read back with its offset on both databases (every timestamp the hub serves is RFC 3339).
 Timestamp = DateTime(timezone=True).with_variant(_SqliteUtcDateTime(), "sqlite")
+
+
+# A batch's ID numbers: text[] COLLATE "C" on PostgreSQL (its GIN index compares bytes: ID numbers are ASCII, and
+# the strcoll of a libc collation made the index's upkeep ~20 % dearer), a JSON array (text) on SQLite.
+IdNumbers = ARRAY(Text(collation="C")).with_variant(JSON(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -424,6 +437,8 @@ class AccessChainHeadRow(Base):
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str | None] = mapped_column(String(16))
+    # reads written so far: the next batch's reads are numbered from reads + 1 (migration 0019; access_log_batches.id)
+    reads: Mapped[int] = mapped_column(BigId, server_default=text("0"))
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
 
@@ -594,27 +609,136 @@ class ComparisonRow(Base):
     )
 
 
-class AccessLogRow(Base):
-    """Every read of a person's data through the API: who, role, when, which ID numbers, operation, purpose."""
+class AccessLogBatchRow(Base):
+    """The access log as stored (migration 0019): one row per batch group — the reads one request wrote with the
+    same time, token, actor, role, operation, field, purpose, outcome and seal — with their ID numbers in order
+    (``text[]`` on PostgreSQL with a GIN index, JSON text on SQLite). The reads are numbered ``id`` ..
+    ``id + len(id_numbers) - 1`` (``access_chain_head.reads`` counts them). A big page's 1,900 reads are one heap
+    row and one GIN pending-list append instead of 1,900 rows in four btrees (docs/bench-graphql.md, session 9).
+    An ID number appears at most once in a batch (write_reads writes one read per ID number, field and outcome;
+    migration 0019 splits old runs that repeat one): a person's reads are the batches that ``holds`` them."""
 
-    __tablename__ = "access_log"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    __tablename__ = "access_log_batches"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(Timestamp)
     token_id: Mapped[int | None] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
-    id_number: Mapped[str] = mapped_column(String(18))
     operation: Mapped[str | None] = mapped_column(String(200))
     field: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str | None] = mapped_column(String(500))
-    seal_seq: Mapped[int | None] = mapped_column(BigInteger)  # the access_log_seals link covering it (None: before 0009)
     # None: a person was read; NOT_FOUND / OUT_OF_SCOPE: a lookup answered "no such person" (docs/access.md)
     outcome: Mapped[str | None] = mapped_column(String(20))
+    seal_seq: Mapped[int | None] = mapped_column(BigInteger)  # the access_log_seals link covering it (None: before 0009)
+    id_numbers: Mapped[list[str]] = mapped_column(IdNumbers)
     __table_args__ = (
-        Index("ix_access_log_id_number_at", "id_number", "at"),
-        Index("ix_access_log_at", "at"),
-        Index("ix_access_log_seal_seq", "seal_seq"),
+        Index("ix_access_log_batches_at", "at"),
+        Index("ix_access_log_batches_seal_seq", "seal_seq"),
+        # GIN on PostgreSQL (holds); on SQLite a plain index of the JSON text, unused (kept: the models match
+        # the migrated schema on both, and SQLite is not where big pages are served)
+        Index("ix_access_log_batches_id_numbers", "id_numbers", postgresql_using="gin"),
     )
+
+    @staticmethod
+    def holds(id_number: str) -> ColumnElement[bool]:
+        """The batches holding ``id_number``: one read of it each."""
+        return _Holds(id_number)
+
+    @staticmethod
+    def reads() -> ColumnElement[int]:
+        """How many reads a batch holds: ``cardinality`` (PostgreSQL), ``json_array_length`` (SQLite)."""
+        return _Reads()
+
+
+# The view ``access_log`` (migration 0019): one row per read, expanded from access_log_batches — what the readers
+# of the whole log query. Read only; kept out of Base.metadata (a view, not a table for create_all or autogenerate).
+_access_log_view = Table(
+    "access_log", MetaData(),
+    Column("id", BigInteger, primary_key=True),  # the read's number: batch id + its position in the batch
+    Column("at", Timestamp), Column("token_id", BigInteger), Column("actor", String(200)), Column("role", String(20)),
+    Column("id_number", String(18)), Column("operation", String(200)), Column("field", String(100)),
+    Column("purpose", String(500)), Column("seal_seq", BigInteger), Column("outcome", String(20)),
+    Column("batch_id", BigInteger),  # the access_log_batches row it comes from
+)
+
+
+class AccessLogRow(Base):
+    """Every read of a person's data through the API: who, role, when, which ID number, operation, purpose — one row
+    per read of the ``access_log`` view over access_log_batches (read only: write with hub.api.access.write_reads).
+    Newest first is ``NEWEST_FIRST``. One person's reads are best found in the batches (``AccessLogBatchRow.holds``:
+    the GIN index, and one read per batch), not by filtering this view, which expands every batch."""
+
+    __table__ = _access_log_view
+    id: Mapped[int]
+    at: Mapped[datetime]
+    token_id: Mapped[int | None]
+    actor: Mapped[str]
+    role: Mapped[str]
+    id_number: Mapped[str]
+    operation: Mapped[str | None]
+    field: Mapped[str]
+    purpose: Mapped[str | None]
+    seal_seq: Mapped[int | None]
+    outcome: Mapped[str | None]
+    batch_id: Mapped[int]
+
+
+# at DESC, then the read's number DESC — ordered by batch first (disjoint, increasing ranges: the same order), which
+# PostgreSQL takes from the batches' at index, sorting within a batch only
+AccessLogRow.NEWEST_FIRST = (AccessLogRow.at.desc(), AccessLogRow.batch_id.desc(), AccessLogRow.id.desc())  # type: ignore[attr-defined]
+
+
+class _Holds(ColumnElement[bool]):
+    """``access_log_batches.id_numbers`` holds an ID number: ``@> ARRAY[x]`` on PostgreSQL (the GIN index), a
+    ``json_each`` search on SQLite."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("id_number", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, id_number: str) -> None:
+        self.column = AccessLogBatchRow.__table__.c.id_numbers
+        self.id_number = bindparam(None, id_number, type_=String())
+
+    @property
+    def _from_objects(self):
+        return self.column._from_objects
+
+
+class _Reads(ColumnElement[int]):
+    inherit_cache = True
+    type = Integer()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self) -> None:
+        self.column = AccessLogBatchRow.__table__.c.id_numbers
+
+    @property
+    def _from_objects(self):
+        return self.column._from_objects
+
+
+@compiles(_Reads)
+def _reads_sqlite(element, compiler, **kw):
+    return f"json_array_length({compiler.process(element.column, **kw)})"
+
+
+@compiles(_Reads, "postgresql")
+def _reads_pg(element, compiler, **kw):
+    return f"cardinality({compiler.process(element.column, **kw)})"
+
+
+@compiles(_Holds)
+def _holds_sqlite(element, compiler, **kw):
+    column = compiler.process(element.column, **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {compiler.process(element.id_number, **kw)})"
+
+
+@compiles(_Holds, "postgresql")
+def _holds_pg(element, compiler, **kw):
+    column = compiler.process(element.column, **kw)
+    return f"{column} @> ARRAY[CAST({compiler.process(element.id_number, **kw)} AS text)]"
 
 
 # --- Workflows (contract section 9) ----------------------------------------------------------------------------

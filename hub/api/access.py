@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 
 from hub.adapters import access_chain
-from hub.adapters.orm import AccessLogRow
+from hub.adapters.orm import AccessLogBatchRow
 from hub.domain.vocabulary import Role as R
 
 ALL = frozenset(R)
@@ -70,67 +70,79 @@ def allowed(field: str, role: R) -> bool:
 
 
 def write_reads(db, *, principal, reads, session=None) -> None:
-    """Write access-log rows for (id_number, operation, field, purpose, outcome) reads in one statement.
+    """Write the access log's record of (id_number, operation, field, purpose, outcome) reads in one statement.
 
-    One row per distinct (ID number, field, outcome); ``outcome`` None is a read, NOT_FOUND / OUT_OF_SCOPE a lookup
-    that answered "no such person". On PostgreSQL the rows go as one ``INSERT … SELECT unnest(arrays)``
-    (four array parameters whatever the number of rows: no per-row bind parameters); elsewhere a multi-row INSERT.
-    The seal is one more row, its MAC computed here over the batch; the chain head is locked from the seal to the
+    One read per distinct (ID number, field, outcome); ``outcome`` None is a read, NOT_FOUND / OUT_OF_SCOPE a lookup
+    that answered "no such person". Stored as batches (migration 0019, ``AccessLogBatchRow``): consecutive reads
+    with the same operation, field, purpose and outcome are one row holding their ID numbers in order — the usual
+    request (one field, one purpose) is one row whatever the number of reads, read back one row per read through
+    the ``access_log`` view. The reads are numbered in order from the chain head's count (``first``). On PostgreSQL
+    one ``INSERT … SELECT`` with array parameters (no per-read bind parameters); elsewhere a multi-row INSERT.
+    The seal is one more row, its MAC computed here over the reads; the chain head is locked from the seal to the
     commit (a short moment per request). On PostgreSQL, when this process wrote the head last, the seal, the head
-    and the rows are written by one statement (``access_chain.Head``). Committed synchronously before the response
+    and the reads are written by one statement (``access_chain.Head``). Committed synchronously before the response
     goes out: the audit log must be durable. ``session``: an open session to write and commit on (the request's
     read session on PostgreSQL: no second connection checkout); by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
-    ids, ops, fields, purposes, outcomes = [], [], [], [], []
+    ids: list[str] = []
+    groups: list[list] = []  # [first position (0-based), operation, field, purpose, outcome]
     clip_op, clip_purpose = {}, {}
+    last = None
     for idn, op, field, purpose, outcome in reads:
         if (idn, field, outcome) in seen:
             continue
         seen.add((idn, field, outcome))
-        ids.append(idn)
-        fields.append(field)
-        outcomes.append(outcome)
         o = clip_op.get(op, _MISSING)
         if o is _MISSING:
             o = clip_op[op] = (op or "")[:200] or None
-        ops.append(o)
         pu = clip_purpose.get(purpose, _MISSING)
         if pu is _MISSING:
             pu = clip_purpose[purpose] = (purpose or None) and purpose[:500]
-        purposes.append(pu)
+        key = (o, field, pu, outcome)
+        if key != last:
+            groups.append([len(ids), *key])
+            last = key
+        ids.append(idn)
     if not ids:
         return
-    actor, role = principal.actor, principal.role.value
-    rows = [(principal.token_id, actor, role, i, o, f, pu, oc) for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)]
+    actor, role, token_id = principal.actor, principal.role.value, principal.token_id
+    bounds = [g[0] for g in groups] + [len(ids)]
+    rows = [(token_id, actor, role, i, o, f, pu, oc)
+            for (lo, o, f, pu, oc), hi in zip(groups, bounds[1:]) for i in ids[lo:hi]]
     if db.is_postgres:
-        if len(set(ops)) == 1 and len(set(fields)) == 1 and len(set(purposes)) == 1 and len(set(outcomes)) == 1:
-            # the usual case (one operation, one field, one purpose, reads): one array parameter only
-            insert = _UNNEST_IDS_INSERT
-            params = {"at": now, "token_id": principal.token_id, "actor": actor, "role": role, "ids": ids,
-                      "op": ops[0], "field": fields[0], "purpose": purposes[0], "outcome": outcomes[0]}
+        if len(groups) == 1:  # the usual case (one operation, one field, one purpose, one outcome): one row
+            _, o, f, pu, oc = groups[0]
+            insert = _BATCH_INSERT
+            params = {"at": now, "token_id": token_id, "actor": actor, "role": role, "ids": ids, "op": o, "field": f,
+                      "purpose": pu, "outcome": oc}
         else:
-            insert = _UNNEST_INSERT
-            params = {"at": now, "token_id": principal.token_id, "actor": actor, "role": role, "ids": ids, "ops": ops,
-                      "fields": fields, "purposes": purposes, "outcomes": outcomes}
+            insert = _GROUPS_INSERT
+            params = {"at": now, "token_id": token_id, "actor": actor, "role": role, "ids": ids,
+                      "los": [g[0] + 1 for g in groups], "his": bounds[1:], "ops": [g[1] for g in groups],
+                      "fields": [g[2] for g in groups], "purposes": [g[3] for g in groups],
+                      "outcomes": [g[4] for g in groups]}
         head = db.access_head
         if head is None:
             head = db.access_head = access_chain.Head()
 
         def write(s):
             # one statement when this process wrote the chain's head last (access_chain.Head), else five
-            new_head = head.append(s, key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params)
+            new_head = head.append(s, key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params,
+                                   written=len(groups))
             if new_head is None:
                 new_head = access_chain.seal_head(s, key=db.audit_key, at=now, rows=rows)
-                s.connection().exec_driver_sql(insert, {**params, "seal": new_head[0]})
+                s.connection().exec_driver_sql(insert, {**params, "seal": new_head[0],
+                                                        "first": new_head[3] - len(rows) + 1})
             return new_head
     else:
         def write(s):
-            seal = access_chain.seal(s, key=db.audit_key, at=now, rows=rows)
-            s.execute(AccessLogRow.__table__.insert(), [
-                dict(at=now, token_id=principal.token_id, actor=actor, role=role, id_number=i, operation=o, field=f,
-                     purpose=pu, outcome=oc, seal_seq=seal)
-                for i, o, f, pu, oc in zip(ids, ops, fields, purposes, outcomes)])
+            seq, _, _, reads_after = access_chain.seal_head(s, key=db.audit_key, at=now, rows=rows)
+            first = reads_after - len(rows) + 1
+            s.execute(AccessLogBatchRow.__table__.insert(), [
+                dict(id=first + lo, at=now, token_id=token_id, actor=actor, role=role, operation=o, field=f, purpose=pu,
+                     outcome=oc, seal_seq=seq, id_numbers=ids[lo:hi])
+                for (lo, o, f, pu, oc), hi in zip(groups, bounds[1:])])
             return None
 
     if session is not None:
@@ -144,17 +156,19 @@ def write_reads(db, *, principal, reads, session=None) -> None:
 
 
 _MISSING = object()
-# psycopg placeholders (run with exec_driver_sql: no SQLAlchemy compile per request); each ends in a WHERE clause
-# (access_chain.Head.append adds its condition on the chain's head to it)
-_UNNEST_IDS_INSERT = (
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome, seal_seq) "
-    "SELECT CAST(%(at)s AS timestamptz), CAST(%(token_id)s AS bigint), CAST(%(actor)s AS text), CAST(%(role)s AS text), "
-    "t.id_number, CAST(%(op)s AS text), CAST(%(field)s AS text), CAST(%(purpose)s AS text), CAST(%(outcome)s AS text), "
-    "CAST(%(seal)s AS bigint) FROM unnest(CAST(%(ids)s AS text[])) AS t(id_number) WHERE true")
-_UNNEST_INSERT = (
-    "INSERT INTO access_log (at, token_id, actor, role, id_number, operation, field, purpose, outcome, seal_seq) "
-    "SELECT CAST(%(at)s AS timestamptz), CAST(%(token_id)s AS bigint), CAST(%(actor)s AS text), CAST(%(role)s AS text), "
-    "t.id_number, t.operation, t.field, t.purpose, t.outcome, CAST(%(seal)s AS bigint) "
-    "FROM unnest(CAST(%(ids)s AS text[]), CAST(%(ops)s AS text[]), CAST(%(fields)s AS text[]), "
-    "CAST(%(purposes)s AS text[]), CAST(%(outcomes)s AS text[])) AS t(id_number, operation, field, purpose, outcome) "
+# psycopg placeholders (run with exec_driver_sql: no SQLAlchemy compile per request); ``first``: the first read's
+# number; each ends in a WHERE clause (access_chain.Head.append adds its condition on the chain's head to it)
+_BATCH_INSERT = (
+    "INSERT INTO access_log_batches (id, at, token_id, actor, role, operation, field, purpose, outcome, seal_seq, "
+    "id_numbers) SELECT CAST(%(first)s AS bigint), CAST(%(at)s AS timestamptz), CAST(%(token_id)s AS bigint), "
+    "CAST(%(actor)s AS text), CAST(%(role)s AS text), CAST(%(op)s AS text), CAST(%(field)s AS text), "
+    "CAST(%(purpose)s AS text), CAST(%(outcome)s AS text), CAST(%(seal)s AS bigint), CAST(%(ids)s AS text[]) "
     "WHERE true")
+_GROUPS_INSERT = (  # one row per group: its slice [lo:hi] (1-based, inclusive) of the ID numbers
+    "INSERT INTO access_log_batches (id, at, token_id, actor, role, operation, field, purpose, outcome, seal_seq, "
+    "id_numbers) SELECT CAST(%(first)s AS bigint) + t.lo - 1, CAST(%(at)s AS timestamptz), "
+    "CAST(%(token_id)s AS bigint), CAST(%(actor)s AS text), CAST(%(role)s AS text), t.operation, t.field, t.purpose, "
+    "t.outcome, CAST(%(seal)s AS bigint), (CAST(%(ids)s AS text[]))[t.lo:t.hi] "
+    "FROM unnest(CAST(%(los)s AS integer[]), CAST(%(his)s AS integer[]), CAST(%(ops)s AS text[]), "
+    "CAST(%(fields)s AS text[]), CAST(%(purposes)s AS text[]), CAST(%(outcomes)s AS text[])) "
+    "AS t(lo, hi, operation, field, purpose, outcome) WHERE true")

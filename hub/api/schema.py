@@ -14,7 +14,6 @@ from strawberry.scalars import JSON
 from hub.adapters import history
 from hub.adapters.jsonutil import loads
 from hub.adapters.orm import (
-    AccessLogRow,
     ComparisonRow,
     MismatchRow,
     OutboxRow,
@@ -33,6 +32,7 @@ from hub.api.mutations import Mutation as RegistryMutation
 from hub.api.pagination import page_window
 from hub.api.types import (
     AccessEntry,
+    access_entries,
     AccessLogFilter,
     Connection,
     Ctx,
@@ -411,19 +411,9 @@ class Query:
     @strawberry.field(description="The access log: every read of person data (AUDITOR and ADMIN).")
     def access_log(self, info: Ctx, filter: AccessLogFilter | None = None, first: int | None = None, after: str | None = None) -> Connection[AccessEntry]:
         check(info, "Query.accessLog")
-        q = select(AccessLogRow)
-        if filter:
-            if filter.id_number:
-                q = q.where(AccessLogRow.id_number == filter.id_number.strip().upper())
-            if filter.actor:
-                q = q.where(AccessLogRow.actor == filter.actor)
-            if filter.role:
-                q = q.where(AccessLogRow.role == filter.role.value)
-            if filter.since:
-                q = q.where(AccessLogRow.at >= filter.since)
-            if filter.until:
-                q = q.where(AccessLogRow.at < filter.until)
-        return paged(info, q, (AccessLogRow.at.desc(), AccessLogRow.id.desc()), first, after, AccessEntry.from_row)
+        f = filter or AccessLogFilter()
+        return access_entries(info, id_number=f.id_number.strip().upper() if f.id_number else None, actor=f.actor,
+                              role=f.role and f.role.value, since=f.since, until=f.until, first=first, after=after)
 
     @strawberry.field(description="A comparison run started with startComparison (or `hub compare`).")
     def comparison(self, info: Ctx, id: strawberry.ID) -> Comparison | None:

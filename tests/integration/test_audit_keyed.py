@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 
 from hub.adapters import access_chain, operation_log
 from hub.adapters.database import connect
-from hub.adapters.orm import AccessChainHeadRow, AccessLogRow, AccessSealRow, AuditChainHeadRow, OperationLogRow
+from hub.adapters.orm import (
+    AccessChainHeadRow,
+    AccessLogBatchRow,
+    AccessLogRow,
+    AccessSealRow,
+    AuditChainHeadRow,
+    OperationLogRow,
+)
 from hub.api.app import create_app
 from hub.cli import app
 from hub.config import load_settings
@@ -41,12 +48,16 @@ def insider_rewrites_operation_log(db, *, seq: int, actor: str, key: bytes | Non
 
 
 def insider_rewrites_access_log(db, *, purpose: str, key: bytes | None = None) -> None:
-    """Change the purpose of every logged read, delete one row, and recompute every seal (plain SHA-256 unless a key
-    is held)."""
+    """Change the purpose of every logged read, delete the last read (from its stored batch, migration 0019), and
+    recompute every seal (plain SHA-256 unless a key is held)."""
     with db.session() as s, s.begin():
-        s.execute(update(AccessLogRow).values(purpose=purpose))
-        victim = s.scalar(select(AccessLogRow.id).order_by(AccessLogRow.id.desc()).limit(1))
-        s.execute(AccessLogRow.__table__.delete().where(AccessLogRow.id == victim))
+        s.execute(update(AccessLogBatchRow).values(purpose=purpose))
+        victim = s.execute(select(AccessLogBatchRow).order_by(AccessLogBatchRow.id.desc()).limit(1)).scalar_one()
+        if len(victim.id_numbers) > 1:
+            victim.id_numbers = victim.id_numbers[:-1]
+        else:
+            s.delete(victim)
+        s.flush()
         prev = operation_log.GENESIS
         for link in s.execute(select(AccessSealRow).order_by(AccessSealRow.seq)).scalars().all():
             rows = [(r.token_id, r.actor, r.role, r.id_number, r.operation, r.field, r.purpose, r.outcome) for r in s.execute(
@@ -138,15 +149,21 @@ def test_the_access_chain_catches_deleted_seals_added_rows_and_edited_times(keye
     problems = _verify_access(keyed, KEY).problems
     assert any("missing" in p for p in problems) and any("does not exist" in p for p in problems), problems
     with keyed.engine.begin() as c:  # a read nobody made, added without a seal
-        c.execute(text("INSERT INTO access_log (at, token_id, actor, role, id_number, field) "
-                       "VALUES (CURRENT_TIMESTAMP, 1, 'ghost', 'ADMIN', '110101199003074514', 'Query.person')"))
+        _insert_unsealed(c, 1000, "ghost")
     assert any("without a seal" in p for p in _verify_access(keyed, KEY).problems)
+
+
+def _insert_unsealed(c, number: int, actor: str) -> None:
+    """A read stored without a seal (as before migration 0009, or slipped in by someone with database access)."""
+    numbers = "ARRAY['110101199003074514']" if c.dialect.name == "postgresql" else "'[\"110101199003074514\"]'"
+    c.execute(text("INSERT INTO access_log_batches (id, at, token_id, actor, role, field, id_numbers) "
+                   f"VALUES ({number + 1}, CURRENT_TIMESTAMP, 1, '{actor}', 'ADMIN', 'Query.person', {numbers})"))
 
 
 def test_unsealed_rows_from_before_the_migration_are_reported_not_failed(keyed):
     with keyed.engine.begin() as c:
-        c.execute(text("INSERT INTO access_log (at, token_id, actor, role, id_number, field) "
-                       "VALUES (CURRENT_TIMESTAMP, 1, 'old', 'ADMIN', '110101199003074514', 'Query.person')"))
+        _insert_unsealed(c, 0, "old")
+        c.execute(text("UPDATE access_chain_head SET reads = 1"))  # as migrated: the old read keeps number 1
     _reads(keyed)
     report = _verify_access(keyed, KEY)
     assert report.ok and any("1 access-log row(s) from before sealing" in n for n in report.notes)
