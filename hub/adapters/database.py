@@ -126,8 +126,8 @@ def ping_when_needed(engine: Engine) -> None:
                 poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
                 if not poller.poll(0):
                     return  # nothing from the server: alive as far as a ping would tell
-            except (OSError, ValueError):
-                pass  # no usable socket: ping
+            except Exception:  # noqa: BLE001 - no usable socket (psycopg: "the connection is lost"): ping
+                pass
         if not engine.dialect._do_ping_w_event(dbapi_conn):  # pool_pre_ping's ping, errors and all
             # as pool_pre_ping: this connection and every older pooled one are replaced, the checkout retried
             raise exc.InvalidatePoolError("the pooled connection failed its ping")
