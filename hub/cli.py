@@ -570,14 +570,17 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
 
             os.environ["HUB_DATABASE_URL"] = settings.effective_database_url()
             config = uvicorn.Config("hub.api.app:worker_app", factory=True, host=settings.http_host, port=settings.http_port,
-                                    log_level="warning", workers=workers, ws_max_size=settings.http_max_body_bytes)
+                                    log_level="warning", access_log=False, workers=workers,
+                                    ws_max_size=settings.http_max_body_bytes)
         else:
             from hub.api.app import freeze_heap
 
             application = create_app(hub.db, production=settings.env == "production", readiness=lambda: readiness(hub),
                                      token_cache_s=settings.token_cache_s, settings=settings)
+            # access_log=False: at log level warning uvicorn's access lines were never written, but each response
+            # still built one (client address, path) for the logger to drop
             config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning",
-                                    ws_max_size=settings.http_max_body_bytes)
+                                    access_log=False, ws_max_size=settings.http_max_body_bytes)
             freeze_heap()  # start-up objects out of the collector's reach (docs/bench-graphql.md)
         server = uvicorn.Server(config)
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)

@@ -84,8 +84,53 @@ def connect(url: str, *, busy_timeout_ms: int = 15000, pool_size: int = 10, audi
     if url.startswith("sqlite"):
         return Database(url, _sqlite_engine(url, busy_timeout_ms, True), _sqlite_engine(url, busy_timeout_ms, False),
                         audit_key)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    ping_when_needed(engine)
     return Database(url, engine, engine, audit_key)
+
+
+# A pooled connection unused for longer than this is pinged before use whatever its socket says (a firewall or NAT
+# may drop an idle connection without a word); one in steady use is pinged only when its socket has news.
+PING_AFTER_IDLE_S = 30.0
+
+
+def ping_when_needed(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, without its round trip on every checkout.
+
+    ``pool_pre_ping`` sends ``SELECT 1`` each time a connection leaves the pool: one more round trip per request,
+    ~0.1 ms of the hub's CPU and as much of PostgreSQL's (issue 18, session 9). A connection whose server went away
+    (restart, ``pg_terminate_backend``, ``idle_session_timeout``) has something to read on its socket — the
+    server's FATAL message, then the end of the stream — while a healthy idle pooled connection has nothing (the
+    pool's connections do not LISTEN). So at checkout a zero-timeout ``poll`` of the socket decides: nothing to
+    read and used within ``PING_AFTER_IDLE_S`` — handed out as is; otherwise pinged as ``pool_pre_ping`` would, and
+    a connection that fails the ping is replaced by a new one, with every older pooled one (``InvalidatePoolError``,
+    as ``pool_pre_ping`` does; the pool retries the checkout). A connection that breaks between the check and its statement fails that statement, as one breaking
+    just after ``pool_pre_ping``'s ping did; SQLAlchemy then invalidates the pool's older connections."""
+    import select
+    import time
+
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh_or_checked_in(_dbapi_conn, record):  # a new connection is not pinged (as pool_pre_ping)
+        if record is not None:
+            record.info["hub_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        since = record.info.get("hub_idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+            try:
+                poller = select.poll()
+                poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
+                if not poller.poll(0):
+                    return  # nothing from the server: alive as far as a ping would tell
+            except Exception:  # noqa: BLE001 - no usable socket (psycopg: "the connection is lost"): ping
+                pass
+        if not engine.dialect._do_ping_w_event(dbapi_conn):  # pool_pre_ping's ping, errors and all
+            # as pool_pre_ping: this connection and every older pooled one are replaced, the checkout retried
+            raise exc.InvalidatePoolError("the pooled connection failed its ping")
 
 
 def alembic_config(url: str):

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 
@@ -109,9 +109,45 @@ class HubGraphQLRouter(GraphQLRouter):
     ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE",
                    500: "INTERNAL_SERVER_ERROR"}
 
-    def __init__(self, schema, path: str = "", **kwargs):
-        super().__init__(schema, path, **kwargs)
+    def __init__(self, schema, path: str = "", *, context_getter, **kwargs):
+        super().__init__(schema, path, context_getter=context_getter, **kwargs)
+        self._hub_context = context_getter
+        self._lean_post(path)
         self.add_api_route(path, self._method_not_allowed, methods=list(self.OTHER_METHODS), include_in_schema=False)
+
+    def _lean_post(self, path: str) -> None:
+        """Answer POST with ``handle_post`` instead of strawberry's ``handle_http_post``.
+
+        Strawberry's endpoint takes its context through FastAPI dependencies (the context getter, a sub-response,
+        background tasks, the root value), which FastAPI resolves anew for every request: ~200 Python calls, about
+        a tenth of a person lookup's (issue 18, session 9). ``handle_post`` builds the same context and calls the
+        same ``run``; only the resolution is gone. GET and WebSocket keep strawberry's endpoints."""
+        from fastapi.routing import APIRoute
+
+        for i, route in enumerate(self.routes):
+            if isinstance(route, APIRoute) and route.path == path and route.methods == {"POST"}:
+                del self.routes[i]
+                self.add_api_route(path, self.handle_post, methods=["POST"], name=route.name,
+                                   include_in_schema=route.include_in_schema)
+                return
+        raise RuntimeError("strawberry's POST route was not found")  # a strawberry upgrade moved it: look again
+
+    async def handle_post(self, request: Request):
+        """strawberry's ``handle_http_post`` with its dependencies made here: the hub's context (its errors —
+        401, 400 for X-Purpose — raise as before), strawberry's additions to it, FastAPI's empty sub-response."""
+        from cross_web import HTTPException
+        from fastapi import BackgroundTasks, Response
+
+        sub_response = Response()  # as FastAPI makes it for a `response: Response` parameter
+        del sub_response.headers["content-length"]
+        sub_response.status_code = None  # type: ignore[assignment]
+        context = await self._hub_context(request)
+        context.request, context.background_tasks, context.response = request, BackgroundTasks(), sub_response
+        self.temporal_response = sub_response
+        try:
+            return await self.run(request=request, context=context, root_value=None)
+        except HTTPException as e:
+            return PlainTextResponse(e.reason, status_code=e.status_code)
 
     @classmethod
     def response_media_type(cls, accept: str | None) -> str:
