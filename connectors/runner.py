@@ -11,6 +11,11 @@ that topic carries the message's head, size and SHA-256 instead of all of it. Da
 retried with capped backoff and never dead-lettered; retrying one batch longer than ``stall_s`` makes the
 connector not ready (hub.bootstrap.readiness).
 
+Pipelined: the connector's thread polls and translates the next batch while another thread (``…-apply``) applies
+the current one — one batch in flight at most, applied in poll order. Everything that moves the consumer's
+position from the stored offsets (opening, a rebalance, a log that started over) first waits for the batch in flight
+to commit, and the offset fence above holds regardless: overlapping changes when work happens, not what commits.
+
 A topic whose log started over (a broker that lost its data re-created it: its topic id changed, or, where the broker
 reports no topic ids, its high watermark fell below our position) is consumed again from its first offset: the
 new events are applied, not skipped until the log reaches the stored offset; event ids keep the replay idempotent.
@@ -24,6 +29,8 @@ import hashlib
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -168,6 +175,8 @@ class ConnectorRunner:
         self.retrying_since: float | None = None  # unix time the current batch first failed; None: not retrying
         self.retry_error: str | None = None  # the last failure's class, while retrying
         self._topic_ids: dict[int, str | None] = {}  # partition -> topic id its position was stored under
+        self._applier: ThreadPoolExecutor | None = None  # applies the batch in flight (_submit)
+        self._in_flight: Future | None = None  # the batch being applied while the next one is polled
 
     # --- offsets -------------------------------------------------------------------------------------------
     def stored_offsets(self) -> dict[int, tuple[int, str | None]]:
@@ -199,9 +208,11 @@ class ConnectorRunner:
 
             class _Listener(ConsumerRebalanceListener):
                 def on_partitions_revoked(self, revoked):
+                    runner._wait_in_flight()  # its offsets committed before another copy reads them
                     log.info("%s: partitions revoked %s", runner.spec.name, sorted(tp.partition for tp in revoked))
 
                 def on_partitions_assigned(self, assigned):
+                    runner._wait_in_flight()
                     log.info("%s: partitions assigned %s", runner.spec.name, sorted(tp.partition for tp in assigned))
                     runner.seek_to_stored(assigned)
 
@@ -223,18 +234,22 @@ class ConnectorRunner:
     def _poll_once(self) -> None:
         try:
             if self.consumer is None:
+                self._applied()  # the batch in flight commits before the consumer seeks to the stored offsets
                 self._open()
             records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
             self.last_progress = time.time()
             METRICS.set("hub_connector_last_progress_seconds", self.last_progress, connector=self.spec.name)
+            translated = self.translate(records) if records else None  # while the batch before applies
+            self._applied()  # that batch committed (or its error is raised here)
             if self.retrying_since is not None:  # opened again after a database outage (_poll_failed)
                 self._retried(None)
             if self._log_started_over():
                 return  # positions moved to the log's start; this poll's records come again
-            if records:
-                self.process(records)
+            if translated:
+                self._submit(translated)
                 self._report_lag()
         except OffsetOutOfRangeError as e:
+            self._applied()
             positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
             self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
                                          "the stored offset is not in the log (out of range)", positions)
@@ -257,6 +272,7 @@ class ConnectorRunner:
             log.exception("%s connector stopped", self.spec.name)
             raise
         finally:
+            self._finish_in_flight()
             self._close_consumer()
             if self._dlq is not None:
                 self._dlq.close(timeout=2)
@@ -319,11 +335,70 @@ class ConnectorRunner:
                 METRICS.set("hub_connector_lag", max(0, hw - self.consumer.position(tp)), connector=self.spec.name,
                             partition=str(tp.partition))
 
+    # --- the batch in flight --------------------------------------------------------------------------------
+    def _submit(self, translated: list) -> None:
+        """Apply a translated batch on the applier thread; the caller polls the next one meanwhile. One batch in
+        flight at most: the caller has waited for the one before (``_applied``)."""
+        assert self._in_flight is None, "one batch in flight at most"
+        if self._applier is None:
+            self._applier = ThreadPoolExecutor(max_workers=1,
+                                               thread_name_prefix=f"{threading.current_thread().name}-apply")
+        topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
+        self._in_flight = self._applier.submit(self._apply_retried, translated, topic_id)
+
+    def _wait_in_flight(self) -> None:
+        """Wait until the batch in flight (if any) committed or failed; its error stays for ``_applied``."""
+        f = self._in_flight
+        if f is not None:
+            wait_futures([f])
+
+    def _applied(self) -> None:
+        """Wait for the batch in flight; raise its error (the connector then fails as if it had applied the batch
+        itself); commit its offsets to the consumer group (lag visibility; on this thread, which owns the
+        consumer)."""
+        f, self._in_flight = self._in_flight, None
+        if f is not None:
+            self._commit_to_group(f.result())
+
+    def _finish_in_flight(self) -> None:
+        """On the way out of ``run``: let the batch in flight finish; its error is the connector's failure unless
+        the connector is stopping or already failed."""
+        try:
+            self._applied()
+        except BaseException as e:  # noqa: BLE001
+            if not self.stop_event.is_set() and self.failed is None:
+                self.failed = e
+                log.error("%s: the batch in flight failed: %r", self.spec.name, e)
+        finally:
+            if self._applier is not None:
+                self._applier.shutdown(wait=True)
+                self._applier = None
+
+    def _commit_to_group(self, next_offsets: dict[int, int] | None) -> None:
+        if not (next_offsets and self.group and self.consumer is not None):
+            return
+        from kafka.structs import OffsetAndMetadata
+
+        try:
+            self.consumer.commit_async({TopicPartition(self.topic, p): OffsetAndMetadata(n, "", -1)
+                                        for p, n in next_offsets.items()})
+        except Exception:  # noqa: BLE001 - lag visibility only
+            pass
+
     # --- one batch -----------------------------------------------------------------------------------------
-    def process(self, records: dict) -> None:
-        """Apply one poll's records exactly once, retrying database or broker outages with capped backoff."""
+    def translate(self, records: dict) -> list:
+        """(record, translated event or Rejected) of one poll's records, partition by partition."""
         flat = [r for tp in sorted(records, key=lambda t: t.partition) for r in records[tp]]
-        translated = [(r, self.spec.translate(r.value)) for r in flat]
+        return [(r, self.spec.translate(r.value)) for r in flat]
+
+    def process(self, records: dict) -> None:
+        """Apply one poll's records exactly once, retrying database or broker outages with capped backoff (at
+        once, on this thread: the loop itself overlaps the next poll with it, ``_submit``)."""
+        topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
+        self._commit_to_group(self._apply_retried(self.translate(records), topic_id))
+
+    def _apply_retried(self, translated: list, topic_id: str | None) -> dict[int, int] | None:
+        """``_apply`` until it goes through; returns the next offsets it stored."""
         first_attempt = time.time()
 
         def failed(e: BaseException) -> None:
@@ -333,11 +408,13 @@ class ConnectorRunner:
             self.last_progress = time.time()
 
         # retried until stopped; an unwritable dead-letter topic only for deadletter_give_up_s (then the connector stops)
-        Retry(f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError), log=log,
-              stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=failed, log_recovery=False,
-              give_up=lambda e, s: isinstance(e, DeadLetterUnavailable) and s > self.deadletter_give_up_s,
-              )(self._apply, translated)
+        stored = Retry(f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError),
+                       log=log, stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=failed,
+                       log_recovery=False,
+                       give_up=lambda e, s: isinstance(e, DeadLetterUnavailable) and s > self.deadletter_give_up_s,
+                       )(self._apply, translated, topic_id)
         self._retried(None)
+        return stored
 
     def _retried(self, error: BaseException | None, since: float | None = None) -> None:
         """Note that the current batch, first tried at unix time ``since``, failed (``error``) or went through
@@ -361,14 +438,16 @@ class ConnectorRunner:
         waited = (now or time.time()) - self.retrying_since
         return waited if waited > self.stall_s else None
 
-    def _apply(self, translated: list) -> None:
+    def _apply(self, translated: list, topic_id: str | None = None) -> dict[int, int] | None:
+        """One batch in one transaction; returns the next offsets stored (None: nothing in it was new). Touches
+        no consumer (it may run beside the thread that polls): ``topic_id`` is the topic's id when polled."""
         name = self.spec.name
         with UnitOfWork(self.db, actor=f"connector:{name}") as uow:
             partitions = sorted({r.partition for r, _ in translated})
             stored = offsets.lock(uow, connector=name, topic=self.topic, partitions=partitions, settings=_PLANNER)
             fresh = [(r, t) for r, t in translated if r.offset >= stored.get(r.partition, 0)]
             if not fresh:
-                return
+                return None
             accepted: list[InboundEvent] = []
             dead: list[DeadLetter] = []
             by_event: dict[int, object] = {}
@@ -387,7 +466,6 @@ class ConnectorRunner:
             next_offsets: dict[int, int] = {}
             for r, _ in fresh:
                 next_offsets[r.partition] = max(next_offsets.get(r.partition, 0), r.offset + 1)
-            topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
             offsets.store(uow, connector=name, topic=self.topic, next_offsets=next_offsets, topic_id=topic_id)
             deadletters.record(uow, connector=name, rejected=[
                 Rejection(d.record.topic, d.record.partition, d.record.offset, key_text(d.record.key),
@@ -402,13 +480,6 @@ class ConnectorRunner:
             uow.commit()
         for p in next_offsets:
             self._topic_ids[p] = topic_id
-        if self.group and self.consumer is not None:
-            from kafka.structs import OffsetAndMetadata
-
-            try:
-                self.consumer.commit_async({TopicPartition(self.topic, p): OffsetAndMetadata(n, "", -1) for p, n in next_offsets.items()})
-            except Exception:  # noqa: BLE001 - lag visibility only
-                pass
         self.records_done += len(fresh)
         METRICS.inc("hub_connector_consumed_total", len(fresh), connector=name)
         METRICS.inc("hub_connector_applied_total", result.applied, connector=name)
@@ -419,6 +490,7 @@ class ConnectorRunner:
             METRICS.inc("hub_mismatches_opened_total", n, kind=kind)
         for kind, n in result.mismatches.resolved.items():
             METRICS.inc("hub_mismatches_resolved_total", n, kind=kind)
+        return next_offsets
 
     def _reset_dlq(self) -> None:
         if self._dlq is not None:
