@@ -70,7 +70,7 @@ def opened_event_json(row, template: str, detected_at_json: str, event_id: str) 
     return template % (data, event_id, json_string(row.subject))
 
 
-_PG_OPEN_OF_SUBJECTS = text(
+PG_OPEN_OF_SUBJECTS = text(
     "WITH of_subjects AS MATERIALIZED (SELECT * FROM mismatches WHERE subject = ANY(CAST(:subjects AS varchar(18)[])))"
     " SELECT id, kind, subject, unit_code, source, status, details, caused_by, detected_at, updated_at, resolved_at"
     " FROM of_subjects WHERE status = 'OPEN' AND kind = ANY(CAST(:kinds AS varchar(40)[]))"
@@ -162,7 +162,7 @@ class MismatchBook:
             # its statistics lag behind a table that grows by a mismatch per event — and read EVERY open mismatch
             # of these kinds per batch: 25k index entries, 23 ms after 20k ghost payrolls, growing with each one
             # opened. The materialized CTE leaves it no such choice.
-            return [PlainMismatch(**r._mapping) for r in s.execute(_PG_OPEN_OF_SUBJECTS, {
+            return [PlainMismatch(**r._mapping) for r in s.execute(PG_OPEN_OF_SUBJECTS, {
                 "subjects": array_param(list(subjects)), "kinds": array_param(list(kinds))})]
         q = select(t).where(t.c.kind.in_(kinds), t.c.status == "OPEN", any_of(s, t.c.subject, subjects))
         return [PlainMismatch(**r._mapping) for r in s.execute(q)]
