@@ -51,7 +51,7 @@ from hub.contract.topics import DEADLETTER_TOPIC
 from hub.contract.types import DEADLETTER
 from hub.service_layer import deadletters, offsets
 from hub.service_layer.deadletters import Rejection
-from hub.service_layer.partner_events import apply_events
+from hub.service_layer.partner_events import Upsert, apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("hub.connector")
@@ -459,14 +459,17 @@ class ConnectorRunner:
                         t = dataclasses.replace(t, sent_at=record_time(r))
                     accepted.append(t)
                     by_event[id(t)] = r
-            result = apply_events(uow, accepted, partner_row=self.spec.partner_row, plain=True,
-                                  max_sequence_jump=self.max_sequence_jump)
-            for event, reason in result.conflicts:
-                dead.append(DeadLetter(by_event[id(event)], reason))
             next_offsets: dict[int, int] = {}
             for r, _ in fresh:
                 next_offsets[r.partition] = max(next_offsets.get(r.partition, 0), r.offset + 1)
-            offsets.store(uow, connector=name, topic=self.topic, next_offsets=next_offsets, topic_id=topic_id)
+            # the offsets ride on the batch's write statement (PostgreSQL): no round trip of their own
+            stored_offsets = Upsert(offsets.TABLE, offsets.rows(uow, connector=name, topic=self.topic,
+                                                                 next_offsets=next_offsets, topic_id=topic_id),
+                                    offsets.KEY)
+            result = apply_events(uow, accepted, partner_row=self.spec.partner_row, plain=True,
+                                  max_sequence_jump=self.max_sequence_jump, with_writes=(stored_offsets,))
+            for event, reason in result.conflicts:
+                dead.append(DeadLetter(by_event[id(event)], reason))
             deadletters.record(uow, connector=name, rejected=[
                 Rejection(d.record.topic, d.record.partition, d.record.offset, key_text(d.record.key),
                           d.record.value or b"", d.reason) for d in dead])
