@@ -72,6 +72,9 @@ _PLANNER = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 FETCH_MAX_WAIT_MS = 500
 
 
+# While a batch applies, the loop looks for newly arrived records this often (a poll that finds none costs ~0.1 ms).
+POLL_WHILE_APPLYING_S = 0.005
+
 DEADLETTER_HEAD_BYTES = 1024  # of a message (and of its key) in a dead letter too large to carry all of it
 KEY_TEXT_LIMIT = 200  # characters of a message key kept as text (dead_letters.key, data.key)
 _RECORD_OVERHEAD = 512  # bytes of record batch and record framing around a dead letter's key, value and headers
@@ -239,13 +242,22 @@ class ConnectorRunner:
             records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
             self.last_progress = time.time()
             METRICS.set("hub_connector_last_progress_seconds", self.last_progress, connector=self.spec.name)
-            translated = self.translate(records) if records else None  # while the batch before applies
+            translated = self.translate(records) if records else []  # while the batch before applies
+            try:
+                translated += self._poll_while_applying(len(translated))
+            except OffsetOutOfRangeError:
+                if translated:  # taken from the consumer, not applied: polled again from the stored offsets
+                    self._applied()
+                    self._close_consumer()
+                    return
+                raise
             self._applied()  # that batch committed (or its error is raised here)
             if self.retrying_since is not None:  # opened again after a database outage (_poll_failed)
                 self._retried(None)
             if self._log_started_over():
                 return  # positions moved to the log's start; this poll's records come again
             if translated:
+                translated.sort(key=lambda rt: rt[0].partition)  # by partition, each in offset order (stable)
                 self._submit(translated)
                 self._report_lag()
         except OffsetOutOfRangeError as e:
@@ -253,6 +265,20 @@ class ConnectorRunner:
             positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
             self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
                                          "the stored offset is not in the log (out of range)", positions)
+
+    def _poll_while_applying(self, have: int) -> list:
+        """While the batch in flight applies, keep taking what arrives (translated) into the next batch, up to
+        ``batch_size``: the next batch holds everything that arrived meanwhile, as when polling after the commit,
+        and only the part that arrives during the last few milliseconds waits for the batch after it."""
+        more: list = []
+        f = self._in_flight
+        while f is not None and have + len(more) < self.batch_size and not self.stop_event.is_set():
+            if wait_futures([f], timeout=POLL_WHILE_APPLYING_S).done:
+                break
+            records = self.consumer.poll(timeout_ms=0, max_records=self.batch_size - have - len(more))
+            if records:
+                more += self.translate(records)
+        return more
 
     def _poll_failed(self, e: BaseException) -> None:
         if not isinstance(e, KafkaError):  # the database is down before a batch (reading the stored offsets): as

@@ -13,61 +13,66 @@ from connectors.runner import ConnectorRunner
 
 
 class _Consumer:
-    """Enough of a KafkaConsumer for the loop: every poll returns one new record on partition 0."""
+    """Enough of a KafkaConsumer for the loop: each poll returns the next record on partition 0, ``records`` in all."""
 
-    def __init__(self):
+    def __init__(self, records: int = 1_000_000):
         self.polls = 0
+        self.records = records
+        self.next = 0
         self._client = SimpleNamespace(cluster=SimpleNamespace(topic_id=lambda topic: None))
 
     def poll(self, timeout_ms, max_records):
         self.polls += 1
-        rec = SimpleNamespace(topic="t", partition=0, offset=self.polls - 1, key=None, value=b"{}", timestamp=-1)
+        if self.next >= self.records:
+            return {}
+        rec = SimpleNamespace(topic="t", partition=0, offset=self.next, key=None, value=b"{}", timestamp=-1)
+        self.next += 1
         return {TopicPartition("t", 0): [rec]}
 
     def assignment(self):
         return []
 
 
-def _runner() -> ConnectorRunner:
+def _runner(records: int = 1_000_000) -> ConnectorRunner:
     spec = SimpleNamespace(name="test", topic="t", translate=lambda value: ("translated", value))
     r = ConnectorRunner(spec, db=None, bootstrap="unused")  # type: ignore[arg-type]
-    r.consumer = _Consumer()
+    r.consumer = _Consumer(records)
     return r
 
 
-def test_the_next_batch_is_polled_while_the_one_before_applies_and_batches_apply_one_at_a_time():
-    r = _runner()
+def test_what_arrives_while_a_batch_applies_is_taken_into_the_next_batch_which_applies_after_it():
+    r = _runner(records=5)
     release = threading.Event()
-    applying: list[int] = []  # offsets of the batches whose _apply is running
-    overlaps: list[int] = []
-    applied: list[int] = []
+    applying: list[list[int]] = []  # the batches whose _apply is running
+    overlaps: list[list[int]] = []
+    applied: list[list[int]] = []
 
     def slow_apply(translated, topic_id=None):
-        (rec, _), = translated
+        batch = [rec.offset for rec, _ in translated]
         if applying:
-            overlaps.append(rec.offset)
-        applying.append(rec.offset)
-        if rec.offset == 0:
+            overlaps.append(batch)
+        applying.append(batch)
+        if batch == [0]:
             assert release.wait(10)
-        applying.remove(rec.offset)
-        applied.append(rec.offset)
-        return {0: rec.offset + 1}
+        applying.remove(batch)
+        applied.append(batch)
+        return {0: batch[-1] + 1}
 
     r._apply = slow_apply  # type: ignore[method-assign]
-    r._poll_once()  # batch 0 handed to the applier, which blocks
+    r._poll_once()  # batch [0] handed to the applier, which blocks
     second = threading.Thread(target=r._poll_once)
     second.start()
-    deadline = threading.Event()
-    for _ in range(100):
-        if r.consumer.polls >= 2:
+    pause = threading.Event()
+    for _ in range(250):
+        if r.consumer.next >= 5:
             break
-        deadline.wait(0.02)
-    assert r.consumer.polls == 2 and applied == [], "the second poll waited for the first batch to apply"
+        pause.wait(0.02)
+    assert r.consumer.next == 5 and applied == [], "the loop did not poll while the batch before applied"
     release.set()
     second.join(10)
     r._applied()
     r._finish_in_flight()
-    assert applied == [0, 1] and overlaps == []
+    assert applied == [[0], [1, 2, 3, 4]] and overlaps == []
 
 
 def test_an_error_of_the_batch_in_flight_is_raised_by_the_loop():
