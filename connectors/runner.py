@@ -254,8 +254,10 @@ class ConnectorRunner:
             self._applied()  # that batch committed (or its error is raised here)
             if self.retrying_since is not None:  # opened again after a database outage (_poll_failed)
                 self._retried(None)
-            if self._log_started_over():
-                return  # positions moved to the log's start; this poll's records come again
+            if self._log_started_over():  # those partitions' positions moved to the log's start
+                if translated:  # records taken from the others too: polled again from the stored offsets
+                    self._close_consumer()
+                return
             if translated:
                 translated.sort(key=lambda rt: rt[0].partition)  # by partition, each in offset order (stable)
                 self._submit(translated)
