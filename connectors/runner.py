@@ -72,6 +72,10 @@ _PLANNER = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 FETCH_MAX_WAIT_MS = 500
 
 
+# Poll and translate the next batch while the batch before applies (False: after it commits — the loop of main
+# before session 9; `bench/streaming_bench.py --serial-connectors` measures both).
+PIPELINED = True
+
 # While a batch applies, the loop takes newly arrived records this often (and once more when it has committed).
 POLL_WHILE_APPLYING_S = 0.02
 
@@ -261,6 +265,8 @@ class ConnectorRunner:
             if translated:
                 translated.sort(key=lambda rt: rt[0].partition)  # by partition, each in offset order (stable)
                 self._submit(translated)
+                if not PIPELINED:
+                    self._applied()
                 self._report_lag()
         except OffsetOutOfRangeError as e:
             self._applied()

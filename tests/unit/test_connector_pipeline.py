@@ -86,3 +86,21 @@ def test_an_error_of_the_batch_in_flight_is_raised_by_the_loop():
     with pytest.raises(ValueError):
         r._poll_once()
     r._finish_in_flight()
+
+
+def test_serial_loop_applies_each_batch_before_the_next_poll(monkeypatch):
+    import connectors.runner
+
+    monkeypatch.setattr(connectors.runner, "PIPELINED", False)
+    r = _runner(records=3)
+    applied: list[list[int]] = []
+
+    def apply(translated, topic_id=None):
+        applied.append([rec.offset for rec, _ in translated])
+        return {0: translated[-1][0].offset + 1}
+
+    r._apply = apply  # type: ignore[method-assign]
+    for n in (1, 2, 3):
+        r._poll_once()
+        assert r.consumer.polls == n and applied == [[i] for i in range(n)]
+    r._finish_in_flight()
