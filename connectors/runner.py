@@ -11,8 +11,8 @@ that topic carries the message's head, size and SHA-256 instead of all of it. Da
 retried with capped backoff and never dead-lettered; retrying one batch longer than ``stall_s`` makes the
 connector not ready (hub.bootstrap.readiness).
 
-Pipelined: the connector's thread polls and translates the next batch while another thread (``…-apply``) applies
-the current one — one batch in flight at most, applied in poll order. Everything that moves the consumer's
+Batches are applied on a thread of their own (``…-apply``), one at a time in poll order. With ``PIPELINED`` (off by
+default) the connector's thread polls and translates the next batch meanwhile; without, it waits for each batch. Everything that moves the consumer's
 position from the stored offsets (opening, a rebalance, a log that started over) first waits for the batch in flight
 to commit, and the offset fence above holds regardless: overlapping changes when work happens, not what commits.
 
@@ -72,9 +72,11 @@ _PLANNER = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 FETCH_MAX_WAIT_MS = 500
 
 
-# Poll and translate the next batch while the batch before applies (False: after it commits — the loop of main
-# before session 9; `bench/streaming_bench.py --serial-connectors` measures both).
-PIPELINED = True
+# Poll and translate the next batch while the batch before applies (True), or only after it committed (False).
+# Off: on the shared 2-core machine of session 9 (docs/bench-streaming.md) the pipelined loop gave no gain at
+# 1,000 events/s and a worse 200/s p99 (its extra polls cost the bench process ~0.04 ms and the broker ~0.08 ms
+# of CPU per event); `bench/streaming_bench.py --pipelined-connectors` measures it on a quiet machine.
+PIPELINED = False
 
 # While a batch applies, the loop takes newly arrived records this often (and once more when it has committed).
 POLL_WHILE_APPLYING_S = 0.02

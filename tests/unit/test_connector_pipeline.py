@@ -1,5 +1,6 @@
-"""The connector's loop polls and translates the next batch while the batch before it applies — one batch in
-flight at most, applied in poll order — and an applier's failure is the connector's failure."""
+"""With ``connectors.runner.PIPELINED`` the connector's loop polls and translates the next batch while the batch
+before it applies — one batch in flight at most, applied in poll order — and an applier's failure is the
+connector's failure; without (the default), each batch is applied before the next poll."""
 
 from __future__ import annotations
 
@@ -40,7 +41,14 @@ def _runner(records: int = 1_000_000) -> ConnectorRunner:
     return r
 
 
-def test_what_arrives_while_a_batch_applies_is_taken_into_the_next_batch_which_applies_after_it():
+@pytest.fixture
+def pipelined(monkeypatch):
+    import connectors.runner
+
+    monkeypatch.setattr(connectors.runner, "PIPELINED", True)
+
+
+def test_what_arrives_while_a_batch_applies_is_taken_into_the_next_batch_which_applies_after_it(pipelined):
     r = _runner(records=5)
     release = threading.Event()
     applying: list[list[int]] = []  # the batches whose _apply is running
@@ -75,7 +83,7 @@ def test_what_arrives_while_a_batch_applies_is_taken_into_the_next_batch_which_a
     assert applied == [[0], [1, 2, 3, 4]] and overlaps == []
 
 
-def test_an_error_of_the_batch_in_flight_is_raised_by_the_loop():
+def test_an_error_of_the_batch_in_flight_is_raised_by_the_loop(pipelined):
     r = _runner()
 
     def broken(translated, topic_id=None):
