@@ -11,6 +11,11 @@ that topic carries the message's head, size and SHA-256 instead of all of it. Da
 retried with capped backoff and never dead-lettered; retrying one batch longer than ``stall_s`` makes the
 connector not ready (hub.bootstrap.readiness).
 
+Batches are applied on a thread of their own (``…-apply``), one at a time in poll order. With ``PIPELINED`` (off by
+default) the connector's thread polls and translates the next batch meanwhile; without, it waits for each batch. Everything that moves the consumer's
+position from the stored offsets (opening, a rebalance, a log that started over) first waits for the batch in flight
+to commit, and the offset fence above holds regardless: overlapping changes when work happens, not what commits.
+
 A topic whose log started over (a broker that lost its data re-created it: its topic id changed, or, where the broker
 reports no topic ids, its high watermark fell below our position) is consumed again from its first offset: the
 new events are applied, not skipped until the log reaches the stored offset; event ids keep the replay idempotent.
@@ -24,6 +29,8 @@ import hashlib
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -44,7 +51,7 @@ from hub.contract.topics import DEADLETTER_TOPIC
 from hub.contract.types import DEADLETTER
 from hub.service_layer import deadletters, offsets
 from hub.service_layer.deadletters import Rejection
-from hub.service_layer.partner_events import apply_events
+from hub.service_layer.partner_events import Upsert, apply_events
 from hub.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("hub.connector")
@@ -64,6 +71,15 @@ _PLANNER = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 # connectors' threads then wait for (one GIL).
 FETCH_MAX_WAIT_MS = 500
 
+
+# Poll and translate the next batch while the batch before applies (True), or only after it committed (False).
+# Off: on the shared 2-core machine of session 9 (docs/bench-streaming.md) the pipelined loop gave no gain at
+# 1,000 events/s and a worse 200/s p99 (its extra polls cost the bench process ~0.04 ms and the broker ~0.08 ms
+# of CPU per event); `bench/streaming_bench.py --pipelined-connectors` measures it on a quiet machine.
+PIPELINED = False
+
+# While a batch applies, the loop takes newly arrived records this often (and once more when it has committed).
+POLL_WHILE_APPLYING_S = 0.02
 
 DEADLETTER_HEAD_BYTES = 1024  # of a message (and of its key) in a dead letter too large to carry all of it
 KEY_TEXT_LIMIT = 200  # characters of a message key kept as text (dead_letters.key, data.key)
@@ -168,6 +184,8 @@ class ConnectorRunner:
         self.retrying_since: float | None = None  # unix time the current batch first failed; None: not retrying
         self.retry_error: str | None = None  # the last failure's class, while retrying
         self._topic_ids: dict[int, str | None] = {}  # partition -> topic id its position was stored under
+        self._applier: ThreadPoolExecutor | None = None  # applies the batch in flight (_submit)
+        self._in_flight: Future | None = None  # the batch being applied while the next one is polled
 
     # --- offsets -------------------------------------------------------------------------------------------
     def stored_offsets(self) -> dict[int, tuple[int, str | None]]:
@@ -199,9 +217,11 @@ class ConnectorRunner:
 
             class _Listener(ConsumerRebalanceListener):
                 def on_partitions_revoked(self, revoked):
+                    runner._wait_in_flight()  # its offsets committed before another copy reads them
                     log.info("%s: partitions revoked %s", runner.spec.name, sorted(tp.partition for tp in revoked))
 
                 def on_partitions_assigned(self, assigned):
+                    runner._wait_in_flight()
                     log.info("%s: partitions assigned %s", runner.spec.name, sorted(tp.partition for tp in assigned))
                     runner.seek_to_stored(assigned)
 
@@ -223,21 +243,57 @@ class ConnectorRunner:
     def _poll_once(self) -> None:
         try:
             if self.consumer is None:
+                self._applied()  # the batch in flight commits before the consumer seeks to the stored offsets
                 self._open()
             records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
             self.last_progress = time.time()
             METRICS.set("hub_connector_last_progress_seconds", self.last_progress, connector=self.spec.name)
+            translated = self.translate(records) if records else []  # while the batch before applies
+            try:
+                translated += self._poll_while_applying(len(translated))
+            except OffsetOutOfRangeError:
+                if translated:  # taken from the consumer, not applied: polled again from the stored offsets
+                    self._applied()
+                    self._close_consumer()
+                    return
+                raise
+            self._applied()  # that batch committed (or its error is raised here)
             if self.retrying_since is not None:  # opened again after a database outage (_poll_failed)
                 self._retried(None)
-            if self._log_started_over():
-                return  # positions moved to the log's start; this poll's records come again
-            if records:
-                self.process(records)
+            if self._log_started_over():  # those partitions' positions moved to the log's start
+                if translated:  # records taken from the others too: polled again from the stored offsets
+                    self._close_consumer()
+                return
+            if translated:
+                translated.sort(key=lambda rt: rt[0].partition)  # by partition, each in offset order (stable)
+                self._submit(translated)
+                if not PIPELINED:
+                    self._applied()
                 self._report_lag()
         except OffsetOutOfRangeError as e:
+            self._applied()
             positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
             self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
                                          "the stored offset is not in the log (out of range)", positions)
+
+    def _poll_while_applying(self, have: int) -> list:
+        """While the batch in flight applies, keep taking what arrives (translated) into the next batch, up to
+        ``batch_size``, and once more when it has committed: the next batch holds everything that arrived
+        meanwhile, as when polling after the commit, with most of it translated already. A poll costs ~0.1 ms of
+        CPU even when it finds nothing, and more in the client's network thread (fetches): so not more often than
+        every POLL_WHILE_APPLYING_S."""
+        more: list = []
+        f = self._in_flight
+        if f is None:
+            return more
+        while have + len(more) < self.batch_size and not self.stop_event.is_set():
+            done = bool(wait_futures([f], timeout=POLL_WHILE_APPLYING_S).done)
+            records = self.consumer.poll(timeout_ms=0, max_records=self.batch_size - have - len(more))
+            if records:
+                more += self.translate(records)
+            if done:
+                break
+        return more
 
     def _poll_failed(self, e: BaseException) -> None:
         if not isinstance(e, KafkaError):  # the database is down before a batch (reading the stored offsets): as
@@ -257,6 +313,7 @@ class ConnectorRunner:
             log.exception("%s connector stopped", self.spec.name)
             raise
         finally:
+            self._finish_in_flight()
             self._close_consumer()
             if self._dlq is not None:
                 self._dlq.close(timeout=2)
@@ -319,11 +376,70 @@ class ConnectorRunner:
                 METRICS.set("hub_connector_lag", max(0, hw - self.consumer.position(tp)), connector=self.spec.name,
                             partition=str(tp.partition))
 
+    # --- the batch in flight --------------------------------------------------------------------------------
+    def _submit(self, translated: list) -> None:
+        """Apply a translated batch on the applier thread; the caller polls the next one meanwhile. One batch in
+        flight at most: the caller has waited for the one before (``_applied``)."""
+        assert self._in_flight is None, "one batch in flight at most"
+        if self._applier is None:
+            self._applier = ThreadPoolExecutor(max_workers=1,
+                                               thread_name_prefix=f"{threading.current_thread().name}-apply")
+        topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
+        self._in_flight = self._applier.submit(self._apply_retried, translated, topic_id)
+
+    def _wait_in_flight(self) -> None:
+        """Wait until the batch in flight (if any) committed or failed; its error stays for ``_applied``."""
+        f = self._in_flight
+        if f is not None:
+            wait_futures([f])
+
+    def _applied(self) -> None:
+        """Wait for the batch in flight; raise its error (the connector then fails as if it had applied the batch
+        itself); commit its offsets to the consumer group (lag visibility; on this thread, which owns the
+        consumer)."""
+        f, self._in_flight = self._in_flight, None
+        if f is not None:
+            self._commit_to_group(f.result())
+
+    def _finish_in_flight(self) -> None:
+        """On the way out of ``run``: let the batch in flight finish; its error is the connector's failure unless
+        the connector is stopping or already failed."""
+        try:
+            self._applied()
+        except BaseException as e:  # noqa: BLE001
+            if not self.stop_event.is_set() and self.failed is None:
+                self.failed = e
+                log.error("%s: the batch in flight failed: %r", self.spec.name, e)
+        finally:
+            if self._applier is not None:
+                self._applier.shutdown(wait=True)
+                self._applier = None
+
+    def _commit_to_group(self, next_offsets: dict[int, int] | None) -> None:
+        if not (next_offsets and self.group and self.consumer is not None):
+            return
+        from kafka.structs import OffsetAndMetadata
+
+        try:
+            self.consumer.commit_async({TopicPartition(self.topic, p): OffsetAndMetadata(n, "", -1)
+                                        for p, n in next_offsets.items()})
+        except Exception:  # noqa: BLE001 - lag visibility only
+            pass
+
     # --- one batch -----------------------------------------------------------------------------------------
-    def process(self, records: dict) -> None:
-        """Apply one poll's records exactly once, retrying database or broker outages with capped backoff."""
+    def translate(self, records: dict) -> list:
+        """(record, translated event or Rejected) of one poll's records, partition by partition."""
         flat = [r for tp in sorted(records, key=lambda t: t.partition) for r in records[tp]]
-        translated = [(r, self.spec.translate(r.value)) for r in flat]
+        return [(r, self.spec.translate(r.value)) for r in flat]
+
+    def process(self, records: dict) -> None:
+        """Apply one poll's records exactly once, retrying database or broker outages with capped backoff (at
+        once, on this thread: the loop itself overlaps the next poll with it, ``_submit``)."""
+        topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
+        self._commit_to_group(self._apply_retried(self.translate(records), topic_id))
+
+    def _apply_retried(self, translated: list, topic_id: str | None) -> dict[int, int] | None:
+        """``_apply`` until it goes through; returns the next offsets it stored."""
         first_attempt = time.time()
 
         def failed(e: BaseException) -> None:
@@ -333,11 +449,13 @@ class ConnectorRunner:
             self.last_progress = time.time()
 
         # retried until stopped; an unwritable dead-letter topic only for deadletter_give_up_s (then the connector stops)
-        Retry(f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError), log=log,
-              stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=failed, log_recovery=False,
-              give_up=lambda e, s: isinstance(e, DeadLetterUnavailable) and s > self.deadletter_give_up_s,
-              )(self._apply, translated)
+        stored = Retry(f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError),
+                       log=log, stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=failed,
+                       log_recovery=False,
+                       give_up=lambda e, s: isinstance(e, DeadLetterUnavailable) and s > self.deadletter_give_up_s,
+                       )(self._apply, translated, topic_id)
         self._retried(None)
+        return stored
 
     def _retried(self, error: BaseException | None, since: float | None = None) -> None:
         """Note that the current batch, first tried at unix time ``since``, failed (``error``) or went through
@@ -361,14 +479,16 @@ class ConnectorRunner:
         waited = (now or time.time()) - self.retrying_since
         return waited if waited > self.stall_s else None
 
-    def _apply(self, translated: list) -> None:
+    def _apply(self, translated: list, topic_id: str | None = None) -> dict[int, int] | None:
+        """One batch in one transaction; returns the next offsets stored (None: nothing in it was new). Touches
+        no consumer (it may run beside the thread that polls): ``topic_id`` is the topic's id when polled."""
         name = self.spec.name
         with UnitOfWork(self.db, actor=f"connector:{name}") as uow:
             partitions = sorted({r.partition for r, _ in translated})
             stored = offsets.lock(uow, connector=name, topic=self.topic, partitions=partitions, settings=_PLANNER)
             fresh = [(r, t) for r, t in translated if r.offset >= stored.get(r.partition, 0)]
             if not fresh:
-                return
+                return None
             accepted: list[InboundEvent] = []
             dead: list[DeadLetter] = []
             by_event: dict[int, object] = {}
@@ -380,15 +500,17 @@ class ConnectorRunner:
                         t = dataclasses.replace(t, sent_at=record_time(r))
                     accepted.append(t)
                     by_event[id(t)] = r
-            result = apply_events(uow, accepted, partner_row=self.spec.partner_row, plain=True,
-                                  max_sequence_jump=self.max_sequence_jump)
-            for event, reason in result.conflicts:
-                dead.append(DeadLetter(by_event[id(event)], reason))
             next_offsets: dict[int, int] = {}
             for r, _ in fresh:
                 next_offsets[r.partition] = max(next_offsets.get(r.partition, 0), r.offset + 1)
-            topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
-            offsets.store(uow, connector=name, topic=self.topic, next_offsets=next_offsets, topic_id=topic_id)
+            # the offsets ride on the batch's write statement (PostgreSQL): no round trip of their own
+            stored_offsets = Upsert(offsets.TABLE, offsets.rows(uow, connector=name, topic=self.topic,
+                                                                 next_offsets=next_offsets, topic_id=topic_id),
+                                    offsets.KEY)
+            result = apply_events(uow, accepted, partner_row=self.spec.partner_row, plain=True,
+                                  max_sequence_jump=self.max_sequence_jump, with_writes=(stored_offsets,))
+            for event, reason in result.conflicts:
+                dead.append(DeadLetter(by_event[id(event)], reason))
             deadletters.record(uow, connector=name, rejected=[
                 Rejection(d.record.topic, d.record.partition, d.record.offset, key_text(d.record.key),
                           d.record.value or b"", d.reason) for d in dead])
@@ -402,13 +524,6 @@ class ConnectorRunner:
             uow.commit()
         for p in next_offsets:
             self._topic_ids[p] = topic_id
-        if self.group and self.consumer is not None:
-            from kafka.structs import OffsetAndMetadata
-
-            try:
-                self.consumer.commit_async({TopicPartition(self.topic, p): OffsetAndMetadata(n, "", -1) for p, n in next_offsets.items()})
-            except Exception:  # noqa: BLE001 - lag visibility only
-                pass
         self.records_done += len(fresh)
         METRICS.inc("hub_connector_consumed_total", len(fresh), connector=name)
         METRICS.inc("hub_connector_applied_total", result.applied, connector=name)
@@ -419,6 +534,7 @@ class ConnectorRunner:
             METRICS.inc("hub_mismatches_opened_total", n, kind=kind)
         for kind, n in result.mismatches.resolved.items():
             METRICS.inc("hub_mismatches_resolved_total", n, kind=kind)
+        return next_offsets
 
     def _reset_dlq(self) -> None:
         if self._dlq is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
@@ -100,6 +100,16 @@ def append(session: Session, operations: list[Operation], *, now: datetime | Non
         rows.append(dict(seq=seq, at=at, actor=op.actor, action=op.action, entity=op.entity,
                          entity_id=op.entity_id, before=before, after=after, prev_hash=prev, hash=h))
         prev = h
+    if session.get_bind().dialect.name == "postgresql":
+        # The entries and the new head in one statement (one round trip less per transaction: a connector's
+        # batch appends one entry; the head row is locked by the SELECT above either way).
+        from hub.adapters.bulk import unnest_insert_sql
+
+        sql, params = unnest_insert_sql(session.get_bind().dialect, OperationLogRow.__table__, rows, None, False)
+        session.execute(text(f"WITH entries AS ({sql} RETURNING 1) UPDATE audit_chain_head "
+                             "SET seq = :head_seq, hash = :head_hash, key_id = :head_key_id WHERE id = 1"),
+                        {**params, "head_seq": seq, "head_hash": prev, "head_key_id": head.key_id})
+        return
     session.execute(OperationLogRow.__table__.insert(), rows)
     session.execute(update(AuditChainHeadRow).where(AuditChainHeadRow.id == 1)
                     .values(seq=seq, hash=prev, key_id=head.key_id))

@@ -42,9 +42,19 @@ def lock(uow: UnitOfWork, *, connector: str, topic: str, partitions: list[int],
 
 def store(uow: UnitOfWork, *, connector: str, topic: str, next_offsets: dict[int, int], topic_id: str | None) -> None:
     """Store the next offset of each partition, in the transaction of the effects they cover."""
-    upsert(uow.session, ConsumerOffsetRow.__table__,
-           [dict(connector=connector, topic=topic, partition=p, next_offset=n, topic_id=topic_id, updated_at=uow.now)
-            for p, n in sorted(next_offsets.items())], _KEY)
+    upsert(uow.session, TABLE, rows(uow, connector=connector, topic=topic, next_offsets=next_offsets,
+                                    topic_id=topic_id), _KEY)
+
+
+TABLE = ConsumerOffsetRow.__table__
+KEY = tuple(_KEY)
+
+
+def rows(uow: UnitOfWork, *, connector: str, topic: str, next_offsets: dict[int, int],
+         topic_id: str | None) -> list[dict]:
+    """The rows ``store`` upserts (on ``KEY``), for a caller that writes them with its own statement."""
+    return [dict(connector=connector, topic=topic, partition=p, next_offset=n, topic_id=topic_id, updated_at=uow.now)
+            for p, n in sorted(next_offsets.items())]
 
 
 def reset(uow: UnitOfWork, *, connector: str, topic: str, starts: dict[int, int], topic_id: str | None,

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 
 from hub.adapters.bulk import any_of, array_param, insert_rows, unnest_insert_sql, upsert
 from hub.adapters.orm import AppliedEventRow, PersonRow, SubjectSequenceRow
@@ -29,6 +29,15 @@ from hub.service_layer.mismatches import MismatchBook, MismatchTally
 from hub.service_layer.partner_views import IDENTITY, VIEWS, BatchViews, PartnerRow
 from hub.service_layer.reconcile import lock_persons, reconcile_persons
 from hub.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Rows to insert or, for a key that exists, update (every other column) — with a batch's writes."""
+
+    table: Table
+    rows: list[dict]
+    key: tuple[str, ...]
 
 
 @dataclass
@@ -42,14 +51,16 @@ class BatchResult:
 
 def apply_events(uow: UnitOfWork, events: list, *, partner_row: Callable[[object], PartnerRow],
                  book: MismatchBook | None = None, plain: bool = False,
-                 max_sequence_jump: int | None = None) -> BatchResult:
+                 max_sequence_jump: int | None = None, with_writes: tuple[Upsert, ...] = ()) -> BatchResult:
     """Apply validated InboundEvents (hub.contract.inbound) in order; returns what happened to each.
 
     ``partner_row``: the connector's mapping of an event to its row of a partner view (``ConnectorSpec.partner_row``;
     ``connectors.spec.partner_row`` for any department's). ``plain=True``: this transaction holds no mismatch as an
     ORM object (a connector's batch), so reconciliation may read and write mismatches as plain rows (see
     ``reconcile_persons``). ``max_sequence_jump``: how far a `sequence` may lie ahead of the last one applied for the
-    same person (``HUB_CONNECTOR_MAX_SEQUENCE_JUMP``); None: any distance.
+    same person (``HUB_CONNECTOR_MAX_SEQUENCE_JUMP``); None: any distance. ``with_writes``: more rows to upsert
+    in the transaction, on PostgreSQL in the batch's one write statement (a connector's consumed offsets: no round
+    trip of their own); written also when no event is applied.
 
     Set-based: the batch is judged in Python against what one lookup read for the whole batch (applied event ids,
     last sequences, the stored records of views kept by period), and written with one statement per table over
@@ -58,6 +69,8 @@ def apply_events(uow: UnitOfWork, events: list, *, partner_row: Callable[[object
     book = book or MismatchBook(uow, res.mismatches)
     res.mismatches = book.tally
     if not events:
+        for w in with_writes:
+            upsert(uow.session, w.table, w.rows, list(w.key))
         return res
     now = uow.now
     # The reconciliation locks before any partner table: a monthly comparison holds the global lock exclusively
@@ -101,13 +114,15 @@ def apply_events(uow: UnitOfWork, events: list, *, partner_row: Callable[[object
     writes = views.writes(facts.latest)
     seq_rows = [dict(source=a, subject=b, sequence=n) for (a, b), n in new_seqs.items()]
     if uow.is_postgres:
-        _pg_write(uow.session, new_applied, seq_rows, writes)
+        _pg_write(uow.session, new_applied, seq_rows, writes, with_writes)
     else:
         s = uow.session
         for view, rows, keep in writes:
             upsert(s, view.table, rows, list(view.key), keep=keep)
         insert_rows(s, AppliedEventRow.__table__, new_applied)
         upsert(s, SubjectSequenceRow.__table__, seq_rows, ["source", "subject"])
+        for w in with_writes:
+            upsert(s, w.table, w.rows, list(w.key))
     identity = {r.values["id_number"]: r.values for r in views.of(IDENTITY)}
     if identity:
         verify_identities(uow, identity)
@@ -182,9 +197,11 @@ def _lookup(uow: UnitOfWork, events: list, latest_keys: dict[str, list[tuple]]) 
     return facts
 
 
-def _pg_write(session, applied: list[dict], sequences: list[dict], writes: list) -> None:
-    """PostgreSQL: a batch's applied events, last sequences and partner-view rows in ONE statement — each an
-    ``INSERT … SELECT unnest(arrays)`` as a data-modifying CTE (distinct tables, so no row is touched twice)."""
+def _pg_write(session, applied: list[dict], sequences: list[dict], writes: list,
+              with_writes: tuple[Upsert, ...] = ()) -> None:
+    """PostgreSQL: a batch's applied events, last sequences, partner-view rows (and ``with_writes``) in ONE
+    statement — each an ``INSERT … SELECT unnest(arrays)`` as a data-modifying CTE (distinct tables, so no row is
+    touched twice)."""
     dialect = session.get_bind().dialect
     parts: list[tuple[str, dict]] = []
     if applied:
@@ -194,6 +211,9 @@ def _pg_write(session, applied: list[dict], sequences: list[dict], writes: list)
                                        prefix="s"))
     for i, (view, rows, keep) in enumerate(writes):
         parts.append(unnest_insert_sql(dialect, view.table, rows, view.key, True, keep=keep, prefix=f"v{i}_"))
+    for i, w in enumerate(with_writes):
+        if w.rows:
+            parts.append(unnest_insert_sql(dialect, w.table, w.rows, w.key, True, prefix=f"x{i}_"))
     if not parts:
         return
     params: dict = {}

@@ -36,7 +36,7 @@ from hub.domain.reconciliation import (
     RegistryView,
     person_findings,
 )
-from hub.service_layer.mismatches import MismatchBook
+from hub.service_layer.mismatches import PG_OPEN_OF_SUBJECTS, MismatchBook
 from hub.service_layer.unit_of_work import UnitOfWork
 
 CHUNK = 2000
@@ -224,7 +224,10 @@ def reconcile_persons(uow: UnitOfWork, book: MismatchBook, id_numbers: Iterable[
     wanted = set(ids)
     for part in ([None] if len(ids) > FULL_SCAN_THRESHOLD else _chunks(ids)):
         q = select(MismatchRow).where(MismatchRow.kind.in_(kinds), MismatchRow.status == "OPEN")
-        if part is not None:
+        if part is not None and uow.is_postgres:  # by person first (MismatchBook.load_open_plain says why)
+            q = select(MismatchRow).from_statement(PG_OPEN_OF_SUBJECTS).params(
+                subjects=array_param(part), kinds=array_param(kinds))
+        elif part is not None:
             q = q.where(any_of(uow.session, MismatchRow.subject, part))
         for row in uow.session.execute(q).scalars():
             if row.subject in wanted:
