@@ -37,10 +37,14 @@ def _at(value: datetime) -> str:
 def seal_hash(prev_hash: str, seq: int, at: str, rows: list[tuple], key: bytes | None) -> str:
     """The MAC over a seal and its rows (token_id, actor, role, id_number, operation, field, purpose, outcome), in a
     fixed order (the rows of one batch are distinct by ID number, field and outcome)."""
-    if len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1:
-        ordered = sorted(rows, key=itemgetter(3))  # the usual batch: the same order, sorted by ID number alone
-    else:
-        ordered = sorted(rows, key=lambda r: (r[3], r[5], r[7] or "", r[4] or "", r[6] or ""))
+    try:
+        if len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1:
+            ordered = sorted(rows, key=itemgetter(3))  # the usual batch: the same order, sorted by ID number alone
+        else:
+            ordered = sorted(rows, key=lambda r: (r[3], r[5], r[7] or "", r[4] or "", r[6] or ""))
+    except TypeError:  # an ID number that is not text (a NULL array element, a number in SQLite's JSON): never
+        # written by write_reads, so never in a genuine seal; ordered by its text so that verify reports a mismatch
+        ordered = sorted(rows, key=lambda r: (str(r[3]), r[5], r[7] or "", r[4] or "", r[6] or ""))
     return mac(key, _payload([prev_hash, seq, at, ordered]))
 
 
@@ -193,6 +197,7 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> 
         checked += len(rows)
     if head_seq != last or head_hash != prev:
         problems.append(f"access chain head says seal {head_seq}, the seals end at {last} (tail deleted or head edited)")
+    problems += _numbering_problems(session, head.reads)
     # a batch's id is its first read's number
     first_sealed = session.scalar(select(func.min(AccessLogBatchRow.id)).where(AccessLogBatchRow.seal_seq.is_not(None)))
     unsealed = select(func.count()).select_from(AccessLogRow).where(AccessLogRow.seal_seq.is_(None))
@@ -205,6 +210,26 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> 
     if legacy:
         report.notes.append(f"{legacy} access-log row(s) from before sealing (migration 0009) are outside the chain")
     return report
+
+
+def _numbering_problems(session: Session, head_reads: int) -> list[str]:
+    """The reads' numbers (migration 0019): a batch holds the reads ``id`` .. ``id + len(id_numbers) - 1``, so
+    batches must not overlap (a batch renumbered, or the head's counter lowered and then used: two reads with one
+    number), and the head's ``reads`` must be the last read's number — the next batch is numbered from it, and it
+    is not covered by a seal. Gaps between batches are allowed (old rows numbered by a sequence, before 0019)."""
+    b = AccessLogBatchRow.__table__.c
+    end = (b.id + AccessLogBatchRow.reads() - 1).label("end")
+    ranges = select(b.id, func.max(end).over(order_by=b.id, rows=(None, -1)).label("before")).subquery()
+    overlaps = session.scalar(select(func.count()).select_from(ranges).where(ranges.c.before >= ranges.c.id))
+    last = session.scalar(select(func.coalesce(func.max(end), 0)))
+    problems = []
+    if overlaps:
+        problems.append(f"{overlaps} access-log batch(es) overlap the numbers of the batches before them "
+                        "(a batch renumbered, or reads numbered from an edited head)")
+    if head_reads != last:
+        problems.append(f"access chain head counts {head_reads} reads, the last read is number {last} "
+                        "(the head's reads counter edited, or the last reads deleted)")
+    return problems
 
 
 def rekey(session: Session, *, new_key: bytes, old_key: bytes | None = None, from_unkeyed: bool = False,
