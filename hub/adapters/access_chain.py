@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from operator import itemgetter
 
 import orjson
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
@@ -260,3 +260,37 @@ def rekey(session: Session, *, new_key: bytes, old_key: bytes | None = None, fro
         session.execute(statement, pending)
     session.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).values(hash=prev, key_id=key_id(new_key)))
     return count
+
+
+# The GIN index of the batches' ID numbers (migration 0019) keeps new entries in a pending list (fast update) that
+# is merged into the index when it passes gin_pending_list_limit (4 MB, ~50 big pages): by the INSERT that passes
+# it, i.e. inside a request, 180–230 ms of CPU (docs/bench-graphql.md, session 9). Autovacuum rarely takes it over
+# (it counts rows, and a page is one row). `hub up` merges it in the background instead (``keep_pending_reads_merged``).
+GIN_INDEX = "ix_access_log_batches_id_numbers"
+MERGE_EVERY_S = 5.0
+
+
+def merge_pending_reads(db) -> int:
+    """Merge the GIN pending list of the batches' ID numbers into the index (PostgreSQL; SQLite has none); the
+    number of pending pages merged. Inserts meanwhile go on appending to the list; one that passes the limit
+    while this merge runs skips its own merge."""
+    if not db.is_postgres:
+        return 0
+    with db.engine.connect() as c:
+        merged = c.execute(text(f"SELECT gin_clean_pending_list('{GIN_INDEX}'::regclass)")).scalar_one()
+        c.commit()
+    return int(merged or 0)
+
+
+def keep_pending_reads_merged(db, stop_event, every_s: float | None = None) -> None:
+    """Merge the pending list every ``every_s`` seconds until ``stop_event`` is set: a request then finds it
+    merged unless more than ~50 big pages were written within one interval. A failed merge (the database
+    restarting) is logged and retried at the next interval."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    while not stop_event.wait(MERGE_EVERY_S if every_s is None else every_s):
+        try:
+            merge_pending_reads(db)
+        except Exception:  # noqa: BLE001 - retried at the next interval
+            log.warning("merging the access log's GIN pending list failed; retried", exc_info=True)
