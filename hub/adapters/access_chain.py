@@ -292,5 +292,9 @@ def keep_pending_reads_merged(db, stop_event, every_s: float | None = None) -> N
     while not stop_event.wait(MERGE_EVERY_S if every_s is None else every_s):
         try:
             merge_pending_reads(db)
-        except Exception:  # noqa: BLE001 - retried at the next interval
+        except Exception as e:  # noqa: BLE001 - retried at the next interval
+            if getattr(getattr(e, "orig", None), "sqlstate", None) == "42501":  # not the index's owner: never will be
+                log.warning("the access log's GIN pending list is not merged in the background: the hub's database "
+                            "user does not own %s (requests merge it, as without hub up's merge)", GIN_INDEX)
+                return
             log.warning("merging the access log's GIN pending list failed; retried", exc_info=True)

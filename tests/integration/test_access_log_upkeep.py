@@ -104,3 +104,30 @@ def test_sqlite_has_nothing_to_merge(tmp_path):
         assert hub.threads == [] and access_chain.merge_pending_reads(db) == 0
     finally:
         db.dispose()
+
+
+def test_a_database_user_that_does_not_own_the_index_stops_the_merge_once_with_a_warning(pg_url, caplog):
+    """`gin_clean_pending_list` needs the index's owner: a hub running as a lesser user would fail every 5 s."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    role = f"hub_user_{uuid.uuid4().hex[:8]}"
+    owner = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with owner.connect() as c:
+        c.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    db = connect(pg_url.replace("postgres@", f"{role}@", 1))
+    stop = threading.Event()
+    try:
+        t = threading.Thread(target=access_chain.keep_pending_reads_merged, args=(db, stop, 0.01))
+        t.start()
+        t.join(timeout=5)
+        assert not t.is_alive()  # stopped by itself
+        assert [r for r in caplog.records if "does not own" in r.getMessage()]
+    finally:
+        stop.set()
+        db.dispose()
+        with owner.connect() as c:
+            c.execute(text(f'DROP OWNED BY "{role}"'))
+            c.execute(text(f'DROP ROLE "{role}"'))
+        owner.dispose()
