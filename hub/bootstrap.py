@@ -159,6 +159,19 @@ def start_outbox_relay(hub: Hub):
     return relay
 
 
+def start_access_log_upkeep(hub: Hub) -> None:
+    """PostgreSQL: merge the access log's GIN pending list in the background, not inside a request
+    (hub.adapters.access_chain.keep_pending_reads_merged). One thread in `hub up`'s process, whatever the workers."""
+    from hub.adapters.access_chain import keep_pending_reads_merged
+
+    if not hub.db.is_postgres:
+        return
+    t = threading.Thread(target=_guard(lambda: keep_pending_reads_merged(hub.db, hub.stop_event), "access-log upkeep"),
+                         name="access-log-upkeep", daemon=True)
+    t.start()
+    hub.threads.append(t)
+
+
 def share_metrics_with_workers(hub: Hub, every_s: float = 1.0) -> str:
     """`hub up` with HUB_HTTP_WORKERS > 1, before connectors and relay start: count in a fresh per-run directory
     (prometheus_client multiprocess mode; the worker processes inherit it through the environment) so that whichever

@@ -534,8 +534,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     import uvicorn
 
     from hub.api.app import create_app
-    from hub.bootstrap import (build, ensure_topics, readiness, share_metrics_with_workers, start_connectors,
-                               start_daily_checks, start_outbox_relay)
+    from hub.bootstrap import (build, ensure_topics, readiness, share_metrics_with_workers, start_access_log_upkeep,
+                               start_connectors, start_daily_checks, start_outbox_relay)
 
     settings = state.settings(http_host=host, http_port=port)
     names = _connector_names(connectors)
@@ -564,6 +564,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         if names:
             start_connectors(hub, names)
         start_outbox_relay(hub)
+        start_access_log_upkeep(hub)  # PostgreSQL: the GIN pending-list merge off the request path
         workers = settings.http_workers
         if workers > 1:  # worker processes build their own app (hub.api.app.worker_app) from the environment
             import os

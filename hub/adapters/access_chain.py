@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from operator import itemgetter
 
 import orjson
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
@@ -37,10 +37,14 @@ def _at(value: datetime) -> str:
 def seal_hash(prev_hash: str, seq: int, at: str, rows: list[tuple], key: bytes | None) -> str:
     """The MAC over a seal and its rows (token_id, actor, role, id_number, operation, field, purpose, outcome), in a
     fixed order (the rows of one batch are distinct by ID number, field and outcome)."""
-    if len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1:
-        ordered = sorted(rows, key=itemgetter(3))  # the usual batch: the same order, sorted by ID number alone
-    else:
-        ordered = sorted(rows, key=lambda r: (r[3], r[5], r[7] or "", r[4] or "", r[6] or ""))
+    try:
+        if len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1:
+            ordered = sorted(rows, key=itemgetter(3))  # the usual batch: the same order, sorted by ID number alone
+        else:
+            ordered = sorted(rows, key=lambda r: (r[3], r[5], r[7] or "", r[4] or "", r[6] or ""))
+    except TypeError:  # an ID number that is not text (a NULL array element, a number in SQLite's JSON): never
+        # written by write_reads, so never in a genuine seal; ordered by its text so that verify reports a mismatch
+        ordered = sorted(rows, key=lambda r: (str(r[3]), r[5], r[7] or "", r[4] or "", r[6] or ""))
     return mac(key, _payload([prev_hash, seq, at, ordered]))
 
 
@@ -193,6 +197,7 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> 
         checked += len(rows)
     if head_seq != last or head_hash != prev:
         problems.append(f"access chain head says seal {head_seq}, the seals end at {last} (tail deleted or head edited)")
+    problems += _numbering_problems(session, head.reads)
     # a batch's id is its first read's number
     first_sealed = session.scalar(select(func.min(AccessLogBatchRow.id)).where(AccessLogBatchRow.seal_seq.is_not(None)))
     unsealed = select(func.count()).select_from(AccessLogRow).where(AccessLogRow.seal_seq.is_(None))
@@ -205,6 +210,26 @@ def verify(session: Session, *, key: bytes | None = None, batch: int = 1000) -> 
     if legacy:
         report.notes.append(f"{legacy} access-log row(s) from before sealing (migration 0009) are outside the chain")
     return report
+
+
+def _numbering_problems(session: Session, head_reads: int) -> list[str]:
+    """The reads' numbers (migration 0019): a batch holds the reads ``id`` .. ``id + len(id_numbers) - 1``, so
+    batches must not overlap (a batch renumbered, or the head's counter lowered and then used: two reads with one
+    number), and the head's ``reads`` must be the last read's number — the next batch is numbered from it, and it
+    is not covered by a seal. Gaps between batches are allowed (old rows numbered by a sequence, before 0019)."""
+    b = AccessLogBatchRow.__table__.c
+    end = (b.id + AccessLogBatchRow.reads() - 1).label("end")
+    ranges = select(b.id, func.max(end).over(order_by=b.id, rows=(None, -1)).label("before")).subquery()
+    overlaps = session.scalar(select(func.count()).select_from(ranges).where(ranges.c.before >= ranges.c.id))
+    last = session.scalar(select(func.coalesce(func.max(end), 0)))
+    problems = []
+    if overlaps:
+        problems.append(f"{overlaps} access-log batch(es) overlap the numbers of the batches before them "
+                        "(a batch renumbered, or reads numbered from an edited head)")
+    if head_reads != last:
+        problems.append(f"access chain head counts {head_reads} reads, the last read is number {last} "
+                        "(the head's reads counter edited, or the last reads deleted)")
+    return problems
 
 
 def rekey(session: Session, *, new_key: bytes, old_key: bytes | None = None, from_unkeyed: bool = False,
@@ -235,3 +260,41 @@ def rekey(session: Session, *, new_key: bytes, old_key: bytes | None = None, fro
         session.execute(statement, pending)
     session.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).values(hash=prev, key_id=key_id(new_key)))
     return count
+
+
+# The GIN index of the batches' ID numbers (migration 0019) keeps new entries in a pending list (fast update) that
+# is merged into the index when it passes gin_pending_list_limit (4 MB, ~50 big pages): by the INSERT that passes
+# it, i.e. inside a request, 180–230 ms of CPU (docs/bench-graphql.md, session 9). Autovacuum rarely takes it over
+# (it counts rows, and a page is one row). `hub up` merges it in the background instead (``keep_pending_reads_merged``).
+GIN_INDEX = "ix_access_log_batches_id_numbers"
+MERGE_EVERY_S = 5.0
+
+
+def merge_pending_reads(db) -> int:
+    """Merge the GIN pending list of the batches' ID numbers into the index (PostgreSQL; SQLite has none); the
+    number of pending pages merged. Inserts meanwhile go on appending to the list; one that passes the limit
+    while this merge runs skips its own merge."""
+    if not db.is_postgres:
+        return 0
+    with db.engine.connect() as c:
+        merged = c.execute(text(f"SELECT gin_clean_pending_list('{GIN_INDEX}'::regclass)")).scalar_one()
+        c.commit()
+    return int(merged or 0)
+
+
+def keep_pending_reads_merged(db, stop_event, every_s: float | None = None) -> None:
+    """Merge the pending list every ``every_s`` seconds until ``stop_event`` is set: a request then finds it
+    merged unless more than ~50 big pages were written within one interval. A failed merge (the database
+    restarting) is logged and retried at the next interval."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    while not stop_event.wait(MERGE_EVERY_S if every_s is None else every_s):
+        try:
+            merge_pending_reads(db)
+        except Exception as e:  # noqa: BLE001 - retried at the next interval
+            if getattr(getattr(e, "orig", None), "sqlstate", None) == "42501":  # not the index's owner: never will be
+                log.warning("the access log's GIN pending list is not merged in the background: the hub's database "
+                            "user does not own %s (requests merge it, as without hub up's merge)", GIN_INDEX)
+                return
+            log.warning("merging the access log's GIN pending list failed; retried", exc_info=True)

@@ -49,7 +49,8 @@ def insider_rewrites_operation_log(db, *, seq: int, actor: str, key: bytes | Non
 
 def insider_rewrites_access_log(db, *, purpose: str, key: bytes | None = None) -> None:
     """Change the purpose of every logged read, delete the last read (from its stored batch, migration 0019), and
-    recompute every seal (plain SHA-256 unless a key is held)."""
+    recompute every seal (plain SHA-256 unless a key is held) and the head (its hash, and the reads it counts: verify
+    checks the count against the last read's number)."""
     with db.session() as s, s.begin():
         s.execute(update(AccessLogBatchRow).values(purpose=purpose))
         victim = s.execute(select(AccessLogBatchRow).order_by(AccessLogBatchRow.id.desc()).limit(1)).scalar_one()
@@ -64,7 +65,8 @@ def insider_rewrites_access_log(db, *, purpose: str, key: bytes | None = None) -
                 select(AccessLogRow).where(AccessLogRow.seal_seq == link.seq)).scalars()]
             link.rows, link.prev_hash = len(rows), prev
             link.hash = prev = access_chain.seal_hash(prev, link.seq, link.at, rows, key)
-        s.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).values(hash=prev))
+        reads = max(b.id + len(b.id_numbers) - 1 for b in s.execute(select(AccessLogBatchRow)).scalars())
+        s.execute(update(AccessChainHeadRow).where(AccessChainHeadRow.id == 1).values(hash=prev, reads=reads))
 
 
 @pytest.fixture
