@@ -42,3 +42,47 @@ def test_what_orjson_refuses_falls_back_to_the_standard_library():
     text = '{"s" : "\\ud800"}'  # a lone surrogate: orjson refuses it
     data = parse(text, stored_json=False)
     assert data == json.loads(text) and data.has_float is False
+
+
+def test_orjson_turns_integers_beyond_64_bits_into_floats_so_only_stored_json_may_hold_them():
+    """Why ``parse`` may use orjson only for JSON without stored values: orjson does not refuse an integer beyond
+    64 bits, it silently reads it as a float (no fallback would happen). The compiled columns' integers are INTEGER
+    counts and sums (bigint at most; BIGINT ids are written as text), stored JSON may hold any integer."""
+    import orjson
+
+    text = '{"m" : {"details" : {"n" : 18446744073709551616, "k" : -9223372036854775809}}}'
+    assert orjson.loads(text) != json.loads(text)  # if orjson ever refuses them, the fallback makes this moot
+    data = parse(text, stored_json=True)
+    assert repr(data) == repr(json.loads(text)) and data.has_float is False
+
+
+def _run_reads(sites: list, reads: str | None) -> list:
+    """hub.api.compiled._run's person reads for a statement that returned ``reads`` (a fake session)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from hub.api.compiled import _run
+    from hub.api.compiled.planner import Compiled
+
+    row = SimpleNamespace(one=lambda: ("{}", reads))
+    conn = SimpleNamespace(exec_driver_sql=lambda sql, params: row)
+    session = SimpleNamespace(connection=lambda: conn, rollback=lambda: None)
+    recorded: list = []
+    ctx = SimpleNamespace(loaders=SimpleNamespace(session=lambda: session),
+                          record_read=lambda idn, **kw: recorded.append((idn, kw["field"], kw["operation"], kw["purpose"])))
+    asyncio.run(_run(None, ctx, Compiled(sql="", params={}, sites=sites)))
+    return recorded
+
+
+def test_one_site_reads_split_as_the_general_split_does():
+    """``reads[2:].split("\\n0:")`` (one place of reads) gives the reads ``token.partition(":")`` gives: ID numbers
+    ending in X, holding a colon, empty, repeated, and a single read."""
+    one = [("Posting.person", "Q", "核查")]
+    for ids in (["330106198506150011"], ["33010619850615001X", "330106198506150011", "33010619850615001X"],
+                ["", "a:b", "0:", ":"], ["110101199003070017"] * 3):
+        reads = "\n".join(f"0:{i}" for i in ids)
+        got = _run_reads(one, reads)
+        assert got == [(i, "Posting.person", "Q", "核查") for i in ids]
+        two = _run_reads([*one, ("Query.person", "P", None)], reads)  # the general split (two places)
+        assert got == two
+    assert _run_reads(one, None) == [] and _run_reads(one, "") == []

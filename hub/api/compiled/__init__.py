@@ -84,8 +84,10 @@ def parse(text: str, stored_json: bool) -> CompiledData:
     Without stored JSON in it (``Compiled.stored_json``: mismatch ``details``/``causedBy`` are passed through as
     stored) the JSON holds only what ``json_build_object`` wrote from the compiled columns: strings, dates,
     integers, booleans and nulls — no table a compiled shape reads has a floating-point or numeric column
-    (tests/unit/test_compiled_parse.py checks the tables) —, keys from GraphQL names, no duplicate key, no lone
-    surrogate (the database's text is UTF-8). For such JSON ``orjson.loads`` gives the same values as
+    (tests/unit/test_compiled_parse.py checks the tables); the integers are INTEGER columns, counts and sums of
+    INTEGER columns (bigint: within 64 bits, which matters: orjson reads a wider integer as a float without
+    complaint, so a sum of a BIGINT column, which is numeric, would have to be marked like stored JSON) —, keys
+    from GraphQL names, no duplicate key, no lone surrogate (the database's text is UTF-8). For such JSON ``orjson.loads`` gives the same values as
     ``json.loads``, three or four times faster. Stored JSON may hold anything (floats, integers beyond 64 bits,
     duplicate keys, ``\\ud800``): the standard library's parser then, noting whether a float was read (the
     response's encoder needs to know, ``ascii_json``); so too if orjson refuses the text."""
