@@ -102,9 +102,11 @@ def test_serial_loop_applies_each_batch_before_the_next_poll(monkeypatch):
     monkeypatch.setattr(connectors.runner, "PIPELINED", False)
     r = _runner(records=3)
     applied: list[list[int]] = []
+    threads: set[str] = set()
 
     def apply(translated, topic_id=None):
         applied.append([rec.offset for rec, _ in translated])
+        threads.add(threading.current_thread().name)
         return {0: translated[-1][0].offset + 1}
 
     r._apply = apply  # type: ignore[method-assign]
@@ -112,6 +114,7 @@ def test_serial_loop_applies_each_batch_before_the_next_poll(monkeypatch):
         r._poll_once()
         assert r.consumer.polls == n and applied == [[i] for i in range(n)]
     r._finish_in_flight()
+    assert threads == {threading.current_thread().name}  # no hand-off to an applier thread
 
 
 class _Scripted(_Consumer):
