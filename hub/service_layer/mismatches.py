@@ -79,7 +79,7 @@ def opened_event_json(row, template: str, detected_at_json: str, event_id: str) 
 # subject alone it read the whole table (5 ms at 25k rows), expecting many rows per subject.
 PG_OPEN_OF_SUBJECTS = text(
     "SELECT m.id, m.kind, m.subject, m.unit_code, m.source, m.status, m.details, m.caused_by, m.detected_at,"
-    " m.updated_at, m.resolved_at FROM unnest(CAST(:subjects AS varchar(18)[])) AS s(subject)"
+    " m.updated_at, m.resolved_at FROM unnest(CAST(:subjects AS text[])) AS s(subject)"
     " CROSS JOIN LATERAL (SELECT * FROM mismatches WHERE subject = s.subject OFFSET 0) AS m"
     " WHERE m.status = 'OPEN' AND m.kind = ANY(CAST(:kinds AS varchar(40)[]))"
 ).columns(*MismatchRow.__table__.c)
