@@ -1084,9 +1084,6 @@ def main() -> None:
     ap.add_argument("--floor-repeats", type=int, default=3, help="floor runs (the median is the reference)")
     ap.add_argument("--latency-only", action="store_true",
                     help="only the latency phases (c): no floors, no (b), no drain (for quick runs; no ratios)")
-    ap.add_argument("--pipelined-connectors", action="store_true",
-                    help="connectors poll and translate the next batch while the batch before applies "
-                         "(connectors.runner.PIPELINED = True; off by default, as in `hub up`)")
     ap.add_argument("--code-label", default=None, help="describe the code measured (default: git HEAD of the tree)")
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per phase")
     ap.add_argument("--json-out", type=Path, help="also write the JSON result here")
@@ -1098,10 +1095,6 @@ def main() -> None:
 
     import logging
 
-    if args.pipelined_connectors:
-        import connectors.runner
-
-        connectors.runner.PIPELINED = True
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("kafka").setLevel(logging.ERROR)
 
@@ -1126,7 +1119,7 @@ def main() -> None:
             label = f"{head}" + (f" + uncommitted changes to {', '.join(dirty)}" if dirty else "")
         except OSError:
             label = "unknown"
-    result: dict = {"code": label, "code_root": str(ROOT), "pipelined_connectors": args.pipelined_connectors,
+    result: dict = {"code": label, "code_root": str(ROOT),
                     "persons": args.persons, "events_requested": args.events, "partitions": args.partitions,
                     "machine": {"nproc": os.cpu_count(), "platform": platform.platform(),
                                 "python": platform.python_version(),

@@ -11,11 +11,9 @@ that topic carries the message's head, size and SHA-256 instead of all of it. Da
 retried with capped backoff and never dead-lettered; retrying one batch longer than ``stall_s`` makes the
 connector not ready (hub.bootstrap.readiness).
 
-With ``PIPELINED`` (off by default) batches are applied on a thread of their own (``…-apply``), one at a time in poll
-order, while the connector's thread polls and translates the next batch; without, the connector's thread applies each
-batch itself before it polls again. Everything that moves the consumer's position from the stored offsets (opening,
-a rebalance, a log that started over) first waits for the batch in flight to commit, and the offset fence above
-holds regardless: overlapping changes when work happens, not what commits.
+The connector's thread applies each batch itself before it polls again. (Polling and translating the next batch
+while one applies, on a thread of its own, was built and measured in session 9: no gain at 1,000 events/s and a
+worse 200/s p99, docs/bench-streaming.md; removed.)
 
 A topic whose log started over (a broker that lost its data re-created it: its topic id changed, or, where the broker
 reports no topic ids, its high watermark fell below our position) is consumed again from its first offset: the
@@ -30,8 +28,6 @@ import hashlib
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -72,15 +68,6 @@ _PLANNER = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 # connectors' threads then wait for (one GIL).
 FETCH_MAX_WAIT_MS = 500
 
-
-# Poll and translate the next batch while the batch before applies (True), or only after it committed (False).
-# Off: on the shared 2-core machine of session 9 (docs/bench-streaming.md) the pipelined loop gave no gain at
-# 1,000 events/s and a worse 200/s p99 (its extra polls cost the bench process ~0.04 ms and the broker ~0.08 ms
-# of CPU per event); `bench/streaming_bench.py --pipelined-connectors` measures it on a quiet machine.
-PIPELINED = False
-
-# While a batch applies, the loop takes newly arrived records this often (and once more when it has committed).
-POLL_WHILE_APPLYING_S = 0.02
 
 DEADLETTER_HEAD_BYTES = 1024  # of a message (and of its key) in a dead letter too large to carry all of it
 KEY_TEXT_LIMIT = 200  # characters of a message key kept as text (dead_letters.key, data.key)
@@ -185,9 +172,6 @@ class ConnectorRunner:
         self.retrying_since: float | None = None  # unix time the current batch first failed; None: not retrying
         self.retry_error: str | None = None  # the last failure's class, while retrying
         self._topic_ids: dict[int, str | None] = {}  # partition -> topic id its position was stored under
-        self._applier: ThreadPoolExecutor | None = None  # applies the batch in flight (_submit)
-        self._in_flight: Future | None = None  # the batch being applied while the next one is polled
-        self._seeks = 0  # times seek_to_stored moved the consumer (a rebalance may do so inside a poll)
 
     # --- offsets -------------------------------------------------------------------------------------------
     def stored_offsets(self) -> dict[int, tuple[int, str | None]]:
@@ -198,7 +182,6 @@ class ConnectorRunner:
         """Position each partition at its stored offset (the first poll then checks the log is still the one
         those offsets belong to, ``_log_started_over``)."""
         stored = self.stored_offsets()
-        self._seeks += 1  # records taken before this are not where the consumer continues (_poll_while_applying)
         for tp in partitions:
             if tp.partition in stored:
                 offset, self._topic_ids[tp.partition] = stored[tp.partition]
@@ -220,11 +203,9 @@ class ConnectorRunner:
 
             class _Listener(ConsumerRebalanceListener):
                 def on_partitions_revoked(self, revoked):
-                    runner._wait_in_flight()  # its offsets committed before another copy reads them
                     log.info("%s: partitions revoked %s", runner.spec.name, sorted(tp.partition for tp in revoked))
 
                 def on_partitions_assigned(self, assigned):
-                    runner._wait_in_flight()
                     log.info("%s: partitions assigned %s", runner.spec.name, sorted(tp.partition for tp in assigned))
                     runner.seek_to_stored(assigned)
 
@@ -246,65 +227,23 @@ class ConnectorRunner:
     def _poll_once(self) -> None:
         try:
             if self.consumer is None:
-                self._applied()  # the batch in flight commits before the consumer seeks to the stored offsets
                 self._open()
             records = self.consumer.poll(timeout_ms=200, max_records=self.batch_size)
             self.last_progress = time.time()
             METRICS.set("hub_connector_last_progress_seconds", self.last_progress, connector=self.spec.name)
-            translated = self.translate(records) if records else []  # while the batch before applies
-            try:
-                self._poll_while_applying(translated)  # adds to it (and keeps it so if a poll raises)
-            except OffsetOutOfRangeError:
-                if translated:  # taken from the consumer, not applied: polled again from the stored offsets
-                    self._applied()
-                    self._close_consumer()
-                    return
-                raise
-            self._applied()  # that batch committed (or its error is raised here)
             if self.retrying_since is not None:  # opened again after a database outage (_poll_failed)
                 self._retried(None)
             if self._log_started_over():  # those partitions' positions moved to the log's start
-                if translated:  # records taken from the others too: polled again from the stored offsets
+                if records:  # records taken from the others too: polled again from the stored offsets
                     self._close_consumer()
                 return
-            if translated:
-                translated.sort(key=lambda rt: rt[0].partition)  # by partition, each in offset order (stable)
-                if PIPELINED:
-                    self._submit(translated)
-                else:  # on this thread: a hand-off to the applier would cost ~35 us of CPU per batch for nothing
-                    topic_id = kafka_adapter.topic_id(self.consumer, self.topic)
-                    self._commit_to_group(self._apply_retried(translated, topic_id))
+            if records:
+                self.process(records)
                 self._report_lag()
         except OffsetOutOfRangeError as e:
-            self._applied()
             positions = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
             self._restart_from_log_start(list(positions) or list(self.consumer.assignment()),
                                          "the stored offset is not in the log (out of range)", positions)
-
-    def _poll_while_applying(self, taken: list) -> None:
-        """While the batch in flight applies, keep taking what arrives (translated) into the next batch (``taken``
-        so far, added to in place), up to ``batch_size``, and once more when it has committed: the next batch holds everything that
-        arrived meanwhile, as when polling after the commit, with most of it translated already. A poll costs
-        ~0.1 ms of CPU even when it finds nothing, and more in the client's network thread (fetches): so not more
-        often than every POLL_WHILE_APPLYING_S.
-
-        A rebalance inside one of these polls seeks the assigned partitions back to the stored offsets (after the
-        batch in flight committed): what was taken before it is polled again (or belongs to another copy now), so
-        it is dropped — kept, the batch would hold those records twice (a poison message twice in one dead-letter
-        statement: a cardinality error, retried forever)."""
-        f = self._in_flight
-        if f is None:
-            return
-        while len(taken) < self.batch_size and not self.stop_event.is_set():
-            done = bool(wait_futures([f], timeout=POLL_WHILE_APPLYING_S).done)
-            seeks = self._seeks
-            records = self.consumer.poll(timeout_ms=0, max_records=self.batch_size - len(taken))
-            if self._seeks != seeks:  # the consumer moved during that poll; its records are from where it went
-                taken.clear()
-            if records:
-                taken += self.translate(records)
-            if done:
-                break
 
     def _poll_failed(self, e: BaseException) -> None:
         if not isinstance(e, KafkaError):  # the database is down before a batch (reading the stored offsets): as
@@ -324,7 +263,6 @@ class ConnectorRunner:
             log.exception("%s connector stopped", self.spec.name)
             raise
         finally:
-            self._finish_in_flight()
             self._close_consumer()
             if self._dlq is not None:
                 self._dlq.close(timeout=2)
@@ -387,45 +325,7 @@ class ConnectorRunner:
                 METRICS.set("hub_connector_lag", max(0, hw - self.consumer.position(tp)), connector=self.spec.name,
                             partition=str(tp.partition))
 
-    # --- the batch in flight --------------------------------------------------------------------------------
-    def _submit(self, translated: list) -> None:
-        """Apply a translated batch on the applier thread; the caller polls the next one meanwhile. One batch in
-        flight at most: the caller has waited for the one before (``_applied``)."""
-        assert self._in_flight is None, "one batch in flight at most"
-        if self._applier is None:
-            self._applier = ThreadPoolExecutor(max_workers=1,
-                                               thread_name_prefix=f"{threading.current_thread().name}-apply")
-        topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
-        self._in_flight = self._applier.submit(self._apply_retried, translated, topic_id)
-
-    def _wait_in_flight(self) -> None:
-        """Wait until the batch in flight (if any) committed or failed; its error stays for ``_applied``."""
-        f = self._in_flight
-        if f is not None:
-            wait_futures([f])
-
-    def _applied(self) -> None:
-        """Wait for the batch in flight; raise its error (the connector then fails as if it had applied the batch
-        itself); commit its offsets to the consumer group (lag visibility; on this thread, which owns the
-        consumer)."""
-        f, self._in_flight = self._in_flight, None
-        if f is not None:
-            self._commit_to_group(f.result())
-
-    def _finish_in_flight(self) -> None:
-        """On the way out of ``run``: let the batch in flight finish; its error is the connector's failure unless
-        the connector is stopping or already failed."""
-        try:
-            self._applied()
-        except BaseException as e:  # noqa: BLE001
-            if not self.stop_event.is_set() and self.failed is None:
-                self.failed = e
-                log.error("%s: the batch in flight failed: %r", self.spec.name, e)
-        finally:
-            if self._applier is not None:
-                self._applier.shutdown(wait=True)
-                self._applier = None
-
+    # --- one batch -----------------------------------------------------------------------------------------
     def _commit_to_group(self, next_offsets: dict[int, int] | None) -> None:
         if not (next_offsets and self.group and self.consumer is not None):
             return
@@ -437,15 +337,13 @@ class ConnectorRunner:
         except Exception:  # noqa: BLE001 - lag visibility only
             pass
 
-    # --- one batch -----------------------------------------------------------------------------------------
     def translate(self, records: dict) -> list:
         """(record, translated event or Rejected) of one poll's records, partition by partition."""
         flat = [r for tp in sorted(records, key=lambda t: t.partition) for r in records[tp]]
         return [(r, self.spec.translate(r.value)) for r in flat]
 
     def process(self, records: dict) -> None:
-        """Apply one poll's records exactly once, retrying database or broker outages with capped backoff (at
-        once, on this thread: the loop itself overlaps the next poll with it, ``_submit``)."""
+        """Apply one poll's records exactly once, retrying database or broker outages with capped backoff."""
         topic_id = kafka_adapter.topic_id(self.consumer, self.topic) if self.consumer is not None else None
         self._commit_to_group(self._apply_retried(self.translate(records), topic_id))
 
@@ -492,7 +390,7 @@ class ConnectorRunner:
 
     def _apply(self, translated: list, topic_id: str | None = None) -> dict[int, int] | None:
         """One batch in one transaction; returns the next offsets stored (None: nothing in it was new). Touches
-        no consumer (it may run beside the thread that polls): ``topic_id`` is the topic's id when polled."""
+        no consumer: ``topic_id`` is the topic's id when polled."""
         name = self.spec.name
         with UnitOfWork(self.db, actor=f"connector:{name}") as uow:
             partitions = sorted({r.partition for r, _ in translated})
