@@ -257,7 +257,7 @@ class WorkflowMutation:
         def work(uow, c):
             r = policy.allow_policy_over_quota(uow, c, unit_code=unit_code, category=category.value, slots=slots,
                                                document_number=document_number, deadline=deadline, reason=reason)
-            d = next(x for x in policy.decisions_of(uow.session, r.unit_code, uow.now.date()) if x.row.id == r.id)
+            d = next(x for x in policy.decisions_of(uow.session, r.unit_code, uow.today) if x.row.id == r.id)
             return PolicyOverQuotaPayload(
                 decision=PolicyOverQuota(id=strawberry.ID(str(r.id)), category=category, slots=r.slots,
                                          document_number=r.document_number, deadline=r.deadline, reason=r.reason,

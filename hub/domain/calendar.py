@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
 
@@ -11,6 +11,12 @@ OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's 
 def office_date(t: datetime) -> date:
     """The office's local date of a stored time (SQLite gives it back without a zone: it is UTC)."""
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
+
+
+def office_day_start(d: date) -> datetime:
+    """The instant (UTC) the office's day ``d`` begins: 00:00 UTC+8, i.e. 16:00 UTC the day before. Ranges of office
+    days are ``[office_day_start(first), office_day_start(last + 1 day))``."""
+    return datetime.combine(d, time.min, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
 
 
 def office_today(now: datetime | None = None) -> date:

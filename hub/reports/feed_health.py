@@ -8,38 +8,40 @@ number (metrics, `hub connector status`), not kept per day."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta, timezone
 from statistics import median
 
 from sqlalchemy import select
 
 from hub.adapters.orm import AppliedEventRow, DeadLetterRow
+from hub.domain.calendar import OFFICE_TIME, office_day_start
 from hub.reports.base import Column, Param, Report
 
 
-def _utc(t):
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+def _local(t):
+    """A stored time on the office's clock (UTC+8): days and the first/last times are the office's."""
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME)
 
 
 def query(ctx):
     first = ctx.today - timedelta(days=ctx.params["days"] - 1)
-    since = datetime.combine(first, time.min, tzinfo=timezone.utc)
-    until = datetime.combine(ctx.today + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    since = office_day_start(first)
+    until = office_day_start(ctx.today + timedelta(days=1))
     days: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, None, None, []])
     for source, at, sent in ctx.session.execute(
             select(AppliedEventRow.source, AppliedEventRow.applied_at, AppliedEventRow.sent_at)
             .where(AppliedEventRow.applied_at >= since, AppliedEventRow.applied_at < until)):
-        at = _utc(at)
+        at = _local(at)
         g = days[(at.date(), source.rsplit("/", 1)[-1])]
         g[0] += 1
         g[3] = at if g[3] is None or at < g[3] else g[3]
         g[4] = at if g[4] is None or at > g[4] else g[4]
         if sent is not None:
-            g[5].append((at - _utc(sent)).total_seconds())
+            g[5].append((at - _local(sent)).total_seconds())
     for connector, at, replayed in ctx.session.execute(
             select(DeadLetterRow.connector, DeadLetterRow.created_at, DeadLetterRow.replayed_at)
             .where(DeadLetterRow.created_at >= since, DeadLetterRow.created_at < until)):
-        g = days[(_utc(at).date(), connector)]
+        g = days[(_local(at).date(), connector)]
         g[1] += 1
         g[2] += replayed is None
     return [[day, source, n, dead, waiting, a.strftime("%H:%M:%S") if a else "", b.strftime("%H:%M:%S") if b else "",
@@ -50,7 +52,7 @@ def query(ctx):
 REPORT = Report(
     name="feed-health",
     title="数据接口运行情况 Partner feed health",
-    purpose="Per source and day (UTC) over the last N days: events applied, dead letters, dead letters not replayed, "
+    purpose="Per source and office day (UTC+8) over the last N days: events applied, dead letters, dead letters not replayed, "
             "first and last applied time, and lag from sending (CloudEvent time, else Kafka timestamp) to applying: "
             "events timed, median and max seconds.",
     params=(Param("days", "int", "How many days, today included.", default=14, min=1, max=366),),

@@ -4,11 +4,11 @@ posting in the registry, paid by two units, paid while recorded deceased — eac
 from __future__ import annotations
 
 import json
-from datetime import timezone
 
 from sqlalchemy import select
 
 from hub.adapters.orm import MismatchRow, PersonRow
+from hub.domain.calendar import office_date
 from hub.reports.base import OFFICE, Column, Param, Report
 
 KINDS = ("GHOST_PAYROLL", "DOUBLE_PAYROLL", "DECEASED_ACTIVE", "PAYROLL_UNIT_MISMATCH")
@@ -27,7 +27,7 @@ def query(ctx):
     for kind, subject, name, unit, source, at, details in found:
         evidence = json.loads(details or "{}")
         rows.append([kind, subject, name or evidence.get("name") or "", unit or "", names.get(unit, ""), source or "",
-                     (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).date(), json.dumps(evidence, ensure_ascii=False, sort_keys=True)])
+                     office_date(at), json.dumps(evidence, ensure_ascii=False, sort_keys=True)])
     rows.sort(key=lambda r: (KINDS.index(r[0]), r[6], r[1]))
     return rows
 

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from hub.adapters.orm import MismatchRow
+from hub.domain.calendar import office_date, office_day_start
 from hub.domain.vocabulary import BIRTH_DATE_KINDS
 from hub.reports.base import Column, Param, Report
 
 
-def _day(t):
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).date()
+_day = office_date
 
 
 def query(ctx):
     monday = ctx.today - timedelta(days=ctx.today.weekday())
     first = monday - timedelta(weeks=ctx.params["weeks"] - 1)
-    since = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    since = office_day_start(first)
 
     def scoped(q):
         if ctx.masked:

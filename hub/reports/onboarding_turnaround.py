@@ -4,12 +4,12 @@ hub.domain.calendar; the office's local dates), by month of decision and unit, a
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from hub.adapters.orm import OnboardingRow
-from hub.domain.calendar import OFFICE_TIME, office_date
+from hub.domain.calendar import office_date, office_day_start
 from hub.reports.base import Column, Param, Report, ReportError, share
 
 
@@ -17,8 +17,8 @@ def query(ctx):
     start, end = ctx.params["from"] or date(ctx.today.year, 1, 1), ctx.params["to"] or ctx.today
     if end < start:
         raise ReportError(f"parameter to ({end}) is before from ({start})")
-    lo = datetime.combine(start, time.min, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
+    lo = office_day_start(start)
+    hi = office_day_start(end + timedelta(days=1))
     units = ctx.units(active_only=False, region=ctx.params["region"]).subquery()
     q = (select(OnboardingRow.unit_code, units.c.name, OnboardingRow.status, OnboardingRow.submitted_at,
                 OnboardingRow.decided_at)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import case, func, select
 
 from hub.adapters.orm import MismatchRow
+from hub.domain.calendar import office_date, office_day_start
 from hub.domain.vocabulary import BIRTH_DATE_KINDS, MismatchKind
 from hub.reports.base import Column, Param, Report
 
 
 def query(ctx):
     p = ctx.params
-    cutoff = datetime.combine(ctx.today - timedelta(days=p["older_than"]), time.min, tzinfo=timezone.utc)
+    cutoff = office_day_start(ctx.today - timedelta(days=p["older_than"]))
     q = (select(MismatchRow.kind, MismatchRow.unit_code, func.count(), func.min(MismatchRow.detected_at),
                 func.sum(case((MismatchRow.detected_at < cutoff, 1), else_=0)))
          .where(MismatchRow.status == "OPEN").group_by(MismatchRow.kind, MismatchRow.unit_code))
@@ -27,7 +28,7 @@ def query(ctx):
     names = ctx.unit_names({r[1] for r in found if r[1]})
     rows = []
     for kind, unit, n, oldest, older in found:
-        oldest_day = (oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).date()
+        oldest_day = office_date(oldest)
         rows.append([kind, unit or "", names.get(unit, ""), n, (ctx.today - oldest_day).days, int(older or 0)])
     rows.sort(key=lambda r: (-r[3], r[0], r[1]))
     return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hub.adapters.orm import MismatchRow, PolicyOverQuotaRow
+from hub.domain.calendar import office_date
 from hub.reports.base import Column, Param, Report
 from hub.service_layer.establishment import establishments
 
@@ -29,7 +30,7 @@ def query(ctx):
             allowed = e.policy_allowance.get(cat, 0)
             at = since.get(code)
             rows.append([code, units[code].name, cat.value, e.approved.get(cat, 0), e.used.get(cat, 0), over,
-                         at.date() if at else None, allowed, deadline.get((code, cat.value)), max(over - allowed, 0)])
+                         office_date(at) if at else None, allowed, deadline.get((code, cat.value)), max(over - allowed, 0)])
     rows.sort(key=lambda r: (-r[9], -r[5], r[0], r[2]))
     return rows
 

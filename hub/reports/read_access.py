@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from hub.adapters.orm import AccessLogRow
+from hub.domain.calendar import office_date, office_day_start
 from hub.domain.vocabulary import Role
 from hub.reports.base import Column, Param, Report, ReportError
 
@@ -17,13 +18,14 @@ def query(ctx):
         raise ReportError(f"parameter to ({end}) is before from ({start})")
     q = (select(AccessLogRow.role, AccessLogRow.actor, AccessLogRow.purpose, AccessLogRow.field, func.count(),
                 func.count(func.distinct(AccessLogRow.id_number)), func.min(AccessLogRow.at), func.max(AccessLogRow.at))
-         .where(AccessLogRow.at >= datetime.combine(start, time.min, tzinfo=timezone.utc),
-                AccessLogRow.at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc),
+         .where(AccessLogRow.at >= office_day_start(start),
+                AccessLogRow.at < office_day_start(end + timedelta(days=1)),
                 AccessLogRow.outcome.is_(None))
          .group_by(AccessLogRow.role, AccessLogRow.actor, AccessLogRow.purpose, AccessLogRow.field))
     if ctx.params["role"]:
         q = q.where(AccessLogRow.role == ctx.params["role"])
-    rows = [[role, actor, purpose or "", field, n, persons, first.date() if first else None, last.date() if last else None]
+    rows = [[role, actor, purpose or "", field, n, persons, office_date(first) if first else None,
+             office_date(last) if last else None]
             for role, actor, purpose, field, n, persons, first, last in ctx.session.execute(q)]
     rows.sort(key=lambda r: (r[0], r[1], -r[4], r[2], r[3]))
     return rows

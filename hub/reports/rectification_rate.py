@@ -6,13 +6,13 @@ rectified (VERIFIED or CLOSED), how many closed (销号), how many still open an
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timezone
+from datetime import date
 
 from sqlalchemy import select
 
 from hub.adapters.orm import FindingRow, UnitRow
 from hub.domain import supervision as sv
-from hub.domain.calendar import OFFICE_TIME
+from hub.domain.calendar import office_day_start
 from hub.reports.base import OFFICE, Column, Param, Report, share
 
 
@@ -24,8 +24,8 @@ def query(ctx):
         if r:
             q = q.where(UnitRow.region_code == r)
     if p["year"]:  # recorded in that year, on the office's calendar
-        start = datetime.combine(datetime(p["year"], 1, 1).date(), time.min, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
-        end = datetime.combine(datetime(p["year"] + 1, 1, 1).date(), time.min, tzinfo=OFFICE_TIME).astimezone(timezone.utc)
+        start = office_day_start(date(p["year"], 1, 1))
+        end = office_day_start(date(p["year"] + 1, 1, 1))
         q = q.where(FindingRow.recorded_at >= start, FindingRow.recorded_at < end)
     by_region = p["by"] == "region"
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])

@@ -415,7 +415,7 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
 
     with UnitOfWork(db, actor=actor) as uow:
         now, s = uow.now, uow.session
-        day = today or now.date()
+        day = today or uow.today
         # The reconciliation locks first, before any row is written (the order every writer keeps: no deadlocks
         # with connectors, which lock a person and then write the person's row or partner views).
         touched_persons = {p[0] for p in persons} | {p[0] for p in postings}

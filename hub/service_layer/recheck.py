@@ -72,7 +72,7 @@ def recheck(db: Database, *, kind: str | None = None, unit: str | None = None) -
         if wants(K.RETIREMENT_DUE):
             posted = None if code is None else set(s.execute(select(PostingRow.id_number).where(
                 PostingRow.unit_code == code, PostingRow.active)).scalars())
-            registry_checks.recheck_retirement(uow, book, uow.now.date(), posted, caused_by=[run])
+            registry_checks.recheck_retirement(uow, book, uow.today, posted, caused_by=[run])
         if wants(K.OVER_QUOTA, K.LEADERSHIP_OVER_QUOTA):  # one check judges both
             registry_checks.recheck_unit_quotas(uow, book, units, caused_by=[run])
         if wants(K.MIXED_CATEGORY):

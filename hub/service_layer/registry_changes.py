@@ -276,7 +276,7 @@ def register_person(uow: UnitOfWork, *, person: Person, effective: date) -> Pers
 
 def lock_establishment(uow: UnitOfWork, unit_code: str, category: QuotaCategory, rank: LeaderRank | None) -> UnitEstablishment:
     """The unit's quota and leader positions for one hire, with their rows locked (PostgreSQL) until commit."""
-    return locked_establishment(uow.session, unit_code, category, rank, today=uow.now.date())
+    return locked_establishment(uow.session, unit_code, category, rank, today=uow.today)
 
 
 def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: str, leader_rank: str | None = None,
@@ -308,7 +308,7 @@ def start_posting(uow: UnitOfWork, *, id_number: str, unit_code: str, category: 
     uow.record(f"posting.start.{reason}", "posting", str(row.id), after=data)
     uow.publish(UPDATES_TOPIC, key=str(row.id), type="gov.registry.posting.started", subject=person.id_number, data=data)
     b = book or MismatchBook(uow)
-    registry_checks.recheck_retirement(uow, b, max(start_date, uow.now.date()), {person.id_number})
+    registry_checks.recheck_retirement(uow, b, max(start_date, uow.today), {person.id_number})
     registry_checks.recheck_mixed_categories(uow, b, {unit.code})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row
@@ -335,7 +335,7 @@ def end_posting(uow: UnitOfWork, *, id_number: str, end_date: date, reason: str,
     _cancel_open_appointments(uow, row)
     b = book or MismatchBook(uow)
     registry_checks.recheck_unit_quotas(uow, b, {row.unit_code})
-    registry_checks.recheck_retirement(uow, b, uow.now.date(), {person.id_number})
+    registry_checks.recheck_retirement(uow, b, uow.today, {person.id_number})
     registry_checks.recheck_mixed_categories(uow, b, {row.unit_code})
     reconcile_persons(uow, b, {person.id_number}, locked=True)
     return row

@@ -27,7 +27,7 @@ REGISTRY = "registry"
 
 def load_establishments(uow: UnitOfWork, unit_codes: set[str] | None = None, today: date | None = None) -> dict[str, UnitEstablishment]:
     """Approved, used and reserved quota and leader positions per unit (all units when ``unit_codes`` is None)."""
-    return establishments(uow.session, unit_codes, today=today or uow.now.date())
+    return establishments(uow.session, unit_codes, today=today or uow.today)
 
 
 def recheck_unit_quotas(uow: UnitOfWork, book: MismatchBook, unit_codes: set[str] | None = None,
@@ -135,7 +135,7 @@ def record_retirement_decision(uow: UnitOfWork, *, id_number: str, kind: str, re
             "document_number": doc}
     uow.record("retirement.decide", "person", idn, before=before, after=data)
     uow.publish(UPDATES_TOPIC, key=idn, type="gov.registry.retirement_decision.recorded", subject=idn, data=data)
-    recheck_retirement(uow, MismatchBook(uow), uow.now.date(), {idn})
+    recheck_retirement(uow, MismatchBook(uow), uow.today, {idn})
     return row
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy.orm import Session
 
 from hub.adapters import operation_log, outbox
 from hub.adapters.database import Database
 from hub.contract.cloudevents import cloud_event
+from hub.domain.calendar import office_date
 from hub.adapters.operation_log import Operation
 
 
@@ -35,6 +36,12 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+
+    @property
+    def today(self) -> date:
+        """The office's local date of this transaction (UTC+8): the "today" of every quota, deadline and date check.
+        ``now.date()`` would be the UTC date, a day behind from 16:00 to 24:00 UTC."""
+        return office_date(self.now)
 
     @property
     def is_postgres(self) -> bool:

@@ -643,17 +643,20 @@ def test_feed_health_known_answers(city):
                 ("/gov/police", utc(2026, 6, 30, 9, 0), datetime(2026, 6, 30, 16, 57, 30, tzinfo=cst)),
                 ("/gov/police", utc(2026, 6, 30, 8, 30), None),
                 ("/gov/hr", utc(2026, 7, 1, 10), utc(2026, 7, 1, 9, 59, 57, 500000)),
-                ("/gov/police", utc(2026, 6, 28, 10), utc(2026, 6, 28, 9)))):
+                ("/gov/police", utc(2026, 6, 28, 10), utc(2026, 6, 28, 9)),
+                # 16:30 UTC on 30 June is 00:30 on 1 July in the office (UTC+8): the office's day, not UTC's
+                ("/gov/police", utc(2026, 6, 30, 16, 30), None))):
             s.add(AppliedEventRow(source=source, event_id=f"e{i}", payload_sha256="0" * 64, applied_at=at, sent_at=sent))
         for i, (connector, at, replayed) in enumerate((("police", utc(2026, 6, 30, 11), None),
                                                        ("hr", utc(2026, 7, 1, 9), utc(2026, 7, 1, 12)))):
             s.add(DeadLetterRow(connector=connector, topic="t", partition=0, offset=i, key=None, raw_base64="",
                                 reason="bad", created_at=at, replayed_at=replayed))
     assert rows(db, "feed-health", {"days": "2"}) == [
-        [date(2026, 6, 30), "police", 4, 1, 1, "08:00:00", "09:30:00", 3, 60.0, 150.0],
-        [date(2026, 7, 1), "hr", 1, 1, 0, "10:00:00", "10:00:00", 1, 2.5, 2.5]]
+        [date(2026, 6, 30), "police", 4, 1, 1, "16:00:00", "17:30:00", 3, 60.0, 150.0],
+        [date(2026, 7, 1), "hr", 1, 1, 0, "18:00:00", "18:00:00", 1, 2.5, 2.5],
+        [date(2026, 7, 1), "police", 1, 0, 0, "00:30:00", "00:30:00", 0, None, None]]
     got = rows(db, "feed-health", {"days": "4"})
-    assert len(got) == 3 and got[0][:3] == [date(2026, 6, 28), "police", 1] and got[0][7:] == [1, 3600.0, 3600.0]
+    assert len(got) == 4 and got[0][:3] == [date(2026, 6, 28), "police", 1] and got[0][7:] == [1, 3600.0, 3600.0]
 
 
 def test_read_access_known_answers(city):

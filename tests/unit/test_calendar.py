@@ -53,3 +53,29 @@ def test_a_malformed_calendar_file_is_named_and_a_make_up_day_must_be_a_weekend_
         WorkingCalendar.parse("2027-02-06 班\n2027-02-09 班 调休\n")
     # a holiday on a weekend is how the notices list them (e.g. 国庆 over a weekend)
     assert not WorkingCalendar.parse("2026-10-03 休\n").is_working_day(date(2026, 10, 3))
+
+
+def test_the_office_s_day_starts_at_16_utc_the_day_before():
+    """Every "today" and every day a stored (UTC) time falls on is the office's (UTC+8): one home,
+    hub.domain.calendar, used by the unit of work, the workflows and the reports."""
+    from datetime import datetime, timezone
+
+    from hub.domain.calendar import office_date, office_day_start, office_today
+
+    start = office_day_start(date(2026, 12, 7))
+    assert start == datetime(2026, 12, 6, 16, tzinfo=timezone.utc)
+    assert office_date(start) == date(2026, 12, 7)
+    assert office_date(datetime(2026, 12, 6, 15, 59, 59, tzinfo=timezone.utc)) == date(2026, 12, 6)
+    assert office_date(datetime(2026, 12, 6, 16, 30)) == date(2026, 12, 7)  # SQLite's naive times are UTC
+    assert office_today(datetime(2026, 12, 31, 17, tzinfo=timezone.utc)) == date(2027, 1, 1)
+
+
+def test_a_unit_of_work_s_today_is_the_office_s_date_not_utc_s(tmp_path):
+    from datetime import datetime, timezone
+
+    from hub.adapters.database import connect
+    from hub.service_layer.unit_of_work import UnitOfWork
+
+    db = connect(f"sqlite:///{tmp_path}/hub.sqlite3")
+    assert UnitOfWork(db, actor="t", now=datetime(2026, 12, 6, 16, 30, tzinfo=timezone.utc)).today == date(2026, 12, 7)
+    assert UnitOfWork(db, actor="t", now=datetime(2026, 12, 6, 15, 30, tzinfo=timezone.utc)).today == date(2026, 12, 6)

@@ -19,6 +19,7 @@ from hub.adapters.orm import (
     UnitVersionRow,
 )
 from hub.contract.topics import UPDATES_TOPIC
+from hub.domain.calendar import office_date
 from hub.domain.vocabulary import DocumentKind, Role
 from hub.domain.workflows import DOCUMENT_NUMBER_MAX, ISSUER_MAX, TITLE_MAX, Caller, NotAllowed, bounded
 from hub.service_layer.unit_of_work import UnitOfWork
@@ -89,7 +90,7 @@ def unit_documents(session: Session, unit_code: str) -> list[DocumentUse]:
         note(n, on, f"leader_appointment {idn}")
     for n, at, cat in session.execute(select(PolicyOverQuotaRow.document_number, PolicyOverQuotaRow.recorded_at,
                                              PolicyOverQuotaRow.category).where(PolicyOverQuotaRow.unit_code == unit_code)):
-        note(n, at.date(), f"policy_overquota {cat}")
+        note(n, office_date(at), f"policy_overquota {cat}")
     if found:
         for d in session.execute(select(DocumentRow).where(DocumentRow.number.in_(list(found)))).scalars():
             found[d.number].document = d

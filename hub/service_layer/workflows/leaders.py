@@ -60,7 +60,7 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
     document_number = bounded(document_number, "document number", DOCUMENT_NUMBER_MAX)
     if not document_number:
         raise ValueError("an appointment names its document (文号)")
-    ensure_not_far_ahead(effective_date, "effective date", uow.now.date())
+    ensure_not_far_ahead(effective_date, "effective date", uow.today)
     if uow.session.get(PersonRow, idn) is None:
         raise PersonNotFound(f"person {idn} is not in the registry")
     lock_persons(uow, [idn])  # the reconciliation lock before any row lock
@@ -82,7 +82,7 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
         if wanted == posting.leader_rank:
             raise ValueError(f"person {idn} already holds {wanted or 'no leader rank'}")
         if rank is not None:
-            est = locked_establishment(uow.session, unit.code, category, rank, today=uow.now.date())
+            est = locked_establishment(uow.session, unit.code, category, rank, today=uow.today)
             pending = uow.session.scalar(select(func.count()).select_from(LeaderAppointmentRow).where(
                 LeaderAppointmentRow.unit_code == unit.code, LeaderAppointmentRow.rank == rank.value,
                 LeaderAppointmentRow.stage.in_((CHECKED, DECIDED)))) or 0
@@ -102,7 +102,7 @@ def appoint_leader(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: st
         return posting, row, None
     # CONFIRMED (配备): under the leader-quota lock, the position must still be free
     if rank is not None:
-        locked_establishment(uow.session, unit.code, category, rank, today=uow.now.date()).check_leader_free(rank)
+        locked_establishment(uow.session, unit.code, category, rank, today=uow.today).check_leader_free(rank)
     person = uow.session.get(PersonRow, idn)
     form = issue_form(uow, key, kind=FormKind.LEADER_APPOINTMENT, unit_code=unit.code, id_number=idn, facts={
         "title": "领导职数使用审批表", "appointment_id": row.id, "unit_code": unit.code, "unit_name": unit.name,

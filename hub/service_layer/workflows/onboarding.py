@@ -84,7 +84,7 @@ def _usable_plan(uow: UnitOfWork, app: OnboardingApplication, *, lock: bool = Fa
     plan = uow.session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
     if plan is None or plan.unit_code != app.unit_code or plan.category != app.category.value:
         raise ValueError(f"hiring plan {app.hiring_plan_id} is not a plan of unit {app.unit_code} for {app.category.value}")
-    if not plan_reserves_for(ApplicationStatus(plan.status), plan.year, plan.approved_slots, plan.filled, uow.now.date()):
+    if not plan_reserves_for(ApplicationStatus(plan.status), plan.year, plan.approved_slots, plan.filled, uow.today):
         raise ValueError(f"hiring plan {plan.id} holds no reserved slot (status {plan.status}, year {plan.year}, "
                          f"{plan.filled} of {plan.approved_slots or 0} filled)")
     return plan
@@ -129,13 +129,13 @@ def _check_person(uow: UnitOfWork, caller: Caller, app: OnboardingApplication, *
 
 
 def _check_dates(uow: UnitOfWork, app: OnboardingApplication) -> None:
-    ensure_plausible_start(app.start_date, parse_id_number(app.id_number).birth_date, uow.now.date())
+    ensure_plausible_start(app.start_date, parse_id_number(app.id_number).birth_date, uow.today)
 
 
 def _check_quota(uow: UnitOfWork, app: OnboardingApplication) -> None:
     """A slot of the category is free and unreserved — or reserved for this hire by its plan."""
     plan = _usable_plan(uow, app)
-    est = establishments(uow.session, [app.unit_code], today=uow.now.date(), leaders=False)[app.unit_code]
+    est = establishments(uow.session, [app.unit_code], today=uow.today, leaders=False)[app.unit_code]
     est.check_free(app.category, from_reservation=plan is not None, policy=policy_placement(app.route))
 
 
@@ -185,7 +185,7 @@ def approve_onboarding(uow: UnitOfWork, caller: Caller, key: bytes, onboarding_i
     unit = unit_for(uow, caller, row.unit_code, unit_may=False)
     lock_persons(uow, [row.id_number])  # the reconciliation lock first, as every writer (no deadlocks)
     category = QuotaCategory(row.category)
-    est = locked_establishment(uow.session, unit.code, category, None, today=uow.now.date())
+    est = locked_establishment(uow.session, unit.code, category, None, today=uow.today)
     uow.session.refresh(row, with_for_update=True)  # another approval of the same application waits, then sees it
     ensure_approvable(ApplicationStatus(row.status), required_of(row), approved_reviews(uow, row))
     ensure_not_frozen(uow, unit.code)

@@ -51,7 +51,7 @@ def submit_hiring_plan(uow: UnitOfWork, caller: Caller, *, unit_code: str, year:
     if not reason:
         raise ValueError("a hiring plan needs a reason (用编理由)")
     ensure_not_frozen(uow, unit.code)
-    _refuse_over_quota(establishments(uow.session, [unit.code], today=uow.now.date(), leaders=False)[unit.code], unit.code)
+    _refuse_over_quota(establishments(uow.session, [unit.code], today=uow.today, leaders=False)[unit.code], unit.code)
     row = HiringPlanRow(unit_code=unit.code, year=year, category=cat.value, slots=slots, filled=0, reason=reason,
                         status=ApplicationStatus.IN_REVIEW.value, submitted_by=caller.actor, submitted_at=uow.now)
     uow.session.add(row)
@@ -71,7 +71,7 @@ def decide_hiring_plan(uow: UnitOfWork, caller: Caller, key: bytes, plan_id, app
         raise ApplicationNotFound(f"no hiring plan {pid}")
     unit = unit_for(uow, caller, row.unit_code, unit_may=False)
     cat = QuotaCategory(row.category)
-    est = locked_establishment(uow.session, unit.code, cat, None, today=uow.now.date())
+    est = locked_establishment(uow.session, unit.code, cat, None, today=uow.today)
     uow.session.refresh(row, with_for_update=True)
     if row.status != ApplicationStatus.IN_REVIEW.value:
         raise WrongState(f"hiring plan {row.id} is {row.status}; only a plan in review can be decided")

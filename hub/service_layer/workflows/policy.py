@@ -38,7 +38,7 @@ def allow_policy_over_quota(uow: UnitOfWork, caller: Caller, *, unit_code: str, 
         raise ValueError("a policy over-quota decision states its reason (e.g. 军转安置, 职能划转)")
     if slots < 1:
         raise ValueError("slots must be at least 1")
-    if deadline <= uow.now.date():
+    if deadline <= uow.today:
         raise ValueError(f"the deadline to absorb the excess must be after today, not {deadline}")
     row = PolicyOverQuotaRow(unit_code=unit.code, category=cat.value, slots=slots, document_number=document_number,
                              deadline=deadline, reason=reason, recorded_by=caller.actor, recorded_at=uow.now)

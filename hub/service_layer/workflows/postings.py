@@ -45,7 +45,7 @@ def end_posting(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: str, 
     """出编: end the active posting, free the slot, issue the 减员通知单; returns the posting and the form number.
     Pay that continues afterwards is GHOST_PAYROLL through the usual reconciliation."""
     person, posting, unit = _posted(uow, caller, id_number, "end postings")
-    ensure_not_far_ahead(end_date, "end date", uow.now.date())
+    ensure_not_far_ahead(end_date, "end date", uow.today)
     if end_date < posting.start_date:
         raise ValueError(f"end date {end_date} is before the posting's start {posting.start_date}")
     form = issue_form(uow, key, kind=FormKind.DEPARTURE, unit_code=unit.code, id_number=person.id_number, facts={
@@ -66,11 +66,11 @@ def transfer_person(uow: UnitOfWork, caller: Caller, key: bytes, *, id_number: s
     cat = QuotaCategory.parse(category, "quota category")
     if to_unit.code == from_unit.code and cat.value == posting.category:
         raise ValueError(f"person {person.id_number} already holds a {cat.value} slot in unit {to_unit.code}")
-    ensure_not_far_ahead(effective_date, "effective date", uow.now.date())
+    ensure_not_far_ahead(effective_date, "effective date", uow.today)
     if effective_date < posting.start_date:
         raise ValueError(f"effective date {effective_date} is before the current posting's start {posting.start_date}")
     ensure_not_frozen(uow, to_unit.code)
-    est = locked_establishment(uow.session, to_unit.code, cat, None, today=uow.now.date())
+    est = locked_establishment(uow.session, to_unit.code, cat, None, today=uow.today)
     if to_unit.code == from_unit.code:
         est.used[QuotaCategory(posting.category)] = est.used.get(QuotaCategory(posting.category), 0) - 1
     est.check_free(cat)
