@@ -15,7 +15,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,6 +37,7 @@ def main() -> None:
     from hub.adapters.database import connect
     from hub.adapters.orm import PostingRow
     from hub.demo.city import generate_city
+    from hub.domain.calendar import office_today
     from hub.domain.vocabulary import Role
 
     with contextlib.ExitStack() as stack:
@@ -59,7 +59,7 @@ def main() -> None:
                               .order_by(func.count().desc()).limit(1)).one()
             start = s.scalar(select(PostingRow.start_date).group_by(PostingRow.start_date)
                              .order_by(func.count().desc()).limit(1))
-        today = date.today()
+        today = office_today()
         params = {"headcount-consistency": {"period": f"{today.year}-{today.month:02d}"},
                   "establishment-ledger": {"unit": unit}, "unit-history": {"unit": unit},
                   "staff-changes": {"period": start.strftime("%Y-%m")},

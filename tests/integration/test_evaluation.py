@@ -261,7 +261,7 @@ def test_a_cut_cites_the_plan_year_s_or_the_previous_year_s_evaluation_only(city
     """Evaluation ids are plain numbers: an office picking the wrong one cut this year's plan on a result from 2019,
     or from a year after the plan's. A plan of year Y cites an evaluation of Y or Y − 1 (the one that informs "the
     unit's next hiring plan"); any other is refused and changes nothing."""
-    u, year = city["units"], date.today().year
+    u, year = city["units"], office_today().year
     ids = {y: decide(city, "ADMIN", u["A2"], year=y)["evaluation"]["id"] for y in (2019, year - 1, year + 1)}
     plan = gql(city, "A2", """mutation($u: String!, $y: Int!) { submitHiringPlan(plan: {unitCode: $u, year: $y,
                category: ADMINISTRATIVE, slots: 3, reason: "补充执法力量"}) { ... on HiringPlanPayload { hiringPlan { id } } } }""",
