@@ -65,8 +65,7 @@ async def _run(db, ctx, compiled):
         sites = compiled.sites
         if len(sites) == 1:  # one place of reads (the units page, a lookup): every line is '0:<ID number>'
             field, operation, purpose = sites[0]
-            for idn in reads[2:].split("\n0:"):
-                record(idn, operation=operation, field=field, purpose=purpose)
+            ctx.record_reads(reads[2:].split("\n0:"), operation=operation, field=field, purpose=purpose)
         else:
             for token in reads.split("\n"):
                 site, _, idn = token.partition(":")
