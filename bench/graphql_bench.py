@@ -1214,8 +1214,7 @@ def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: d
     for k, (name, henv) in enumerate(hubs):
         port = free_port()
         hub = Server(f"{name} up (interleaved)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
-                     {**henv, "HUB_HTTP_PORT": str(port), "HUB_HTTP_WORKERS": "1",
-                      "HUB_DATA_DIR": henv.get("HUB_DATA_DIR", str(tmp / "hub-data")) + ("" if k == 0 else f"-{name}")},
+                     {**henv, "HUB_HTTP_PORT": str(port), "HUB_HTTP_WORKERS": "1"},
                      tmp / f"{name}-up-interleaved.log")
         servers.append(hub)
         print(f"[bench] interleaved {name} / PostGraphile phases", file=sys.stderr, flush=True)
