@@ -61,3 +61,12 @@ def test_text_array_quotes_every_element_and_leaves_escapes_to_psycopg():
         '{"110101199001010011","a b","","NULL","{x},y","中文"}'
     for awkward in (['a"b'], ["ok", 'q"'], ["back\\slash"], ['","'], [1, 2]):
         assert access._text_array(awkward) is awkward  # a list: psycopg adapts it, escapes and all
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.none(), st.just("a"), st.just("ADMIN"), _ids, _ops, _fields, _purposes, _outcomes),
+                max_size=12))
+def test_the_seals_uniform_check_is_the_set_of_keys(rows):
+    from hub.adapters import access_chain
+
+    assert access_chain._uniform(rows) == (len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1)
