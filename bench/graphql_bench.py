@@ -1207,15 +1207,17 @@ def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: d
         node_version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
         result[label] = {"version": version, "node": node_version, "query": pq, "same_pairs_same_order_as_hub": True}
         sides.append((label, purl, {}, {"query": pq, "operationName": "UnitsPage"}, srv))
-    hubs = [("hub", env)]
-    if args.baseline_tree:  # a second `hub up` from another source tree (A/B in the same rounds)
-        hubs.append(("hub_base", {**env, "PYTHONPATH": args.baseline_tree, "BENCH_GC_LOG": str(tmp / "hub-base-gc.log")}))
+    hubs = [("hub", env, None)]
+    if args.baseline_tree:  # a second `hub up` from another source tree (A/B in the same rounds); run from that
+        # tree: `python -c` puts the current directory first on sys.path, ahead of PYTHONPATH
+        base = str(Path(args.baseline_tree).resolve())
+        hubs.append(("hub_base", {**env, "PYTHONPATH": base, "BENCH_GC_LOG": str(tmp / "hub-base-gc.log")}, base))
     pages = {}
-    for k, (name, henv) in enumerate(hubs):
+    for k, (name, henv, cwd) in enumerate(hubs):
         port = free_port()
         hub = Server(f"{name} up (interleaved)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
                      {**henv, "HUB_HTTP_PORT": str(port), "HUB_HTTP_WORKERS": "1"},
-                     tmp / f"{name}-up-interleaved.log")
+                     tmp / f"{name}-up-interleaved.log", cwd=Path(cwd) if cwd else None)
         servers.append(hub)
         print(f"[bench] interleaved {name} / PostGraphile phases", file=sys.stderr, flush=True)
         hub.start(f"http://127.0.0.1:{port}/healthz")
@@ -1228,7 +1230,11 @@ def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: d
         sides.insert(k, (name, hurl, h_admin, {"query": UNITS_QUERY, "operationName": "UnitsPage"}, hub))
     if len(pages) > 1:
         result["hub_and_baseline_same_page_bytes"] = len(set(pages.values())) == 1
-        result["baseline_tree"] = args.baseline_tree
+        probe = "import hub, os; print(os.path.dirname(os.path.dirname(os.path.abspath(hub.__file__))))"
+        result["hub_trees"] = {name: subprocess.run([sys.executable, "-c", probe], env=henv, cwd=cwd, text=True,
+                                                    capture_output=True).stdout.strip() for name, henv, cwd in hubs}
+        if result["hub_trees"]["hub_base"] != base:
+            raise RuntimeError(f"the baseline hub imports hub from {result['hub_trees']['hub_base']}, not {base}")
     rounds = []
     for i in range(args.interleave_rounds):
         got = {}
