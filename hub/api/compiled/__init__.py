@@ -16,8 +16,8 @@ exactly as before. The compiled answer is therefore only ever an error-free one,
 refusals of the role × field matrix stay the general path's own.
 
 What the general path does besides the data is done here too: every person read is noted on the context
-(``record_read``, same ID number, field, operation and purpose, NOT_FOUND for a lookup that found nobody) and
-written to the access log by the same end-of-operation flush. tests/integration/test_compiled_reads.py compares
+(``record_read``, or ``record_reads`` for many; same ID number, field, operation and purpose, NOT_FOUND for a
+lookup that found nobody) and written to the access log by the same end-of-operation flush. tests/integration/test_compiled_reads.py compares
 both paths' full HTTP responses and access-log rows for every role on generated selection sets.
 """
 
