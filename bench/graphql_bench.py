@@ -432,6 +432,7 @@ def closed_loop(url: str, headers: dict, body: dict, clients: int, seconds: floa
     done = [r for rs in per for r in rs if window[0] <= r[1] <= window[1]]
     ok = [r for r in done if r[2]]
     return {"clients": clients, "seconds": seconds, "warmup_s": warmup_s, "requests": len(done),
+            "requests_with_warmup": sum(len(rs) for rs in per),  # what a CPU meter around the call saw
             "errors": len(done) - len(ok), "req_per_s": round(len(ok) / seconds, 2),
             "response_bytes": ok[0][3] if ok else None, "latency_ms": summary_ms([r[1] - r[0] for r in ok])}
 
@@ -1206,18 +1207,34 @@ def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: d
         node_version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
         result[label] = {"version": version, "node": node_version, "query": pq, "same_pairs_same_order_as_hub": True}
         sides.append((label, purl, {}, {"query": pq, "operationName": "UnitsPage"}, srv))
-    port = free_port()
-    hub = Server("hub up (interleaved)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
-                 {**env, "HUB_HTTP_PORT": str(port), "HUB_HTTP_WORKERS": "1"}, tmp / "hub-up-interleaved.log")
-    servers.append(hub)
-    print("[bench] interleaved hub / PostGraphile phases", file=sys.stderr, flush=True)
-    hub.start(f"http://127.0.0.1:{port}/healthz")
-    hub.wait_for_output("daily checks done")
-    hub.wait_idle(dbname)
-    hurl = f"http://127.0.0.1:{port}/graphql"
-    if hub_pairs(gql(hurl, UNITS_QUERY, h_admin)) != pairs_hub:
-        raise RuntimeError("the interleaved hub answers the units page differently")
-    sides.insert(0, ("hub", hurl, h_admin, {"query": UNITS_QUERY, "operationName": "UnitsPage"}, hub))
+    hubs = [("hub", env, None)]
+    if args.baseline_tree:  # a second `hub up` from another source tree (A/B in the same rounds); run from that
+        # tree: `python -c` puts the current directory first on sys.path, ahead of PYTHONPATH
+        base = str(Path(args.baseline_tree).resolve())
+        hubs.append(("hub_base", {**env, "PYTHONPATH": base, "BENCH_GC_LOG": str(tmp / "hub-base-gc.log")}, base))
+    pages = {}
+    for k, (name, henv, cwd) in enumerate(hubs):
+        port = free_port()
+        hub = Server(f"{name} up (interleaved)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
+                     {**henv, "HUB_HTTP_PORT": str(port), "HUB_HTTP_WORKERS": "1"},
+                     tmp / f"{name}-up-interleaved.log", cwd=Path(cwd) if cwd else None)
+        servers.append(hub)
+        print(f"[bench] interleaved {name} / PostGraphile phases", file=sys.stderr, flush=True)
+        hub.start(f"http://127.0.0.1:{port}/healthz")
+        hub.wait_for_output("daily checks done")
+        hub.wait_idle(dbname)
+        hurl = f"http://127.0.0.1:{port}/graphql"
+        if hub_pairs(gql(hurl, UNITS_QUERY, h_admin)) != pairs_hub:
+            raise RuntimeError(f"the interleaved {name} answers the units page differently")
+        pages[name] = httpx.post(hurl, json={"query": UNITS_QUERY}, headers=h_admin, timeout=120).content
+        sides.insert(k, (name, hurl, h_admin, {"query": UNITS_QUERY, "operationName": "UnitsPage"}, hub))
+    if len(pages) > 1:
+        result["hub_and_baseline_same_page_bytes"] = len(set(pages.values())) == 1
+        probe = "import hub, os; print(os.path.dirname(os.path.dirname(os.path.abspath(hub.__file__))))"
+        result["hub_trees"] = {name: subprocess.run([sys.executable, "-c", probe], env=henv, cwd=cwd, text=True,
+                                                    capture_output=True).stdout.strip() for name, henv, cwd in hubs}
+        if result["hub_trees"]["hub_base"] != base:
+            raise RuntimeError(f"the baseline hub imports hub from {result['hub_trees']['hub_base']}, not {base}")
     rounds = []
     for i in range(args.interleave_rounds):
         got = {}
@@ -1230,16 +1247,27 @@ def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: d
                 raise RuntimeError(f"interleaved {name} phase had {phase['errors']} failed requests")
             got[name] = phase["req_per_s"]
             got[f"{name}_other_cores"] = m.result.get("other_cores")
+            pages_done = phase.get("requests_with_warmup") or 0
+            if pages_done:  # CPU per page: the server process and the database's PostgreSQL backends
+                got[f"{name}_server_cpu_ms_per_page"] = round(m.result["server_cpu_s"] * 1000 / pages_done, 2)
+                got[f"{name}_postgres_cpu_ms_per_page"] = round(m.result["postgres_cpu_s"] * 1000 / pages_done, 2)
+                got[f"{name}_client_cpu_ms_per_page"] = round(m.result["client_cpu_s"] * 1000 / pages_done, 2)
         row = {**got}
         for label in ("postgraphile_v4", "postgraphile_v5"):
             if got.get(label):
                 row[f"ratio_hub_over_{label}"] = round(got["hub"] / got[label], 3)
+                if got.get("hub_base"):
+                    row[f"ratio_hub_base_over_{label}"] = round(got["hub_base"] / got[label], 3)
+        if got.get("hub_base"):
+            row["ratio_hub_over_hub_base"] = round(got["hub"] / got["hub_base"], 3)
         rounds.append(row)
     medians = {}
-    for label in ("postgraphile_v4", "postgraphile_v5"):
-        ratios = [r[f"ratio_hub_over_{label}"] for r in rounds if f"ratio_hub_over_{label}" in r]
-        if ratios:
-            medians[f"hub_over_{label}"] = statistics.median(ratios)
+    for label in ("postgraphile_v4", "postgraphile_v5", "hub_base"):
+        for side in ("hub", "hub_base"):
+            key = f"ratio_{side}_over_{label}"
+            ratios = [r[key] for r in rounds if key in r]
+            if ratios:
+                medians[f"{side}_over_{label}"] = statistics.median(ratios)
     result["interleaved"] = {"seconds_per_phase": args.interleave_s, "clients": args.clients, "rounds": rounds,
                              "median_ratios": medians,
                              "median_req_per_s": {name: statistics.median(r[name] for r in rounds)
@@ -1269,6 +1297,9 @@ def main() -> None:
     ap.add_argument("--interleave-rounds", type=int, default=3,
                     help="rounds of alternated hub / PostGraphile page phases, both servers up (0: skip)")
     ap.add_argument("--interleave-s", type=float, default=8, help="seconds per interleaved phase")
+    ap.add_argument("--baseline-tree",
+                    help="with --only-interleaved: also run `hub up` from this source tree (PYTHONPATH, e.g. a `git "
+                         "archive` of main) as side hub_base in the same rounds (an A/B against the working tree)")
     ap.add_argument("--only-profile", action="store_true",
                     help="only the in-process profile (compiled and general path timed in one process)")
     ap.add_argument("--only-interleaved", action="store_true",

@@ -38,7 +38,7 @@ def seal_hash(prev_hash: str, seq: int, at: str, rows: list[tuple], key: bytes |
     """The MAC over a seal and its rows (token_id, actor, role, id_number, operation, field, purpose, outcome), in a
     fixed order (the rows of one batch are distinct by ID number, field and outcome)."""
     try:
-        if len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1:
+        if _uniform(rows):
             ordered = sorted(rows, key=itemgetter(3))  # the usual batch: the same order, sorted by ID number alone
         else:
             ordered = sorted(rows, key=lambda r: (r[3], r[5], r[7] or "", r[4] or "", r[6] or ""))
@@ -46,6 +46,16 @@ def seal_hash(prev_hash: str, seq: int, at: str, rows: list[tuple], key: bytes |
         # written by write_reads, so never in a genuine seal; ordered by its text so that verify reports a mismatch
         ordered = sorted(rows, key=lambda r: (str(r[3]), r[5], r[7] or "", r[4] or "", r[6] or ""))
     return mac(key, _payload([prev_hash, seq, at, ordered]))
+
+
+def _uniform(rows: list[tuple]) -> bool:
+    """Do all rows share (field, outcome, operation, purpose)? ``len({(r[5], r[7], r[4], r[6]) for r in rows}) == 1``
+    in C (a page's 1,900 rows: a set of tuples built in Python took ~0.1 ms)."""
+    if not rows:
+        return False
+    columns = list(zip(*rows))
+    n = len(rows)
+    return all(columns[i].count(columns[i][0]) == n for i in (5, 7, 4, 6))
 
 
 def _payload(value: list) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from strawberry.fastapi import BaseContext
 
 from hub.adapters.database import Database
@@ -69,6 +71,13 @@ class HubContext(BaseContext):
         """Note a read of a person's data (``outcome`` None) or a lookup that found nobody the caller may read
         (``outcome`` NOT_FOUND or OUT_OF_SCOPE); written to the access log once the operation finishes."""
         self.pending_reads.append((id_number, operation, field, purpose, outcome))
+
+    def record_reads(self, id_numbers, *, operation: str | None, field: str, purpose: str | None,
+                     outcome: str | None = None) -> None:
+        """``record_read`` for each of ``id_numbers`` in order, with the same operation, field, purpose and
+        outcome: the same entries in ``pending_reads``, built in one C-level pass (a units page notes ~1,900
+        reads; a call per read cost ~0.25 ms of it)."""
+        self.pending_reads.extend(zip(id_numbers, repeat(operation), repeat(field), repeat(purpose), repeat(outcome)))
 
     # How often an open subscription looks its token up again at most (the token cache, HUB_TOKEN_CACHE_S, decides
     # how fresh the answer is; with the cache off this keeps it to one database lookup a second per subscription).

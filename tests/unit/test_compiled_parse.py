@@ -68,8 +68,12 @@ def _run_reads(sites: list, reads: str | None) -> list:
     conn = SimpleNamespace(exec_driver_sql=lambda sql, params: row)
     session = SimpleNamespace(connection=lambda: conn, rollback=lambda: None)
     recorded: list = []
-    ctx = SimpleNamespace(loaders=SimpleNamespace(session=lambda: session),
-                          record_read=lambda idn, **kw: recorded.append((idn, kw["field"], kw["operation"], kw["purpose"])))
+
+    def record_read(idn, **kw):
+        recorded.append((idn, kw["field"], kw["operation"], kw["purpose"]))
+
+    ctx = SimpleNamespace(loaders=SimpleNamespace(session=lambda: session), record_read=record_read,
+                          record_reads=lambda ids, **kw: [record_read(i, **kw) for i in ids])
     asyncio.run(_run(None, ctx, Compiled(sql="", params={}, sites=sites)))
     return recorded
 

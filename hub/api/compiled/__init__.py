@@ -16,8 +16,8 @@ exactly as before. The compiled answer is therefore only ever an error-free one,
 refusals of the role × field matrix stay the general path's own.
 
 What the general path does besides the data is done here too: every person read is noted on the context
-(``record_read``, same ID number, field, operation and purpose, NOT_FOUND for a lookup that found nobody) and
-written to the access log by the same end-of-operation flush. tests/integration/test_compiled_reads.py compares
+(``record_read``, or ``record_reads`` for many; same ID number, field, operation and purpose, NOT_FOUND for a
+lookup that found nobody) and written to the access log by the same end-of-operation flush. tests/integration/test_compiled_reads.py compares
 both paths' full HTTP responses and access-log rows for every role on generated selection sets.
 """
 
@@ -65,8 +65,7 @@ async def _run(db, ctx, compiled):
         sites = compiled.sites
         if len(sites) == 1:  # one place of reads (the units page, a lookup): every line is '0:<ID number>'
             field, operation, purpose = sites[0]
-            for idn in reads[2:].split("\n0:"):
-                record(idn, operation=operation, field=field, purpose=purpose)
+            ctx.record_reads(reads[2:].split("\n0:"), operation=operation, field=field, purpose=purpose)
         else:
             for token in reads.split("\n"):
                 site, _, idn = token.partition(":")
