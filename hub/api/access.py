@@ -206,14 +206,15 @@ class ReadLogWriter:
         self._thread = threading.Thread(target=self._run, name="access-log-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, principal, reads, release=None):
+    def submit(self, principal, reads, session=None):
         """Write ``reads`` (as ``write_reads``) for ``principal``; a ``concurrent.futures.Future`` done when they
-        are committed. ``release``: called (in the writer's thread) once the future is settled — the request's
-        read session is closed there, off the event loop."""
+        are committed. ``session``: the request's open session, handed over: closed here once the future is
+        settled (off the event loop); the first request of a group lends its session to the group's transaction,
+        as the request's own write used it before (no second connection, no ROLLBACK of its read transaction)."""
         from concurrent.futures import Future
 
         future: Future = Future()
-        self._queue.put((principal, reads, future, release))
+        self._queue.put((principal, reads, future, session))
         return future
 
     def close(self, timeout: float = 5.0) -> None:
@@ -239,23 +240,33 @@ class ReadLogWriter:
                 group.append(nxt)
             try:
                 self._write(group)
+            except BaseException as e:  # noqa: BLE001 - cannot happen (_write settles every future); never hang one
+                for _, _, future, _ in group:
+                    if not future.done():
+                        future.set_exception(e)
             finally:
-                for _, _, future, release in group:
-                    if not future.done():  # cannot happen (_write settles every future)
-                        future.set_exception(RuntimeError("the access log writer failed"))
-                    if release is not None:
+                for _, _, _, session in group:
+                    if session is not None:
                         try:
-                            release()
-                        except Exception:  # noqa: BLE001 - a session that cannot roll back is dropped by the pool
+                            session.close()
+                        except Exception:  # noqa: BLE001 - a connection that cannot roll back is dropped by the pool
                             pass
 
     def _write(self, group: list) -> None:
         db = self.db
+        lent = group[0][3]
         try:
-            with db.session() as s:
+            s = lent if lent is not None else db.session()
+            try:
                 for principal, reads, _, _ in group:
                     write_reads(db, principal=principal, reads=reads, session=s, commit=False)
                 s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+            finally:
+                if lent is None:
+                    s.close()
         except Exception as e:  # noqa: BLE001 - reported to the requests
             if db.access_head is not None:
                 db.access_head.hint = None  # the provisional head was not committed

@@ -104,8 +104,8 @@ class HubContext(BaseContext):
             writer = self.db.access_writer = ReadLogWriter(self.db)
         reads, self.pending_reads = self.pending_reads, []
         session = self.loaders.open_session()
-        self.loaders._session = None  # handed to the writer: closed in its thread once the reads are committed
-        await asyncio.wrap_future(writer.submit(self.principal, reads, None if session is None else session.close))
+        self.loaders._session = None  # handed to the writer: written on or closed in its thread after the commit
+        await asyncio.wrap_future(writer.submit(self.principal, reads, session))
 
     def close(self) -> None:
         """End of the operation: write the access log, give the read connection back."""

@@ -44,6 +44,21 @@ class _HeadLocked:
         self.db.dispose()
 
 
+def _Session(db, closed: list, name):
+    """A request's read session with an open read transaction, noting when the writer closes it."""
+    s = db.read_session()
+    s.execute(text("SELECT 1"))
+    close = s.close
+    s.close = lambda: (closed.append(name), close())
+    return s
+
+
+def _wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _transactions_of_seals(db) -> int:
     with db.read_session() as s:
         return s.scalar(text("SELECT count(DISTINCT xmin::text) FROM access_log_seals"))
@@ -57,9 +72,9 @@ def test_requests_queued_behind_a_slow_commit_are_written_in_one_transaction(pg_
         before = _transactions_of_seals(db)
         lock = _HeadLocked(pg_url)
         released = []
-        first = writer.submit(POLICE, _reads("b"), release=lambda: released.append("b"))
+        first = writer.submit(POLICE, _reads("b"), session=_Session(db, released, "b"))
         time.sleep(0.3)  # the writer now waits for the head's lock with "b"
-        queued = [writer.submit(POLICE, _reads(f"q{k}", 1 + k % 3), release=lambda k=k: released.append(k))
+        queued = [writer.submit(POLICE, _reads(f"q{k}", 1 + k % 3), session=_Session(db, released, k))
                   for k in range(6)]
         time.sleep(0.2)
         assert not first.done() and not any(f.done() for f in queued)  # nobody answers before the log is durable
@@ -69,6 +84,7 @@ def test_requests_queued_behind_a_slow_commit_are_written_in_one_transaction(pg_
             f.result(10)
         # "b" alone, then the six that queued meanwhile in one transaction (one COMMIT, not six)
         assert _transactions_of_seals(db) - before == 2
+        _wait_for(lambda: len(released) == 7)  # closed right after the answers
         assert sorted(map(str, released)) == sorted(["b", *map(str, range(6))])
         with db.read_session() as s:
             report = access_chain.verify(s, key=KEY)
@@ -88,7 +104,8 @@ def test_a_failed_write_fails_only_its_own_request(pg_url):
         lock = _HeadLocked(pg_url)
         blocker = writer.submit(POLICE, _reads("x"))
         time.sleep(0.3)
-        good1 = writer.submit(POLICE, _reads("g1"))
+        closed: list = []
+        good1 = writer.submit(POLICE, _reads("g1"), session=_Session(db, closed, "g1"))  # lent to the failing group
         bad = writer.submit(POLICE, [("nul\x00byte", "Op", "Query.person", "p", None)])  # PostgreSQL refuses NUL
         good2 = writer.submit(POLICE, _reads("g2"))
         time.sleep(0.2)
@@ -99,6 +116,7 @@ def test_a_failed_write_fails_only_its_own_request(pg_url):
         with pytest.raises(Exception):
             bad.result(10)
         writer.submit(POLICE, _reads("after")).result(10)  # the writer goes on
+        _wait_for(lambda: closed == ["g1"])
         with db.read_session() as s:
             report = access_chain.verify(s, key=KEY)
             n = s.scalar(select(func.count()).select_from(AccessLogRow))
