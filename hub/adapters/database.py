@@ -55,8 +55,6 @@ class Database:
     audit_key: bytes | None = None  # signs the operation log and the access log (HMAC); None: unkeyed chains
     # The access chain's head this process last committed (hub.adapters.access_chain.Head, made on first use)
     access_head: Any = field(default=None, init=False, repr=False, compare=False)
-    # The access log's writer for GraphQL requests (hub.api.access.ReadLogWriter, PostgreSQL, made on first use)
-    access_writer: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -74,9 +72,6 @@ class Database:
         return self._reader()
 
     def dispose(self) -> None:
-        writer, self.access_writer = self.access_writer, None
-        if writer is not None:
-            writer.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

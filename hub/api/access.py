@@ -69,7 +69,7 @@ def allowed(field: str, role: R) -> bool:
     return role in MATRIX.get(field, ALL)
 
 
-def write_reads(db, *, principal, reads, session=None, commit: bool = True) -> None:
+def write_reads(db, *, principal, reads, session=None) -> None:
     """Write the access log's record of (id_number, operation, field, purpose, outcome) reads in one statement.
 
     One read per distinct (ID number, field, outcome); ``outcome`` None is a read, NOT_FOUND / OUT_OF_SCOPE a lookup
@@ -82,9 +82,7 @@ def write_reads(db, *, principal, reads, session=None, commit: bool = True) -> N
     commit (a short moment per request). On PostgreSQL, when this process wrote the head last, the seal, the head
     and the reads are written by one statement (``access_chain.Head``). Committed synchronously before the response
     goes out: the audit log must be durable. ``session``: an open session to write and commit on (the request's
-    read session on PostgreSQL: no second connection checkout); by default a short transaction of its own.
-    ``commit`` False (with a ``session``; ``ReadLogWriter``): written but not committed — the caller commits, and
-    the head written is this process's hint meanwhile (a wrong hint only costs the usual five round trips)."""
+    read session on PostgreSQL: no second connection checkout); by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     seen = set()
     ids: list[str] = []
@@ -149,10 +147,6 @@ def write_reads(db, *, principal, reads, session=None, commit: bool = True) -> N
 
     if session is not None:
         new_head = write(session)
-        if not commit:
-            if new_head is not None:
-                head.hint = new_head  # the next batch of this transaction appends to it (ReadLogWriter)
-            return
         session.commit()
     else:
         with db.session() as s, s.begin():
@@ -178,108 +172,3 @@ _GROUPS_INSERT = (  # one row per group: its slice [lo:hi] (1-based, inclusive) 
     "FROM unnest(CAST(%(los)s AS integer[]), CAST(%(his)s AS integer[]), CAST(%(ops)s AS text[]), "
     "CAST(%(fields)s AS text[]), CAST(%(purposes)s AS text[]), CAST(%(outcomes)s AS text[])) "
     "AS t(lo, hi, operation, field, purpose, outcome) WHERE true")
-
-
-class ReadLogWriter:
-    """The access log's writer for a process's GraphQL requests on PostgreSQL: one thread that writes the reads of
-    the requests waiting for it in one transaction — a seal per request, as ``write_reads`` writes them, then one
-    COMMIT for all (group commit) — and only then lets them answer (``submit`` returns a future that is done once
-    the reads are durable, or failed).
-
-    Why (issue 18, docs/bench-graphql.md "Session 10: lookup"): written on the event loop, a lookup's INSERT and
-    COMMIT blocked every other request while PostgreSQL flushed its WAL (a 190-ms fsync on a busy disk stalled
-    all requests); written in threads of their own, the writers would queue on the chain head's row lock, each
-    with its own fsync, and miss this process's head hint. One writer keeps the hint right, and after a slow
-    COMMIT the requests that queued meanwhile are written by the next one, not one fsync after another.
-
-    If a group's transaction fails, each of its requests is written again in a transaction of its own, so that
-    one request's failure is only its own. ``close`` (``Database.dispose``) stops the thread."""
-
-    MAX_GROUP = 64  # requests per transaction at most
-
-    def __init__(self, db):
-        import queue
-        import threading
-
-        self.db = db
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="access-log-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, principal, reads, session=None):
-        """Write ``reads`` (as ``write_reads``) for ``principal``; a ``concurrent.futures.Future`` done when they
-        are committed. ``session``: the request's open session, handed over: closed here once the future is
-        settled (off the event loop); the first request of a group lends its session to the group's transaction,
-        as the request's own write used it before (no second connection, no ROLLBACK of its read transaction)."""
-        from concurrent.futures import Future
-
-        future: Future = Future()
-        self._queue.put((principal, reads, future, session))
-        return future
-
-    def close(self, timeout: float = 5.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        import queue
-
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            group = [item]
-            while len(group) < self.MAX_GROUP:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)  # stop after this group
-                    break
-                group.append(nxt)
-            try:
-                self._write(group)
-            except BaseException as e:  # noqa: BLE001 - cannot happen (_write settles every future); never hang one
-                for _, _, future, _ in group:
-                    if not future.done():
-                        future.set_exception(e)
-            finally:
-                for _, _, _, session in group:
-                    if session is not None:
-                        try:
-                            session.close()
-                        except Exception:  # noqa: BLE001 - a connection that cannot roll back is dropped by the pool
-                            pass
-
-    def _write(self, group: list) -> None:
-        db = self.db
-        lent = group[0][3]
-        try:
-            s = lent if lent is not None else db.session()
-            try:
-                for principal, reads, _, _ in group:
-                    write_reads(db, principal=principal, reads=reads, session=s, commit=False)
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
-            finally:
-                if lent is None:
-                    s.close()
-        except Exception as e:  # noqa: BLE001 - reported to the requests
-            if db.access_head is not None:
-                db.access_head.hint = None  # the provisional head was not committed
-            if len(group) == 1:
-                group[0][2].set_exception(e)
-                return
-            for principal, reads, future, _ in group:  # each on its own: one failure fails one request
-                try:
-                    write_reads(db, principal=principal, reads=reads)
-                except Exception as e1:  # noqa: BLE001
-                    future.set_exception(e1)
-                else:
-                    future.set_result(None)
-            return
-        for _, _, future, _ in group:
-            future.set_result(None)

@@ -86,26 +86,18 @@ class HubContext(BaseContext):
         self._checked_at = now
         return self.reauthenticate(self.token) is not None
 
+    # From this many person reads on, the access-log write runs in a thread (the event loop serves other requests
+    # while PostgreSQL inserts thousands of rows); a lookup's one row is written inline (a thread costs more).
+    THREADED_FLUSH_FROM = 200
+
     async def aclose(self) -> None:
-        """``close`` for the end of an operation on the event loop (strawberry's on_execute hook). On PostgreSQL the
-        reads are written by the process's access-log writer (``access.ReadLogWriter``: a thread, group commit), and
-        the operation's answer waits until they are committed — nothing of the write blocks the event loop, which
-        serves other requests meanwhile (a COMMIT waiting for a slow WAL flush stalled every request when it ran
-        here). The request's read session is closed by the writer too, after the commit."""
-        if not (self.db.is_postgres and self.pending_reads and self.principal is not None):
+        """``close`` for the end of an operation on the event loop (strawberry's on_execute hook)."""
+        if self.db.is_postgres and len(self.pending_reads) >= self.THREADED_FLUSH_FROM:
+            import asyncio
+
+            await asyncio.to_thread(self.close)  # execution is over: nothing else uses this request's session
+        else:
             self.close()
-            return
-        import asyncio
-
-        from hub.api.access import ReadLogWriter
-
-        writer = self.db.access_writer
-        if writer is None:
-            writer = self.db.access_writer = ReadLogWriter(self.db)
-        reads, self.pending_reads = self.pending_reads, []
-        session = self.loaders.open_session()
-        self.loaders._session = None  # handed to the writer: written on or closed in its thread after the commit
-        await asyncio.wrap_future(writer.submit(self.principal, reads, session))
 
     def close(self) -> None:
         """End of the operation: write the access log, give the read connection back."""
