@@ -38,6 +38,11 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
    ``--mismatch-runs`` pages (order flipped every round); both paths' last answers are compared byte for byte.
    PostGraphile is not run here: it would list the table as stored, without the hub's scope, masking and read log.
 
+7. Lookup A/B and stall diagnosis (session 10): ``--lookup-rounds N`` repeats the lookup phase N times, with
+   ``--baseline TREE`` alternated with a second `hub up` run from another source tree (order flipped every round);
+   ``--trace FILE`` records the server's event-loop stalls, access-log flushes and GIN merges
+   (bench/lookup_trace.py) and keeps each lookup's timeline in the JSON.
+
 Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
 during the measurement) and the database is VACUUM ANALYZEd and CHECKPOINTed; then the bench waits until the hub and
 its PostgreSQL backends are idle (hub up's start-up daily checks read every active posting). The machine may be
