@@ -1182,6 +1182,9 @@ def lookup_ab(args, result: dict, url: str, dbname: str, env: dict, tmp: Path, s
         port = free_port()
         env_b = {**env, "PYTHONPATH": args.baseline, "HUB_HTTP_PORT": str(port), "HUB_DATA_DIR": str(tmp / "hub-data-base"),
                  "BENCH_GC_LOG": str(tmp / "hub-gc-base.log")}
+        for kv in args.baseline_env or []:  # e.g. PGOPTIONS=-c synchronous_commit=off (a diagnosis, not a setting)
+            k, _, v = kv.partition("=")
+            env_b[k] = v
         if args.trace:
             env_b["BENCH_TRACE"] = args.trace + ".base"
         hub_b = Server("hub up (baseline)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
@@ -1340,6 +1343,8 @@ def main() -> None:
                     help="after the lookup phase, N more lookup phases (with --baseline: alternated with a baseline "
                          "tree's hub up, order flipped every round)")
     ap.add_argument("--baseline", help="a baseline source tree (e.g. `git archive main`) for --lookup-rounds")
+    ap.add_argument("--baseline-env", action="append", metavar="NAME=VALUE",
+                    help="an environment variable for the baseline's hub up only (repeatable)")
     ap.add_argument("--trace", help="write a server-side trace of the lookup phases to this file "
                                     "(bench/lookup_trace.py: event-loop stalls, access-log flushes, GIN merges)")
     ap.add_argument("--interleave-rounds", type=int, default=3,
