@@ -38,6 +38,11 @@ One run, on one scratch PostgreSQL database holding a demo city (`generate_city`
    ``--mismatch-runs`` pages (order flipped every round); both paths' last answers are compared byte for byte.
    PostGraphile is not run here: it would list the table as stored, without the hub's scope, masking and read log.
 
+7. Lookup A/B and stall diagnosis (session 10): ``--lookup-rounds N`` repeats the lookup phase N times, with
+   ``--baseline TREE`` alternated with a second `hub up` run from another source tree (order flipped every round);
+   ``--trace FILE`` records the server's event-loop stalls, access-log flushes and GIN merges
+   (bench/lookup_trace.py) and keeps each lookup's timeline in the JSON.
+
 Before `hub up` the import's outbox rows are marked sent (so the relay does not publish the import's ~10^5 events
 during the measurement) and the database is VACUUM ANALYZEd and CHECKPOINTed; then the bench waits until the hub and
 its PostgreSQL backends are idle (hub up's start-up daily checks read every active posting). The machine may be
@@ -196,6 +201,10 @@ def _gc(phase, info):
     else:
         _log.write("%.4f %d %.3f\\n" % (time.time(), info["generation"], (time.perf_counter() - _t[0]) * 1000))
 gc.callbacks.append(_gc)
+if os.environ.get("BENCH_TRACE"):  # --trace: where a lookup stall comes from (bench/lookup_trace.py)
+    sys.path.insert(0, os.environ["BENCH_DIR"])
+    import lookup_trace
+    lookup_trace.install(os.environ["BENCH_TRACE"])
 sys.argv[0] = "hub"
 from hub.cli import app
 sys.exit(app())
@@ -352,7 +361,7 @@ class CpuMeter:
 
 
 def open_loop(url: str, headers: dict, bodies: list[dict], rate: float, seconds: float, warmup_s: float,
-              threads: int = 16) -> dict:
+              threads: int = 16, timeline: bool = False) -> dict:
     """Requests scheduled every 1/rate s; latency from the scheduled time (and service time from the actual send)."""
     n_warm, n = int(rate * warmup_s), int(rate * seconds)
     total = n_warm + n
@@ -381,6 +390,7 @@ def open_loop(url: str, headers: dict, bodies: list[dict], rate: float, seconds:
     late = 0
     with ThreadPoolExecutor(threads) as ex:
         t0 = time.perf_counter() + 0.2
+        wall_of_t0 = time.time() + 0.2  # wall time of t0 (the timeline's times match a server trace's)
         for i in range(total):
             s = t0 + i / rate
             d = s - time.perf_counter()
@@ -400,7 +410,10 @@ def open_loop(url: str, headers: dict, bodies: list[dict], rate: float, seconds:
             "dispatch_late_over_2ms": late,
             "latency_ms": summary_ms([r[2] - r[0] for r in measured if r[3]]),
             "service_time_ms": summary_ms([r[2] - r[1] for r in measured if r[3]]),
-            "over_50ms_at_s_and_ms": slow[:40]}
+            "over_50ms_at_s_and_ms": slow[:40],
+            # every measured request: wall time scheduled, latency and service time (ms), ok
+            "timeline": [(round(wall_of_t0 + (r[0] - t0), 4), round((r[2] - r[0]) * 1000, 2),
+                          round((r[2] - r[1]) * 1000, 2), r[3]) for r in measured] if timeline else None}
 
 
 def closed_loop(url: str, headers: dict, body: dict, clients: int, seconds: float, warmup_s: float) -> dict:
@@ -940,6 +953,9 @@ def run(args, result: dict) -> dict:
             env.pop("HUB_KAFKA_BOOTSTRAP_SERVERS", None)  # hub up starts its own embedded broker
             gc_log = tmp / "hub-gc.log"
             env["BENCH_GC_LOG"] = str(gc_log)
+            env["BENCH_DIR"] = str(BENCH)
+            if args.trace:
+                env["BENCH_TRACE"] = args.trace
             hub = Server("hub up", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"], env,
                          tmp / "hub-up.log")
             servers.append(hub)
@@ -964,7 +980,8 @@ def run(args, result: dict) -> dict:
             bodies = [{"query": PERSON_QUERY, "variables": {"id": i}, "operationName": "PersonLookup"} for i in ids]
             t_phase, ck = time.time(), checkpoints(url)
             with CpuMeter(hub.pid, dbname) as m:
-                lookup = open_loop(gql_url, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s)
+                lookup = open_loop(gql_url, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s,
+                                   timeline=bool(args.trace))
             lookup["cpu"] = m.result
             lookup["server_gc"] = gc_pauses(gc_log, t_phase, time.time())
             lookup["postgres_checkpoints"] = delta(ck, checkpoints(url))
@@ -973,6 +990,8 @@ def run(args, result: dict) -> dict:
             lookup["target_p99_ms"] = LOOKUP_TARGET_P99_MS
             lookup["meets_target"] = lookup["latency_ms"].get("p99", 1e9) <= LOOKUP_TARGET_P99_MS
             result["person_lookup"] = lookup
+            if args.lookup_rounds:
+                lookup_ab(args, result, url, dbname, env, tmp, servers, hub, gql_url, h_fin, bodies)
             if args.lookup_only:
                 return result
             if args.only_interleaved:
@@ -1153,6 +1172,60 @@ def run(args, result: dict) -> dict:
     return result
 
 
+def lookup_ab(args, result: dict, url: str, dbname: str, env: dict, tmp: Path, servers: list, hub: Server,
+              gql_url: str, h_fin: dict, bodies: list[dict]) -> None:
+    """``--lookup-rounds N``: the lookup phase again N times on this tree's `hub up` ("new") and, with
+    ``--baseline TREE``, alternated with a second `hub up` run from TREE (PYTHONPATH; "base") on the same database,
+    the order flipped every round. Both servers stay up; only one is loaded at a time. Per phase: latency, CPU
+    per lookup (server process, PostgreSQL backends), the rest of the machine's load."""
+    sides = {"new": (hub, gql_url)}
+    if args.baseline:
+        port = free_port()
+        env_b = {**env, "PYTHONPATH": args.baseline, "HUB_HTTP_PORT": str(port), "HUB_DATA_DIR": str(tmp / "hub-data-base"),
+                 "BENCH_GC_LOG": str(tmp / "hub-gc-base.log")}
+        for kv in args.baseline_env or []:  # e.g. PGOPTIONS=-c synchronous_commit=off (a diagnosis, not a setting)
+            k, _, v = kv.partition("=")
+            env_b[k] = v
+        if args.trace:
+            env_b["BENCH_TRACE"] = args.trace + ".base"
+        hub_b = Server("hub up (baseline)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
+                       env_b, tmp / "hub-up-base.log")
+        servers.append(hub_b)
+        hub_b.start(f"http://127.0.0.1:{port}/healthz")
+        hub_b.wait_for_output("daily checks done")
+        hub_b.wait_idle(dbname)
+        sides["base"] = (hub_b, f"http://127.0.0.1:{port}/graphql")
+        gql(sides["base"][1], PERSON_QUERY, h_fin, {"id": bodies[0]["variables"]["id"]})
+    rounds: list[dict] = []
+    for r in range(args.lookup_rounds):
+        order = list(sides) if r % 2 == 0 else list(reversed(sides))
+        for name in order:
+            server, u = sides[name]
+            print(f"[bench] lookup round {r + 1}/{args.lookup_rounds}: {name}", file=sys.stderr, flush=True)
+            wait_quiet(args, result, f"lookup_{name}_{r}")
+            n_total = int(args.rate * (args.lookup_s + args.warmup_s))
+            with CpuMeter(server.pid, dbname) as m:
+                lk = open_loop(u, h_fin, bodies, args.rate, args.lookup_s, args.warmup_s, timeline=bool(args.trace))
+            c = m.result
+            rounds.append({"round": r, "side": name, "utc": time.strftime("%H:%M:%S", time.gmtime()),
+                           "loadavg_1": round(os.getloadavg()[0], 2), "latency_ms": lk["latency_ms"],
+                           "errors": lk["errors"], "over_50ms": len([x for x in lk["over_50ms_at_s_and_ms"]]),
+                           "server_cpu_ms_per_lookup": round(c["server_cpu_s"] * 1000 / n_total, 2),
+                           "postgres_cpu_ms_per_lookup": round(c["postgres_cpu_s"] * 1000 / n_total, 2),
+                           "other_cores": c["other_cores"], "timeline": lk["timeline"]})
+            x = rounds[-1]
+            print(f"[bench]   p50 {x['latency_ms']['p50']} p99 {x['latency_ms']['p99']} max {x['latency_ms']['max']} ms, "
+                  f"server CPU {x['server_cpu_ms_per_lookup']} ms/lookup, pg {x['postgres_cpu_ms_per_lookup']}, "
+                  f"other cores {x['other_cores']}", file=sys.stderr, flush=True)
+    summary = {}
+    for name in sides:
+        mine = [x for x in rounds if x["side"] == name]
+        summary[name] = {k: [x["latency_ms"].get(k) for x in mine] for k in ("p50", "p99", "max")}
+        summary[name]["server_cpu_ms_per_lookup"] = [x["server_cpu_ms_per_lookup"] for x in mine]
+        summary[name]["median_p99"] = statistics.median(summary[name]["p99"])
+    result["lookup_ab"] = {"baseline": args.baseline, "rounds": rounds, "summary": summary}
+
+
 def peak_rss(server: "Server") -> dict:
     """Peak resident memory (VmHWM) of a server process and of each of its children (hub up: the embedded broker,
     the daily checks' process if still there), in MiB."""
@@ -1294,6 +1367,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lookup-only", action="store_true",
                     help="stop after the single-process person lookup phase (repeat the latency measurement alone)")
+    ap.add_argument("--lookup-rounds", type=int, default=0,
+                    help="after the lookup phase, N more lookup phases (with --baseline: alternated with a baseline "
+                         "tree's hub up, order flipped every round)")
+    ap.add_argument("--baseline", help="a baseline source tree (e.g. `git archive main`) for --lookup-rounds")
+    ap.add_argument("--baseline-env", action="append", metavar="NAME=VALUE",
+                    help="an environment variable for the baseline's hub up only (repeatable)")
+    ap.add_argument("--trace", help="write a server-side trace of the lookup phases to this file "
+                                    "(bench/lookup_trace.py: event-loop stalls, access-log flushes, GIN merges)")
     ap.add_argument("--interleave-rounds", type=int, default=3,
                     help="rounds of alternated hub / PostGraphile page phases, both servers up (0: skip)")
     ap.add_argument("--interleave-s", type=float, default=8, help="seconds per interleaved phase")
@@ -1316,6 +1397,9 @@ def main() -> None:
     ap.add_argument("--mismatches-of", help=argparse.SUPPRESS)  # the mismatch child: database URL (tokens in BENCH_PROFILE)
     ap.add_argument("--profile-of", help=argparse.SUPPRESS)  # the profiling child: database URL (tokens, ids in BENCH_PROFILE)
     args = ap.parse_args()
+    # started in the background by a shell, SIGINT is ignored: restore it so that Ctrl-C / kill -INT stop the servers
+    # and drop the scratch database (the finally blocks)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.mismatches_of:
         spec = json.loads(os.environ["BENCH_PROFILE"])
         print(json.dumps(mismatch_child(args.mismatches_of, spec["admin"], spec["monitor"], args.mismatch_runs,
