@@ -1,9 +1,8 @@
-"""Issue 18 (session 10), an open problem: a GraphQL request's access-log write (its INSERT and the COMMIT that
-waits for PostgreSQL's WAL flush) runs on the event loop's thread (hub/api/context.py ``HubContext.aclose``), so
-while it waits no other request is served — the lookup stalls of docs/bench-graphql.md ("Session 10: lookup").
-Moving it to a writer thread fixed this test but measured worse under CPU contention (GIL hand-offs; same
-section), so it was not kept. The test is expected to fail until the write stops blocking the loop (e.g. an
-asyncio-native write on the loop): strict, so that a fix shows up as an XPASS to turn into a plain test."""
+"""Issue 18 (session 10): a compiled read's access-log write (its INSERT and the COMMIT that waits for PostgreSQL's
+WAL flush) ran on the event loop's thread (hub/api/context.py ``HubContext.aclose``), so while it waited no other
+request was served — the lookup stalls of docs/bench-graphql.md ("Session 10: lookup"). A writer thread fixed it
+but measured worse under CPU contention (one more GIL hand-off per request); the compiled path now writes and
+commits its reads in the worker thread that already runs its statement (hub/api/compiled ``_run``): no extra hop."""
 
 from __future__ import annotations
 
@@ -39,11 +38,9 @@ class _HeadLocked:
         self.db.dispose()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 18 open: the access-log write and COMMIT block the event loop (session 10)")
 def test_a_lookup_waiting_for_its_log_write_does_not_hold_up_other_requests(pg_url):
     """The old flush ran its INSERT and COMMIT on the event loop: while it waited (here: for the head's lock; in the
-    bench: for PostgreSQL's WAL flush) no other request was served."""
+    bench: for PostgreSQL's WAL flush) no other request was served. Fails with the write back in ``aclose``."""
     db = connect(pg_url, audit_key=KEY)
     idn = make_person(db, name="张三")
     _, token = create_token(db, role="POLICE", name="police")
@@ -79,5 +76,42 @@ def test_a_lookup_waiting_for_its_log_write_does_not_hold_up_other_requests(pg_u
             rows = s.scalars(select(AccessLogRow).where(AccessLogRow.id_number == idn)).all()
         assert report.ok, report.problems
         assert [(r.field, r.purpose, r.outcome) for r in rows] == [("Query.person", "case 1", None)] * 2
+    finally:
+        db.dispose()
+
+
+def test_a_compiled_read_whose_log_write_fails_is_answered_once_and_logged_once(pg_url, monkeypatch):
+    """The compiled path's write fails (the database refuses it once): the general path answers, notes its own reads
+    and writes them at the operation's end — the compiled reads are not left behind to be written twice."""
+    from hub.api import access
+
+    db = connect(pg_url, audit_key=KEY)
+    idn = make_person(db, name="李四")
+    _, token = create_token(db, role="POLICE", name="police")
+    app = create_app(db)
+    real, calls = access.write_reads, []
+
+    def flaky(*args, **kwargs):
+        calls.append(len(kwargs["reads"]))
+        if len(calls) == 1:
+            raise RuntimeError("the database refused the write")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(access, "write_reads", flaky)
+    lookup = {"query": "query L($id: String!) { person(idNumber: $id) { idNumber name } }", "variables": {"id": idn}}
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "case 2"}
+
+    async def scenario():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=30) as c:
+            return await c.post("/graphql", json=lookup, headers=headers)
+
+    try:
+        r = asyncio.run(scenario())
+        assert r.status_code == 200 and r.json() == {"data": {"person": {"idNumber": idn, "name": "李四"}}}
+        assert calls == [1, 1]  # the compiled write (refused), then the general path's, with one read each
+        with db.read_session() as s:
+            rows = s.scalars(select(AccessLogRow).where(AccessLogRow.id_number == idn)).all()
+            assert access_chain.verify(s, key=KEY).ok
+        assert [(r.field, r.purpose, r.outcome) for r in rows] == [("Query.person", "case 2", None)]
     finally:
         db.dispose()

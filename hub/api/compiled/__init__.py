@@ -17,7 +17,8 @@ refusals of the role × field matrix stay the general path's own.
 
 What the general path does besides the data is done here too: every person read is noted on the context
 (``record_read``, or ``record_reads`` for many; same ID number, field, operation and purpose, NOT_FOUND for a
-lookup that found nobody) and written to the access log by the same end-of-operation flush. tests/integration/test_compiled_reads.py compares
+lookup that found nobody) and written to the access log (``flush_reads``) — in the statement's worker thread, right
+after it, since the compiled answer is the whole operation's. tests/integration/test_compiled_reads.py compares
 both paths' full HTTP responses and access-log rows for every role on generated selection sets.
 """
 
@@ -48,18 +49,33 @@ def answer(executor, root_type, grouped_field_set):
 
 
 async def _run(db, ctx, compiled):
-    session = ctx.loaders.session()  # the request's session: the access-log write at its end uses it too
+    session = ctx.loaders.session()  # the request's session: the access-log write uses it too
 
-    def fetch():
+    def fetch_and_log():
         try:
-            return session.connection().exec_driver_sql(compiled.sql, compiled.params).one()
+            text, reads = session.connection().exec_driver_sql(compiled.sql, compiled.params).one()
         except BaseException:
             session.rollback()  # the general path answers next, on this session
             raise
+        data = parse(text, compiled.stored_json)
+        noted = len(ctx.pending_reads)
+        try:
+            _note_reads(ctx, compiled, data, reads)
+            # The compiled answer is the whole operation's: its reads are written to the access log and committed
+            # here, in the statement's thread, before the answer is sent — not on the event loop, where a lookup's
+            # INSERT and COMMIT (the WAL flush) held up every other request (docs/bench-graphql.md, session 10).
+            ctx.flush_reads()
+        except BaseException:
+            del ctx.pending_reads[noted:]  # the general path notes (and writes) its own reads
+            session.rollback()
+            raise
+        return data
 
     # PostgreSQL builds the page in a thread (psycopg releases the GIL): the event loop serves others meanwhile
-    text, reads = await asyncio.to_thread(fetch)
-    data = parse(text, compiled.stored_json)
+    return await asyncio.to_thread(fetch_and_log)
+
+
+def _note_reads(ctx, compiled, data, reads: str | None) -> None:
     record = ctx.record_read
     if reads:
         sites = compiled.sites
@@ -74,7 +90,6 @@ async def _run(db, ctx, compiled):
     for key, idn, operation, purpose, outcome in compiled.lookups:
         if data.get(key) is None:  # a lookup that found nobody: logged as the general path logs it
             record(idn, operation=operation, field="Query.person", purpose=purpose, outcome=outcome)
-    return data
 
 
 def parse(text: str, stored_json: bool) -> CompiledData:
