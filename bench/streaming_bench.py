@@ -391,17 +391,23 @@ class StageTimers:
         self.keep = keep
         self.engine = engine
         self.sql: dict[str, list] = {}  # statement shape → [seconds, calls, rows]
+        self.applies: list[tuple[float, float, float, int]] = []
         self._saved: list = []
         self._listeners: list = []
 
     def _wrap(self, label, fn):
         times, calls = self.times, self.calls
 
+        applies = self.applies if label == "_apply (one transaction)" else None
+
         def timed(*a, **kw):
             t = time.perf_counter()
+            c = time.thread_time()
             try:
                 return fn(*a, **kw)
             finally:
+                if applies is not None and len(a) > 1:  # (start, wall s, thread CPU s, records) per batch
+                    applies.append((t, time.perf_counter() - t, time.thread_time() - c, len(a[1])))
                 th = threading.current_thread().name
                 d = times.setdefault(th, {})
                 d[label] = d.get(label, 0.0) + time.perf_counter() - t
@@ -505,6 +511,19 @@ class StageTimers:
             out["sql"] = [{"statement": k, "seconds": round(v[0], 2), "executions": v[1], "param_sets": v[2],
                            "share_of_process_pct": round(100 * v[0] / proc, 1)}
                           for k, v in sorted(self.sql.items(), key=lambda kv: kv[1][0], reverse=True)[:20]]
+        if self.applies:
+            # the batches by thirds of the phase (by start time): does a batch's cost per record grow with the phase?
+            # wall and the connector thread's CPU (the CPU is less sensitive to the other jobs on the machine)
+            a = sorted(self.applies)
+            t0, t1 = a[0][0], a[-1][0] + 1e-9
+            thirds = []
+            for i in range(3):
+                part = [x for x in a if t0 + i * (t1 - t0) / 3 <= x[0] < t0 + (i + 1) * (t1 - t0) / 3]
+                n = sum(x[3] for x in part) or 1
+                thirds.append({"batches": len(part), "records": sum(x[3] for x in part),
+                               "wall_ms_per_record": round(1000 * sum(x[1] for x in part) / n, 3),
+                               "thread_cpu_ms_per_record": round(1000 * sum(x[2] for x in part) / n, 3)})
+            out["apply_by_third"] = thirds
         if self.durations:
             out["per_call_ms"] = {k: {"n": len(v), "p50": round(pct(v, 50) * 1000, 1),
                                       "p99": round(pct(v, 99) * 1000, 1), "max": round(max(v) * 1000, 1)}
@@ -905,9 +924,22 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
             raise RuntimeError("connectors did not start")
         time.sleep(0.1)
     time.sleep(1.0)
+    samples: list[tuple[float, float, float, float]] = []  # (time, bench process, PostgreSQL, broker) CPU seconds
+    sampling = threading.Event()
+
+    def sample_cpu():
+        while not sampling.wait(1.0):
+            t = os.times()
+            samples.append((time.perf_counter(), t.user + t.system, sum(_pg_backend_cpu().values()),
+                            _proc_cpu(broker_pid) if broker_pid else 0.0))
+
+    sampler = threading.Thread(target=sample_cpu, name="bench-cpu-sampler", daemon=True)
     with CpuMeter(broker_pid) as cpu:
+        sampler.start()
         r = subprocess.run([sys.executable, __file__, "--latency-worker", str(spec_path)], capture_output=True,
                            text=True, timeout=seconds + 120)
+        sampling.set()
+        sampler.join()
     stop_all(stop, [t for _, t in runners] + [relay_thread])
     timers.remove()
     if r.returncode != 0:
@@ -920,6 +952,18 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
     res["rate_target_per_s"] = rate
     res["seconds_target"] = seconds
     res["cpu"] = cpu.result
+    if len(samples) >= 4:
+        # CPU per produced event by thirds of the phase (each second's samples; backends that ended between two
+        # samples drop out of the PostgreSQL sum, so that column is a lower bound)
+        k = len(samples) // 3
+        rows = []
+        for a, b in ((samples[0], samples[k]), (samples[k], samples[2 * k]), (samples[2 * k], samples[-1])):
+            ev = rate * (b[0] - a[0]) or 1.0
+            rows.append({"seconds": round(b[0] - a[0], 1), "bench_ms_per_event": round(1000 * (b[1] - a[1]) / ev, 3),
+                         "postgres_ms_per_event": round(1000 * (b[2] - a[2]) / ev, 3),
+                         "broker_ms_per_event": round(1000 * (b[3] - a[3]) / ev, 3)})
+        res["cpu_by_third"] = rows
+    res["apply_by_third"] = rep.get("apply_by_third")
     return res
 
 

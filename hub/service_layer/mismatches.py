@@ -188,6 +188,7 @@ class MismatchBook:
                             caused_by=dumps(sorted(set(caused_by or []))), detected_at=now, updated_at=now,
                             resolved_at=None)
         self._pending[row.id] = row
+        self._opened_ids.add(row.id)
         self.tally.add("opened", kind.value)
         self._announce_opened(row)
         return row
@@ -229,20 +230,36 @@ class MismatchBook:
             row.caused_by = dumps(sorted(set(loads(row.caused_by)) | set(caused_by)))
 
     def write_plain(self) -> None:
-        """Write the new and changed plain rows: one INSERT … ON CONFLICT (id) DO UPDATE."""
+        """Write the new and changed plain rows in one statement: a plain INSERT when every row was opened by this
+        book (a fresh id cannot conflict: the speculative insertion of ON CONFLICT, a probe and a confirmation per
+        row, would buy nothing — the connectors' common case, e.g. a batch of ghost payrolls), else one INSERT … ON
+        CONFLICT (id) DO UPDATE for all of them (in the order they were touched, as before)."""
         pending = getattr(self, "_pending_rows", None)
         if not pending:
             return
-        from hub.adapters.bulk import upsert
+        from hub.adapters.bulk import insert_rows, upsert
 
-        upsert(self.uow.session, MismatchRow.__table__, [r.as_row() for r in pending.values()], ["id"])
+        rows = [r.as_row() for r in pending.values()]
+        if self._opened_ids.issuperset(pending):
+            insert_rows(self.uow.session, MismatchRow.__table__, rows)
+        else:
+            upsert(self.uow.session, MismatchRow.__table__, rows, ["id"])
         pending.clear()
+        self._opened_ids.clear()
 
     @property
     def _pending(self) -> dict:
         d = getattr(self, "_pending_rows", None)
         if d is None:
             d = self._pending_rows = {}
+        return d
+
+    @property
+    def _opened_ids(self) -> set:
+        """Ids of the plain rows this book opened (new rows: not in the table before ``write_plain``)."""
+        d = getattr(self, "_opened_id_set", None)
+        if d is None:
+            d = self._opened_id_set = set()
         return d
 
     def _announce_opened(self, row: "PlainMismatch") -> None:

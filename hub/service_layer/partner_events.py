@@ -153,14 +153,22 @@ def _lookup(uow: UnitOfWork, events: list, latest_keys: dict[str, list[tuple]]) 
     if any(len(VIEWS[name].key) != 1 for name in latest_keys):
         raise NotImplementedError("a view kept by period has a one-column key")
     if uow.is_postgres:
-        # Per source: `source = :s AND event_id = ANY(:ids)` plans as an index scan with the array seen whole (a
-        # row-value IN list plans as a 1000-way OR). Every part in one round trip.
+        # Per source, one primary-key probe per event id and per subject: each array is unnested and the table read
+        # in a fenced subquery (OFFSET 0: no condition is pushed into it or pulled out) that can only be answered
+        # by `source = :s AND event_id = k` — the whole key. Asked `source = :s AND event_id = ANY(:ids)`, the
+        # planner, whose statistics lag behind tables that grow by a row per event, read the pk by `source` alone
+        # and filtered: EVERY applied event and sequence of the source per batch (61k rows each, 3,000 buffers,
+        # growing through a 1,000/s phase; docs/bench-streaming.md, session 10). Every part in one round trip.
         parts, params = [], {}
         for i, src in enumerate(sources):
-            parts.append(f"SELECT 'a', {i}, event_id, payload_sha256, NULL::bigint FROM applied_events "
-                         f"WHERE source = :src{i} AND event_id = ANY(CAST(:ids{i} AS varchar(200)[]))")
-            parts.append(f"SELECT 's', {i}, subject, NULL, sequence FROM subject_sequences "
-                         f"WHERE source = :src{i} AND subject = ANY(CAST(:subjects{i} AS varchar(18)[]))")
+            parts.append(f"SELECT 'a', {i}, a.event_id, a.payload_sha256, NULL::bigint "
+                         f"FROM unnest(CAST(:ids{i} AS varchar(200)[])) AS ka{i}(k) CROSS JOIN LATERAL "
+                         f"(SELECT event_id, payload_sha256 FROM applied_events "
+                         f"WHERE source = :src{i} AND event_id = ka{i}.k OFFSET 0) AS a")
+            parts.append(f"SELECT 's', {i}, q.subject, NULL, q.sequence "
+                         f"FROM unnest(CAST(:subjects{i} AS varchar(18)[])) AS ks{i}(k) CROSS JOIN LATERAL "
+                         f"(SELECT subject, sequence FROM subject_sequences "
+                         f"WHERE source = :src{i} AND subject = ks{i}.k OFFSET 0) AS q")
             params.update({f"src{i}": src, f"ids{i}": array_param(sorted(ids_by_source.get(src, ()))),
                            f"subjects{i}": array_param(sorted(subjects_by_source.get(src, ())))})
         names = sorted(latest_keys)
