@@ -1188,8 +1188,16 @@ def lookup_ab(args, result: dict, url: str, dbname: str, env: dict, tmp: Path, s
             env_b[k] = v
         if args.trace:
             env_b["BENCH_TRACE"] = args.trace + ".base"
+        # run from the baseline tree: `python -c` puts the current directory first on sys.path, ahead of PYTHONPATH
+        base_dir = Path(args.baseline).resolve()
+        env_b["PYTHONPATH"] = str(base_dir)
+        probe = "import hub, os; print(os.path.dirname(os.path.dirname(os.path.abspath(hub.__file__))))"
+        imported = subprocess.run([sys.executable, "-c", probe], env=env_b, cwd=base_dir, text=True,
+                                  capture_output=True).stdout.strip()
+        if imported != str(base_dir):
+            raise RuntimeError(f"the baseline hub imports hub from {imported!r}, not {base_dir}")
         hub_b = Server("hub up (baseline)", [sys.executable, "-c", HUB_UP_WITH_GC_LOG, "up", "--connectors", "none"],
-                       env_b, tmp / "hub-up-base.log")
+                       env_b, tmp / "hub-up-base.log", cwd=base_dir)
         servers.append(hub_b)
         hub_b.start(f"http://127.0.0.1:{port}/healthz")
         hub_b.wait_for_output("daily checks done")
