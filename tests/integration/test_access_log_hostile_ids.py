@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from hub.adapters import access_chain
 from hub.adapters.orm import MismatchRow
@@ -72,3 +72,40 @@ def test_hostile_numbers_in_a_batch_of_several_groups(shown, compiled):
     _check(shown, rows, body)
     assert [r[2] for r in rows if r[6] == "NOT_FOUND"] == [NOBODY]
     assert len({r[4] for r in rows}) == 3  # three fields: three groups in one batch
+
+
+@pytest.mark.parametrize("planted", ["a\n0:b", "c\n1:d", "e\n", "\n0:"])
+def test_a_planted_number_with_the_compiled_separator(city, planted):  # noqa: F811
+    """A person whose stored number holds the compiled reads' separator (a line break, ``0:``): the compiled path logs
+    what the general path logs."""
+    db, idn = city["db"], city["people"][7]
+    with db.session() as s, s.begin():
+        cols = [c for c in s.execute(text("SELECT * FROM persons LIMIT 0")).keys() if c != "id_number"]
+        s.execute(text(f"INSERT INTO persons (id_number, {', '.join(cols)}) SELECT :new, {', '.join(cols)} FROM persons "
+                       "WHERE id_number = :old"), {"new": planted, "old": idn})
+        pcols = [c for c in s.execute(text("SELECT * FROM postings LIMIT 0")).keys() if c not in ("id", "id_number")]
+        s.execute(text(f"INSERT INTO postings (id_number, {', '.join(pcols)}) SELECT :new, {', '.join(pcols)} "
+                       "FROM postings WHERE id_number = :old"), {"new": planted, "old": idn})
+    q = (f'{{ u: unit(code: "{city["units"][2]}") {{ postings(first: 50) {{ edges {{ node {{ person {{ name }} }} }} }} }} '
+         f'p: person(idNumber: "{city["people"][0]}") {{ name }} }}')
+    general = ask(city, "ADMIN", q, {}, "p", False)
+    fast = ask(city, "ADMIN", q, {}, "p", True)
+    assert planted in [r[2] for r in general[1]]
+    assert fast == general
+
+
+@pytest.mark.parametrize("planted", ["a\n0:b", "\n", "x\n1:y"])
+def test_a_mismatch_subject_with_the_compiled_separator(city, planted):  # noqa: F811
+    """A NAME_MISMATCH whose subject (as a partner's feed gave it) holds a line break: its details are a person read,
+    logged by the compiled path as the general path logs it."""
+    at = datetime(2026, 11, 5, 8, 0, tzinfo=timezone.utc)  # newer than the city's: on the first page
+    with city["db"].session() as s, s.begin():
+        s.execute(text("DELETE FROM mismatches WHERE id LIKE 'planted-%'"))
+        s.add(MismatchRow(id=f"planted-{uuid.uuid4().hex[:12]}", kind="NAME_MISMATCH", subject=planted,
+                          unit_code=city["units"][0], source="police", status="OPEN",
+                          details='{"expected": "甲", "found": "乙"}', caused_by="[]", detected_at=at, updated_at=at))
+    q = "{ mismatches(first: 5) { edges { node { subject details } } } }"
+    general = ask(city, "ADMIN", q, {}, "p", False)
+    fast = ask(city, "ADMIN", q, {}, "p", True)
+    assert planted in [r[2] for r in general[1]]
+    assert fast == general
