@@ -1258,6 +1258,19 @@ def node22() -> str | None:
     return None
 
 
+def check_trees(trees: dict, own: str, base: str) -> None:
+    """``--baseline-tree``: refuse an A/B that is not one — each hub must import hub from its own tree (``hub`` from
+    this bench's tree, ``hub_base`` from the baseline's) and the two trees must differ. The side ``hub`` runs from
+    the bench's working directory: started from inside another hub tree (the baseline's, say) it imports that one."""
+    if trees["hub"] != own:
+        raise RuntimeError(f"the hub imports hub from {trees['hub']}, not from the bench's tree {own} (run the bench "
+                           "from its tree)")
+    if trees["hub_base"] != base:
+        raise RuntimeError(f"the baseline hub imports hub from {trees['hub_base']}, not {base}")
+    if base == own:
+        raise RuntimeError(f"the baseline tree is the bench's own tree ({own}): no A/B")
+
+
 def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: dict, pairs_hub: list, tmp: Path,
                 servers: list, node: str | None) -> None:
     """`hub up` in one process (HUB_HTTP_WORKERS=1), PostGraphile v4 and PostGraphile v5 up side by side on the same
@@ -1314,8 +1327,7 @@ def interleaved(args, result: dict, url: str, dbname: str, env: dict, h_admin: d
         probe = "import hub, os; print(os.path.dirname(os.path.dirname(os.path.abspath(hub.__file__))))"
         result["hub_trees"] = {name: subprocess.run([sys.executable, "-c", probe], env=henv, cwd=cwd, text=True,
                                                     capture_output=True).stdout.strip() for name, henv, cwd in hubs}
-        if result["hub_trees"]["hub_base"] != base:
-            raise RuntimeError(f"the baseline hub imports hub from {result['hub_trees']['hub_base']}, not {base}")
+        check_trees(result["hub_trees"], str(BENCH.parent), base)
     rounds = []
     for i in range(args.interleave_rounds):
         got = {}

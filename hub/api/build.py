@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from functools import cache, lru_cache
 
@@ -16,13 +17,27 @@ from hub.api.schema import Mutation, Query, Subscription
 
 
 class FlushAccessLog(SchemaExtension):
-    """Write the operation's person reads to the access log in one statement when it finishes."""
+    """Write the operation's person reads to the access log in one statement when it finishes.
+
+    If the write fails the answer is withheld (``data`` null) and the failure becomes one of the result's errors,
+    logged and shaped like any other (``HubErrors``: a database error is "Unexpected error." to the client). Raised
+    from here it would bypass both: strawberry sent its text — the statement and its parameters, the batch's ID
+    numbers unmasked — to the client, in production too."""
 
     async def on_execute(self):
         yield
         ctx = self.execution_context.context
         if hasattr(ctx, "aclose"):
-            await ctx.aclose()
+            try:
+                await ctx.aclose()
+            except Exception as e:  # noqa: BLE001 - every failure is withheld, logged and masked alike
+                result = self.execution_context.result
+                if result is None or not hasattr(result, "errors"):
+                    raise
+                error = GraphQLError(str(e), original_error=e)
+                log_errors([error])  # strawberry logged the result's errors before this hook ran
+                result.data = None
+                result.errors = [*(result.errors or ()), error]
 
 
 class _Document:

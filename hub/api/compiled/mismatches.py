@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from sqlalchemy.dialects import postgresql
 
 from hub.api import access, disclosure
-from hub.api.compiled.planner import Unsupported, _lit
+from hub.api.compiled.planner import Unsupported, _lit, read_of
 from hub.api.pagination import page_window
 from hub.domain import vocabulary as v
 from hub.domain.identifiers import mask_id_number_sql
@@ -159,7 +159,7 @@ class _Mismatches:
         if cond is None:
             return None
         site = self.p.read_site(disclosure.DETAILS_FIELD, self.key, self.p.ctx.purpose)
-        return f"CASE WHEN {cond} THEN '{site}:' || {x}.subject END"
+        return f"CASE WHEN {cond} THEN {read_of(site, f'{x}.subject')} END"
 
 
 def mismatches(p, key, fdef, fds, args, joins, reads) -> str:

@@ -41,6 +41,16 @@ MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 NL = "E'\\n'"
 
 
+def read_of(site: int, idn: str) -> str:
+    """A read's line of the statement's reads, ``'<site>:<ID number>'`` (``idn``: its SQL). The reads are one text
+    joined by line breaks, split in Python: an ID number holding a line break (a stored value no write path of the
+    hub makes, but one a partner's subject or a hand edit may hold) would be split into reads of other numbers, or
+    break the parse after some were noted. Such a number makes the statement fail instead (an integer cast of text
+    that is no integer), and the general path answers and logs it as it is."""
+    return (f"'{site}:' || CASE WHEN strpos({idn}, {NL}) = 0 THEN {idn} "
+            f"ELSE CAST('a line break in an ID number: ' || {idn} AS integer)::text END")
+
+
 class Unsupported(Exception):
     """Not a compiled shape, or the general path would answer with an error: run the general path."""
 
@@ -395,7 +405,7 @@ class _Planner:
             self.person_readable(None)
             site = self.read_site("Posting.person", key, self.ctx.purpose)
             return self.nested_obj("person", fdef.type, fds, "persons", "{}.id_number = " + f"{a}.id_number",
-                                   joins, reads, own_read=f"'{site}:' || {{}}.id_number")
+                                   joins, reads, own_read=read_of(site, "{0}.id_number"))
         raise Unsupported
 
     # --- Person ---------------------------------------------------------------------------------------------
@@ -459,7 +469,7 @@ class _Planner:
             site = self.read_site("Query.person", key, purpose)
             self.lookups.append((key, idn, self.sites[site][1], purpose, access.NOT_FOUND))
             return self.nested_obj("person", fdef.type, fds, "persons", "{}.id_number = " + self.param(idn, "text"),
-                                   joins, reads, own_read=f"'{site}:' || {{}}.id_number")
+                                   joins, reads, own_read=read_of(site, "{0}.id_number"))
         if name in ("mismatches", "mismatchStats"):
             from hub.api.compiled import mismatches
 
