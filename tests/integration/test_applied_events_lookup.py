@@ -91,3 +91,36 @@ def test_a_batch_probes_applied_events_and_sequences_by_their_whole_key(pg_url):
     assert _scanned(plan) < 100, f"read {_scanned(plan)} rows of the source that the batch does not meet"
     assert not {"applied_events", "subject_sequences"} & set(_seq_scans(plan)), "read a whole table"
     db.engine.dispose()
+
+
+AWKWARD_IDS = [" a", "a ", " ", "NULL", "null", 'b"c', "d\\e", '\\"', "{}", "{", "}", "a,b", "(x)", "q'uote", "tab\tx",
+               "nl\nx", "中文", "😀" * 200, "x" * 200, "é", "e\u0301", "ß", "SS", "A", "a", "%s", "%(x)s", ":ids0", "$1"]
+
+
+def test_the_lookup_finds_exactly_the_stored_ids_however_awkward(db_url):
+    """Event ids are the partner's (any text up to 200 characters, Envelope.id): the lookup's arrays (a text literal
+    built in Python on PostgreSQL) find each stored (source, id) and its last sequence, nothing near it — per
+    source, with an id stored under one source only and ids that differ by case, spaces or normalization."""
+    from hub.adapters.bulk import insert_rows
+    from hub.adapters.orm import AppliedEventRow, SubjectSequenceRow
+
+    db = connect(db_url)
+    now = datetime.now(timezone.utc)
+    sources = ["/gov/finance", "/gov/police"]
+    subjects = [f"11010519900101{i:04d}" for i in range(4)]
+    with UnitOfWork(db, actor="test") as uow:
+        insert_rows(uow.session, AppliedEventRow.__table__, [
+            dict(source=src, event_id=i, payload_sha256=f"{n:064d}", applied_at=now, sent_at=None)
+            for src in sources for n, i in enumerate(AWKWARD_IDS)] + [
+            dict(source="/gov/hr", event_id="only-hr", payload_sha256="1" * 64, applied_at=now, sent_at=None)])
+        insert_rows(uow.session, SubjectSequenceRow.__table__, [
+            dict(source=src, subject=s, sequence=10 * k + j) for k, src in enumerate(sources)
+            for j, s in enumerate(subjects[:3])])
+        uow.commit()
+    asked = AWKWARD_IDS + ["a  ", "not-there", "NULL ", "only-hr", "Ss", "e"]
+    events = [_Event(src, i, subjects[n % 4], n) for src in sources for n, i in enumerate(asked)]
+    with UnitOfWork(db, actor="test") as uow:
+        facts = _lookup(uow, events, {})
+    assert facts.applied == {(src, i): f"{n:064d}" for src in sources for n, i in enumerate(AWKWARD_IDS)}
+    assert facts.sequences == {(src, s): 10 * k + j for k, src in enumerate(sources) for j, s in enumerate(subjects[:3])}
+    db.engine.dispose()

@@ -71,3 +71,36 @@ def test_only_opened_rows_are_inserted_plainly_and_changed_ones_upserted(db_url)
     assert {rows[("GHOST_PAYROLL", s)].status for s in subjects[1:]} == {"OPEN"}
     assert rows[("NAME_MISMATCH", subjects[0])].status == "OPEN"
     db.engine.dispose()
+
+
+def test_opened_and_resolved_in_one_batch_and_changed_after_an_earlier_write(db_url):
+    """A row this book opened and resolved before writing is inserted plainly, resolved; a row it opened and wrote
+    earlier in the transaction is in the table: changing it afterwards must be the upsert (a plain INSERT of the
+    same id would fail on the primary key)."""
+    db = connect(db_url)
+    s = "11010519900101" + "0007"
+
+    def batch():
+        with UnitOfWork(db, actor="test") as uow:
+            book = MismatchBook(uow)
+            gone = book.open_or_update_plain(MismatchKind.GHOST_PAYROLL, subject=s, unit_code="U1",
+                                             source="/gov/finance", details={"n": 1}, caused_by=["e1"])
+            book.resolve_plain(gone, caused_by=["e2"])
+            book.write_plain()
+            kept = book.open_or_update_plain(MismatchKind.NAME_MISMATCH, subject=s, unit_code="",
+                                             source="/gov/police", details={"k": 1}, caused_by=["e3"])
+            book.write_plain()
+            book.open_or_update_plain(MismatchKind.NAME_MISMATCH, subject=s, unit_code="", source="/gov/police",
+                                      details={"k": 2}, caused_by=["e4"], existing=kept)
+            book.write_plain()
+            uow.commit()
+            return book.tally
+
+    seen = _writes(db, batch)
+    assert ["ON CONFLICT" in w.upper() for w in seen] == [False, False, True], seen
+    with db.read_session() as r:
+        rows = {row.kind: row for row in r.execute(select(MismatchRow)).scalars()}
+    assert rows["GHOST_PAYROLL"].status == "RESOLVED" and rows["GHOST_PAYROLL"].caused_by == '["e1","e2"]'
+    assert rows["NAME_MISMATCH"].status == "OPEN" and rows["NAME_MISMATCH"].details == '{"k":2}'
+    assert rows["NAME_MISMATCH"].caused_by == '["e3","e4"]'
+    db.engine.dispose()
