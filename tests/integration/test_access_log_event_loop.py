@@ -7,8 +7,10 @@ commits its reads in the worker thread that already runs its statement (hub/api/
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
+from datetime import date
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from hub.adapters.database import connect
 from hub.adapters.orm import AccessLogRow
 from hub.api.app import create_app
 from hub.service_layer.tokens import create_token
+from tests.factories import id_number
 from tests.integration.registry_helpers import make_person
 
 KEY = b"session-10 audit key for the tests"
@@ -113,5 +116,95 @@ def test_a_compiled_read_whose_log_write_fails_is_answered_once_and_logged_once(
             rows = s.scalars(select(AccessLogRow).where(AccessLogRow.id_number == idn)).all()
             assert access_chain.verify(s, key=KEY).ok
         assert [(r.field, r.purpose, r.outcome) for r in rows] == [("Query.person", "case 2", None)]
+    finally:
+        db.dispose()
+
+
+def _ws_init(ws, token: str, purpose: str) -> None:
+    ws.send_text(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}",
+                                                                    "X-Purpose": purpose}}))
+    assert json.loads(ws.receive_text())["type"] == "connection_ack"
+
+
+def test_the_operations_of_one_websocket_write_their_compiled_reads_apart(pg_url, caplog):
+    """graphql-transport-ws: strawberry makes one context per connection and runs its operations at the same time.
+    The compiled path wrote on the context's session and flushed the context's reads from each operation's thread:
+    the threads' statements, commits and rollbacks mixed on one session (every lookup failed and fell back to the
+    general path), and one operation's flush took — or, refused, dropped — another's reads. Each compiled operation
+    now has a session and reads of its own: all answered compiled, each read logged once, the chain verifies."""
+    from starlette.testclient import TestClient
+
+    caplog.set_level("INFO")
+    db = connect(pg_url, audit_key=KEY)
+    idns = [make_person(db, name=f"王{i}") for i in range(8)]
+    nobody = id_number(date(1990, 3, 7), True)  # valid, nobody registered
+    _, token = create_token(db, role="POLICE", name="police")
+    app = create_app(db)
+    q = "query L($id: String!) { person(idNumber: $id) { idNumber name } }"
+    try:
+        with TestClient(app) as client, \
+                client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            _ws_init(ws, token, "ws case")
+            for i, idn in enumerate([*idns, nobody]):
+                ws.send_text(json.dumps({"id": str(i), "type": "subscribe",
+                                         "payload": {"query": q, "variables": {"id": idn}}}))
+            messages: list = []
+            while sum(m["type"] == "complete" for m in messages) < len(idns) + 1:
+                messages.append(json.loads(ws.receive_text()))
+        answers = {int(m["id"]): m["payload"] for m in messages if m["type"] == "next"}
+        assert answers == {**{i: {"data": {"person": {"idNumber": idn, "name": f"王{i}"}}} for i, idn in enumerate(idns)},
+                           len(idns): {"data": {"person": None}}}
+        failed = [r.getMessage() for r in caplog.records if r.name == "hub.api.compiled"]
+        assert failed == [], failed
+        with db.read_session() as s:
+            report = access_chain.verify(s, key=KEY)
+            rows = s.scalars(select(AccessLogRow).order_by(AccessLogRow.id)).all()
+        assert report.ok, report.problems
+        assert sorted((r.id_number, r.outcome, r.purpose) for r in rows) == sorted(
+            [(idn, None, "ws case") for idn in idns] + [(nobody, "NOT_FOUND", "ws case")])
+        assert [r.id for r in rows] == list(range(1, len(idns) + 2))
+        assert db.read_engine.pool.checkedout() == 0
+    finally:
+        db.dispose()
+
+
+def test_a_compiled_read_cancelled_while_its_log_is_written_logs_once_and_returns_its_connection(pg_url):
+    """The client ends the operation (graphql-transport-ws ``complete``; strawberry cancels its task) while the
+    worker thread waits to write the read's log: the thread runs on — the read is logged (although the answer is
+    never sent: more in the log, never less), once — and its connection goes back to the pool."""
+    from starlette.testclient import TestClient
+
+    db = connect(pg_url, audit_key=KEY, pool_size=2)
+    idn = make_person(db, name="赵六")
+    _, token = create_token(db, role="POLICE", name="police")
+    app = create_app(db)
+    q = "query L($id: String!) { person(idNumber: $id) { idNumber name } }"
+    try:
+        with TestClient(app) as client, \
+                client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            _ws_init(ws, token, "ws cancel")
+            lock = _HeadLocked(pg_url)
+            try:
+                ws.send_text(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": q, "variables": {"id": idn}}}))
+                time.sleep(0.5)  # the statement has run; its log write waits for the head's lock
+                ws.send_text(json.dumps({"id": "1", "type": "complete"}))
+                time.sleep(0.3)
+            finally:
+                lock.release()
+            # the connection still works: a second lookup on it is answered and logged
+            ws.send_text(json.dumps({"id": "2", "type": "subscribe", "payload": {"query": q, "variables": {"id": idn}}}))
+            messages: list = []
+            while not any(m["type"] == "complete" and m["id"] == "2" for m in messages):
+                messages.append(json.loads(ws.receive_text()))
+        assert [m["id"] for m in messages if m["type"] == "next"] == ["2"]
+        deadline = time.monotonic() + 10
+        while db.read_engine.pool.checkedout() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db.read_engine.pool.checkedout() == 0
+        with db.read_session() as s:
+            report = access_chain.verify(s, key=KEY)
+            rows = s.scalars(select(AccessLogRow).where(AccessLogRow.id_number == idn)).all()
+        assert report.ok, report.problems
+        assert [(r.id, r.purpose) for r in rows] == [(1, "ws cancel"), (2, "ws cancel")]
     finally:
         db.dispose()
