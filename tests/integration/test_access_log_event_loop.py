@@ -208,3 +208,98 @@ def test_a_compiled_read_cancelled_while_its_log_is_written_logs_once_and_return
         assert [(r.id, r.purpose) for r in rows] == [(1, "ws cancel"), (2, "ws cancel")]
     finally:
         db.dispose()
+
+
+def test_a_compiled_read_whose_commit_fails_is_answered_once_and_logged_once(pg_url, monkeypatch):
+    """The access log's INSERT went through, its COMMIT fails: the compiled answer is dropped with its rolled-back
+    rows, the general path answers and logs the read; the chain verifies, numbered without a gap, and the next
+    lookups (the chain head's hint of this process untouched by the failed write) log as usual."""
+    from sqlalchemy.exc import OperationalError
+
+    from hub.api import access
+
+    db = connect(pg_url, audit_key=KEY, pool_size=1)
+    idn = make_person(db, name="孙七")
+    _, token = create_token(db, role="POLICE", name="police")
+    app = create_app(db)
+    real, calls = access.write_reads, []
+
+    def commit_fails_once(*args, **kwargs):
+        calls.append(len(kwargs["reads"]))
+        session = kwargs["session"]
+        if len(calls) == 2:  # the second lookup's compiled write (the first set the head's hint)
+            def refused():
+                raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+            session.commit = refused
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(access, "write_reads", commit_fails_once)
+    lookup = {"query": "query L($id: String!) { person(idNumber: $id) { idNumber name } }", "variables": {"id": idn}}
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "case 3"}
+
+    async def scenario():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=30) as c:
+            return [await c.post("/graphql", json=lookup, headers=headers) for _ in range(4)]
+
+    try:
+        answers = asyncio.run(scenario())
+        assert [r.json() for r in answers] == [{"data": {"person": {"idNumber": idn, "name": "孙七"}}}] * 4
+        assert calls == [1, 1, 1, 1, 1]  # the refused compiled write, then the general path's
+        with db.read_session() as s:
+            report = access_chain.verify(s, key=KEY)
+            rows = s.scalars(select(AccessLogRow).order_by(AccessLogRow.id)).all()
+        assert report.ok, report.problems
+        assert [(r.id, r.id_number, r.purpose) for r in rows] == [(i, idn, "case 3") for i in range(1, 5)]
+        assert db.read_engine.pool.checkedout() == 0
+    finally:
+        db.dispose()
+
+
+def test_concurrent_compiled_lookups_and_pages_on_a_small_pool_log_every_read_once(pg_url, caplog):
+    """Lookups (some finding nobody), units pages and requests with a part the compiled path does not answer, all
+    at once on a pool of one connection (and one overflow): every request answered without error, every read in
+    the log once, numbered 1..n, the chain verifies, no connection left checked out, no compiled fallback."""
+    import random
+
+    from tests.integration.registry_helpers import hire, make_unit
+
+    caplog.set_level("INFO")
+    db = connect(pg_url, audit_key=KEY, pool_size=1)
+    people = []
+    for u in (make_unit(db, approved={"ADMINISTRATIVE": 40}) for _ in range(3)):
+        for i in range(20):
+            people.append(make_person(db, name=f"员{i}", birth=date(1970 + len(people) // 12, 1 + len(people) % 12, 1)))
+            hire(db, people[-1], u)
+    nobody = id_number(date(1991, 1, 1), True)
+    _, police = create_token(db, role="POLICE", name="police")
+    _, admin = create_token(db, role="ADMIN", name="admin")
+    app = create_app(db)
+    lookup = "query L($id: String!) { person(idNumber: $id) { idNumber name } }"
+    page = ("query Page { units(first: 100) { edges { node { code postings(first: 50) { totalCount "
+            "edges { node { category person { idNumber name } } } } } } } }")
+    mixed = "query M($id: String!) { person(idNumber: $id) { idNumber name } mismatchStats { total } }"
+    hp = {"Authorization": f"Bearer {police}", "X-Purpose": "load"}
+    ha = {"Authorization": f"Bearer {admin}", "X-Purpose": "load"}
+    requests = ([({"query": lookup, "variables": {"id": people[i % len(people)]}}, hp) for i in range(40)]
+                + [({"query": lookup, "variables": {"id": nobody}}, hp)] * 4 + [({"query": page}, ha)] * 5
+                + [({"query": mixed, "variables": {"id": people[i]}}, ha) for i in range(4)])
+    random.Random(7).shuffle(requests)
+
+    async def scenario():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", timeout=60) as c:
+            return await asyncio.gather(*(c.post("/graphql", json=body, headers=h) for body, h in requests))
+
+    try:
+        answers = asyncio.run(scenario())
+        assert all(r.status_code == 200 and "errors" not in r.json() for r in answers), [r.text[:200] for r in answers]
+        assert [r.getMessage() for r in caplog.records if r.name == "hub.api.compiled"] == []
+        with db.read_session() as s:
+            report = access_chain.verify(s, key=KEY)
+            rows = s.scalars(select(AccessLogRow).order_by(AccessLogRow.id)).all()
+        assert report.ok, report.problems
+        assert [r.id for r in rows] == list(range(1, 40 + 4 + 5 * len(people) + 4 + 1))
+        assert sum(r.outcome == "NOT_FOUND" for r in rows) == 4
+        assert db.read_engine.pool.checkedout() == 0
+    finally:
+        db.dispose()
