@@ -57,24 +57,19 @@ def test_orjson_turns_integers_beyond_64_bits_into_floats_so_only_stored_json_ma
 
 
 def _run_reads(sites: list, reads: str | None) -> list:
-    """hub.api.compiled._run's person reads for a statement that returned ``reads`` (a fake session)."""
-    import asyncio
+    """hub.api.compiled._run's person reads for a statement that returned ``reads`` (``_note_reads``, which it calls)."""
     from types import SimpleNamespace
 
-    from hub.api.compiled import _run
+    from hub.api.compiled import _note_reads
     from hub.api.compiled.planner import Compiled
 
-    row = SimpleNamespace(one=lambda: ("{}", reads))
-    conn = SimpleNamespace(exec_driver_sql=lambda sql, params: row)
-    session = SimpleNamespace(connection=lambda: conn, rollback=lambda: None)
     recorded: list = []
 
     def record_read(idn, **kw):
         recorded.append((idn, kw["field"], kw["operation"], kw["purpose"]))
 
-    ctx = SimpleNamespace(loaders=SimpleNamespace(session=lambda: session), record_read=record_read,
-                          record_reads=lambda ids, **kw: [record_read(i, **kw) for i in ids])
-    asyncio.run(_run(None, ctx, Compiled(sql="", params={}, sites=sites)))
+    noted = SimpleNamespace(record_read=record_read, record_reads=lambda ids, **kw: [record_read(i, **kw) for i in ids])
+    _note_reads(noted, Compiled(sql="", params={}, sites=sites), {}, reads)
     return recorded
 
 

@@ -17,8 +17,8 @@ refusals of the role × field matrix stay the general path's own.
 
 What the general path does besides the data is done here too: every person read is noted on the context
 (``record_read``, or ``record_reads`` for many; same ID number, field, operation and purpose, NOT_FOUND for a
-lookup that found nobody) and written to the access log (``flush_reads``) — in the statement's worker thread, right
-after it, since the compiled answer is the whole operation's. tests/integration/test_compiled_reads.py compares
+lookup that found nobody) and written to the access log (``access.write_reads``) — in the statement's worker thread,
+on its session, right after it, since the compiled answer is the whole operation's. tests/integration/test_compiled_reads.py compares
 both paths' full HTTP responses and access-log rows for every role on generated selection sets.
 """
 
@@ -30,6 +30,9 @@ import logging
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
 import orjson
+
+from hub.api import access
+from hub.api.context import HubContext
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +52,40 @@ def answer(executor, root_type, grouped_field_set):
 
 
 async def _run(db, ctx, compiled):
-    session = ctx.loaders.session()  # the request's session: the access-log write uses it too
+    principal = ctx.principal
 
     def fetch_and_log():
-        try:
+        # A session and a list of reads of this operation's own, not the context's: the operations of one
+        # graphql-transport-ws connection share its context (strawberry makes one per connection) and run at the
+        # same time — on one session two threads' statements, commits and rollbacks mixed, and one operation's
+        # flush took (or, refused, dropped) another's reads (tests/integration/test_access_log_event_loop.py).
+        # Closed here whatever happens, so a cancelled request (the thread runs on) leaves no connection checked out.
+        with db.read_session() as session:
             text, reads = session.connection().exec_driver_sql(compiled.sql, compiled.params).one()
-        except BaseException:
-            session.rollback()  # the general path answers next, on this session
-            raise
-        data = parse(text, compiled.stored_json)
-        noted = len(ctx.pending_reads)
-        try:
-            _note_reads(ctx, compiled, data, reads)
-            # The compiled answer is the whole operation's: its reads are written to the access log and committed
-            # here, in the statement's thread, before the answer is sent — not on the event loop, where a lookup's
-            # INSERT and COMMIT (the WAL flush) held up every other request (docs/bench-graphql.md, session 10).
-            ctx.flush_reads()
-        except BaseException:
-            del ctx.pending_reads[noted:]  # the general path notes (and writes) its own reads
-            session.rollback()
-            raise
+            data = parse(text, compiled.stored_json)
+            noted = _Reads()
+            _note_reads(noted, compiled, data, reads)
+            if noted.pending_reads:
+                # The compiled answer is the whole operation's: its reads are written to the access log and committed
+                # here, in the statement's thread, before the answer is sent — not on the event loop, where a
+                # lookup's INSERT and COMMIT (the WAL flush) held up every other request (docs/bench-graphql.md,
+                # session 10). Refused: nothing is left behind, the general path answers and logs its own reads.
+                access.write_reads(db, principal=principal, reads=noted.pending_reads, session=session)
         return data
 
     # PostgreSQL builds the page in a thread (psycopg releases the GIL): the event loop serves others meanwhile
     return await asyncio.to_thread(fetch_and_log)
+
+
+class _Reads:
+    """The person reads of one compiled operation, noted as ``HubContext`` notes them (the same entries)."""
+
+    __slots__ = ("pending_reads",)
+    record_read = HubContext.record_read
+    record_reads = HubContext.record_reads
+
+    def __init__(self):
+        self.pending_reads: list = []
 
 
 def _note_reads(ctx, compiled, data, reads: str | None) -> None:
