@@ -345,8 +345,26 @@ def test_compiled_and_general_paths_answer_alike_for_every_role(city, counted, d
     query, variables, purpose = data.draw(requests(city["units"], city["people"], city["mismatches"]))
     for who in (*ROLES, "ADMIN@330106"):
         general = ask(city, who, query, variables, purpose, compiled=False)
+        answered = counted["answered"]
         fast = ask(city, who, query, variables, purpose, compiled=True)
-        assert fast == general, (who, query, variables, purpose)
+        if counted["answered"] > answered:  # the compiled path answered: byte for byte the general path's answer
+            assert fast == general, (who, query, variables, purpose)
+        else:
+            # The planner declined: both requests ran the general path. When an error nulls the whole answer,
+            # graphql-core settles the other root fields in the background, so whether their own errors (e.g. a
+            # missing purpose) make it into `errors` is a matter of timing (one run in a few on a loaded machine):
+            # the status, the data and the log must agree, and one side's errors be a subset of the other's.
+            (status_f, type_f, body_f), log_f = fast
+            (status_g, type_g, body_g), log_g = general
+            jf, jg = json.loads(body_f), json.loads(body_g)
+            assert (status_f, type_f, jf.get("data"), log_f) == (status_g, type_g, jg.get("data"), log_g), \
+                (who, query, variables, purpose)
+            if jf.get("data") is not None:
+                assert body_f == body_g, (who, query, variables, purpose)
+            else:
+                errors_f, errors_g = jf["errors"], jg["errors"]
+                assert set(map(json.dumps, errors_f)) <= set(map(json.dumps, errors_g)) or \
+                    set(map(json.dumps, errors_g)) <= set(map(json.dumps, errors_f)), (who, query, variables, purpose)
 
 
 def test_the_generated_requests_mostly_take_the_compiled_path(city, counted):
