@@ -8,9 +8,14 @@ from datetime import date, datetime, time, timedelta, timezone
 OFFICE_TIME = timezone(timedelta(hours=8))  # China Standard Time: the office's working days are local dates
 
 
+def office_time(t: datetime) -> datetime:
+    """A stored time on the office's clock (SQLite gives it back without a zone: it is UTC)."""
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME)
+
+
 def office_date(t: datetime) -> date:
-    """The office's local date of a stored time (SQLite gives it back without a zone: it is UTC)."""
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME).date()
+    """The office's local date of a stored time."""
+    return office_time(t).date()
 
 
 def office_day_start(d: date) -> datetime:

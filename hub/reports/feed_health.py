@@ -8,19 +8,14 @@ number (metrics, `hub connector status`), not kept per day."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta, timezone
+from datetime import timedelta
 from statistics import median
 
 from sqlalchemy import select
 
 from hub.adapters.orm import AppliedEventRow, DeadLetterRow
-from hub.domain.calendar import OFFICE_TIME, office_day_start
+from hub.domain.calendar import office_day_start, office_time
 from hub.reports.base import Column, Param, Report
-
-
-def _local(t):
-    """A stored time on the office's clock (UTC+8): days and the first/last times are the office's."""
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(OFFICE_TIME)
 
 
 def query(ctx):
@@ -31,17 +26,17 @@ def query(ctx):
     for source, at, sent in ctx.session.execute(
             select(AppliedEventRow.source, AppliedEventRow.applied_at, AppliedEventRow.sent_at)
             .where(AppliedEventRow.applied_at >= since, AppliedEventRow.applied_at < until)):
-        at = _local(at)
+        at = office_time(at)
         g = days[(at.date(), source.rsplit("/", 1)[-1])]
         g[0] += 1
         g[3] = at if g[3] is None or at < g[3] else g[3]
         g[4] = at if g[4] is None or at > g[4] else g[4]
         if sent is not None:
-            g[5].append((at - _local(sent)).total_seconds())
+            g[5].append((at - office_time(sent)).total_seconds())
     for connector, at, replayed in ctx.session.execute(
             select(DeadLetterRow.connector, DeadLetterRow.created_at, DeadLetterRow.replayed_at)
             .where(DeadLetterRow.created_at >= since, DeadLetterRow.created_at < until)):
-        g = days[(_local(at).date(), connector)]
+        g = days[(office_time(at).date(), connector)]
         g[1] += 1
         g[2] += replayed is None
     return [[day, source, n, dead, waiting, a.strftime("%H:%M:%S") if a else "", b.strftime("%H:%M:%S") if b else "",
