@@ -22,7 +22,23 @@ class FlushAccessLog(SchemaExtension):
     If the write fails the answer is withheld (``data`` null) and the failure becomes one of the result's errors,
     logged and shaped like any other (``HubErrors``: a database error is "Unexpected error." to the client). Raised
     from here it would bypass both: strawberry sent its text — the statement and its parameters, the batch's ID
-    numbers unmasked — to the client, in production too."""
+    numbers unmasked — to the client, in production too.
+
+    An operation of a graphql-transport-ws connection runs on a context of its own (``HubContext.for_operation``),
+    closed when the operation ends — for a subscription, when its stream ends: its reads are logged as it goes."""
+
+    def on_operation(self):
+        ec = self.execution_context
+        own = ec.context.for_operation() if getattr(ec.context, "shared_by_operations", False) else None
+        if own is not None:
+            ec.context = own
+        try:
+            yield
+        finally:
+            if own is not None:
+                # on_execute wrote a query's reads; a subscription writes its reads before each event goes out.
+                # Left here: reads of data never sent (their write failed). Only the read session goes back.
+                own.loaders.close()
 
     async def on_execute(self):
         yield

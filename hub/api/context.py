@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from itertools import repeat
 
 from strawberry.fastapi import BaseContext
@@ -46,6 +47,25 @@ class HubContext(BaseContext):
         self._checked_at = 0.0
         self.selection_cache: dict = {}  # hub.api.types._selection
         self._refusal_without_purpose_arg: str | None | bool = False  # False: not computed yet
+        # graphql-transport-ws: strawberry makes one context per connection and runs its operations at the same
+        # time; each then gets its own (``for_operation``, made by hub.api.build.FlushAccessLog).
+        self.shared_by_operations = False
+
+    def for_operation(self) -> "HubContext":
+        """This connection's context for one of its operations: the same caller, token, purpose, settings and
+        transport objects; its own DataLoaders (their read session), person reads still to be logged, selection
+        cache and purpose refusal. Shared, one operation's end closed the session another was reading on, a page's
+        threaded log write cleared the reads other operations noted meanwhile (never logged), and a subscription's
+        ``purpose`` argument became the purpose of the connection's later operations."""
+        from hub.api.loaders import Loaders
+
+        own = copy.copy(self)
+        own.loaders = Loaders(self.db)
+        own.pending_reads = []
+        own.selection_cache = {}
+        own._refusal_without_purpose_arg = False
+        own.shared_by_operations = False
+        return own
 
     def person_read_refusal(self, purpose: str | None) -> str | None:
         """Why this caller may not read a person (role or missing purpose), or None. ``purpose`` is a `purpose`
