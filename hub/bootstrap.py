@@ -151,7 +151,8 @@ def start_outbox_relay(hub: Hub):
     from hub.adapters.outbox_relay import OutboxRelay
 
     relay = OutboxRelay(hub.db, hub.bootstrap_servers, topic_prefix=hub.settings.topic_prefix,
-                        batch_size=hub.settings.outbox_batch_size, stop_event=hub.stop_event)
+                        batch_size=hub.settings.outbox_batch_size, stop_event=hub.stop_event,
+                        max_message_bytes=hub.settings.outbox_max_message_bytes)
     t = threading.Thread(target=_guard(relay.run, "outbox relay"), name="outbox-relay", daemon=True)
     t.start()
     hub.threads.append(t)

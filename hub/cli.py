@@ -46,6 +46,9 @@ connector_app = typer.Typer(help="Department connectors (police, hr, finance, in
 deadletter_app = typer.Typer(help="Inbound messages the hub rejected.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
 app.add_typer(deadletter_app, name="deadletter")
+outbox_app = typer.Typer(help="Outbound events the broker refused for good (too large, invalid), set aside by the relay.",
+                         no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 export_app = typer.Typer(help="Lists the registry gives to partners.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 from hub.cli_supervision import finding_app, supervision_app  # noqa: E402  (hub/cli_supervision.py)
@@ -767,6 +770,58 @@ def deadletter_replay(ids: list[int] = typer.Option(None, "--id", help="Only the
         return
     verb = "would replay" if dry_run else "replayed"
     console.print(f"{verb} {len(rows)} dead letters: {', '.join(str(r.id) for r in rows)}")
+
+
+@outbox_app.command("refused")
+def outbox_refused(as_json: bool = typer.Option(False, "--json")):
+    """List the outbound events set aside because the broker refused them (oldest first), with the reason and how
+    many later events of the same key wait behind each. Shows no key and no data (they may hold ID numbers)."""
+    from hub.service_layer.refused_events import list_refused
+
+    db = _db()
+    try:
+        rows = list_refused(db)
+    finally:
+        db.dispose()
+    if as_json:
+        print(json.dumps([{"id": r.id, "topic": r.topic, "type": r.type, "event_id": r.event_id, "bytes": r.size,
+                           "created_at": str(r.created_at), "refused_at": str(r.refused_at), "reason": r.reason,
+                           "waiting_behind": r.waiting} for r in rows], ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        console.print("no refused events: the relay publishes everything")
+        return
+    t = Table(title=f"{len(rows)} refused events (fix the cause, then `hub outbox retry ID` or `--all`)")
+    for c in ("id", "topic", "type", "bytes", "refused at", "reason", "waiting behind"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(str(r.id), _cell(r.topic), _cell(r.type), str(r.size), str(r.refused_at)[:19], _cell(r.reason),
+                  str(r.waiting))
+    console.print(t)
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: list[int] = typer.Argument(None, help="Outbox row ids from `hub outbox refused`."),
+                 all_: bool = typer.Option(False, "--all", help="Every refused event.")):
+    """Put refused events back for the relay (after raising the limit that refused them: HUB_OUTBOX_MAX_MESSAGE_BYTES,
+    the topic's max.message.bytes). The running hub's relay publishes them, then the events that waited behind them,
+    in order; one the broker still refuses is set aside again with the new reason. Audited."""
+    from hub.service_layer.refused_events import retry
+
+    if bool(ids) == all_:
+        _fail("give the ids of refused events (`hub outbox refused`) or --all, not both")
+    db = _db()
+    try:
+        back = retry(db, None if all_ else ids)
+    except ValueError as e:
+        _fail(str(e))
+    finally:
+        db.dispose()
+    if not back:
+        console.print("no refused events (see `hub outbox refused`)")
+        return
+    console.print(f"put back {len(back)} refused events for the relay: {', '.join(map(str, back))}; `hub up` publishes "
+                  "them in order (check `hub outbox refused` again)")
 
 
 def _redact(url: str) -> str:

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     connector_max_sequence_jump: int = Field(default=1_000_000, ge=1, description="How far an inbound event's `sequence` may lie ahead of the last one applied for the same person and department; an event further ahead is dead-lettered for review instead of making the person's later events stale.")
     deadletter_max_bytes: int = Field(default=1_000_000, ge=16_384, description="Largest message the dead-letter topic accepts (the broker's and the producer's limit). A dead letter that would be larger carries the rejected message's first KiB, its size and SHA-256 instead of all of it (the dead_letters table keeps it whole).")
     outbox_batch_size: int = Field(default=2000, ge=1, description="Most outbox rows the relay publishes per round.")
+    outbox_max_message_bytes: int = Field(default=1_048_576, ge=1024, description="Largest event the outbox relay's producer sends (its max_request_size). An event over it, or over the topic's max.message.bytes on the broker, is set aside, not published (`hub outbox refused`); raise both, then `hub outbox retry`.")
     log_format: Literal["auto", "json", "text"] = Field(default="auto", description="Log lines as JSON objects or plain text; auto: text on a terminal, JSON otherwise.")
     log_level: str = Field(default="INFO", description="Log level of the hub's loggers.")
     sqlite_busy_timeout_ms: int = Field(default=15000, ge=0, description="SQLite busy timeout for concurrent writers.")

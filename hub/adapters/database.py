@@ -149,7 +149,7 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
 
-SCHEMA_REVISION = "0019"  # the head of alembic/versions (tests/integration/test_migrations.py keeps the two equal)
+SCHEMA_REVISION = "0020"  # the head of alembic/versions (tests/integration/test_migrations.py keeps the two equal)
 
 
 def migrate(url: str, revision: str = "head") -> None:

@@ -396,8 +396,13 @@ class OutboxRow(Base):
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # set aside: the broker refused the event for good (too large, invalid); not sent, kept (hub/adapters/outbox_relay.py)
+    refused_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    refused_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
+        Index("ix_outbox_refused", "topic", "key", "id", postgresql_where=text("refused_at IS NOT NULL"),
+              sqlite_where=text("refused_at IS NOT NULL")),
     )
 
 

@@ -1,6 +1,12 @@
 """The outbox relay: publishes outbox rows in order with the idempotent producer and marks them sent only
 after the broker acknowledged them. With the broker down, rows wait; they drain when it returns.
 
+A row the broker (or the producer) refuses for good — too large for the producer's ``max_request_size`` or the
+topic's ``max.message.bytes``, an invalid topic or record: sending it again cannot succeed — is set aside: kept with
+``refused_at`` and ``refused_reason``, not sent, and the relay goes on with the rows after it. Later rows of the same
+topic and key wait behind it (events of one key keep their order, docs/contract.md); `hub outbox retry` puts it back.
+Every other failure (broker down, timeouts, not leader) is retried as before, forever.
+
 One relay publishes at a time: on PostgreSQL the relay holds a session advisory lock (others stand by).
 """
 
@@ -13,8 +19,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from kafka.errors import KafkaError
-from sqlalchemy import func, select, text, update
+from kafka.errors import (InvalidRecordError, InvalidTopicError, KafkaError, MessageSizeTooLargeError,
+                          RecordListTooLargeError)
+from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy.orm import aliased
 
 from hub.adapters import kafka as kafka_adapter
 from hub.adapters import outbox
@@ -27,11 +35,20 @@ from hub.adapters.retry import Retry
 log = logging.getLogger("hub.outbox")
 RELAY_LOCK_KEY = 0x68756272  # "hubr"
 
+# Refusals of one message that sending it again cannot change (kafka-python: not retriable). The producer raises
+# MessageSizeTooLargeError itself for a message over its max_request_size; the broker answers MessageSizeTooLarge or
+# RecordListTooLarge for one over the topic's max.message.bytes. Anything else — the broker down, timeouts, not
+# leader, authorization (a configuration to fix, for every row alike) — is retried.
+REFUSALS = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError, InvalidRecordError)
+_REFUSED = aliased(OutboxRow)
+
 
 class OutboxRelay:
     def __init__(self, db: Database, bootstrap: str, *, topic_prefix: str = "", batch_size: int = 2000,
-                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.1, backlog_every_s: float = 1.0):
+                 stop_event: threading.Event | None = None, idle_wait_s: float = 0.1, backlog_every_s: float = 1.0,
+                 max_message_bytes: int | None = None):
         self.db = db
+        self.max_message_bytes = max_message_bytes  # the producer's max_request_size (None: kafka-python's 1 MiB)
         self.bootstrap = bootstrap
         self.prefix = topic_prefix
         self.batch_size = batch_size
@@ -42,11 +59,13 @@ class OutboxRelay:
         self._producer = None
         self._lock_conn = None
         self._next: list | None = None  # unsent rows read with the last marks: the next batch
+        self._refused: int | None = None  # refused rows set aside (None: not counted yet); 0 = the plain read
         self.healthy = True
 
     def _ensure_producer(self):
         if self._producer is None:
-            self._producer = kafka_adapter.producer(self.bootstrap)
+            overrides = {} if self.max_message_bytes is None else {"max_request_size": self.max_message_bytes}
+            self._producer = kafka_adapter.producer(self.bootstrap, **overrides)
         return self._producer
 
     def _reset_producer(self) -> None:
@@ -73,8 +92,15 @@ class OutboxRelay:
         return self._leading
 
     def backlog(self) -> int:
+        """Rows waiting to be published (refused rows set aside not counted; rows waiting behind them are)."""
         with self.db.read_session() as s:
-            return s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))) or 0
+            return s.scalar(select(func.count()).select_from(OutboxRow)
+                            .where(OutboxRow.sent_at.is_(None), OutboxRow.refused_at.is_(None))) or 0
+
+    def refused(self) -> int:
+        """Rows set aside as refused by the broker (`hub outbox refused` lists them)."""
+        with self.db.read_session() as s:
+            return s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.refused_at.is_not(None))) or 0
 
     def _measure_backlog(self) -> None:
         """Set ``hub_outbox_backlog`` from a COUNT (the partial index on unsent rows makes it cheap), at most once
@@ -85,10 +111,21 @@ class OutboxRelay:
             return
         self._backlog_at = now
         METRICS.set("hub_outbox_backlog", self.backlog())
+        self._refused = self.refused()  # also sees `hub outbox retry` (another process) put rows back
+        METRICS.set("hub_outbox_refused", self._refused)
 
     def _unsent(self, s) -> list:
-        return s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
-                         .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.id).limit(self.batch_size)).all()
+        """The next rows to publish, in id order: neither sent nor set aside, nor behind a row of their topic and key
+        that was set aside (that check only while refused rows exist: the relay sets them aside itself, and counts
+        them when it starts, after a failure and with the backlog)."""
+        if self._refused is None:
+            self._refused = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.refused_at.is_not(None)))
+        q = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
+             .where(OutboxRow.sent_at.is_(None), OutboxRow.refused_at.is_(None)))
+        if self._refused:
+            q = q.where(~exists().where(and_(_REFUSED.refused_at.is_not(None), _REFUSED.topic == OutboxRow.topic,
+                                             _REFUSED.key == OutboxRow.key, _REFUSED.id < OutboxRow.id)))
+        return s.execute(q.order_by(OutboxRow.id).limit(self.batch_size)).all()
 
     @contextmanager
     def _transaction(self, *, read_only: bool = False) -> Iterator:
@@ -127,11 +164,19 @@ class OutboxRelay:
         if not rows:
             return 0
         p = self._ensure_producer()
-        futures = [p.send(self.prefix + topic, key=key.encode() if key else None, value=value.encode("utf-8"))
-                   for _id, topic, key, value in rows]
+        futures = []
+        try:
+            for _id, topic, key, value in rows:
+                futures.append(p.send(self.prefix + topic, key=key.encode() if key else None,
+                                      value=value.encode("utf-8")))
+        except REFUSALS:  # over the producer's max_request_size: the rows after it are not sent in this round
+            return self._set_aside_refused(rows, futures)
         p.flush(timeout=30)
-        for f in futures:
-            f.get(timeout=30)  # raises if any was not acknowledged: nothing is marked sent
+        try:
+            for f in futures:
+                f.get(timeout=30)  # raises if any was not acknowledged: nothing is marked sent
+        except REFUSALS:
+            return self._set_aside_refused(rows, futures)
         ids = [r[0] for r in rows]
         now = datetime.now(timezone.utc)
         with self._transaction() as s:
@@ -140,6 +185,83 @@ class OutboxRelay:
             self._next = self._unsent(s) or None  # after the marks, in the same transaction: none of these rows
         METRICS.inc("hub_outbox_published_total", len(ids))
         return len(ids)
+
+    def _set_aside_refused(self, rows: list, futures: list) -> int:
+        """After a refusal (only then): mark the rows the broker acknowledged, set aside the ones it refused for good
+        — each sent alone first, since the broker refuses a whole batch of records for one too large — and leave the
+        rest unsent for the next round, in order. A row of a topic and key with a refused row before it is not sent
+        (it waits behind the refused one). Then, if some row failed otherwise (broker down…), raise that: the retry
+        policy takes over as for any failure. Returns how many rows were marked sent."""
+        try:
+            self._producer.flush(timeout=30)
+        except KafkaError:  # the futures not done count as failed otherwise
+            pass
+        marks: list[int] = []
+        refusals: list[tuple[tuple, str]] = []
+        held: set[tuple[str, str]] = set()
+        other: BaseException | None = None
+        alone = False  # rows the broker refused: sent again one by one, on a fresh producer (fresh sequence numbers)
+        for i, row in enumerate(rows):
+            f = futures[i] if i < len(futures) else None
+            if f is not None and f.is_done and f.succeeded():
+                marks.append(row[0])  # acknowledged: on the topic (even if a refused row of its key came before)
+                continue
+            if other is not None or (row[2] is not None and (row[1], row[2]) in held):
+                continue  # waits for the next round / behind the refused row of its key
+            if f is None and i > len(futures):
+                continue  # not sent: the producer refused the row before it; next round
+            error = f.exception if f is not None and f.is_done else None
+            if f is None:  # the row the producer refused at send(): that refusal is its own
+                error = self._send_alone(row)
+            elif isinstance(error, REFUSALS):  # the broker's answer for its batch: ask for this row alone
+                if not alone:
+                    self._reset_producer()
+                    alone = True
+                error = self._send_alone(row)
+            elif error is None:
+                error = KafkaError("not acknowledged in time")
+            if error is None:
+                marks.append(row[0])
+            elif isinstance(error, REFUSALS):
+                refusals.append((row, f"{type(error).__name__}: {error}"[:1000]))
+                if row[2] is not None:
+                    held.add((row[1], row[2]))
+                if alone:  # the broker failed a batch of this producer: the next one starts afresh
+                    self._reset_producer()
+            else:
+                other = error
+        now = datetime.now(timezone.utc)
+        with self._transaction() as s:
+            for i in range(0, len(marks), 1000):
+                s.execute(update(OutboxRow).where(any_of(s, OutboxRow.id, marks[i:i + 1000])).values(sent_at=now))
+            for row, reason in refusals:
+                s.execute(update(OutboxRow).where(OutboxRow.id == row[0], OutboxRow.sent_at.is_(None))
+                          .values(refused_at=now, refused_reason=reason))
+        self._next = None
+        if refusals:
+            self._refused = (self._refused or 0) + len(refusals)
+            METRICS.inc("hub_outbox_refused_total", len(refusals))
+            METRICS.set("hub_outbox_refused", self._refused)
+        for row, reason in refusals:  # no key, no value: they may carry ID numbers
+            log.warning("outbox row %d (%s, %d bytes) refused by the broker, set aside; later events of its key wait "
+                        "behind it (`hub outbox refused`, `hub outbox retry %d`): %s",
+                        row[0], row[1], len(row[3].encode("utf-8")), row[0], reason)
+        METRICS.inc("hub_outbox_published_total", len(marks))
+        if other is not None:
+            raise other
+        return len(marks)
+
+    def _send_alone(self, row) -> BaseException | None:
+        """Publish one row by itself and wait for the broker: None when acknowledged, else the error."""
+        _id, topic, key, value = row
+        try:
+            p = self._ensure_producer()
+            f = p.send(self.prefix + topic, key=key.encode() if key else None, value=value.encode("utf-8"))
+            p.flush(timeout=30)
+            f.get(timeout=30)
+        except KafkaError as e:
+            return e
+        return None
 
     def run(self) -> None:
         # broker unavailable, database hiccups: retried with capped backoff (hub/adapters/retry.py), logged once
@@ -163,6 +285,7 @@ class OutboxRelay:
     def _failed(self, error: BaseException) -> None:
         self.healthy = False
         self._next = None  # read again after a failure (another relay may have published them meanwhile)
+        self._refused = None  # counted again (another relay may have set rows aside meanwhile)
         if isinstance(error, KafkaError):
             self._reset_producer()
         else:
