@@ -793,7 +793,7 @@ def outbox_refused(as_json: bool = typer.Option(False, "--json")):
         return
     t = Table(title=f"{len(rows)} refused events (fix the cause, then `hub outbox retry ID` or `--all`)")
     for c in ("id", "topic", "type", "bytes", "refused at", "reason", "waiting behind"):
-        t.add_column(c)
+        t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(str(r.id), _cell(r.topic), _cell(r.type), str(r.size), str(r.refused_at)[:19], _cell(r.reason),
                   str(r.waiting))

@@ -42,7 +42,7 @@ _SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "hub_outbox_published_total": ("counter", "Outbox rows published and acknowledged.", ()),
     "hub_outbox_refused": ("gauge", "Outbox rows the broker refused for good (too large, invalid), set aside: not "
                                     "published until `hub outbox retry`; later events of their key wait behind them.", ()),
-    "hub_outbox_refused_total": ("counter", "Outbox rows set aside as refused by the broker.", ()),
+    "hub_outbox_refusals_total": ("counter", "Outbox rows set aside as refused by the broker.", ()),
 }
 
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live\w*_(\d+)\.db$")

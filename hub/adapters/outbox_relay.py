@@ -223,7 +223,8 @@ class OutboxRelay:
             if error is None:
                 marks.append(row[0])
             elif isinstance(error, REFUSALS):
-                refusals.append((row, f"{type(error).__name__}: {error}"[:1000]))
+                said = str(error)  # kafka-python's: "[Error 10] MessageSizeTooLargeError: The message is N bytes …"
+                refusals.append((row, (said if type(error).__name__ in said else f"{type(error).__name__}: {said}")[:1000]))
                 if row[2] is not None:
                     held.add((row[1], row[2]))
                 if alone:  # the broker failed a batch of this producer: the next one starts afresh
@@ -231,16 +232,18 @@ class OutboxRelay:
             else:
                 other = error
         now = datetime.now(timezone.utc)
+        if refusals:
+            self._refused = (self._refused or 0) + len(refusals)
         with self._transaction() as s:
             for i in range(0, len(marks), 1000):
                 s.execute(update(OutboxRow).where(any_of(s, OutboxRow.id, marks[i:i + 1000])).values(sent_at=now))
             for row, reason in refusals:
                 s.execute(update(OutboxRow).where(OutboxRow.id == row[0], OutboxRow.sent_at.is_(None))
                           .values(refused_at=now, refused_reason=reason))
-        self._next = None
+            # the next batch (as after a publication): the rows left unsent go on at once, not after the idle wait
+            self._next = (self._unsent(s) or None) if other is None else None
         if refusals:
-            self._refused = (self._refused or 0) + len(refusals)
-            METRICS.inc("hub_outbox_refused_total", len(refusals))
+            METRICS.inc("hub_outbox_refusals_total", len(refusals))
             METRICS.set("hub_outbox_refused", self._refused)
         for row, reason in refusals:  # no key, no value: they may carry ID numbers
             log.warning("outbox row %d (%s, %d bytes) refused by the broker, set aside; later events of its key wait "
