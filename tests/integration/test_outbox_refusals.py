@@ -178,3 +178,64 @@ def test_a_broker_outage_sets_nothing_aside(db_url):
         stop.set()
         t.join(2)
         db.dispose()
+
+
+class _TopicLimit:
+    """The topic's max.message.bytes, which Tansu does not enforce: a producer (a real one, to the real broker) whose
+    send of a record over ``limit`` fails as the broker answers — RecordListTooLarge — and, as the broker fails the
+    whole produce batch, so does every later record sent on that producer (a fresh producer starts clean)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.created = 0
+
+    def producer(self, real_factory):
+        def make(bootstrap, **overrides):
+            p = real_factory(bootstrap, **overrides)
+            send, failing = p.send, []
+            self.created += 1
+
+            def limited_send(topic, key=None, value=None, **kw):
+                from kafka.errors import RecordListTooLargeError
+                from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
+                from kafka.structs import TopicPartition
+
+                if value is not None and len(value) > self.limit:
+                    failing.append(True)
+                if failing:
+                    return FutureRecordMetadata(FutureProduceResult(TopicPartition(topic, 0)), 0, None, None, -1,
+                                                len(value), -1).failure(RecordListTooLargeError("over max.message.bytes"))
+                return send(topic, key=key, value=value, **kw)
+
+            p.send = limited_send
+            return p
+        return make
+
+
+def test_a_batch_the_broker_refuses_is_sent_row_by_row_and_only_the_refused_row_is_set_aside(db_url, kafka_bootstrap,
+                                                                                             monkeypatch):
+    from hub.adapters import kafka as kafka_adapter
+
+    limit = _TopicLimit(LIMIT)
+    monkeypatch.setattr(kafka_adapter, "producer", limit.producer(kafka_adapter.producer))
+    prefix = _prefixed(kafka_bootstrap)
+    db = connect(db_url)
+    # 0 a, 1 PERSON over the topic's limit, 2 c, 3 PERSON (waits behind 1), 4 d — one batch, failed from 1 on
+    _write(db, [("a", 0, 10), (PERSON, 1, 3 * LIMIT), ("c", 2, 10), (PERSON, 3, 10), ("d", 4, 10)])
+    relay = OutboxRelay(db, kafka_bootstrap, topic_prefix=prefix)  # the producer's own limit is not the problem
+    reader = TopicReader(kafka_bootstrap, prefix + UPDATES_TOPIC)
+    try:
+        assert _drain(relay) == 3
+        reader.poll_until(lambda ms: len(ms) >= 3)
+        time.sleep(0.5)
+        reader.poll_until(lambda ms: True, timeout=0.5)
+        assert [v["data"]["i"] for v in reader.values()] == [0, 2, 4]
+        rows = _rows(db)
+        assert "RecordListTooLargeError" in rows[1][2] and not rows[1][1]
+        assert rows[3][1:] == (False, None)  # waits behind the refused row
+        assert all(rows[i][1] and rows[i][2] is None for i in (0, 2, 4))
+        assert relay.refused() == 1 and relay.backlog() == 1
+    finally:
+        reader.close()
+        relay._reset_producer()
+        db.dispose()
