@@ -92,15 +92,20 @@ class OutboxRelay:
         return self._leading
 
     def backlog(self) -> int:
-        """Rows waiting to be published (refused rows set aside not counted; rows waiting behind them are)."""
+        """Rows waiting to be published (refused rows set aside not counted; rows waiting behind them are): the unsent
+        rows (the partial index's own predicate: an index-only count) less the refused ones (their partial index)."""
         with self.db.read_session() as s:
-            return s.scalar(select(func.count()).select_from(OutboxRow)
-                            .where(OutboxRow.sent_at.is_(None), OutboxRow.refused_at.is_(None))) or 0
+            unsent = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))) or 0
+            return unsent - (s.scalar(self._refused_count()) or 0)
+
+    @staticmethod
+    def _refused_count():
+        return select(func.count()).select_from(OutboxRow).where(OutboxRow.refused_at.is_not(None))
 
     def refused(self) -> int:
         """Rows set aside as refused by the broker (`hub outbox refused` lists them)."""
         with self.db.read_session() as s:
-            return s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.refused_at.is_not(None))) or 0
+            return s.scalar(self._refused_count()) or 0
 
     def _measure_backlog(self) -> None:
         """Set ``hub_outbox_backlog`` from a COUNT (the partial index on unsent rows makes it cheap), at most once
@@ -119,7 +124,7 @@ class OutboxRelay:
         that was set aside (that check only while refused rows exist: the relay sets them aside itself, and counts
         them when it starts, after a failure and with the backlog)."""
         if self._refused is None:
-            self._refused = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.refused_at.is_not(None)))
+            self._refused = s.scalar(self._refused_count())
         q = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value)
              .where(OutboxRow.sent_at.is_(None), OutboxRow.refused_at.is_(None)))
         if self._refused:
