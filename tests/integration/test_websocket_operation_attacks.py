@@ -131,6 +131,10 @@ def test_each_event_of_a_subscription_logs_its_person_reads_before_it_arrives_ho
     try:
         with _Server(create_app(db)) as server:
             seen, logged_at_first, held_between, renamed, logged_at_second = asyncio.run(scenario(server.port))
+        one_event = [(holder, "Posting.person", "connection case")] * 2 + [(holder, "Posting.person", "subscription case")]
+        assert sorted(logged_at_first) == sorted(one_event)
+        assert held_between == 0
+        assert sorted(logged_at_second) == sorted(one_event * 2)
         assert renamed == [{"id": "m", "type": "next", "payload": {"data": {"updateUnit": {
             "__typename": "UnitPayload", "unit": {"name": "杭州市新名局"}}}}}]
         for op_id in feeds:
@@ -139,10 +143,6 @@ def test_each_event_of_a_subscription_logs_its_person_reads_before_it_arrives_ho
                 assert event == {"data": {"mismatchEvents": {"kind": "GHOST_PAYROLL", "unit": {
                     "code": unit, "name": name,
                     "postings": {"edges": [{"node": {"person": {"idNumber": holder, "name": "王五"}}}]}}}}}
-        one_event = [(holder, "Posting.person", "connection case")] * 2 + [(holder, "Posting.person", "subscription case")]
-        assert sorted(logged_at_first) == sorted(one_event)
-        assert held_between == 0
-        assert sorted(logged_at_second) == sorted(one_event * 2)
         deadline = time.monotonic() + 10
         while db.read_engine.pool.checkedout() and time.monotonic() < deadline:
             time.sleep(0.05)
