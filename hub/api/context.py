@@ -139,7 +139,8 @@ class HubContext(BaseContext):
                         await asyncio.wait((closing,))
                     except asyncio.CancelledError:
                         continue
-                closing.exception()  # retrieved (its reads were of an answer never sent); the cancellation goes on
+                if not closing.cancelled():
+                    closing.exception()  # retrieved (its reads were of an answer never sent); the cancellation goes on
                 raise
         else:
             self.close()
