@@ -56,21 +56,22 @@ class FlushAccessLog(SchemaExtension):
             raise TokenRevoked("the token was revoked")
         yield
         if hasattr(ctx, "aclose"):
-            await self._closed(ctx.aclose(), self.execution_context.result)
+            await self._closed(ctx, ctx.aclose(), self.execution_context.result)
 
     async def on_stream_result(self, result):
         ctx = self.execution_context.context
         if hasattr(ctx, "end_streamed_result"):
-            await self._closed(ctx.end_streamed_result(), result)
+            await self._closed(ctx, ctx.end_streamed_result(), result)
         yield
 
     @staticmethod
-    async def _closed(closing, result) -> None:
+    async def _closed(ctx, closing, result) -> None:
         try:
             await closing
         except Exception as e:  # noqa: BLE001 - every failure is withheld, logged and masked alike
             if result is None or not hasattr(result, "errors"):
                 raise
+            ctx.pending_reads = []  # of data withheld: not written with the next result (on_stream_result)
             error = GraphQLError(str(e), original_error=e)
             log_errors([error])  # strawberry logged the result's errors before this hook ran
             result.data = None

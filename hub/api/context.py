@@ -151,8 +151,10 @@ class HubContext(BaseContext):
         the next one (a subscription's next event reads afresh: a unit renamed meanwhile has its new name)."""
         from hub.api.loaders import Loaders
 
-        await self.aclose()
-        self.loaders = Loaders(self.db)
+        try:
+            await self.aclose()
+        finally:
+            self.loaders = Loaders(self.db)
 
     def close(self) -> None:
         """End of the operation: write the access log, give the read connection back."""

@@ -116,8 +116,11 @@ def test_each_event_of_a_subscription_logs_its_person_reads_before_it_arrives_ho
             await asyncio.to_thread(apply, db, ev.paid(id_number(), "无名", unit))
             await sock.until(lambda seen: events(seen, 1))
             logged_at_first = _log(db)
-            await asyncio.sleep(0.3)
-            held_between = db.read_engine.pool.checkedout()
+            held_between = []  # the fewest connections out over a second: each subscription polls the outbox
+            for _ in range(50):  # every 0.2 s on a connection of its own, briefly (its DataLoaders' one stays out)
+                await asyncio.sleep(0.02)
+                held_between.append(db.read_engine.pool.checkedout())
+            held_between = min(held_between)
             renamed = await sock.answer("m", RENAME, {"code": unit, "name": "杭州市新名局"})
             await asyncio.to_thread(apply, db, ev.paid(id_number(), "无名", unit))
             await sock.until(lambda seen: events(seen, 2))
@@ -280,3 +283,43 @@ def test_a_query_after_a_mutation_on_one_socket_reads_what_it_wrote(db_url):
         assert [m["payload"] for m in second] == [{"data": {"unit": {"name": "杭州市新名局"}}}]
     finally:
         db.dispose()
+
+
+def test_a_failed_access_log_write_over_websocket_withholds_the_answer_once(db, monkeypatch, caplog):
+    """The access log cannot be written: a lookup over graphql-transport-ws is answered as over HTTP — data null, one
+    "Unexpected error.", one ERROR logged — and its reads, of an answer never sent, are not written afterwards. Guards
+    ``FlushAccessLog.on_stream_result`` (which writes before each streamed result): after ``on_execute``'s failed
+    write it wrote the same reads again — a second error in the answer, or the reads of a withheld answer logged."""
+    import logging
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from hub.api import access
+
+    idn = make_person(db, name="李四")
+    token = create_token(db, role="ADMIN", name="a")[1]
+    writes = []
+
+    def failing_once(db, *, principal, reads, session=None):
+        writes.append(list(reads))
+        if len(writes) == 1:
+            raise OperationalError("INSERT INTO access_log_batches …", {}, Exception("server closed the connection"))
+        return write_reads(db, principal=principal, reads=reads, session=session)
+
+    write_reads = access.write_reads
+    monkeypatch.setattr(access, "write_reads", failing_once)
+    monkeypatch.setattr(HubExecutionContext, "compiled_reads", False)  # refused, the compiled path hands over to this
+    client = TestClient(create_app(db))
+    with caplog.at_level(logging.INFO, logger="hub.api"), \
+            client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}", "X-Purpose": "p"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "q", "type": "subscribe", "payload": {"query": LOOKUP, "variables": {"id": idn}}})
+        answer = ws.receive_json()
+        assert ws.receive_json() == {"id": "q", "type": "complete"}
+    assert answer == {"id": "q", "type": "next", "payload": {"data": None, "errors": [
+        {"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}}
+    failed = [r for r in caplog.records if r.levelno == logging.ERROR and "GraphQL operation failed" in r.getMessage()]
+    assert len(failed) == 1, [r.getMessage() for r in caplog.records]
+    assert len(writes) == 1 and _log(db) == []
