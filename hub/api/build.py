@@ -10,6 +10,7 @@ from functools import cache, lru_cache
 from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from hub.api.context import TokenRevoked
 from hub.api.errors import HubErrors, InputGuard, NoUnstorableLiterals, log_errors
 from hub.api.execution import HubExecutionContext
 from hub.api.limits import cost_rule, variable_cost_limit
@@ -25,7 +26,16 @@ class FlushAccessLog(SchemaExtension):
     numbers unmasked — to the client, in production too.
 
     An operation of a graphql-transport-ws connection runs on a context of its own (``HubContext.for_operation``),
-    closed when the operation ends — for a subscription, when its stream ends: its reads are logged as it goes."""
+    closed when the operation ends — for a subscription, when its stream ends. Each result a stream sends (a
+    subscription's event) is written and closed before it goes out (``on_stream_result``): a subscription's resolver
+    writes the reads of the data it yields, but the event's selection runs after that (``mismatchEvents { unit {
+    postings … person { name } } }``) — those reads went out unlogged (written with the next event, after it, or
+    never), and each subscription held a read connection from its first event to its end (a few subscriptions on
+    one socket emptied the pool).
+
+    A graphql-transport-ws operation is refused (``UNAUTHENTICATED``) once the connection's token is revoked, as an
+    HTTP request is (401): the token was checked only in ``connection_init``, so an open socket went on reading and
+    writing with a revoked token (``HubContext.still_authorized``; within ``HUB_TOKEN_CACHE_S``)."""
 
     def on_operation(self):
         ec = self.execution_context
@@ -41,19 +51,31 @@ class FlushAccessLog(SchemaExtension):
                 own.loaders.close()
 
     async def on_execute(self):
-        yield
         ctx = self.execution_context.context
+        if hasattr(ctx, "still_authorized") and not ctx.still_authorized():
+            raise TokenRevoked("the token was revoked")
+        yield
         if hasattr(ctx, "aclose"):
-            try:
-                await ctx.aclose()
-            except Exception as e:  # noqa: BLE001 - every failure is withheld, logged and masked alike
-                result = self.execution_context.result
-                if result is None or not hasattr(result, "errors"):
-                    raise
-                error = GraphQLError(str(e), original_error=e)
-                log_errors([error])  # strawberry logged the result's errors before this hook ran
-                result.data = None
-                result.errors = [*(result.errors or ()), error]
+            await self._closed(ctx, ctx.aclose(), self.execution_context.result)
+
+    async def on_stream_result(self, result):
+        ctx = self.execution_context.context
+        if hasattr(ctx, "end_streamed_result"):
+            await self._closed(ctx, ctx.end_streamed_result(), result)
+        yield
+
+    @staticmethod
+    async def _closed(ctx, closing, result) -> None:
+        try:
+            await closing
+        except Exception as e:  # noqa: BLE001 - every failure is withheld, logged and masked alike
+            if result is None or not hasattr(result, "errors"):
+                raise
+            ctx.pending_reads = []  # of data withheld: not written with the next result (on_stream_result)
+            error = GraphQLError(str(e), original_error=e)
+            log_errors([error])  # strawberry logged the result's errors before this hook ran
+            result.data = None
+            result.errors = [*(result.errors or ()), error]
 
 
 class _Document:

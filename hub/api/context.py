@@ -120,13 +120,41 @@ class HubContext(BaseContext):
     THREADED_FLUSH_FROM = 200
 
     async def aclose(self) -> None:
-        """``close`` for the end of an operation on the event loop (strawberry's on_execute hook)."""
+        """``close`` for the end of an operation on the event loop (strawberry's on_execute hook).
+
+        Threaded, the write goes on if the operation is cancelled meanwhile (a graphql-transport-ws client's
+        ``complete``, its socket closing): the cancellation waits for it. Passed on at once, the operation's end
+        (``FlushAccessLog.on_operation``) closed the read session under the write — its seal rolled back, its rows
+        then committed on a new connection: the chain named a seal that does not exist and every later write
+        collided with those rows' numbers (no person could be read any more)."""
         if self.db.is_postgres and len(self.pending_reads) >= self.THREADED_FLUSH_FROM:
             import asyncio
 
-            await asyncio.to_thread(self.close)  # execution is over: nothing else uses this request's session
+            closing = asyncio.ensure_future(asyncio.to_thread(self.close))  # execution is over: nothing else uses
+            try:                                                            # this request's session
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                while not closing.done():
+                    try:
+                        await asyncio.wait((closing,))
+                    except asyncio.CancelledError:
+                        continue
+                if not closing.cancelled():
+                    closing.exception()  # retrieved (its reads were of an answer never sent); the cancellation goes on
+                raise
         else:
             self.close()
+
+    async def end_streamed_result(self) -> None:
+        """A streamed result (a subscription's event, a graphql-transport-ws answer) is about to go out: ``aclose``
+        — the reads its execution noted are written, the read session goes back — and DataLoaders of its own for
+        the next one (a subscription's next event reads afresh: a unit renamed meanwhile has its new name)."""
+        from hub.api.loaders import Loaders
+
+        try:
+            await self.aclose()
+        finally:
+            self.loaders = Loaders(self.db)
 
     def close(self) -> None:
         """End of the operation: write the access log, give the read connection back."""
