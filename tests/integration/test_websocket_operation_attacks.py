@@ -54,7 +54,8 @@ class _Socket:
 
     @classmethod
     async def open(cls, port: int, token: str, purpose: str) -> "_Socket":
-        ws = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"])
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
+                                  ping_interval=None)
         await ws.send(json.dumps({"type": "connection_init",
                                   "payload": {"Authorization": f"Bearer {token}", "X-Purpose": purpose}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "connection_ack"

@@ -47,7 +47,8 @@ class _Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    ws="websockets", lifespan="off"))
+                                                    ws="websockets", lifespan="off",
+                                                    ws_ping_interval=None))  # no keepalive timeout on a loaded machine
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
@@ -66,7 +67,8 @@ class _Server:
 async def _exchange(port: int, token: str, purpose: str, operations: list[dict], *, every_s: float = 0.0,
                     timeout: float = 60) -> dict:
     """Open one socket, send the operations ``every_s`` apart, collect each one's payloads until all completed."""
-    async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
+                                  ping_interval=None) as ws:  # no keepalive timeout
         await ws.send(json.dumps({"type": "connection_init",
                                   "payload": {"Authorization": f"Bearer {token}", "X-Purpose": purpose}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), timeout))["type"] == "connection_ack"
@@ -145,7 +147,8 @@ def test_a_subscriptions_purpose_argument_is_its_own_not_the_connections(db_url)
     _, token = create_token(db, role="ADMIN", name="admin")
 
     async def scenario(port):
-        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
+                                  ping_interval=None) as ws:
             await ws.send(json.dumps({"type": "connection_init",
                                       "payload": {"Authorization": f"Bearer {token}", "X-Purpose": "connection case"}}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "connection_ack"
