@@ -283,10 +283,17 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
                                  progress=_staged_progress(bar))
     except CompareRejected as e:
         rep = e.report
+        n = len(rep.bad_rows)
         if as_json:
             print(json.dumps({"ok": False, "errors": [{"line": r.line, "reason": r.reason} for r in rep.bad_rows]}, ensure_ascii=False, indent=1))
+        elif n == 1:  # one problem: one line (a header's or the file's has no rest to apply)
+            bad = rep.bad_rows[0]
+            _say_error(f"{file.name} line {bad.line}: {bad.reason}; nothing was changed"
+                       + (" (--skip-bad-rows applies the other rows)" if bad.line > 1 else ""))
         else:
-            _print_bad_rows(f"{len(rep.bad_rows)} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)", rep.bad_rows)
+            _print_bad_rows(f"{n} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)", rep.bad_rows)
+            _say_error(f"{n} bad rows in {file.name}: nothing was changed (--skip-bad-rows applies the other rows)"
+                       + (" (the first 1000 are listed above; --json lists all)" if n > 1000 else ""))
         raise typer.Exit(1)
     except ValueError as e:
         _fail(str(e))

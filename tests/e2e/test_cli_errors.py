@@ -62,6 +62,8 @@ CASES = [
     # session 11, a newcomer's stumbles
     ("import: a folder without CSVs", ["--database-url", "{db}", "import", "{tmp}"], {}, "no registry CSV files found"),
     ("import: one bad header", ["--database-url", "{db}", "import", "{tmp}/badhead"], {}, "units.csv line 1: header lacks column(s)"),
+    ("compare: a bad header", ["--database-url", "{db}", "compare", "--source", "finance", "--period", P, "{tmp}/badhead/snap.csv"], {}, "snap.csv line 1: header lacks column(s): id_number"),
+    ("compare: one bad row", ["--database-url", "{db}", "compare", "--source", "finance", "--period", P, "{tmp}/badhead/row.csv"], {}, "row.csv line 2: id_number: ID number"),
     ("report: --out in a missing folder", ["--database-url", "{db}", "report", "quota-use", "--format", "csv", "--out", "{tmp}/no/dir/r.csv"], {}, "the folder"),
     ("report: --out is a folder", ["--database-url", "{db}", "report", "quota-use", "--format", "csv", "--out", "{tmp}"], {}, "is a directory"),
     ("pack: --out under a file", ["--database-url", "{db}", "supervision", "pack", "--unit", "11330100000000001L", "--for", "audit", "--format", "html", "--out", "{tmp}/file.txt/p.html"], {}, "is not a folder"),
@@ -84,6 +86,9 @@ def test_bad_input_gives_one_clear_line_and_a_non_zero_exit(tmp_path, pg_base, a
     (tmp_path / "bin.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb4")  # an .xlsx named .csv
     (tmp_path / "badhead").mkdir()
     (tmp_path / "badhead" / "units.csv").write_text("code,name\n11330100000000001L,x\n", encoding="utf-8")
+    (tmp_path / "badhead" / "snap.csv").write_text("idnumber,name\n1,2\n", encoding="utf-8")
+    (tmp_path / "badhead" / "row.csv").write_text("id_number,name,unit_code,period,gross_amount\n"
+                                                  f"110105198701062635,a,11330100000000001L,{P},1\n", encoding="utf-8")
     argv = [a.format(db=_sqlite(tmp_path), tmp=tmp_path, pg=pg_base) for a in args]
     r = _hub(argv, tmp_path, {k: v.format(tmp=tmp_path) for k, v in env.items()})
     assert "Traceback" not in r.stdout + r.stderr, r.stderr
