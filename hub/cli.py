@@ -48,6 +48,9 @@ _INTERRUPTED = {
 }
 
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
+                  epilog="Settings are HUB_* environment variables (README, Configuration); unset, the hub keeps an "
+                         "SQLite file in .hub-data/ and starts an embedded broker. Start with `hub up`; every command "
+                         "has --help.",
                   pretty_exceptions_enable=False, add_completion=False, cls=_Commands)
 token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained operation log and access log (HMAC-signed with the audit key).", no_args_is_help=True)
