@@ -28,6 +28,9 @@ class _Commands(typer.core.TyperGroup):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: typer would exit 130 without a word
+            _say_error(_INTERRUPTED.get(ctx.invoked_subcommand or "", _INTERRUPTED[""]))
+            raise typer.Exit(130) from None
         except Exception as e:  # noqa: BLE001 - the expected ones are explained; anything else is a bug: traceback
             message = explain(e)
             if message is None:
@@ -36,7 +39,18 @@ class _Commands(typer.core.TyperGroup):
             raise typer.Exit(1) from None
 
 
+# What Ctrl-C left behind, per command (`import` and `compare` are one transaction each).
+_INTERRUPTED = {
+    "import": "interrupted (Ctrl-C): nothing was imported (an import is all or nothing); run it again",
+    "compare": "interrupted (Ctrl-C): the comparison's changes were not committed; run it again",
+    "demo": "interrupted (Ctrl-C): the city stays if its import had finished, and the events streamed so far stay sent",
+    "": "interrupted (Ctrl-C): stopped before the end; a change not yet committed was rolled back",
+}
+
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
+                  epilog="Settings are HUB_* environment variables (README, Configuration); unset, the hub keeps an "
+                         "SQLite file in .hub-data/ and starts an embedded broker. Start with `hub up`; every command "
+                         "has --help.",
                   pretty_exceptions_enable=False, add_completion=False, cls=_Commands)
 token_app = typer.Typer(help="Partner bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained operation log and access log (HMAC-signed with the audit key).", no_args_is_help=True)
@@ -77,8 +91,14 @@ def main(database_url: Optional[str] = typer.Option(None, "--database-url", help
 
 def _db(run_migrations: bool = True):
     from hub.bootstrap import database
+    from hub.cli_files import relative_sqlite_note
 
-    return database(state.settings(), run_migrations=run_migrations)
+    settings = state.settings()
+    note = relative_sqlite_note(settings.database_url)
+    db = database(settings, run_migrations=run_migrations)
+    if note:  # said once the database opened: a typo's empty database is not mistaken for the real one
+        err.print(note, soft_wrap=True, highlight=False, markup=False)
+    return db
 
 
 def _say_error(message: str) -> None:
@@ -135,7 +155,7 @@ def explain(e: BaseException) -> str | None:
         return f"{e}; set HUB_KAFKA_BOOTSTRAP_SERVERS to a running Kafka, or HUB_BROKER_PORT to a free port"
     if type(e).__module__.startswith("kafka") and type(e).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError"):
         return (f"no Kafka broker answers ({str(e).split(': ', 1)[-1] or type(e).__name__}); start it or fix "
-                "HUB_KAFKA_BOOTSTRAP_SERVERS (or --bootstrap)")
+                "HUB_KAFKA_BOOTSTRAP_SERVERS (`hub demo`: --bootstrap)")
     if isinstance(e, ValidationError):
         from hub.contract.inbound import describe
 
@@ -225,8 +245,15 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
         rep = e.report
         if as_json:
             print(json.dumps({"ok": False, "errors": [r.__dict__ for r in rep.errors]}, ensure_ascii=False, indent=1))
+        elif len(rep.errors) == 1:  # one problem (a row, a header, a missing file): one line
+            bad = rep.errors[0]
+            _say_error(f"{bad.file}{f' line {bad.line}' if bad.line else ''}: {bad.reason}; nothing was imported")
         else:
-            _print_bad_rows(f"{len(rep.errors)} bad rows — nothing was imported", rep.errors, ("file", "line", "reason"))
+            n = len(rep.errors)
+            _print_bad_rows(f"{n} bad row{'s' if n != 1 else ''} — nothing was imported", rep.errors, ("file", "line", "reason"))
+            # the verdict again below the table, where a long table leaves the reader
+            _say_error(f"{n} bad row{'s' if n != 1 else ''} in {directory}: nothing was imported"
+                       + (" (the first 1000 are listed above; --json lists all)" if n > 1000 else ""))
         raise typer.Exit(1)
     finally:
         db.dispose()
@@ -262,10 +289,17 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
                                  progress=_staged_progress(bar))
     except CompareRejected as e:
         rep = e.report
+        n = len(rep.bad_rows)
         if as_json:
             print(json.dumps({"ok": False, "errors": [{"line": r.line, "reason": r.reason} for r in rep.bad_rows]}, ensure_ascii=False, indent=1))
+        elif n == 1:  # one problem: one line (a header's or the file's has no rest to apply)
+            bad = rep.bad_rows[0]
+            _say_error(f"{file.name} line {bad.line}: {bad.reason}; nothing was changed"
+                       + (" (--skip-bad-rows applies the other rows)" if bad.line > 1 else ""))
         else:
-            _print_bad_rows(f"{len(rep.bad_rows)} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)", rep.bad_rows)
+            _print_bad_rows(f"{n} bad rows in {file.name} — nothing was changed (use --skip-bad-rows to apply the rest)", rep.bad_rows)
+            _say_error(f"{n} bad rows in {file.name}: nothing was changed (--skip-bad-rows applies the other rows)"
+                       + (" (the first 1000 are listed above; --json lists all)" if n > 1000 else ""))
         raise typer.Exit(1)
     except ValueError as e:
         _fail(str(e))
@@ -390,13 +424,15 @@ def _audit_key(settings: Settings, what: str = "the audit key") -> bytes | None:
     try:
         return settings.audit_key_bytes()
     except ValueError as e:
+        cause = e.__cause__
+        if isinstance(cause, OSError) and cause.filename:  # the operating system's words, not its exception's name
+            _fail(f"{what} (HUB_AUDIT_KEY_FILE): {explain(cause)}")
         _fail(f"{what}: {e}")
 
 
 @audit_app.command("verify")
 def audit_verify():
-    """Check the operation log's and the access log's chains with the audit key (HUB_AUDIT_KEY_FILE, HUB_AUDIT_KEY or
-    DATA_DIR/audit.key); exit 1 if any entry was edited, inserted or deleted."""
+    """Check the operation log's and the access log's chains with the audit key (HUB_AUDIT_KEY_FILE, HUB_AUDIT_KEY or DATA_DIR/audit.key); exit 1 if any entry was edited, inserted or deleted."""
     from hub.adapters import access_chain, operation_log
 
     key = _audit_key(state.settings())
@@ -426,8 +462,7 @@ def audit_verify():
 @audit_app.command("rekey")
 def audit_rekey(old_key_file: Optional[Path] = typer.Option(None, "--old-key-file", help="The key the logs are signed with now (rotation)."),
                 from_unkeyed: bool = typer.Option(False, "--from-unkeyed", help="The logs were written without a key (introducing one).")):
-    """Sign both audit logs with the configured key after checking them under the old scheme (once when a key is
-    introduced, and to rotate it). Refused, changing nothing, if they do not verify."""
+    """Sign both audit logs with the configured key after checking them under the old scheme (once when a key is introduced, and to rotate it). Refused, changing nothing, if they do not verify."""
     from hub.adapters import access_chain, operation_log
 
     settings = state.settings()
@@ -456,7 +491,7 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
          seed: int = typer.Option(42, "--seed"),
          csv_only: bool = typer.Option(False, "--csv-only", help="Only write the CSVs; do not import them."),
          stream_only: bool = typer.Option(False, "--stream-only", help="Only stream partner events over the city this database already holds (loaded by `hub up --demo` or `hub demo`) to a running hub."),
-         events: int = typer.Option(2000, "--events", min=0, help="Partner events to stream after the import (needs a broker)."),
+         events: int = typer.Option(2000, "--events", min=0, help="About this many partner events to stream after the import (each person's events go together; needs a broker)."),
          rate: float = typer.Option(200.0, "--rate", help="Events per second."),
          bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="Broker to stream to (default HUB_KAFKA_BOOTSTRAP_SERVERS; `hub up` prints its embedded one).")):
     """Generate a realistic synthetic city (13 districts), import it, and stream partner events so mismatches appear."""
@@ -496,7 +531,8 @@ def demo(persons: int = typer.Option(2000, "--persons", min=1, help="How many pe
         return
     if not target:
         console.print("no broker configured: with `hub up` running on this database, stream partner events to it with "
-                      "`hub demo --stream-only --bootstrap HOST:PORT` (`hub up` prints the exact command)", soft_wrap=True)
+                      "`hub demo --stream-only --bootstrap HOST:PORT` (HOST:PORT: what `hub up` prints after "
+                      "\"Kafka bootstrap servers:\")", soft_wrap=True)
         return
     _stream_demo(out, target, events, seed=seed, rate=rate)
 
@@ -553,8 +589,10 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
 
         load_calendar(settings.calendar_file)
         load_or_create(settings.form_key_path())
-    except (ValueError, OSError) as e:
+    except ValueError as e:
         _fail(str(e))
+    except OSError as e:  # the calendar words its own; the form key file's are the operating system's
+        _fail(f"the approval forms' key (HUB_FORM_KEY_FILE): {explain(e) or e}")
     hub = build(settings)
     try:
         if created_key:
@@ -592,6 +630,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
         base = f"http://{settings.http_host}:{settings.http_port}"
         console.print(f"  GraphQL: [bold]{base}/graphql[/]   health: /healthz  readiness: /readyz")
+        for note in _banner_notes:
+            console.print(note, soft_wrap=True, highlight=False)
         if workers > 1:
             console.print(f"  {workers} HTTP worker processes")
         _next_steps(settings, hub, base, with_demo, demo_skipped)
@@ -618,14 +658,18 @@ def _ensure_audit_key(settings: Settings) -> bool:
 
     if settings.database_url is not None or settings.audit_key_configured():
         if _audit_key(settings) is None:  # a configured key must be readable: fail now, not at the first write
-            console.print("  [yellow]audit logs unkeyed[/]: set HUB_AUDIT_KEY_FILE so that database writers cannot "
-                          "rewrite them unnoticed (docs/security.md)")
+            _banner_notes.append("  [yellow]audit logs unkeyed[/]: set HUB_AUDIT_KEY_FILE so that database writers "
+                                 "cannot rewrite them unnoticed (docs/security.md)")
         return False
     path = settings.default_audit_key_file()
     create_key_file(path)
     console.print(f"  created the audit key {path} (0600): keep a copy outside this machine; without it the logs "
-                  f"cannot be verified")
+                  f"cannot be verified", soft_wrap=True, highlight=False)  # said at once: a file was made
     return True
+
+
+# Notes of `hub up`'s checks, printed with its banner (not before an error that stops it: one line then).
+_banner_notes: list[str] = []
 
 
 def _sign_with_new_key(db) -> None:
@@ -853,23 +897,40 @@ def _demo_if_empty(hub) -> int | None:
     return None
 
 
+def _hub_command() -> str:
+    """How to run `hub` again from another shell: `hub` when that name on PATH is this very program, else its full
+    path (`bash scripts/up.sh` installs into .venv/, which is not on PATH: a bare `hub` would not be found)."""
+    import os
+    import shutil
+
+    me = Path(sys.argv[0])
+    if me.name != "hub":  # `python -m hub.cli`: no executable of our own to name
+        return "hub"
+    on_path = shutil.which("hub")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(me):
+        return "hub"
+    return str(me.resolve()) if me.exists() else "hub"
+
+
 def _next_steps(settings: Settings, hub, base: str, with_demo: bool, demo_skipped: int | None) -> None:
-    """The banner's next steps for whoever started the hub: a token, the demo, GraphiQL."""
+    """The banner's next steps for whoever started the hub: a token, the dashboard, GraphiQL, the demo."""
     db = "" if state.database_url is None else f" --database-url '{_redact(state.database_url)}'"
+    cmd = _hub_command() + db
     if demo_skipped:
         console.print(f"  --demo skipped: the registry already holds {demo_skipped} persons (the demo loads only into an "
                       "empty one); more partner events over it:", soft_wrap=True)
-        console.print(f"    hub{db} demo --stream-only --bootstrap {hub.bootstrap_servers}", soft_wrap=True, highlight=False)
+        console.print(f"    {cmd} demo --stream-only --bootstrap {hub.bootstrap_servers}", soft_wrap=True, highlight=False)
     console.print("  Next steps:")
-    console.print(f"    make a token:   hub{db} token create --role ADMIN --name me   (then: Authorization: Bearer <token>)",
+    console.print(f"    make a token:   {cmd} token create --role ADMIN --name me   (then: Authorization: Bearer <token>)",
                   soft_wrap=True, highlight=False)
+    console.print(f"    dashboard:      {base}/dashboard   (数据展现; sign in with a token)", soft_wrap=True, highlight=False)
     if settings.env == "production":
         console.print("    GraphiQL is off in production (HUB_ENV=production); send queries to /graphql", soft_wrap=True)
     else:
         console.print(f"    explore:        {base}/graphiql", soft_wrap=True, highlight=False)
-    stream = f"hub{db} demo --stream-only --bootstrap {hub.bootstrap_servers}"
+    stream = f"{cmd} demo --stream-only --bootstrap {hub.bootstrap_servers}"
     if not with_demo:
-        console.print(f"    a demo city:    hub{db} up --demo   (loads into an empty registry)", soft_wrap=True, highlight=False)
+        console.print(f"    a demo city:    {cmd} up --demo   (loads into an empty registry)", soft_wrap=True, highlight=False)
     elif demo_skipped is None:
         console.print(f"    more events:    {stream}", soft_wrap=True, highlight=False)
 
@@ -915,6 +976,13 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
         reports.get(name).parse_params(params)  # bad input: a clear error before anything opens
     except reports.ReportError as e:
         _fail(str(e))
+    if out is not None:
+        from hub.cli_files import check_out_file
+
+        try:
+            check_out_file(out)  # before the report runs: its person reads are logged
+        except ValueError as e:
+            _fail(str(e))
     settings = state.settings()
     db = _db()
     try:

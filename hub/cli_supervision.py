@@ -38,8 +38,14 @@ def _settings(ctx: typer.Context):
 
 def _db(ctx: typer.Context):
     from hub.bootstrap import database
+    from hub.cli_files import relative_sqlite_note
 
-    return database(_settings(ctx), run_migrations=True)
+    settings = _settings(ctx)
+    note = relative_sqlite_note(settings.database_url)
+    db = database(settings, run_migrations=True)
+    if note:  # as hub.cli._db: a typo's empty database is not mistaken for the real one
+        err.print(note, soft_wrap=True, highlight=False, markup=False)
+    return db
 
 
 def _caller(role: str):
@@ -217,8 +223,7 @@ def _print_list(rows: list[dict], as_json: bool, title: str) -> None:
 @finding_app.command("overdue")
 def overdue(ctx: typer.Context, today: Optional[str] = typer.Option(None, "--today", help="Check as of this date, not after today (default: today, the office's date)."),
             as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
-    """Raise gov.registry.finding.overdue once for each finding past its deadline (逾期未整改), as the daily checks do,
-    and list every overdue finding."""
+    """Raise gov.registry.finding.overdue once for each finding past its deadline (逾期未整改), as the daily checks do, and list every overdue finding."""
     from hub.adapters.orm import FindingRow
     from hub.service_layer import findings
     from hub.service_layer.unit_of_work import UnitOfWork
@@ -245,8 +250,7 @@ def overdue(ctx: typer.Context, today: Optional[str] = typer.Option(None, "--tod
 
 @finding_app.command("check")
 def check(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
-    """Run the supervision checks of the daily round now: the hub's own findings (系统发现: 混编混岗, policy over-quota
-    past its deadline) and the overdue events."""
+    """Run the supervision checks of the daily round now: the hub's own findings (系统发现: 混编混岗, policy over-quota past its deadline) and the overdue events."""
     from hub.service_layer.daily import run_supervision_checks
 
     db = _db(ctx)
@@ -267,8 +271,7 @@ def pack(ctx: typer.Context, unit: Optional[str] = typer.Option(None, "--unit", 
          purpose: str = typer.Option(..., "--for", help="audit (审计事前参考数据) or inspection (巡察参考数据)."),
          fmt: str = typer.Option(..., "--format", help="html or xlsx."),
          out: Path = typer.Option(..., "--out", help="The file to write.")):
-    """The data pack an audit or inspection team gets beforehand (事前提供参考数据): ledger, history, documents, staff,
-    open mismatches, findings and their rectification steps — one XLSX workbook or one printable HTML document."""
+    """The data pack an audit or inspection team gets beforehand (事前提供参考数据): ledger, history, documents, staff, open mismatches, findings and their rectification steps — one XLSX workbook or one printable HTML document."""
     from hub.adapters.calendar_file import load_calendar
     from hub.api.access import write_reads
     from hub.domain.vocabulary import Role
@@ -280,6 +283,9 @@ def pack(ctx: typer.Context, unit: Optional[str] = typer.Option(None, "--unit", 
         raise ValueError(f"--format must be html or xlsx, not {fmt!r}")
     if purpose not in ("audit", "inspection"):
         raise ValueError(f"--for must be audit or inspection, not {purpose!r}")
+    from hub.cli_files import check_out_file
+
+    check_out_file(out)  # before the pack is built: its person reads are logged
     settings = _settings(ctx)
     db = _db(ctx)
     today = _today()

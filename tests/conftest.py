@@ -27,6 +27,17 @@ from hub.adapters.database import connect, migrate
 PG_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# The hub a newcomer ran first (`bash scripts/up.sh`, README) left .hub-data/ in this checkout, with an audit key the
+# in-process commands of the tests would find (DATA_DIR/audit.key) and then refuse their unkeyed test databases with.
+# The tests read no hub's data but their own: the session's data directory is a fresh one, and no setting of the
+# operator's shell (their database, broker, keys) reaches a test that did not set it itself.
+from hub.config import Settings as _Settings  # noqa: E402
+
+for _field in _Settings.model_fields:  # the hub's settings only (HUB_TEST_… and HUB_UPDATE_… steer the tests)
+    os.environ.pop(f"HUB_{_field.upper()}", None)
+os.environ["HUB_DATA_DIR"] = _session_data_dir = __import__("tempfile").mkdtemp(prefix="hub-test-data-")
+atexit.register(shutil.rmtree, _session_data_dir, True)
+
 
 def _pg_url(dbname: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]

@@ -61,6 +61,16 @@ CASES = [
     ("connector: no broker", ["--database-url", "{db}", "connector", "run", "police"], {}, "needs HUB_KAFKA_BOOTSTRAP_SERVERS"),
     ("connector: broker down", ["--database-url", "{db}", "connector", "run", "police"], {"HUB_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "no Kafka broker answers"),
     ("demo: CSVs under a file", ["--database-url", "{db}", "demo", "--csv-only", "--persons", "5", "--out", "{tmp}/file.txt/city"], {}, "not a directory"),
+    # session 11, a newcomer's stumbles
+    ("import: a folder without CSVs", ["--database-url", "{db}", "import", "{tmp}"], {}, "no registry CSV files found"),
+    ("import: one bad header", ["--database-url", "{db}", "import", "{tmp}/badhead"], {}, "units.csv line 1: header lacks column(s)"),
+    ("compare: a bad header", ["--database-url", "{db}", "compare", "--source", "finance", "--period", P, "{tmp}/badhead/snap.csv"], {}, "snap.csv line 1: header lacks column(s): id_number"),
+    ("compare: one bad row", ["--database-url", "{db}", "compare", "--source", "finance", "--period", P, "{tmp}/badhead/row.csv"], {}, "row.csv line 2: id_number: ID number"),
+    ("report: --out in a missing folder", ["--database-url", "{db}", "report", "quota-use", "--format", "csv", "--out", "{tmp}/no/dir/r.csv"], {}, "the folder"),
+    ("report: --out is a folder", ["--database-url", "{db}", "report", "quota-use", "--format", "csv", "--out", "{tmp}"], {}, "is a directory"),
+    ("pack: --out under a file", ["--database-url", "{db}", "supervision", "pack", "--unit", "11330100000000001L", "--for", "audit", "--format", "html", "--out", "{tmp}/file.txt/p.html"], {}, "is not a folder"),
+    ("up: form key file is a folder", ["--database-url", "{db}", "up", "--port", "0", "--connectors", "none"], {"HUB_FORM_KEY_FILE": "{tmp}"}, "HUB_FORM_KEY_FILE"),
+    ("audit: key file missing", ["--database-url", "{db}", "audit", "verify"], {"HUB_AUDIT_KEY_FILE": "{tmp}/no.key"}, "(HUB_AUDIT_KEY_FILE): {tmp}/no.key: no such file or directory"),
 ]
 
 
@@ -76,12 +86,17 @@ def test_bad_input_gives_one_clear_line_and_a_non_zero_exit(tmp_path, pg_base, a
     (tmp_path / "file.txt").write_text("not a folder", encoding="utf-8")
     (tmp_path / "f.csv").write_text("id_number,name,unit_code,period,gross_amount\n", encoding="utf-8")
     (tmp_path / "bin.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb4")  # an .xlsx named .csv
+    (tmp_path / "badhead").mkdir()
+    (tmp_path / "badhead" / "units.csv").write_text("code,name\n11330100000000001L,x\n", encoding="utf-8")
+    (tmp_path / "badhead" / "snap.csv").write_text("idnumber,name\n1,2\n", encoding="utf-8")
+    (tmp_path / "badhead" / "row.csv").write_text("id_number,name,unit_code,period,gross_amount\n"
+                                                  f"110105198701062635,a,11330100000000001L,{P},1\n", encoding="utf-8")
     argv = [a.format(db=_sqlite(tmp_path), tmp=tmp_path, pg=pg_base) for a in args]
-    r = _hub(argv, tmp_path, env)
+    r = _hub(argv, tmp_path, {k: v.format(tmp=tmp_path) for k, v in env.items()})
     assert "Traceback" not in r.stdout + r.stderr, r.stderr
     assert r.returncode != 0, r.stdout + r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("{")]  # JSON log lines aside
-    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], r.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says.format(tmp=tmp_path) in lines[0], r.stderr
     assert not list(tmp_path.glob("**/*.partial")) and not (tmp_path / "r.csv").exists()  # nothing half-written
 
 

@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -79,6 +80,12 @@ def test_hub_up_at_a_terminal_prints_a_quiet_banner_with_the_next_steps(tmp_path
     port = env["HUB_HTTP_PORT"]
     assert "hub token create --role ADMIN --name me" in text
     assert f"http://127.0.0.1:{port}/graphiql" in text and "hub up --demo" in text
+    assert f"http://127.0.0.1:{port}/dashboard" in text  # the office staff's page
+    # the command as it must be typed: `hub` only when that name on PATH is this program (a fresh `bash
+    # scripts/up.sh` leaves it in .venv/bin, off PATH: a bare `hub` would be "command not found")
+    exe, on_path = Path(hub_executable()), shutil.which("hub", path=env.get("PATH"))
+    typed = "hub" if on_path and os.path.realpath(on_path) == os.path.realpath(exe) else str(exe.resolve())
+    assert f"make a token:   {typed} token create --role ADMIN --name me" in text, text
     assert "hub stopped" in text
 
 
