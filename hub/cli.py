@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import signal
 import sys
@@ -579,6 +580,7 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
     settings = state.settings(http_host=host, http_port=port)
     names = _connector_names(connectors)
     _check_port_free(settings.http_host, settings.http_port)
+    _hold_embedded_stores(settings)
     from hub.adapters.logs import configure
 
     configure(settings.log_format, settings.log_level)
@@ -696,6 +698,47 @@ def _check_port_free(host: str, port: int) -> None:
         except OSError as e:
             _fail(f"cannot listen on {host}:{port} ({e.strerror}); stop what uses the port, or choose another with "
                   f"--port or HUB_HTTP_PORT")
+
+
+_held_locks: list = []  # the open lock files of `hub up` (kept open while it runs: closing one releases it)
+
+
+def _hold_embedded_stores(settings) -> None:
+    """One `hub up` per embedded store, refused before anything starts. Two on one SQLite file both run an outbox
+    relay (SQLite has no relay lock): each marks rows sent that only its own broker received. Two with an embedded
+    broker on one data folder each start a broker, and a partner connected to one misses what the other publishes.
+    PostgreSQL with an external broker takes no lock: replicas are fine there (the relay's advisory lock)."""
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    paths = []
+    url = make_url(settings.effective_database_url())
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        paths.append((Path(url.database).resolve().with_name(Path(url.database).name + ".hub-up.lock"),
+                      f"the SQLite database {Path(url.database).resolve()}"))
+    if not settings.kafka_bootstrap_servers:
+        paths.append((settings.data_dir.resolve() / "hub-up.lock",
+                      f"the data folder {settings.data_dir.resolve()} (its embedded broker)"))
+    for path, what in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(path, "a+")
+        except OSError as e:
+            _fail(f"cannot create the lock file {path}: {explain(e) or e}")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            pid = f.read().strip() or "?"
+            f.close()
+            _fail(f"another `hub up` (pid {pid}) is running on {what}; stop it first, or give this one its own "
+                  f"HUB_DATA_DIR (and HUB_DATABASE_URL)")
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        _held_locks.append(f)
 
 
 def _connector_names(value: str) -> list[str]:

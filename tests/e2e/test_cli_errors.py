@@ -145,6 +145,32 @@ def test_hub_up_on_a_taken_port_says_so_before_starting_anything(tmp_path):
     assert "GraphQL:" not in r.stdout and not (tmp_path / "data" / "broker.log").exists()  # no banner, no broker
 
 
+def test_a_second_hub_up_on_the_same_embedded_stores_is_refused_before_starting_anything(tmp_path):
+    """Two `hub up` on one SQLite file both ran an outbox relay (SQLite has no relay lock) and, on one data folder,
+    two embedded brokers: each marked outbox rows sent that only its own broker had, and a partner connected to one
+    missed what the other published. The second is now refused in one line, before a broker or a migration; once the
+    first has stopped, it starts."""
+    from tests.e2e.hub_process import HubProcess
+
+    first = HubProcess(tmp_path / "data", args=["--connectors", "none"]).start()
+    try:
+        second = _hub(["up", "--port", "0", "--connectors", "none"], tmp_path, timeout=60)
+        assert second.returncode == 1 and "Traceback" not in second.stderr, second.stderr
+        lines = [ln for ln in second.stderr.splitlines() if ln.strip() and not ln.startswith("{")]
+        assert len(lines) == 1 and f"another `hub up` (pid {first.proc.pid}) is running on the SQLite database" in \
+            lines[0] and "HUB_DATA_DIR" in lines[0], second.stderr
+        assert "GraphQL:" not in second.stdout
+        # an external SQLite file shared by two data folders: the same refusal
+        other = _hub(["--database-url", f"sqlite:///{tmp_path / 'data' / 'hub.sqlite3'}", "up", "--port", "0",
+                      "--connectors", "none"], tmp_path, env={"HUB_DATA_DIR": str(tmp_path / "other")}, timeout=60)
+        assert other.returncode == 1 and "is running on the SQLite database" in other.stderr, other.stderr
+        assert not (tmp_path / "other" / "broker.log").exists()  # refused before its broker started
+    finally:
+        assert first.stop() == 0
+    again = HubProcess(tmp_path / "data", args=["--connectors", "none"]).start()  # the lock went with the first
+    assert again.stop() == 0
+
+
 # The least each command needs to reach its database; a command missing here fails the test below.
 MINIMAL_ARGS = {
     "migrate": [], "import": ["{tmp}"], "compare": ["--source", "finance", "--period", P, "{tmp}/f.csv"],
