@@ -108,10 +108,14 @@ def write_reads(db, *, principal, reads, session=None) -> None:
             head = db.access_head = access_chain.Head()
 
         def write(s):
-            # one statement when this process wrote the chain's head last (access_chain.Head), else five
-            new_head = head.append(s, key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params,
-                                   written=len(groups))
+            # one statement when this process wrote the chain's head last (access_chain.Head); else the head is
+            # locked and read, and the batch appended to it: two more — a request that overlapped another's
+            # write (which moved the head) waited for its lock, and is the tail of the latency already
+            kw = dict(key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params, written=len(groups))
+            new_head = head.append(s, **kw)
             if new_head is None:
+                new_head = head.append(s, **kw, hint=access_chain.lock_head(s))
+            if new_head is None:  # a chain not (yet) signed with this process's key: seal_head signs it or refuses
                 new_head = access_chain.seal_head(s, key=db.audit_key, at=now, rows=rows)
                 s.connection().exec_driver_sql(insert, {**params, "seal": new_head[0],
                                                         "first": new_head[3] - len(rows) + 1})
