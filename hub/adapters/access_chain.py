@@ -20,6 +20,7 @@ from operator import itemgetter
 
 import orjson
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
@@ -111,7 +112,7 @@ class Head:
         if hint is None or hint[0] < head[0]:
             self.hint = head
 
-    def append(self, session: Session, *, key: bytes | None, at: datetime, rows: list[tuple], insert_sql: str,
+    def append(self, session: Session | Connection, *, key: bytes | None, at: datetime, rows: list[tuple], insert_sql: str,
                params: dict, written: int, hint: tuple[int, str, str | None, int] | None = None
                ) -> tuple[int, str, str | None, int] | None:
         """Seal ``rows`` and run ``insert_sql`` (psycopg placeholders; ``%(seal)s`` is the seal's number and
@@ -125,7 +126,7 @@ class Head:
         prev_seq, prev_hash, kid, prev_reads = hint
         seq, when, reads = prev_seq + 1, _at(at), prev_reads + len(rows)
         h = seal_hash(prev_hash, seq, when, rows, key)
-        result = session.connection().exec_driver_sql(
+        result = connection_of(session).exec_driver_sql(
             _APPEND.format(insert=insert_sql),
             {**params, "seal": seq, "first": prev_reads + 1, "prev_seq": prev_seq, "prev_hash": prev_hash,
              "prev_reads": prev_reads, "reads": reads, "kid": kid, "hash": h, "when": when, "n": len(rows)})
@@ -136,12 +137,18 @@ class Head:
         return seq, h, kid, reads
 
 
-def lock_head(session: Session) -> tuple[int, str, str | None, int]:
+def lock_head(session: Session | Connection) -> tuple[int, str, str | None, int]:
     """The chain's head, read and locked until the transaction ends (``SELECT … FOR UPDATE``, as ``seal_head``
     locks it), as a ``Head`` hint: (sequence number, hash, key id, reads written). ``Head.append`` on it then writes
     what ``seal_head`` and the rows' insert would (the same seal, head and rows), in one statement instead of four."""
-    seq, h, kid, reads = session.connection().exec_driver_sql(_LOCK_HEAD).one()
+    seq, h, kid, reads = connection_of(session).exec_driver_sql(_LOCK_HEAD).one()
     return seq, h, kid, reads
+
+
+def connection_of(session: Session | Connection) -> Connection:
+    """The connection an ORM session writes on (its transaction's), or the Core connection itself (a compiled read
+    writes its log on one: hub/api/compiled)."""
+    return session.connection() if isinstance(session, Session) else session
 
 
 _LOCK_HEAD = "SELECT seq, hash, key_id, reads FROM access_chain_head WHERE id = 1 FOR UPDATE"
