@@ -20,6 +20,7 @@ from operator import itemgetter
 
 import orjson
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hub.adapters.jsonutil import dumps
@@ -111,19 +112,21 @@ class Head:
         if hint is None or hint[0] < head[0]:
             self.hint = head
 
-    def append(self, session: Session, *, key: bytes | None, at: datetime, rows: list[tuple], insert_sql: str,
-               params: dict, written: int) -> tuple[int, str, str | None, int] | None:
+    def append(self, session: Session | Connection, *, key: bytes | None, at: datetime, rows: list[tuple], insert_sql: str,
+               params: dict, written: int, hint: tuple[int, str, str | None, int] | None = None
+               ) -> tuple[int, str, str | None, int] | None:
         """Seal ``rows`` and run ``insert_sql`` (psycopg placeholders; ``%(seal)s`` is the seal's number and
         ``%(first)s`` the number of the batch's first read; it must end in a WHERE clause, to which the condition on
         the head is added, and writes ``written`` rows) in one statement; the new head, or None if the head is not
-        the hint (then nothing was written)."""
-        hint = self.hint
+        the hint (then nothing was written). ``hint``: the head as ``lock_head`` read it in this transaction,
+        instead of this process's last one."""
+        hint = self.hint if hint is None else hint
         if hint is None or hint[2] != key_id(key):
             return None
         prev_seq, prev_hash, kid, prev_reads = hint
         seq, when, reads = prev_seq + 1, _at(at), prev_reads + len(rows)
         h = seal_hash(prev_hash, seq, when, rows, key)
-        result = session.connection().exec_driver_sql(
+        result = connection_of(session).exec_driver_sql(
             _APPEND.format(insert=insert_sql),
             {**params, "seal": seq, "first": prev_reads + 1, "prev_seq": prev_seq, "prev_hash": prev_hash,
              "prev_reads": prev_reads, "reads": reads, "kid": kid, "hash": h, "when": when, "n": len(rows)})
@@ -134,6 +137,21 @@ class Head:
         return seq, h, kid, reads
 
 
+def lock_head(session: Session | Connection) -> tuple[int, str, str | None, int]:
+    """The chain's head, read and locked until the transaction ends (``SELECT … FOR UPDATE``, as ``seal_head``
+    locks it), as a ``Head`` hint: (sequence number, hash, key id, reads written). ``Head.append`` on it then writes
+    what ``seal_head`` and the rows' insert would (the same seal, head and rows), in one statement instead of four."""
+    seq, h, kid, reads = connection_of(session).exec_driver_sql(_LOCK_HEAD).one()
+    return seq, h, kid, reads
+
+
+def connection_of(session: Session | Connection) -> Connection:
+    """The connection an ORM session writes on (its transaction's), or the Core connection itself (a compiled read
+    writes its log on one: hub/api/compiled)."""
+    return session.connection() if isinstance(session, Session) else session
+
+
+_LOCK_HEAD = "SELECT seq, hash, key_id, reads FROM access_chain_head WHERE id = 1 FOR UPDATE"
 _APPEND = (
     "WITH head AS (UPDATE access_chain_head SET seq = CAST(%(seal)s AS bigint), hash = CAST(%(hash)s AS text), "
     "reads = CAST(%(reads)s AS bigint) "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 
+from sqlalchemy.orm import Session
+
 from hub.adapters import access_chain
 from hub.adapters.orm import AccessLogBatchRow
 from hub.domain.vocabulary import Role as R
@@ -81,7 +83,7 @@ def write_reads(db, *, principal, reads, session=None) -> None:
     The seal is one more row, its MAC computed here over the reads; the chain head is locked from the seal to the
     commit (a short moment per request). On PostgreSQL, when this process wrote the head last, the seal, the head
     and the reads are written by one statement (``access_chain.Head``). Committed synchronously before the response
-    goes out: the audit log must be durable. ``session``: an open session to write and commit on (the request's
+    goes out: the audit log must be durable. ``session``: an open session — or Core connection — to write and commit on (the request's
     read session on PostgreSQL: no second connection checkout); by default a short transaction of its own."""
     now = datetime.now(timezone.utc)
     ids, groups = _distinct_reads(reads)
@@ -108,13 +110,22 @@ def write_reads(db, *, principal, reads, session=None) -> None:
             head = db.access_head = access_chain.Head()
 
         def write(s):
-            # one statement when this process wrote the chain's head last (access_chain.Head), else five
-            new_head = head.append(s, key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params,
-                                   written=len(groups))
+            # one statement when this process wrote the chain's head last (access_chain.Head); else the head is
+            # locked and read, and the batch appended to it: two more — a request that overlapped another's
+            # write (which moved the head) waited for its lock, and is the tail of the latency already
+            kw = dict(key=db.audit_key, at=now, rows=rows, insert_sql=insert, params=params, written=len(groups))
+            new_head = head.append(s, **kw)
             if new_head is None:
-                new_head = access_chain.seal_head(s, key=db.audit_key, at=now, rows=rows)
-                s.connection().exec_driver_sql(insert, {**params, "seal": new_head[0],
-                                                        "first": new_head[3] - len(rows) + 1})
+                new_head = head.append(s, **kw, hint=access_chain.lock_head(s))
+            if new_head is None:  # a chain not (yet) signed with this process's key: seal_head signs it or refuses
+                if isinstance(s, Session):
+                    new_head = access_chain.seal_head(s, key=db.audit_key, at=now, rows=rows)
+                else:  # a Core connection (a compiled read's): an ORM session on it, in its transaction
+                    with Session(bind=s) as orm:
+                        new_head = access_chain.seal_head(orm, key=db.audit_key, at=now, rows=rows)
+                        orm.flush()
+                access_chain.connection_of(s).exec_driver_sql(insert, {**params, "seal": new_head[0],
+                                                                     "first": new_head[3] - len(rows) + 1})
             return new_head
     else:
         def write(s):

@@ -367,7 +367,7 @@ def create_app(db: Database, *, production: bool = False, readiness: Callable[[]
     async def context_getter(conn: HTTPConnection) -> HubContext:
         if conn.scope["type"] == "websocket":
             ctx = HubContext(db, None, settings=settings, form_key=form_key, calendar=calendar)  # authenticated in on_ws_connect
-            ctx.shared_by_operations = True  # each operation of the connection gets its own (FlushAccessLog)
+            ctx.shared_by_operations = True  # each operation of the connection gets its own (hub.api.build.hub_request)
             return ctx
         principal = tokens.authenticate(_bearer(conn.headers.get("authorization")))
         if principal is None:

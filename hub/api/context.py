@@ -48,7 +48,7 @@ class HubContext(BaseContext):
         self.selection_cache: dict = {}  # hub.api.types._selection
         self._refusal_without_purpose_arg: str | None | bool = False  # False: not computed yet
         # graphql-transport-ws: strawberry makes one context per connection and runs its operations at the same
-        # time; each then gets its own (``for_operation``, made by hub.api.build.FlushAccessLog).
+        # time; each then gets its own (``for_operation``, made by hub.api.build.hub_request).
         self.shared_by_operations = False
 
     def for_operation(self) -> "HubContext":
@@ -124,7 +124,7 @@ class HubContext(BaseContext):
 
         Threaded, the write goes on if the operation is cancelled meanwhile (a graphql-transport-ws client's
         ``complete``, its socket closing): the cancellation waits for it. Passed on at once, the operation's end
-        (``FlushAccessLog.on_operation``) closed the read session under the write — its seal rolled back, its rows
+        (``hub_request``'s on_operation) closed the read session under the write — its seal rolled back, its rows
         then committed on a new connection: the chain named a seal that does not exist and every later write
         collided with those rows' numbers (no person could be read any more)."""
         if self.db.is_postgres and len(self.pending_reads) >= self.THREADED_FLUSH_FROM:

@@ -13,7 +13,7 @@ Three classes (``classify``):
   ``database``.
 
 Input that the database cannot store (a NUL character, an unpaired surrogate) is refused before any resolver runs
-(``InputGuard``, ``no_unstorable_literals``) as BAD_USER_INPUT, so it never becomes a database error.
+(``refuse_unstorable_variables``, ``NoUnstorableLiterals``) as BAD_USER_INPUT, so it never becomes a database error.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import logging
 import traceback
 
 from graphql import GraphQLError, ValidationRule
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors
 
 from hub.adapters.logs import redact_id_numbers
 
@@ -69,19 +69,16 @@ def _bad_string(obj) -> str | None:
     return None
 
 
-class InputGuard(SchemaExtension):
-    """Refuses variables holding a string the database cannot store, before execution (queries, mutations and
-    subscriptions alike)."""
-
-    def on_execute(self):
-        why = _bad_string(self.execution_context.variables or {})
-        if why:
-            raise GraphQLError(f"a variable's text {why}", extensions={"code": BAD_USER_INPUT})
-        yield
+def refuse_unstorable_variables(variables: dict | None) -> None:
+    """Refuse variables holding a string the database cannot store, before execution (queries, mutations and
+    subscriptions alike; hub.api.build.HubRequest runs it as the operation is about to execute)."""
+    why = _bad_string(variables or {})
+    if why:
+        raise GraphQLError(f"a variable's text {why}", extensions={"code": BAD_USER_INPUT})
 
 
 class NoUnstorableLiterals(ValidationRule):
-    """The literal strings of a document: the same refusal as ``InputGuard`` (validation is cached per document)."""
+    """The literal strings of a document: the same refusal as ``refuse_unstorable_variables`` (validation is cached per document)."""
 
     def enter_string_value(self, node, *_):
         why = unstorable(node.value)

@@ -4,7 +4,7 @@ extensions (see hub/api/build.py).
 
 The cost is checked twice: by a validation rule on the document alone (literal page sizes; a `first: $n` counts as 1
 there, since validation is cached per document and does not see variables), and again just before the operation
-runs, with the request's variable values (``variable_cost_limit``): a query refused with literals is refused with
+runs, with the request's variable values (``check_variable_cost``): a query refused with literals is refused with
 the same sizes as variables too."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 from graphql import (FieldNode, GraphQLError, OperationDefinitionNode, ValidationRule, VariableNode,
                      value_from_ast_untyped)
 from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
-from strawberry.extensions import SchemaExtension
 
 from hub.api.pagination import DEFAULT_FIRST, MAX_FIRST
 
@@ -75,7 +74,7 @@ def _cost_error(cost: int, max_cost: int, node=None) -> GraphQLError:
 
 def cost_rule(max_cost: int):
     """A validation rule: the product of page sizes along each path, summed over the query, must stay ≤ max_cost
-    (a `first: $n` counts as 1 here; ``variable_cost_limit`` counts the values when the operation runs)."""
+    (a `first: $n` counts as 1 here; ``check_variable_cost`` counts the values when the operation runs)."""
 
     class CostLimit(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_):
@@ -86,27 +85,23 @@ def cost_rule(max_cost: int):
     return CostLimit
 
 
-def variable_cost_limit(max_cost: int) -> type[SchemaExtension]:
-    """A schema extension refusing, before execution, an operation (a subscription too) whose cost with its variable
-    values exceeds ``max_cost`` (same error as the validation rule: code COST_LIMIT)."""
-
-    class VariableCost(SchemaExtension):
-        def on_execute(self):
-            ec = self.execution_context
-            if ec.graphql_document is not None and not ec.result:
-                operations = [d for d in ec.graphql_document.definitions if isinstance(d, OperationDefinitionNode)]
-                if ec.operation_name:
-                    operations = [o for o in operations if o.name is not None and o.name.value == ec.operation_name]
-                if len(operations) == 1:
-                    cost = selection_cost(operations[0].selection_set, 1, _values(operations[0], ec.variables),
-                                          _fragments(ec.graphql_document))
-                    if cost > max_cost:
-                        # raised (as InputGuard does), not set as the result: a subscription ignores a result set
-                        # here and would run; a raised error ends queries, mutations and subscriptions alike
-                        raise _cost_error(cost, max_cost, operations[0])
-            yield
-
-    return VariableCost
+def check_variable_cost(execution_context, max_cost: int) -> None:
+    """Refuse, before execution, an operation (a subscription too) whose cost with its variable values exceeds
+    ``max_cost`` (same error as the validation rule: code COST_LIMIT); hub.api.build.HubRequest runs it as the
+    operation is about to execute."""
+    ec = execution_context
+    if ec.graphql_document is not None and not ec.result:
+        operations = [d for d in ec.graphql_document.definitions if isinstance(d, OperationDefinitionNode)]
+        if ec.operation_name:
+            operations = [o for o in operations if o.name is not None and o.name.value == ec.operation_name]
+        if len(operations) == 1:
+            cost = selection_cost(operations[0].selection_set, 1, _values(operations[0], ec.variables),
+                                  _fragments(ec.graphql_document))
+            if cost > max_cost:
+                # raised (as refuse_unstorable_variables does), not set as the result: a subscription ignores a
+                # result set before execution and would run; a raised error ends queries, mutations and
+                # subscriptions alike
+                raise _cost_error(cost, max_cost, operations[0])
 
 
 def _values(operation: OperationDefinitionNode, variables: dict | None) -> dict:

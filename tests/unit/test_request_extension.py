@@ -1,0 +1,43 @@
+"""Issue 18 (session 11): the hub's work in an operation's lifecycle is one schema extension (hub/api/build.py
+``hub_request``), not eight. strawberry makes every extension anew for every request and, for each of its four
+stages (operation, parse, validation, execution), looks up and wraps every extension's hook: eight extensions
+cost a person lookup 32 look-ups and 9 wrapped hooks (~0.2 ms). What the eight did is checked where it is done:
+tests/integration/test_request_limits.py (tokens, depth, aliases, cost with and without variables, NUL),
+test_masking_property.py and test_masked_stream_order.py (errors shaped), test_access_log_write_failure.py (a failed
+write withholds the answer), test_websocket_operation_context.py (an operation's own context)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from strawberry.extensions.context import (ExecutingContextManager, OperationContextManager, ParsingContextManager,
+                                           ValidationContextManager)
+
+from hub.api.build import _validate_cache, build_schema
+
+
+def test_a_request_runs_one_extension_with_one_hook_per_stage():
+    schema = build_schema()
+    extensions = schema.get_extensions()
+    assert len(extensions) == 1
+    stages = (OperationContextManager, ParsingContextManager, ValidationContextManager, ExecutingContextManager)
+    assert [len(stage(extensions).hooks) for stage in stages] == [1, 1, 1, 1]
+
+
+def test_the_one_extension_still_limits_caches_and_refuses():
+    few = build_schema(max_tokens=20)  # the parser's token limit
+    many = "{ " + " ".join(f"a{i}: __typename" for i in range(20)) + " }"
+    assert "more than 20 tokens" in asyncio.run(few.execute(many)).errors[0].message
+    schema = build_schema(max_cost=100)
+    run = lambda q, v=None: asyncio.run(schema.execute(q, variable_values=v))  # noqa: E731
+    # the validation cache, the cost with the variables' values and the variables' text
+    cache = _validate_cache(512)
+    before = cache.cache_info().hits
+    assert run("query S11 { __typename }").data == {"__typename": "Query"}
+    assert run("query S11 { __typename }").data == {"__typename": "Query"}
+    assert cache.cache_info().hits == before + 1
+    paged = "query P($n: Int) { units(first: $n) { totalCount } }"
+    refused = run(paged, {"n": 500})
+    assert refused.data is None and refused.errors[0].extensions["code"] == "COST_LIMIT"
+    bad = run("query V($c: String!) { unit(code: $c) { code } }", {"c": "a\x00b"})
+    assert bad.data is None and bad.errors[0].extensions["code"] == "BAD_USER_INPUT"
