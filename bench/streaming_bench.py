@@ -770,6 +770,17 @@ def ghost_events(persons: set[str], unit: str, n: int, seed: int, used: set[str]
     return out
 
 
+# The latency phase's own clients (the partner's producer, the reader of the mismatch topic) are not the hub, but on
+# this machine they share the embedded broker and its 2 cores with it. Until session 11 the partner's producer had
+# linger.ms 0: one produce request per event while the broker keeps up — 674 requests/s at 1,000 events/s, 87 % of
+# all the requests the broker got, ~0.4 ms of the broker's CPU each. It now lingers as librdkafka does by default
+# (5 ms, inside the measured latency). The reader keeps fetch.wait.max.ms 10: the embedded broker does not answer a
+# librdkafka fetch as soon as a record arrives (median 38 ms with 100), and its idle fetches cost the broker only
+# 0.06–0.08 of a core. docs/bench-streaming.md, session 11.
+PARTNER_LINGER_MS = 5
+READER_FETCH_WAIT_MS = 10
+
+
 def latency_worker(spec_path: str) -> None:
     """Child process: produce at a fixed rate, read the mismatch topic from its end, print latencies as JSON."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
@@ -780,7 +791,7 @@ def latency_worker(spec_path: str) -> None:
     in_topic, out_topic = spec["in_topic"], spec["out_topic"]
 
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-lat-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "fetch.wait.max.ms": 10, "fetch.min.bytes": 1})
+                  "enable.auto.commit": False, "fetch.wait.max.ms": spec["reader_fetch_wait_ms"], "fetch.min.bytes": 1})
     meta = c.list_topics(out_topic, timeout=10).topics[out_topic]
     # "From the end": Tansu's ListOffsets(latest) is wrong (see produce_all), so assign from the beginning and
     # skip what is there until the topic has been quiet for 1 s; only then start producing.
@@ -792,7 +803,8 @@ def latency_worker(spec_path: str) -> None:
             skipped += 1
             quiet_since = time.perf_counter()
 
-    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0})
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+                  "linger.ms": spec["partner_linger_ms"]})
     sent: dict[str, float] = {}
     got: dict[str, float] = {}
     finished = threading.Event()
@@ -906,6 +918,7 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
     n = int(rate * seconds) + warmup
     evs = ghost_events(persons, unit, n, seed=seed, used=used)
     spec = {"bootstrap": bootstrap, "rate": rate, "warmup": warmup, "in_topic": FINANCE_TOPIC,
+            "partner_linger_ms": PARTNER_LINGER_MS, "reader_fetch_wait_ms": READER_FETCH_WAIT_MS,
             "out_topic": MISMATCHES_TOPIC,
             "events": [(e["id"], e["data"]["id_number"], json.dumps(e, ensure_ascii=False)) for e in evs]}
     spec_path = tmp / "latency.json"
@@ -1115,6 +1128,7 @@ def _pyinstrument_flat(session, top: int = 35) -> dict:
 # main
 # ----------------------------------------------------------------------------------------------------------------
 def main() -> None:
+    global PARTNER_LINGER_MS, READER_FETCH_WAIT_MS
     ap = argparse.ArgumentParser()
     ap.add_argument("--persons", type=int, default=200_000)
     ap.add_argument("--events", type=int, default=100_000)
@@ -1131,8 +1145,13 @@ def main() -> None:
     ap.add_argument("--code-label", default=None, help="describe the code measured (default: git HEAD of the tree)")
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per phase")
     ap.add_argument("--json-out", type=Path, help="also write the JSON result here")
+    ap.add_argument("--partner-linger-ms", type=int, default=PARTNER_LINGER_MS,
+                    help="linger.ms of the latency phase's partner producer (librdkafka's default: 5)")
+    ap.add_argument("--reader-fetch-wait-ms", type=int, default=READER_FETCH_WAIT_MS,
+                    help="fetch.wait.max.ms of the latency phase's reader of the mismatch topic")
     ap.add_argument("--latency-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    PARTNER_LINGER_MS, READER_FETCH_WAIT_MS = args.partner_linger_ms, args.reader_fetch_wait_ms
     if args.latency_worker:
         latency_worker(args.latency_worker)
         return
@@ -1164,6 +1183,8 @@ def main() -> None:
         except OSError:
             label = "unknown"
     result: dict = {"code": label, "code_root": str(ROOT),
+                    "latency_clients": {"partner_linger_ms": PARTNER_LINGER_MS,
+                                        "reader_fetch_wait_ms": READER_FETCH_WAIT_MS},
                     "persons": args.persons, "events_requested": args.events, "partitions": args.partitions,
                     "machine": {"nproc": os.cpu_count(), "platform": platform.platform(),
                                 "python": platform.python_version(),
