@@ -209,3 +209,110 @@ def test_a_retry_racing_a_running_relay_keeps_every_key_in_order_and_loses_nothi
             big.stop_event.set()
             big._reset_producer()
         db.dispose()
+
+
+class _Answer:
+    """A produce future as kafka-python's relay code reads it (is_done, succeeded(), exception, get())."""
+
+    def __init__(self):
+        self.is_done, self.exception, self.value = False, None, None
+
+    def succeeded(self):
+        return self.is_done and self.exception is None
+
+    def get(self, timeout=None):
+        if not self.is_done:
+            from kafka.errors import KafkaTimeoutError
+            raise KafkaTimeoutError("not done")
+        if self.exception is not None:
+            raise self.exception
+        return self.value
+
+
+class _InvalidRecordInBatch:
+    """A broker that validates records (a compacted topic refusing an event without key, a schema check): it answers
+    INVALID_RECORD for the batch with the bad record's index in ``record_errors``. kafka-python then fails the bad
+    record with InvalidRecordError and every other record of that batch with a plain KafkaError ("part of a batch
+    which had one more more invalid records", kafka/producer/sender.py _record_exceptions_fn). Emulated at the
+    producer (Tansu validates nothing): records sent between flushes form the batch; a batch without a bad record goes
+    to the real broker."""
+
+    MARK = "REJECT-ME"
+
+    def producer(self, real_factory):
+        def make(bootstrap, **overrides):
+            p = real_factory(bootstrap, **overrides)
+            real_send, real_flush, pending = p.send, p.flush, []
+
+            def send(topic, key=None, value=None, **kw):
+                answer = _Answer()
+                pending.append((topic, key, value, kw, answer))
+                return answer
+
+            def flush(timeout=None):
+                from kafka.errors import InvalidRecordError, KafkaError
+
+                batch, pending[:] = list(pending), []
+                if any(self.MARK.encode() in v for _t, _k, v, _kw, _a in batch):
+                    for _t, _k, v, _kw, a in batch:
+                        a.exception = (InvalidRecordError("Compacted topic cannot accept message without key")
+                                       if self.MARK.encode() in v else
+                                       KafkaError("Failed to append record because it was part of a batch which had "
+                                                  "one more more invalid records"))
+                        a.is_done = True
+                    return
+                real = [(real_send(t, key=k, value=v, **kw), a) for t, k, v, kw, a in batch]
+                real_flush(timeout=timeout)
+                for f, a in real:
+                    try:
+                        a.value = f.get(timeout=timeout)
+                    except KafkaError as e:
+                        a.exception = e
+                    a.is_done = True
+
+            p.send, p.flush = send, flush
+            return p
+        return make
+
+
+def test_an_invalid_record_sets_aside_only_itself_when_the_broker_fails_its_whole_batch(db_url, kafka_bootstrap,
+                                                                                       monkeypatch):
+    """The innocent records of the batch failed with a plain KafkaError; the relay took the first of them (before the
+    invalid one) for a transient failure and stopped there: nothing set aside, the same batch again, forever — the
+    relay wedged as before the change. Now, after a refusal in a batch, its failed rows are sent alone."""
+    from kafka.errors import KafkaError
+
+    from hub.adapters import kafka as kafka_adapter
+
+    monkeypatch.setattr(kafka_adapter, "producer", _InvalidRecordInBatch().producer(kafka_adapter.producer))
+    prefix = _prefixed(kafka_bootstrap)
+    db = connect(db_url)
+    with UnitOfWork(db, actor="test") as uow:
+        for key, i, mark in (("a", 0, ""), (PERSON, 1, _InvalidRecordInBatch.MARK), ("c", 2, ""), (PERSON, 3, ""),
+                             ("d", 4, "")):
+            uow.publish(UPDATES_TOPIC, key=key, type="gov.registry.test", subject=None, data={"i": i, "m": mark})
+        uow.commit()
+    relay = OutboxRelay(db, kafka_bootstrap, topic_prefix=prefix)
+    reader = TopicReader(kafka_bootstrap, prefix + UPDATES_TOPIC)
+    try:
+        published = 0
+        for _ in range(5):
+            try:
+                published += relay.publish_once()
+            except KafkaError:
+                relay._failed(KafkaError("round failed"))
+        assert relay.refused() == 1, "the invalid record was never set aside: the relay retries its batch forever"
+        assert published == 3
+        reader.poll_until(lambda ms: len(ms) >= 3)
+        time.sleep(0.5)
+        reader.poll_until(lambda ms: True, timeout=0.5)
+        assert [v["data"]["i"] for v in reader.values()] == [0, 2, 4]
+        with db.read_session() as s:
+            rows = {json.loads(v)["data"]["i"]: (sent, reason) for v, sent, reason in
+                    s.execute(select(OutboxRow.value, OutboxRow.sent_at, OutboxRow.refused_reason))}
+        assert "InvalidRecordError" in rows[1][1] and rows[1][0] is None
+        assert rows[3] == (None, None)  # waits behind the refused row of its key
+    finally:
+        reader.close()
+        relay._reset_producer()
+        db.dispose()
