@@ -316,3 +316,72 @@ def test_an_invalid_record_sets_aside_only_itself_when_the_broker_fails_its_whol
         reader.close()
         relay._reset_producer()
         db.dispose()
+
+
+def test_a_broker_restart_that_empties_it_mid_stream_sets_nothing_aside(db_url, monkeypatch):
+    """Tansu keeps its data in memory: stopped while the relay publishes and started again on the same port, it has
+    no topics, no producer state. What the producer sees meanwhile (connection refused, timeouts, unknown producer,
+    out-of-order sequence, unknown topic) must only make rows wait: none set aside, all published once it is back,
+    each key in order. Would catch a transient error class slipping into REFUSALS (or the innocent-row handling
+    above sending rows alone after a failure that was no refusal) — a row set aside by an outage."""
+    from hub.adapters import kafka as kafka_adapter
+    from hub.adapters.embedded_broker import EmbeddedBroker
+
+    real = kafka_adapter.producer  # short timeouts: the outage outlasts them, the producer's errors reach the relay
+    monkeypatch.setattr(kafka_adapter, "producer", lambda bootstrap, **kw: real(
+        bootstrap, **{"max_block_ms": 1000, "request_timeout_ms": 1000, "delivery_timeout_ms": 2000, **kw}))
+    broker = EmbeddedBroker().start()
+    db = connect(db_url)
+    stop = threading.Event()
+    relay = OutboxRelay(db, broker.bootstrap_servers, stop_event=stop, idle_wait_s=0.02, backlog_every_s=0.1,
+                        batch_size=50, max_message_bytes=LIMIT)
+    ensure_topics(broker.bootstrap_servers, list(OUTBOUND_TOPICS), 1)
+    failures: list[BaseException] = []
+    failed = relay._failed
+    relay._failed = lambda e: (failures.append(e), failed(e))
+    t = threading.Thread(target=relay.run, daemon=True)
+    t.start()
+    n = 0
+    try:
+        def write_some(count):
+            nonlocal n
+            for _ in range(count):
+                _write(db, [(f"k{n % 7}", n, 10), (None, n + 1, 10)])
+                n += 2
+
+        write_some(20)
+        broker.stop()  # mid-stream: rows keep coming
+        write_some(20)
+        deadline = time.monotonic() + 20
+        while not failures and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert failures, "the outage never reached the relay"  # the producer's errors did reach it (it retries)
+        time.sleep(2)
+        broker = EmbeddedBroker(port=broker.port).start()  # empty
+        ensure_topics(broker.bootstrap_servers, list(OUTBOUND_TOPICS), 1)
+        write_some(20)
+        deadline = time.monotonic() + 90
+        while relay.backlog() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert relay.backlog() == 0, "the rows did not drain after the broker came back"
+        assert relay.refused() == 0
+        with db.read_session() as s:
+            assert s.scalar(select(text("count(*)")).select_from(OutboxRow)
+                            .where(OutboxRow.refused_reason.is_not(None))) == 0
+        reader = TopicReader(broker.bootstrap_servers, UPDATES_TOPIC)
+        try:
+            reader.poll_until(lambda ms: len({json.loads(m.value())["data"]["i"] for m in ms} & set(range(40, 120))) >= 80,
+                              timeout=30)
+            got = [v["data"]["i"] for v in reader.values()]
+            assert set(range(40, 120)) <= set(got)  # unsent when it stopped or written after: all on the new one
+            for k in range(7):  # per key in order (duplicates of a republished round allowed, not reordering)
+                seen = [i for i in dict.fromkeys(got) if i % 2 == 0 and (i // 2) % 7 == k]
+                assert seen == sorted(seen), (k, seen)
+        finally:
+            reader.close()
+    finally:
+        stop.set()
+        t.join(15)
+        relay._reset_producer()
+        broker.stop()
+        db.dispose()
