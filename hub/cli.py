@@ -907,7 +907,8 @@ def outbox_retry(ids: list[int] = typer.Argument(None, help="Outbox row ids from
     if not back:
         console.print("no refused events (see `hub outbox refused`)")
         return
-    console.print(f"put back {len(back)} refused events for the relay: {', '.join(map(str, back))}; `hub up` publishes "
+    shown = ", ".join(map(str, back[:20])) + (f" … ({len(back) - 20} more)" if len(back) > 20 else "")
+    console.print(f"put back {len(back)} refused events for the relay: {shown}; `hub up` publishes "
                   "them in order (check `hub outbox refused` again)")
 
 

@@ -180,8 +180,12 @@ class OutboxRelay:
         try:
             for f in futures:
                 f.get(timeout=30)  # raises if any was not acknowledged: nothing is marked sent
-        except REFUSALS:
-            return self._set_aside_refused(rows, futures)
+        except KafkaError:
+            # A refusal anywhere in the round, not only at the first failed future: the broker fails a whole batch for
+            # one invalid record, the others with a plain KafkaError ("part of a batch which had … invalid records").
+            if any(f.is_done and isinstance(f.exception, REFUSALS) for f in futures):
+                return self._set_aside_refused(rows, futures)
+            raise
         ids = [r[0] for r in rows]
         now = datetime.now(timezone.utc)
         with self._transaction() as s:
@@ -206,6 +210,9 @@ class OutboxRelay:
         held: set[tuple[str, str]] = set()
         other: BaseException | None = None
         alone = False  # rows the broker refused: sent again one by one, on a fresh producer (fresh sequence numbers)
+        # a refused batch fails its other records too (a plain KafkaError for those next to an invalid one): after a
+        # refusal, every failed row is asked for alone, in order — its own answer tells refused, published or down
+        refused_batch = any(f.is_done and isinstance(f.exception, REFUSALS) for f in futures)
         for i, row in enumerate(rows):
             f = futures[i] if i < len(futures) else None
             if f is not None and f.is_done and f.succeeded():
@@ -218,7 +225,7 @@ class OutboxRelay:
             error = f.exception if f is not None and f.is_done else None
             if f is None:  # the row the producer refused at send(): that refusal is its own
                 error = self._send_alone(row)
-            elif isinstance(error, REFUSALS):  # the broker's answer for its batch: ask for this row alone
+            elif isinstance(error, REFUSALS) or (error is not None and refused_batch):  # its batch's answer: ask alone
                 if not alone:
                     self._reset_producer()
                     alone = True
