@@ -25,12 +25,14 @@ class _Commands(typer.core.TyperGroup):
     """The `hub` group: an expected failure of any command becomes one line on stderr and exit code 1 (``explain``)."""
 
     def invoke(self, ctx):
+        _committed_then_interrupted.clear()  # one command's (in-process callers, the tests, run several)
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:  # Ctrl-C: typer would exit 130 without a word
-            _say_error(_INTERRUPTED.get(ctx.invoked_subcommand or "", _INTERRUPTED[""]))
+            _say_error(_committed_then_interrupted[-1] if _committed_then_interrupted
+                       else _INTERRUPTED.get(ctx.invoked_subcommand or "", _INTERRUPTED[""]))
             raise typer.Exit(130) from None
         except Exception as e:  # noqa: BLE001 - the expected ones are explained; anything else is a bug: traceback
             message = explain(e)
@@ -47,6 +49,9 @@ _INTERRUPTED = {
     "demo": "interrupted (Ctrl-C): the city stays if its import had finished, and the events streamed so far stay sent",
     "": "interrupted (Ctrl-C): stopped before the end; a change not yet committed was rolled back",
 }
+# What Ctrl-C leaves behind once a command's change is committed, said by the command at that moment (its rolled-back
+# wording above would be false then: a PostgreSQL import's ANALYZE, after the commit, takes seconds).
+_committed_then_interrupted: list[str] = []
 
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
                   epilog="Settings are HUB_* environment variables (README, Configuration); unset, the hub keeps an "
@@ -241,7 +246,8 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
     db = _db()
     try:
         with _progress() as bar:
-            report = import_registry(db, directory, progress=_staged_progress(bar))
+            report = import_registry(db, directory, progress=_staged_progress(bar), committed=lambda: _committed_then_interrupted.append(
+                "interrupted (Ctrl-C) after the import was committed: the registry holds it; do not import these files again"))
     except ImportRejected as e:
         rep = e.report
         if as_json:
@@ -288,6 +294,7 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
         with _progress() as bar:
             report = run_compare(db, source=source.lower(), period=period, path=file, skip_bad_rows=skip_bad_rows,
                                  progress=_staged_progress(bar))
+        _committed_then_interrupted.append("interrupted (Ctrl-C) after the comparison was committed: its results stay")
     except CompareRejected as e:
         rep = e.report
         n = len(rep.bad_rows)
