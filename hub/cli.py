@@ -1035,20 +1035,36 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
             _fail(str(e))
     settings = state.settings()
     db = _db()
+    staged = None
     try:
         from hub.adapters.calendar_file import load_calendar
 
         tables, reads = reports.run_workbook(db, name, params, caller=reports.Caller(name=f"cli:{getpass.getuser()}", role=Role.ADMIN),
                                              calendar=load_calendar(settings.calendar_file), companions=fmt == "xlsx")
         table = tables[0]
+        if out is not None and fmt != "table":  # written whole before the reads are logged, named after (hub/cli_files.py)
+            from hub.cli_files import StagedFile
+
+            try:
+                staged = StagedFile(out, _rendered(fmt, tables, settings))
+            except ValueError as e:  # a full disk, a file-size limit: nothing written, no reads logged
+                _fail(str(e))
         if reads:  # the operator read persons: the access log says so, as for any token
             operator = Principal(token_id=None, name=f"cli:{getpass.getuser()}", role=Role.ADMIN)
             write_reads(db, principal=operator, reads=[(i, f"hub report {name}", f"Report.{name}", None, None)
                                                        for i in reads])
     except reports.ReportError as e:
         _fail(str(e))
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     finally:
         db.dispose()
+    if staged is not None:
+        staged.publish()
+        err.print(f"wrote {len(table.rows)} rows to {out}")
+        return
     if fmt == "table":
         t = Table(title=table.title)
         for lbl, col in zip(table.labels, table.columns):
@@ -1057,19 +1073,19 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
             t.add_row(*("" if v is None else escape_markup(_TERMINAL_UNSAFE.sub("\ufffd", str(v))) for v in row))  # names are data: no markup, no escapes
         console.print(t)
         return
-    data: bytes
+    sys.stdout.buffer.write(_rendered(fmt, tables, settings))
+    sys.stdout.flush()
+
+
+def _rendered(fmt: str, tables, settings: Settings) -> bytes:
+    """A report's csv, xlsx or html bytes."""
+    from hub.reports import render
+
     if fmt == "csv":
-        data = render.to_csv(table).encode("utf-8")
-    elif fmt == "xlsx":
-        data = render.to_xlsx(tables)  # with the report's companion sheets (the annual report's staff table)
-    else:
-        data = render.to_html(table, office=settings.office_name).encode("utf-8")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        out.write_bytes(data)
-        err.print(f"wrote {len(table.rows)} rows to {out}")
+        return render.to_csv(tables[0]).encode("utf-8")
+    if fmt == "xlsx":
+        return render.to_xlsx(tables)  # with the report's companion sheets (the annual report's staff table)
+    return render.to_html(tables[0], office=settings.office_name).encode("utf-8")
 
 
 # issue 17: `hub evaluation …` and `hub absorption …` (given this module's database and error helpers: under
