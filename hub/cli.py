@@ -586,6 +586,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
 
     settings = state.settings(http_host=host, http_port=port)
     names = _connector_names(connectors)
+    if settings.http_port == 0:  # "any free port": chosen here, so that the banner names the one it listens on
+        settings = settings.model_copy(update={"http_port": _free_port(settings.http_host)})
     _check_port_free(settings.http_host, settings.http_port)
     _hold_embedded_stores(settings)
     from hub.adapters.logs import configure
@@ -654,6 +656,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
                 server.run()
         except KeyboardInterrupt:  # uvicorn re-raises the signal after its graceful shutdown
             pass
+    except KeyboardInterrupt:  # Ctrl-C while starting or printing the banner: stopped as asked, not an error
+        pass
     finally:
         hub.close()
         console.print("hub stopped")
@@ -692,6 +696,17 @@ def _sign_with_new_key(db) -> None:
     except ValueError as e:
         _fail(f"{e}\nthe audit key was created but the logs already there were not signed: inspect them, then "
               f"run `hub audit rekey --from-unkeyed`")
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, 0))
+        except OSError as e:
+            _fail(f"cannot listen on {host} ({e.strerror}); check --host or HUB_HTTP_HOST")
+        return s.getsockname()[1]
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Refuse to start (before migrations or a broker) when the HTTP port is taken."""
     import socket
