@@ -647,6 +647,10 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             console.print(f"  {workers} HTTP worker processes")
         _next_steps(settings, hub, base, with_demo, demo_skipped)
         console.print("  Ctrl-C stops.")
+        import warnings
+
+        # a Ctrl-C before uvicorn's loop runs its server leaves that coroutine unawaited: no warning after "hub stopped"
+        warnings.filterwarnings("ignore", message="coroutine 'Server.serve' was never awaited", category=RuntimeWarning)
         try:
             if workers > 1:
                 from uvicorn.supervisors import Multiprocess

@@ -145,3 +145,19 @@ def test_ctrl_c_while_the_embedded_broker_starts_leaves_no_broker_running(monkey
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_ctrl_c_before_the_server_loop_runs_says_hub_stopped_and_nothing_after(tmp_path):
+    """A real SIGINT right after the banner (one run in three) landed while uvicorn made its event loop: "hub stopped",
+    then two lines of RuntimeWarning (coroutine 'Server.serve' was never awaited). Here the loop's making is
+    interrupted every time."""
+    block = ("import asyncio, sys, hub.cli as c\n"
+             "def ctrl_c(*a, **k):\n    raise KeyboardInterrupt\n"
+             "asyncio.Runner._lazy_init = ctrl_c\n"
+             "sys.argv = ['hub', 'up', '--port', '0', '--connectors', 'none']\n"
+             "c.run()\n")
+    r = subprocess.run([sys.executable, "-c", block], env=_env(tmp_path / "data"), capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip() and not ln.startswith("{")]
+    assert r.returncode == 0 and lines[-1] == "hub stopped", r.stdout + r.stderr
+    assert "RuntimeWarning" not in r.stderr
