@@ -38,20 +38,17 @@ def _start(data: Path, args: list[str], **extra: str) -> tuple[subprocess.Popen,
     raise AssertionError(f"hub up exited with {proc.returncode}:\n{''.join(banner)}")
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
+def _processes_of(data: Path) -> set[int]:
+    """The processes started for this data folder (they inherit its HUB_DATA_DIR), wherever kill -9 left them."""
+    mark = f"HUB_DATA_DIR={data}".encode()
+    found = set()
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
+        if entry.isdigit() and int(entry) != os.getpid():
             try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
+                if mark in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                    found.add(int(entry))
+            except OSError:
                 continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            found.add(c)
-            todo.append(c)
     return found
 
 
@@ -77,13 +74,11 @@ def test_port_0_names_the_port_it_listens_on(tmp_path):
 def test_a_hub_killed_with_its_workers_and_broker_starts_again_on_the_same_folder(tmp_path):
     data = tmp_path / "数据 目录"
     proc, _ = _start(data, ["--port", "0", "--connectors", "none"], HUB_HTTP_WORKERS="2")
-    orphans: set[int] = set()
     try:
         deadline = time.monotonic() + 30
-        while len(_descendants(proc.pid)) < 3 and time.monotonic() < deadline:  # the workers, the broker, the checks
+        while len(_processes_of(data) - {proc.pid}) < 4 and time.monotonic() < deadline:  # 2 workers, broker, checks
             time.sleep(0.2)
-        orphans = _descendants(proc.pid)
-        assert len(orphans) >= 3, orphans
+        assert len(_processes_of(data) - {proc.pid}) >= 4, _processes_of(data)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         proc.stdout.close()
@@ -96,7 +91,7 @@ def test_a_hub_killed_with_its_workers_and_broker_starts_again_on_the_same_folde
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in orphans:  # what kill -9 left running (the workers, the broker in its own session)
+        for pid in _processes_of(data):  # what kill -9 left running (the workers, the broker in its own session)
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
