@@ -25,12 +25,14 @@ class _Commands(typer.core.TyperGroup):
     """The `hub` group: an expected failure of any command becomes one line on stderr and exit code 1 (``explain``)."""
 
     def invoke(self, ctx):
+        _committed_then_interrupted.clear()  # one command's (in-process callers, the tests, run several)
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:  # Ctrl-C: typer would exit 130 without a word
-            _say_error(_INTERRUPTED.get(ctx.invoked_subcommand or "", _INTERRUPTED[""]))
+            _say_error(_committed_then_interrupted[-1] if _committed_then_interrupted
+                       else _INTERRUPTED.get(ctx.invoked_subcommand or "", _INTERRUPTED[""]))
             raise typer.Exit(130) from None
         except Exception as e:  # noqa: BLE001 - the expected ones are explained; anything else is a bug: traceback
             message = explain(e)
@@ -47,6 +49,9 @@ _INTERRUPTED = {
     "demo": "interrupted (Ctrl-C): the city stays if its import had finished, and the events streamed so far stay sent",
     "": "interrupted (Ctrl-C): stopped before the end; a change not yet committed was rolled back",
 }
+# What Ctrl-C leaves behind once a command's change is committed, said by the command at that moment (its rolled-back
+# wording above would be false then: a PostgreSQL import's ANALYZE, after the commit, takes seconds).
+_committed_then_interrupted: list[str] = []
 
 app = typer.Typer(help="Real-name staffing registry hub (机构编制实名制数据交换中心).", no_args_is_help=True,
                   epilog="Settings are HUB_* environment variables (README, Configuration); unset, the hub keeps an "
@@ -241,7 +246,8 @@ def import_(directory: Path = typer.Argument(..., help="Folder with units.csv, q
     db = _db()
     try:
         with _progress() as bar:
-            report = import_registry(db, directory, progress=_staged_progress(bar))
+            report = import_registry(db, directory, progress=_staged_progress(bar), committed=lambda: _committed_then_interrupted.append(
+                "interrupted (Ctrl-C) after the import was committed: the registry holds it; do not import these files again"))
     except ImportRejected as e:
         rep = e.report
         if as_json:
@@ -288,6 +294,7 @@ def compare(file: Path = typer.Argument(..., help="The department's snapshot CSV
         with _progress() as bar:
             report = run_compare(db, source=source.lower(), period=period, path=file, skip_bad_rows=skip_bad_rows,
                                  progress=_staged_progress(bar))
+        _committed_then_interrupted.append("interrupted (Ctrl-C) after the comparison was committed: its results stay")
     except CompareRejected as e:
         rep = e.report
         n = len(rep.bad_rows)
@@ -579,6 +586,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
 
     settings = state.settings(http_host=host, http_port=port)
     names = _connector_names(connectors)
+    if settings.http_port == 0:  # "any free port": chosen here, so that the banner names the one it listens on
+        settings = settings.model_copy(update={"http_port": _free_port(settings.http_host)})
     _check_port_free(settings.http_host, settings.http_port)
     _hold_embedded_stores(settings)
     from hub.adapters.logs import configure
@@ -638,6 +647,10 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             console.print(f"  {workers} HTTP worker processes")
         _next_steps(settings, hub, base, with_demo, demo_skipped)
         console.print("  Ctrl-C stops.")
+        import warnings
+
+        # a Ctrl-C before uvicorn's loop runs its server leaves that coroutine unawaited: no warning after "hub stopped"
+        warnings.filterwarnings("ignore", message="coroutine 'Server.serve' was never awaited", category=RuntimeWarning)
         try:
             if workers > 1:
                 from uvicorn.supervisors import Multiprocess
@@ -647,6 +660,8 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
                 server.run()
         except KeyboardInterrupt:  # uvicorn re-raises the signal after its graceful shutdown
             pass
+    except KeyboardInterrupt:  # Ctrl-C while starting or printing the banner: stopped as asked, not an error
+        pass
     finally:
         hub.close()
         console.print("hub stopped")
@@ -685,6 +700,17 @@ def _sign_with_new_key(db) -> None:
     except ValueError as e:
         _fail(f"{e}\nthe audit key was created but the logs already there were not signed: inspect them, then "
               f"run `hub audit rekey --from-unkeyed`")
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, 0))
+        except OSError as e:
+            _fail(f"cannot listen on {host} ({e.strerror}); check --host or HUB_HTTP_HOST")
+        return s.getsockname()[1]
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Refuse to start (before migrations or a broker) when the HTTP port is taken."""
     import socket
@@ -1029,20 +1055,36 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
             _fail(str(e))
     settings = state.settings()
     db = _db()
+    staged = None
     try:
         from hub.adapters.calendar_file import load_calendar
 
         tables, reads = reports.run_workbook(db, name, params, caller=reports.Caller(name=f"cli:{getpass.getuser()}", role=Role.ADMIN),
                                              calendar=load_calendar(settings.calendar_file), companions=fmt == "xlsx")
         table = tables[0]
+        if out is not None and fmt != "table":  # written whole before the reads are logged, named after (hub/cli_files.py)
+            from hub.cli_files import StagedFile
+
+            try:
+                staged = StagedFile(out, _rendered(fmt, tables, settings))
+            except ValueError as e:  # a full disk, a file-size limit: nothing written, no reads logged
+                _fail(str(e))
         if reads:  # the operator read persons: the access log says so, as for any token
             operator = Principal(token_id=None, name=f"cli:{getpass.getuser()}", role=Role.ADMIN)
             write_reads(db, principal=operator, reads=[(i, f"hub report {name}", f"Report.{name}", None, None)
                                                        for i in reads])
     except reports.ReportError as e:
         _fail(str(e))
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     finally:
         db.dispose()
+    if staged is not None:
+        staged.publish()
+        err.print(f"wrote {len(table.rows)} rows to {out}")
+        return
     if fmt == "table":
         t = Table(title=table.title)
         for lbl, col in zip(table.labels, table.columns):
@@ -1051,19 +1093,19 @@ def report(name: Optional[str] = typer.Argument(None, help="Report name (without
             t.add_row(*("" if v is None else escape_markup(_TERMINAL_UNSAFE.sub("\ufffd", str(v))) for v in row))  # names are data: no markup, no escapes
         console.print(t)
         return
-    data: bytes
+    sys.stdout.buffer.write(_rendered(fmt, tables, settings))
+    sys.stdout.flush()
+
+
+def _rendered(fmt: str, tables, settings: Settings) -> bytes:
+    """A report's csv, xlsx or html bytes."""
+    from hub.reports import render
+
     if fmt == "csv":
-        data = render.to_csv(table).encode("utf-8")
-    elif fmt == "xlsx":
-        data = render.to_xlsx(tables)  # with the report's companion sheets (the annual report's staff table)
-    else:
-        data = render.to_html(table, office=settings.office_name).encode("utf-8")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        out.write_bytes(data)
-        err.print(f"wrote {len(table.rows)} rows to {out}")
+        return render.to_csv(tables[0]).encode("utf-8")
+    if fmt == "xlsx":
+        return render.to_xlsx(tables)  # with the report's companion sheets (the annual report's staff table)
+    return render.to_html(tables[0], office=settings.office_name).encode("utf-8")
 
 
 # issue 17: `hub evaluation …` and `hub absorption …` (given this module's database and error helpers: under

@@ -283,26 +283,33 @@ def pack(ctx: typer.Context, unit: Optional[str] = typer.Option(None, "--unit", 
         raise ValueError(f"--format must be html or xlsx, not {fmt!r}")
     if purpose not in ("audit", "inspection"):
         raise ValueError(f"--for must be audit or inspection, not {purpose!r}")
-    from hub.cli_files import check_out_file
+    from hub.cli_files import StagedFile, check_out_file
 
     check_out_file(out)  # before the pack is built: its person reads are logged
     settings = _settings(ctx)
     db = _db(ctx)
     today = _today()
     operator = f"cli:{getpass.getuser()}"
+    staged = None
     try:
         with db.read_session() as s:
             p = build_pack(s, caller=_caller("ADMIN"), unit=unit, region=region, purpose=purpose, today=today,
                            calendar=load_calendar(settings.calendar_file))
+        # written whole before the reads are logged, named after them (hub/cli_files.py): a full disk or a Ctrl-C
+        # leaves no reads for a pack nobody got, and no cut-off file
+        staged = StagedFile(out, render.to_xlsx(p.tables) if fmt == "xlsx" else render.to_html_book(
+            p.title, p.tables, office=settings.office_name, generated_on=today).encode("utf-8"))
         if p.person_reads:  # the pack shows persons: the access log says who took them, for what
             write_reads(db, principal=Principal(token_id=None, name=operator, role=Role.ADMIN),
                         reads=[(i, "hub supervision pack", "Report.supervision-pack", f"{purpose} data pack", None)
                                for i in p.person_reads])
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     finally:
         db.dispose()
-    data = (render.to_xlsx(p.tables) if fmt == "xlsx"
-            else render.to_html_book(p.title, p.tables, office=settings.office_name, generated_on=today).encode("utf-8"))
-    out.write_bytes(data)
+    staged.publish()
     err.print(f"wrote {p.title}: {len(p.tables)} tables, {sum(len(t.rows) for t in p.tables)} rows to {out}")
 
 

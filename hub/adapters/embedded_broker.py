@@ -55,18 +55,22 @@ class EmbeddedBroker:
              "--storage-engine", "memory://tansu/"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BrokerError(f"embedded broker exited with {self.proc.returncode} (port {self.port} taken?)")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    pass
-                time.sleep(0.1)
-                if self.proc.poll() is None:
-                    return self
-            except OSError:
-                time.sleep(0.1)
+        try:  # a Ctrl-C while waiting must not leave the broker running (its own session: no Ctrl-C reaches it)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise BrokerError(f"embedded broker exited with {self.proc.returncode} (port {self.port} taken?)")
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                        pass
+                    time.sleep(0.1)
+                    if self.proc.poll() is None:
+                        return self
+                except OSError:
+                    time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
         self.stop()
         raise BrokerError(f"embedded broker did not listen on port {self.port} within {timeout:.0f}s")
 

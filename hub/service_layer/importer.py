@@ -400,8 +400,10 @@ def _posting_ids(session, n: int) -> list[int] | None:
 
 
 def import_registry(db: Database, directory: Path, *, actor: str = "cli", progress: Progress | None = None,
-                    today: date | None = None) -> ImportReport:
-    """Validate and load the registry CSVs in ``directory``; raises ImportRejected (nothing written) on bad rows."""
+                    today: date | None = None, committed: Callable[[], None] | None = None) -> ImportReport:
+    """Validate and load the registry CSVs in ``directory``; raises ImportRejected (nothing written) on bad rows.
+    ``committed`` is called the moment the import is committed (what follows, PostgreSQL's ANALYZE, can take seconds:
+    a Ctrl-C there must not be told that nothing was imported)."""
     directory = Path(directory)
     report = ImportReport()
     loaded = _validate(db, directory, report, progress)
@@ -479,6 +481,8 @@ def import_registry(db: Database, directory: Path, *, actor: str = "cli", progre
         reconcile_persons(uow, book, partner_known_ids(uow, touched_persons), locked=True)
         step("checks", 1, 1)
         uow.commit()
+    if committed:
+        committed()
     if db.is_postgres:  # a bulk load: give the planner statistics now rather than when autovacuum comes by
         with db.engine.connect() as c:
             c.execute(text("ANALYZE units, quotas, persons, postings"))

@@ -128,6 +128,10 @@ def run_compare(db: Database, *, source: str, period: str, path: Path, skip_bad_
     except Exception as e:
         _record_end(db, cid, "FAILED", report, repr(e))
         raise
+    except KeyboardInterrupt:  # Ctrl-C (`hub compare`): the run must not stay RUNNING for good
+        _record_end(db, cid, "FAILED", report, "interrupted (Ctrl-C) before its changes were committed",
+                    only_running=True)
+        raise
 
 
 def record_start(db, cid, source, period, path, digest, actor, exists: bool) -> None:
@@ -142,9 +146,11 @@ def record_start(db, cid, source, period, path, digest, actor, exists: bool) -> 
         uow.commit()
 
 
-def _record_end(db, cid, status, report: CompareReport, error: str) -> None:
+def _record_end(db, cid, status, report: CompareReport, error: str, only_running: bool = False) -> None:
+    """``only_running``: not over a run already committed SUCCEEDED (a Ctrl-C right after its commit)."""
+    where = [ComparisonRow.id == cid] + ([ComparisonRow.status == "RUNNING"] if only_running else [])
     with UnitOfWork(db, actor="system") as uow:
-        uow.session.execute(ComparisonRow.__table__.update().where(ComparisonRow.id == cid).values(
+        uow.session.execute(ComparisonRow.__table__.update().where(*where).values(
             status=status, finished_at=uow.now, error=error[:2000],
             summary=dumps({**report.summary(), "errors": [str(e) for e in report.bad_rows[:200]]})))
         uow.commit()
