@@ -622,6 +622,9 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             import os
 
             os.environ["HUB_DATABASE_URL"] = settings.effective_database_url()
+            from hub.api.app import PARENT_PID_VARIABLE
+
+            os.environ[PARENT_PID_VARIABLE] = str(os.getpid())  # the workers end when this process is gone
             config = uvicorn.Config("hub.api.app:worker_app", factory=True, host=settings.http_host, port=settings.http_port,
                                     log_level="warning", access_log=False, workers=workers,
                                     ws_max_size=settings.http_max_body_bytes)

@@ -453,5 +453,31 @@ def worker_app() -> FastAPI:
     db = connect(settings.effective_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                  audit_key=settings.audit_key_bytes())
     app = create_app(db, production=settings.env == "production", token_cache_s=settings.token_cache_s, settings=settings)
+    _exit_with_parent()
     freeze_heap()
     return app
+
+
+PARENT_PID_VARIABLE = "HUB_WORKERS_PARENT_PID"  # set by `hub up` for its worker processes; not a setting
+
+
+def _exit_with_parent(every_s: float = 1.0) -> None:
+    """End this worker when `hub up` (its parent) is gone. uvicorn's supervisor stops its workers when it stops, but
+    killed (kill -9, the OOM killer) it tells them nothing: they served on, against the same database, while a
+    restarted hub held the one-per-store lock (found by the session-11 CLI review). SIGTERM: uvicorn's own graceful
+    shutdown of the worker."""
+    import os
+    import signal
+    import threading
+    import time
+
+    # the pid `hub up` gave its workers (hub/cli.py), not os.getppid() now: killed while this worker was still
+    # starting, the parent is already gone here (the worker has been handed to init)
+    parent = int(os.environ.get(PARENT_PID_VARIABLE) or os.getppid())
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -52,6 +52,13 @@ def _processes_of(data: Path) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _stop(proc: subprocess.Popen) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[0]
@@ -79,9 +86,15 @@ def test_a_hub_killed_with_its_workers_and_broker_starts_again_on_the_same_folde
         while len(_processes_of(data) - {proc.pid}) < 4 and time.monotonic() < deadline:  # 2 workers, broker, checks
             time.sleep(0.2)
         assert len(_processes_of(data) - {proc.pid}) >= 4, _processes_of(data)
+        workers = {pid for pid in _processes_of(data) if b"uvicorn" in _cmdline(pid) or b"spawn_main" in _cmdline(pid)}
+        assert len(workers) >= 2, workers
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         proc.stdout.close()
+        deadline = time.monotonic() + 20  # the HTTP workers end with their parent (hub/api/app.py _exit_with_parent)
+        while (workers & _processes_of(data)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not workers & _processes_of(data), [_cmdline(pid) for pid in workers & _processes_of(data)]
         again, banner = _start(data, ["--port", "0", "--connectors", "none"], HUB_HTTP_WORKERS="2")
         assert "2 HTTP worker processes" in banner
         rc, rest = _stop(again)
