@@ -65,3 +65,25 @@ def test_a_document_that_does_not_parse_is_a_pre_execution_error_over_a_stream_t
         answer = asyncio.run(schema.execute(query))  # over HTTP: the same error, as before
         assert isinstance(answer, PreExecutionError) and why in answer.errors[0].message
     assert asyncio.run(stream("{ __typename }"))[0].data == {"__typename": "Query"}  # a good one still parses
+
+
+def test_an_unknown_operation_name_over_a_stream_is_the_clients_mistake_in_production_too(caplog):
+    """Session-11 review of s11-lookup (as in the eight-extension version): over graphql-transport-ws an
+    ``operationName`` the document does not hold came back as a server failure — INTERNAL_SERVER_ERROR, logged at
+    ERROR with a traceback, and in production masked to "Unexpected error.", which also hid it from strawberry's
+    handler (it closes the socket 4400 with the reason only when it recognises the error). HTTP answers it 400."""
+    import logging
+
+    for production in (False, True):
+        schema = build_schema(production=production)
+
+        async def stream():
+            return [r async for r in await schema.stream("query A { __typename }", operation_name="C")]
+
+        with caplog.at_level(logging.INFO, logger="hub.api"):
+            caplog.clear()
+            (result,) = asyncio.run(stream())
+        (error,) = result.errors
+        assert error.message == 'Unknown operation named "C".' and error.extensions["code"] == "BAD_USER_INPUT"
+        assert type(error.original_error).__name__ == "CannotGetOperationTypeError"  # strawberry closes 4400 on it
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
