@@ -106,7 +106,15 @@ def hub_request(*, validation_rules: list, max_tokens: int, max_cost: int, produ
 
         def on_parse(self):
             ec = self.execution_context
-            ec.graphql_document = parse(ec.query, **ec.parse_options)
+            try:
+                ec.graphql_document = parse(ec.query, **ec.parse_options)
+            except GraphQLError:
+                # A syntax error (or too many tokens) raised here is outside strawberry's ``try`` around the parse:
+                # ``Schema.stream`` (every graphql-transport-ws operation) raised it — the client got a bare
+                # ``complete`` — and ``Schema.execute`` answered it unshaped. Left unparsed, strawberry parses the
+                # document again after this hook and makes the error a pre-execution error (WebSocket: closed 4400
+                # with the error, as strawberry does; HTTP: the same answer as before). lru_cache keeps no failure.
+                pass
             yield
 
         def on_validate(self):

@@ -2,7 +2,7 @@
 
 Three classes (``classify``):
 
-* ``expected`` — refusals and bad input: parse and validation errors, FORBIDDEN and the other errors that carry an
+* ``expected`` — refusals and bad input: parse and validation errors, an unknown ``operationName``, FORBIDDEN and the other errors that carry an
   ``extensions.code``, ValueError (bad arguments, invalid identifiers or cursors). Shown to the client in every
   mode (a ValueError as ``extensions.code = BAD_USER_INPUT``); logged at INFO, one line, no traceback, ID numbers
   masked.
@@ -117,7 +117,20 @@ def classify(error: GraphQLError) -> str:
         return "database"
     if isinstance(orig, ValueError) or getattr(orig, "extensions", None) is not None:
         return "expected"
+    if isinstance(orig, _operation_choice_errors()):  # an operationName the document lacks: the client's mistake
+        return "expected"
     return "unexpected"
+
+
+def _operation_choice_errors() -> tuple:
+    """strawberry's errors for an operation it cannot pick or run (an unknown ``operationName``, a type the transport
+    does not allow): HTTP answers them 400 before any error is shaped; a graphql-transport-ws operation gets them as
+    errors — classed unexpected they were INTERNAL_SERVER_ERROR, logged at ERROR, and masked in production to
+    "Unexpected error." (strawberry then no longer recognised them and did not close the socket 4400 with the
+    reason)."""
+    from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+
+    return CannotGetOperationTypeError, InvalidOperationTypeError
 
 
 def log_errors(errors: list[GraphQLError]) -> None:

@@ -41,3 +41,49 @@ def test_the_one_extension_still_limits_caches_and_refuses():
     assert refused.data is None and refused.errors[0].extensions["code"] == "COST_LIMIT"
     bad = run("query V($c: String!) { unit(code: $c) { code } }", {"c": "a\x00b"})
     assert bad.data is None and bad.errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
+def test_a_document_that_does_not_parse_is_a_pre_execution_error_over_a_stream_too():
+    """Session-11 review of s11-lookup: the parse (cached, with the token limit) ran in the extension's ``on_parse``
+    before its ``yield`` — outside the ``try`` in which strawberry turns a syntax error into a pre-execution error.
+    ``Schema.execute`` (HTTP) caught it further out (unshaped, after ``on_operation``), but ``Schema.stream`` (every
+    graphql-transport-ws operation) raised it: the socket's client got a bare ``complete`` — no error, no 4400
+    close — for a malformed document or one over the token limit, and the server logged a worker-task traceback.
+    (strawberry's own ParserCache does the same; so did the eight-extension version.)"""
+    from strawberry.types.execution import PreExecutionError
+
+    schema = build_schema(max_tokens=20)
+
+    async def stream(query):
+        return [r async for r in await schema.stream(query)]
+
+    many = "{ " + " ".join(f"a{i}: __typename" for i in range(20)) + " }"
+    for query, why in (("{ __typename ", "Syntax Error: Expected Name"), (many, "more than 20 tokens")):
+        results = asyncio.run(stream(query))
+        assert len(results) == 1 and isinstance(results[0], PreExecutionError), results
+        assert why in results[0].errors[0].message and results[0].data is None
+        answer = asyncio.run(schema.execute(query))  # over HTTP: the same error, as before
+        assert isinstance(answer, PreExecutionError) and why in answer.errors[0].message
+    assert asyncio.run(stream("{ __typename }"))[0].data == {"__typename": "Query"}  # a good one still parses
+
+
+def test_an_unknown_operation_name_over_a_stream_is_the_clients_mistake_in_production_too(caplog):
+    """Session-11 review of s11-lookup (as in the eight-extension version): over graphql-transport-ws an
+    ``operationName`` the document does not hold came back as a server failure — INTERNAL_SERVER_ERROR, logged at
+    ERROR with a traceback, and in production masked to "Unexpected error.", which also hid it from strawberry's
+    handler (it closes the socket 4400 with the reason only when it recognises the error). HTTP answers it 400."""
+    import logging
+
+    for production in (False, True):
+        schema = build_schema(production=production)
+
+        async def stream():
+            return [r async for r in await schema.stream("query A { __typename }", operation_name="C")]
+
+        with caplog.at_level(logging.INFO, logger="hub.api"):
+            caplog.clear()
+            (result,) = asyncio.run(stream())
+        (error,) = result.errors
+        assert error.message == 'Unknown operation named "C".' and error.extensions["code"] == "BAD_USER_INPUT"
+        assert type(error.original_error).__name__ == "CannotGetOperationTypeError"  # strawberry closes 4400 on it
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
