@@ -4,25 +4,16 @@ the baseline's, and the two must differ."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "graphql_bench.py"
+from tests.bench_modules import load_bench
+
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("graphql_bench_under_test", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = saved
-    return module
+    return load_bench("graphql_bench")
 
 
 def test_the_trees_of_a_true_ab_pass(bench):
