@@ -92,15 +92,27 @@ class OutboxRelay:
         return self._leading
 
     def backlog(self) -> int:
-        """Rows waiting to be published (refused rows set aside not counted; rows waiting behind them are): the unsent
+        """Rows waiting to be published (refused rows set aside not counted; rows waiting behind them are)."""
+        return self._counts()[0]
+
+    def _counts(self) -> tuple[int, int]:
+        """(rows waiting to be published, rows set aside as refused) in one statement and one round trip: the unsent
         rows (the partial index's own predicate: an index-only count) less the refused ones (their partial index)."""
+        unsent = select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None)).scalar_subquery()
+        refused = self._refused_count().scalar_subquery()
         with self.db.read_session() as s:
-            unsent = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))) or 0
-            return unsent - (s.scalar(self._refused_count()) or 0)
+            u, r = s.execute(select(unsent, refused)).one()
+        return (u or 0) - (r or 0), r or 0
 
     @staticmethod
     def _refused_count():
-        return select(func.count()).select_from(OutboxRow).where(OutboxRow.refused_at.is_not(None))
+        """Rows set aside and not sent. ``sent_at IS NULL`` (always true of a set-aside row) lets PostgreSQL count
+        them through the unsent rows' partial index: without statistics on ``refused_at`` (a table not yet analyzed,
+        after a big import) ``refused_at IS NOT NULL`` alone was planned as a scan of the whole outbox — twice a
+        second on the relay's thread, 200/s p99 74 → 430 ms with 200,000 persons (bench/streaming_bench.py, session
+        11)."""
+        return (select(func.count()).select_from(OutboxRow)
+                .where(OutboxRow.sent_at.is_(None), OutboxRow.refused_at.is_not(None)))
 
     def refused(self) -> int:
         """Rows set aside as refused by the broker (`hub outbox refused` lists them)."""
@@ -108,16 +120,22 @@ class OutboxRelay:
             return s.scalar(self._refused_count()) or 0
 
     def _measure_backlog(self) -> None:
-        """Set ``hub_outbox_backlog`` from a COUNT (the partial index on unsent rows makes it cheap), at most once
-        per ``backlog_every_s``: a COUNT after every publication would put one more round trip between a commit and
-        its publication. Rows committed while a partial batch was in flight are counted at the next measurement."""
+        """Set ``hub_outbox_backlog`` and ``hub_outbox_refused`` from COUNTs (partial indexes make them cheap), at most
+        once per ``backlog_every_s``, in one statement. On the relay's thread between two publications, every round
+        trip here delayed the events committed meanwhile; it now runs on a thread of its own, ``_keep_measuring``.
+        Rows committed while a partial batch was in flight are counted at the next measurement."""
         now = time.monotonic()
         if now - self._backlog_at < self.backlog_every_s:
             return
         self._backlog_at = now
-        METRICS.set("hub_outbox_backlog", self.backlog())
-        self._refused = self.refused()  # also sees `hub outbox retry` (another process) put rows back
-        METRICS.set("hub_outbox_refused", self._refused)
+        backlog, refused = self._counts()
+        METRICS.set("hub_outbox_backlog", backlog)
+        METRICS.set("hub_outbox_refused", refused)
+        # Raised, never lowered, from here: a count read before the relay set a row aside and assigned after it would
+        # turn the per-key check off while that row's later events wait (lowered only by the relay's own count, at
+        # its start and after a failure). Raised: rows another relay set aside (SQLite has no relay lock).
+        if refused > (self._refused or 0):
+            self._refused = refused
 
     def _unsent(self, s) -> list:
         """The next rows to publish, in id order: neither sent nor set aside, nor behind a row of their topic and key
@@ -282,17 +300,32 @@ class OutboxRelay:
         # broker unavailable, database hiccups: retried with capped backoff (hub/adapters/retry.py), logged once
         retry = Retry("outbox relay", on=(Exception,), traceback_unless=(KafkaError,), log=log,
                       stop_event=self.stop_event, max_s=10, after_failure=self._failed, raise_on_stop=False)
+        measuring = threading.Thread(target=self._keep_measuring, name="outbox-backlog", daemon=True)
+        measuring.start()
         while not self.stop_event.is_set():
             retry(self._step)
         self._reset_producer()
         self._release_leadership()
+        measuring.join(5)
+
+    def _keep_measuring(self) -> None:
+        """The backlog and refused counts, on a thread of their own: on the relay's thread they delayed the events
+        committed meanwhile by their round trip, once a second — and after a big import the unsent rows' partial
+        index holds every row just marked sent until vacuum, so the COUNT took hundreds of milliseconds (200/s p99
+        ~430 ms with 200,000 persons, bench/streaming_bench.py, session 11). Measured whatever the relay does: an
+        unreachable broker blocks a publication ~30 s, and the metric shows the rows piling up meanwhile."""
+        while not self.stop_event.is_set():
+            try:
+                self._measure_backlog()
+            except Exception as e:  # noqa: BLE001 - the database down: the relay's own retry reports it
+                log.debug("outbox backlog not measured: %s", e)
+            self.stop_event.wait(max(self.backlog_every_s, 0.05))
 
     def _step(self) -> None:
         if not self._leader():
             self.stop_event.wait(2)
             return
-        self._measure_backlog()  # before publishing: an unreachable broker blocks publish_once ~30 s
-        n = self.publish_once()
+        n = self.publish_once()  # the backlog is measured by its own thread (_keep_measuring)
         self.healthy = True
         if n < self.batch_size and not self._next:
             outbox.wait_for_rows(self.idle_wait_s)  # woken at once by commits in this process
