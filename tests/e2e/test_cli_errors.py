@@ -36,6 +36,7 @@ CASES = [
     ("SQLite under a file", ["--database-url", "sqlite:///{tmp}/file.txt/hub.db", "migrate"], {}, "not a directory"),
     ("bad setting", ["token", "list"], {"HUB_HTTP_PORT": "eighty"}, "setting HUB_HTTP_PORT='eighty'"),
     ("bad enum setting", ["token", "list"], {"HUB_ENV": "prod"}, "setting HUB_ENV='prod'"),
+    ("outbox size below the floor", ["token", "list"], {"HUB_OUTBOX_MAX_MESSAGE_BYTES": "12"}, "setting HUB_OUTBOX_MAX_MESSAGE_BYTES='12'"),
     ("port out of range", ["--database-url", "{db}", "up", "--port", "70000"], {}, "HUB_HTTP_PORT=70000"),
     ("import: missing folder", ["--database-url", "{db}", "import", "{tmp}/nowhere"], {}, "is not a directory"),
     ("compare: missing file", ["--database-url", "{db}", "compare", "--source", "finance", "--period", P, "{tmp}/none.csv"], {}, "is not a file"),
