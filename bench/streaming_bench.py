@@ -24,7 +24,9 @@ import_registry; the import's own outbox rows are marked sent), one EmbeddedBrok
                1 s of warm-up, reported separately) and reads `registry.mismatches.v1` with its own consumer
                (assign(); what is already there is skipped before producing); latency = produce() call →
                `gov.registry.mismatch.opened` whose caused_by holds the event id is readable. The database's own
-               timestamps split each latency into broker/poll, transaction + relay, and read.
+               timestamps split each latency into broker/poll, transaction + relay, and read. Once started, this
+               process's heap is frozen as `hub up` freezes its own (HeapAsHubUp; --no-heap-freeze: not), and the
+               garbage collector's pauses during the phase are reported ("gc").
 (e) what-ifs   fresh events (other seeds, other topics) through the four connectors again: baseline, and with
                bulk.upsert replaced by an executemany variant and/or lock_persons disabled (experiments only).
 (p) profiles   the same with each connector thread under pyinstrument, then under cProfile; top functions.
@@ -908,8 +910,64 @@ def latency_breakdown(db, trace: list) -> dict:
                 "max_ms": round(max(v), 1), "n": len(v)} for k, v in seg.items() if v}
 
 
+class HeapAsHubUp:
+    """The latency phase's process runs the connectors and the relay as `hub up` does, so its garbage collector
+    should see what a `hub up` process's sees: ``start()`` freezes the heap as `hub up` does once started
+    (``freeze_heap``: everything alive now leaves the collector's reach, thresholds as `hub up` sets them) and
+    records every collection until ``stop()``, which puts the frozen objects and the thresholds back (later
+    phases start from the same state) and returns the pauses: count, total and longest per generation, and each
+    full (generation-2) collection's start (seconds into the phase) and length.
+
+    Without it the bench process's own heap — the city's 20,000–200,000 ID numbers, the 21,000–61,000 events of
+    the phase, the timers' lists — was walked by every full collection: 140–320 ms pauses every 7–13 s in a 60-s
+    phase at 1,000/s, each a spike of the per-second p99 (docs/bench-streaming.md, session 12)."""
+
+    def __init__(self, freeze=None):
+        if freeze is None:
+            from hub.api.app import freeze_heap as freeze
+        self._freeze = freeze
+        self._t0 = 0.0
+        self._started: dict[int, float] = {}
+        self.pauses: list[tuple[int, float, float]] = []  # (generation, start s into the phase, ms)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        key = threading.get_ident()
+        if phase == "start":
+            self._started[key] = now
+        elif key in self._started:
+            t = self._started.pop(key)
+            self.pauses.append((info["generation"], t - self._t0, (now - t) * 1000))
+
+    def start(self) -> "HeapAsHubUp":
+        import gc
+
+        self._threshold = gc.get_threshold()
+        self._freeze()
+        self._t0 = time.perf_counter()
+        gc.callbacks.append(self._callback)
+        return self
+
+    def stop(self) -> dict:
+        import gc
+
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        gc.set_threshold(*self._threshold)
+        out: dict = {"frozen_at_start": frozen}
+        for g in (0, 1, 2):
+            ms = [p[2] for p in self.pauses if p[0] == g]
+            out[f"gen{g}"] = {"collections": len(ms), "total_ms": round(sum(ms), 1),
+                              "max_ms": round(max(ms), 1) if ms else 0.0}
+        out["gen2_pauses"] = [[round(t, 2), round(ms, 1)] for g, t, ms in self.pauses if g == 2]
+        return out
+
+
 def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, seconds: float, tmp: Path,
-                broker_pid: int | None, *, seed: int = 7, used: set[str] | None = None) -> dict:
+                broker_pid: int | None, *, seed: int = 7, used: set[str] | None = None,
+                freeze_heap: bool = True) -> dict:
     from connectors.finance.translate import TOPIC as FINANCE_TOPIC
     from hub.contract.topics import MISMATCHES_TOPIC
     from hub.adapters.outbox_relay import OutboxRelay
@@ -937,6 +995,10 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
             raise RuntimeError("connectors did not start")
         time.sleep(0.1)
     time.sleep(1.0)
+    # From here this process plays a `hub up` process that has finished starting: its start-up heap (and the
+    # bench's own: the city's ID numbers, the events to send) is frozen as `hub up` freezes its own, and the
+    # collector's pauses during the phase are recorded (HeapAsHubUp).
+    heap = HeapAsHubUp(None if freeze_heap else (lambda: None)).start()
     samples: list[tuple[float, float, float, float]] = []  # (time, bench process, PostgreSQL, broker) CPU seconds
     sampling = threading.Event()
 
@@ -953,11 +1015,13 @@ def run_latency(db, bootstrap: str, persons: set[str], unit: str, rate: float, s
                            text=True, timeout=seconds + 120)
         sampling.set()
         sampler.join()
+    gc_during = heap.stop()
     stop_all(stop, [t for _, t in runners] + [relay_thread])
     timers.remove()
     if r.returncode != 0:
         raise RuntimeError(f"latency worker failed:\n{r.stdout}\n{r.stderr}")
     res = json.loads(r.stdout.strip().splitlines()[-1])
+    res["gc"] = gc_during
     res["breakdown"] = latency_breakdown(db, res.pop("trace"))
     rep = timers.report()
     res["per_call_ms"] = rep.get("per_call_ms")
@@ -1149,6 +1213,9 @@ def main() -> None:
                     help="linger.ms of the latency phase's partner producer (librdkafka's default: 5)")
     ap.add_argument("--reader-fetch-wait-ms", type=int, default=READER_FETCH_WAIT_MS,
                     help="fetch.wait.max.ms of the latency phase's reader of the mismatch topic")
+    ap.add_argument("--no-heap-freeze", action="store_true",
+                    help="latency phases: leave this process's heap unfrozen (before session 12; `hub up` freezes its "
+                         "start-up heap, so by default the phase does too)")
     ap.add_argument("--latency-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     PARTNER_LINGER_MS, READER_FETCH_WAIT_MS = args.partner_linger_ms, args.reader_fetch_wait_ms
@@ -1184,7 +1251,8 @@ def main() -> None:
             label = "unknown"
     result: dict = {"code": label, "code_root": str(ROOT),
                     "latency_clients": {"partner_linger_ms": PARTNER_LINGER_MS,
-                                        "reader_fetch_wait_ms": READER_FETCH_WAIT_MS},
+                                        "reader_fetch_wait_ms": READER_FETCH_WAIT_MS,
+                                        "heap_frozen_as_hub_up": not args.no_heap_freeze},
                     "persons": args.persons, "events_requested": args.events, "partitions": args.partitions,
                     "machine": {"nproc": os.cpu_count(), "platform": platform.platform(),
                                 "python": platform.python_version(),
@@ -1287,7 +1355,7 @@ def main() -> None:
         for i, rate in enumerate(rates):
             key = "c_latency" if i == 0 else f"c_latency_{int(rate)}"
             result[key] = run_latency(db, bootstrap, persons, unit, rate, args.latency_seconds, tmp, bpid,
-                                      seed=7 + i, used=used)
+                                      seed=7 + i, used=used, freeze_heap=not args.no_heap_freeze)
             with db.read_engine.connect() as c:
                 result[key]["check"] = {
                     "ghost_payroll_open": c.execute(text(
@@ -1296,7 +1364,8 @@ def main() -> None:
                     "dead_letters": c.execute(text("SELECT count(*) FROM dead_letters")).scalar()}
             db.dispose()
             log(f"(c) latency at {rate:g}/s: p50 {result[key]['p50_ms']} p99 {result[key]['p99_ms']} ms, "
-                f"missing {result[key]['missing']}")
+                f"missing {result[key]['missing']}, full collections {result[key]['gc']['gen2']['collections']} "
+                f"(longest {result[key]['gc']['gen2']['max_ms']} ms)")
 
         if args.profile_events and not args.latency_only:
             runs = [("e_baseline", "timers", [])]
