@@ -43,13 +43,32 @@ def test_applying_events_leaves_little_cyclic_garbage_for_the_collector(pg_url, 
         finally:
             gc.set_debug(0)
             gc.garbage.clear()
-        per_event = len(garbage) / (BURSTS * PER_BURST)
-        kinds = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in garbage).most_common(25)
-        print(f"cyclic garbage: {len(garbage)} objects, {per_event:.1f} per event; {kinds}")
-        import sys; sys.path.insert(0, "/tmp"); import s12gc_diag; s12gc_diag.diag(garbage)
-        assert per_event < BOUND, (per_event, kinds)
+        idle = _idle_poll_garbage(garbage)
+        per_event = (len(garbage) - len(idle)) / (BURSTS * PER_BURST)
+        kinds = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in garbage
+                                    if id(o) not in idle).most_common(15)
+        print(f"cyclic garbage: {len(garbage)} objects, {len(idle)} of them kafka-python's idle-poll timeouts; "
+              f"{per_event:.2f} per event besides; {kinds}")
+        # main ad6923b: 8.7 per event besides the idle polls' (a Retry per batch, the offsets' lock statement and
+        # the police batch's persons read built per batch); after: 0
+        assert per_event < 1, (per_event, kinds)
     finally:
         st.close()
 
 
-BOUND = 1e9
+def _idle_poll_garbage(garbage: list) -> set[int]:
+    """Ids of the garbage reachable from a KafkaTimeoutError: kafka-python 3.0.12 raises and catches one inside every
+    poll that ends without records (``fetch_records``; its traceback's frames form a cycle). The hub cannot avoid it
+    (``poll`` waits until its timeout whenever no record comes) and the test's pace decides how many there are."""
+    from kafka.errors import KafkaTimeoutError
+
+    in_garbage = {id(o): o for o in garbage}
+    seen: set[int] = set()
+    todo = [o for o in garbage if isinstance(o, KafkaTimeoutError)]
+    while todo:
+        o = todo.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        todo.extend(r for r in gc.get_referents(o) if id(r) in in_garbage and id(r) not in seen)
+    return seen
