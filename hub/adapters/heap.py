@@ -20,6 +20,7 @@ import time
 
 _pending: list[tuple[int, float]] = []  # (generation, seconds) noted by the hook, not yet in the metrics
 _started: dict[int, float] = {}  # thread id → perf_counter at the collection's start
+_publishing = threading.Lock()  # never taken by the hook
 _watching: dict[str, int] = {}  # "pid": the process whose collector is hooked (a forked child hooks again)
 
 
@@ -77,9 +78,10 @@ def publish() -> None:
         return
     from hub.adapters.metrics import METRICS
 
-    n = len(_pending)
-    notes = _pending[:n]
-    del _pending[:n]  # the hook may have appended meanwhile: only what was read goes
+    with _publishing:  # the gc-metrics thread and a /metrics request: each note counted once
+        n = len(_pending)
+        notes = _pending[:n]
+        del _pending[:n]  # the hook may have appended meanwhile: only what was read goes
     for generation, seconds in notes:
         METRICS.observe("hub_gc_pause_seconds", seconds, generation=generation)
     METRICS.set("hub_gc_frozen_objects", gc.get_freeze_count())
