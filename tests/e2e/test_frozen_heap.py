@@ -34,11 +34,13 @@ def test_hub_up_with_http_workers_freezes_its_own_heap_and_shows_collector_pause
     try:
         body = {}
 
-        def frozen_everywhere() -> bool:  # the parent and both workers report (each within a second of starting)
-            body["text"] = httpx.get(hub.url + "/metrics", timeout=10).text
-            return len(_samples(body["text"], "hub_gc_frozen_objects")) >= 3
+        def frozen_everywhere() -> bool:  # the parent and both workers report; a process that is still starting
+            body["text"] = httpx.get(hub.url + "/metrics", timeout=10).text  # says 0 until its freeze
+            frozen = _samples(body["text"], "hub_gc_frozen_objects")
+            return len(frozen) >= 3 and all(v > 0 for v in frozen.values())
 
-        wait_until(frozen_everywhere, 30, "hub_gc_frozen_objects of the parent and both workers")
+        wait_until(frozen_everywhere, 30, "hub_gc_frozen_objects of the parent and both workers",
+                   detail=lambda: body.get("text", ""))
         frozen = _samples(body["text"], "hub_gc_frozen_objects")
         parent = frozen.get(f'{{pid="{hub.proc.pid}"}}')  # the process running connectors and relay
         assert parent is not None and parent > 10_000, frozen
