@@ -172,6 +172,8 @@ class ConnectorRunner:
         self.retrying_since: float | None = None  # unix time the current batch first failed; None: not retrying
         self.retry_error: str | None = None  # the last failure's class, while retrying
         self._topic_ids: dict[int, str | None] = {}  # partition -> topic id its position was stored under
+        self._batch_retry: Retry | None = None  # the batches' retry (_apply_retried), made at the first batch
+        self._batch_first_attempt = 0.0  # unix time the current batch was first tried
 
     # --- offsets -------------------------------------------------------------------------------------------
     def stored_offsets(self) -> dict[int, tuple[int, str | None]]:
@@ -349,22 +351,30 @@ class ConnectorRunner:
 
     def _apply_retried(self, translated: list, topic_id: str | None) -> dict[int, int] | None:
         """``_apply`` until it goes through; returns the next offsets it stored."""
-        first_attempt = time.time()
-
-        def failed(e: BaseException) -> None:
-            if isinstance(e, DeadLetterUnavailable):
-                self._reset_dlq()
-            self._retried(e, since=first_attempt)
-            self.last_progress = time.time()
-
-        # retried until stopped; an unwritable dead-letter topic only for deadletter_give_up_s (then the connector stops)
-        stored = Retry(f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError),
-                       log=log, stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=failed,
-                       log_recovery=False,
-                       give_up=lambda e, s: isinstance(e, DeadLetterUnavailable) and s > self.deadletter_give_up_s,
-                       )(self._apply, translated, topic_id)
+        self._batch_first_attempt = time.time()
+        if self._batch_retry is None:
+            # one per runner, reused for every batch: a Retry per batch (with its tenacity Retrying, whose stop and
+            # before_sleep are the Retry's bound methods: a reference cycle) was garbage for the collector each batch
+            self._batch_retry = Retry(
+                f"{self.spec.name} batch", on=(DeadLetterUnavailable, OperationalError, DBAPIError, KafkaError),
+                log=log, stop_event=self.stop_event, max_s=self.max_backoff_s, after_failure=self._batch_failed,
+                log_recovery=False,
+                # retried until stopped; an unwritable dead-letter topic only for deadletter_give_up_s (then the
+                # connector stops)
+                give_up=self._batch_give_up)
+        stored = self._batch_retry(self._apply, translated, topic_id)
         self._retried(None)
         return stored
+
+    def _batch_failed(self, e: BaseException) -> None:
+        """After a failed attempt at the current batch (first tried at ``_batch_first_attempt``)."""
+        if isinstance(e, DeadLetterUnavailable):
+            self._reset_dlq()
+        self._retried(e, since=self._batch_first_attempt)
+        self.last_progress = time.time()
+
+    def _batch_give_up(self, e: BaseException, seconds: float) -> bool:
+        return isinstance(e, DeadLetterUnavailable) and seconds > self.deadletter_give_up_s
 
     def _retried(self, error: BaseException | None, since: float | None = None) -> None:
         """Note that the current batch, first tried at unix time ``since``, failed (``error``) or went through

@@ -617,6 +617,9 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             start_connectors(hub, names)
         start_outbox_relay(hub)
         start_access_log_upkeep(hub)  # PostgreSQL: the GIN pending-list merge off the request path
+        from hub.adapters.heap import freeze_heap, watch_collector
+
+        watch_collector(hub.stop_event)  # this process's collector pauses at /metrics (after share_metrics_with_workers)
         workers = settings.http_workers
         if workers > 1:  # worker processes build their own app (hub.api.app.worker_app) from the environment
             import os
@@ -629,15 +632,15 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
                                     log_level="warning", access_log=False, workers=workers,
                                     ws_max_size=settings.http_max_body_bytes)
         else:
-            from hub.api.app import freeze_heap
-
             application = create_app(hub.db, production=settings.env == "production", readiness=lambda: readiness(hub),
                                      token_cache_s=settings.token_cache_s, settings=settings)
             # access_log=False: at log level warning uvicorn's access lines were never written, but each response
             # still built one (client address, path) for the logger to drop
             config = uvicorn.Config(application, host=settings.http_host, port=settings.http_port, log_level="warning",
                                     access_log=False, ws_max_size=settings.http_max_body_bytes)
-            freeze_heap()  # start-up objects out of the collector's reach (docs/bench-graphql.md)
+        # start-up objects out of the collector's reach, also of this process when it runs connectors and relay for
+        # HTTP workers of their own (docs/bench-graphql.md, docs/bench-streaming.md session 12)
+        freeze_heap()
         server = uvicorn.Server(config)
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
         console.print(f"[bold green]hub up[/] database {db_where}")
@@ -804,7 +807,12 @@ def connector_run(name: str = typer.Argument(..., help="police, hr, finance or i
     try:
         ensure_topics(hub)
         runners = start_connectors(hub, names, group=True)
-        console.print(f"connector {names[0]} consuming {settings.topic(runners[0][0].spec.topic)} from {hub.bootstrap_servers}; Ctrl-C stops")
+        from hub.adapters.heap import freeze_heap, watch_collector
+
+        watch_collector(stop)
+        freeze_heap()  # a long-running process: its start-up heap out of the collector's reach (no full-collection pauses)
+        console.print(f"connector {names[0]} consuming {settings.topic(runners[0][0].spec.topic)} from {hub.bootstrap_servers}"
+                      f" (start-up heap frozen: {gc.get_freeze_count()} objects); Ctrl-C stops")
         while not stop.is_set() and all(t.is_alive() for _, t in runners):
             stop.wait(0.5)
         failed = [r for r, t in runners if not t.is_alive() and r.failed]

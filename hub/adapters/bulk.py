@@ -185,6 +185,26 @@ def any_of(session: Session, column, values):
     return column.in_(list(values))
 
 
+def any_of_param(column, name: str, postgres: bool):
+    """``any_of`` for a statement built once and executed many times: ``column`` among the values passed at execution
+    as parameter ``name`` (``any_of_value``), the same SQL as ``any_of``. A statement built per call is garbage the
+    collector has to find (its expression objects refer to each other; docs/bench-streaming.md, session 12)."""
+    if postgres:
+        from sqlalchemy import any_, bindparam, cast
+        from sqlalchemy.dialects.postgresql import ARRAY
+        from sqlalchemy.types import NullType
+
+        return column == any_(cast(bindparam(name, type_=NullType()), ARRAY(column.type)))
+    from sqlalchemy import bindparam
+
+    return column.in_(bindparam(name, expanding=True))
+
+
+def any_of_value(values, postgres: bool):
+    """The value of an ``any_of_param`` parameter."""
+    return array_param(list(values)) if postgres else list(values)
+
+
 def unnest_insert_sql(dialect, table: Table, rows: list[dict], key: tuple[str, ...] | None, update: bool, *,
                       keep: tuple[str, ...] = (), prefix: str = "p") -> tuple[str, dict]:
     """PostgreSQL: ``INSERT … SELECT * FROM unnest(arrays) [ON CONFLICT …]`` of ``rows`` and its parameters (named

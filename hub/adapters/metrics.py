@@ -4,7 +4,8 @@ One process (`hub up` with one HTTP worker, the tests) keeps them in memory. Wit
 HTTP workers are other processes than the one running connectors and relay: the composition root then calls
 ``use_multiprocess_dir`` before anything counts, every process writes its values to files in that directory
 (prometheus_client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``), and whichever worker answers /metrics merges
-them — counters summed over all processes, gauges the live processes' most recent value."""
+them — counters and histograms summed over all processes, gauges the live processes' most recent value (those of
+``_GAUGE_MODE``: one series per live process, labelled ``pid``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import os
 import re
 import threading
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 disable_created_metrics()  # no `*_created` series: the names and meanings stay those of docs/operations.md
@@ -43,7 +44,16 @@ _SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "hub_outbox_refused": ("gauge", "Outbox rows the broker refused for good (too large, invalid), set aside: not "
                                     "published until `hub outbox retry`; later events of their key wait behind them.", ()),
     "hub_outbox_refusals_total": ("counter", "Outbox rows set aside as refused by the broker.", ()),
+    "hub_gc_pause_seconds": ("histogram", "Garbage-collector pauses of the hub's processes, by generation (2: a full "
+                                          "collection).", ("generation",)),
+    "hub_gc_frozen_objects": ("gauge", "Objects the process froze out of the garbage collector's reach once started "
+                                       "(0: not frozen).", ()),
 }
+# Gauges of which every process has its own value: one series per live process (label ``pid`` when several processes
+# count). Every other gauge is set by one process: the live processes' most recent value.
+_GAUGE_MODE = {"hub_gc_frozen_objects": "liveall"}
+# Buckets of the histograms (seconds).
+_BUCKETS = {"hub_gc_pause_seconds": (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)}
 
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live\w*_(\d+)\.db$")
 
@@ -64,7 +74,7 @@ class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._registry = CollectorRegistry(auto_describe=True)
-        self._metrics: dict[str, Counter | Gauge] = {}
+        self._metrics: dict[str, Counter | Gauge | Histogram] = {}
         # an HTTP worker process of `hub up` inherits the directory its parent chose (use_multiprocess_dir)
         self._dir: str | None = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
@@ -78,7 +88,7 @@ class Metrics:
             self._registry = CollectorRegistry(auto_describe=True)
             self._metrics = {}
 
-    def _metric(self, name: str) -> Counter | Gauge:
+    def _metric(self, name: str) -> Counter | Gauge | Histogram:
         m = self._metrics.get(name)
         if m is None:
             with self._lock:
@@ -87,12 +97,15 @@ class Metrics:
                     kind, help_, labels = _SPEC[name]
                     if kind == "counter":
                         m = Counter(name, help_, labels, registry=self._registry)
-                    else:  # one process sets each gauge: the most recent value of the live processes
-                        m = Gauge(name, help_, labels, registry=self._registry, multiprocess_mode="livemostrecent")
+                    elif kind == "histogram":
+                        m = Histogram(name, help_, labels, registry=self._registry, buckets=_BUCKETS[name])
+                    else:
+                        m = Gauge(name, help_, labels, registry=self._registry,
+                                  multiprocess_mode=_GAUGE_MODE.get(name, "livemostrecent"))
                     self._metrics[name] = m
         return m
 
-    def _child(self, name: str, labels: dict[str, object]) -> Counter | Gauge:
+    def _child(self, name: str, labels: dict[str, object]) -> Counter | Gauge | Histogram:
         m = self._metric(name)
         return m.labels(**{k: str(v) for k, v in labels.items()}) if labels else m
 
@@ -105,6 +118,11 @@ class Metrics:
         assert isinstance(child, Gauge), f"{name} is a counter"
         child.set(value)
 
+    def observe(self, name: str, value: float, **labels: object) -> None:
+        child = self._child(name, labels)
+        assert isinstance(child, Histogram), f"{name} is not a histogram"
+        child.observe(value)
+
     def get(self, name: str, **labels: object) -> float:
         """This process's value (0 when never counted)."""
         self._metric(name)
@@ -114,6 +132,9 @@ class Metrics:
     def render(self) -> str:
         """The Prometheus text exposition (label values escaped): this process's metrics, or in multiprocess mode
         every process's merged (files of worker processes that died are marked dead first)."""
+        from hub.adapters.heap import publish
+
+        publish()  # this process's collector pauses up to now
         if self._dir is None:
             return generate_latest(self._registry).decode("utf-8")
         for path in glob.glob(os.path.join(self._dir, "gauge_live*_*.db")):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from typing import Callable
 from urllib.parse import unquote
@@ -15,6 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 
 from hub.adapters.database import Database
+from hub.adapters.heap import freeze_heap, watch_collector  # noqa: F401 - hub.api.app.freeze_heap stays importable
 from hub.api.build import build_schema
 from hub.api.compiled import CompiledData, ascii_json
 from hub.api.context import HubContext
@@ -61,22 +61,6 @@ class TokenCache:
                 self._entries.clear()
             self._entries[token] = (now + self.ttl_s, principal)
         return principal
-
-
-def freeze_heap(threshold0: int = 2_000) -> None:
-    """Call once start-up is done: move every object alive now (modules, schema, ORM mappings…) out of the
-    garbage collector's reach (``gc.freeze``), and collect the youngest generation a little less often.
-
-    Without it every full collection walked ~180,000 long-lived objects and paused the server for 150–600 ms while
-    requests were in flight, and a big page spent half its time in the collector (docs/bench-graphql.md). A much
-    larger generation-0 threshold (50,000) was tried too: fewer collections, but each one scanned that many young
-    objects, 30–80 ms pauses that showed in the lookups' p99; 2,000 keeps each pause to a few ms. Full collections
-    (threshold 1,000 middle-generation runs) become rare: one walks whatever big pages have in flight (100s of ms).
-    Reference counting still frees everything that is not part of a cycle at once; cycles are still collected."""
-    gc.collect()
-    gc.freeze()
-    _, t1, t2 = gc.get_threshold()
-    gc.set_threshold(threshold0, max(t1, 10), max(t2, 1000))
 
 
 def _bearer(value: str | None) -> str | None:
@@ -454,6 +438,7 @@ def worker_app() -> FastAPI:
                  audit_key=settings.audit_key_bytes())
     app = create_app(db, production=settings.env == "production", token_cache_s=settings.token_cache_s, settings=settings)
     _exit_with_parent()
+    watch_collector()  # this worker's collector pauses and frozen objects at /metrics
     freeze_heap()
     return app
 

@@ -6,7 +6,9 @@ started over moves its partitions back to the log's first offset (``reset``, rec
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import functools
+
+from sqlalchemy import bindparam, func, select
 
 from hub.adapters.bulk import upsert
 from hub.adapters.database import Database
@@ -31,13 +33,22 @@ def lock(uow: UnitOfWork, *, connector: str, topic: str, partitions: list[int],
     ``settings`` (PostgreSQL): configuration set for the rest of the transaction (``set_config(…, true)``) by the same
     statement — a one-time filter PostgreSQL evaluates before it reads any row, also when none matches — so that
     a batch's planner settings cost no round trip of their own."""
+    q = _lock_statement(tuple(sorted(settings.items())) if settings and uow.is_postgres else ())
+    rows = uow.session.execute(q, {"connector": connector, "topic": topic, "partitions": partitions})
+    return {p: n for p, n in rows.all()}
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_statement(settings: tuple[tuple[str, str], ...]):
+    """``lock``'s statement, built once per set of settings: one built per batch (its expression objects refer to
+    each other) was cyclic garbage for the collector every batch (docs/bench-streaming.md, session 12)."""
     q = select(ConsumerOffsetRow.partition, ConsumerOffsetRow.next_offset).where(
-        ConsumerOffsetRow.connector == connector, ConsumerOffsetRow.topic == topic,
-        ConsumerOffsetRow.partition.in_(partitions))
-    if settings and uow.is_postgres:
-        configs = [func.set_config(k, v, True) for k, v in sorted(settings.items())]
+        ConsumerOffsetRow.connector == bindparam("connector"), ConsumerOffsetRow.topic == bindparam("topic"),
+        ConsumerOffsetRow.partition.in_(bindparam("partitions", expanding=True)))
+    if settings:
+        configs = [func.set_config(k, v, True) for k, v in settings]
         q = q.where(select(func.concat(*configs)).scalar_subquery().is_not(None))
-    return {p: n for p, n in uow.session.execute(q.with_for_update()).all()}
+    return q.with_for_update()
 
 
 def store(uow: UnitOfWork, *, connector: str, topic: str, next_offsets: dict[int, int], topic_id: str | None) -> None:

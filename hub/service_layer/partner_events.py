@@ -14,13 +14,14 @@ sender's string): a department cannot write into another's de-duplication or ord
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlalchemy import Table, bindparam, select, text, update
 
-from hub.adapters.bulk import any_of, array_param, insert_rows, unnest_insert_sql, upsert
+from hub.adapters.bulk import any_of, any_of_param, any_of_value, array_param, insert_rows, unnest_insert_sql, upsert
 from hub.adapters.orm import AppliedEventRow, PersonRow, SubjectSequenceRow
 from hub.contract.cloudevents import sql_cloud_event, sql_json
 from hub.contract.topics import UPDATES_TOPIC
@@ -282,6 +283,14 @@ def verify_staged_identities(uow: UnitOfWork, stage: str) -> int:
 VERIFY_BLOCK = 5000  # persons verified together
 
 
+@functools.lru_cache(maxsize=2)
+def _persons_to_verify(postgres: bool):
+    """``verify_identities``' read of the persons, built once (not per police batch: cyclic garbage)."""
+    return select(PersonRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date, PersonRow.education,
+                  PersonRow.verified_name, PersonRow.identity_status, PersonRow.photo_sha256).where(
+        any_of_param(PersonRow.id_number, "ids", postgres))
+
+
 def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     """Police may change the registry's verified name, identity status and photo hash — nothing else.
 
@@ -291,9 +300,8 @@ def verify_identities(uow: UnitOfWork, identity: dict[str, dict]) -> None:
     s = uow.session
     for i in range(0, len(ids), VERIFY_BLOCK):
         changed = []
-        for person in s.execute(select(PersonRow.id_number, PersonRow.name, PersonRow.gender, PersonRow.birth_date,
-                                       PersonRow.education, PersonRow.verified_name, PersonRow.identity_status,
-                                       PersonRow.photo_sha256).where(any_of(s, PersonRow.id_number, ids[i:i + VERIFY_BLOCK]))):
+        for person in s.execute(_persons_to_verify(uow.is_postgres),
+                                {"ids": any_of_value(ids[i:i + VERIFY_BLOCK], uow.is_postgres)}):
             v = identity[person.id_number]
             new = (v["name"], v["status"], v["photo_sha256"])
             if (person.verified_name, person.identity_status, person.photo_sha256) == new:
