@@ -807,12 +807,12 @@ def connector_run(name: str = typer.Argument(..., help="police, hr, finance or i
     try:
         ensure_topics(hub)
         runners = start_connectors(hub, names, group=True)
-        from hub.adapters.heap import freeze_heap, watch_collector
+        from hub.adapters.heap import freeze_heap, frozen_objects, watch_collector
 
         watch_collector(stop)
         freeze_heap()  # a long-running process: its start-up heap out of the collector's reach (no full-collection pauses)
         console.print(f"connector {names[0]} consuming {settings.topic(runners[0][0].spec.topic)} from {hub.bootstrap_servers}"
-                      f" (start-up heap frozen: {gc.get_freeze_count()} objects); Ctrl-C stops")
+                      f" (start-up heap frozen: {frozen_objects()} objects); Ctrl-C stops")
         while not stop.is_set() and all(t.is_alive() for _, t in runners):
             stop.wait(0.5)
         failed = [r for r, t in runners if not t.is_alive() and r.failed]
