@@ -22,6 +22,9 @@ _pending: list[tuple[int, float]] = []  # (generation, seconds) noted by the hoo
 _started: dict[int, float] = {}  # thread id → perf_counter at the collection's start
 _publishing = threading.Lock()  # never taken by the hook
 _watching: dict[str, int] = {}  # "pid": the process whose collector is hooked (a forked child hooks again)
+# Notes held at most: a second's collections are far fewer; beyond it nothing moves them into the metrics (the thread
+# stopped or died, a forked child that does not watch, no /metrics in `hub connector run`) and they are dropped.
+_MAX_PENDING = 10_000
 
 
 def freeze_heap(threshold0: int = 2_000) -> None:
@@ -48,7 +51,7 @@ def _hook(phase: str, info: dict) -> None:
         _started[ident] = time.perf_counter()
         return
     t0 = _started.pop(ident, None)
-    if t0 is not None:
+    if t0 is not None and len(_pending) < _MAX_PENDING:
         _pending.append((info["generation"], time.perf_counter() - t0))
 
 

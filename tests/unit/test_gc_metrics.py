@@ -37,3 +37,31 @@ def test_full_collections_and_the_frozen_heap_are_in_the_metrics():
     assert _value(before, "hub_gc_frozen_objects") == 0
     assert _value(after, 'hub_gc_pause_seconds_count{generation="2"}') == 3  # freeze_heap collects first
     assert _value(after, "hub_gc_frozen_objects") > 10_000
+
+
+UNDRAINED = """
+import gc
+import os
+import threading
+
+from hub.adapters import heap
+
+stop = threading.Event()
+stop.set()  # the gc-metrics thread ends at once, as one that died would: nothing moves the notes into the metrics
+heap.watch_collector(stop)
+for _ in range(30_000):  # a day of a busy process, shortened; nobody scrapes (`hub connector run` has no /metrics)
+    gc.collect(0)
+print(len(heap._pending))
+if os.fork() == 0:  # a forked child (no gc-metrics thread of its own) keeps the parent's hook
+    for _ in range(30_000):
+        gc.collect(0)
+    print(len(heap._pending), flush=True)
+    os._exit(0)
+os.wait()
+"""
+
+
+def test_the_notes_nobody_moves_into_the_metrics_stay_bounded():
+    out = subprocess.run([sys.executable, "-c", UNDRAINED], capture_output=True, text=True, check=True,
+                         timeout=120).stdout.split()
+    assert len(out) == 2 and all(int(n) <= 10_000 for n in out), out
