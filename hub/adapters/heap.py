@@ -14,6 +14,7 @@ hook could deadlock); the notes reach the metrics every second and whenever /met
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -68,8 +69,15 @@ def watch_collector(stop_event: threading.Event | None = None, every_s: float = 
         gc.callbacks.append(_hook)
 
     def loop() -> None:
+        said = False
         while not (stop_event.wait(every_s) if stop_event is not None else time.sleep(every_s)):
-            publish()
+            try:
+                publish()
+            except Exception as e:  # noqa: BLE001 - one line, and the next second tries again (not a dead thread)
+                if not said:
+                    logging.getLogger("hub").warning("collector pauses not published to the metrics: %s: %s (tried "
+                                                     "again every %gs; said once)", e.__class__.__name__, e, every_s)
+                    said = True
 
     threading.Thread(target=loop, name="gc-metrics", daemon=True).start()
     publish()
