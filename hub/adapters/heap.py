@@ -24,7 +24,7 @@ _started: dict[int, float] = {}  # thread id → perf_counter at the collection'
 _publishing = threading.Lock()  # never taken by the hook
 _watching: dict[str, int] = {}  # "pid": the process whose collector is hooked (a forked child hooks again)
 # Notes held at most: a second's collections are far fewer; beyond it nothing moves them into the metrics (the thread
-# stopped or died, a forked child that does not watch, no /metrics in `hub connector run`) and they are dropped.
+# stopped, a forked child that does not watch) and they are dropped.
 _MAX_PENDING = 10_000
 
 
