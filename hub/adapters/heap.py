@@ -28,6 +28,18 @@ _watching: dict[str, int] = {}  # "pid": the process whose collector is hooked (
 _MAX_PENDING = 10_000
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads: a lock one of them held stays held. The parent's notes and
+    lock are not the child's; the hook stays and the notes stay bounded until the child watches for itself."""
+    global _publishing
+    _publishing = threading.Lock()
+    _pending.clear()
+    _started.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def freeze_heap(threshold0: int = 2_000) -> None:
     """Call once start-up is done: move every object alive now (modules, schema, ORM mappings…) out of the
     garbage collector's reach (``gc.freeze``), and collect the youngest generation a little less often.

@@ -102,3 +102,39 @@ def test_one_failed_publication_does_not_end_the_gc_metrics_thread():
     done = subprocess.run([sys.executable, "-c", PUBLISH_FAILS_ONCE], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "published", done.stderr
     assert "Traceback" not in done.stderr and "No space left on device" in done.stderr, done.stderr  # one line said
+
+
+FORK_WHILE_PUBLISHING = """
+import os
+import signal
+import threading
+
+from hub.adapters import heap
+
+heap.watch_collector()
+holding, done = threading.Event(), threading.Event()
+
+
+def publishing():  # as the gc-metrics thread or a /metrics request does at the moment of a fork
+    with heap._publishing:
+        holding.set()
+        done.wait()
+
+
+threading.Thread(target=publishing).start()
+holding.wait()
+pid = os.fork()
+if pid == 0:  # that thread does not exist here: nobody releases the lock it held
+    signal.alarm(10)  # a child that hangs ends by itself (no process left behind)
+    heap.watch_collector()  # the child's own watching
+    print("child watching", flush=True)
+    os._exit(0)
+done.set()
+os.waitpid(pid, 0)
+"""
+
+
+def test_a_child_forked_while_the_parent_publishes_can_watch_its_own_collector():
+    out = subprocess.run([sys.executable, "-c", FORK_WHILE_PUBLISHING], capture_output=True, text=True,
+                         timeout=60).stdout
+    assert out.strip() == "child watching", "the child hung on the lock its parent's publishing thread held"
