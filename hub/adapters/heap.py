@@ -14,6 +14,7 @@ hook could deadlock); the notes reach the metrics every second and whenever /met
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,22 @@ _watching: dict[str, int] = {}  # "pid": the process whose collector is hooked (
 # (~14 ms for 147k objects, holding the GIL) — done every second it stalled every request in flight (session 12:
 # person lookup p99 10.8 → 27–36 ms). Nothing else in the hub freezes or unfreezes.
 _frozen: dict[str, int] = {}  # "pid" → count, "count"
+
+# Notes held at most: a second's collections are far fewer; beyond it nothing moves them into the metrics (the thread
+# stopped, a forked child that does not watch) and they are dropped.
+_MAX_PENDING = 10_000
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads: a lock one of them held stays held. The parent's notes and
+    lock are not the child's; the hook stays and the notes stay bounded until the child watches for itself."""
+    global _publishing
+    _publishing = threading.Lock()
+    _pending.clear()
+    _started.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def freeze_heap(threshold0: int = 2_000) -> None:
@@ -53,7 +70,7 @@ def _hook(phase: str, info: dict) -> None:
         _started[ident] = time.perf_counter()
         return
     t0 = _started.pop(ident, None)
-    if t0 is not None:
+    if t0 is not None and len(_pending) < _MAX_PENDING:
         _pending.append((info["generation"], time.perf_counter() - t0))
 
 
@@ -70,8 +87,15 @@ def watch_collector(stop_event: threading.Event | None = None, every_s: float = 
         gc.callbacks.append(_hook)
 
     def loop() -> None:
+        said = False
         while not (stop_event.wait(every_s) if stop_event is not None else time.sleep(every_s)):
-            publish()
+            try:
+                publish()
+            except Exception as e:  # noqa: BLE001 - one line, and the next second tries again (not a dead thread)
+                if not said:
+                    logging.getLogger("hub").warning("collector pauses not published to the metrics: %s: %s (tried "
+                                                     "again every %gs; said once)", e.__class__.__name__, e, every_s)
+                    said = True
 
     threading.Thread(target=loop, name="gc-metrics", daemon=True).start()
     publish()

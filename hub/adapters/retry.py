@@ -69,12 +69,18 @@ class Retry:
         self._last_error = None
         started = time.monotonic()
         try:
-            result = self._retrying(fn, *args, **kwargs)
-        except self.on:
-            if self.stop_event is not None and self.stop_event.is_set() and not self.raise_on_stop:
-                return None
-            raise
-        if self._last_error is not None and self.log_recovery:
-            self.log.info("%s: going through again after %.0fs (%s)", self.what, time.monotonic() - started,
-                          self._last_error.__class__.__name__)
-        return result
+            try:
+                result = self._retrying(fn, *args, **kwargs)
+            except self.on:
+                if self.stop_event is not None and self.stop_event.is_set() and not self.raise_on_stop:
+                    return None
+                raise
+            if self._last_error is not None and self.log_recovery:
+                self.log.info("%s: going through again after %.0fs (%s)", self.what, time.monotonic() - started,
+                              self._last_error.__class__.__name__)
+            return result
+        finally:
+            # A Retry is reused (a connector's batches and polls, the relay's rounds): the last failure's traceback
+            # holds the failed attempt's frames and all they held (a batch of records, its session) — not kept
+            # until the next call, which may come hours later.
+            self._last_error = None

@@ -107,8 +107,15 @@ def _id_number_value(raw: str) -> str:
     return parse_id_number(raw).value
 
 
+def _id_number_text(raw: str) -> str:
+    """The validated upper-case ID number: memoised for the usual 18 characters; a longer text (spaces around it,
+    which are accepted, or invalid anyway) is validated each time and not kept — the memo is keyed by the raw text,
+    and padded copies of one number (up to a message's size each) would each stay in it."""
+    return _id_number_value(raw) if len(raw) <= 18 else parse_id_number(raw).value
+
+
 def _id_number(raw: str) -> IdNumber:
-    return IdNumber(_id_number_value(raw))
+    return IdNumber(_id_number_text(raw))
 
 
 def _iso_date(value):
@@ -145,7 +152,7 @@ class _Data(BaseModel):
     @field_validator("id_number", check_fields=False)
     @classmethod
     def _idn(cls, v: str) -> str:
-        return _id_number_value(v)
+        return _id_number_text(v)
 
     @field_validator("unit_code", "employer_code", check_fields=False)
     @classmethod

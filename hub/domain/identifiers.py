@@ -146,11 +146,21 @@ def uscc_check_char(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
-@lru_cache(maxsize=65536)
 def parse_unit_code(raw: str) -> str:
-    """Validate an 18-character unified social credit code; returns it upper-case (memoised: codes repeat)."""
+    """Validate an 18-character unified social credit code; returns it upper-case (memoised: codes repeat; a longer
+    text — spaces around it, accepted, or invalid anyway — is checked each time and not kept: the memo is keyed by
+    the raw text, and padded copies of one code, up to a message's size each, would each stay in it)."""
     if not isinstance(raw, str):
         raise InvalidIdentifier("unit code must be a string")
+    return _unit_code_memo(raw) if len(raw) <= 18 else _unit_code(raw)
+
+
+@lru_cache(maxsize=65536)
+def _unit_code_memo(raw: str) -> str:
+    return _unit_code(raw)
+
+
+def _unit_code(raw: str) -> str:
     value = raw.strip().upper()
     if len(value) != 18 or any(c not in _USCC_VALUE for c in value):
         raise InvalidIdentifier(f"unit code {raw!r} must be 18 characters of {USCC_ALPHABET}")

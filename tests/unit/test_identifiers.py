@@ -111,3 +111,17 @@ def test_the_memoised_id_check_agrees_with_parse_id_number(value):
     if verdict:
         parsed = parse_id_number(value)
         assert verdict == (parsed.birth_date, parsed.birth_date.isoformat(), parsed.gender)
+
+
+def test_padded_copies_of_a_unit_code_are_accepted_but_not_kept_in_the_memo():
+    """Spaces around a unit code are accepted (stripped). The memo was keyed by the raw text: every padded copy of one
+    code in a partner's events — up to a message's size each — stayed in it, up to 65,536 of them."""
+    from hub.domain import identifiers
+
+    memo = getattr(identifiers, "_unit_code_memo", identifiers.parse_unit_code)
+    code = make_unit_code("91330106MA2B3C4D5")
+    memo.cache_clear()
+    for n in range(1, 101):
+        assert identifiers.parse_unit_code(" " * (1000 * n) + code.lower()) == code
+    assert memo.cache_info().currsize == 0
+    assert identifiers.parse_unit_code(code) == code and memo.cache_info().currsize == 1  # codes repeat: memoised

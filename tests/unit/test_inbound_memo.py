@@ -48,3 +48,17 @@ def test_an_invalid_id_number_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(InvalidIdentifier):
             inbound._id_number(bad)
+
+
+def test_padded_copies_of_an_id_number_are_accepted_but_not_kept():
+    """Spaces around an ID number are accepted (stripped). The memo was keyed by the raw text: every padded copy of one
+    valid number — up to a message's size each — stayed in it, up to 262,144 of them, for the process's life."""
+    _memo().cache_clear()
+    v = _valid(11)  # 1990-01-12, male
+    for n in range(1, 101):
+        padded = " " * (1000 * n) + v
+        assert inbound._id_number(padded).value == v
+        event = inbound.IdentityUpdated.model_validate({"id_number": padded, "name": "张三", "gender": "M",
+                                                        "birth_date": "1990-01-12", "status": "ALIVE"})
+        assert event.id_number == v
+    assert _memo().cache_info().currsize <= 1  # at most the number itself

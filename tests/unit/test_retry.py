@@ -1,7 +1,9 @@
 """The one retry policy (hub/adapters/retry.py): capped exponential waits, one log line per outage, stop on shutdown,
 give-up, other errors at once. Waits go through a recording stop event: no test sleeps."""
 
+import gc
 import logging
+import weakref
 
 import pytest
 
@@ -109,3 +111,28 @@ def test_unexpected_errors_are_logged_with_their_traceback_expected_ones_in_one_
             Flaky(ConnectionError("down"), ValueError("bug")))
     expected, unexpected = caplog.records
     assert expected.exc_info is None and unexpected.exc_info is not None
+
+
+class _Batch:
+    """What an attempt has in hand (a connector's batch of records)."""
+
+
+def test_a_retry_that_went_through_holds_nothing_of_its_failed_attempts():
+    """A Retry is reused for every call (since session 12 also each connector's batches): its last failure, whose
+    traceback holds the failed attempt's frames and all in them, was kept until the next call — an idle connector
+    kept its last retried batch of records (and its session) for as long as no new record came."""
+    retry = Retry("batch", on=(ConnectionError,), log=log, stop_event=RecordingStop())
+    failed = []
+
+    def attempt(batch: _Batch) -> str:
+        if not failed:
+            failed.append(1)
+            raise ConnectionError("database down")
+        return "applied"
+
+    batch = _Batch()
+    gone = weakref.ref(batch)
+    assert retry(attempt, batch) == "applied" and failed
+    del batch
+    gc.collect()
+    assert gone() is None
