@@ -642,6 +642,9 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
         # HTTP workers of their own (docs/bench-graphql.md, docs/bench-streaming.md session 12)
         freeze_heap()
         server = uvicorn.Server(config)
+        # Listening before the banner names the address: a client that connects as soon as it reads it is queued
+        # until the server loop runs, not refused (CI, session 12: `--port 0` then /healthz at once, refused).
+        listening = config.bind_socket()
         db_where = settings.effective_database_url() if settings.database_url is None else _redact(settings.database_url)
         console.print(f"[bold green]hub up[/] database {db_where}")
         console.print(f"  Kafka bootstrap servers: [bold]{hub.bootstrap_servers}[/]" + (" (embedded Tansu broker)" if hub.broker else ""))
@@ -661,9 +664,9 @@ def up(host: Optional[str] = typer.Option(None, "--host", help="Override HUB_HTT
             if workers > 1:
                 from uvicorn.supervisors import Multiprocess
 
-                Multiprocess(config, sockets=[config.bind_socket()]).run()
+                Multiprocess(config, sockets=[listening]).run()
             else:
-                server.run()
+                server.run(sockets=[listening])
         except KeyboardInterrupt:  # uvicorn re-raises the signal after its graceful shutdown
             pass
     except KeyboardInterrupt:  # Ctrl-C while starting or printing the banner: stopped as asked, not an error
